@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages the toolkit builds and tests with. Idempotent: installs only what
+# is missing, and runs `apt-get update` only when something is. Uses sudo when not root.
+set -euo pipefail
+
+PACKAGES=(
+  bazel-bootstrap            # Bazel 4.2.3
+  build-essential            # libc headers, binutils, libstdc++ for clang
+  clang libclang-rt-14-dev llvm  # compiler, sanitizer and libFuzzer runtimes, llvm-cov
+  pkg-config
+  protobuf-compiler libprotobuf-dev    # protoc; Google's C++ protobuf (tests, benchmarks)
+  protobuf-c-compiler libprotobuf-c-dev  # writer
+  nanopb libnanopb-dev python3-protobuf  # validator (protoc-gen-nanopb runs on python3-protobuf)
+  libcjson-dev                # manifest writer
+  libgtest-dev                # tests
+  python3                     # small tools
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed$'; then
+    missing+=("$p")
+  fi
+done
+
+if ((${#missing[@]} == 0)); then
+  exit 0
+fi
+
+SUDO=()
+if [[ $(id -u) != 0 ]]; then
+  SUDO=(sudo)
+fi
+echo "install-deps: installing ${missing[*]}" >&2
+"${SUDO[@]}" apt-get update -qq
+DEBIAN_FRONTEND=noninteractive "${SUDO[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
