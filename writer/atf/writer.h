@@ -1,0 +1,182 @@
+/* atf/writer.h: writes drained ring records as an ATF V4 session (events.bin + trace.json).
+ *
+ * Usage:
+ *   atf_writer_options o;
+ *   atf_writer_options_init(&o);
+ *   o.output_root = "/var/trace";
+ *   atf_writer *w;
+ *   if (atf_writer_open(&o, &w) != ATF_OK) ...            // creates the session, writes TraceStart
+ *   uint32_t sym; atf_writer_intern_symbol(w, "main", 4, &sym);
+ *   atf_writer_write(w, records, bytes);                  // batches of atf_ring_record
+ *   atf_writer_flush(w);                                  // durability point
+ *   atf_writer_finalize(w, exit_code);                    // TraceEnd, flush, trace.json
+ *   atf_writer_close(w);
+ *
+ * Session layout: <output_root>/session_YYYYMMDD_HHMMSS/pid_<pid>/{events.bin,trace.json}, the
+ * date taken from the session clock in UTC (or session_<label> when a label is given).
+ * events.bin is a length-delimited stream of atf.v4.Event messages: [varint length][Event]...
+ * with canonical (shortest) varints; event_id counts from 0 in file order.
+ *
+ * Durability contract:
+ *   - After atf_writer_flush() returns ATF_OK, every event passed to atf_writer_write() before it is
+ *     in events.bin and fsync'ed: it survives a crash of the process or a power loss.
+ *   - events.bin never ends inside a record because of an error the writer saw: when a write fails
+ *     (ENOSPC, EIO, ...) the file is truncated back to the last complete record, the error is
+ *     returned, and the writer enters the failed state (every later call returns ATF_E_FAILED except
+ *     close). A process crash can leave a torn tail; atf-validate reports it as truncation.
+ *   - trace.json is written atomically by atf_writer_finalize(): a temporary file is written and
+ *     fsync'ed, renamed over trace.json, and the directory is fsync'ed. It is either absent or
+ *     complete; its eventCount and bytesWritten describe exactly the events.bin beside it.
+ *   - Files and directories are created with O_EXCL / O_NOFOLLOW semantics: an existing session
+ *     directory is never reused (ATF_E_EXISTS) and no symlink is followed at the last component.
+ *
+ * Threads: one thread drives a writer (open/write/flush/finalize/close). atf_writer_intern_symbol()
+ * and atf_writer_add_module() may be called from any thread at any time before finalize.
+ * Nothing is printed; errors are returned as atf_status codes.
+ */
+#ifndef ATF_WRITER_H_
+#define ATF_WRITER_H_
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "atf/ring_record.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Status codes. The values are stable: scripts and logs may rely on them. */
+typedef enum atf_status {
+  ATF_OK = 0,
+  ATF_E_INVALID_ARGUMENT = 1, /* a NULL or out-of-range argument */
+  ATF_E_STATE = 2,            /* call not allowed now (e.g. write after finalize) */
+  ATF_E_NO_MEMORY = 3,
+  ATF_E_IO = 4,               /* an I/O error (EIO, ...); atf_writer_last_errno() has errno */
+  ATF_E_NO_SPACE = 5,         /* ENOSPC or EDQUOT */
+  ATF_E_EXISTS = 6,           /* the session directory already exists */
+  ATF_E_LIMIT = 7,            /* max_events or max_file_bytes reached; nothing more is written */
+  ATF_E_BAD_RECORD = 8,       /* malformed ring record (size, kind, counts, symbol id) */
+  ATF_E_FAILED = 9            /* an earlier I/O error put the writer in the failed state */
+} atf_status;
+
+/* A static, human-readable description of `status` ("unknown status" for other values). */
+const char *atf_strerror(atf_status status);
+
+typedef enum atf_arch {
+  ATF_ARCH_UNKNOWN = 0,
+  ATF_ARCH_X86_64 = 1,
+  ATF_ARCH_ARM64 = 2
+} atf_arch;
+
+/* The architecture this code was compiled for. */
+atf_arch atf_host_arch(void);
+/* "x86_64", "arm64" or "unknown". */
+const char *atf_arch_name(atf_arch arch);
+/* "linux", "darwin" or "unknown": the OS this code was compiled for. */
+const char *atf_host_os(void);
+
+/* Name of register `index` of a record of `kind` (ATF_KIND_CALL/RETURN/SIGNAL) on `arch`, in
+ * canonical order; NULL when `index` is past the last register the kind names on that arch.
+ * On ATF_ARCH_UNKNOWN, registers are named "R0", "R1", ... up to ATF_RECORD_MAX_REGS. */
+const char *atf_register_name(atf_arch arch, int kind, unsigned index);
+/* Number of registers `kind` names on `arch` (6/8 for CALL, 2 for RETURN, the full dump for
+ * SIGNAL on x86_64/arm64). */
+unsigned atf_register_count(atf_arch arch, int kind);
+
+/* "SIGSEGV" etc. for the host's signal numbers; "SIG<n>" otherwise (written into buf). */
+const char *atf_signal_name(int number, char buf[16]);
+
+typedef enum atf_flush_policy {
+  ATF_FLUSH_EXPLICIT = 0,    /* only atf_writer_flush() and finalize make events durable */
+  ATF_FLUSH_EVERY_BATCH = 1, /* every atf_writer_write() ends with a flush */
+  ATF_FLUSH_INTERVAL = 2     /* a write flushes when flush_interval_ns passed since the last flush */
+} atf_flush_policy;
+
+/* Nanoseconds since the Unix epoch. */
+typedef uint64_t (*atf_clock_fn)(void *ctx);
+
+struct atf_file_ops; /* atf/file_ops.h: the file-operation seam for fault injection */
+
+typedef struct atf_writer_options {
+  const char *output_root;      /* required; created if missing (one level) */
+  const char *session_label;    /* optional: session_<label> instead of session_<date>_<time> */
+  int32_t pid;                  /* traced process id; 0 = getpid() */
+  const char *session_id;       /* optional; NULL = a random RFC 4122 v4 UUID */
+  atf_clock_fn clock;           /* optional; NULL = CLOCK_REALTIME */
+  void *clock_ctx;
+  const char *executable_path;  /* TraceStart; NULL = the current executable */
+  const char *const *argv;      /* TraceStart args; may be NULL with argc == 0 */
+  size_t argc;
+  const char *os;               /* NULL = atf_host_os() (tests inject fixed values) */
+  atf_arch arch;                /* register naming and TraceStart; default atf_host_arch() */
+  atf_flush_policy flush_policy;
+  uint64_t flush_interval_ns;   /* for ATF_FLUSH_INTERVAL; default 100 ms */
+  size_t buffer_bytes;          /* write buffer; default 1 MiB, minimum 64 KiB */
+  uint32_t max_stack_bytes;     /* stack copy cap per event; default 256, max ATF_RECORD_MAX_STACK */
+  uint64_t max_events;          /* 0 = unlimited */
+  uint64_t max_file_bytes;      /* 0 = unlimited */
+  int collect_modules;          /* default 1: list loaded modules' build ids in the manifest */
+  const struct atf_file_ops *file_ops; /* NULL = the real system calls */
+} atf_writer_options;
+
+typedef struct atf_writer atf_writer;
+
+typedef struct atf_writer_stats {
+  uint64_t events_written;      /* events in events.bin, including TraceStart */
+  uint64_t bytes_written;       /* bytes of complete records in events.bin (written, maybe not synced) */
+  uint64_t bytes_durable;       /* bytes covered by the last successful flush */
+  uint64_t utf8_replacements;   /* invalid UTF-8 sequences replaced by U+FFFD */
+  uint64_t stack_truncations;   /* stack copies cut to max_stack_bytes */
+  uint64_t first_timestamp_ns;
+  uint64_t last_timestamp_ns;
+  uint64_t dropped_events;      /* as reported with atf_writer_record_drops() */
+} atf_writer_stats;
+
+/* Fills `o` with defaults. */
+void atf_writer_options_init(atf_writer_options *o);
+
+/* Creates the session directory and events.bin, and writes TraceStart.
+ * REQUIRES: o->output_root != NULL. On error *out is NULL and nothing is left half-created except
+ * an empty session directory when the error happened after creating it. */
+atf_status atf_writer_open(const atf_writer_options *o, atf_writer **out);
+
+/* Interns a symbol name (any bytes; invalid UTF-8 is replaced when written) and returns its id
+ * (>= 1, stable for the session; the same name returns the same id). Thread-safe. */
+atf_status atf_writer_intern_symbol(atf_writer *w, const char *name, size_t len, uint32_t *id);
+
+/* Appends the records in [records, records + bytes) (atf_ring_record, end to end, each `size`
+ * bytes) as events. Either every record of the batch is accepted or, on ATF_E_BAD_RECORD, none
+ * is (the batch is checked first). REQUIRES: records 8-byte aligned. */
+atf_status atf_writer_write(atf_writer *w, const void *records, size_t bytes);
+
+/* Writes buffered events to events.bin and fsyncs it: the durability point. */
+atf_status atf_writer_flush(atf_writer *w);
+
+/* Adds a module identity (UUID string, e.g. an ELF build id formatted as a UUID) to the
+ * manifest's `modules`; duplicates are ignored. Thread-safe. */
+atf_status atf_writer_add_module(atf_writer *w, const char *uuid);
+
+/* Records that `count` events of `thread_id` were dropped before reaching the writer (full ring).
+ * Adds up per thread; the manifest gets droppedEvents and droppedEventsByThread. */
+atf_status atf_writer_record_drops(atf_writer *w, int32_t thread_id, uint64_t count);
+
+/* Writes TraceEnd (with `exit_code`) unless a TRACE_END record was written, flushes, and writes
+ * trace.json atomically. A second call returns ATF_OK and changes nothing. */
+atf_status atf_writer_finalize(atf_writer *w, int32_t exit_code);
+
+/* Frees the writer. Does not finalize: a session closed without finalize has no trace.json, as
+ * after a crash. Accepts NULL. */
+void atf_writer_close(atf_writer *w);
+
+void atf_writer_get_stats(const atf_writer *w, atf_writer_stats *out);
+/* The session directory (<root>/session_.../pid_<pid>), valid until close. */
+const char *atf_writer_session_dir(const atf_writer *w);
+/* errno of the last failed system call (0 if none). */
+int atf_writer_last_errno(const atf_writer *w);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* ATF_WRITER_H_ */
