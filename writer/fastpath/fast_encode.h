@@ -1,0 +1,85 @@
+/* fast_encode.h: single-pass encoder for the hot ATF V4 events (FunctionCall, FunctionReturn).
+ *
+ * protobuf-c encodes a message in two walks over a tree of structs (get_packed_size, then pack),
+ * after the caller has built that tree. For the two payloads a tracer emits millions of times per
+ * second the shape is fixed: a few scalars, one symbol, a handful of named registers, a stack
+ * copy. This encoder writes their bytes directly from the values, in one pass, with every length
+ * computed arithmetically up front (the largest nested message is bounded, so no length is ever
+ * reserved and patched) and every tag and register-key prefix precomputed at session start from
+ * protobuf-c's generated descriptors. Its output is byte-identical to
+ * `[varint length] protobuf_c_message_pack(Event)` of the same event converted field by field, as
+ * fast_encode_test.cc and the differential fuzzer check.
+ *
+ * What "identical" commits to (protobuf-c's proto3 rules): fields in field-number order; scalars
+ * equal to 0 and empty strings/bytes omitted; the timestamp and payload submessages always present
+ * (possibly empty); a negative int32 written as a 10-byte varint; map entries in the given order,
+ * each with its key (never empty) and its value omitted when 0.
+ */
+#ifndef ATF_WRITER_FASTPATH_FAST_ENCODE_H_
+#define ATF_WRITER_FASTPATH_FAST_ENCODE_H_
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define ATF_FAST_MAX_REGS 64u
+#define ATF_FAST_MAX_KEY 16u /* longest register name */
+
+/* An encoded map-entry key field: 0x0A <len> <name bytes>. */
+typedef struct atf_fast_key {
+  uint8_t len;
+  uint8_t bytes[2 + ATF_FAST_MAX_KEY];
+} atf_fast_key;
+
+/* Tags and key prefixes, precomputed once per session (per architecture). */
+typedef struct atf_fast_tables {
+  uint8_t event_payload_tag[2];   /* [0] FunctionCall, [1] FunctionReturn (Event oneof members) */
+  uint8_t registers_tag[2];       /* argument_registers / return_registers in their message */
+  unsigned key_count[2];
+  atf_fast_key keys[2][ATF_FAST_MAX_REGS];
+} atf_fast_tables;
+
+enum { ATF_FAST_CALL = 0, ATF_FAST_RETURN = 1 };
+
+/* One hot event. `symbol` must already be valid UTF-8 (the writer sanitises at intern time). */
+typedef struct atf_fast_event {
+  int kind;                 /* ATF_FAST_CALL or ATF_FAST_RETURN */
+  uint64_t event_id;
+  int32_t thread_id;
+  uint64_t timestamp_ns;
+  const uint8_t *symbol;
+  size_t symbol_len;
+  uint64_t address;
+  const uint64_t *regs;     /* regs[i] is named keys[kind][i] */
+  unsigned reg_count;       /* <= key_count[kind] */
+  const uint8_t *stack;     /* FunctionCall only; ignored for returns */
+  size_t stack_len;
+} atf_fast_event;
+
+/* Fills `t` from protobuf-c's descriptors of atf.v4 and the register names of each kind, in
+ * canonical order. Returns 0, or -1 if a descriptor does not have the expected field numbers and
+ * types (the schema changed and this encoder no longer matches it) or a name is empty or longer
+ * than ATF_FAST_MAX_KEY. */
+int atf_fast_tables_init(atf_fast_tables *t, const char *const *call_names, unsigned call_count,
+                         const char *const *return_names, unsigned return_count);
+
+/* Upper bound of atf_fast_encode()'s output for an event with these sizes. */
+static inline size_t atf_fast_max_size(size_t symbol_len, unsigned reg_count, size_t stack_len) {
+  /* record length varint, event_id, thread_id, timestamp, payload header, symbol, address, each
+   * register entry (tag, len, key field, value field), stack field. */
+  return 10 + 11 + 11 + (2 + 11 + 6) + 11 + (11 + symbol_len) + 11 +
+         (size_t)reg_count * (2 + 2 + ATF_FAST_MAX_KEY + 11) + (11 + stack_len);
+}
+
+/* Writes [varint length][Event] for `e` at `out`, which has room for atf_fast_max_size(...) bytes.
+ * Returns the number of bytes written. REQUIRES: e->reg_count <= t->key_count[e->kind]. */
+size_t atf_fast_encode(const atf_fast_tables *t, const atf_fast_event *e, uint8_t *out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* ATF_WRITER_FASTPATH_FAST_ENCODE_H_ */
