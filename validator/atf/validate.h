@@ -1,0 +1,124 @@
+// atf_validate: checks an ATF V4 session (events.bin + trace.json) against docs/format.md and
+// reports every defect with its byte offset, record index and stable rule name.
+//
+// Every input byte is untrusted. Memory stays bounded whatever the input declares: events.bin is
+// read through a fixed-size window, strings and bytes are checked in chunks, and the per-thread
+// table is capped (see ATF_VALIDATE_MAX_THREADS). Usable from C and C++.
+#ifndef ATF_VALIDATOR_ATF_VALIDATE_H_
+#define ATF_VALIDATOR_ATF_VALIDATE_H_
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define ATF_VALIDATE_VERSION "1.0.0"
+
+// Distinct thread ids tracked for "timestamps non-decreasing per thread"; beyond this, events of new
+// threads are not order-checked and one warning is counted.
+#define ATF_VALIDATE_MAX_THREADS 65536u
+// Default limit of one record's length (settable with max_record_size).
+#define ATF_VALIDATE_DEFAULT_MAX_RECORD (64u * 1024u * 1024u)
+// trace.json larger than this is rejected (rule manifest.too_large) rather than read.
+#define ATF_VALIDATE_MAX_MANIFEST (1024u * 1024u)
+// Record index of errors that belong to no record (manifest rules, empty file).
+#define ATF_VALIDATE_NO_RECORD UINT64_MAX
+
+// Outcome of a call. Values are fixed.
+typedef enum atf_validate_status {
+  ATF_VALIDATE_OK = 0,       // the input was read; report->valid says whether it conforms
+  ATF_VALIDATE_EUSAGE = 1,   // bad arguments (no path, NULL buffers, zero max_record_size)
+  ATF_VALIDATE_EIO = 2,      // a file is missing or unreadable (report->reason says which)
+  ATF_VALIDATE_ENOMEM = 3,
+} atf_validate_status;
+
+const char* atf_validate_strerror(atf_validate_status status);
+
+// Payload kinds, in the order of report->counts.
+typedef enum atf_validate_payload {
+  ATF_VALIDATE_TRACE_START = 0,
+  ATF_VALIDATE_TRACE_END = 1,
+  ATF_VALIDATE_FUNCTION_CALL = 2,
+  ATF_VALIDATE_FUNCTION_RETURN = 3,
+  ATF_VALIDATE_SIGNAL_DELIVERY = 4,
+  ATF_VALIDATE_PAYLOAD_COUNT = 5,
+} atf_validate_payload;
+
+// "trace_start", "trace_end", ... (the Event field names).
+const char* atf_validate_payload_name(atf_validate_payload payload);
+
+typedef struct atf_validate_options {
+  uint64_t max_record_size;  // records longer than this: framing.too_large (default 64 MiB)
+  size_t max_errors;         // errors kept in the report (default 1000); all are counted
+  size_t window_size;        // read buffer for events.bin (default 1 MiB, at least 64 KiB)
+  // Called now and then with bytes of events.bin checked so far and the total; may be NULL.
+  void (*progress)(uint64_t done, uint64_t total, void* arg);
+  void* progress_arg;
+} atf_validate_options;
+
+// Fills in the defaults.
+void atf_validate_options_init(atf_validate_options* options);
+
+typedef struct atf_validate_error {
+  const char* file;    // "events.bin" or "trace.json"
+  uint64_t offset;     // byte offset in that file where the defect was detected
+  uint64_t record;     // index of the record in events.bin, or ATF_VALIDATE_NO_RECORD
+  const char* rule;    // stable rule name, e.g. "framing.truncated" (docs/format.md lists them)
+  char message[224];
+} atf_validate_error;
+
+typedef struct atf_validate_report {
+  bool valid;                 // no error at all (warnings do not count)
+  uint64_t records;           // complete records in events.bin
+  uint64_t bytes;             // size of events.bin
+  uint64_t counts[ATF_VALIDATE_PAYLOAD_COUNT];  // decoded records by payload
+  uint64_t threads;           // distinct thread_id values (at most ATF_VALIDATE_MAX_THREADS)
+  bool threads_capped;        // more threads than the table holds
+  bool has_time;              // at least one record decoded
+  uint64_t time_min_ns, time_max_ns;
+  uint64_t warnings;          // unknown fields + thread-table overflow
+  uint64_t unknown_fields;
+  // Recovery: the longest run of records from the start that are each fully valid.
+  uint64_t valid_prefix_bytes;    // byte offset where the last of them ends
+  uint64_t valid_prefix_records;
+  // Manifest.
+  bool manifest_checked;      // trace.json was found and its rules applied
+  bool has_dropped_events;    // optional key droppedEvents
+  uint64_t dropped_events;
+  bool has_recovered;         // optional key recovered
+  bool recovered;
+  // Errors: error_count counts all; the first errors_len (<= max_errors) are kept.
+  uint64_t error_count;
+  size_t errors_len;
+  atf_validate_error* errors;
+  char reason[256];           // when a call fails with EIO/EUSAGE/ENOMEM: why, one line
+} atf_validate_report;
+
+// Validates PATH: a session directory holding events.bin (and normally trace.json), or an events.bin
+// file (trace.json taken from the same directory when present). options may be NULL (defaults).
+// Always call atf_validate_report_free(report) afterwards.
+atf_validate_status atf_validate_path(const char* path, const atf_validate_options* options,
+                                      atf_validate_report* report);
+
+// Validates in-memory contents. manifest may be NULL (manifest rules skipped).
+atf_validate_status atf_validate_buffers(const uint8_t* events, size_t events_len,
+                                         const uint8_t* manifest, size_t manifest_len,
+                                         const atf_validate_options* options,
+                                         atf_validate_report* report);
+
+// Releases what the report owns; the report may be reused.
+void atf_validate_report_free(atf_validate_report* report);
+
+// Writes the report as one JSON object and a newline. uint64 values are JSON integers with all
+// their digits. Returns false on a write error.
+bool atf_validate_report_write_json(const atf_validate_report* report, FILE* out);
+
+#ifdef __cplusplus
+}  // extern "C"
+#endif
+
+#endif  // ATF_VALIDATOR_ATF_VALIDATE_H_

@@ -1,0 +1,125 @@
+#include "validator/internal/reader.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+bool atf_reader_init_fd(atf_reader* r, int fd, uint64_t size, size_t window) {
+  memset(r, 0, sizeof *r);
+  r->fd = fd;
+  r->size = size;
+  r->cap = window < ATF_READER_MIN_WINDOW ? ATF_READER_MIN_WINDOW : window;
+  r->buf = malloc(r->cap);
+  r->win = r->buf;
+  return r->buf != NULL;
+}
+
+void atf_reader_init_mem(atf_reader* r, const uint8_t* data, size_t len) {
+  memset(r, 0, sizeof *r);
+  r->fd = -1;
+  r->size = len;
+  r->cap = len;
+  r->win = data;
+  r->win_len = len;
+}
+
+void atf_reader_free(atf_reader* r) {
+  free(r->buf);
+  r->buf = NULL;
+}
+
+static bool fill(atf_reader* r, uint64_t off) {
+  const uint64_t left = r->size - off;
+  const size_t want = left < r->cap ? (size_t)left : r->cap;
+  size_t got = 0;
+  while (got < want) {
+    const ssize_t n = pread(r->fd, r->buf + got, want - got, (off_t)(off + got));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      r->io_errno = n < 0 ? errno : 0;
+      r->win_len = 0;
+      return false;
+    }
+    got += (size_t)n;
+  }
+  r->win_off = off;
+  r->win_len = got;
+  return true;
+}
+
+const uint8_t* atf_reader_get(atf_reader* r, uint64_t off, size_t n) {
+  if (off >= r->win_off && off - r->win_off <= r->win_len && r->win_len - (off - r->win_off) >= n) {
+    return r->win + (off - r->win_off);
+  }
+  if (r->fd < 0 || n > r->cap || !fill(r, off) || r->win_len < n) return NULL;
+  return r->win;
+}
+
+atf_frame_status atf_reader_frame(atf_reader* r, uint64_t off, atf_frame* f) {
+  memset(f, 0, sizeof *f);
+  f->offset = off;
+  if (off >= r->size) return ATF_FRAME_END;
+  const uint64_t left = r->size - off;
+  const size_t avail = left < 10 ? (size_t)left : 10;
+  const uint8_t* p = atf_reader_get(r, off, avail);
+  if (p == NULL) return ATF_FRAME_IO;
+  uint64_t v = 0;
+  for (size_t i = 0; i < avail; ++i) {
+    const uint64_t b = p[i] & 0x7F;
+    // The 10th byte holds bit 63 only: anything above 1 overflows, a continuation bit is an 11th.
+    if (i == 9 && p[i] > 1) return ATF_FRAME_VARINT;
+    v |= b << (7 * i);
+    if ((p[i] & 0x80) == 0) {
+      f->prefix_len = (unsigned)i + 1;
+      f->length = v;
+      f->body_offset = off + f->prefix_len;
+      return f->length > r->size - f->body_offset ? ATF_FRAME_TRUNCATED : ATF_FRAME_OK;
+    }
+  }
+  return avail == 10 ? ATF_FRAME_VARINT : ATF_FRAME_TRUNCATED;
+}
+
+// Streamed mode: copy out of the window, refilling it at the stream's position when needed.
+static bool stream_read(pb_istream_t* s, pb_byte_t* buf, size_t count) {
+  atf_record_stream* rs = s->state;
+  while (count > 0) {
+    const uint64_t left = rs->end - rs->pos;
+    if (left == 0) PB_RETURN_ERROR(s, "end-of-stream");
+    size_t n = count < rs->reader->cap ? count : rs->reader->cap;
+    if (n > left) n = (size_t)left;
+    const uint8_t* p = atf_reader_get(rs->reader, rs->pos, n);
+    if (p == NULL) PB_RETURN_ERROR(s, "read error");
+    memcpy(buf, p, n);
+    buf += n;
+    count -= n;
+    rs->pos += n;
+  }
+  return true;
+}
+
+bool atf_record_stream_open(atf_record_stream* rs, atf_reader* r, uint64_t off, uint64_t len) {
+  memset(rs, 0, sizeof *rs);
+  rs->reader = r;
+  rs->start = rs->pos = off;
+  rs->end = off + len;
+  if (len <= r->cap) {
+    rs->base = atf_reader_get(r, off, (size_t)len);
+    if (rs->base == NULL) return false;
+    rs->stream = pb_istream_from_buffer(rs->base, (size_t)len);
+  } else {
+    rs->stream.callback = stream_read;
+    rs->stream.state = rs;
+    rs->stream.bytes_left = (size_t)len;
+  }
+  return true;
+}
+
+uint64_t atf_record_stream_offset(const atf_record_stream* rs, const pb_istream_t* s) {
+  // nanopb's buffer stream keeps its read pointer in `state`, and its substreams copy it.
+  if (rs->base != NULL && s->callback == rs->stream.callback) {
+    const uint8_t* at = s->state;
+    if (at >= rs->base && at <= rs->base + (rs->end - rs->start)) return rs->start + (uint64_t)(at - rs->base);
+  }
+  return rs->pos;
+}

@@ -1,0 +1,77 @@
+// atf_validate_report_write_json: the --json output of atf-validate (docs/format.md, "Reports").
+#include <inttypes.h>
+
+#include "validator/atf/validate.h"
+#include "validator/internal/json_writer.h"
+
+static void key(atf_buf* b, const char* name) {
+  atf_buf_printf(b, ",\"%s\":", name);
+}
+
+static void u64_member(atf_buf* b, const char* name, uint64_t v) {
+  key(b, name);
+  atf_buf_u64(b, v);
+}
+
+static void bool_member(atf_buf* b, const char* name, bool v) {
+  key(b, name);
+  atf_buf_puts(b, v ? "true" : "false");
+}
+
+static void errors(atf_buf* b, const atf_validate_report* r) {
+  key(b, "errors");
+  atf_buf_puts(b, "[");
+  for (size_t i = 0; i < r->errors_len; ++i) {
+    const atf_validate_error* e = &r->errors[i];
+    atf_buf_puts(b, i ? ",{\"file\":" : "{\"file\":");
+    atf_buf_json_string(b, e->file);
+    u64_member(b, "offset", e->offset);
+    key(b, "record");
+    if (e->record == ATF_VALIDATE_NO_RECORD) {
+      atf_buf_puts(b, "null");
+    } else {
+      atf_buf_u64(b, e->record);
+    }
+    key(b, "rule");
+    atf_buf_json_string(b, e->rule);
+    key(b, "message");
+    atf_buf_json_string(b, e->message);
+    atf_buf_puts(b, "}");
+  }
+  atf_buf_puts(b, "]");
+}
+
+bool atf_validate_report_write_json(const atf_validate_report* r, FILE* out) {
+  atf_buf b = {0};
+  atf_buf_printf(&b, "{\"valid\":%s", r->valid ? "true" : "false");
+  u64_member(&b, "records", r->records);
+  u64_member(&b, "bytes", r->bytes);
+  key(&b, "counts");
+  for (int i = 0; i < ATF_VALIDATE_PAYLOAD_COUNT; ++i) {
+    atf_buf_printf(&b, "%s\"%s\":%" PRIu64, i ? "," : "{", atf_validate_payload_name((atf_validate_payload)i),
+                   r->counts[i]);
+  }
+  atf_buf_puts(&b, "}");
+  u64_member(&b, "threads", r->threads);
+  bool_member(&b, "threads_capped", r->threads_capped);
+  key(&b, "time_min_ns");
+  r->has_time ? atf_buf_u64(&b, r->time_min_ns) : atf_buf_puts(&b, "null");
+  key(&b, "time_max_ns");
+  r->has_time ? atf_buf_u64(&b, r->time_max_ns) : atf_buf_puts(&b, "null");
+  u64_member(&b, "warnings", r->warnings);
+  u64_member(&b, "unknown_fields", r->unknown_fields);
+  u64_member(&b, "valid_prefix_bytes", r->valid_prefix_bytes);
+  u64_member(&b, "valid_prefix_records", r->valid_prefix_records);
+  bool_member(&b, "manifest_checked", r->manifest_checked);
+  key(&b, "dropped_events");
+  r->has_dropped_events ? atf_buf_u64(&b, r->dropped_events) : atf_buf_puts(&b, "null");
+  key(&b, "recovered");
+  atf_buf_puts(&b, !r->has_recovered ? "null" : r->recovered ? "true" : "false");
+  u64_member(&b, "error_count", r->error_count);
+  bool_member(&b, "errors_truncated", r->error_count > r->errors_len);
+  errors(&b, r);
+  atf_buf_puts(&b, "}\n");
+  const bool ok = atf_buf_write(&b, out);
+  atf_buf_free(&b);
+  return ok;
+}
