@@ -46,6 +46,9 @@
 extern "C" {
 #endif
 
+/* Written into the manifest's "writer" key as "atf-writer <version>". */
+#define ATF_WRITER_VERSION "0.1.0"
+
 /* Status codes. The values are stable: scripts and logs may rely on them. */
 typedef enum atf_status {
   ATF_OK = 0,
@@ -112,53 +115,70 @@ typedef struct atf_writer_options {
   atf_arch arch;                /* register naming and TraceStart; default atf_host_arch() */
   atf_flush_policy flush_policy;
   uint64_t flush_interval_ns;   /* for ATF_FLUSH_INTERVAL; default 100 ms */
-  size_t buffer_bytes;          /* write buffer; default 1 MiB, minimum 64 KiB */
-  uint32_t max_stack_bytes;     /* stack copy cap per event; default 256, max ATF_RECORD_MAX_STACK */
-  uint64_t max_events;          /* 0 = unlimited */
-  uint64_t max_file_bytes;      /* 0 = unlimited */
+  size_t buffer_bytes;          /* write buffer; default 1 MiB (0 = default); smaller values are
+                                   raised to 64 KiB */
+  uint32_t max_stack_bytes;     /* stack copy cap per event; default 256, max ATF_RECORD_MAX_STACK;
+                                   0 = no stack bytes */
+  uint64_t max_events;          /* 0 = unlimited; counts TraceStart; the TraceEnd finalize writes
+                                   is always allowed (one past the limit) */
+  uint64_t max_file_bytes;      /* 0 = unlimited; likewise, TraceEnd may exceed it */
   int collect_modules;          /* default 1: list loaded modules' build ids in the manifest */
   const struct atf_file_ops *file_ops; /* NULL = the real system calls */
+  int32_t session_thread_id;    /* thread_id of the TraceStart/TraceEnd the writer itself writes;
+                                   0 = the thread calling open/finalize (gettid()) */
 } atf_writer_options;
 
 typedef struct atf_writer atf_writer;
 
 typedef struct atf_writer_stats {
-  uint64_t events_written;      /* events in events.bin, including TraceStart */
-  uint64_t bytes_written;       /* bytes of complete records in events.bin (written, maybe not synced) */
+  uint64_t events_written;      /* complete events in events.bin, including TraceStart */
+  uint64_t bytes_written;       /* bytes of complete records in events.bin (written, maybe not synced);
+                                   buffered events are not counted until they reach the file */
   uint64_t bytes_durable;       /* bytes covered by the last successful flush */
   uint64_t utf8_replacements;   /* invalid UTF-8 sequences replaced by U+FFFD */
   uint64_t stack_truncations;   /* stack copies cut to max_stack_bytes */
   uint64_t first_timestamp_ns;
   uint64_t last_timestamp_ns;
   uint64_t dropped_events;      /* as reported with atf_writer_record_drops() */
+  uint64_t events_buffered;     /* accepted but still in the write buffer (not in events_written) */
 } atf_writer_stats;
 
 /* Fills `o` with defaults. */
 void atf_writer_options_init(atf_writer_options *o);
 
-/* Creates the session directory and events.bin, and writes TraceStart.
- * REQUIRES: o->output_root != NULL. On error *out is NULL and nothing is left half-created except
- * an empty session directory when the error happened after creating it. */
+/* Creates the session directory and events.bin, and writes TraceStart and fsyncs it (so a full
+ * disk shows up here). REQUIRES: o->output_root != NULL. On error *out is NULL and nothing is left
+ * half-created except empty directories (session_.../pid_<pid>/) when the error happened after
+ * creating them: events.bin is unlinked. session_label: 1..128 printable ASCII characters, no '/',
+ * not "." or ".." (else ATF_E_INVALID_ARGUMENT). */
 atf_status atf_writer_open(const atf_writer_options *o, atf_writer **out);
 
-/* Interns a symbol name (any bytes; invalid UTF-8 is replaced when written) and returns its id
- * (>= 1, stable for the session; the same name returns the same id). Thread-safe. */
+/* Interns a symbol name (any bytes; invalid UTF-8 and NUL bytes are replaced by U+FFFD once, here,
+ * and counted in utf8_replacements) and returns its id (>= 1, stable for the session; the same
+ * bytes return the same id). Thread-safe. */
 atf_status atf_writer_intern_symbol(atf_writer *w, const char *name, size_t len, uint32_t *id);
 
 /* Appends the records in [records, records + bytes) (atf_ring_record, end to end, each `size`
  * bytes) as events. Either every record of the batch is accepted or, on ATF_E_BAD_RECORD, none
- * is (the batch is checked first). REQUIRES: records 8-byte aligned. */
+ * is (the batch is checked first; see writer/internal/batch.h for the rules). Records after a
+ * TRACE_END record (in this or a later batch) are refused with ATF_E_STATE. ATF_E_LIMIT: the
+ * records before the one that hit the limit were accepted, the rest were not.
+ * REQUIRES: records 8-byte aligned (else ATF_E_INVALID_ARGUMENT). */
 atf_status atf_writer_write(atf_writer *w, const void *records, size_t bytes);
 
 /* Writes buffered events to events.bin and fsyncs it: the durability point. */
 atf_status atf_writer_flush(atf_writer *w);
 
-/* Adds a module identity (UUID string, e.g. an ELF build id formatted as a UUID) to the
- * manifest's `modules`; duplicates are ignored. Thread-safe. */
+/* Adds a module identity (UUID string 8-4-4-4-12 hex, else ATF_E_INVALID_ARGUMENT; stored
+ * lowercase) to the manifest's `modules`; duplicates are ignored. Thread-safe. With
+ * collect_modules, the writer adds the loaded modules itself at open and at finalize (Linux: the
+ * GNU build id of each ELF object, first 16 bytes as a UUID, zero-padded when shorter; darwin:
+ * LC_UUID). */
 atf_status atf_writer_add_module(atf_writer *w, const char *uuid);
 
 /* Records that `count` events of `thread_id` were dropped before reaching the writer (full ring).
- * Adds up per thread; the manifest gets droppedEvents and droppedEventsByThread. */
+ * Adds up per thread (saturating at UINT64_MAX); the manifest gets droppedEvents and
+ * droppedEventsByThread. Thread-safe. */
 atf_status atf_writer_record_drops(atf_writer *w, int32_t thread_id, uint64_t count);
 
 /* Writes TraceEnd (with `exit_code`) unless a TRACE_END record was written, flushes, and writes
@@ -166,7 +186,7 @@ atf_status atf_writer_record_drops(atf_writer *w, int32_t thread_id, uint64_t co
 atf_status atf_writer_finalize(atf_writer *w, int32_t exit_code);
 
 /* Frees the writer. Does not finalize: a session closed without finalize has no trace.json, as
- * after a crash. Accepts NULL. */
+ * after a crash; buffered events are still written (best effort, not fsync'ed). Accepts NULL. */
 void atf_writer_close(atf_writer *w);
 
 void atf_writer_get_stats(const atf_writer *w, atf_writer_stats *out);

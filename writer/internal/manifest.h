@@ -1,0 +1,60 @@
+/* internal/manifest.h: renders and atomically writes trace.json.
+ *
+ * cJSON stores numbers as doubles, which cannot hold every uint64 (2^53 + 1 becomes 2^53). Every
+ * integer is therefore emitted with cJSON_CreateRaw() from its exact decimal text (PRIu64 /
+ * PRId32), so the file holds exact integers; a reader that parses them as doubles loses precision,
+ * a reader that parses them as integers gets them back exactly.
+ */
+#ifndef ATF_WRITER_INTERNAL_MANIFEST_H_
+#define ATF_WRITER_INTERNAL_MANIFEST_H_
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "atf/file_ops.h"
+#include "atf/writer.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct atf_thread_drops {
+  int32_t thread_id;
+  uint64_t count;
+} atf_thread_drops;
+
+typedef struct atf_manifest {
+  const char *os;
+  const char *arch;
+  int32_t pid;
+  const char *session_id;
+  const char *executable_path;
+  const char *clock; /* "CLOCK_REALTIME" or "custom" */
+  uint64_t time_start_ns, time_end_ns;
+  uint64_t event_count, bytes_written;
+  const char *const *modules;
+  size_t n_modules;
+  int has_drops; /* emit droppedEvents / droppedEventsByThread */
+  uint64_t dropped_events;
+  const atf_thread_drops *drops;
+  size_t n_drops;
+} atf_manifest;
+
+/* Returns the manifest as pretty-printed JSON (NUL-terminated, free with atf_manifest_free), or
+ * NULL when out of memory. Strings must be valid UTF-8. Keys, in order: formatVersion, writer, os,
+ * arch, pid, sessionId, executablePath, clock, timeStartNs, timeEndNs, eventCount, bytesWritten,
+ * modules, then droppedEvents and droppedEventsByThread when has_drops. */
+char *atf_manifest_render(const atf_manifest *m);
+void atf_manifest_free(char *json);
+
+/* Writes json[0..len) to <dir>/trace.json atomically: <dir>/trace.json.tmp is created (O_EXCL,
+ * O_NOFOLLOW), written, fsync'ed and closed, renamed to trace.json, and dir is fsync'ed. On failure
+ * the temporary file is unlinked, *err gets errno and an ATF_E_* status is returned. */
+atf_status atf_manifest_write(const atf_file_ops *ops, const char *dir, const char *json,
+                              size_t len, int *err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* ATF_WRITER_INTERNAL_MANIFEST_H_ */

@@ -1,0 +1,133 @@
+/* Status strings, host detection, register and signal names (atf/writer.h, internal/names.h). */
+#include <stdio.h>
+#include <string.h>
+
+#include "atf/writer.h"
+#include "internal/names.h"
+
+const char *atf_strerror(atf_status status) {
+  switch (status) {
+    case ATF_OK: return "ok";
+    case ATF_E_INVALID_ARGUMENT: return "invalid argument";
+    case ATF_E_STATE: return "call not allowed in the writer's current state";
+    case ATF_E_NO_MEMORY: return "out of memory";
+    case ATF_E_IO: return "I/O error";
+    case ATF_E_NO_SPACE: return "no space left on device";
+    case ATF_E_EXISTS: return "session directory already exists";
+    case ATF_E_LIMIT: return "session limit reached (max_events or max_file_bytes)";
+    case ATF_E_BAD_RECORD: return "malformed ring record";
+    case ATF_E_FAILED: return "writer failed earlier; only close is allowed";
+  }
+  return "unknown status";
+}
+
+atf_arch atf_host_arch(void) {
+#if defined(__x86_64__) || defined(_M_X64)
+  return ATF_ARCH_X86_64;
+#elif defined(__aarch64__) || defined(_M_ARM64)
+  return ATF_ARCH_ARM64;
+#else
+  return ATF_ARCH_UNKNOWN;
+#endif
+}
+
+const char *atf_arch_name(atf_arch arch) {
+  switch (arch) {
+    case ATF_ARCH_X86_64: return "x86_64";
+    case ATF_ARCH_ARM64: return "arm64";
+    default: return "unknown";
+  }
+}
+
+const char *atf_host_os(void) {
+#if defined(__linux__)
+  return "linux";
+#elif defined(__APPLE__)
+  return "darwin";
+#else
+  return "unknown";
+#endif
+}
+
+static const char *const kX86Call[] = {"RDI", "RSI", "RDX", "RCX", "R8", "R9"};
+static const char *const kX86Return[] = {"RAX", "RDX"};
+static const char *const kX86Signal[] = {"RAX", "RBX", "RCX", "RDX", "RSI", "RDI",
+                                         "RBP", "RSP", "R8",  "R9",  "R10", "R11",
+                                         "R12", "R13", "R14", "R15", "RIP", "RFLAGS"};
+static const char *const kArmCall[] = {"X0", "X1", "X2", "X3", "X4", "X5", "X6", "X7"};
+static const char *const kArmReturn[] = {"X0", "X1"};
+static const char *const kArmSignal[] = {
+    "X0",  "X1",  "X2",  "X3",  "X4",  "X5",  "X6",  "X7",  "X8", "X9", "X10", "X11",
+    "X12", "X13", "X14", "X15", "X16", "X17", "X18", "X19", "X20", "X21", "X22", "X23",
+    "X24", "X25", "X26", "X27", "X28", "FP",  "LR",  "SP",  "PC", "CPSR"};
+static const char *const kGeneric[ATF_RECORD_MAX_REGS] = {
+    "R0",  "R1",  "R2",  "R3",  "R4",  "R5",  "R6",  "R7",  "R8",  "R9",  "R10", "R11", "R12",
+    "R13", "R14", "R15", "R16", "R17", "R18", "R19", "R20", "R21", "R22", "R23", "R24", "R25",
+    "R26", "R27", "R28", "R29", "R30", "R31", "R32", "R33", "R34", "R35", "R36", "R37", "R38",
+    "R39", "R40", "R41", "R42", "R43", "R44", "R45", "R46", "R47", "R48", "R49", "R50", "R51",
+    "R52", "R53", "R54", "R55", "R56", "R57", "R58", "R59", "R60", "R61", "R62", "R63"};
+
+#define COUNT(a) (unsigned)(sizeof(a) / sizeof((a)[0]))
+
+/* The name table of (arch, kind); *count gets its length. NULL for kinds without registers. */
+static const char *const *register_table(atf_arch arch, int kind, unsigned *count) {
+  static const struct {
+    const char *const *names;
+    unsigned count;
+  } kTables[2][3] = {
+      {{kX86Call, COUNT(kX86Call)}, {kX86Return, COUNT(kX86Return)}, {kX86Signal, COUNT(kX86Signal)}},
+      {{kArmCall, COUNT(kArmCall)}, {kArmReturn, COUNT(kArmReturn)}, {kArmSignal, COUNT(kArmSignal)}},
+  };
+  *count = 0;
+  if (kind != ATF_KIND_CALL && kind != ATF_KIND_RETURN && kind != ATF_KIND_SIGNAL) return NULL;
+  if (arch != ATF_ARCH_X86_64 && arch != ATF_ARCH_ARM64) {
+    *count = ATF_RECORD_MAX_REGS;
+    return kGeneric;
+  }
+  int a = arch == ATF_ARCH_X86_64 ? 0 : 1;
+  *count = kTables[a][kind - ATF_KIND_CALL].count;
+  return kTables[a][kind - ATF_KIND_CALL].names;
+}
+
+const char *atf_register_name(atf_arch arch, int kind, unsigned index) {
+  unsigned count;
+  const char *const *names = register_table(arch, kind, &count);
+  return names != NULL && index < count ? names[index] : NULL;
+}
+
+unsigned atf_register_count(atf_arch arch, int kind) {
+  unsigned count;
+  register_table(arch, kind, &count);
+  return count;
+}
+
+/* Index = signal number. Linux numbering is the generic one (x86_64 and arm64 agree). */
+static const char *const kLinuxSignals[] = {
+    NULL,      "SIGHUP",  "SIGINT",    "SIGQUIT", "SIGILL",   "SIGTRAP", "SIGABRT",
+    "SIGBUS",  "SIGFPE",  "SIGKILL",   "SIGUSR1", "SIGSEGV",  "SIGUSR2", "SIGPIPE",
+    "SIGALRM", "SIGTERM", "SIGSTKFLT", "SIGCHLD", "SIGCONT",  "SIGSTOP", "SIGTSTP",
+    "SIGTTIN", "SIGTTOU", "SIGURG",    "SIGXCPU", "SIGXFSZ",  "SIGVTALRM", "SIGPROF",
+    "SIGWINCH", "SIGIO",  "SIGPWR",    "SIGSYS"};
+static const char *const kDarwinSignals[] = {
+    NULL,      "SIGHUP",  "SIGINT",  "SIGQUIT", "SIGILL",  "SIGTRAP",   "SIGABRT",
+    "SIGEMT",  "SIGFPE",  "SIGKILL", "SIGBUS",  "SIGSEGV", "SIGSYS",    "SIGPIPE",
+    "SIGALRM", "SIGTERM", "SIGURG",  "SIGSTOP", "SIGTSTP", "SIGCONT",   "SIGCHLD",
+    "SIGTTIN", "SIGTTOU", "SIGIO",   "SIGXCPU", "SIGXFSZ", "SIGVTALRM", "SIGPROF",
+    "SIGWINCH", "SIGINFO", "SIGUSR1", "SIGUSR2"};
+
+const char *atf_signal_name_for_os(const char *os, int number, char buf[16]) {
+  const char *const *table = NULL;
+  unsigned count = 0;
+  if (os != NULL && strcmp(os, "linux") == 0) {
+    table = kLinuxSignals, count = COUNT(kLinuxSignals);
+  } else if (os != NULL && strcmp(os, "darwin") == 0) {
+    table = kDarwinSignals, count = COUNT(kDarwinSignals);
+  }
+  if (table != NULL && number > 0 && (unsigned)number < count) return table[number];
+  snprintf(buf, 16, "SIG%d", number);
+  return buf;
+}
+
+const char *atf_signal_name(int number, char buf[16]) {
+  return atf_signal_name_for_os(atf_host_os(), number, buf);
+}
