@@ -1,0 +1,145 @@
+/* atf/tracer.h: the API instrumented code calls to trace itself into an ATF V4 session.
+ *
+ * Usage:
+ *   atf_tracer_options o;
+ *   atf_tracer_options_init(&o);
+ *   o.writer.output_root = "/tmp/atf-out";
+ *   if (atf_tracer_start(&o) != ATF_TRACER_OK) ...
+ *   static uint32_t sym;                                   // cache the id per call site
+ *   if (!sym) atf_tracer_symbol("work", &sym);
+ *   atf_tracer_record_call(sym, (uint64_t)(uintptr_t)&work, regs, 6, sp, 128);
+ *   atf_tracer_record_return(sym, (uint64_t)(uintptr_t)&work, rets, 2);
+ *   atf_tracer_stats st;
+ *   atf_tracer_stop(0, &st);                               // drains, TraceEnd, trace.json
+ *
+ * Each traced thread writes into its own lock-free ring (claimed on its first event, released
+ * when the thread exits); a drain thread hands the rings' records to the writer (atf/writer.h).
+ * The record functions never block and never allocate (except once per thread, on its first
+ * event, to register the thread-exit hook): when the thread's ring is full the event is dropped
+ * and counted, and the manifest reports droppedEvents per thread.
+ *
+ * Ordering: each thread's events keep their order and get non-decreasing timestamps
+ * (CLOCK_REALTIME, clamped so a clock step backwards never reorders a thread). Across threads the
+ * file order is the drain order; event_id is assigned by the writer in file order.
+ *
+ * Signals: atf_tracer_record_signal() is async-signal-safe. A signal that interrupts its own
+ * thread in the middle of a record (or arrives before the thread's first event, when it has no
+ * ring yet) cannot use the ring without corrupting it or reordering the thread's timestamps, so
+ * that signal event is dropped and counted (ATF_TRACER_E_DROPPED), never written half.
+ *
+ * One session per process at a time. start/stop/flush/symbol may be called from any thread.
+ */
+#ifndef ATF_TRACER_H_
+#define ATF_TRACER_H_
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "atf/writer.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Status codes. The values are stable. */
+typedef enum atf_tracer_status {
+  ATF_TRACER_OK = 0,
+  ATF_TRACER_E_INVALID_ARGUMENT = 1, /* NULL or out-of-range argument or option */
+  ATF_TRACER_E_STATE = 2,            /* no session running (record/stop/flush) or one already is */
+  ATF_TRACER_E_DROPPED = 3,          /* the event was dropped and counted (full ring, ...) */
+  ATF_TRACER_E_NO_MEMORY = 4,        /* ring memory could not be mapped */
+  ATF_TRACER_E_WRITER = 5,           /* the writer failed; see atf_tracer_stats.writer_status */
+  ATF_TRACER_E_THREAD = 6            /* the drain thread could not be started */
+} atf_tracer_status;
+
+/* A static description of `status`. */
+const char *atf_tracer_strerror(atf_tracer_status status);
+
+/* Upper bound of atf_tracer_options.max_threads (the registry's static slot array). */
+#define ATF_TRACER_MAX_THREADS_LIMIT 4096u
+
+typedef struct atf_tracer_options {
+  atf_writer_options writer;  /* output_root is required; see atf/writer.h */
+  uint32_t ring_bytes;        /* per thread; a power of two >= 1024; default 1 MiB */
+  uint32_t max_threads;       /* concurrent traced threads; default 1024 */
+  uint32_t max_stack_bytes;   /* stack snapshot cap; default 256 (also sets writer's) */
+  uint64_t idle_sleep_ns;     /* drain worker's sleep when the rings are empty; default 1 ms */
+  uint64_t flush_interval_ns; /* drain worker flushes this often when it wrote; default 100 ms;
+                                 0 = only atf_tracer_flush() and stop make events durable */
+} atf_tracer_options;
+
+/* Per thread lifetime (a reused OS thread id appears once per lifetime). */
+typedef struct atf_tracer_thread_stats {
+  int32_t thread_id;
+  uint32_t generation;
+  uint64_t produced, written, dropped, lost;
+} atf_tracer_thread_stats;
+
+typedef struct atf_tracer_stats {
+  /* Events passed to atf_tracer_record_*; produced == written + dropped + lost. */
+  uint64_t produced;
+  uint64_t written;        /* accepted by the writer */
+  uint64_t dropped;        /* full ring, nested signal, no free slot, too big */
+  uint64_t dropped_no_slot; /* of dropped: every slot was in use (reported as thread 0) */
+  uint64_t lost;           /* drained after the writer had failed */
+  uint64_t threads;        /* thread lifetimes that recorded at least one event */
+  uint64_t file_events;    /* events in events.bin, incl. TraceStart and TraceEnd */
+  uint64_t file_bytes;     /* size of events.bin */
+  uint64_t elapsed_ns;     /* start to stop */
+  atf_status writer_status; /* first writer error, ATF_OK if none */
+  char session_dir[4096];
+  /* Optional per-thread detail: set `thread_stats` to an array of `thread_stats_cap` entries
+   * before stop; stop fills up to that many and sets thread_stats_count to the total. */
+  atf_tracer_thread_stats *thread_stats;
+  size_t thread_stats_cap;
+  size_t thread_stats_count;
+} atf_tracer_stats;
+
+/* Defaults, including atf_writer_options_init(&o->writer). */
+void atf_tracer_options_init(atf_tracer_options *o);
+
+/* Opens the session (atf_writer_open) and starts the drain thread.
+ * ATF_TRACER_E_STATE if a session is running; ATF_TRACER_E_WRITER if the writer could not open. */
+atf_tracer_status atf_tracer_start(const atf_tracer_options *o);
+
+/* The session directory, or NULL when no session is running. Valid until stop. */
+const char *atf_tracer_session_dir(void);
+
+/* The writer's status from atf_tracer_start() when it returned ATF_TRACER_E_WRITER. */
+atf_status atf_tracer_last_writer_status(void);
+
+/* Interns `name` in the session's symbol table; `*id` >= 1. Thread-safe, takes a lock: call once
+ * per call site and cache the id (ids are valid for the current session only). */
+atf_tracer_status atf_tracer_symbol(const char *name, uint32_t *id);
+
+/* Records a function entry. `regs` are the argument registers in the host's canonical order
+ * (x86_64: RDI RSI RDX RCX R8 R9; arm64: X0..X7), at most that many are kept; `stack` is copied
+ * (at most max_stack_bytes). ATF_TRACER_E_DROPPED when dropped, ATF_TRACER_E_STATE when no
+ * session is running. */
+atf_tracer_status atf_tracer_record_call(uint32_t symbol_id, uint64_t address,
+                                         const uint64_t *regs, unsigned nregs,
+                                         const void *stack, size_t stack_len);
+
+/* Records a function exit; `regs` are the return registers (x86_64: RAX RDX; arm64: X0 X1). */
+atf_tracer_status atf_tracer_record_return(uint32_t symbol_id, uint64_t address,
+                                           const uint64_t *regs, unsigned nregs);
+
+/* Records a signal delivery with the full register dump in the host's canonical order (see
+ * ring_record.h). Async-signal-safe. */
+atf_tracer_status atf_tracer_record_signal(int signo, const uint64_t *regs, unsigned nregs);
+
+/* Durability point: when it returns ATF_TRACER_OK, every event recorded before the call (by this
+ * thread, or by any thread whose record happened-before the call) is in events.bin and fsync'ed. */
+atf_tracer_status atf_tracer_flush(void);
+
+/* Ends the session: waits for in-progress records, stops the drain thread, drains every ring,
+ * reports drops, finalizes (TraceEnd with `exit_code`, trace.json) and closes the writer.
+ * `stats` may be NULL. ATF_TRACER_E_STATE when no session is running (e.g. a second stop);
+ * ATF_TRACER_E_WRITER when the writer failed at any point (the session is still closed). */
+atf_tracer_status atf_tracer_stop(int32_t exit_code, atf_tracer_stats *stats);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* ATF_TRACER_H_ */

@@ -1,0 +1,238 @@
+/* internal/drain.c: see drain.h.
+ *
+ * Records are walked, not just forwarded: PAD records are cut out here so the sink only sees
+ * events, every record's size is checked against the span before it is trusted, and the walk
+ * yields the per-thread written count the tracer's accounting needs (written + dropped ==
+ * produced).
+ */
+#include "pipeline/internal/drain.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "atf/ring_record.h"
+
+static uint64_t mono_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+int atf_drain_init(atf_drain *d, atf_registry *reg, const atf_drain_sink *sink,
+                   uint64_t idle_sleep_ns, uint64_t flush_interval_ns) {
+  memset(d, 0, sizeof *d);
+  d->reg = reg;
+  d->sink = *sink;
+  d->idle_sleep_ns = idle_sleep_ns;
+  d->flush_interval_ns = flush_interval_ns;
+  d->last_flush_ns = mono_ns();
+  pthread_condattr_t attr;
+  int err = pthread_condattr_init(&attr);
+  if (err != 0) return err;
+  pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+  err = pthread_mutex_init(&d->mu, NULL);
+  if (err == 0 && (err = pthread_cond_init(&d->wake, &attr)) != 0) pthread_mutex_destroy(&d->mu);
+  if (err == 0 && (err = pthread_cond_init(&d->done, &attr)) != 0) {
+    pthread_cond_destroy(&d->wake);
+    pthread_mutex_destroy(&d->mu);
+  }
+  pthread_condattr_destroy(&attr);
+  return err;
+}
+
+/* Hands one run of consecutive event records to the sink. */
+static void write_run(atf_drain *d, atf_slot *s, const unsigned char *run, size_t bytes,
+                      uint64_t n) {
+  if (n == 0) return;
+  if (d->sink_status == 0) {
+    int st = d->sink.write(d->sink.ctx, run, bytes);
+    if (st == 0) {
+      atomic_fetch_add_explicit(&s->written, n, memory_order_relaxed);
+      d->dirty = 1;
+      return;
+    }
+    d->sink_status = st;
+  }
+  atomic_fetch_add_explicit(&s->lost, n, memory_order_relaxed);
+}
+
+/* Walks one span of whole records, cutting out PADs. Returns records written. */
+static uint64_t write_span(atf_drain *d, atf_slot *s, const unsigned char *p, size_t len) {
+  uint64_t before = atomic_load_explicit(&s->written, memory_order_relaxed);
+  const unsigned char *run = p;
+  size_t run_bytes = 0;
+  uint64_t run_n = 0;
+  size_t off = 0;
+  while (off < len) {
+    const atf_ring_record *r = (const atf_ring_record *)(p + off);
+    size_t size = r->size;
+    if (size < ATF_RECORD_HEADER_SIZE || size % ATF_RECORD_ALIGN != 0 || size > len - off) {
+      break; /* cannot happen with a correct producer; the rest of the span is skipped */
+    }
+    if (r->kind == ATF_KIND_PAD) {
+      write_run(d, s, run, run_bytes, run_n);
+      run = p + off + size;
+      run_bytes = 0;
+      run_n = 0;
+    } else {
+      run_bytes += size;
+      run_n++;
+    }
+    off += size;
+  }
+  write_run(d, s, run, run_bytes, run_n);
+  return atomic_load_explicit(&s->written, memory_order_relaxed) - before;
+}
+
+/* Drains what is committed now; with `to_end`, repeats until the ring is empty. */
+static uint64_t drain_slot(atf_drain *d, atf_slot *s, int to_end) {
+  uint64_t n = 0;
+  for (;;) {
+    atf_ring_span span;
+    size_t len = atf_ring_peek(&s->ring, &span);
+    if (len == 0) break;
+    n += write_span(d, s, span.ptr[0], span.len[0]);
+    n += write_span(d, s, span.ptr[1], span.len[1]);
+    atf_ring_release(&s->ring, len);
+    if (!to_end) break;
+  }
+  return n;
+}
+
+static void remember_thread(atf_drain *d, atf_slot *s) {
+  if (d->nthreads == d->threads_cap) {
+    size_t cap = d->threads_cap ? d->threads_cap * 2 : 64;
+    atf_drain_thread_stats *t = realloc(d->threads, cap * sizeof *t);
+    if (t == NULL) {
+      d->threads_untracked++;
+      return;
+    }
+    d->threads = t;
+    d->threads_cap = cap;
+  }
+  atf_drain_thread_stats *t = &d->threads[d->nthreads++];
+  t->thread_id = s->tid;
+  t->generation = atomic_load_explicit(&s->generation, memory_order_relaxed);
+  t->produced = atomic_load_explicit(&s->produced, memory_order_relaxed);
+  t->written = atomic_load_explicit(&s->written, memory_order_relaxed);
+  t->dropped = atomic_load_explicit(&s->dropped, memory_order_relaxed);
+  t->lost = atomic_load_explicit(&s->lost, memory_order_relaxed);
+}
+
+static void retire(atf_drain *d, atf_slot *s) {
+  uint64_t dropped = atomic_load_explicit(&s->dropped, memory_order_relaxed);
+  if (dropped != 0) d->sink.record_drops(d->sink.ctx, s->tid, dropped);
+  remember_thread(d, s);
+  atf_registry_free(s);
+}
+
+uint64_t atf_drain_pass(atf_drain *d, int retire_all) {
+  uint64_t n = 0;
+  uint32_t hw = atf_registry_high_water(d->reg);
+  for (uint32_t i = 0; i < hw; i++) {
+    atf_slot *s = &d->reg->slots[i];
+    uint32_t state = atomic_load_explicit(&s->state, memory_order_acquire);
+    if (state == ATF_SLOT_ACTIVE && !retire_all) {
+      n += drain_slot(d, s, 0);
+    } else if (state == ATF_SLOT_EXITING || (state == ATF_SLOT_ACTIVE && retire_all)) {
+      n += drain_slot(d, s, 1);
+      retire(d, s);
+    }
+  }
+  if (retire_all) {
+    uint64_t noslot = atomic_exchange_explicit(&d->reg->noslot_dropped, 0, memory_order_relaxed);
+    if (noslot != 0) d->sink.record_drops(d->sink.ctx, 0, noslot);
+  }
+  d->passes++;
+  return n;
+}
+
+static void do_flush(atf_drain *d, uint64_t now) {
+  int st = d->sink_status;
+  if (st == 0) {
+    st = d->sink.flush(d->sink.ctx);
+    if (st != 0) d->sink_status = st;
+  }
+  d->dirty = 0;
+  d->last_flush_ns = now;
+  d->flush_status = st;
+}
+
+static void *worker(void *arg) {
+  atf_drain *d = (atf_drain *)arg;
+  pthread_mutex_lock(&d->mu);
+  for (;;) {
+    uint64_t want_flush = d->flush_requested;
+    int stop = d->stop_requested;
+    pthread_mutex_unlock(&d->mu);
+
+    uint64_t n = atf_drain_pass(d, 0);
+    uint64_t now = mono_ns();
+    int interval_due = d->flush_interval_ns != 0 && d->dirty &&
+                       now - d->last_flush_ns >= d->flush_interval_ns;
+    int flushed = 0;
+    if (want_flush > d->flush_done || interval_due) {
+      do_flush(d, now);
+      flushed = 1;
+    }
+
+    pthread_mutex_lock(&d->mu);
+    if (flushed && want_flush > d->flush_done) {
+      d->flush_done = want_flush;
+      pthread_cond_broadcast(&d->done);
+    }
+    if (stop) break;
+    if (n == 0 && !d->stop_requested && d->flush_requested == d->flush_done) {
+      struct timespec until;
+      clock_gettime(CLOCK_MONOTONIC, &until);
+      uint64_t ns = (uint64_t)until.tv_nsec + d->idle_sleep_ns;
+      until.tv_sec += (time_t)(ns / 1000000000u);
+      until.tv_nsec = (long)(ns % 1000000000u);
+      pthread_cond_timedwait(&d->wake, &d->mu, &until);
+    }
+  }
+  /* Flush requests that raced with stop are answered with the current status. */
+  d->flush_done = d->flush_requested;
+  d->flush_status = d->sink_status;
+  pthread_cond_broadcast(&d->done);
+  pthread_mutex_unlock(&d->mu);
+  return NULL;
+}
+
+int atf_drain_start(atf_drain *d) {
+  d->stop_requested = 0;
+  int err = pthread_create(&d->thread, NULL, worker, d);
+  if (err == 0) d->running = 1;
+  return err;
+}
+
+int atf_drain_flush(atf_drain *d) {
+  pthread_mutex_lock(&d->mu);
+  uint64_t ticket = ++d->flush_requested;
+  pthread_cond_signal(&d->wake);
+  while (d->flush_done < ticket) pthread_cond_wait(&d->done, &d->mu);
+  int st = d->flush_status;
+  pthread_mutex_unlock(&d->mu);
+  return st;
+}
+
+void atf_drain_stop(atf_drain *d) {
+  if (!d->running) return;
+  pthread_mutex_lock(&d->mu);
+  d->stop_requested = 1;
+  pthread_cond_signal(&d->wake);
+  pthread_mutex_unlock(&d->mu);
+  pthread_join(d->thread, NULL);
+  d->running = 0;
+}
+
+void atf_drain_destroy(atf_drain *d) {
+  free(d->threads);
+  d->threads = NULL;
+  d->nthreads = d->threads_cap = 0;
+  pthread_cond_destroy(&d->done);
+  pthread_cond_destroy(&d->wake);
+  pthread_mutex_destroy(&d->mu);
+}

@@ -1,0 +1,443 @@
+/* tracer.c: the tracer API (atf/tracer.h) over the registry, the rings and the drain worker.
+ *
+ * Session lifetime without locks on the record path. g_epoch is odd while a session runs; each
+ * thread caches (slot, epoch) in TLS. A record:
+ *   1. sets the thread's `busy` flag (a signal handler that sees it set drops its event instead of
+ *      entering the ring a second time),
+ *   2. increments its slot's `inflight` (seq_cst), then re-reads g_epoch (seq_cst): if the session
+ *      it cached is gone it backs out,
+ *   3. reserves, fills and commits the record, then decrements `inflight`.
+ * atf_tracer_stop() bumps g_epoch (seq_cst) and then waits until every slot's `inflight` is zero
+ * before it touches the rings. Either a recorder sees the new epoch and backs out, or stop sees the
+ * recorder's inflight count and waits for it (the store-load pairs are seq_cst on both sides), so
+ * ring memory is never unmapped under a writer. Slots live in a static array so that a thread that
+ * loaded a stale slot pointer only ever touches memory that exists. `inflight` is a counter, not a
+ * flag, so a stale thread's brief increment of a slot now owned by another thread cannot hide the
+ * owner's record from stop.
+ *
+ * Claiming a slot (first event of a thread in a session) takes g_life, the lifecycle mutex that
+ * start/stop/flush/symbol and the thread-exit hook also take; it is never taken on the steady
+ * record path, nor in a signal handler (a thread's first event in a signal handler is dropped).
+ */
+#include "atf/tracer.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "atf/ring_record.h"
+#include "atf/writer.h"
+#include "pipeline/internal/drain.h"
+#include "pipeline/internal/registry.h"
+
+#define DEFAULT_RING_BYTES (1u << 20)
+#define DEFAULT_MAX_THREADS 1024u
+#define DEFAULT_MAX_STACK 256u
+#define NOSLOT_RETRY_EVENTS 1024u
+
+static atf_slot g_slots[ATF_TRACER_MAX_THREADS_LIMIT];
+static atf_registry g_reg;
+static atf_drain g_drain;
+static atf_writer *g_writer;
+static pthread_mutex_t g_life = PTHREAD_MUTEX_INITIALIZER;
+static _Atomic uint64_t g_epoch; /* odd: a session is running */
+static atf_status g_last_writer_status;
+static uint32_t g_max_stack;
+static unsigned g_reg_count[ATF_KIND_TRACE_END + 1];
+static uint64_t g_start_ns;
+static _Atomic uint32_t g_max_symbol; /* highest id atf_tracer_symbol returned this session */
+
+static pthread_once_t g_key_once = PTHREAD_ONCE_INIT;
+static pthread_key_t g_exit_key;
+static int g_exit_key_ok;
+
+struct thread_state {
+  atf_slot *slot;
+  uint64_t epoch;        /* session the slot belongs to */
+  uint64_t noslot_epoch; /* session in which no slot was free */
+  uint32_t noslot_skip;  /* events to drop before trying to claim again */
+  volatile sig_atomic_t busy;
+};
+static __thread struct thread_state t __attribute__((tls_model("initial-exec")));
+
+const char *atf_tracer_strerror(atf_tracer_status status) {
+  switch (status) {
+    case ATF_TRACER_OK: return "ok";
+    case ATF_TRACER_E_INVALID_ARGUMENT: return "invalid argument";
+    case ATF_TRACER_E_STATE: return "no session running, or one already is";
+    case ATF_TRACER_E_DROPPED: return "event dropped";
+    case ATF_TRACER_E_NO_MEMORY: return "out of memory";
+    case ATF_TRACER_E_WRITER: return "writer error";
+    case ATF_TRACER_E_THREAD: return "cannot start the drain thread";
+  }
+  return "unknown status";
+}
+
+static uint64_t clock_ns(clockid_t id) {
+  struct timespec ts;
+  clock_gettime(id, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static int32_t os_thread_id(void) {
+#if defined(__linux__)
+  return (int32_t)syscall(SYS_gettid);
+#elif defined(__APPLE__)
+  uint64_t id = 0;
+  pthread_threadid_np(NULL, &id);
+  return (int32_t)(uint32_t)id;
+#else
+  return 0;
+#endif
+}
+
+static int running(uint64_t epoch) { return (epoch & 1u) != 0; }
+
+/* ---- thread registration ---------------------------------------------------------------- */
+
+static void on_thread_exit(void *unused) {
+  (void)unused;
+  pthread_mutex_lock(&g_life);
+  if (t.slot != NULL && t.epoch == atomic_load(&g_epoch)) atf_registry_mark_exiting(t.slot);
+  t.slot = NULL;
+  pthread_mutex_unlock(&g_life);
+}
+
+static void make_exit_key(void) {
+  g_exit_key_ok = pthread_key_create(&g_exit_key, on_thread_exit) == 0;
+}
+
+/* Gives the calling thread a slot in session `epoch`. REQUIRES: t.busy set, not in a signal. */
+static atf_tracer_status claim(uint64_t epoch) {
+  if (t.noslot_epoch == epoch && t.noslot_skip > 0) {
+    t.noslot_skip--;
+    atomic_fetch_add_explicit(&g_reg.noslot_dropped, 1, memory_order_relaxed);
+    return ATF_TRACER_E_DROPPED;
+  }
+  atf_tracer_status st = ATF_TRACER_OK;
+  pthread_mutex_lock(&g_life);
+  if (atomic_load(&g_epoch) != epoch) {
+    st = ATF_TRACER_E_STATE;
+  } else {
+    atf_slot *s = atf_registry_claim(&g_reg, os_thread_id());
+    if (s == NULL) {
+      t.noslot_epoch = epoch;
+      t.noslot_skip = NOSLOT_RETRY_EVENTS;
+      atomic_fetch_add_explicit(&g_reg.noslot_dropped, 1, memory_order_relaxed);
+      st = ATF_TRACER_E_DROPPED;
+    } else {
+      t.slot = s;
+      t.epoch = epoch;
+      /* The exit hook; pthread_setspecific may allocate once per thread. */
+      if (g_exit_key_ok) pthread_setspecific(g_exit_key, (void *)1);
+    }
+  }
+  pthread_mutex_unlock(&g_life);
+  return st;
+}
+
+/* ---- the record path ----------------------------------------------------------------------- */
+
+typedef struct event {
+  uint8_t kind;
+  int32_t value;
+  uint32_t symbol_id;
+  uint64_t address;
+  const uint64_t *regs;
+  unsigned nregs;
+  const void *stack;
+  size_t stack_len;
+} event;
+
+/* Reserves, fills and commits one record in the calling thread's ring. */
+static atf_tracer_status append(atf_slot *s, const event *e) {
+  unsigned nregs = e->regs == NULL ? 0 : e->nregs;
+  if (nregs > g_reg_count[e->kind]) nregs = g_reg_count[e->kind];
+  size_t stack_len = e->stack == NULL ? 0 : e->stack_len;
+  if (stack_len > g_max_stack) stack_len = g_max_stack;
+  size_t fixed = ATF_RECORD_HEADER_SIZE + 8u * (size_t)nregs;
+  if (fixed + stack_len > s->ring.max_record) { /* a tiny ring: keep what fits of the stack */
+    stack_len = fixed > s->ring.max_record ? 0 : (s->ring.max_record - fixed) & ~(size_t)7;
+  }
+  size_t size = atf_record_size(nregs, (unsigned)stack_len);
+  /* The writer refuses a whole batch over one unknown symbol id: never hand it one. */
+  uint32_t symbol_id = e->symbol_id;
+  if (symbol_id > atomic_load_explicit(&g_max_symbol, memory_order_relaxed)) symbol_id = 0;
+
+  uint64_t ts = clock_ns(CLOCK_REALTIME);
+  if (ts < s->last_timestamp_ns) ts = s->last_timestamp_ns;
+  atomic_fetch_add_explicit(&s->produced, 1, memory_order_relaxed);
+  unsigned char *p = atf_ring_reserve(&s->ring, size);
+  if (p == NULL) {
+    atomic_fetch_add_explicit(&s->dropped, 1, memory_order_relaxed);
+    return ATF_TRACER_E_DROPPED;
+  }
+  atf_ring_record *r = (atf_ring_record *)p;
+  r->size = (uint16_t)size;
+  r->kind = e->kind;
+  r->reg_count = (uint8_t)nregs;
+  r->stack_len = (uint16_t)stack_len;
+  r->flags = 0;
+  r->thread_id = s->tid;
+  r->value = e->value;
+  r->timestamp_ns = ts;
+  r->address = e->address;
+  r->symbol_id = symbol_id;
+  r->reserved = 0;
+  if (nregs != 0) memcpy(atf_record_regs(r), e->regs, 8u * (size_t)nregs);
+  if (stack_len != 0) memcpy(atf_record_stack(r), e->stack, stack_len);
+  size_t used = fixed + stack_len;
+  if (used < size) memset(p + used, 0, size - used);
+  atf_ring_commit(&s->ring);
+  s->last_timestamp_ns = ts;
+  return ATF_TRACER_OK;
+}
+
+static atf_tracer_status record_busy(const event *e, int in_signal) {
+  uint64_t epoch = atomic_load_explicit(&g_epoch, memory_order_acquire);
+  if (!running(epoch)) return ATF_TRACER_E_STATE;
+  if (t.slot == NULL || t.epoch != epoch) {
+    if (in_signal) {
+      atomic_fetch_add_explicit(&g_reg.noslot_dropped, 1, memory_order_relaxed);
+      return ATF_TRACER_E_DROPPED;
+    }
+    atf_tracer_status st = claim(epoch);
+    if (st != ATF_TRACER_OK) return st;
+  }
+  atf_slot *s = t.slot;
+  atomic_fetch_add_explicit(&s->inflight, 1, memory_order_seq_cst);
+  atf_tracer_status st = ATF_TRACER_E_STATE;
+  if (atomic_load_explicit(&g_epoch, memory_order_seq_cst) == t.epoch) st = append(s, e);
+  atomic_fetch_sub_explicit(&s->inflight, 1, memory_order_release);
+  return st;
+}
+
+/* A record that found its own thread mid-record (a signal handler interrupting the tracer). */
+static atf_tracer_status drop_nested(void) {
+  uint64_t epoch = atomic_load_explicit(&g_epoch, memory_order_acquire);
+  if (!running(epoch)) return ATF_TRACER_E_STATE;
+  atf_slot *s = t.slot;
+  if (s != NULL && t.epoch == epoch) {
+    atomic_fetch_add_explicit(&s->produced, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&s->dropped, 1, memory_order_relaxed);
+  } else {
+    atomic_fetch_add_explicit(&g_reg.noslot_dropped, 1, memory_order_relaxed);
+  }
+  return ATF_TRACER_E_DROPPED;
+}
+
+static atf_tracer_status record(const event *e, int in_signal) {
+  if (t.busy) return drop_nested();
+  t.busy = 1;
+  atomic_signal_fence(memory_order_seq_cst);
+  atf_tracer_status st = record_busy(e, in_signal);
+  atomic_signal_fence(memory_order_seq_cst);
+  t.busy = 0;
+  return st;
+}
+
+atf_tracer_status atf_tracer_record_call(uint32_t symbol_id, uint64_t address,
+                                         const uint64_t *regs, unsigned nregs,
+                                         const void *stack, size_t stack_len) {
+  event e = {ATF_KIND_CALL, 0, symbol_id, address, regs, nregs, stack, stack_len};
+  return record(&e, 0);
+}
+
+atf_tracer_status atf_tracer_record_return(uint32_t symbol_id, uint64_t address,
+                                           const uint64_t *regs, unsigned nregs) {
+  event e = {ATF_KIND_RETURN, 0, symbol_id, address, regs, nregs, NULL, 0};
+  return record(&e, 0);
+}
+
+atf_tracer_status atf_tracer_record_signal(int signo, const uint64_t *regs, unsigned nregs) {
+  int saved_errno = errno;
+  event e = {ATF_KIND_SIGNAL, signo, 0, 0, regs, nregs, NULL, 0};
+  atf_tracer_status st = record(&e, 1);
+  errno = saved_errno;
+  return st;
+}
+
+/* ---- lifecycle ------------------------------------------------------------------------------ */
+
+static int sink_write(void *ctx, const void *records, size_t bytes) {
+  return (int)atf_writer_write((atf_writer *)ctx, records, bytes);
+}
+static int sink_flush(void *ctx) { return (int)atf_writer_flush((atf_writer *)ctx); }
+static int sink_drops(void *ctx, int32_t tid, uint64_t n) {
+  return (int)atf_writer_record_drops((atf_writer *)ctx, tid, n);
+}
+
+void atf_tracer_options_init(atf_tracer_options *o) {
+  memset(o, 0, sizeof *o);
+  atf_writer_options_init(&o->writer);
+  o->ring_bytes = DEFAULT_RING_BYTES;
+  o->max_threads = DEFAULT_MAX_THREADS;
+  o->max_stack_bytes = DEFAULT_MAX_STACK;
+  o->idle_sleep_ns = 1000000u;
+  o->flush_interval_ns = 100000000u;
+}
+
+atf_tracer_status atf_tracer_start(const atf_tracer_options *o) {
+  if (o == NULL || o->writer.output_root == NULL || !atf_ring_capacity_ok(o->ring_bytes) ||
+      o->max_threads == 0 || o->max_threads > ATF_TRACER_MAX_THREADS_LIMIT ||
+      o->max_stack_bytes > ATF_RECORD_MAX_STACK || o->idle_sleep_ns == 0) {
+    return ATF_TRACER_E_INVALID_ARGUMENT;
+  }
+  pthread_once(&g_key_once, make_exit_key);
+  pthread_mutex_lock(&g_life);
+  atf_tracer_status st = ATF_TRACER_OK;
+  uint64_t epoch = atomic_load(&g_epoch);
+  if (running(epoch)) {
+    st = ATF_TRACER_E_STATE;
+    goto out;
+  }
+  if (atf_registry_init(&g_reg, g_slots, o->max_threads, o->ring_bytes) != 0) {
+    st = ATF_TRACER_E_NO_MEMORY;
+    goto out;
+  }
+  atf_writer_options wo = o->writer;
+  wo.max_stack_bytes = o->max_stack_bytes;
+  g_last_writer_status = atf_writer_open(&wo, &g_writer);
+  if (g_last_writer_status != ATF_OK) {
+    atf_registry_destroy(&g_reg);
+    st = ATF_TRACER_E_WRITER;
+    goto out;
+  }
+  g_max_stack = o->max_stack_bytes;
+  for (int kind = ATF_KIND_CALL; kind <= ATF_KIND_SIGNAL; kind++) {
+    unsigned n = atf_register_count(wo.arch, kind);
+    g_reg_count[kind] = n > ATF_RECORD_MAX_REGS ? ATF_RECORD_MAX_REGS : n;
+  }
+  atf_drain_sink sink = {g_writer, sink_write, sink_flush, sink_drops};
+  if (atf_drain_init(&g_drain, &g_reg, &sink, o->idle_sleep_ns, o->flush_interval_ns) != 0) {
+    st = ATF_TRACER_E_NO_MEMORY;
+  } else if (atf_drain_start(&g_drain) != 0) {
+    atf_drain_destroy(&g_drain);
+    st = ATF_TRACER_E_THREAD;
+  }
+  if (st != ATF_TRACER_OK) {
+    atf_writer_close(g_writer); /* leaves a session without trace.json, as after a crash */
+    g_writer = NULL;
+    atf_registry_destroy(&g_reg);
+    goto out;
+  }
+  g_start_ns = clock_ns(CLOCK_MONOTONIC);
+  atomic_store(&g_max_symbol, 0);
+  atomic_store(&g_epoch, epoch + 1);
+out:
+  pthread_mutex_unlock(&g_life);
+  return st;
+}
+
+atf_status atf_tracer_last_writer_status(void) { return g_last_writer_status; }
+
+const char *atf_tracer_session_dir(void) {
+  if (!running(atomic_load(&g_epoch))) return NULL;
+  return atf_writer_session_dir(g_writer);
+}
+
+atf_tracer_status atf_tracer_symbol(const char *name, uint32_t *id) {
+  if (name == NULL || id == NULL) return ATF_TRACER_E_INVALID_ARGUMENT;
+  pthread_mutex_lock(&g_life);
+  atf_tracer_status st = ATF_TRACER_E_STATE;
+  if (running(atomic_load(&g_epoch))) {
+    st = ATF_TRACER_E_WRITER;
+    if (atf_writer_intern_symbol(g_writer, name, strlen(name), id) == ATF_OK) {
+      if (*id > atomic_load(&g_max_symbol)) atomic_store(&g_max_symbol, *id);
+      st = ATF_TRACER_OK;
+    }
+  }
+  pthread_mutex_unlock(&g_life);
+  return st;
+}
+
+atf_tracer_status atf_tracer_flush(void) {
+  pthread_mutex_lock(&g_life);
+  atf_tracer_status st = ATF_TRACER_E_STATE;
+  if (running(atomic_load(&g_epoch))) {
+    st = atf_drain_flush(&g_drain) == 0 ? ATF_TRACER_OK : ATF_TRACER_E_WRITER;
+  }
+  pthread_mutex_unlock(&g_life);
+  return st;
+}
+
+/* Waits until no thread is inside a record of the session that just ended. */
+static void wait_for_recorders(void) {
+  for (uint32_t i = 0; i < g_reg.nslots; i++) {
+    while (atomic_load_explicit(&g_slots[i].inflight, memory_order_seq_cst) != 0) {
+      struct timespec ts = {0, 10000};
+      nanosleep(&ts, NULL);
+    }
+  }
+}
+
+static void fill_stats(atf_tracer_stats *out, uint64_t noslot) {
+  atf_tracer_thread_stats *detail = out->thread_stats;
+  size_t cap = out->thread_stats_cap;
+  memset(out, 0, sizeof *out);
+  out->thread_stats = detail;
+  out->thread_stats_cap = cap;
+  for (size_t i = 0; i < g_drain.nthreads; i++) {
+    const atf_drain_thread_stats *d = &g_drain.threads[i];
+    out->produced += d->produced;
+    out->written += d->written;
+    out->dropped += d->dropped;
+    out->lost += d->lost;
+    if (i < cap) {
+      atf_tracer_thread_stats *ts = &detail[i];
+      ts->thread_id = d->thread_id;
+      ts->generation = d->generation;
+      ts->produced = d->produced;
+      ts->written = d->written;
+      ts->dropped = d->dropped;
+      ts->lost = d->lost;
+    }
+  }
+  out->threads = g_drain.nthreads + g_drain.threads_untracked;
+  out->thread_stats_count = g_drain.nthreads;
+  out->produced += noslot;
+  out->dropped += noslot;
+  out->dropped_no_slot = noslot;
+}
+
+atf_tracer_status atf_tracer_stop(int32_t exit_code, atf_tracer_stats *stats) {
+  pthread_mutex_lock(&g_life);
+  uint64_t epoch = atomic_load(&g_epoch);
+  if (!running(epoch)) {
+    pthread_mutex_unlock(&g_life);
+    return ATF_TRACER_E_STATE;
+  }
+  atomic_store(&g_epoch, epoch + 1);
+  wait_for_recorders();
+  atf_drain_stop(&g_drain);
+  uint64_t noslot = atomic_load(&g_reg.noslot_dropped);
+  atf_drain_pass(&g_drain, 1);
+  atf_status ws = (atf_status)g_drain.sink_status;
+  atf_status fin = atf_writer_finalize(g_writer, exit_code);
+  if (ws == ATF_OK) ws = fin;
+  if (stats != NULL) {
+    fill_stats(stats, noslot);
+    atf_writer_stats w;
+    atf_writer_get_stats(g_writer, &w);
+    stats->file_events = w.events_written;
+    stats->file_bytes = w.bytes_written;
+    stats->elapsed_ns = clock_ns(CLOCK_MONOTONIC) - g_start_ns;
+    stats->writer_status = ws;
+    const char *dir = atf_writer_session_dir(g_writer);
+    if (dir != NULL) {
+      strncpy(stats->session_dir, dir, sizeof stats->session_dir - 1);
+      stats->session_dir[sizeof stats->session_dir - 1] = '\0';
+    }
+  }
+  atf_writer_close(g_writer);
+  g_writer = NULL;
+  atf_drain_destroy(&g_drain);
+  atf_registry_destroy(&g_reg);
+  pthread_mutex_unlock(&g_life);
+  return ws == ATF_OK ? ATF_TRACER_OK : ATF_TRACER_E_WRITER;
+}
