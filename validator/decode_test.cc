@@ -1,0 +1,300 @@
+// The decoder against Google's C++ protobuf: every field it decodes from a record must equal what
+// the reference decoder reads from the same bytes. Inputs: hand-made edge cases and pseudo-random
+// events encoded by C++ protobuf and by protobuf-c, plus records with unknown fields.
+#include "validator/internal/decode.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <random>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "atf_v4.pb.h"
+#include "validator/testing/session_builder.h"
+
+namespace {
+
+using Registers = std::vector<std::pair<std::string, uint64_t>>;
+
+struct Model {
+  uint64_t event_id = 0;
+  int32_t thread_id = 0;
+  int64_t seconds = 0;
+  int32_t nanos = 0;
+  int payload = 0;
+  std::string path, os, arch, symbol, stack, name;
+  std::vector<std::string> args;
+  Registers regs;
+  int32_t exit_code = 0, number = 0;
+  uint64_t address = 0;
+
+  bool operator==(const Model& o) const {
+    return event_id == o.event_id && thread_id == o.thread_id && seconds == o.seconds && nanos == o.nanos &&
+           payload == o.payload && path == o.path && os == o.os && arch == o.arch && symbol == o.symbol &&
+           stack == o.stack && name == o.name && args == o.args && regs == o.regs && exit_code == o.exit_code &&
+           number == o.number && address == o.address;
+  }
+};
+
+void PrintTo(const Model& m, std::ostream* os) {
+  *os << "{id=" << m.event_id << " tid=" << m.thread_id << " ts=" << m.seconds << "." << m.nanos
+      << " payload=" << m.payload << " symbol=" << m.symbol << " name=" << m.name << " path=" << m.path
+      << " args=" << m.args.size() << " regs=" << m.regs.size() << " stack=" << m.stack.size()
+      << " address=" << m.address << " exit=" << m.exit_code << " number=" << m.number << "}";
+}
+
+// Visitor that assembles a Model from the decoder's chunks.
+struct Collector {
+  Model m;
+  std::string reg_name;
+  static void Text(void* ctx, atf_text_field f, const uint8_t* p, size_t n, unsigned flags) {
+    auto* c = static_cast<Collector*>(ctx);
+    const std::string chunk(reinterpret_cast<const char*>(p), n);
+    std::string* target = nullptr;
+    switch (f) {
+      case ATF_TEXT_EXECUTABLE_PATH: target = &c->m.path; break;
+      case ATF_TEXT_OPERATING_SYSTEM: target = &c->m.os; break;
+      case ATF_TEXT_CPU_ARCHITECTURE: target = &c->m.arch; break;
+      case ATF_TEXT_SYMBOL: target = &c->m.symbol; break;
+      case ATF_TEXT_STACK: target = &c->m.stack; break;
+      case ATF_TEXT_SIGNAL_NAME: target = &c->m.name; break;
+      case ATF_TEXT_REGISTER_NAME: target = &c->reg_name; break;
+      case ATF_TEXT_ARG:
+        if (flags & ATF_CHUNK_FIRST) c->m.args.emplace_back();
+        target = &c->m.args.back();
+        break;
+      default: break;
+    }
+    if ((flags & ATF_CHUNK_FIRST) && f != ATF_TEXT_ARG) target->clear();
+    target->append(chunk);
+  }
+  static void Reg(void* ctx, uint64_t v) {
+    auto* c = static_cast<Collector*>(ctx);
+    c->m.regs.emplace_back(c->reg_name, v);
+  }
+};
+
+bool DecodeOurs(const std::string& bytes, Model* out, atf_decode_error* err, uint64_t* unknown = nullptr) {
+  atf_reader r;
+  atf_reader_init_mem(&r, reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
+  Collector c;
+  const atf_event_visitor v = {&c, Collector::Text, Collector::Reg};
+  atf_event ev;
+  if (!atf_decode_record(&r, 0, bytes.size(), &v, &ev, err)) return false;
+  c.m.event_id = ev.event_id;
+  c.m.thread_id = ev.thread_id;
+  c.m.seconds = ev.seconds;
+  c.m.nanos = ev.nanos;
+  c.m.payload = ev.payload;
+  c.m.exit_code = ev.exit_code;
+  c.m.address = ev.address;
+  c.m.number = ev.signal_number;
+  if (unknown) *unknown = ev.unknown_fields;
+  // Maps have no order in C++ protobuf; compare sorted (last value of a repeated key wins there).
+  Registers dedup;
+  for (auto it = c.m.regs.rbegin(); it != c.m.regs.rend(); ++it) {
+    if (std::none_of(dedup.begin(), dedup.end(), [&](const auto& e) { return e.first == it->first; })) dedup.push_back(*it);
+  }
+  std::sort(dedup.begin(), dedup.end());
+  c.m.regs = dedup;
+  *out = c.m;
+  return true;
+}
+
+template <typename Map>
+Registers Sorted(const Map& map) {
+  Registers r(map.begin(), map.end());
+  std::sort(r.begin(), r.end());
+  return r;
+}
+
+Model Reference(const std::string& bytes) {
+  atf::v4::Event e;
+  EXPECT_TRUE(e.ParseFromString(bytes));
+  Model m;
+  m.event_id = e.event_id();
+  m.thread_id = e.thread_id();
+  m.seconds = e.timestamp().seconds();
+  m.nanos = e.timestamp().nanos();
+  m.payload = e.payload_case();
+  switch (e.payload_case()) {
+    case atf::v4::Event::kTraceStart:
+      m.path = e.trace_start().executable_path();
+      m.args.assign(e.trace_start().args().begin(), e.trace_start().args().end());
+      m.os = e.trace_start().operating_system();
+      m.arch = e.trace_start().cpu_architecture();
+      break;
+    case atf::v4::Event::kTraceEnd:
+      m.exit_code = e.trace_end().exit_code();
+      break;
+    case atf::v4::Event::kFunctionCall:
+      m.symbol = e.function_call().symbol();
+      m.address = e.function_call().address();
+      m.regs = Sorted(e.function_call().argument_registers());
+      m.stack = e.function_call().stack_shallow_copy();
+      break;
+    case atf::v4::Event::kFunctionReturn:
+      m.symbol = e.function_return().symbol();
+      m.address = e.function_return().address();
+      m.regs = Sorted(e.function_return().return_registers());
+      break;
+    case atf::v4::Event::kSignalDelivery:
+      m.number = e.signal_delivery().number();
+      m.name = e.signal_delivery().name();
+      m.regs = Sorted(e.signal_delivery().registers());
+      break;
+    default:
+      break;
+  }
+  return m;
+}
+
+void ExpectSameAsReference(const std::string& bytes) {
+  Model ours;
+  atf_decode_error err;
+  ASSERT_TRUE(DecodeOurs(bytes, &ours, &err)) << err.rule << ": " << err.message;
+  EXPECT_EQ(ours, Reference(bytes));
+}
+
+TEST(Decode, SampleSessionMatchesReference) {
+  for (const auto& e : atf_test::SampleSession(3)) ExpectSameAsReference(atf_test::Serialize(e));
+}
+
+std::string RandomText(std::mt19937_64& rng, size_t max_len) {
+  static const char* const kPieces[] = {"a", "Z", "_", "::", "\"", "\\", "\n", "\x01", "\xc3\xa4", "\xe2\x9c\x93",
+                                        "\xf0\x9f\x98\x80", "\x7f", " "};
+  std::string s;
+  const size_t n = rng() % (max_len + 1);
+  while (s.size() < n) s += kPieces[rng() % (sizeof kPieces / sizeof kPieces[0])];
+  return s;
+}
+
+atf::v4::Event RandomEvent(std::mt19937_64& rng) {
+  atf::v4::Event e;
+  e.set_event_id(rng() >> (rng() % 64));
+  e.set_thread_id(static_cast<int32_t>(rng()));
+  e.mutable_timestamp()->set_seconds(static_cast<int64_t>(rng() % 18446744073ull));
+  e.mutable_timestamp()->set_nanos(static_cast<int32_t>(rng() % 1000000000));
+  auto regs = [&](auto* map) {
+    const int n = static_cast<int>(rng() % 20);
+    for (int i = 0; i < n; ++i) (*map)[std::string("R") + std::to_string(rng() % 40)] = rng() >> (rng() % 64);
+  };
+  switch (rng() % 5) {
+    case 0: {
+      auto* s = e.mutable_trace_start();
+      s->set_executable_path(RandomText(rng, 300));
+      const int n = static_cast<int>(rng() % 6);
+      for (int i = 0; i < n; ++i) s->add_args(RandomText(rng, 40));
+      s->set_operating_system(RandomText(rng, 8));
+      s->set_cpu_architecture(RandomText(rng, 8));
+      break;
+    }
+    case 1:
+      e.mutable_trace_end()->set_exit_code(static_cast<int32_t>(rng()));
+      break;
+    case 2: {
+      auto* c = e.mutable_function_call();
+      c->set_symbol(RandomText(rng, 100));
+      c->set_address(rng());
+      regs(c->mutable_argument_registers());
+      std::string stack(rng() % 9000, '\0');  // sometimes beyond one decode chunk
+      for (auto& ch : stack) ch = static_cast<char>(rng());
+      c->set_stack_shallow_copy(stack);
+      break;
+    }
+    case 3: {
+      auto* r = e.mutable_function_return();
+      r->set_symbol(RandomText(rng, 100));
+      r->set_address(rng());
+      regs(r->mutable_return_registers());
+      break;
+    }
+    default: {
+      auto* s = e.mutable_signal_delivery();
+      s->set_number(static_cast<int32_t>(rng()));
+      s->set_name(RandomText(rng, 12));
+      regs(s->mutable_registers());
+      break;
+    }
+  }
+  return e;
+}
+
+TEST(Decode, RandomEventsMatchReference) {
+  std::mt19937_64 rng(20261126);
+  for (int i = 0; i < 3000; ++i) {
+    SCOPED_TRACE(i);
+    ExpectSameAsReference(atf_test::Serialize(RandomEvent(rng)));
+  }
+}
+
+TEST(Decode, LongStringsCrossChunkBoundaries) {
+  // Multi-byte characters straddle the decoder's 4096-byte chunks.
+  atf::v4::Event e = atf_test::Call(1, 2, atf_test::kBaseNs, "", 3);
+  std::string s = "x";
+  while (s.size() < 3 * ATF_DECODE_CHUNK) s += "\xe2\x9c\x93\xf0\x9f\x98\x80";
+  e.mutable_function_call()->set_symbol(s);
+  ExpectSameAsReference(atf_test::Serialize(e));
+}
+
+TEST(Decode, UnknownFieldsAreCountedAndSkipped) {
+  const std::string known = atf_test::Serialize(atf_test::Call(1, 2, atf_test::kBaseNs, "f", 3));
+  // Unknown fields at the top level and inside the payload, of every wire type.
+  std::string payload = atf_test::VarintField(1000, 7);
+  payload += atf_test::Tag(1001, 1) + std::string(8, 'x');
+  payload += atf_test::Tag(1002, 5) + std::string(4, 'y');
+  payload += atf_test::LenField(1003, "zz");
+  const std::string bytes = known + atf_test::LenField(12, payload) + atf_test::VarintField(99, 1);
+  Model ours;
+  atf_decode_error err;
+  uint64_t unknown = 0;
+  ASSERT_TRUE(DecodeOurs(bytes, &ours, &err, &unknown)) << err.message;
+  EXPECT_EQ(unknown, 5u);
+  EXPECT_EQ(ours, Reference(bytes));
+}
+
+TEST(Decode, MapEntryFieldsInAnyOrderAndRepeated) {
+  // value before key, key twice (last wins), and a C++-style explicit zero value.
+  const std::string entry = atf_test::VarintField(2, 9) + atf_test::LenField(1, "RAX") + atf_test::LenField(1, "RBX");
+  const std::string bytes = atf_test::VarintField(1, 4) +
+                            atf_test::LenField(3, atf_test::VarintField(1, 1) + atf_test::VarintField(2, 2)) +
+                            atf_test::LenField(13, atf_test::LenField(3, entry) +
+                                                       atf_test::LenField(3, atf_test::LenField(1, "RDX") +
+                                                                                 atf_test::VarintField(2, 0)));
+  ExpectSameAsReference(bytes);
+}
+
+struct Rejection {
+  const char* name;
+  std::string bytes;
+  const char* rule;
+  uint64_t offset;
+};
+
+TEST(Decode, RejectsWithRuleAndOffset) {
+  const std::string hdr = atf_test::VarintField(1, 1) +
+                          atf_test::LenField(3, atf_test::VarintField(1, 1) + atf_test::VarintField(2, 2));
+  // hdr is 2 + 6 = 8 bytes; the payload's tag and length follow, then its fields.
+  const std::vector<Rejection> cases = {
+      {"bad utf8 at its byte", hdr + atf_test::LenField(12, atf_test::LenField(1, "abc\xff")), "schema.utf8",
+       8 + 2 + 2 + 3},
+      {"empty register name at the entry", hdr + atf_test::LenField(13, atf_test::LenField(3, atf_test::VarintField(2, 1))),
+       "schema.register_name", 8 + 2 + 2},
+      {"no payload at the record", hdr, "schema.payload", 0},
+      {"no timestamp", atf_test::LenField(11, ""), "schema.timestamp", 0},
+      {"wrong wire type for a string", hdr + atf_test::LenField(14, atf_test::VarintField(2, 1)), "wire.decode", 10},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    Model m;
+    atf_decode_error err;
+    ASSERT_FALSE(DecodeOurs(c.bytes, &m, &err));
+    EXPECT_STREQ(err.rule, c.rule) << err.message;
+    EXPECT_EQ(err.offset, c.offset) << err.message;
+  }
+}
+
+}  // namespace
