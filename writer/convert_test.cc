@@ -1,0 +1,227 @@
+// Conversion and framing of each payload type, decoded by protobuf-c, nanopb and Google's C++
+// protobuf and compared field for field with the expected event: register values and stack bytes
+// bit-exact, timestamps exact, map entries in canonical order on the wire.
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "internal/convert.h"
+#include "internal/encode.h"
+#include "internal/symtab.h"
+#include "internal/varint.h"
+#include "testing/decode.h"
+#include "testing/records.h"
+
+namespace {
+
+using atf_test::Batch;
+using atf_test::Event;
+using atf_test::Kind;
+
+struct Fixture {
+  atf_symtab* symtab = atf_symtab_new();
+  std::unique_ptr<atf_encoder> enc{new atf_encoder};
+  Fixture(atf_arch arch, const char* os = "linux", uint32_t max_stack = 256) {
+    atf_encoder_init(enc.get(), arch, os, symtab, max_stack);
+  }
+  ~Fixture() { atf_symtab_free(symtab); }
+  uint32_t Intern(const std::string& s) {
+    uint32_t id;
+    uint64_t r;
+    EXPECT_EQ(atf_symtab_intern(symtab, s.data(), s.size(), &id, &r), ATF_OK);
+    return id;
+  }
+  // Encodes the single record of `b` and returns the unframed Event bytes.
+  std::string Encode(const Batch& b, uint64_t event_id) {
+    std::vector<uint8_t> out(ATF_RECORD_MAX_SIZE * 4);
+    const auto* r = static_cast<const atf_ring_record*>(b.data());
+    size_t n = atf_encode_record(enc.get(), r, event_id, out.data(), out.size());
+    EXPECT_LE(n, out.size());
+    uint64_t len;
+    size_t h = atf_varint_decode(out.data(), n, &len);
+    EXPECT_EQ(h + len, n);
+    EXPECT_EQ(h, atf_varint_size(len));  // canonical length prefix
+    return std::string(reinterpret_cast<const char*>(out.data()) + h, len);
+  }
+};
+
+Event Decode(const std::string& bytes) {
+  Event e;
+  std::string err = atf_test::DecodeAll(bytes, &e);
+  EXPECT_EQ(err, "");
+  return e;
+}
+
+Event Expected(Kind kind, uint64_t id, int32_t tid, uint64_t ns) {
+  Event e;
+  e.kind = kind;
+  e.event_id = id;
+  e.thread_id = tid;
+  e.has_timestamp = true;
+  e.seconds = static_cast<int64_t>(ns / 1000000000u);
+  e.nanos = static_cast<int32_t>(ns % 1000000000u);
+  return e;
+}
+
+std::string AllBytes(size_t n) {
+  std::string s;
+  for (size_t i = 0; i < n; i++) s.push_back(static_cast<char>(i));
+  return s;
+}
+
+TEST(Convert, FunctionCallX86) {
+  Fixture f(ATF_ARCH_X86_64);
+  const uint32_t sym = f.Intern("_ZN3foo3barEv");
+  const std::vector<uint64_t> regs = {0, 1, 127, 128, 1ull << 63, UINT64_MAX};
+  Batch b;
+  b.Call(INT32_MAX, UINT64_MAX, UINT64_MAX, sym, regs, AllBytes(256));
+  Event want = Expected(Kind::kCall, 1, INT32_MAX, UINT64_MAX);
+  want.symbol = "_ZN3foo3barEv";
+  want.address = UINT64_MAX;
+  want.registers = {{"RDI", 0}, {"RSI", 1}, {"RDX", 127}, {"RCX", 128}, {"R8", 1ull << 63},
+                    {"R9", UINT64_MAX}};
+  want.stack = AllBytes(256);
+  EXPECT_EQ(Decode(f.Encode(b, 1)), want) << atf_test::Describe(Decode(f.Encode(b, 1)));
+  EXPECT_EQ(want.seconds, 18446744073);
+  EXPECT_EQ(want.nanos, 709551615);
+}
+
+TEST(Convert, FunctionCallArm64PrefixOfRegisters) {
+  Fixture f(ATF_ARCH_ARM64);
+  Batch b;
+  b.Call(7, 1, 0x1000, 0, {10, 11, 12});
+  Event want = Expected(Kind::kCall, 0, 7, 1);
+  want.address = 0x1000;
+  want.registers = {{"X0", 10}, {"X1", 11}, {"X2", 12}};
+  EXPECT_EQ(Decode(f.Encode(b, 0)), want);
+}
+
+TEST(Convert, StackCopyCutToCap) {
+  Fixture f(ATF_ARCH_X86_64, "linux", 128);
+  Batch b;
+  b.Call(1, 1, 1, 0, {}, AllBytes(300));
+  Event got = Decode(f.Encode(b, 5));
+  EXPECT_EQ(got.stack, AllBytes(128));
+  EXPECT_EQ(f.enc->stack_truncations, 1u);
+}
+
+TEST(Convert, FunctionReturn) {
+  for (atf_arch arch : {ATF_ARCH_X86_64, ATF_ARCH_ARM64}) {
+    Fixture f(arch);
+    const uint32_t sym = f.Intern("ma\xffin");
+    Batch b;
+    b.Return(-1, 0, 0x401000, sym, {0xdeadbeefcafebabeull, 16384});
+    Event want = Expected(Kind::kReturn, 2, -1, 0);
+    want.symbol = "ma\xef\xbf\xbdin";
+    want.address = 0x401000;
+    want.registers = arch == ATF_ARCH_X86_64
+                         ? atf_test::Registers{{"RAX", 0xdeadbeefcafebabeull}, {"RDX", 16384}}
+                         : atf_test::Registers{{"X0", 0xdeadbeefcafebabeull}, {"X1", 16384}};
+    EXPECT_EQ(Decode(f.Encode(b, 2)), want);
+  }
+}
+
+TEST(Convert, SignalDeliveryFullDumpInCanonicalOrder) {
+  for (atf_arch arch : {ATF_ARCH_X86_64, ATF_ARCH_ARM64, ATF_ARCH_UNKNOWN}) {
+    Fixture f(arch);
+    const unsigned n = atf_register_count(arch, ATF_KIND_SIGNAL);
+    std::vector<uint64_t> regs;
+    Event want = Expected(Kind::kSignal, 3, 9, 1000000001);
+    want.number = 11;
+    want.symbol = "SIGSEGV";
+    uint64_t v = 1;
+    for (unsigned i = 0; i < n; i++, v = v * 131 + 7) {
+      regs.push_back(v);
+      want.registers.emplace_back(atf_register_name(arch, ATF_KIND_SIGNAL, i), v);
+    }
+    Batch b;
+    b.Signal(9, 1000000001, 11, regs);
+    EXPECT_EQ(Decode(f.Encode(b, 3)), want) << arch;
+  }
+  EXPECT_EQ(atf_register_count(ATF_ARCH_X86_64, ATF_KIND_SIGNAL), 18u);
+  EXPECT_EQ(atf_register_count(ATF_ARCH_ARM64, ATF_KIND_SIGNAL), 34u);
+  EXPECT_STREQ(atf_register_name(ATF_ARCH_X86_64, ATF_KIND_SIGNAL, 17), "RFLAGS");
+  EXPECT_STREQ(atf_register_name(ATF_ARCH_ARM64, ATF_KIND_SIGNAL, 33), "CPSR");
+  EXPECT_EQ(atf_register_name(ATF_ARCH_X86_64, ATF_KIND_CALL, 6), nullptr);
+}
+
+TEST(Convert, SignalNamesFollowSessionOs) {
+  struct {
+    const char* os;
+    int number;
+    const char* name;
+  } cases[] = {{"linux", 10, "SIGUSR1"}, {"darwin", 30, "SIGUSR1"}, {"linux", 11, "SIGSEGV"},
+               {"darwin", 11, "SIGSEGV"}, {"darwin", 10, "SIGBUS"}, {"linux", 77, "SIG77"},
+               {"unknown", 11, "SIG11"}, {"linux", -3, "SIG-3"}, {"linux", 0, "SIG0"}};
+  for (const auto& c : cases) {
+    Fixture f(ATF_ARCH_X86_64, c.os);
+    Batch b;
+    b.Signal(1, 1, c.number, {});
+    Event got = Decode(f.Encode(b, 1));
+    EXPECT_EQ(got.symbol, c.name) << c.os << " " << c.number;
+    EXPECT_EQ(got.number, c.number);
+  }
+}
+
+TEST(Convert, TraceEnd) {
+  Fixture f(ATF_ARCH_X86_64);
+  for (int32_t code : {0, 3, -129, INT32_MIN, INT32_MAX}) {
+    Batch b;
+    b.End(INT32_MIN, 999999999, code);
+    Event want = Expected(Kind::kEnd, UINT64_MAX, INT32_MIN, 999999999);
+    want.exit_code = code;
+    EXPECT_EQ(Decode(f.Encode(b, UINT64_MAX)), want);
+  }
+}
+
+TEST(Convert, TraceStart) {
+  std::unique_ptr<atf_convert_scratch> s(new atf_convert_scratch);
+  atf_convert_scratch_init(s.get(), ATF_ARCH_ARM64);
+  std::vector<std::string> args = {"/usr/bin/traced", "--flag", "", "\xe2\x9c\x93"};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(&a[0]);
+  const Atf__V4__Event* ev = atf_convert_trace_start(
+      s.get(), 0, 4242, 1700000000123456789ull, "/usr/bin/tr\xc3\xa4\x63\x65\"d \\ app",
+      argv.data(), argv.size(), "darwin", "arm64");
+  std::vector<uint8_t> out(4096);
+  size_t n = atf_encode_event(ev, out.data(), out.size());
+  uint64_t len;
+  size_t h = atf_varint_decode(out.data(), n, &len);
+  Event want = Expected(Kind::kStart, 0, 4242, 1700000000123456789ull);
+  want.executable_path = "/usr/bin/tr\xc3\xa4\x63\x65\"d \\ app";
+  want.args = args;
+  want.operating_system = "darwin";
+  want.cpu_architecture = "arm64";
+  EXPECT_EQ(Decode(std::string(reinterpret_cast<char*>(out.data()) + h, len)), want);
+}
+
+TEST(Convert, TooSmallOutputWritesNothing) {
+  Fixture f(ATF_ARCH_X86_64);
+  Batch b;
+  b.Call(1, 1, 1, 0, {1, 2, 3}, "abc");
+  uint8_t out[8];
+  std::memset(out, 0xAA, sizeof out);
+  size_t n = atf_encode_record(f.enc.get(), static_cast<const atf_ring_record*>(b.data()), 1, out,
+                               sizeof out);
+  EXPECT_GT(n, sizeof out);
+  for (uint8_t c : out) EXPECT_EQ(c, 0xAA);
+  // The converted event is left for the caller and frames to the same size.
+  std::vector<uint8_t> big(n);
+  EXPECT_EQ(atf_encode_event(&f.enc->scratch.event, big.data(), big.size()), n);
+}
+
+TEST(Convert, TimestampSplitIsExact) {
+  for (uint64_t ns : std::initializer_list<uint64_t>{0ull, 1ull, 999999999ull, 1000000000ull, 1700000000123456789ull,
+                      (1ull << 53) + 1, UINT64_MAX}) {
+    Google__Protobuf__Timestamp ts = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
+    atf_timestamp_from_ns(ns, &ts);
+    EXPECT_EQ(static_cast<uint64_t>(ts.seconds) * 1000000000u + static_cast<uint64_t>(ts.nanos), ns);
+    EXPECT_GE(ts.nanos, 0);
+    EXPECT_LT(ts.nanos, 1000000000);
+  }
+}
+
+}  // namespace
