@@ -79,7 +79,19 @@ static bool wire_type_matches(pb_type_t type, pb_wire_type_t wt) {
   }
 }
 
-static bool walk(decoder* d, pb_istream_t* s, const pb_msgdesc_t* desc, const char* name) {
+static const char* message_name(const pb_msgdesc_t* desc) {
+  if (desc == atf_v4_Event_fields) return "Event";
+  if (desc == atf_v4_TraceStart_fields) return "TraceStart";
+  if (desc == atf_v4_TraceEnd_fields) return "TraceEnd";
+  if (desc == atf_v4_FunctionCall_fields) return "FunctionCall";
+  if (desc == atf_v4_FunctionReturn_fields) return "FunctionReturn";
+  if (desc == atf_v4_SignalDelivery_fields) return "SignalDelivery";
+  if (desc == google_protobuf_Timestamp_fields) return "Timestamp";
+  return "register map entry";
+}
+
+static bool walk(decoder* d, pb_istream_t* s, const pb_msgdesc_t* desc) {
+  const char* name = message_name(desc);
   while (s->bytes_left > 0) {
     const uint64_t at = offset_of(d, s);
     pb_wire_type_t wt;
@@ -108,7 +120,7 @@ static bool walk(decoder* d, pb_istream_t* s, const pb_msgdesc_t* desc, const ch
         return fail(d, "wire.decode", at, "%s: field %u: length exceeds its parent: %s", name,
                     (unsigned)tag, PB_GET_ERROR(s));
       }
-      const bool ok = walk(d, &sub, it.submsg_desc, name);
+      const bool ok = walk(d, &sub, it.submsg_desc);
       if (!pb_close_string_substream(s, &sub) || !ok) {
         return fail(d, "wire.decode", at, "%s: field %u: %s", name, (unsigned)tag, PB_GET_ERROR(s));
       }
@@ -280,7 +292,7 @@ bool atf_decode_record(atf_reader* r, uint64_t off, uint64_t len, const atf_even
   for (int f = 0; f < ATF_TEXT_FIELD_COUNT; ++f) d.refs[f] = (field_ref){&d, (atf_text_field)f};
 
   if (!atf_record_stream_open(&d.rs, r, off, len)) return fail(&d, "io", off, "read error");
-  if (!walk(&d, &d.rs.stream, atf_v4_Event_fields, "Event")) return false;
+  if (!walk(&d, &d.rs.stream, atf_v4_Event_fields)) return false;
 
   if (!atf_record_stream_open(&d.rs, r, off, len)) return fail(&d, "io", off, "read error");
   atf_v4_Event m = atf_v4_Event_init_zero;

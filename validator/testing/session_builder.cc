@@ -7,6 +7,9 @@
 #include <fstream>
 #include <stdexcept>
 
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
+
 namespace atf_test {
 namespace {
 
@@ -91,9 +94,15 @@ std::vector<atf::v4::Event> SampleSession(int calls_per_thread) {
   return out;
 }
 
+// Deterministic: map entries sorted by key, so the generated corpus is the same in every run.
 std::string Serialize(const atf::v4::Event& e) {
   std::string s;
-  if (!e.SerializeToString(&s)) throw std::runtime_error("SerializeToString failed");
+  {
+    google::protobuf::io::StringOutputStream raw(&s);
+    google::protobuf::io::CodedOutputStream out(&raw);
+    out.SetSerializationDeterministic(true);
+    if (!e.SerializeToCodedStream(&out)) throw std::runtime_error("serialization failed");
+  }
   return s;
 }
 
