@@ -1,0 +1,324 @@
+// End-to-end tests of the tracer: producers -> rings -> drain -> writer -> events.bin, read back with
+// Google's C++ protobuf and checked by the validator library.
+#include "atf/tracer.h"
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstring>
+#include <map>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "pipeline/testing/session.h"
+
+namespace {
+
+using atf_test::ForEachEvent;
+using atf_test::Reg;
+using atf_test::Validate;
+
+int32_t Tid() { return static_cast<int32_t>(syscall(SYS_gettid)); }
+
+const std::string kArg0 = atf_register_name(atf_host_arch(), ATF_KIND_CALL, 0);
+const std::string kRet0 = atf_register_name(atf_host_arch(), ATF_KIND_RETURN, 0);
+
+atf_tracer_options Options(const std::string& name) {
+  static std::vector<std::string>* roots = new std::vector<std::string>();
+  roots->push_back(atf_test::TempDir(name));
+  atf_tracer_options o;
+  atf_tracer_options_init(&o);
+  o.writer.output_root = roots->back().c_str();
+  o.writer.session_label = "test";
+  o.writer.collect_modules = 0;
+  return o;
+}
+
+// What one producer thread did.
+struct Producer {
+  int32_t tid = 0;
+  uint64_t ok = 0, dropped = 0;
+};
+
+// Alternates calls and returns; the sequence number goes in the first argument / return register.
+// With `backoff`, a producer whose event was dropped pauses 50 us, like a workload that does
+// real work between events; without it, producers outrun the writer and most events drop.
+void Produce(uint32_t sym, uint64_t n, Producer* p, bool backoff) {
+  p->tid = Tid();
+  unsigned char stack[24];
+  for (uint64_t i = 0; i < n; i++) {
+    uint64_t regs[6] = {i, 1, 2, 3, 4, 5};
+    atf_tracer_status st;
+    if (i % 2 == 0) {
+      std::memcpy(stack, &i, sizeof i);
+      st = atf_tracer_record_call(sym, 0x1000 + sym, regs, 6, stack, sizeof stack);
+    } else {
+      st = atf_tracer_record_return(sym, 0x1000 + sym, regs, 2);
+    }
+    if (st == ATF_TRACER_OK) {
+      p->ok++;
+    } else {
+      ASSERT_EQ(st, ATF_TRACER_E_DROPPED);
+      p->dropped++;
+      if (backoff) std::this_thread::sleep_for(std::chrono::microseconds(50));
+    }
+  }
+}
+
+// Reads the session back and checks each producer's events arrived complete and in order.
+void CheckSession(const atf_tracer_stats& st, const std::vector<Producer>& producers) {
+  std::map<int32_t, std::vector<uint64_t>> seqs;
+  uint64_t events = 0, last_id = 0;
+  bool first = true;
+  std::string error;
+  ASSERT_TRUE(ForEachEvent(
+      std::string(st.session_dir) + "/events.bin",
+      [&](const atf::v4::Event& ev) {
+        if (!first) EXPECT_GT(ev.event_id(), last_id);
+        first = false;
+        last_id = ev.event_id();
+        events++;
+        if (ev.has_function_call()) {
+          seqs[ev.thread_id()].push_back(Reg(ev.function_call().argument_registers(), kArg0));
+        } else if (ev.has_function_return()) {
+          seqs[ev.thread_id()].push_back(Reg(ev.function_return().return_registers(), kRet0));
+        }
+      },
+      &error))
+      << error;
+  EXPECT_EQ(events, st.file_events);
+  uint64_t ok = 0;
+  for (const Producer& p : producers) {
+    const std::vector<uint64_t>& s = seqs[p.tid];
+    ASSERT_EQ(s.size(), p.ok) << "thread " << p.tid;
+    for (size_t i = 1; i < s.size(); i++) ASSERT_LT(s[i - 1], s[i]) << "thread " << p.tid;
+    ok += p.ok;
+  }
+  EXPECT_EQ(st.written, ok);
+  atf_test::Verdict v = Validate(st.session_dir);
+  EXPECT_TRUE(v.valid) << v.text;
+  if (st.dropped > 0) {
+    EXPECT_TRUE(v.has_dropped_events);
+    EXPECT_EQ(v.dropped_events, st.dropped);
+  }
+}
+
+void RunProducers(const atf_tracer_options& o, int threads, uint64_t per_thread, bool backoff,
+                  atf_tracer_stats* st, std::vector<Producer>* producers) {
+  ASSERT_EQ(atf_tracer_start(&o), ATF_TRACER_OK);
+  uint32_t sym = 0;
+  ASSERT_EQ(atf_tracer_symbol("produce", &sym), ATF_TRACER_OK);
+  producers->assign(threads, Producer());
+  std::vector<std::thread> ts;
+  for (int i = 0; i < threads; i++) ts.emplace_back(Produce, sym, per_thread, &(*producers)[i], backoff);
+  for (auto& t : ts) t.join();
+  ASSERT_EQ(atf_tracer_stop(0, st), ATF_TRACER_OK);
+}
+
+TEST(TracerTest, EightProducersAMillionEventsAllAccountedFor) {
+  atf_tracer_options o = Options("million");
+  atf_tracer_stats st{};
+  std::vector<atf_tracer_thread_stats> detail(16);
+  st.thread_stats = detail.data();
+  st.thread_stats_cap = detail.size();
+  std::vector<Producer> producers;
+  RunProducers(o, 8, 125000, true, &st, &producers);
+  EXPECT_EQ(st.produced, 1000000u);
+  EXPECT_EQ(st.written + st.dropped, st.produced);
+  EXPECT_EQ(st.lost, 0u);
+  EXPECT_EQ(st.threads, 8u);
+  ASSERT_EQ(st.thread_stats_count, 8u);
+  for (const Producer& p : producers) {
+    bool found = false;
+    for (size_t i = 0; i < st.thread_stats_count; i++) {
+      if (detail[i].thread_id != p.tid) continue;
+      found = true;
+      EXPECT_EQ(detail[i].produced, p.ok + p.dropped);
+      EXPECT_EQ(detail[i].written, p.ok);
+      EXPECT_EQ(detail[i].dropped, p.dropped);
+    }
+    EXPECT_TRUE(found) << p.tid;
+  }
+  CheckSession(st, producers);
+  std::printf("million: written %llu dropped %llu in %.3f s\n", (unsigned long long)st.written,
+              (unsigned long long)st.dropped, st.elapsed_ns / 1e9);
+}
+
+TEST(TracerTest, TinyRingsDropAndStillAccountForEverything) {
+  atf_tracer_options o = Options("tiny");
+  o.ring_bytes = 1024;
+  atf_tracer_stats st{};
+  std::vector<Producer> producers;
+  RunProducers(o, 8, 20000, false, &st, &producers);
+  EXPECT_EQ(st.produced, 160000u);
+  EXPECT_EQ(st.written + st.dropped, st.produced);
+  EXPECT_GT(st.dropped, 0u);
+  CheckSession(st, producers);
+}
+
+TEST(TracerTest, ThreadsStartingAndExitingReuseSlots) {
+  atf_tracer_options o = Options("churn");
+  o.max_threads = 5;
+  ASSERT_EQ(atf_tracer_start(&o), ATF_TRACER_OK);
+  uint32_t sym = 0;
+  ASSERT_EQ(atf_tracer_symbol("churn", &sym), ATF_TRACER_OK);
+  std::vector<Producer> producers(1 + 10 * 4);
+  std::atomic<bool> stop_long{false};
+  std::thread long_lived([&] {
+    producers[0].tid = Tid();
+    for (uint64_t i = 0; !stop_long.load(); i++) {
+      uint64_t r[2] = {i, 0};
+      if (atf_tracer_record_return(sym, 1, r, 2) == ATF_TRACER_OK) {
+        producers[0].ok++;
+      } else {
+        producers[0].dropped++;
+      }
+      if (i % 64 == 0) std::this_thread::yield();
+    }
+  });
+  for (int wave = 0; wave < 10; wave++) {
+    std::vector<std::thread> ts;
+    for (int i = 0; i < 4; i++) ts.emplace_back(Produce, sym, 2000, &producers[1 + wave * 4 + i], false);
+    for (auto& t : ts) t.join();
+    ASSERT_EQ(atf_tracer_flush(), ATF_TRACER_OK);  // the drain frees the exited threads' slots
+  }
+  stop_long = true;
+  long_lived.join();
+  atf_tracer_stats st{};
+  std::vector<atf_tracer_thread_stats> detail(64);
+  st.thread_stats = detail.data();
+  st.thread_stats_cap = detail.size();
+  ASSERT_EQ(atf_tracer_stop(0, &st), ATF_TRACER_OK);
+  EXPECT_EQ(st.dropped_no_slot, 0u);
+  EXPECT_EQ(st.threads, 41u);
+  EXPECT_EQ(st.written + st.dropped, st.produced);
+  uint32_t max_generation = 0;
+  for (size_t i = 0; i < st.thread_stats_count; i++) {
+    max_generation = std::max(max_generation, detail[i].generation);
+  }
+  EXPECT_GE(max_generation, 10u) << "slots were reused";
+  CheckSession(st, producers);
+}
+
+TEST(TracerTest, AllSlotsBusyDropsAndCounts) {
+  atf_tracer_options o = Options("noslot");
+  o.max_threads = 1;
+  atf_tracer_stats st{};
+  std::vector<Producer> producers;
+  ASSERT_EQ(atf_tracer_start(&o), ATF_TRACER_OK);
+  producers.resize(2);
+  Produce(0, 100, &producers[0], false);  // this thread holds the only slot
+  std::thread other(Produce, 0, 100, &producers[1], false);
+  other.join();
+  ASSERT_EQ(atf_tracer_stop(0, &st), ATF_TRACER_OK);
+  EXPECT_EQ(producers[1].dropped, 100u);
+  EXPECT_EQ(st.dropped_no_slot, 100u);
+  EXPECT_EQ(st.produced, 200u);
+  EXPECT_EQ(st.written + st.dropped, st.produced);
+  CheckSession(st, producers);
+}
+
+TEST(TracerTest, Lifecycle) {
+  atf_tracer_options o = Options("lifecycle");
+  uint32_t sym = 0;
+  uint64_t regs[1] = {1};
+  EXPECT_EQ(atf_tracer_record_call(0, 0, regs, 1, nullptr, 0), ATF_TRACER_E_STATE);
+  EXPECT_EQ(atf_tracer_stop(0, nullptr), ATF_TRACER_E_STATE);
+  EXPECT_EQ(atf_tracer_flush(), ATF_TRACER_E_STATE);
+  EXPECT_EQ(atf_tracer_symbol("x", &sym), ATF_TRACER_E_STATE);
+  EXPECT_EQ(atf_tracer_session_dir(), nullptr);
+
+  ASSERT_EQ(atf_tracer_start(&o), ATF_TRACER_OK);
+  EXPECT_EQ(atf_tracer_start(&o), ATF_TRACER_E_STATE);
+  ASSERT_NE(atf_tracer_session_dir(), nullptr);
+  ASSERT_EQ(atf_tracer_symbol("main", &sym), ATF_TRACER_OK);
+  EXPECT_EQ(atf_tracer_record_call(sym, 0x10, regs, 1, nullptr, 0), ATF_TRACER_OK);
+  EXPECT_EQ(atf_tracer_record_call(sym + 100, 0x10, regs, 1, nullptr, 0), ATF_TRACER_OK)
+      << "an unknown symbol id is written as no symbol, not refused";
+  EXPECT_EQ(atf_tracer_flush(), ATF_TRACER_OK);
+  EXPECT_EQ(atf_tracer_record_return(sym, 0x10, regs, 1), ATF_TRACER_OK);
+  atf_tracer_stats st{};
+  ASSERT_EQ(atf_tracer_stop(7, &st), ATF_TRACER_OK);
+  EXPECT_EQ(atf_tracer_stop(7, &st), ATF_TRACER_E_STATE) << "stop twice";
+  EXPECT_EQ(atf_tracer_record_call(sym, 0x10, regs, 1, nullptr, 0), ATF_TRACER_E_STATE);
+  EXPECT_EQ(atf_tracer_record_return(sym, 0x10, regs, 1), ATF_TRACER_E_STATE);
+  EXPECT_EQ(atf_tracer_record_signal(SIGUSR1, regs, 1), ATF_TRACER_E_STATE);
+  EXPECT_EQ(atf_tracer_flush(), ATF_TRACER_E_STATE);
+  EXPECT_EQ(st.produced, 3u);
+  EXPECT_EQ(st.written, 3u);
+  EXPECT_EQ(st.file_events, 5u);  // TraceStart, 3 events, TraceEnd
+
+  std::vector<atf::v4::Event> events;
+  std::string error;
+  ASSERT_TRUE(atf_test::ReadEvents(std::string(st.session_dir) + "/events.bin", &events, &error))
+      << error;
+  ASSERT_EQ(events.size(), 5u);
+  EXPECT_TRUE(events[0].has_trace_start());
+  EXPECT_EQ(events[1].function_call().symbol(), "main");
+  EXPECT_EQ(events[2].function_call().symbol(), "");
+  EXPECT_EQ(events[4].trace_end().exit_code(), 7);
+  EXPECT_TRUE(Validate(st.session_dir).valid) << Validate(st.session_dir).text;
+
+  // A second session in the same process, from the same threads.
+  atf_tracer_options o2 = Options("lifecycle2");
+  ASSERT_EQ(atf_tracer_start(&o2), ATF_TRACER_OK);
+  EXPECT_EQ(atf_tracer_record_call(0, 0x10, regs, 1, nullptr, 0), ATF_TRACER_OK);
+  ASSERT_EQ(atf_tracer_stop(0, &st), ATF_TRACER_OK);
+  EXPECT_EQ(st.written, 1u);
+  EXPECT_TRUE(Validate(st.session_dir).valid);
+}
+
+TEST(TracerTest, RejectsBadOptions) {
+  atf_tracer_options o = Options("bad");
+  o.ring_bytes = 1000;
+  EXPECT_EQ(atf_tracer_start(&o), ATF_TRACER_E_INVALID_ARGUMENT);
+  o = Options("bad2");
+  o.max_threads = ATF_TRACER_MAX_THREADS_LIMIT + 1;
+  EXPECT_EQ(atf_tracer_start(&o), ATF_TRACER_E_INVALID_ARGUMENT);
+  o.max_threads = 0;
+  EXPECT_EQ(atf_tracer_start(&o), ATF_TRACER_E_INVALID_ARGUMENT);
+  o = Options("bad3");
+  o.writer.output_root = "/proc/definitely/not/writable";
+  EXPECT_EQ(atf_tracer_start(&o), ATF_TRACER_E_WRITER);
+  EXPECT_NE(atf_tracer_last_writer_status(), ATF_OK);
+  EXPECT_EQ(atf_tracer_start(nullptr), ATF_TRACER_E_INVALID_ARGUMENT);
+}
+
+void OnSignal(int signo) {
+  uint64_t regs[3] = {11, 22, 33};
+  atf_tracer_record_signal(signo, regs, 3);
+}
+
+TEST(TracerTest, SignalFromAHandlerIsRecorded) {
+  atf_tracer_options o = Options("signal");
+  ASSERT_EQ(atf_tracer_start(&o), ATF_TRACER_OK);
+  struct sigaction sa {};
+  sa.sa_handler = OnSignal;
+  struct sigaction old {};
+  ASSERT_EQ(sigaction(SIGUSR1, &sa, &old), 0);
+  uint64_t regs[1] = {5};
+  ASSERT_EQ(atf_tracer_record_call(0, 1, regs, 1, nullptr, 0), ATF_TRACER_OK);
+  raise(SIGUSR1);
+  std::thread([] { raise(SIGUSR1); }).join();  // a thread whose first event is a signal: dropped
+  sigaction(SIGUSR1, &old, nullptr);
+  atf_tracer_stats st{};
+  ASSERT_EQ(atf_tracer_stop(0, &st), ATF_TRACER_OK);
+  EXPECT_EQ(st.written, 2u);
+  EXPECT_EQ(st.dropped_no_slot, 1u);
+  std::vector<atf::v4::Event> events;
+  std::string error;
+  ASSERT_TRUE(atf_test::ReadEvents(std::string(st.session_dir) + "/events.bin", &events, &error));
+  ASSERT_EQ(events.size(), 4u);
+  ASSERT_TRUE(events[2].has_signal_delivery());
+  EXPECT_EQ(events[2].signal_delivery().number(), SIGUSR1);
+  EXPECT_EQ(events[2].signal_delivery().name(), "SIGUSR1");
+  EXPECT_EQ(events[2].signal_delivery().registers().size(), 3u);
+  EXPECT_TRUE(Validate(st.session_dir).valid) << Validate(st.session_dir).text;
+}
+
+}  // namespace
