@@ -1,0 +1,300 @@
+// atf_validate_* on sessions written with Google's C++ protobuf: valid ones pass with the right
+// report; limits (window, max_errors, thread cap, record size) behave as documented; recovery
+// offsets are exact; files over 4 GiB work.
+#include "validator/atf/validate.h"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "validator/internal/json_reader.h"
+#include "validator/testing/run_tool.h"
+#include "validator/testing/session_builder.h"
+
+namespace {
+
+using atf_test::Frames;
+using atf_test::kBaseNs;
+
+struct Report {
+  atf_validate_report r;
+  atf_validate_status status;
+  Report() { memset(&r, 0, sizeof r); }
+  ~Report() { atf_validate_report_free(&r); }
+  std::string FirstRule() const { return r.errors_len ? r.errors[0].rule : "(none)"; }
+  std::string Errors() const {
+    std::string s;
+    for (size_t i = 0; i < r.errors_len; ++i) s += std::string(r.errors[i].rule) + ": " + r.errors[i].message + "\n";
+    return s;
+  }
+};
+
+void ValidateBuffers(const std::string& events, const std::string* manifest, Report* out,
+                     const atf_validate_options* options = nullptr) {
+  out->status = atf_validate_buffers(reinterpret_cast<const uint8_t*>(events.data()), events.size(),
+                                     manifest ? reinterpret_cast<const uint8_t*>(manifest->data()) : nullptr,
+                                     manifest ? manifest->size() : 0, options, &out->r);
+}
+
+std::string NewDir(const std::string& name) {
+  const std::string dir = atf_test::TempDir() + "/" + name;
+  ::mkdir(dir.c_str(), 0755);
+  return dir;
+}
+
+TEST(Validate, SampleSessionIsValid) {
+  const auto events = atf_test::SampleSession(3);
+  const std::string bytes = Frames(events);
+  const std::string manifest = atf_test::ManifestJson(atf_test::ManifestFor(events, bytes));
+  Report rep;
+  ValidateBuffers(bytes, &manifest, &rep);
+  ASSERT_EQ(rep.status, ATF_VALIDATE_OK);
+  const atf_validate_report& r = rep.r;
+  EXPECT_TRUE(r.valid) << rep.Errors();
+  EXPECT_EQ(r.records, events.size());
+  EXPECT_EQ(r.bytes, bytes.size());
+  EXPECT_EQ(r.counts[ATF_VALIDATE_TRACE_START], 1u);
+  EXPECT_EQ(r.counts[ATF_VALIDATE_TRACE_END], 1u);
+  EXPECT_EQ(r.counts[ATF_VALIDATE_FUNCTION_CALL], 6u);
+  EXPECT_EQ(r.counts[ATF_VALIDATE_FUNCTION_RETURN], 6u);
+  EXPECT_EQ(r.counts[ATF_VALIDATE_SIGNAL_DELIVERY], 1u);
+  EXPECT_EQ(r.threads, 3u);  // 0 (session events), 101, 102
+  EXPECT_EQ(r.time_min_ns, kBaseNs);
+  EXPECT_EQ(r.time_max_ns, atf_test::TimeNs(events.back()));
+  EXPECT_TRUE(r.manifest_checked);
+  EXPECT_FALSE(r.has_dropped_events);
+  EXPECT_EQ(r.valid_prefix_bytes, bytes.size());
+  EXPECT_EQ(r.valid_prefix_records, events.size());
+  EXPECT_EQ(r.warnings, 0u);
+}
+
+TEST(Validate, PathFormsAndMissingManifest) {
+  const auto events = atf_test::SampleSession(2);
+  const std::string bytes = Frames(events);
+  const std::string manifest = atf_test::ManifestJson(atf_test::ManifestFor(events, bytes));
+  const std::string with = NewDir("with_manifest"), without = NewDir("without_manifest");
+  atf_test::WriteSession(with, bytes, &manifest);
+  atf_test::WriteSession(without, bytes, nullptr);
+  for (const std::string& path : {with, with + "/", with + "/events.bin"}) {
+    Report rep;
+    rep.status = atf_validate_path(path.c_str(), nullptr, &rep.r);
+    ASSERT_EQ(rep.status, ATF_VALIDATE_OK) << rep.r.reason;
+    EXPECT_TRUE(rep.r.valid) << path << "\n" << rep.Errors();
+    EXPECT_TRUE(rep.r.manifest_checked) << path;
+  }
+  Report rep;
+  ASSERT_EQ(atf_validate_path(without.c_str(), nullptr, &rep.r), ATF_VALIDATE_OK);
+  EXPECT_TRUE(rep.r.valid);
+  EXPECT_FALSE(rep.r.manifest_checked);
+}
+
+TEST(Validate, IoErrorsAreNotValidationErrors) {
+  Report a, b;
+  EXPECT_EQ(atf_validate_path((atf_test::TempDir() + "/does/not/exist").c_str(), nullptr, &a.r), ATF_VALIDATE_EIO);
+  EXPECT_NE(std::string(a.r.reason).find("does/not/exist"), std::string::npos);
+  EXPECT_EQ(atf_validate_path(NewDir("empty_dir").c_str(), nullptr, &b.r), ATF_VALIDATE_EIO);
+  EXPECT_NE(std::string(b.r.reason).find("events.bin"), std::string::npos);
+}
+
+TEST(Validate, OptionalManifestKeysAreReported) {
+  const auto events = atf_test::SampleSession(1);
+  const std::string bytes = Frames(events);
+  std::string manifest = atf_test::ManifestJson(atf_test::ManifestFor(events, bytes));
+  manifest.insert(1, "\"droppedEvents\": 18446744073709551615, \"recovered\": true, \"extra\": {\"a\": [null]},");
+  Report rep;
+  ValidateBuffers(bytes, &manifest, &rep);
+  EXPECT_TRUE(rep.r.valid) << rep.Errors();
+  EXPECT_TRUE(rep.r.has_dropped_events);
+  EXPECT_EQ(rep.r.dropped_events, UINT64_MAX);
+  EXPECT_TRUE(rep.r.has_recovered);
+  EXPECT_TRUE(rep.r.recovered);
+}
+
+TEST(Validate, UnknownFieldsAreWarningsNotErrors) {
+  auto events = atf_test::SampleSession(1);
+  std::string bytes;
+  for (const auto& e : events) bytes += atf_test::Frame(atf_test::Serialize(e) + atf_test::VarintField(500, 1));
+  Report rep;
+  ValidateBuffers(bytes, nullptr, &rep);
+  EXPECT_TRUE(rep.r.valid) << rep.Errors();
+  EXPECT_EQ(rep.r.unknown_fields, events.size());
+  EXPECT_EQ(rep.r.warnings, events.size());
+}
+
+TEST(Validate, RecordsLargerThanTheWindowAreStreamed) {
+  // 300 KiB symbol of 4-byte characters and 200 KiB of stack, read through a 64 KiB window.
+  std::string symbol;
+  while (symbol.size() < 300 * 1024) symbol += "\xf0\x9f\x98\x80";
+  auto big = atf_test::Call(1, 5, kBaseNs + 1, symbol, 1);
+  big.mutable_function_call()->set_stack_shallow_copy(std::string(200 * 1024, '\xab'));
+  std::vector<atf::v4::Event> events = {atf_test::Start(0, kBaseNs), big, atf_test::End(2, kBaseNs + 2)};
+  const std::string dir = NewDir("big_record");
+  std::string bytes = Frames(events);
+  atf_test::WriteSession(dir, bytes, nullptr);
+  atf_validate_options opt;
+  atf_validate_options_init(&opt);
+  opt.window_size = 64 * 1024;
+  Report ok;
+  ASSERT_EQ(atf_validate_path(dir.c_str(), &opt, &ok.r), ATF_VALIDATE_OK) << ok.r.reason;
+  EXPECT_TRUE(ok.r.valid) << ok.Errors();
+
+  // Break one character 250 KiB into the symbol: the error names that byte.
+  const size_t at = bytes.find(symbol) + 250 * 1024 + 1;
+  bytes[at] = 'x';  // a continuation byte replaced: the lead byte before it is left incomplete
+  atf_test::WriteSession(dir, bytes, nullptr);
+  Report bad;
+  ASSERT_EQ(atf_validate_path(dir.c_str(), &opt, &bad.r), ATF_VALIDATE_OK);
+  EXPECT_EQ(bad.FirstRule(), "schema.utf8");
+  ASSERT_GT(bad.r.errors_len, 0u);
+  EXPECT_EQ(bad.r.errors[0].offset, at);
+  EXPECT_EQ(bad.r.errors[0].record, 1u);
+
+  // The same record over a 100 KiB limit is framing.too_large, and the next record is still read.
+  opt.max_record_size = 100 * 1024;
+  Report large;
+  ASSERT_EQ(atf_validate_path(dir.c_str(), &opt, &large.r), ATF_VALIDATE_OK);
+  EXPECT_EQ(large.FirstRule(), "framing.too_large");
+  EXPECT_EQ(large.r.error_count, 1u) << large.Errors();
+  EXPECT_EQ(large.r.counts[ATF_VALIDATE_TRACE_END], 1u);
+}
+
+TEST(Validate, MaxErrorsCapsKeptErrorsButAllAreCounted) {
+  std::vector<atf::v4::Event> events = {atf_test::Start(0, kBaseNs)};
+  for (int i = 1; i <= 200; ++i) events.push_back(atf_test::Call(7, 1, kBaseNs + i, "f", 1));  // ids repeat
+  events.push_back(atf_test::End(1000, kBaseNs + 1000));
+  atf_validate_options opt;
+  atf_validate_options_init(&opt);
+  opt.max_errors = 5;
+  Report rep;
+  ValidateBuffers(Frames(events), nullptr, &rep, &opt);
+  EXPECT_FALSE(rep.r.valid);
+  EXPECT_EQ(rep.r.errors_len, 5u);
+  EXPECT_EQ(rep.r.error_count, 199u);
+  EXPECT_EQ(rep.FirstRule(), "order.event_id");
+  EXPECT_EQ(rep.r.errors[0].record, 2u);
+  EXPECT_EQ(rep.r.valid_prefix_records, 2u);
+}
+
+TEST(Validate, ThreadTableIsCappedWithAWarning) {
+  std::vector<atf::v4::Event> events = {atf_test::Start(0, kBaseNs)};
+  const int n = ATF_VALIDATE_MAX_THREADS + 10;
+  for (int i = 1; i <= n; ++i) {
+    atf::v4::Event e = atf_test::End(i, kBaseNs + i);
+    e.set_thread_id(i);
+    e.mutable_signal_delivery()->set_number(1);  // replaces the payload
+    events.push_back(e);
+  }
+  events.push_back(atf_test::End(n + 1, kBaseNs + n + 1));
+  Report rep;
+  ValidateBuffers(Frames(events), nullptr, &rep);
+  EXPECT_TRUE(rep.r.valid) << rep.Errors();
+  EXPECT_TRUE(rep.r.threads_capped);
+  EXPECT_EQ(rep.r.threads, ATF_VALIDATE_MAX_THREADS);
+  EXPECT_EQ(rep.r.warnings, 1u);
+}
+
+TEST(Validate, TornTailGivesTheRecoveryOffset) {
+  const auto events = atf_test::SampleSession(2);
+  const std::string whole = Frames(events);
+  const std::string last = atf_test::Frame(atf_test::Serialize(events.back()));
+  const std::string torn = whole.substr(0, whole.size() - 2);
+  Report rep;
+  ValidateBuffers(torn, nullptr, &rep);
+  EXPECT_EQ(rep.FirstRule(), "framing.truncated");
+  EXPECT_EQ(rep.r.errors[0].offset, whole.size() - last.size());
+  EXPECT_EQ(rep.r.valid_prefix_bytes, whole.size() - last.size());
+  EXPECT_EQ(rep.r.valid_prefix_records, events.size() - 1);
+  EXPECT_EQ(rep.r.records, events.size() - 1);
+}
+
+TEST(Validate, ReportJsonIsExactAndParses) {
+  const auto events = atf_test::SampleSession(1);
+  Report rep;
+  std::string bytes = Frames(events);
+  bytes += "\x05";  // a torn tail
+  ValidateBuffers(bytes, nullptr, &rep);
+  char* text = nullptr;
+  size_t len = 0;
+  FILE* f = open_memstream(&text, &len);
+  ASSERT_TRUE(atf_validate_report_write_json(&rep.r, f));
+  fclose(f);
+  atf_json_doc doc;
+  ASSERT_EQ(atf_json_parse(text, len, &doc), ATF_JSON_OK) << doc.error << "\n" << text;
+  const auto u64 = [&](const char* key) { return doc.nodes[atf_json_get(&doc, 0, key)].u64; };
+  EXPECT_EQ(doc.nodes[atf_json_get(&doc, 0, "valid")].type, ATF_JSON_FALSE);
+  EXPECT_EQ(u64("records"), events.size());
+  EXPECT_EQ(u64("bytes"), bytes.size());
+  EXPECT_EQ(u64("time_min_ns"), kBaseNs);  // above 2^53, exact
+  EXPECT_EQ(u64("valid_prefix_bytes"), bytes.size() - 1);
+  const size_t errors = atf_json_get(&doc, 0, "errors");
+  ASSERT_NE(errors, ATF_JSON_NONE);
+  EXPECT_EQ(doc.nodes[errors].count, 1u);  // framing.truncated only: a torn tail has no last record
+  atf_json_free(&doc);
+  free(text);
+}
+
+// A sparse file just over 5 GiB: TraceStart, a record whose length prefix claims 5 GiB of zero
+// bytes, and a TraceEnd that starts beyond 2^32. Only a few pages are ever written or read.
+TEST(Validate, FilesOver4GiB) {
+  const std::string dir = NewDir("sparse");
+  const std::string path = dir + "/events.bin";
+  const uint64_t body = 5ull << 30;
+  const std::string head = atf_test::Frame(atf_test::Serialize(atf_test::Start(0, kBaseNs))) + atf_test::Varint(body);
+  const std::string tail = atf_test::Frame(atf_test::Serialize(atf_test::End(2, kBaseNs + 1)));
+  const int fd = ::open(path.c_str(), O_CREAT | O_TRUNC | O_WRONLY, 0644);
+  ASSERT_GE(fd, 0);
+  const uint64_t tail_at = head.size() + body;
+  const bool written = ::pwrite(fd, head.data(), head.size(), 0) == static_cast<ssize_t>(head.size()) &&
+                       ::pwrite(fd, tail.data(), tail.size(), static_cast<off_t>(tail_at)) ==
+                           static_cast<ssize_t>(tail.size());
+  ::close(fd);
+  if (!written) GTEST_SKIP() << "the file system cannot hold a sparse 5 GiB file";
+  struct stat st;
+  ASSERT_EQ(::stat(path.c_str(), &st), 0);
+  if (static_cast<uint64_t>(st.st_blocks) * 512 > (64u << 20)) GTEST_SKIP() << "the file system is not sparse";
+
+  Report deflt;  // default limit: the huge record is framing.too_large, the next one is read at 5 GiB
+  ASSERT_EQ(atf_validate_path(dir.c_str(), nullptr, &deflt.r), ATF_VALIDATE_OK) << deflt.r.reason;
+  EXPECT_EQ(deflt.r.bytes, tail_at + tail.size());
+  EXPECT_EQ(deflt.r.records, 3u);
+  EXPECT_EQ(deflt.r.error_count, 1u) << deflt.Errors();
+  EXPECT_EQ(deflt.FirstRule(), "framing.too_large");
+  EXPECT_EQ(deflt.r.counts[ATF_VALIDATE_TRACE_END], 1u);
+
+  atf_validate_options opt;  // a limit above 5 GiB: the record is streamed and fails on its first byte
+  atf_validate_options_init(&opt);
+  opt.max_record_size = 8ull << 30;
+  Report big;
+  ASSERT_EQ(atf_validate_path(dir.c_str(), &opt, &big.r), ATF_VALIDATE_OK);
+  EXPECT_EQ(big.FirstRule(), "wire.decode");
+  EXPECT_EQ(big.r.errors[0].offset, head.size());
+  EXPECT_EQ(big.r.error_count, 1u) << big.Errors();
+  EXPECT_EQ(big.r.counts[ATF_VALIDATE_TRACE_END], 1u);
+
+  // Truncate inside the huge record: the truncation is reported at its length prefix.
+  ASSERT_EQ(::truncate(path.c_str(), static_cast<off_t>(tail_at - 1)), 0);
+  Report torn;
+  ASSERT_EQ(atf_validate_path(dir.c_str(), &opt, &torn.r), ATF_VALIDATE_OK);
+  EXPECT_EQ(torn.FirstRule(), "framing.truncated");
+  EXPECT_EQ(torn.r.valid_prefix_bytes, head.size() - atf_test::Varint(body).size());
+  ::unlink(path.c_str());
+}
+
+TEST(Validate, BadArguments) {
+  Report a;
+  EXPECT_EQ(atf_validate_buffers(nullptr, 5, nullptr, 0, nullptr, &a.r), ATF_VALIDATE_EUSAGE);
+  Report b;
+  atf_validate_options opt;
+  atf_validate_options_init(&opt);
+  opt.max_record_size = 0;
+  EXPECT_EQ(atf_validate_buffers(reinterpret_cast<const uint8_t*>(""), 0, nullptr, 0, &opt, &b.r),
+            ATF_VALIDATE_EUSAGE);
+  EXPECT_STREQ(atf_validate_strerror(ATF_VALIDATE_EIO), "I/O error");
+}
+
+}  // namespace
