@@ -1,0 +1,531 @@
+// The writer end to end: session layout, every payload on disk decoded three ways, event ids,
+// stats and manifest agreeing with events.bin, flush policies, limits, states, invalid arguments,
+// oversize events, concurrency of interning, and no allocation per event.
+#include <gtest/gtest.h>
+
+#include <cjson/cJSON.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
+#include <algorithm>
+#include <atomic>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "atf/writer.h"
+#include "testing/decode.h"
+#include "testing/fault_ops.h"
+#include "testing/records.h"
+#include "testing/session.h"
+
+namespace {
+
+using atf_test::Batch;
+using atf_test::Event;
+using atf_test::Kind;
+using atf_test::Options;
+
+bool Exists(const std::string& path) {
+  struct stat st;
+  return lstat(path.c_str(), &st) == 0;
+}
+
+class WriterTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = atf_test::MakeTempDir("writer");
+    ASSERT_FALSE(root_.empty());
+  }
+  void TearDown() override { atf_writer_close(w_); }
+
+  void Open(Options* opt) {
+    ASSERT_EQ(atf_writer_open(&opt->o, &w_), ATF_OK);
+    dir_ = atf_writer_session_dir(w_);
+  }
+  uint32_t Intern(const std::string& s) {
+    uint32_t id = 0;
+    EXPECT_EQ(atf_writer_intern_symbol(w_, s.data(), s.size(), &id), ATF_OK);
+    return id;
+  }
+  std::vector<Event> Read(uint64_t* bytes = nullptr) {
+    std::vector<Event> events;
+    uint64_t n;
+    EXPECT_EQ(atf_test::ReadSession(dir_, &events, &n), "");
+    if (bytes) *bytes = n;
+    return events;
+  }
+  atf_writer_stats Stats() {
+    atf_writer_stats s;
+    atf_writer_get_stats(w_, &s);
+    return s;
+  }
+  std::string Manifest() { return atf_test::ReadFile(dir_ + "/trace.json"); }
+  uint64_t ManifestU64(const std::string& key) {
+    uint64_t v = 0;
+    EXPECT_TRUE(atf_test::ExactJsonU64(Manifest(), key, &v)) << key;
+    return v;
+  }
+
+  std::string root_, dir_;
+  atf_writer* w_ = nullptr;
+};
+
+TEST_F(WriterTest, LayoutFromSessionClockInUtc) {
+  Options opt(root_, nullptr);
+  opt.o.pid = 0;  // getpid()
+  Open(&opt);
+  // now = 1700000000 s + 1 µs at the first reading: 2023-11-14 22:13:20 UTC.
+  const std::string expect = root_ + "/session_20231114_221320/pid_" + std::to_string(getpid());
+  EXPECT_EQ(dir_, expect);
+  EXPECT_TRUE(Exists(expect + "/events.bin"));
+  std::vector<Event> ev = Read();
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0].kind, Kind::kStart);
+  EXPECT_EQ(ev[0].event_id, 0u);
+  EXPECT_EQ(ev[0].thread_id, static_cast<int32_t>(gettid()));
+  EXPECT_EQ(ev[0].seconds, 1700000000);
+  EXPECT_EQ(ev[0].nanos, 1000);
+  EXPECT_EQ(ev[0].executable_path, "/bin/app");
+  EXPECT_EQ(ev[0].operating_system, "linux");
+  EXPECT_EQ(ev[0].cpu_architecture, "x86_64");
+  EXPECT_EQ(Stats().events_written, 1u);  // TraceStart is flushed by open
+}
+
+TEST_F(WriterTest, EveryPayloadOnDiskAndManifestMatchesFile) {
+  Options opt(root_);
+  const char* argv[] = {"/bin/app", "-x", "\xff"};
+  opt.o.argv = argv;
+  opt.o.argc = 3;
+  opt.o.session_thread_id = 77;
+  Open(&opt);
+  const uint32_t main_id = Intern("main");
+  Batch b;
+  b.Call(5, 1700000000000005000ull, 0x401000, main_id, {1, 2, 3, 4, 5, 6}, "stack");
+  b.Pad(40);
+  b.Signal(6, 1600000000000000000ull, 11, std::vector<uint64_t>(18, UINT64_MAX));  // earliest
+  b.Return(5, 1800000000000000000ull, 0x401000, main_id, {0, 1});                 // latest
+  ASSERT_EQ(atf_writer_write(w_, b.data(), b.size()), ATF_OK);
+  EXPECT_EQ(Stats().events_buffered, 3u);
+  ASSERT_EQ(atf_writer_finalize(w_, 42), ATF_OK);
+
+  uint64_t bytes;
+  std::vector<Event> ev = Read(&bytes);
+  ASSERT_EQ(ev.size(), 5u);
+  EXPECT_EQ(ev[0].args, (std::vector<std::string>{"/bin/app", "-x", "\xef\xbf\xbd"}));
+  EXPECT_EQ(ev[0].thread_id, 77);
+  EXPECT_EQ(ev[1].kind, Kind::kCall);
+  EXPECT_EQ(ev[1].symbol, "main");
+  EXPECT_EQ(ev[1].stack, "stack");
+  EXPECT_EQ(ev[1].registers.front(), (std::pair<std::string, uint64_t>("RDI", 1)));
+  EXPECT_EQ(ev[2].kind, Kind::kSignal);
+  EXPECT_EQ(ev[2].registers.size(), 18u);
+  EXPECT_EQ(ev[2].registers.back(), (std::pair<std::string, uint64_t>("RFLAGS", UINT64_MAX)));
+  EXPECT_EQ(ev[3].kind, Kind::kReturn);
+  EXPECT_EQ(ev[4].kind, Kind::kEnd);
+  EXPECT_EQ(ev[4].exit_code, 42);
+  EXPECT_EQ(ev[4].thread_id, 77);
+
+  const atf_writer_stats s = Stats();
+  EXPECT_EQ(s.events_written, 5u);
+  EXPECT_EQ(s.bytes_written, bytes);
+  EXPECT_EQ(s.bytes_durable, bytes);
+  EXPECT_EQ(s.utf8_replacements, 1u);
+  EXPECT_EQ(s.events_buffered, 0u);
+  EXPECT_EQ(ManifestU64("eventCount"), 5u);
+  EXPECT_EQ(ManifestU64("bytesWritten"), bytes);
+  EXPECT_EQ(ManifestU64("timeStartNs"), 1600000000000000000ull);
+  EXPECT_EQ(ManifestU64("timeEndNs"), 1800000000000000000ull);
+  EXPECT_EQ(ManifestU64("pid"), 4242u);
+  EXPECT_FALSE(Exists(dir_ + "/trace.json.tmp"));
+  EXPECT_EQ(Manifest().find("droppedEvents"), std::string::npos);
+}
+
+TEST_F(WriterTest, ZeroRingEventsStillBracketsStartAndEnd) {
+  Options opt(root_);
+  Open(&opt);
+  ASSERT_EQ(atf_writer_finalize(w_, 0), ATF_OK);
+  std::vector<Event> ev = Read();
+  ASSERT_EQ(ev.size(), 2u);
+  EXPECT_EQ(ManifestU64("eventCount"), 2u);
+  EXPECT_EQ(ManifestU64("timeStartNs"), 1700000000000001000ull);
+  EXPECT_EQ(ManifestU64("timeEndNs"),
+            static_cast<uint64_t>(ev[1].seconds) * 1000000000u + static_cast<uint64_t>(ev[1].nanos));
+  EXPECT_GT(ManifestU64("timeEndNs"), ManifestU64("timeStartNs"));
+}
+
+TEST_F(WriterTest, ManyEventsAcrossBufferBoundaries) {
+  Options opt(root_);
+  opt.o.buffer_bytes = 1;  // raised to the 64 KiB minimum
+  Open(&opt);
+  const uint32_t sym = Intern("f");
+  Batch b;
+  for (int i = 0; i < 5000; i++) {
+    b.Call(1, 1700000000000000000ull + i, 0x1000 + i, sym, {static_cast<uint64_t>(i)}, "0123456789abcdef");
+  }
+  for (int round = 0; round < 10; round++) ASSERT_EQ(atf_writer_write(w_, b.data(), b.size()), ATF_OK);
+  const atf_writer_stats mid = Stats();
+  EXPECT_GT(mid.events_written, 1u);  // buffers were drained along the way
+  EXPECT_EQ(mid.events_written + mid.events_buffered, 50001u);
+  ASSERT_EQ(atf_writer_finalize(w_, 0), ATF_OK);
+  uint64_t bytes;
+  std::vector<Event> ev = Read(&bytes);
+  ASSERT_EQ(ev.size(), 50002u);
+  EXPECT_EQ(ev[25000].registers[0].second, 4999u);
+  EXPECT_EQ(ManifestU64("eventCount"), 50002u);
+  EXPECT_EQ(ManifestU64("bytesWritten"), bytes);
+}
+
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define ATF_UNDER_ASAN 1
+#endif
+#endif
+
+TEST_F(WriterTest, NoAllocationPerEvent) {
+#if defined(__GLIBC__) && !defined(ATF_UNDER_ASAN)
+  Options opt(root_);
+  opt.o.buffer_bytes = 64 << 10;
+  Open(&opt);
+  const uint32_t sym = Intern("f");
+  Batch b;
+  for (int i = 0; i < 20000; i++) {
+    b.Call(1, 1, 2, sym, {1, 2, 3, 4, 5, 6}, std::string(64, 'x'));
+    b.Signal(1, 1, 11, std::vector<uint64_t>(18, 3));
+  }
+  ASSERT_EQ(atf_writer_write(w_, b.data(), b.size()), ATF_OK);  // warm up
+  const size_t before = mallinfo2().uordblks;
+  ASSERT_EQ(atf_writer_write(w_, b.data(), b.size()), ATF_OK);  // 40000 events, many drains
+  EXPECT_EQ(mallinfo2().uordblks, before);
+#else
+  GTEST_SKIP() << "mallinfo2 is not meaningful under ASan";
+#endif
+}
+
+TEST_F(WriterTest, FlushMakesDurableAndPolicies) {
+  atf_test::FaultOps f;
+  Options opt(root_);
+  opt.o.file_ops = f.ops();
+  Open(&opt);
+  Batch b;
+  b.Call(1, 1, 1, 0, {});
+  const int fsyncs = f.fsyncs;
+  ASSERT_EQ(atf_writer_write(w_, b.data(), b.size()), ATF_OK);
+  EXPECT_EQ(f.fsyncs, fsyncs);  // explicit policy: no fsync on write
+  EXPECT_EQ(Stats().events_written, 1u);
+  ASSERT_EQ(atf_writer_flush(w_), ATF_OK);
+  EXPECT_EQ(f.fsyncs, fsyncs + 1);
+  EXPECT_EQ(Stats().events_written, 2u);
+  EXPECT_EQ(Stats().bytes_durable, Stats().bytes_written);
+  atf_writer_close(w_);
+  w_ = nullptr;
+
+  Options every(root_, "every");
+  every.o.file_ops = f.ops();
+  every.o.flush_policy = ATF_FLUSH_EVERY_BATCH;
+  Open(&every);
+  const int before = f.fsyncs;
+  ASSERT_EQ(atf_writer_write(w_, b.data(), b.size()), ATF_OK);
+  EXPECT_EQ(f.fsyncs, before + 1);
+  atf_writer_close(w_);
+  w_ = nullptr;
+
+  Options interval(root_, "interval");
+  interval.o.file_ops = f.ops();
+  interval.o.flush_policy = ATF_FLUSH_INTERVAL;
+  interval.o.flush_interval_ns = 2500;  // the test clock advances 1000 ns per reading
+  Open(&interval);
+  const int start = f.fsyncs;
+  ASSERT_EQ(atf_writer_write(w_, b.data(), b.size()), ATF_OK);  // +1000
+  ASSERT_EQ(atf_writer_write(w_, b.data(), b.size()), ATF_OK);  // +2000
+  EXPECT_EQ(f.fsyncs, start);
+  ASSERT_EQ(atf_writer_write(w_, b.data(), b.size()), ATF_OK);  // +3000: flush
+  EXPECT_EQ(f.fsyncs, start + 1);
+  EXPECT_EQ(Stats().events_buffered, 0u);
+  atf_writer_close(w_);  // before `f` goes out of scope
+  w_ = nullptr;
+  EXPECT_TRUE(f.open_fds.empty());
+}
+
+TEST_F(WriterTest, TraceEndRecordEndsTheSession) {
+  Options opt(root_);
+  Open(&opt);
+  Batch b;
+  b.Call(1, 1, 1, 0, {});
+  b.End(9, 2, 7);
+  ASSERT_EQ(atf_writer_write(w_, b.data(), b.size()), ATF_OK);
+  Batch more;
+  more.Call(1, 1, 1, 0, {});
+  EXPECT_EQ(atf_writer_write(w_, more.data(), more.size()), ATF_E_STATE);
+  Batch pad;
+  pad.Pad(40);
+  EXPECT_EQ(atf_writer_write(w_, pad.data(), pad.size()), ATF_OK);
+  ASSERT_EQ(atf_writer_finalize(w_, 99), ATF_OK);
+  std::vector<Event> ev = Read();
+  ASSERT_EQ(ev.size(), 3u);
+  EXPECT_EQ(ev[2].kind, Kind::kEnd);
+  EXPECT_EQ(ev[2].exit_code, 7);  // the record's, not finalize's
+  EXPECT_EQ(ev[2].thread_id, 9);
+}
+
+TEST_F(WriterTest, BadBatchWritesNothing) {
+  Options opt(root_);
+  Open(&opt);
+  Batch b;
+  b.Call(1, 1, 1, 0, {});
+  b.Call(1, 1, 1, 5, {});  // unknown symbol id
+  EXPECT_EQ(atf_writer_write(w_, b.data(), b.size()), ATF_E_BAD_RECORD);
+  EXPECT_EQ(Stats().events_buffered, 0u);
+  Batch ok;
+  ok.Call(1, 1, 1, 0, {});
+  EXPECT_EQ(atf_writer_write(w_, ok.data(), ok.size()), ATF_OK);  // not a failed state
+  ASSERT_EQ(atf_writer_finalize(w_, 0), ATF_OK);
+  EXPECT_EQ(Read().size(), 3u);
+}
+
+TEST_F(WriterTest, CallsAfterFinalize) {
+  Options opt(root_);
+  Open(&opt);
+  ASSERT_EQ(atf_writer_finalize(w_, 0), ATF_OK);
+  const std::string manifest = Manifest();
+  Batch b;
+  b.Call(1, 1, 1, 0, {});
+  uint32_t id;
+  EXPECT_EQ(atf_writer_write(w_, b.data(), b.size()), ATF_E_STATE);
+  EXPECT_EQ(atf_writer_flush(w_), ATF_E_STATE);
+  EXPECT_EQ(atf_writer_intern_symbol(w_, "x", 1, &id), ATF_E_STATE);
+  EXPECT_EQ(atf_writer_add_module(w_, "01234567-89ab-cdef-0123-456789abcdef"), ATF_E_STATE);
+  EXPECT_EQ(atf_writer_record_drops(w_, 1, 1), ATF_E_STATE);
+  EXPECT_EQ(atf_writer_finalize(w_, 5), ATF_OK);  // second call: nothing changes
+  EXPECT_EQ(Manifest(), manifest);
+  EXPECT_EQ(Read().size(), 2u);
+}
+
+TEST_F(WriterTest, InvalidArguments) {
+  atf_writer* w = reinterpret_cast<atf_writer*>(1);
+  EXPECT_EQ(atf_writer_open(nullptr, &w), ATF_E_INVALID_ARGUMENT);
+  EXPECT_EQ(w, nullptr);
+  Options opt(root_);
+  EXPECT_EQ(atf_writer_open(&opt.o, nullptr), ATF_E_INVALID_ARGUMENT);
+  auto rejects = [&](void (*change)(atf_writer_options*)) {
+    Options o(root_);
+    change(&o.o);
+    atf_writer* x = nullptr;
+    EXPECT_EQ(atf_writer_open(&o.o, &x), ATF_E_INVALID_ARGUMENT);
+    EXPECT_EQ(x, nullptr);
+  };
+  rejects([](atf_writer_options* o) { o->output_root = nullptr; });
+  rejects([](atf_writer_options* o) { o->output_root = ""; });
+  rejects([](atf_writer_options* o) { o->session_label = "a/b"; });
+  rejects([](atf_writer_options* o) { o->session_label = ".."; });
+  rejects([](atf_writer_options* o) { o->session_label = "."; });
+  rejects([](atf_writer_options* o) { o->session_label = ""; });
+  rejects([](atf_writer_options* o) { o->session_label = "tab\there"; });
+  rejects([](atf_writer_options* o) { o->session_label = "caf\xc3\xa9"; });
+  rejects([](atf_writer_options* o) { o->argc = 2; });
+  rejects([](atf_writer_options* o) { o->max_stack_bytes = ATF_RECORD_MAX_STACK + 1; });
+  rejects([](atf_writer_options* o) { o->arch = static_cast<atf_arch>(7); });
+  rejects([](atf_writer_options* o) { o->flush_policy = static_cast<atf_flush_policy>(9); });
+  rejects([](atf_writer_options* o) { o->pid = -1; });
+  EXPECT_FALSE(Exists(root_ + "/session_t"));
+
+  Open(&opt);
+  uint32_t id;
+  Batch b;
+  b.Call(1, 1, 1, 0, {});
+  EXPECT_EQ(atf_writer_intern_symbol(nullptr, "x", 1, &id), ATF_E_INVALID_ARGUMENT);
+  EXPECT_EQ(atf_writer_intern_symbol(w_, nullptr, 1, &id), ATF_E_INVALID_ARGUMENT);
+  EXPECT_EQ(atf_writer_intern_symbol(w_, "x", 1, nullptr), ATF_E_INVALID_ARGUMENT);
+  EXPECT_EQ(atf_writer_write(nullptr, b.data(), b.size()), ATF_E_INVALID_ARGUMENT);
+  EXPECT_EQ(atf_writer_write(w_, nullptr, 40), ATF_E_INVALID_ARGUMENT);
+  EXPECT_EQ(atf_writer_write(w_, static_cast<const char*>(b.data()) + 4, 32), ATF_E_INVALID_ARGUMENT);
+  EXPECT_EQ(atf_writer_write(w_, nullptr, 0), ATF_OK);
+  EXPECT_EQ(atf_writer_flush(nullptr), ATF_E_INVALID_ARGUMENT);
+  EXPECT_EQ(atf_writer_add_module(w_, "not-a-uuid"), ATF_E_INVALID_ARGUMENT);
+  EXPECT_EQ(atf_writer_add_module(w_, nullptr), ATF_E_INVALID_ARGUMENT);
+  EXPECT_EQ(atf_writer_record_drops(nullptr, 1, 1), ATF_E_INVALID_ARGUMENT);
+  EXPECT_EQ(atf_writer_finalize(nullptr, 0), ATF_E_INVALID_ARGUMENT);
+  atf_writer_close(nullptr);
+  EXPECT_EQ(atf_writer_session_dir(nullptr), nullptr);
+  EXPECT_EQ(atf_writer_last_errno(nullptr), 0);
+  EXPECT_STREQ(atf_strerror(static_cast<atf_status>(1234)), "unknown status");
+  for (int s = ATF_OK; s <= ATF_E_FAILED; s++) {
+    EXPECT_STRNE(atf_strerror(static_cast<atf_status>(s)), "unknown status");
+  }
+}
+
+TEST_F(WriterTest, ExistingSessionIsNeverReused) {
+  Options opt(root_);
+  Open(&opt);
+  atf_writer* second = nullptr;
+  Options again(root_);
+  EXPECT_EQ(atf_writer_open(&again.o, &second), ATF_E_EXISTS);
+  EXPECT_EQ(second, nullptr);
+  // A symlink where the session directory would go is not followed.
+  ASSERT_EQ(symlink(root_.c_str(), (root_ + "/session_link").c_str()), 0);
+  Options link(root_, "link");
+  EXPECT_EQ(atf_writer_open(&link.o, &second), ATF_E_EXISTS);
+  EXPECT_EQ(second, nullptr);
+}
+
+TEST_F(WriterTest, LimitsStopAtARecordAndFinalizeStillWorks) {
+  Options opt(root_);
+  opt.o.max_events = 4;  // TraceStart + 3
+  Open(&opt);
+  Batch b;
+  for (int i = 0; i < 5; i++) b.Call(1, 1, 1, 0, {});
+  EXPECT_EQ(atf_writer_write(w_, b.data(), b.size()), ATF_E_LIMIT);
+  EXPECT_EQ(atf_writer_write(w_, b.data(), b.size()), ATF_E_LIMIT);
+  ASSERT_EQ(atf_writer_finalize(w_, 0), ATF_OK);
+  EXPECT_EQ(Read().size(), 5u);  // 4 + TraceEnd
+  atf_writer_close(w_);
+  w_ = nullptr;
+
+  Options bytes(root_, "bytes");
+  Open(&bytes);
+  const uint64_t start = Stats().bytes_written;
+  atf_writer_close(w_);
+  w_ = nullptr;
+  Options capped(root_, "capped");
+  capped.o.max_file_bytes = start + 3 * 13;  // a bare call: 1 length + 12 Event bytes
+  Open(&capped);
+  EXPECT_EQ(atf_writer_write(w_, b.data(), b.size()), ATF_E_LIMIT);
+  ASSERT_EQ(atf_writer_finalize(w_, 0), ATF_OK);
+  uint64_t file;
+  std::vector<Event> ev = Read(&file);
+  EXPECT_EQ(ev.size(), 5u);
+  EXPECT_GT(file, start + 3 * 13);  // only the TraceEnd goes past the cap
+}
+
+TEST_F(WriterTest, EventsLargerThanTheBuffer) {
+  Options opt(root_);
+  opt.o.buffer_bytes = 64 << 10;
+  std::string huge(200 << 10, 'a');
+  const char* argv[] = {huge.c_str(), "b"};
+  opt.o.argv = argv;
+  opt.o.argc = 2;
+  Open(&opt);
+  std::string name(100 << 10, 's');
+  const uint32_t id = Intern(name);
+  Batch b;
+  b.Call(1, 1, 1, id, {1});
+  b.Return(1, 2, 1, id, {2});
+  ASSERT_EQ(atf_writer_write(w_, b.data(), b.size()), ATF_OK);
+  ASSERT_EQ(atf_writer_finalize(w_, 0), ATF_OK);
+  std::vector<Event> ev = Read();
+  ASSERT_EQ(ev.size(), 4u);
+  EXPECT_EQ(ev[0].args[0], huge);
+  EXPECT_EQ(ev[1].symbol, name);
+  EXPECT_EQ(ev[2].symbol, name);
+}
+
+TEST_F(WriterTest, DropsAndModulesInManifest) {
+  Options opt(root_);
+  Open(&opt);
+  ASSERT_EQ(atf_writer_record_drops(w_, 7, 3), ATF_OK);
+  ASSERT_EQ(atf_writer_record_drops(w_, -1, UINT64_MAX), ATF_OK);
+  ASSERT_EQ(atf_writer_record_drops(w_, 7, 4), ATF_OK);
+  ASSERT_EQ(atf_writer_record_drops(w_, -1, 1), ATF_OK);  // saturates
+  for (int i = 0; i < 300; i++) {
+    char u[40];
+    snprintf(u, sizeof u, "%08X-0000-4000-8000-%012x", i % 200, i % 200);
+    ASSERT_EQ(atf_writer_add_module(w_, u), ATF_OK);
+  }
+  ASSERT_EQ(atf_writer_finalize(w_, 0), ATF_OK);
+  EXPECT_EQ(Stats().dropped_events, UINT64_MAX);
+  const std::string json = Manifest();
+  cJSON* root = cJSON_Parse(json.c_str());
+  ASSERT_NE(root, nullptr);
+  EXPECT_EQ(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(root, "modules")), 200);
+  EXPECT_STREQ(cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(root, "modules"), 10)->valuestring,
+               "0000000a-0000-4000-8000-00000000000a");
+  cJSON_Delete(root);
+  uint64_t v;
+  ASSERT_TRUE(atf_test::ExactJsonU64(json, "droppedEvents", &v));
+  EXPECT_EQ(v, UINT64_MAX);
+  ASSERT_TRUE(atf_test::ExactJsonU64(json, "7", &v));
+  EXPECT_EQ(v, 7u);
+  ASSERT_TRUE(atf_test::ExactJsonU64(json, "-1", &v));
+  EXPECT_EQ(v, UINT64_MAX);
+}
+
+TEST_F(WriterTest, CollectsLoadedModules) {
+  Options opt(root_);
+  opt.o.collect_modules = 1;
+  Open(&opt);
+  ASSERT_EQ(atf_writer_finalize(w_, 0), ATF_OK);
+  cJSON* root = cJSON_Parse(Manifest().c_str());
+  ASSERT_NE(root, nullptr);
+#if defined(__linux__)
+  EXPECT_GE(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(root, "modules")), 1);
+#endif
+  cJSON_Delete(root);
+}
+
+TEST_F(WriterTest, StrangePathsRoundTripThroughTheManifest) {
+  const std::string odd = root_ + "/we\"ird \\ tr\xc3\xa4\x63\x65";
+  Options opt(odd);
+  opt.o.executable_path = "/opt/\"q\"/back\\slash/\xe2\x9c\x93/bad\xc3";
+  opt.o.session_id = "id \"with\" quotes \\";
+  opt.o.clock = nullptr;  // CLOCK_REALTIME
+  Open(&opt);
+  ASSERT_EQ(atf_writer_finalize(w_, 0), ATF_OK);
+  cJSON* root = cJSON_Parse(Manifest().c_str());
+  ASSERT_NE(root, nullptr);
+  EXPECT_STREQ(cJSON_GetObjectItemCaseSensitive(root, "executablePath")->valuestring,
+               "/opt/\"q\"/back\\slash/\xe2\x9c\x93/bad\xef\xbf\xbd");
+  EXPECT_STREQ(cJSON_GetObjectItemCaseSensitive(root, "sessionId")->valuestring,
+               "id \"with\" quotes \\");
+  EXPECT_STREQ(cJSON_GetObjectItemCaseSensitive(root, "clock")->valuestring, "CLOCK_REALTIME");
+  cJSON_Delete(root);
+  std::vector<Event> ev = Read();
+  ASSERT_EQ(ev.size(), 2u);
+  EXPECT_EQ(ev[0].executable_path, "/opt/\"q\"/back\\slash/\xe2\x9c\x93/bad\xef\xbf\xbd");
+  EXPECT_EQ(Stats().utf8_replacements, 1u);
+}
+
+TEST_F(WriterTest, CloseWithoutFinalizeKeepsCompleteRecordsAndNoManifest) {
+  Options opt(root_);
+  Open(&opt);
+  Batch b;
+  b.Call(1, 1, 1, 0, {});
+  ASSERT_EQ(atf_writer_write(w_, b.data(), b.size()), ATF_OK);
+  atf_writer_close(w_);
+  w_ = nullptr;
+  EXPECT_EQ(Read().size(), 2u);
+  EXPECT_FALSE(Exists(dir_ + "/trace.json"));
+}
+
+TEST_F(WriterTest, InternFromManyThreadsWhileWriting) {
+  Options opt(root_);
+  opt.o.buffer_bytes = 64 << 10;
+  Open(&opt);
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 3; t++) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; !stop.load() && i < 20000; i++) {
+        uint32_t id;
+        std::string s = "t" + std::to_string(t) + "_" + std::to_string(i % 3000);
+        ASSERT_EQ(atf_writer_intern_symbol(w_, s.data(), s.size(), &id), ATF_OK);
+      }
+    });
+  }
+  for (int round = 0; round < 200; round++) {
+    const uint32_t id = Intern("writer" + std::to_string(round));
+    Batch b;
+    for (int i = 0; i < 50; i++) b.Call(1, 1, 1, id, {1});
+    ASSERT_EQ(atf_writer_write(w_, b.data(), b.size()), ATF_OK);
+  }
+  stop = true;
+  for (auto& t : threads) t.join();
+  ASSERT_EQ(atf_writer_finalize(w_, 0), ATF_OK);
+  std::vector<Event> ev = Read();
+  ASSERT_EQ(ev.size(), 10002u);
+  EXPECT_EQ(ev[10000].symbol, "writer199");
+}
+
+}  // namespace
