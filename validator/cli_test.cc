@@ -1,0 +1,213 @@
+// atf-validate and atf-dump as a CI pipeline runs them: exit statuses, one-line usage errors, and
+// output that parses as JSON (read back with the validator's strict JSON reader) holding every event.
+#include <gtest/gtest.h>
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "validator/internal/json_reader.h"
+#include "validator/testing/run_tool.h"
+#include "validator/testing/session_builder.h"
+
+namespace {
+
+const char kValidate[] = "validator/atf-validate";
+const char kDump[] = "validator/atf-dump";
+
+struct Json {
+  atf_json_doc doc;
+  atf_json_status status;
+  explicit Json(const std::string& text) { status = atf_json_parse(text.data(), text.size(), &doc); }
+  ~Json() { atf_json_free(&doc); }
+  const atf_json_node* Get(size_t obj, const char* key) const {
+    const size_t i = atf_json_get(&doc, obj, key);
+    return i == ATF_JSON_NONE ? nullptr : &doc.nodes[i];
+  }
+  size_t Index(const atf_json_node* n) const { return static_cast<size_t>(n - doc.nodes); }
+  std::string Str(size_t obj, const char* key) const {
+    const atf_json_node* n = Get(obj, key);
+    return n && n->type == ATF_JSON_STRING ? std::string(n->text, n->len) : "(missing)";
+  }
+};
+
+class Cli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    events_ = atf_test::SampleSession(3);
+    bytes_ = atf_test::Frames(events_);
+    const std::string manifest = atf_test::ManifestJson(atf_test::ManifestFor(events_, bytes_));
+    dir_ = atf_test::TempDir() + "/pid_4242";
+    atf_test::WriteSession(dir_, bytes_, &manifest);
+  }
+  std::vector<atf::v4::Event> events_;
+  std::string bytes_, dir_;
+};
+
+TEST_F(Cli, ValidSessionExitsZero) {
+  const auto r = atf_test::RunTool(std::string(kValidate) + " " + dir_);
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find(": valid"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("records 15"), std::string::npos) << r.out;
+  EXPECT_EQ(r.err, "");
+}
+
+TEST_F(Cli, JsonReport) {
+  const auto r = atf_test::RunTool(std::string(kValidate) + " --json " + dir_ + "/events.bin");
+  ASSERT_EQ(r.status, 0) << r.err;
+  Json j(r.out);
+  ASSERT_EQ(j.status, ATF_JSON_OK) << j.doc.error;
+  EXPECT_EQ(j.Get(0, "valid")->type, ATF_JSON_TRUE);
+  EXPECT_EQ(j.Get(0, "records")->u64, events_.size());
+  EXPECT_EQ(j.Get(0, "bytes")->u64, bytes_.size());
+  EXPECT_EQ(j.Get(0, "threads")->u64, 3u);
+  EXPECT_EQ(j.Get(0, "warnings")->u64, 0u);
+  EXPECT_EQ(j.Get(j.Index(j.Get(0, "counts")), "function_call")->u64, 6u);
+  EXPECT_EQ(j.Get(0, "errors")->count, 0u);
+  EXPECT_EQ(j.Get(0, "manifest_checked")->type, ATF_JSON_TRUE);
+}
+
+TEST_F(Cli, InvalidSessionExitsOneAndMaxErrorsCapsTheList) {
+  std::string broken = bytes_;
+  for (int i = 0; i < 2; ++i) broken += atf_test::Frame(atf_test::Serialize(atf_test::End(1, atf_test::kBaseNs)));
+  atf_test::WriteSession(dir_, broken, nullptr);
+  ::unlink((dir_ + "/trace.json").c_str());
+  const auto r = atf_test::RunTool(std::string(kValidate) + " --json --max-errors 1 " + dir_);
+  EXPECT_EQ(r.status, 1) << r.err;
+  Json j(r.out);
+  ASSERT_EQ(j.status, ATF_JSON_OK);
+  EXPECT_EQ(j.Get(0, "valid")->type, ATF_JSON_FALSE);
+  EXPECT_EQ(j.Get(0, "errors")->count, 1u);
+  EXPECT_EQ(j.Get(0, "error_count")->u64, 2u);  // order.event_id twice (first error per record wins)
+  const auto q = atf_test::RunTool(std::string(kValidate) + " --quiet " + dir_);
+  EXPECT_EQ(q.status, 1);
+  EXPECT_EQ(q.out, "");
+}
+
+TEST(CliUsage, BadCommandLinesExitTwoWithOneLine) {
+  const std::string empty_dir = atf_test::TempDir() + "/no_events";
+  ::mkdir(empty_dir.c_str(), 0755);
+  const std::vector<std::string> commands = {
+      std::string(kValidate),
+      std::string(kValidate) + " --bogus " + empty_dir,
+      std::string(kValidate) + " " + empty_dir,
+      std::string(kValidate) + " /nonexistent/session",
+      std::string(kValidate) + " --max-errors",
+      std::string(kValidate) + " --max-errors x .",
+      std::string(kValidate) + " --max-record-size 0 .",
+      std::string(kValidate) + " a b",
+      std::string(kDump),
+      std::string(kDump) + " --format=xml .",
+      std::string(kDump) + " " + empty_dir,
+  };
+  for (const auto& cmd : commands) {
+    SCOPED_TRACE(cmd);
+    const auto r = atf_test::RunTool(cmd);
+    EXPECT_EQ(r.status, 2);
+    EXPECT_EQ(r.out, "");
+    ASSERT_FALSE(r.err.empty());
+    EXPECT_EQ(r.err.find('\n'), r.err.size() - 1) << r.err;  // exactly one line
+  }
+}
+
+TEST(CliUsage, HelpAndVersion) {
+  for (const char* tool : {kValidate, kDump}) {
+    const auto h = atf_test::RunTool(std::string(tool) + " --help");
+    EXPECT_EQ(h.status, 0);
+    EXPECT_NE(h.out.find("usage:"), std::string::npos);
+    const auto v = atf_test::RunTool(std::string(tool) + " --version");
+    EXPECT_EQ(v.status, 0);
+    EXPECT_NE(v.out.find("1.0.0"), std::string::npos);
+  }
+}
+
+TEST_F(Cli, DumpJsonLinesHoldsEveryEventAndField) {
+  for (const char* bytes_opt : {"", " --bytes=base64"}) {
+    const auto r = atf_test::RunTool(std::string(kDump) + bytes_opt + " " + dir_);
+    ASSERT_EQ(r.status, 0) << r.err;
+    std::istringstream lines(r.out);
+    std::string line;
+    size_t n = 0;
+    while (std::getline(lines, line)) {
+      SCOPED_TRACE(line);
+      ASSERT_LT(n, events_.size());
+      const atf::v4::Event& e = events_[n];
+      Json j(line);
+      ASSERT_EQ(j.status, ATF_JSON_OK) << j.doc.error;
+      EXPECT_EQ(j.Get(0, "record")->u64, n);
+      EXPECT_EQ(j.Get(0, "event_id")->u64, e.event_id());
+      EXPECT_EQ(j.Get(0, "time_ns")->u64, atf_test::TimeNs(e));
+      if (e.has_trace_start()) {
+        const size_t p = j.Index(j.Get(0, "trace_start"));
+        EXPECT_EQ(j.Str(p, "executable_path"), e.trace_start().executable_path());
+        EXPECT_EQ(j.Get(p, "args")->count, static_cast<size_t>(e.trace_start().args_size()));
+        EXPECT_EQ(j.Str(p, "cpu_architecture"), "x86_64");
+      } else if (e.has_function_call()) {
+        const size_t p = j.Index(j.Get(0, "function_call"));
+        EXPECT_EQ(j.Str(p, "symbol"), e.function_call().symbol());
+        EXPECT_EQ(j.Get(p, "address")->u64, e.function_call().address());
+        const size_t regs = j.Index(j.Get(p, "argument_registers"));
+        for (const auto& kv : e.function_call().argument_registers()) {
+          EXPECT_EQ(j.Get(regs, kv.first.c_str())->u64, kv.second) << kv.first;  // exact above 2^53
+        }
+        EXPECT_EQ(j.Str(p, "stack_shallow_copy").size(), *bytes_opt ? 172u : 256u);  // 128 bytes
+      } else if (e.has_function_return()) {
+        const size_t p = j.Index(j.Get(0, "function_return"));
+        EXPECT_EQ(j.Get(j.Index(j.Get(p, "return_registers")), "RAX")->u64,
+                  e.function_return().return_registers().at("RAX"));
+      } else if (e.has_signal_delivery()) {
+        const size_t p = j.Index(j.Get(0, "signal_delivery"));
+        EXPECT_EQ(j.Str(p, "name"), "SIGSEGV");
+        EXPECT_EQ(j.Get(j.Index(j.Get(p, "registers")), "")  , nullptr);
+        EXPECT_EQ(j.Get(p, "registers")->count, 18u);
+      } else {
+        EXPECT_EQ(j.Get(j.Index(j.Get(0, "trace_end")), "exit_code")->u64, 139u);
+      }
+      n++;
+    }
+    EXPECT_EQ(n, events_.size());
+  }
+}
+
+TEST_F(Cli, DumpChromeTraceLoadsAsJson) {
+  const auto r = atf_test::RunTool(std::string(kDump) + " --format=chrome " + dir_);
+  ASSERT_EQ(r.status, 0) << r.err;
+  Json j(r.out);
+  ASSERT_EQ(j.status, ATF_JSON_OK) << j.doc.error;
+  const atf_json_node* list = j.Get(0, "traceEvents");
+  ASSERT_NE(list, nullptr);
+  int begins = 0, ends = 0, instants = 0, meta = 0;
+  for (size_t i = list->first; i != ATF_JSON_NONE; i = j.doc.nodes[i].next) {
+    const std::string ph = j.Str(i, "ph");
+    begins += ph == "B";
+    ends += ph == "E";
+    instants += ph == "i";
+    if (ph == "M") {
+      meta++;
+      EXPECT_EQ(j.Str(i, "name"), "process_name");
+      EXPECT_EQ(j.Get(i, "pid")->u64, 4242u);
+    }
+  }
+  EXPECT_EQ(begins, 6);
+  EXPECT_EQ(ends, 6);
+  EXPECT_EQ(instants, 3);  // TraceStart, the signal, TraceEnd
+  EXPECT_EQ(meta, 1);
+  EXPECT_EQ(list->count, 16u);
+}
+
+TEST_F(Cli, DumpSkipsInvalidRecordsAndExitsOne) {
+  std::string bytes = bytes_;
+  bytes.insert(bytes.size() - atf_test::Frame(atf_test::Serialize(events_.back())).size(),
+               atf_test::Frame(atf_test::LenField(12, atf_test::LenField(1, "\xff"))));
+  atf_test::WriteSession(dir_, bytes, nullptr);
+  const auto r = atf_test::RunTool(std::string(kDump) + " " + dir_);
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("schema.utf8"), std::string::npos) << r.err;
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), static_cast<long>(events_.size()));
+}
+
+}  // namespace
