@@ -1,0 +1,249 @@
+// Fault injection through atf_file_ops: ENOSPC (a disk that fills at every possible byte), EIO at
+// every write and fsync, short writes, EINTR on write/fsync/rename/ftruncate, failing rename and
+// open. Whatever happens: no crash, no leaked descriptor (and no leak under ASan), the error is
+// returned, later calls fail with ATF_E_FAILED, and events.bin ends at a record boundary with
+// exactly the events and bytes the writer reports.
+#include <gtest/gtest.h>
+
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <string>
+#include <vector>
+
+#include "atf/writer.h"
+#include "testing/decode.h"
+#include "testing/fault_ops.h"
+#include "testing/records.h"
+#include "testing/session.h"
+
+namespace {
+
+using atf_test::Batch;
+using atf_test::Event;
+using atf_test::FaultOps;
+using atf_test::Options;
+
+struct Outcome {
+  atf_status open = ATF_OK, first_error = ATF_OK;
+  bool finalized = false;
+  std::string dir;
+  atf_writer_stats stats = {};
+  int last_errno = 0;
+};
+
+// open; three batches (the second overflows the 64 KiB buffer several times); flush; finalize.
+Outcome RunScenario(const std::string& root, const std::string& label, FaultOps* f) {
+  Options opt(root, label.c_str());
+  opt.o.file_ops = f->ops();
+  opt.o.buffer_bytes = 64 << 10;
+  Outcome out;
+  atf_writer* w = nullptr;
+  out.open = atf_writer_open(&opt.o, &w);
+  if (out.open != ATF_OK) {
+    EXPECT_EQ(w, nullptr);
+    return out;
+  }
+  out.dir = atf_writer_session_dir(w);
+  uint32_t sym;
+  atf_writer_intern_symbol(w, "fn", 2, &sym);
+  Batch small, big;
+  small.Call(1, 10, 0x10, sym, {1, 2, 3}, "abc");
+  small.Return(1, 11, 0x10, sym, {4});
+  for (int i = 0; i < 3000; i++) {
+    big.Call(2, 100 + i, 0x20, sym, {static_cast<uint64_t>(i), UINT64_MAX}, std::string(40, 's'));
+    big.Signal(2, 101 + i, 11, std::vector<uint64_t>(18, static_cast<uint64_t>(i)));
+  }
+  atf_status steps[4];
+  steps[0] = atf_writer_write(w, small.data(), small.size());
+  steps[1] = atf_writer_write(w, big.data(), big.size());
+  steps[2] = atf_writer_flush(w);
+  steps[3] = atf_writer_write(w, small.data(), small.size());
+  for (atf_status s : steps) {
+    if (out.first_error == ATF_OK && s != ATF_OK) out.first_error = s;
+  }
+  atf_status fin = atf_writer_finalize(w, 0);
+  if (out.first_error == ATF_OK) out.first_error = fin;
+  out.finalized = fin == ATF_OK;
+  if (out.first_error != ATF_OK) {
+    // The failed state: everything but close refuses.
+    EXPECT_EQ(atf_writer_write(w, small.data(), small.size()), ATF_E_FAILED);
+    EXPECT_EQ(atf_writer_flush(w), ATF_E_FAILED);
+    EXPECT_EQ(atf_writer_finalize(w, 0), ATF_E_FAILED);
+    uint32_t id;
+    EXPECT_EQ(atf_writer_intern_symbol(w, "x", 1, &id), ATF_E_FAILED);
+    EXPECT_NE(atf_writer_last_errno(w), 0);
+  }
+  atf_writer_get_stats(w, &out.stats);
+  out.last_errno = atf_writer_last_errno(w);
+  atf_writer_close(w);
+  EXPECT_TRUE(f->open_fds.empty()) << "leaked descriptors";
+  return out;
+}
+
+bool Exists(const std::string& path) {
+  struct stat st;
+  return lstat(path.c_str(), &st) == 0;
+}
+
+// The invariants every outcome must satisfy.
+void CheckOnDisk(const Outcome& o, const std::string& what) {
+  SCOPED_TRACE(what);
+  if (o.open != ATF_OK) return;
+  std::vector<Event> events;
+  uint64_t bytes = 0;
+  EXPECT_EQ(atf_test::ReadSession(o.dir, &events, &bytes), "");
+  EXPECT_EQ(bytes, o.stats.bytes_written);
+  EXPECT_EQ(events.size(), o.stats.events_written);
+  EXPECT_LE(o.stats.bytes_durable, o.stats.bytes_written);
+  // A manifest may exist without a successful finalize only when the failure came after the rename
+  // (the directory fsync); it is complete and describes events.bin either way.
+  const bool manifest = Exists(o.dir + "/trace.json");
+  if (o.finalized) EXPECT_TRUE(manifest);
+  EXPECT_FALSE(Exists(o.dir + "/trace.json.tmp"));
+  if (manifest) {
+    uint64_t v;
+    const std::string json = atf_test::ReadFile(o.dir + "/trace.json");
+    ASSERT_TRUE(atf_test::ExactJsonU64(json, "bytesWritten", &v));
+    EXPECT_EQ(v, bytes);
+    ASSERT_TRUE(atf_test::ExactJsonU64(json, "eventCount", &v));
+    EXPECT_EQ(v, events.size());
+  }
+}
+
+class FaultTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = atf_test::MakeTempDir("fault");
+    ASSERT_FALSE(root_.empty());
+    FaultOps clean;
+    reference_ = RunScenario(root_, "reference", &clean);
+    ASSERT_EQ(reference_.first_error, ATF_OK);
+    ASSERT_TRUE(reference_.finalized);
+    reference_bytes_ = atf_test::ReadFile(reference_.dir + "/events.bin");
+    clean_writes_ = clean.writes;
+    clean_fsyncs_ = clean.fsyncs;
+  }
+  std::string Label(const char* kind, long n) { return std::string(kind) + std::to_string(n); }
+
+  std::string root_, reference_bytes_;
+  Outcome reference_;
+  int clean_writes_ = 0, clean_fsyncs_ = 0;
+};
+
+TEST_F(FaultTest, DiskFullAtEveryRegion) {
+  // Budgets through the whole run, denser near the start; the manifest is written last, so the
+  // largest budgets fail inside trace.json.
+  const long total = static_cast<long>(reference_bytes_.size()) + 1024;
+  std::vector<long> budgets = {0, 1, 2, 5, 17, 64, 100};
+  for (long b = 128; b < total; b += total / 97) budgets.push_back(b);
+  for (long b = total - 1100; b < total; b += 37) budgets.push_back(b);
+  for (long budget : budgets) {
+    FaultOps f;
+    f.space_left = budget;
+    Outcome o = RunScenario(root_, Label("enospc", budget), &f);
+    SCOPED_TRACE("budget " + std::to_string(budget));
+    if (o.open != ATF_OK) {
+      EXPECT_EQ(o.open, ATF_E_NO_SPACE);
+      continue;
+    }
+    if (!o.finalized) {
+      EXPECT_EQ(o.first_error, ATF_E_NO_SPACE);
+      EXPECT_EQ(o.last_errno, ENOSPC);
+    }
+    CheckOnDisk(o, "budget " + std::to_string(budget));
+    // What is on disk is a prefix of the clean run's bytes.
+    const std::string got = atf_test::ReadFile(o.dir + "/events.bin");
+    EXPECT_EQ(reference_bytes_.compare(0, got.size(), got), 0);
+  }
+}
+
+TEST_F(FaultTest, EioAtEveryWrite) {
+  for (int n = 0; n < clean_writes_; n++) {
+    FaultOps f;
+    f.write_fail_at = n;
+    f.write_errno = EIO;
+    Outcome o = RunScenario(root_, Label("eio", n), &f);
+    SCOPED_TRACE("write " + std::to_string(n));
+    EXPECT_EQ(o.open == ATF_OK ? o.first_error : o.open, ATF_E_IO);
+    CheckOnDisk(o, "eio write " + std::to_string(n));
+  }
+}
+
+TEST_F(FaultTest, FsyncFailureAtEveryFsync) {
+  for (int n = 0; n < clean_fsyncs_; n++) {
+    FaultOps f;
+    f.fsync_fail_at = n;
+    f.fsync_errno = (n % 2) ? EIO : ENOSPC;
+    Outcome o = RunScenario(root_, Label("fsync", n), &f);
+    SCOPED_TRACE("fsync " + std::to_string(n));
+    EXPECT_EQ(o.open == ATF_OK ? o.first_error : o.open, (n % 2) ? ATF_E_IO : ATF_E_NO_SPACE);
+    CheckOnDisk(o, "fsync " + std::to_string(n));
+  }
+}
+
+TEST_F(FaultTest, ShortWritesAndEintrChangeNothing) {
+  for (size_t max_write : {size_t{1}, size_t{7}, size_t{4093}}) {
+    FaultOps f;
+    f.max_write = max_write;
+    f.eintr = true;
+    Outcome o = RunScenario(root_, Label("short", static_cast<long>(max_write)), &f);
+    EXPECT_EQ(o.first_error, ATF_OK);
+    EXPECT_TRUE(o.finalized);
+    EXPECT_GT(f.eintrs, 0);
+    EXPECT_EQ(atf_test::ReadFile(o.dir + "/events.bin"), reference_bytes_);
+    EXPECT_EQ(atf_test::ReadFile(o.dir + "/trace.json"),
+              atf_test::ReadFile(reference_.dir + "/trace.json"));
+    CheckOnDisk(o, "short writes");
+  }
+}
+
+TEST_F(FaultTest, ShortWriteThenEnospcKeepsTheCompleteRecordsWritten) {
+  // The disk fills in the middle of a buffer drain: the records before the torn one stay.
+  FaultOps f;
+  f.space_left = static_cast<long>(reference_bytes_.size() / 2);
+  f.max_write = 1000;
+  Outcome o = RunScenario(root_, "half", &f);
+  EXPECT_EQ(o.first_error, ATF_E_NO_SPACE);
+  EXPECT_GT(f.ftruncates, 0);
+  EXPECT_GT(o.stats.bytes_written, reference_bytes_.size() / 2 - 200);  // at most one record lost
+  CheckOnDisk(o, "half");
+}
+
+TEST_F(FaultTest, RenameFailureLeavesNoManifest) {
+  for (int err : {EIO, ENOSPC, EXDEV}) {
+    FaultOps f;
+    f.rename_errno = err;
+    Outcome o = RunScenario(root_, Label("rename", err), &f);
+    EXPECT_FALSE(o.finalized);
+    EXPECT_EQ(o.first_error, err == ENOSPC ? ATF_E_NO_SPACE : ATF_E_IO);
+    EXPECT_EQ(o.last_errno, err);
+    CheckOnDisk(o, "rename");
+  }
+}
+
+TEST_F(FaultTest, OpenFailures) {
+  FaultOps f;
+  f.fail_open_suffix = "events.bin";
+  f.open_errno = EACCES;
+  Outcome o = RunScenario(root_, "noevents", &f);
+  EXPECT_EQ(o.open, ATF_E_IO);
+  EXPECT_TRUE(f.open_fds.empty());
+
+  FaultOps g;
+  g.fail_open_suffix = "trace.json.tmp";
+  g.open_errno = EDQUOT;
+  Outcome p = RunScenario(root_, "nomanifest", &g);
+  EXPECT_EQ(p.first_error, ATF_E_NO_SPACE);
+  CheckOnDisk(p, "manifest open");
+
+  // The first TraceStart write fails: open fails and removes events.bin.
+  FaultOps h;
+  h.write_fail_at = 0;
+  h.write_errno = EIO;
+  Outcome q = RunScenario(root_, "nostart", &h);
+  EXPECT_EQ(q.open, ATF_E_IO);
+  EXPECT_FALSE(Exists(root_ + "/session_nostart/pid_4242/events.bin"));
+}
+
+}  // namespace
