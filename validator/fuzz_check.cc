@@ -1,0 +1,103 @@
+#include "validator/fuzz_check.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+#include "atf_v4.pb.h"
+#include "validator/atf/validate.h"
+
+namespace atf_fuzz {
+namespace {
+
+#define FUZZ_ASSERT(cond)                                                           \
+  do {                                                                              \
+    if (!(cond)) {                                                                  \
+      std::fprintf(stderr, "%s:%d: invariant broken: %s\n", __FILE__, __LINE__, #cond); \
+      std::abort();                                                                 \
+    }                                                                               \
+  } while (0)
+
+// Reads events.bin's framing independently of the validator and parses each record with Google's
+// C++ protobuf; true when all of them parse.
+bool ReferenceParsesAll(const uint8_t* p, size_t n) {
+  size_t pos = 0;
+  while (pos < n) {
+    uint64_t len = 0;
+    int shift = 0;
+    for (;;) {
+      if (pos >= n || shift > 63) return false;
+      const uint8_t b = p[pos++];
+      len |= uint64_t{b & 0x7Fu} << shift;
+      shift += 7;
+      if ((b & 0x80) == 0) break;
+    }
+    if (len > n - pos) return false;
+    atf::v4::Event e;
+    if (!e.ParseFromArray(p + pos, static_cast<int>(len))) return false;
+    pos += len;
+  }
+  return true;
+}
+
+void CheckReport(const atf_validate_report& r, const atf_validate_options& opt, size_t events_len,
+                 size_t manifest_len) {
+  FUZZ_ASSERT(r.valid == (r.error_count == 0));
+  FUZZ_ASSERT(r.errors_len <= opt.max_errors);
+  FUZZ_ASSERT(r.errors_len <= r.error_count);
+  FUZZ_ASSERT(r.bytes == events_len);
+  FUZZ_ASSERT(r.valid_prefix_bytes <= r.bytes);
+  FUZZ_ASSERT(r.valid_prefix_records <= r.records);
+  FUZZ_ASSERT(r.threads <= ATF_VALIDATE_MAX_THREADS);
+  for (size_t i = 0; i < r.errors_len; ++i) {
+    const atf_validate_error& e = r.errors[i];
+    FUZZ_ASSERT(e.rule != nullptr && e.rule[0] != '\0');
+    const bool manifest = std::strcmp(e.file, "trace.json") == 0;
+    FUZZ_ASSERT(e.offset <= (manifest ? manifest_len : events_len));
+  }
+}
+
+}  // namespace
+
+std::string Pack(const std::string& events, const std::string* manifest) {
+  const size_t m = manifest ? manifest->size() : 0xffff;
+  std::string out;
+  out.push_back(static_cast<char>(m & 0xff));
+  out.push_back(static_cast<char>((m >> 8) & 0xff));
+  out += events;
+  if (manifest) out += *manifest;
+  return out;
+}
+
+void CheckOne(const uint8_t* data, size_t size) {
+  if (size < 2) return;
+  size_t m = data[0] | static_cast<size_t>(data[1]) << 8;
+  const bool has_manifest = m != 0xffff;
+  data += 2;
+  size -= 2;
+  if (!has_manifest) m = 0;
+  if (m > size) m = size;
+  const uint8_t* events = data;
+  const size_t events_len = size - m;
+  atf_validate_options opt;
+  atf_validate_options_init(&opt);
+  opt.max_errors = 16;
+  opt.max_record_size = 1 << 20;
+
+  atf_validate_report r;
+  FUZZ_ASSERT(atf_validate_buffers(events, events_len, has_manifest ? data + events_len : nullptr, m, &opt, &r) ==
+              ATF_VALIDATE_OK);
+  CheckReport(r, opt, events_len, m);
+  const uint64_t prefix = r.valid_prefix_bytes;
+  if (r.valid) FUZZ_ASSERT(ReferenceParsesAll(events, events_len));
+  atf_validate_report_free(&r);
+
+  // The valid prefix holds only valid records: only session rules may fire on it alone.
+  atf_validate_report p;
+  FUZZ_ASSERT(atf_validate_buffers(events, static_cast<size_t>(prefix), nullptr, 0, &opt, &p) == ATF_VALIDATE_OK);
+  for (size_t i = 0; i < p.errors_len; ++i) FUZZ_ASSERT(std::strncmp(p.errors[i].rule, "session.", 8) == 0);
+  FUZZ_ASSERT(p.valid_prefix_bytes == prefix);
+  atf_validate_report_free(&p);
+}
+
+}  // namespace atf_fuzz

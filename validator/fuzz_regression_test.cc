@@ -1,0 +1,62 @@
+// Replays the fuzz target on the malformed corpus and on deterministic mutations of valid sessions,
+// so its invariants are checked in every `bazel test` (and under ASan/UBSan) without libFuzzer.
+#include <gtest/gtest.h>
+
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "validator/fuzz_check.h"
+#include "validator/testing/malformed_cases.h"
+#include "validator/testing/session_builder.h"
+
+namespace {
+
+void Check(const std::string& input) {
+  atf_fuzz::CheckOne(reinterpret_cast<const uint8_t*>(input.data()), input.size());
+}
+
+TEST(FuzzRegression, MalformedCorpus) {
+  for (const auto& c : atf_test::MalformedCases()) {
+    SCOPED_TRACE(c.name);
+    Check(atf_fuzz::Pack(c.events, c.has_manifest ? &c.manifest : nullptr));
+  }
+}
+
+std::string Mutate(std::string s, std::mt19937_64& rng) {
+  const int edits = 1 + static_cast<int>(rng() % 4);
+  for (int i = 0; i < edits && !s.empty(); ++i) {
+    const size_t at = rng() % s.size();
+    switch (rng() % 5) {
+      case 0: s[at] = static_cast<char>(s[at] ^ (1 << (rng() % 8))); break;
+      case 1: s[at] = static_cast<char>(rng()); break;
+      case 2: s.resize(at); break;
+      case 3: s.insert(at, 1, static_cast<char>(rng())); break;
+      default: s.erase(at, 1 + rng() % 8); break;
+    }
+  }
+  return s;
+}
+
+TEST(FuzzRegression, MutatedSessions) {
+  const auto events = atf_test::SampleSession(2);
+  const std::string bytes = atf_test::Frames(events);
+  const std::string manifest = atf_test::ManifestJson(atf_test::ManifestFor(events, bytes));
+  Check(atf_fuzz::Pack(bytes, &manifest));
+  std::mt19937_64 rng(4);
+  for (int i = 0; i < 3000; ++i) {
+    Check(atf_fuzz::Pack(Mutate(bytes, rng), nullptr));
+    const std::string mutated_manifest = Mutate(manifest, rng);
+    Check(atf_fuzz::Pack(bytes, &mutated_manifest));
+  }
+}
+
+TEST(FuzzRegression, TinyInputs) {
+  for (int a = 0; a < 256; ++a) {
+    Check(std::string("\xff\xff") + static_cast<char>(a));
+    for (int b = 0; b < 256; b += 5) Check(std::string("\xff\xff") + static_cast<char>(a) + static_cast<char>(b));
+  }
+}
+
+}  // namespace
