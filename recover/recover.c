@@ -258,7 +258,14 @@ atf_recover_status atf_recover_session(const char *dir, const atf_recover_option
   snprintf(why, sizeof why, "%s", first_error(&rep));
   uint64_t all_records = rep.records, t_min = rep.time_min_ns, t_max = rep.time_max_ns;
   atf_validate_report_free(&rep);
-  if (valid) return fail(r, ATF_RECOVER_ALREADY_VALID, "%s validates; not touched", dir);
+  char manifest_path[4096];
+  snprintf(manifest_path, sizeof manifest_path, "%s/trace.json", dir);
+  struct stat sb;
+  if (valid && lstat(manifest_path, &sb) == 0) {
+    return fail(r, ATF_RECOVER_ALREADY_VALID, "%s validates; not touched", dir);
+  }
+  /* A valid events.bin without trace.json (the process died between its last flush and the
+   * manifest's rename) keeps every byte and only gets the manifest. */
   if (r->prefix_records == 0) {
     return fail(r, ATF_RECOVER_E_NO_PREFIX, "%s: no valid record at the start (%s)", dir, why);
   }

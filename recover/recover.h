@@ -2,7 +2,8 @@
  * into a valid ATF V4 session, keeping the longest valid prefix of events.bin.
  *
  * The validator library decides what is valid (valid_prefix_bytes: where the longest run of fully
- * valid records from the start ends). A session that validates is never touched. Otherwise:
+ * valid records from the start ends). A session that validates with its trace.json is never
+ * touched; one whose events.bin validates but has no trace.json only gets the manifest. Otherwise:
  *   - bytes after the valid prefix (a torn tail, or records after the first bad one) are cut only
  *     with `truncate`; without it events.bin is left exactly as it is, the manifest records where
  *     the valid prefix ends, and the result is reported as still invalid (a validator must reject
