@@ -1,0 +1,147 @@
+/* writer_bench: the standard mix (bench/mix.h) through the writer and the alternatives, in one
+ * process and one run. Times are medians of --reps repetitions, in nanoseconds per event.
+ *
+ *   bazel run -c opt //bench:writer_bench -- [--json] [--events N] [--reps R] [--dir DIR]
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bench/baselines.h"
+#include "bench/mix.h"
+#include "bench/writer_run.h"
+
+typedef struct options {
+  int json;
+  size_t events;
+  int reps;
+  const char *dir;
+} options;
+
+static int cmp_u64(const void *a, const void *b) {
+  uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+  return x < y ? -1 : x > y;
+}
+
+static double median_ns_per_event(uint64_t *samples, int n, size_t events) {
+  qsort(samples, (size_t)n, sizeof *samples, cmp_u64);
+  uint64_t mid = n % 2 ? samples[n / 2] : (samples[n / 2 - 1] + samples[n / 2]) / 2;
+  return (double)mid / (double)events;
+}
+
+static void usage(FILE *f) {
+  fprintf(f, "usage: writer_bench [--json] [--events N] [--reps R] [--dir DIR]\n");
+}
+
+static int parse(int argc, char **argv, options *o) {
+  o->json = 0;
+  o->events = 2000000;
+  o->reps = 5;
+  o->dir = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+  for (int i = 1; i < argc; ++i) {
+    if (!strcmp(argv[i], "--json")) {
+      o->json = 1;
+    } else if (!strcmp(argv[i], "--events") && i + 1 < argc) {
+      o->events = strtoull(argv[++i], NULL, 10);
+    } else if (!strcmp(argv[i], "--reps") && i + 1 < argc) {
+      o->reps = atoi(argv[++i]);
+    } else if (!strcmp(argv[i], "--dir") && i + 1 < argc) {
+      o->dir = argv[++i];
+    } else if (!strcmp(argv[i], "--help")) {
+      usage(stdout);
+      exit(0);
+    } else {
+      usage(stderr);
+      return -1;
+    }
+  }
+  if (o->events < 1000 || o->reps < 1 || o->reps > 99) {
+    fprintf(stderr, "writer_bench: --events must be >= 1000 and --reps in 1..99\n");
+    return -1;
+  }
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  if (argc == 4 && !strcmp(argv[1], "--rss-child")) {
+    return bench_writer_rss_child(strtoull(argv[2], NULL, 10), argv[3]);
+  }
+  options o;
+  if (parse(argc, argv, &o) != 0) return 2;
+  bench_mix mix;
+  if (bench_mix_build(&mix, o.events, 42) != 0) {
+    fprintf(stderr, "writer_bench: out of memory building %zu events\n", o.events);
+    return 1;
+  }
+  uint64_t sink = 0;
+  uint64_t raw[99], pbc[99], cpp[99], orig[99], wr[99], wd[99];
+  /* The original writer makes two syscalls per event: run it on a tenth of the mix. */
+  const size_t orig_events = mix.events / 10;
+  char orig_path[4096];
+  snprintf(orig_path, sizeof orig_path, "%s/atf_bench_original_v4.%d.bin", o.dir, (int)getpid());
+  for (int r = 0; r < o.reps; ++r) {
+    raw[r] = bench_raw_copy(&mix, &sink);
+    pbc[r] = bench_protobuf_c_pack(&mix, &sink);
+    cpp[r] = bench_libprotobuf(&mix, &sink);
+    orig[r] = bench_original_v4(&mix, orig_events, orig_path, &sink);
+    if (!raw[r] || !pbc[r] || !cpp[r] || !orig[r]) {
+      fprintf(stderr, "writer_bench: a baseline failed (%s)\n", strerror(errno));
+      return 1;
+    }
+    bench_writer_result res;
+    if (bench_writer_mix(&mix, o.dir, 1000, &res, NULL, 0) != 0 || res.events != mix.events + 1) {
+      fprintf(stderr, "writer_bench: the writer failed in %s\n", o.dir);
+      return 1;
+    }
+    wr[r] = res.write_ns;
+    wd[r] = res.durable_ns;
+  }
+  double p50 = 0, p99 = 0, p999 = 0;
+  if (bench_writer_batch_latency(&mix, o.dir, &p50, &p99, &p999) != 0) {
+    fprintf(stderr, "writer_bench: latency run failed\n");
+    return 1;
+  }
+  /* Peak RSS at two session sizes: equal figures show it does not grow with the event count. */
+  const double rss_small = bench_writer_peak_rss_mib(o.dir, 100000);
+  const double rss_large = bench_writer_peak_rss_mib(o.dir, 10 * (uint64_t)mix.events);
+  const double raw_ns = median_ns_per_event(raw, o.reps, mix.events);
+  const double pbc_ns = median_ns_per_event(pbc, o.reps, mix.events);
+  const double cpp_ns = median_ns_per_event(cpp, o.reps, mix.events);
+  const double orig_ns = median_ns_per_event(orig, o.reps, orig_events);
+  const double bytes_per_event = (double)bench_encoded_bytes(&mix) / (double)mix.events;
+  const double writer_ns = median_ns_per_event(wr, o.reps, mix.events);
+  const double durable_ns = median_ns_per_event(wd, o.reps, mix.events);
+
+  if (o.json) {
+    printf("{\"events\": %zu, \"reps\": %d, \"mix\": {\"raw_copy_ns\": %.2f, \"original_v4_ns\": %.2f, "
+           "\"protobuf_c_pack_ns\": %.2f, \"libprotobuf_ns\": %.2f, \"writer_ns\": %.2f, "
+           "\"writer_durable_ns\": %.2f, \"writer_events_per_s\": %.0f, \"bytes_per_event\": %.1f, "
+           "\"writer_over_raw_copy\": %.2f, \"original_v4_over_writer\": %.1f}, "
+           "\"batch_1k_latency_us\": {\"p50\": %.2f, \"p99\": %.2f, \"p999\": %.2f}, "
+           "\"writer_peak_rss_mib\": %.1f, \"writer_peak_rss_mib_by_events\": {\"100000\": %.1f, \"%zu\": %.1f}, "
+           "\"sink\": %" PRIu64 "}\n",
+           mix.events, o.reps, raw_ns, orig_ns, pbc_ns, cpp_ns, writer_ns, durable_ns, 1e9 / writer_ns,
+           bytes_per_event, writer_ns / raw_ns, orig_ns / writer_ns, p50, p99, p999,
+           rss_small > rss_large ? rss_small : rss_large, rss_small, 10 * mix.events, rss_large,
+           sink % 2);
+  } else {
+    printf("standard mix: %zu events, median of %d runs\n", mix.events, o.reps);
+    printf("  %-18s %9.2f ns/event  %8.2f M events/s\n", "raw_copy", raw_ns, 1e3 / raw_ns);
+    printf("  %-18s %9.2f ns/event  %8.2f M events/s\n", "original_v4", orig_ns, 1e3 / orig_ns);
+    printf("  %-18s %9.2f ns/event  %8.2f M events/s\n", "protobuf_c_pack", pbc_ns, 1e3 / pbc_ns);
+    printf("  %-18s %9.2f ns/event  %8.2f M events/s\n", "libprotobuf", cpp_ns, 1e3 / cpp_ns);
+    printf("  %-18s %9.2f ns/event  %8.2f M events/s\n", "writer", writer_ns, 1e3 / writer_ns);
+    printf("  %-18s %9.2f ns/event  %8.2f M events/s\n", "writer + fsync", durable_ns, 1e3 / durable_ns);
+    printf("  bytes/event on the wire: %.1f\n", bytes_per_event);
+    printf("  writer/raw_copy: %.2fx   original_v4/writer: %.1fx\n", writer_ns / raw_ns, orig_ns / writer_ns);
+    printf("1 KiB batch latency: p50 %.2f us, p99 %.2f us, p99.9 %.2f us\n", p50, p99, p999);
+    printf("writer peak RSS: %.1f MiB at 100,000 events, %.1f MiB at %zu events\n", rss_small,
+           rss_large, 10 * mix.events);
+  }
+  bench_mix_free(&mix);
+  return 0;
+}

@@ -1,0 +1,182 @@
+#define _GNU_SOURCE
+#include "bench/writer_run.h"
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "atf/writer.h"
+#include "bench/baselines.h"
+
+static int open_session(const bench_mix *m, const char *dir, const char *label, atf_writer **w) {
+  atf_writer_options o;
+  atf_writer_options_init(&o);
+  o.output_root = dir;
+  o.session_label = label;
+  o.arch = ATF_ARCH_X86_64;
+  o.collect_modules = 0;
+  o.flush_policy = ATF_FLUSH_EXPLICIT;
+  static const char *const argv[] = {"writer_bench"};
+  o.argv = argv;
+  o.argc = 1;
+  o.executable_path = "/bench/writer_bench";
+  if (atf_writer_open(&o, w) != ATF_OK) return -1;
+  for (int i = 0; i < BENCH_SYMBOLS; ++i) {
+    uint32_t id;
+    if (atf_writer_intern_symbol(*w, m->symbols[i], strlen(m->symbols[i]), &id) != ATF_OK ||
+        id != (uint32_t)i + 1) {
+      atf_writer_close(*w);
+      return -1;
+    }
+  }
+  return 0;
+}
+
+void bench_remove_session(const char *session_dir) {
+  char path[4096];
+  const char *files[] = {"events.bin", "trace.json"};
+  for (int i = 0; i < 2; ++i) {
+    snprintf(path, sizeof path, "%s/%s", session_dir, files[i]);
+    unlink(path);
+  }
+  rmdir(session_dir);
+  snprintf(path, sizeof path, "%s", session_dir);
+  char *slash = strrchr(path, '/');
+  if (slash) {
+    *slash = '\0';
+    rmdir(path); /* session_<label>/ */
+  }
+}
+
+static char label_buf[64];
+static const char *unique_label(const char *what) {
+  static unsigned counter;
+  snprintf(label_buf, sizeof label_buf, "bench_%s_%d_%u", what, (int)getpid(), counter++);
+  return label_buf;
+}
+
+int bench_writer_mix(const bench_mix *m, const char *dir, size_t batch_events,
+                     bench_writer_result *out, char *keep_path, size_t keep_cap) {
+  atf_writer *w;
+  if (open_session(m, dir, unique_label("mix"), &w) != 0) return -1;
+  int rc = 0;
+  const uint64_t t0 = bench_now_ns();
+  for (size_t i = 0; i < m->events && rc == 0; i += batch_events) {
+    size_t end = i + batch_events < m->events ? i + batch_events : m->events;
+    size_t from = m->offsets[i];
+    size_t to = end < m->events ? m->offsets[end] : m->bytes;
+    if (atf_writer_write(w, m->records + from, to - from) != ATF_OK) rc = -1;
+  }
+  const uint64_t t1 = bench_now_ns();
+  if (rc == 0 && atf_writer_flush(w) != ATF_OK) rc = -1;
+  const uint64_t t2 = bench_now_ns();
+  if (rc == 0 && atf_writer_finalize(w, 0) != ATF_OK) rc = -1;
+  atf_writer_stats st;
+  atf_writer_get_stats(w, &st);
+  out->write_ns = t1 - t0;
+  out->durable_ns = t2 - t0;
+  out->file_bytes = st.bytes_written;
+  out->events = st.events_written;
+  if (keep_path) {
+    snprintf(keep_path, keep_cap, "%s", atf_writer_session_dir(w));
+  } else {
+    bench_remove_session(atf_writer_session_dir(w));
+  }
+  atf_writer_close(w);
+  return rc;
+}
+
+static int cmp_u64(const void *a, const void *b) {
+  uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+  return x < y ? -1 : x > y;
+}
+
+int bench_writer_batch_latency(const bench_mix *m, const char *dir, double *p50, double *p99,
+                               double *p999) {
+  atf_writer *w;
+  if (open_session(m, dir, unique_label("latency"), &w) != 0) return -1;
+  uint64_t *samples = malloc(sizeof(uint64_t) * (m->bytes / 1024 + 2));
+  size_t n = 0;
+  int rc = samples ? 0 : -1;
+  size_t i = 0;
+  while (rc == 0 && i < m->events) {
+    /* Whole records adding up to about 1 KiB. */
+    size_t from = m->offsets[i], end = i;
+    while (end < m->events && m->offsets[end] - from < 1024) ++end;
+    if (end == i) ++end;
+    size_t to = end < m->events ? m->offsets[end] : m->bytes;
+    const uint64_t t0 = bench_now_ns();
+    if (atf_writer_write(w, m->records + from, to - from) != ATF_OK) rc = -1;
+    samples[n++] = bench_now_ns() - t0;
+    i = end;
+  }
+  if (rc == 0 && atf_writer_finalize(w, 0) != ATF_OK) rc = -1;
+  bench_remove_session(atf_writer_session_dir(w));
+  atf_writer_close(w);
+  if (rc == 0 && n > 0) {
+    qsort(samples, n, sizeof *samples, cmp_u64);
+    *p50 = samples[n / 2] / 1e3;
+    *p99 = samples[(size_t)(n * 0.99)] / 1e3;
+    *p999 = samples[(size_t)(n * 0.999)] / 1e3;
+  }
+  free(samples);
+  return rc;
+}
+
+int bench_writer_rss_child(uint64_t events, const char *dir) {
+  bench_mix m;
+  if (bench_mix_build(&m, 10002, 7) != 0) return 1;
+  const size_t chunk = 10000; /* the mix without its TraceEnd */
+  const size_t chunk_bytes = m.offsets[chunk];
+  atf_writer *w;
+  if (open_session(&m, dir, unique_label("rss"), &w) != 0) return 1;
+  int ok = 1;
+  for (uint64_t done = 0; ok && done < events; done += chunk) {
+    if (done > 0) { /* keep timestamps increasing across repetitions */
+      for (size_t k = 0; k < chunk; ++k) {
+        ((atf_ring_record *)(m.records + m.offsets[k]))->timestamp_ns += 1000000000u;
+      }
+    }
+    ok = atf_writer_write(w, m.records, chunk_bytes) == ATF_OK;
+  }
+  ok = ok && atf_writer_finalize(w, 0) == ATF_OK;
+  bench_remove_session(atf_writer_session_dir(w));
+  atf_writer_close(w);
+  bench_mix_free(&m);
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  printf("%.3f\n", ru.ru_maxrss / 1024.0); /* ru_maxrss is in KiB on Linux */
+  return ok ? 0 : 1;
+}
+
+double bench_run_child(char *const argv[]) {
+  int fds[2];
+  if (pipe(fds) != 0) return -1;
+  pid_t pid = fork();
+  if (pid == 0) {
+    dup2(fds[1], 1);
+    close(fds[0]);
+    close(fds[1]);
+    execv("/proc/self/exe", argv);
+    _exit(127);
+  }
+  close(fds[1]);
+  char buf[64] = {0};
+  ssize_t n = pid > 0 ? read(fds[0], buf, sizeof buf - 1) : -1;
+  close(fds[0]);
+  int status = 1;
+  if (pid > 0) waitpid(pid, &status, 0);
+  if (n <= 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) return -1;
+  return strtod(buf, NULL);
+}
+
+double bench_writer_peak_rss_mib(const char *dir, uint64_t events) {
+  char count[32];
+  snprintf(count, sizeof count, "%llu", (unsigned long long)events);
+  char *const argv[] = {(char *)"writer_bench", (char *)"--rss-child", count, (char *)dir, NULL};
+  return bench_run_child(argv);
+}

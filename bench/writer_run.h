@@ -1,0 +1,49 @@
+/* writer_run.h: the project's writer over the standard mix, and the measurements that need it. */
+#ifndef ATF_BENCH_WRITER_RUN_H_
+#define ATF_BENCH_WRITER_RUN_H_
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bench/mix.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct bench_writer_result {
+  uint64_t write_ns;    /* all atf_writer_write calls: encode + write() into the page cache */
+  uint64_t durable_ns;  /* write_ns + the final atf_writer_flush (fsync) */
+  uint64_t file_bytes;
+  uint64_t events;      /* events in events.bin, TraceStart and TraceEnd included */
+} bench_writer_result;
+
+/* Writes the mix as one session under `dir` in batches of `batch_events` events (as a drain worker
+ * hands them over), flush policy explicit, then flushes and finalizes. The session is deleted
+ * unless `keep_path` is non-NULL, in which case its events.bin path is stored there. Returns 0. */
+int bench_writer_mix(const bench_mix *m, const char *dir, size_t batch_events,
+                     bench_writer_result *out, char *keep_path, size_t keep_cap);
+
+/* Latency of atf_writer_write() for batches of ~1 KiB of ring records, over the whole mix;
+ * percentiles in microseconds. */
+int bench_writer_batch_latency(const bench_mix *m, const char *dir, double *p50, double *p99,
+                               double *p999);
+
+/* Peak RSS (MiB) of a fresh process (this binary re-executed with --rss-child) that writes
+ * `events` events with the writer, a 10,000-event piece of the mix replayed in a loop. */
+double bench_writer_peak_rss_mib(const char *dir, uint64_t events);
+
+/* The child side of bench_writer_peak_rss_mib: prints its peak RSS in MiB; returns exit status. */
+int bench_writer_rss_child(uint64_t events, const char *dir);
+
+/* Runs /proc/self/exe with argv, returns the number it prints on stdout (-1 on failure). */
+double bench_run_child(char *const argv[]);
+
+/* Removes a session directory tree made by the writer (session_x/pid_y/{events.bin,trace.json}). */
+void bench_remove_session(const char *session_dir);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* ATF_BENCH_WRITER_RUN_H_ */
