@@ -50,7 +50,7 @@ Outcome RunScenario(const std::string& root, const std::string& label, FaultOps*
   Batch small, big;
   small.Call(1, 10, 0x10, sym, {1, 2, 3}, "abc");
   small.Return(1, 11, 0x10, sym, {4});
-  for (int i = 0; i < 3000; i++) {
+  for (int i = 0; i < 1000; i++) {  // ~380 KB: six drains of the 64 KiB buffer
     big.Call(2, 100 + i, 0x20, sym, {static_cast<uint64_t>(i), UINT64_MAX}, std::string(40, 's'));
     big.Signal(2, 101 + i, 11, std::vector<uint64_t>(18, static_cast<uint64_t>(i)));
   }
