@@ -32,6 +32,7 @@
 #include <sys/syscall.h>
 #elif defined(__APPLE__)
 #include <mach-o/dyld.h>
+#include <sys/random.h> /* getentropy */
 #endif
 
 #include "atf/file_ops.h"

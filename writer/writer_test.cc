@@ -86,7 +86,9 @@ TEST_F(WriterTest, LayoutFromSessionClockInUtc) {
   ASSERT_EQ(ev.size(), 1u);
   EXPECT_EQ(ev[0].kind, Kind::kStart);
   EXPECT_EQ(ev[0].event_id, 0u);
+#if defined(__linux__)
   EXPECT_EQ(ev[0].thread_id, static_cast<int32_t>(gettid()));
+#endif
   EXPECT_EQ(ev[0].seconds, 1700000000);
   EXPECT_EQ(ev[0].nanos, 1000);
   EXPECT_EQ(ev[0].executable_path, "/bin/app");

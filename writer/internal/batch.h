@@ -12,6 +12,7 @@
 
 #include "atf/ring_record.h"
 #include "atf/writer.h"
+#include "internal/compiler.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -30,7 +31,7 @@ typedef struct atf_batch_info {
  * (<= ATF_RECORD_MAX_STACK); CALL/RETURN symbol_id <= symbol_count; no event follows a TRACE_END.
  * Returns ATF_OK or ATF_E_BAD_RECORD (first error wins) and fills *info.
  * REQUIRES: records 8-byte aligned (or bytes == 0). */
-atf_status atf_batch_check(const void *records, size_t bytes, atf_arch arch,
+ATF_MUST_USE atf_status atf_batch_check(const void *records, size_t bytes, atf_arch arch,
                            uint32_t symbol_count, atf_batch_info *info);
 
 #ifdef __cplusplus

@@ -6,6 +6,7 @@
 
 #include "atf/file_ops.h"
 #include "atf/writer.h"
+#include "internal/compiler.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -13,14 +14,14 @@ extern "C" {
 
 /* Writes all of buf[0..len), retrying on EINTR and continuing after short writes. Returns 0, or
  * errno (a write that makes no progress counts as EIO). *done gets the bytes written either way. */
-int atf_write_all(const atf_file_ops *ops, int fd, const void *buf, size_t len, size_t *done);
+ATF_MUST_USE int atf_write_all(const atf_file_ops *ops, int fd, const void *buf, size_t len, size_t *done);
 
 /* fsync / rename, retried on EINTR. Return 0 or errno. */
-int atf_fsync_retry(const atf_file_ops *ops, int fd);
-int atf_rename_retry(const atf_file_ops *ops, const char *from, const char *to);
+ATF_MUST_USE int atf_fsync_retry(const atf_file_ops *ops, int fd);
+ATF_MUST_USE int atf_rename_retry(const atf_file_ops *ops, const char *from, const char *to);
 
 /* Opens `dir` read-only and fsyncs it, so entries created in it survive a power loss. */
-int atf_fsync_dir(const atf_file_ops *ops, const char *dir);
+ATF_MUST_USE int atf_fsync_dir(const atf_file_ops *ops, const char *dir);
 
 /* ENOSPC, EDQUOT -> ATF_E_NO_SPACE; EEXIST -> ATF_E_EXISTS; ENOMEM -> ATF_E_NO_MEMORY; other -> ATF_E_IO. */
 atf_status atf_status_from_errno(int err);

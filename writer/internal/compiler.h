@@ -1,0 +1,12 @@
+/* internal/compiler.h: attributes for the writer's internal functions. */
+#ifndef ATF_WRITER_INTERNAL_COMPILER_H_
+#define ATF_WRITER_INTERNAL_COMPILER_H_
+
+/* A status or error result that must not be dropped (first error wins, so none may be lost). */
+#if defined(__GNUC__) || defined(__clang__)
+#define ATF_MUST_USE __attribute__((warn_unused_result))
+#else
+#define ATF_MUST_USE
+#endif
+
+#endif /* ATF_WRITER_INTERNAL_COMPILER_H_ */
