@@ -3,7 +3,11 @@
 // events encoded by C++ protobuf and by protobuf-c, plus records with unknown fields.
 #include "validator/internal/decode.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdio>
 
 #include <algorithm>
 #include <cstdint>
@@ -13,6 +17,7 @@
 #include <vector>
 
 #include "atf_v4.pb.h"
+#include "validator/testing/run_tool.h"
 #include "validator/testing/session_builder.h"
 
 namespace {
@@ -77,9 +82,30 @@ struct Collector {
   }
 };
 
-bool DecodeOurs(const std::string& bytes, Model* out, atf_decode_error* err, uint64_t* unknown = nullptr) {
+// Decodes from memory, or (streamed) from a file through the smallest window, so that records
+// larger than the window are read in chunks.
+bool DecodeOurs(const std::string& bytes, Model* out, atf_decode_error* err, uint64_t* unknown = nullptr,
+                bool streamed = false) {
   atf_reader r;
-  atf_reader_init_mem(&r, reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
+  int fd = -1;
+  if (streamed) {
+    const std::string path = atf_test::TempDir() + "/record.bin";
+    FILE* f = fopen(path.c_str(), "wb");
+    fwrite(bytes.data(), 1, bytes.size(), f);
+    fclose(f);
+    fd = open(path.c_str(), O_RDONLY);
+    EXPECT_TRUE(atf_reader_init_fd(&r, fd, bytes.size(), ATF_READER_MIN_WINDOW));
+  } else {
+    atf_reader_init_mem(&r, reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
+  }
+  struct Closer {
+    atf_reader* r;
+    int fd;
+    ~Closer() {
+      atf_reader_free(r);
+      if (fd >= 0) close(fd);
+    }
+  } closer{&r, fd};
   Collector c;
   const atf_event_visitor v = {&c, Collector::Text, Collector::Reg};
   atf_event ev;
@@ -152,10 +178,10 @@ Model Reference(const std::string& bytes) {
   return m;
 }
 
-void ExpectSameAsReference(const std::string& bytes) {
+void ExpectSameAsReference(const std::string& bytes, bool streamed = false) {
   Model ours;
   atf_decode_error err;
-  ASSERT_TRUE(DecodeOurs(bytes, &ours, &err)) << err.rule << ": " << err.message;
+  ASSERT_TRUE(DecodeOurs(bytes, &ours, &err, nullptr, streamed)) << err.rule << ": " << err.message;
   EXPECT_EQ(ours, Reference(bytes));
 }
 
@@ -232,12 +258,30 @@ TEST(Decode, RandomEventsMatchReference) {
 }
 
 TEST(Decode, LongStringsCrossChunkBoundaries) {
-  // Multi-byte characters straddle the decoder's 4096-byte chunks.
+  // A record larger than the reader's window is streamed; multi-byte characters then straddle the
+  // decoder's 4096-byte chunks (a 7-byte pattern never aligns with them).
   atf::v4::Event e = atf_test::Call(1, 2, atf_test::kBaseNs, "", 3);
   std::string s = "x";
-  while (s.size() < 3 * ATF_DECODE_CHUNK) s += "\xe2\x9c\x93\xf0\x9f\x98\x80";
+  while (s.size() < 30 * ATF_DECODE_CHUNK) s += "\xe2\x9c\x93\xf0\x9f\x98\x80";
   e.mutable_function_call()->set_symbol(s);
-  ExpectSameAsReference(atf_test::Serialize(e));
+  e.mutable_function_call()->set_stack_shallow_copy(std::string(100000, '\x80'));
+  const std::string bytes = atf_test::Serialize(e);
+  ASSERT_GT(bytes.size(), ATF_READER_MIN_WINDOW);
+  ExpectSameAsReference(bytes);
+  ExpectSameAsReference(bytes, /*streamed=*/true);
+
+  // A broken character deep inside is found at its byte in both modes.
+  const size_t at = bytes.find(s) + 20 * ATF_DECODE_CHUNK + 3;
+  std::string bad = bytes;
+  bad[at] = '\xff';
+  for (bool streamed : {false, true}) {
+    Model m;
+    atf_decode_error err;
+    ASSERT_FALSE(DecodeOurs(bad, &m, &err, nullptr, streamed));
+    EXPECT_STREQ(err.rule, "schema.utf8");
+    EXPECT_GE(err.offset, at - 3);  // the sequence's lead byte or the replaced byte itself
+    EXPECT_LE(err.offset, at);
+  }
 }
 
 TEST(Decode, UnknownFieldsAreCountedAndSkipped) {

@@ -7,8 +7,9 @@
 //      descriptors; known fields must carry their schema's wire type (nanopb itself does not check
 //      this for callback fields), submessages are walked recursively, unknown fields are counted
 //      and skipped. Nested lengths must stay inside their parent.
-//   2. values: pb_decode() with callbacks that consume strings, bytes and map entries in chunks of
-//      at most ATF_DECODE_CHUNK bytes, validate UTF-8 incrementally and pass the chunks on.
+//   2. values: pb_decode() with callbacks that consume strings, bytes and map entries, validate
+//      UTF-8 and pass the bytes on: in place when the record sits in the reader's window, else in
+//      chunks of at most ATF_DECODE_CHUNK bytes, with UTF-8 validated across chunk boundaries.
 // Then the record-level rules: exactly one payload, a valid timestamp.
 #ifndef ATF_VALIDATOR_INTERNAL_DECODE_H_
 #define ATF_VALIDATOR_INTERNAL_DECODE_H_
