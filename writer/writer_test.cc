@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <random>
 #include <string>
 #include <thread>
 #include <vector>
@@ -528,6 +529,44 @@ TEST_F(WriterTest, InternFromManyThreadsWhileWriting) {
   std::vector<Event> ev = Read();
   ASSERT_EQ(ev.size(), 10002u);
   EXPECT_EQ(ev[10000].symbol, "writer199");
+}
+
+TEST_F(WriterTest, CorruptedBatchesAreRefusedOrWrittenCorrectly) {
+  // Ring records are not trusted: random byte flips must give ATF_E_BAD_RECORD (nothing written)
+  // or a batch that decodes; never a crash, an out-of-bounds read (ASan) or a broken file.
+  std::mt19937 rng(20231114);
+  Batch good;
+  for (int i = 0; i < 8; i++) {
+    good.Call(1, 100 + i, 0x1000, 0, {1, 2, 3}, std::string(i * 5, 'k'));
+    good.Signal(2, 200 + i, 11, std::vector<uint64_t>(i * 2, 9));
+    good.Return(1, 300 + i, 0x1000, 0, {7});
+  }
+  good.Pad(48);
+  const std::vector<uint64_t> words(static_cast<const uint64_t*>(good.data()),
+                                    static_cast<const uint64_t*>(good.data()) + good.size() / 8);
+  int accepted = 0, refused = 0;
+  for (int session = 0; session < 20; session++) {
+    Options opt(root_, ("fuzz" + std::to_string(session)).c_str());
+    Open(&opt);
+    for (int i = 0; i < 100; i++) {
+      std::vector<uint64_t> copy = words;
+      auto* bytes = reinterpret_cast<uint8_t*>(copy.data());
+      const int flips = 1 + static_cast<int>(rng() % 3);
+      for (int k = 0; k < flips; k++) bytes[rng() % (copy.size() * 8)] ^= static_cast<uint8_t>(1u << (rng() % 8));
+      const size_t len = (rng() % 4 == 0) ? (rng() % (copy.size() * 8)) & ~size_t{7} : copy.size() * 8;
+      atf_status st = atf_writer_write(w_, copy.data(), len);
+      ASSERT_TRUE(st == ATF_OK || st == ATF_E_BAD_RECORD || st == ATF_E_STATE) << atf_strerror(st);
+      (st == ATF_OK ? accepted : refused)++;
+    }
+    ASSERT_EQ(atf_writer_finalize(w_, 0), ATF_OK);
+    uint64_t bytes;
+    std::vector<Event> ev = Read(&bytes);
+    EXPECT_EQ(ev.size(), Stats().events_written);
+    atf_writer_close(w_);
+    w_ = nullptr;
+  }
+  EXPECT_GT(accepted, 50);
+  EXPECT_GT(refused, 50);
 }
 
 }  // namespace
