@@ -40,6 +40,11 @@ bool ForEachEvent(const std::string& path, const std::function<void(const atf::v
     *error = "cannot read " + path;
     return false;
   }
+  return ParseEvents(data, fn, error);
+}
+
+bool ParseEvents(const std::string& data, const std::function<void(const atf::v4::Event&)>& fn,
+                 std::string* error) {
   google::protobuf::io::CodedInputStream in(reinterpret_cast<const uint8_t*>(data.data()),
                                             static_cast<int>(data.size()));
   in.SetTotalBytesLimit(INT32_MAX);

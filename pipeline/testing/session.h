@@ -19,6 +19,10 @@ bool ReadEvents(const std::string& path, std::vector<atf::v4::Event>* events, st
 bool ForEachEvent(const std::string& path, const std::function<void(const atf::v4::Event&)>& fn,
                   std::string* error);
 
+// Parses length-delimited events from memory (a whole events.bin or a prefix of one).
+bool ParseEvents(const std::string& data, const std::function<void(const atf::v4::Event&)>& fn,
+                 std::string* error);
+
 // The whole file, or "" when it cannot be read (and *exists = false).
 std::string ReadFile(const std::string& path, bool* exists = nullptr);
 

@@ -1,0 +1,199 @@
+// Crash consistency: a child process (testing/crash_child) traces two threads with periodic
+// flushes and reports each acknowledged flush point; it is SIGKILLed at a seeded random moment.
+// After each kill:
+//   - every event acknowledged by the last completed flush is in events.bin's valid prefix,
+//   - the validator reports a torn tail as truncation (framing.truncated), never as a bad event,
+//   - trace.json is absent, or complete and valid,
+//   - atf-recover --truncate yields a session that validates.
+// ATF_CRASH_SEED=<n> reproduces a run's kill schedule (thread timing still varies);
+// ATF_CRASH_TRIALS=<n> changes the number of trials (default 60).
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <random>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "atf/writer.h"
+#include "pipeline/testing/session.h"
+#include "recover/recover.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct ChildReport {
+  std::string dir;
+  std::map<int32_t, int64_t> acked;  // tid -> last durable sequence number
+  bool done = false;
+};
+
+void ParseLine(const std::string& line, ChildReport* r) {
+  std::istringstream in(line);
+  std::string word;
+  in >> word;
+  if (word == "DIR") {
+    in >> r->dir;
+  } else if (word == "ACK") {
+    int32_t tid;
+    long long seq;
+    while (in >> tid >> seq) {
+      if (tid != 0) r->acked[tid] = seq;
+    }
+  } else if (word == "DONE") {
+    r->done = true;
+  }
+}
+
+// Reads complete lines from `fd` until `deadline` (or EOF); returns false at EOF.
+bool ReadLines(int fd, std::string* buf, ChildReport* r, Clock::time_point deadline,
+               bool stop_at_dir) {
+  for (;;) {
+    size_t nl;
+    while ((nl = buf->find('\n')) != std::string::npos) {
+      ParseLine(buf->substr(0, nl), r);
+      buf->erase(0, nl + 1);
+      if (stop_at_dir && !r->dir.empty()) return true;
+    }
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    if (left.count() <= 0) return true;
+    pollfd p{fd, POLLIN, 0};
+    if (poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
+    char tmp[4096];
+    ssize_t n = read(fd, tmp, sizeof tmp);
+    if (n <= 0) return false;
+    buf->append(tmp, static_cast<size_t>(n));
+  }
+}
+
+std::string ChildPath() {
+  const char* srcdir = std::getenv("TEST_SRCDIR");
+  return std::string(srcdir ? srcdir : ".") + "/atf_v4/pipeline/crash_child";
+}
+
+const std::string kArg0 = atf_register_name(atf_host_arch(), ATF_KIND_CALL, 0);
+
+struct Tally {
+  int killed = 0, completed = 0, torn = 0, no_manifest = 0, trace_end_appended = 0;
+};
+
+void RunTrial(const std::string& root, int trial, int kill_after_ms, Tally* tally) {
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  std::string label = "crash" + std::to_string(trial);
+  std::string child = ChildPath();
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    dup2(fds[1], 1);
+    close(fds[0]);
+    close(fds[1]);
+    execl(child.c_str(), child.c_str(), root.c_str(), label.c_str(), "100",
+          static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  close(fds[1]);
+  ChildReport rep;
+  std::string buf;
+  bool open = ReadLines(fds[0], &buf, &rep, Clock::now() + std::chrono::seconds(30), true);
+  ASSERT_FALSE(rep.dir.empty()) << "child never started (exec " << child << ")";
+  if (open) {
+    open = ReadLines(fds[0], &buf, &rep, Clock::now() + std::chrono::milliseconds(kill_after_ms),
+                     false);
+  }
+  kill(pid, SIGKILL);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  ReadLines(fds[0], &buf, &rep, Clock::now() + std::chrono::seconds(5), false);  // to EOF
+  close(fds[0]);
+  if (WIFSIGNALED(status)) {
+    tally->killed++;
+  } else {
+    ASSERT_EQ(WEXITSTATUS(status), 0);
+    ASSERT_TRUE(rep.done);
+    tally->completed++;
+  }
+
+  const std::string dir = rep.dir;
+  const bool has_manifest = atf_test::FileExists(dir + "/trace.json");
+  atf_test::Verdict v = atf_test::Validate(dir);
+  if (has_manifest) {
+    EXPECT_TRUE(v.valid) << "trace.json present means complete and valid:\n" << v.text;
+  } else {
+    tally->no_manifest++;
+    for (const std::string& rule : v.rules) {
+      EXPECT_TRUE(rule == "framing.truncated" || rule == "session.last")
+          << "a crash may only tear the tail:\n" << v.text;
+    }
+  }
+  std::string events = atf_test::ReadFile(dir + "/events.bin");
+  if (v.valid_prefix_bytes < events.size()) tally->torn++;
+  ASSERT_LE(v.valid_prefix_bytes, events.size());
+
+  // Each thread's sequence numbers in the valid prefix: 0, 1, 2, ... and past the last ack.
+  std::map<int32_t, int64_t> next;
+  std::string error;
+  ASSERT_TRUE(atf_test::ParseEvents(
+      events.substr(0, v.valid_prefix_bytes),
+      [&](const atf::v4::Event& ev) {
+        if (!ev.has_function_call()) return;
+        int64_t seq = static_cast<int64_t>(
+            atf_test::Reg(ev.function_call().argument_registers(), kArg0));
+        EXPECT_EQ(seq, next[ev.thread_id()]) << "thread " << ev.thread_id();
+        next[ev.thread_id()] = seq + 1;
+      },
+      &error))
+      << error;
+  for (const auto& [tid, seq] : rep.acked) {
+    EXPECT_GE(next[tid] - 1, seq) << "thread " << tid << ": acknowledged event " << seq
+                                  << " is not in the valid prefix";
+  }
+
+  atf_recover_options ro;
+  atf_recover_options_init(&ro);
+  ro.truncate = 1;
+  atf_recover_result rr;
+  atf_recover_status rs = atf_recover_session(dir.c_str(), &ro, &rr);
+  EXPECT_TRUE(rs == ATF_RECOVER_OK || rs == ATF_RECOVER_ALREADY_VALID) << rr.message;
+  if (rr.trace_end_appended) tally->trace_end_appended++;
+  atf_test::Verdict after = atf_test::Validate(dir);
+  EXPECT_TRUE(after.valid) << after.text;
+  EXPECT_GE(after.valid_prefix_bytes, v.valid_prefix_bytes) << "recovery keeps the valid prefix";
+}
+
+TEST(CrashTest, SigkillAtRandomMomentsLosesNothingAcknowledged) {
+  uint64_t seed = std::random_device()();
+  if (const char* s = std::getenv("ATF_CRASH_SEED")) seed = std::strtoull(s, nullptr, 10);
+  int trials = 60;
+  if (const char* s = std::getenv("ATF_CRASH_TRIALS")) trials = std::atoi(s);
+  std::printf("crash_test: ATF_CRASH_SEED=%llu, %d trials\n",
+              static_cast<unsigned long long>(seed), trials);
+  RecordProperty("seed", std::to_string(seed));
+  std::mt19937_64 rng(seed);
+  std::string root = atf_test::TempDir("crash");
+  Tally tally;
+  for (int trial = 0; trial < trials; trial++) {
+    int kill_after_ms = static_cast<int>(rng() % 250);  // the child runs ~100-200 ms, then stops
+    SCOPED_TRACE("ATF_CRASH_SEED=" + std::to_string(seed) + " trial " + std::to_string(trial) +
+                 " kill after " + std::to_string(kill_after_ms) + " ms");
+    RunTrial(root, trial, kill_after_ms, &tally);
+    if (HasFatalFailure()) return;
+  }
+  std::printf("crash_test: %d killed, %d completed, %d without trace.json, %d torn tails, "
+              "%d TraceEnds appended by recovery\n",
+              tally.killed, tally.completed, tally.no_manifest, tally.torn,
+              tally.trace_end_appended);
+  EXPECT_GT(tally.killed, trials / 2);
+}
+
+}  // namespace
