@@ -546,7 +546,8 @@ TEST_F(WriterTest, CorruptedBatchesAreRefusedOrWrittenCorrectly) {
                                     static_cast<const uint64_t*>(good.data()) + good.size() / 8);
   int accepted = 0, refused = 0;
   for (int session = 0; session < 20; session++) {
-    Options opt(root_, ("fuzz" + std::to_string(session)).c_str());
+    const std::string label = "fuzz" + std::to_string(session);
+    Options opt(root_, label.c_str());
     Open(&opt);
     for (int i = 0; i < 100; i++) {
       std::vector<uint64_t> copy = words;
