@@ -23,16 +23,31 @@
  *   - events.bin never ends inside a record because of an error the writer saw: when a write fails
  *     (ENOSPC, EIO, ...) the file is truncated back to the last complete record, the error is
  *     returned, and the writer enters the failed state (every later call returns ATF_E_FAILED except
- *     close). A process crash can leave a torn tail; atf-validate reports it as truncation.
+ *     close). events_written/bytes_written count exactly the complete records left in the file.
+ *     A process crash (or an ftruncate that fails too) can leave a torn tail; atf-validate reports
+ *     it as truncation. EINTR and short writes are retried, never reported.
+ *   - An fsync failure also puts the writer in the failed state: what reached the disk is unknown.
  *   - trace.json is written atomically by atf_writer_finalize(): a temporary file is written and
  *     fsync'ed, renamed over trace.json, and the directory is fsync'ed. It is either absent or
- *     complete; its eventCount and bytesWritten describe exactly the events.bin beside it.
+ *     complete; its eventCount and bytesWritten describe exactly the events.bin beside it. (If
+ *     only the final directory fsync fails, finalize returns the error although trace.json is
+ *     already in place, complete.)
  *   - Files and directories are created with O_EXCL / O_NOFOLLOW semantics: an existing session
  *     directory is never reused (ATF_E_EXISTS) and no symlink is followed at the last component.
  *
- * Threads: one thread drives a writer (open/write/flush/finalize/close). atf_writer_intern_symbol()
- * and atf_writer_add_module() may be called from any thread at any time before finalize.
- * Nothing is printed; errors are returned as atf_status codes.
+ * Manifest keys: formatVersion ("ATF V4"), writer ("atf-writer <version>"), os, arch, pid,
+ * sessionId, executablePath, clock ("CLOCK_REALTIME" or "custom"), timeStartNs/timeEndNs (min/max
+ * of every event timestamp, TraceStart and TraceEnd included), eventCount, bytesWritten, modules
+ * (UUID strings), and droppedEvents/droppedEventsByThread ({"<tid>": n}) once drops were recorded.
+ * Every integer is written as exact decimal text (no double rounding, any uint64).
+ *
+ * Memory: fixed at open (write buffer, conversion scratch) plus the symbol table and module list;
+ * nothing is allocated per event, except for an event larger than the whole write buffer (only a
+ * symbol name or TraceStart argv of that size can make one).
+ *
+ * Threads: one thread drives a writer (open/write/flush/finalize/close). atf_writer_intern_symbol(),
+ * atf_writer_add_module() and atf_writer_record_drops() may be called from any thread at any time
+ * before finalize. Nothing is printed; errors are returned as atf_status codes.
  */
 #ifndef ATF_WRITER_H_
 #define ATF_WRITER_H_
