@@ -84,7 +84,7 @@ typedef struct atf_decode_error {
 
 // Decodes and checks the record body [off, off + len) of `r`. `visitor` may be NULL.
 // Returns true when the record is valid; otherwise fills *err (first error wins).
-bool atf_decode_record(atf_reader* r, uint64_t off, uint64_t len, const atf_event_visitor* visitor,
+ATF_MUST_USE bool atf_decode_record(atf_reader* r, uint64_t off, uint64_t len, const atf_event_visitor* visitor,
                        atf_event* ev, atf_decode_error* err);
 
 #ifdef __cplusplus

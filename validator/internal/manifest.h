@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "validator/internal/reader.h"  // ATF_MUST_USE
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -28,7 +30,7 @@ typedef struct atf_manifest {
 typedef void (*atf_manifest_error_fn)(void* ctx, uint64_t offset, const char* rule, const char* message);
 
 // Checks data[0, len) and fills *out with what could be read. Returns false when memory ran out.
-bool atf_manifest_check(const char* data, size_t len, atf_manifest* out, atf_manifest_error_fn on_error,
+ATF_MUST_USE bool atf_manifest_check(const char* data, size_t len, atf_manifest* out, atf_manifest_error_fn on_error,
                         void* ctx);
 
 #ifdef __cplusplus

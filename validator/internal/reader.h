@@ -17,6 +17,13 @@
 extern "C" {
 #endif
 
+// Internal functions whose result says whether the input could be read or decoded.
+#if defined(__GNUC__) || defined(__clang__)
+#define ATF_MUST_USE __attribute__((warn_unused_result))
+#else
+#define ATF_MUST_USE
+#endif
+
 #define ATF_READER_MIN_WINDOW (64u * 1024u)
 #define ATF_READER_DEFAULT_WINDOW (1024u * 1024u)
 
@@ -33,14 +40,14 @@ typedef struct atf_reader {
 
 // Reads fd (not owned) of `size` bytes through a window of `window` bytes (at least
 // ATF_READER_MIN_WINDOW). Returns false when the window cannot be allocated.
-bool atf_reader_init_fd(atf_reader* r, int fd, uint64_t size, size_t window);
+ATF_MUST_USE bool atf_reader_init_fd(atf_reader* r, int fd, uint64_t size, size_t window);
 // Reads data[0, len) in place; the caller keeps it alive.
 void atf_reader_init_mem(atf_reader* r, const uint8_t* data, size_t len);
 void atf_reader_free(atf_reader* r);
 
 // Pointer to input bytes [off, off + n), or NULL on an I/O error.
 // REQUIRES: n <= r->cap (or an in-memory input) and off + n <= r->size.
-const uint8_t* atf_reader_get(atf_reader* r, uint64_t off, size_t n);
+ATF_MUST_USE const uint8_t* atf_reader_get(atf_reader* r, uint64_t off, size_t n);
 
 typedef enum atf_frame_status {
   ATF_FRAME_OK = 0,
@@ -58,7 +65,7 @@ typedef struct atf_frame {
 } atf_frame;
 
 // Reads the length prefix at `off` and checks that the record fits in the input.
-atf_frame_status atf_reader_frame(atf_reader* r, uint64_t off, atf_frame* f);
+ATF_MUST_USE atf_frame_status atf_reader_frame(atf_reader* r, uint64_t off, atf_frame* f);
 
 // A nanopb input stream over one record body. `pos` says where the stream is, so decoders can
 // name the byte offset of what they reject.
@@ -71,7 +78,7 @@ typedef struct atf_record_stream {
 } atf_record_stream;
 
 // Opens a stream over [off, off + len). Returns false on an I/O error.
-bool atf_record_stream_open(atf_record_stream* rs, atf_reader* r, uint64_t off, uint64_t len);
+ATF_MUST_USE bool atf_record_stream_open(atf_record_stream* rs, atf_reader* r, uint64_t off, uint64_t len);
 
 // Absolute input offset of the next byte `s` (this stream or a substream of it) will read.
 uint64_t atf_record_stream_offset(const atf_record_stream* rs, const pb_istream_t* s);
