@@ -225,3 +225,27 @@ TEST(Convert, TimestampSplitIsExact) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(Names, HostDetection) {
+#if defined(__linux__)
+  EXPECT_STREQ(atf_host_os(), "linux");
+#elif defined(__APPLE__)
+  EXPECT_STREQ(atf_host_os(), "darwin");
+#endif
+#if defined(__x86_64__)
+  EXPECT_EQ(atf_host_arch(), ATF_ARCH_X86_64);
+#elif defined(__aarch64__)
+  EXPECT_EQ(atf_host_arch(), ATF_ARCH_ARM64);
+#endif
+  EXPECT_STREQ(atf_arch_name(ATF_ARCH_X86_64), "x86_64");
+  EXPECT_STREQ(atf_arch_name(ATF_ARCH_ARM64), "arm64");
+  EXPECT_STREQ(atf_arch_name(ATF_ARCH_UNKNOWN), "unknown");
+  EXPECT_STREQ(atf_arch_name(static_cast<atf_arch>(99)), "unknown");
+  char buf[16];
+  EXPECT_STREQ(atf_signal_name(11, buf), "SIGSEGV");
+  EXPECT_STREQ(atf_signal_name(1000, buf), "SIG1000");
+}
+
+}  // namespace
