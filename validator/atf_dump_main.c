@@ -8,6 +8,9 @@
 // keep 64-bit integers: Python, Go, C++, serde_json); the Chrome format is read by JavaScript,
 // which would round them, so there addresses and registers are hex strings and timestamps are
 // microseconds relative to the first record (exact to the nanosecond as decimals with 3 places).
+//
+// Register maps are written as JSON objects in wire order. A map that names a register twice (legal
+// protobuf, where the last entry wins; never written by a conforming writer) yields a repeated key.
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>

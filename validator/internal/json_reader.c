@@ -267,8 +267,10 @@ static bool check_duplicates(parser* p, size_t obj) {
     const key_ref* a = &keys[i - 1];
     const key_ref* b = &keys[i];
     if (a->len == b->len && (a->len == 0 || memcmp(a->text, b->text, a->len) == 0)) {
-      ok = fail(p, ATF_JSON_DUPLICATE_KEY, b->offset, "duplicate key \"%.*s\"",
-                (int)(a->len > 40 ? 40 : a->len), a->text);
+      // Quote at most 40 bytes, cut at a character boundary so the message stays valid UTF-8.
+      size_t shown = a->len > 40 ? 40 : a->len;
+      while (shown < a->len && shown > 0 && ((uint8_t)a->text[shown] & 0xC0) == 0x80) shown--;
+      ok = fail(p, ATF_JSON_DUPLICATE_KEY, b->offset, "duplicate key \"%.*s\"", (int)shown, a->text);
     }
   }
   free(keys);
