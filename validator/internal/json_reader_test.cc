@@ -101,6 +101,17 @@ TEST(JsonReader, ErrorOffsetPointsAtTheDefect) {
   atf_json_free(&doc);
 }
 
+TEST(JsonReader, DuplicateKeyMessageStaysValidUtf8) {
+  const std::string key = std::string(39, 'k') + "\xc3\xa4\xc3\xa4";  // 40 bytes would cut the first char
+  atf_json_doc doc;
+  ASSERT_EQ(Parse("{\"" + key + "\":1,\"" + key + "\":2}", &doc), ATF_JSON_DUPLICATE_KEY);
+  atf_utf8_state u = ATF_UTF8_STATE_INIT;
+  const std::string msg = doc.error;
+  EXPECT_EQ(atf_utf8_feed(&u, reinterpret_cast<const uint8_t*>(msg.data()), msg.size()), msg.size());
+  EXPECT_TRUE(atf_utf8_complete(&u)) << msg;
+  atf_json_free(&doc);
+}
+
 TEST(JsonReader, TooManyValuesIsBounded) {
   std::string big = "[";
   for (unsigned i = 0; i < ATF_JSON_MAX_NODES; ++i) big += "0,";
