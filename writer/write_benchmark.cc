@@ -5,7 +5,8 @@
 //   pack        get_packed_size + pack of one already converted Event (protobuf-c alone)
 //   encode      atf_encode_record: conversion + get_packed_size + varint + pack
 //   write/null  atf_writer_write with file operations that discard the bytes (no syscalls)
-//   write/file  atf_writer_write to a real events.bin under $TMPDIR (write(2) per 1 MiB, no fsync)
+//   write/file  atf_writer_write + flush to a real events.bin under $TMPDIR (write(2) per 1 MiB)
+//   fastpath    writer/fastpath's single-pass encoder on the same records (not yet wired in)
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,7 @@
 #include "atf/writer.h"
 #include "internal/encode.h"
 #include "internal/symtab.h"
+#include "writer/fastpath/fast_encode.h"
 
 namespace {
 
@@ -76,7 +78,22 @@ int main() {
   auto* enc = new atf_encoder;
   atf_encoder_init(enc, ATF_ARCH_X86_64, "linux", symtab, 256);
 
-  std::vector<double> pack, encode, write_null, write_file;
+  std::vector<const char*> call_names, ret_names;
+  for (unsigned i = 0; i < atf_register_count(ATF_ARCH_X86_64, ATF_KIND_CALL); i++) {
+    call_names.push_back(atf_register_name(ATF_ARCH_X86_64, ATF_KIND_CALL, i));
+  }
+  for (unsigned i = 0; i < atf_register_count(ATF_ARCH_X86_64, ATF_KIND_RETURN); i++) {
+    ret_names.push_back(atf_register_name(ATF_ARCH_X86_64, ATF_KIND_RETURN, i));
+  }
+  atf_fast_tables tables;
+  if (atf_fast_tables_init(&tables, call_names.data(), static_cast<unsigned>(call_names.size()),
+                           ret_names.data(), static_cast<unsigned>(ret_names.size())) != 0) {
+    return 1;
+  }
+  const char* symbol_text = atf_symtab_get(symtab, sym);
+
+  std::vector<double> pack, encode, write_null, write_file, fast;
+  size_t fast_bytes = 0;
   size_t total_bytes = 0;
   for (int run = 0; run < kRuns; run++) {
     // pack: the protobuf-c baseline, on the converted first call and first return.
@@ -109,6 +126,30 @@ int main() {
     }
     encode.push_back((Now() - t0) / kRecords);
     total_bytes = off;
+
+    // fastpath: the same records through the single-pass encoder.
+    t0 = Now();
+    off = 0;
+    p = reinterpret_cast<const uint8_t*>(batch.data());
+    for (int i = 0; i < kRecords; i++) {
+      const auto* r = reinterpret_cast<const atf_ring_record*>(p);
+      atf_fast_event e;
+      e.kind = r->kind == ATF_KIND_CALL ? ATF_FAST_CALL : ATF_FAST_RETURN;
+      e.event_id = static_cast<uint64_t>(i) + 1;
+      e.thread_id = r->thread_id;
+      e.timestamp_ns = r->timestamp_ns;
+      e.symbol = reinterpret_cast<const uint8_t*>(symbol_text);
+      e.symbol_len = 11;
+      e.address = r->address;
+      e.regs = atf_record_regs_const(r);
+      e.reg_count = r->reg_count;
+      e.stack = atf_record_stack_const(r);
+      e.stack_len = r->stack_len;
+      off += atf_fast_encode(&tables, &e, out.data() + off);
+      p += r->size;
+    }
+    fast.push_back((Now() - t0) / kRecords);
+    fast_bytes = off;
 
     // write/null and write/file: the whole write path.
     for (int to_file = 0; to_file < 2; to_file++) {
@@ -149,6 +190,8 @@ int main() {
   printf("  atf_encode_record (convert+frame+pack) %6.1f\n", Median(encode));
   printf("  atf_writer_write, discarding file ops  %6.1f\n", Median(write_null));
   printf("  atf_writer_write + flush to events.bin %6.1f\n", Median(write_file));
+  printf("  writer/fastpath atf_fast_encode        %6.1f  (%s output)\n", Median(fast),
+         fast_bytes == total_bytes ? "same-size" : "DIFFERENT-size");
   delete enc;
   atf_symtab_free(symtab);
   return 0;
