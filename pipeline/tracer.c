@@ -100,12 +100,20 @@ static int running(uint64_t epoch) { return (epoch & 1u) != 0; }
 
 /* ---- thread registration ---------------------------------------------------------------- */
 
+/* The thread-exit hook. `busy` stays set throughout so a signal arriving now cannot write into
+ * a ring the drain worker may already be freeing (its event is dropped and counted instead). */
 static void on_thread_exit(void *unused) {
   (void)unused;
+  t.busy = 1;
+  atomic_signal_fence(memory_order_seq_cst);
   pthread_mutex_lock(&g_life);
-  if (t.slot != NULL && t.epoch == atomic_load(&g_epoch)) atf_registry_mark_exiting(t.slot);
+  atf_slot *s = t.slot;
   t.slot = NULL;
+  atomic_signal_fence(memory_order_seq_cst);
+  if (s != NULL && t.epoch == atomic_load(&g_epoch)) atf_registry_mark_exiting(s);
   pthread_mutex_unlock(&g_life);
+  atomic_signal_fence(memory_order_seq_cst);
+  t.busy = 0;
 }
 
 static void make_exit_key(void) {
