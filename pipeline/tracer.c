@@ -40,17 +40,26 @@
 #define DEFAULT_MAX_STACK 256u
 #define NOSLOT_RETRY_EVENTS 1024u
 
+/* What every record reads, alone on its cache line: nothing the drain worker writes (its passes
+ * counter, flush state) may share it, or every record would pay a cache miss. */
+static struct record_globals {
+  alignas(ATF_CACHE_LINE) _Atomic uint64_t epoch; /* odd: a session is running */
+  _Atomic uint32_t max_symbol; /* highest id atf_tracer_symbol returned this session */
+  uint32_t max_stack;
+  unsigned reg_count[ATF_KIND_TRACE_END + 1];
+} g_hot;
+#define g_epoch g_hot.epoch
+#define g_max_symbol g_hot.max_symbol
+#define g_max_stack g_hot.max_stack
+#define g_reg_count g_hot.reg_count
+
 static atf_slot g_slots[ATF_TRACER_MAX_THREADS_LIMIT];
 static atf_registry g_reg;
-static atf_drain g_drain;
+static alignas(ATF_CACHE_LINE) atf_drain g_drain;
 static atf_writer *g_writer;
 static pthread_mutex_t g_life = PTHREAD_MUTEX_INITIALIZER;
-static _Atomic uint64_t g_epoch; /* odd: a session is running */
 static atf_status g_last_writer_status;
-static uint32_t g_max_stack;
-static unsigned g_reg_count[ATF_KIND_TRACE_END + 1];
 static uint64_t g_start_ns;
-static _Atomic uint32_t g_max_symbol; /* highest id atf_tracer_symbol returned this session */
 
 static pthread_once_t g_key_once = PTHREAD_ONCE_INIT;
 static pthread_key_t g_exit_key;

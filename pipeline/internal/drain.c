@@ -135,6 +135,7 @@ uint64_t atf_drain_pass(atf_drain *d, int retire_all) {
     atf_slot *s = &d->reg->slots[i];
     uint32_t state = atomic_load_explicit(&s->state, memory_order_acquire);
     if (state == ATF_SLOT_ACTIVE && !retire_all) {
+      atf_registry_prefault(s);
       n += drain_slot(d, s, 0);
     } else if (state == ATF_SLOT_EXITING || (state == ATF_SLOT_ACTIVE && retire_all)) {
       n += drain_slot(d, s, 1);

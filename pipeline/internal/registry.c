@@ -4,6 +4,10 @@
 #include <errno.h>
 #include <sys/mman.h>
 
+#if defined(__linux__) && !defined(MADV_POPULATE_WRITE)
+#define MADV_POPULATE_WRITE 23 /* Linux 5.14; older kernels answer EINVAL, which is harmless */
+#endif
+
 #ifndef MAP_NORESERVE
 #define MAP_NORESERVE 0
 #endif
@@ -27,6 +31,7 @@ int atf_registry_init(atf_registry *reg, atf_slot *slots, uint32_t nslots, uint3
   for (uint32_t i = 0; i < nslots; i++) {
     atf_slot *s = &slots[i];
     atf_ring_init(&s->ring, reg->ring_mem + (size_t)i * ring_bytes, ring_bytes);
+    s->prefaulted = 0;
     atomic_store_explicit(&s->state, ATF_SLOT_FREE, memory_order_release);
   }
   return 0;
@@ -81,4 +86,12 @@ void atf_registry_free(atf_slot *s) {
 
 uint32_t atf_registry_high_water(atf_registry *reg) {
   return atomic_load_explicit(&reg->high_water, memory_order_acquire);
+}
+
+void atf_registry_prefault(atf_slot *s) {
+  if (s->prefaulted) return;
+  s->prefaulted = 1;
+#if defined(__linux__)
+  madvise(s->ring.buf, s->ring.capacity, MADV_POPULATE_WRITE);
+#endif
 }

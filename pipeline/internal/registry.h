@@ -43,6 +43,7 @@ typedef struct atf_slot {
   ATF_ATOMIC(uint32_t) generation; /* bumped on every claim */
   ATF_ATOMIC(uint64_t) written;    /* drained and accepted by the sink (drain worker only) */
   ATF_ATOMIC(uint64_t) lost;       /* drained but refused by a failed sink (drain worker only) */
+  int prefaulted;                  /* ring pages populated this session (drain worker only) */
 } atf_slot;
 
 typedef struct atf_registry {
@@ -71,6 +72,11 @@ void atf_registry_mark_exiting(atf_slot *s);
 /* Drain worker: makes a drained slot reusable. REQUIRES: state EXITING (or the session is
  * stopping) and the ring drained. */
 void atf_registry_free(atf_slot *s);
+
+/* Drain worker: populates the slot's ring pages once per session (Linux MADV_POPULATE_WRITE,
+ * else nothing), so the traced thread does not take a page fault per 4 KiB of its first lap. Safe
+ * while the owner writes: populating never changes the contents. */
+void atf_registry_prefault(atf_slot *s);
 
 /* Slots [0, result) may be in use. */
 uint32_t atf_registry_high_water(atf_registry *reg);
