@@ -139,6 +139,12 @@ static void build_schema(void) {
   }
 }
 
+// Varints inside a record: nanopb's skipping and tag/length reading accept encodings that Google's
+// C++ protobuf rejects (an unknown varint of any length, tags and lengths padded beyond 5 bytes), so
+// pass 1 bounds them itself: tags and lengths at most 5 bytes, other varints at most 10.
+#define MAX_TAG_BYTES 5
+#define MAX_LENGTH_BYTES 5
+
 static bool walk(decoder* d, pb_istream_t* s, const schema_msg* m) {
   while (s->bytes_left > 0) {
     const uint64_t at = offset_of(d, s);
@@ -148,31 +154,38 @@ static bool walk(decoder* d, pb_istream_t* s, const schema_msg* m) {
     if (!pb_decode_tag(s, &wt, &tag, &eof)) {
       return fail(d, "wire.decode", at, "%s: bad tag: %s", m->name, PB_GET_ERROR(s));
     }
-    if (tag == 0) return fail(d, "wire.decode", at, "%s: field number 0", m->name);
-    if (tag >= DIRECT_TAGS || !m->known[tag]) {
-      d->ev->unknown_fields++;
-      if (!pb_skip_field(s, wt)) {
-        return fail(d, "wire.decode", at, "%s: unknown field %u (wire type %d): %s", m->name, (unsigned)tag,
-                    (int)wt, PB_GET_ERROR(s));
-      }
-      continue;
+    if (offset_of(d, s) - at > MAX_TAG_BYTES) {
+      return fail(d, "wire.decode", at, "%s: tag varint longer than %d bytes", m->name, MAX_TAG_BYTES);
     }
-    if (!wire_type_matches(m->type[tag], wt)) {
+    if (tag == 0) return fail(d, "wire.decode", at, "%s: field number 0", m->name);
+    const bool known = tag < DIRECT_TAGS && m->known[tag];
+    if (!known) d->ev->unknown_fields++;
+    if (known && !wire_type_matches(m->type[tag], wt)) {
       return fail(d, "wire.decode", at, "%s: field %u has wire type %d, not the schema's", m->name,
                   (unsigned)tag, (int)wt);
     }
-    if (m->sub[tag] != NULL) {
+    if (wt == PB_WT_STRING) {
+      const uint64_t length_at = offset_of(d, s);
       pb_istream_t sub;
       if (!pb_make_string_substream(s, &sub)) {
         return fail(d, "wire.decode", at, "%s: field %u: length exceeds its parent: %s", m->name,
                     (unsigned)tag, PB_GET_ERROR(s));
       }
-      const bool ok = walk(d, &sub, m->sub[tag]);
-      if (!pb_close_string_substream(s, &sub) || !ok) {
+      bool ok = offset_of(d, &sub) - length_at <= MAX_LENGTH_BYTES ||
+                fail(d, "wire.decode", at, "%s: field %u: length varint longer than %d bytes", m->name,
+                     (unsigned)tag, MAX_LENGTH_BYTES);
+      if (ok && known && m->sub[tag] != NULL) ok = walk(d, &sub, m->sub[tag]);
+      if (!pb_close_string_substream(s, &sub) || !ok) {  // closing skips what was not walked
+        return fail(d, "wire.decode", at, "%s: field %u: %s", m->name, (unsigned)tag, PB_GET_ERROR(s));
+      }
+    } else if (wt == PB_WT_VARINT) {
+      uint64_t ignored;
+      if (!pb_decode_varint(s, &ignored)) {
         return fail(d, "wire.decode", at, "%s: field %u: %s", m->name, (unsigned)tag, PB_GET_ERROR(s));
       }
     } else if (!pb_skip_field(s, wt)) {
-      return fail(d, "wire.decode", at, "%s: field %u: %s", m->name, (unsigned)tag, PB_GET_ERROR(s));
+      return fail(d, "wire.decode", at, "%s: field %u (wire type %d): %s", m->name, (unsigned)tag, (int)wt,
+                  PB_GET_ERROR(s));
     }
   }
   return true;

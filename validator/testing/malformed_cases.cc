@@ -94,6 +94,13 @@ void AddWire(std::vector<MalformedCase>* out) {
                             Around(hdr + LenField(12, "") + VarintField(0, 1))));
   out->push_back(EventsCase("group_wire_type", "wire.decode", "an unknown field with the (deprecated) group wire type",
                             Around(hdr + LenField(12, "") + Tag(99, 3) + Tag(99, 4))));
+  out->push_back(EventsCase("overlong_unknown_varint", "wire.decode",
+                            "an unknown varint field whose value runs 11 bytes (found by the fuzzer)",
+                            Around(hdr + LenField(12, "") + Tag(99, 0) + std::string(10, '\x80') + "\x01")));
+  out->push_back(EventsCase("overlong_tag", "wire.decode", "a tag padded to 6 bytes (08 as 88 80 80 80 80 00)",
+                            Around(std::string("\x88\x80\x80\x80\x80\x00\x01", 7) + hdr.substr(2) + LenField(12, ""))));
+  out->push_back(EventsCase("overlong_length", "wire.decode", "a payload length padded to 6 bytes",
+                            Around(hdr + Tag(12, 2) + std::string("\x80\x80\x80\x80\x80\x00", 6))));
   out->push_back(EventsCase("truncated_timestamp", "wire.decode", "the timestamp's nanos varint is cut off",
                             Around(VarintField(1, 1) + Tag(3, 2) + Varint(2) + Tag(2, 0) + "\xff" +
                                    LenField(12, ""))));
