@@ -330,7 +330,9 @@ int main(int argc, char **argv) {
   printf("ATF V4 demo: %d threads x depth-%d recursion, %" PRIu64 " events requested, work %" PRIu64
          "\n",
          started, cfg.depth, cfg.events, cfg.work);
-  printf("session    %s\n", stats.session_dir);
+  char shown[PATH_MAX];
+  if (realpath(stats.session_dir, shown) == NULL) snprintf(shown, sizeof shown, "%s", stats.session_dir);
+  printf("session    %s\n", shown);
   printf("events     %" PRIu64 " traced (%" PRIu64 " written, %" PRIu64
          " dropped), %" PRIu64 " in events.bin with TraceStart/TraceEnd\n",
          stats.produced, stats.written, stats.dropped, stats.file_events);
