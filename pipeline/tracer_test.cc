@@ -3,6 +3,7 @@
 #include "atf/tracer.h"
 
 #include <gtest/gtest.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -71,7 +72,9 @@ void Produce(uint32_t sym, uint64_t n, Producer* p, bool backoff) {
 }
 
 // Reads the session back and checks each producer's events arrived complete and in order.
-void CheckSession(const atf_tracer_stats& st, const std::vector<Producer>& producers) {
+// `other_written`: events recorded besides the producers' calls and returns (signals).
+void CheckSession(const atf_tracer_stats& st, const std::vector<Producer>& producers,
+                  uint64_t other_written = 0) {
   std::map<int32_t, std::vector<uint64_t>> seqs;
   uint64_t events = 0, last_id = 0;
   bool first = true;
@@ -99,7 +102,7 @@ void CheckSession(const atf_tracer_stats& st, const std::vector<Producer>& produ
     for (size_t i = 1; i < s.size(); i++) ASSERT_LT(s[i - 1], s[i]) << "thread " << p.tid;
     ok += p.ok;
   }
-  EXPECT_EQ(st.written, ok);
+  EXPECT_EQ(st.written, ok + other_written);
   atf_test::Verdict v = Validate(st.session_dir);
   EXPECT_TRUE(v.valid) << v.text;
   if (st.dropped > 0) {
@@ -319,6 +322,79 @@ TEST(TracerTest, SignalFromAHandlerIsRecorded) {
   EXPECT_EQ(events[2].signal_delivery().name(), "SIGUSR1");
   EXPECT_EQ(events[2].signal_delivery().registers().size(), 3u);
   EXPECT_TRUE(Validate(st.session_dir).valid) << Validate(st.session_dir).text;
+}
+
+std::atomic<uint64_t> g_signal_ok{0}, g_signal_dropped{0};
+
+void OnStormSignal(int signo) {
+  uint64_t regs[18];
+  for (unsigned i = 0; i < 18; i++) regs[i] = i;
+  if (atf_tracer_record_signal(signo, regs, 18) == ATF_TRACER_OK) {
+    g_signal_ok++;
+  } else {
+    g_signal_dropped++;
+  }
+}
+
+// Signals aimed at a thread while it records: some land mid-record. Those must be dropped and
+// counted, never corrupt the ring or the thread's timestamp order.
+TEST(TracerTest, SignalStormDuringRecordsNeverCorruptsTheRing) {
+  atf_tracer_options o = Options("storm");
+  o.ring_bytes = 1u << 24;  // holds every event: a signal is dropped only when it lands mid-record
+  ASSERT_EQ(atf_tracer_start(&o), ATF_TRACER_OK);
+  struct sigaction sa {};
+  sa.sa_handler = OnStormSignal;
+  sa.sa_flags = SA_RESTART;
+  struct sigaction old {};
+  ASSERT_EQ(sigaction(SIGUSR2, &sa, &old), 0);
+  g_signal_ok = 0;
+  g_signal_dropped = 0;
+  std::vector<Producer> producers(1);
+  std::atomic<bool> done{false};
+  std::atomic<pthread_t> target{};
+  std::atomic<bool> ready{false};
+  std::thread producer([&] {
+    target = pthread_self();
+    ready = true;
+    // Events with ~2 us of work between them, so signals land both inside and outside records.
+    Producer* p = &producers[0];
+    p->tid = Tid();
+    for (uint64_t i = 0; i < 50000; i++) {
+      uint64_t regs[2] = {i, 0};
+      (atf_tracer_record_return(0, 1, regs, 1) == ATF_TRACER_OK ? p->ok : p->dropped)++;
+      auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(2);
+      while (std::chrono::steady_clock::now() < until) {
+      }
+    }
+    done = true;
+  });
+  while (!ready) std::this_thread::yield();
+  uint64_t sent = 0;
+  while (!done) {
+    pthread_kill(target.load(), SIGUSR2);
+    sent++;
+    std::this_thread::sleep_for(std::chrono::microseconds(20));
+  }
+  producer.join();
+  sigaction(SIGUSR2, &old, nullptr);
+  atf_tracer_stats st{};
+  ASSERT_EQ(atf_tracer_stop(0, &st), ATF_TRACER_OK);
+  uint64_t handled = g_signal_ok + g_signal_dropped;
+  std::printf("storm: %llu signals sent, %llu handled, %llu recorded, %llu dropped\n",
+              (unsigned long long)sent, (unsigned long long)handled,
+              (unsigned long long)g_signal_ok.load(), (unsigned long long)g_signal_dropped.load());
+  EXPECT_GT(handled, 100u);
+  EXPECT_EQ(st.produced, 50000u + handled);
+  EXPECT_GT(g_signal_ok.load(), 0u);
+  EXPECT_EQ(st.written + st.dropped, st.produced);
+  uint64_t signals_in_file = 0;
+  std::string error;
+  ASSERT_TRUE(ForEachEvent(
+      std::string(st.session_dir) + "/events.bin",
+      [&](const atf::v4::Event& ev) { signals_in_file += ev.has_signal_delivery(); }, &error))
+      << error;
+  EXPECT_EQ(signals_in_file, g_signal_ok.load());
+  CheckSession(st, producers, g_signal_ok.load());
 }
 
 }  // namespace
