@@ -34,7 +34,7 @@ static int add_string(cJSON *obj, const char *key, const char *v) {
 static int fill(cJSON *root, const atf_manifest *m) {
   int ok = add_string(root, "formatVersion", "ATF V4") && add_string(root, "writer", WRITER_NAME) &&
            add_string(root, "os", m->os) && add_string(root, "arch", m->arch) &&
-           add_i64(root, "pid", m->pid) && add_string(root, "sessionId", m->session_id) &&
+           add_i64(root, "pid", m->pid) && add_u64(root, "sessionId", m->session_id) &&
            add_string(root, "executablePath", m->executable_path) &&
            add_string(root, "clock", m->clock) &&
            add_u64(root, "timeStartNs", m->time_start_ns) &&
@@ -61,13 +61,21 @@ static int fill(cJSON *root, const atf_manifest *m) {
 
 char *atf_manifest_render(const atf_manifest *m) {
   cJSON *root = cJSON_CreateObject();
-  char *json = NULL;
-  if (root != NULL && fill(root, m)) json = cJSON_Print(root);
+  char *text = root != NULL && fill(root, m) ? cJSON_Print(root) : NULL;
   cJSON_Delete(root);
+  if (text == NULL) return NULL;
+  /* End the file with a newline, as text files do. */
+  const size_t n = strlen(text);
+  char *json = malloc(n + 2);
+  if (json != NULL) {
+    memcpy(json, text, n);
+    memcpy(json + n, "\n", 2);
+  }
+  cJSON_free(text);
   return json;
 }
 
-void atf_manifest_free(char *json) { cJSON_free(json); }
+void atf_manifest_free(char *json) { free(json); }
 
 /* dir + "/" + name into a fresh string, or NULL. */
 static char *join(const char *dir, const char *name) {

@@ -39,7 +39,7 @@ atf_manifest Base() {
   m.os = "linux";
   m.arch = "x86_64";
   m.pid = 4242;
-  m.session_id = "00112233-4455-6677-8899-aabbccddeeff";
+  m.session_id = 77;
   m.executable_path = "/bin/app";
   m.clock = "custom";
   return m;
@@ -52,13 +52,14 @@ TEST(Manifest, Uint64ExtremesInEveryNumericField) {
     m.time_end_ns = v;
     m.event_count = v;
     m.bytes_written = v;
+    m.session_id = v;
     m.has_drops = 1;
     m.dropped_events = v;
     atf_thread_drops d = {INT32_MIN, v};
     m.drops = &d;
     m.n_drops = 1;
     const std::string json = Render(m);
-    for (const char* key : {"timeStartNs", "timeEndNs", "eventCount", "bytesWritten",
+    for (const char* key : {"sessionId", "timeStartNs", "timeEndNs", "eventCount", "bytesWritten",
                             "droppedEvents", "-2147483648"}) {
       EXPECT_EQ(ExactU64(json, key), v) << key << "\n" << json;
     }
@@ -79,7 +80,6 @@ TEST(Manifest, PidExtremes) {
 TEST(Manifest, KeysAndStringsEscaped) {
   atf_manifest m = Base();
   m.executable_path = "/tmp/we\"ird\\dir/tr\xc3\xa4\x63\x65\t\x01";
-  m.session_id = "label \"quoted\"";
   const char* modules[] = {"8e9f0a1b-2c3d-4e5f-8071-92a3b4c5d6e7",
                            "01234567-89ab-cdef-0123-456789abcdef"};
   m.modules = modules;
@@ -95,7 +95,7 @@ TEST(Manifest, KeysAndStringsEscaped) {
   EXPECT_EQ(str("writer"), "atf-writer " ATF_WRITER_VERSION);
   EXPECT_EQ(str("os"), "linux");
   EXPECT_EQ(str("arch"), "x86_64");
-  EXPECT_EQ(str("sessionId"), "label \"quoted\"");
+  EXPECT_EQ(ExactU64(json, "sessionId"), 77u);
   EXPECT_EQ(str("executablePath"), m.executable_path);
   EXPECT_EQ(str("clock"), "custom");
   cJSON* mods = cJSON_GetObjectItemCaseSensitive(root, "modules");

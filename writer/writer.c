@@ -65,7 +65,8 @@ struct atf_writer {
   int collect_modules;
   int32_t pid, session_tid;
   atf_arch arch;
-  char *os, *session_id, *executable_path; /* sanitised UTF-8 */
+  char *os, *executable_path; /* sanitised UTF-8 */
+  uint64_t session_id;
   char *session_dir;                       /* <root>/session_.../pid_<pid> */
   int fd;
 
@@ -150,13 +151,14 @@ static char *default_executable_path(void) {
   return strdup(path);
 }
 
-/* A random RFC 4122 version 4 UUID. */
-static int random_uuid(char out[ATF_UUID_STRING_SIZE]) {
-  uint8_t b[16];
-  if (getentropy(b, sizeof b) != 0) return 0;
-  b[6] = (uint8_t)((b[6] & 0x0f) | 0x40);
-  b[8] = (uint8_t)((b[8] & 0x3f) | 0x80);
-  atf_uuid_format(b, sizeof b, out);
+/* A random session id in [1, 2^53): exact as a JSON number even for readers that use doubles. */
+static int random_session_id(uint64_t *out) {
+  uint64_t v = 0;
+  do {
+    if (getentropy(&v, sizeof v) != 0) return 0;
+    v &= (UINT64_C(1) << 53) - 1;
+  } while (v == 0);
+  *out = v;
   return 1;
 }
 
@@ -329,12 +331,9 @@ static atf_status writer_new(const atf_writer_options *o, atf_writer **out) {
 
   uint64_t repl = 0;
   const char *os = o->os != NULL ? o->os : atf_host_os();
-  char uuid[ATF_UUID_STRING_SIZE];
-  const char *sid = o->session_id;
-  if (sid == NULL && !random_uuid(uuid)) return ATF_E_IO;
-  if (sid == NULL) sid = uuid;
+  w->session_id = o->session_id;
+  if (w->session_id == 0 && !random_session_id(&w->session_id)) return ATF_E_IO;
   w->os = sanitised_copy(os, strlen(os), &repl);
-  w->session_id = sanitised_copy(sid, strlen(sid), &repl);
   if (o->executable_path != NULL) {
     w->executable_path = sanitised_copy(o->executable_path, strlen(o->executable_path), &repl);
   } else {
@@ -345,7 +344,7 @@ static atf_status writer_new(const atf_writer_options *o, atf_writer **out) {
   atomic_store(&w->utf8_replacements, repl);
   w->buf = malloc(w->cap);
   w->symtab = atf_symtab_new();
-  if (w->os == NULL || w->session_id == NULL || w->executable_path == NULL || w->buf == NULL ||
+  if (w->os == NULL || w->executable_path == NULL || w->buf == NULL ||
       w->symtab == NULL) {
     return ATF_E_NO_MEMORY;
   }
@@ -641,7 +640,6 @@ void atf_writer_close(atf_writer *w) {
   free(w->drops);
   free(w->buf);
   free(w->os);
-  free(w->session_id);
   free(w->executable_path);
   free(w->session_dir);
   pthread_mutex_destroy(&w->lock);

@@ -472,7 +472,7 @@ TEST_F(WriterTest, StrangePathsRoundTripThroughTheManifest) {
   const std::string odd = root_ + "/we\"ird \\ tr\xc3\xa4\x63\x65";
   Options opt(odd);
   opt.o.executable_path = "/opt/\"q\"/back\\slash/\xe2\x9c\x93/bad\xc3";
-  opt.o.session_id = "id \"with\" quotes \\";
+  opt.o.session_id = (uint64_t{1} << 53) + 1;  // beyond a double's exact range
   opt.o.clock = nullptr;  // CLOCK_REALTIME
   Open(&opt);
   ASSERT_EQ(atf_writer_finalize(w_, 0), ATF_OK);
@@ -480,8 +480,7 @@ TEST_F(WriterTest, StrangePathsRoundTripThroughTheManifest) {
   ASSERT_NE(root, nullptr);
   EXPECT_STREQ(cJSON_GetObjectItemCaseSensitive(root, "executablePath")->valuestring,
                "/opt/\"q\"/back\\slash/\xe2\x9c\x93/bad\xef\xbf\xbd");
-  EXPECT_STREQ(cJSON_GetObjectItemCaseSensitive(root, "sessionId")->valuestring,
-               "id \"with\" quotes \\");
+  EXPECT_NE(Manifest().find("\"sessionId\":\t9007199254740993,"), std::string::npos) << Manifest();
   EXPECT_STREQ(cJSON_GetObjectItemCaseSensitive(root, "clock")->valuestring, "CLOCK_REALTIME");
   cJSON_Delete(root);
   std::vector<Event> ev = Read();

@@ -120,7 +120,8 @@ typedef struct atf_writer_options {
   const char *output_root;      /* required; created if missing (one level) */
   const char *session_label;    /* optional: session_<label> instead of session_<date>_<time> */
   int32_t pid;                  /* traced process id; 0 = getpid() */
-  const char *session_id;       /* optional; NULL = a random RFC 4122 v4 UUID */
+  uint64_t session_id;          /* manifest sessionId; 0 = random in [1, 2^53), so that even a
+                                   JSON reader using doubles reads it exactly */
   atf_clock_fn clock;           /* optional; NULL = CLOCK_REALTIME */
   void *clock_ctx;
   const char *executable_path;  /* TraceStart; NULL = the current executable */

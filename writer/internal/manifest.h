@@ -28,7 +28,7 @@ typedef struct atf_manifest {
   const char *os;
   const char *arch;
   int32_t pid;
-  const char *session_id;
+  uint64_t session_id;
   const char *executable_path;
   const char *clock; /* "CLOCK_REALTIME" or "custom" */
   uint64_t time_start_ns, time_end_ns;

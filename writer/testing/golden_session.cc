@@ -32,7 +32,7 @@ std::string WriteGoldenSession(const std::string& root, std::string* session_dir
   o.output_root = root.c_str();
   o.session_label = "golden";
   o.pid = 4242;
-  o.session_id = "00112233-4455-6677-8899-aabbccddeeff";
+  o.session_id = 20261126;
   o.clock = FixedClock;
   o.clock_ctx = &now;
   o.executable_path = "/opt/app/bin/traced";

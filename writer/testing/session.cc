@@ -24,7 +24,7 @@ Options::Options(const std::string& r, const char* label) : root(r) {
   o.output_root = root.c_str();
   o.session_label = label;
   o.pid = 4242;
-  o.session_id = "00112233-4455-6677-8899-aabbccddeeff";
+  o.session_id = 20261126;
   o.clock = SteppingClock;
   o.clock_ctx = &now;
   o.executable_path = "/bin/app";
