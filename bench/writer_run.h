@@ -36,6 +36,9 @@ double bench_writer_peak_rss_mib(const char *dir, uint64_t events);
 /* The child side of bench_writer_peak_rss_mib: prints its peak RSS in MiB; returns exit status. */
 int bench_writer_rss_child(uint64_t events, const char *dir);
 
+/* Peak resident set of this process so far, MiB (Linux: VmHWM). */
+double bench_peak_rss_mib(void);
+
 /* Runs /proc/self/exe with argv, returns the number it prints on stdout (-1 on failure). */
 double bench_run_child(char *const argv[]);
 

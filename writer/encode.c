@@ -3,6 +3,14 @@
 
 #include "internal/varint.h"
 
+/* Register names of `kind` on `arch` in canonical order; returns how many. */
+static unsigned register_names(atf_arch arch, int kind, const char *names[ATF_RECORD_MAX_REGS]) {
+  unsigned n = atf_register_count(arch, kind);
+  if (n > ATF_RECORD_MAX_REGS) n = ATF_RECORD_MAX_REGS;
+  for (unsigned i = 0; i < n; ++i) names[i] = atf_register_name(arch, kind, i);
+  return n;
+}
+
 void atf_encoder_init(atf_encoder *e, atf_arch arch, const char *os, const atf_symtab *symtab,
                       uint32_t max_stack) {
   atf_convert_scratch_init(&e->scratch, arch);
@@ -10,6 +18,10 @@ void atf_encoder_init(atf_encoder *e, atf_arch arch, const char *os, const atf_s
   e->os = os;
   e->max_stack = max_stack;
   e->stack_truncations = 0;
+  const char *call[ATF_RECORD_MAX_REGS], *ret[ATF_RECORD_MAX_REGS];
+  const unsigned n_call = register_names(arch, ATF_KIND_CALL, call);
+  const unsigned n_ret = register_names(arch, ATF_KIND_RETURN, ret);
+  e->fast_ok = atf_fast_tables_init(&e->fast, call, n_call, ret, n_ret) == 0;
 }
 
 size_t atf_encode_event(const Atf__V4__Event *ev, uint8_t *out, size_t cap) {
@@ -21,8 +33,8 @@ size_t atf_encode_event(const Atf__V4__Event *ev, uint8_t *out, size_t cap) {
   return framed;
 }
 
-size_t atf_encode_record(atf_encoder *e, const atf_ring_record *r, uint64_t event_id,
-                         uint8_t *out, size_t cap) {
+size_t atf_encode_record_reference(atf_encoder *e, const atf_ring_record *r, uint64_t event_id,
+                                   uint8_t *out, size_t cap) {
   const char *symbol = "";
   if (r->kind == ATF_KIND_CALL || r->kind == ATF_KIND_RETURN) {
     symbol = atf_symtab_get(e->symtab, r->symbol_id);
@@ -32,4 +44,30 @@ size_t atf_encode_record(atf_encoder *e, const atf_ring_record *r, uint64_t even
       atf_convert_record(&e->scratch, r, symbol, e->os, e->max_stack, event_id, &truncated);
   e->stack_truncations += (uint64_t)truncated;
   return atf_encode_event(ev, out, cap);
+}
+
+size_t atf_encode_record(atf_encoder *e, const atf_ring_record *r, uint64_t event_id,
+                         uint8_t *out, size_t cap) {
+  if (ATF_LIKELY(e->fast_ok) && (r->kind == ATF_KIND_CALL || r->kind == ATF_KIND_RETURN)) {
+    atf_fast_event f;
+    const char *symbol = atf_symtab_get_len(e->symtab, r->symbol_id, &f.symbol_len);
+    f.kind = r->kind == ATF_KIND_CALL ? ATF_FAST_CALL : ATF_FAST_RETURN;
+    f.stack_len = r->kind == ATF_KIND_CALL ? r->stack_len : 0;
+    if (ATF_LIKELY(atf_fast_max_size(f.symbol_len, r->reg_count, f.stack_len) <= cap)) {
+      if (f.stack_len > e->max_stack) {
+        f.stack_len = e->max_stack;
+        e->stack_truncations++;
+      }
+      f.event_id = event_id;
+      f.thread_id = r->thread_id;
+      f.timestamp_ns = r->timestamp_ns;
+      f.symbol = (const uint8_t *)symbol;
+      f.address = r->address;
+      f.regs = atf_record_regs_const(r);
+      f.reg_count = r->reg_count;
+      f.stack = atf_record_stack_const(r);
+      return atf_fast_encode(&e->fast, &f, out);
+    }
+  }
+  return atf_encode_record_reference(e, r, event_id, out, cap);
 }

@@ -19,6 +19,7 @@
 
 typedef struct entry {
   const char *text;   /* sanitised, NUL-terminated */
+  size_t text_len;
   const uint8_t *raw; /* the bytes interned, for dedup */
   size_t raw_len;
   uint64_t hash;
@@ -98,6 +99,7 @@ static atf_status add(atf_symtab *t, const uint8_t *raw, size_t len, uint64_t ha
   if (len > 0) memcpy(block + text_len + 1, raw, len);
   entry *e = &t->chunks[chunk][count % CHUNK];
   e->text = block;
+  e->text_len = text_len;
   e->raw = (const uint8_t *)block + text_len + 1;
   e->raw_len = len;
   e->hash = hash;
@@ -137,4 +139,14 @@ uint32_t atf_symtab_count(const atf_symtab *t) {
 
 const char *atf_symtab_get(const atf_symtab *t, uint32_t id) {
   return id == 0 ? "" : entry_at(t, id)->text;
+}
+
+const char *atf_symtab_get_len(const atf_symtab *t, uint32_t id, size_t *len) {
+  if (id == 0) {
+    *len = 0;
+    return "";
+  }
+  const entry *e = entry_at(t, id);
+  *len = e->text_len;
+  return e->text;
 }

@@ -1,10 +1,15 @@
 /* internal/encode.h: the per-event encoding step of the write path.
  *
  * atf_encode_record() turns one ring record into its framed bytes, [varint length][Event], directly
- * in the writer's output buffer. It is the single place a record becomes bytes, so a specialised
- * encoder (e.g. a single-pass FunctionCall/FunctionReturn encoder) can replace it and be tested for
- * byte equality against it. This version converts with atf_convert_record() and packs with
- * protobuf-c (get_packed_size + pack); neither allocates.
+ * in the writer's output buffer. It is the single place a record becomes bytes. Two paths:
+ *   - FunctionCall and FunctionReturn, the events a tracer emits millions of times per second, go
+ *     through writer/fastpath: one pass, lengths computed up front, tags and register-key prefixes
+ *     precomputed from protobuf-c's descriptors at init;
+ *   - everything else (signals, TraceEnd), and a hot event too large for the room left in the
+ *     buffer, goes through the reference path: atf_convert_record() + protobuf-c get_packed_size +
+ *     pack.
+ * Both produce the same bytes (fastpath_equivalence_test, encode_test and the differential fuzzer
+ * compare them); neither allocates. atf_encode_record_reference() forces the reference path.
  */
 #ifndef ATF_WRITER_INTERNAL_ENCODE_H_
 #define ATF_WRITER_INTERNAL_ENCODE_H_
@@ -16,6 +21,7 @@
 #include "atf/writer.h"
 #include "internal/convert.h"
 #include "internal/symtab.h"
+#include "writer/fastpath/fast_encode.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -27,6 +33,8 @@ typedef struct atf_encoder {
   const char *os; /* signal naming */
   uint32_t max_stack;
   uint64_t stack_truncations;
+  int fast_ok; /* the fast tables matched the descriptors (always, unless the schema changed) */
+  atf_fast_tables fast;
 } atf_encoder;
 
 /* REQUIRES: symtab and os outlive the encoder. */
@@ -42,6 +50,10 @@ size_t atf_encode_event(const Atf__V4__Event *ev, uint8_t *out, size_t cap);
  * REQUIRES: r passed atf_batch_check() for the encoder's architecture and symbol table. */
 size_t atf_encode_record(atf_encoder *e, const atf_ring_record *r, uint64_t event_id,
                          uint8_t *out, size_t cap);
+
+/* atf_encode_record through the reference path only (protobuf-c), for tests and benchmarks. */
+size_t atf_encode_record_reference(atf_encoder *e, const atf_ring_record *r, uint64_t event_id,
+                                   uint8_t *out, size_t cap);
 
 #ifdef __cplusplus
 }

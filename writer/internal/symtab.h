@@ -39,6 +39,9 @@ uint32_t atf_symtab_count(const atf_symtab *t);
 /* The sanitised, NUL-terminated name of `id`; "" for id 0. REQUIRES: id <= atf_symtab_count(t). */
 const char *atf_symtab_get(const atf_symtab *t, uint32_t id);
 
+/* As atf_symtab_get, also storing the name's length in bytes (without the NUL) in *len. */
+const char *atf_symtab_get_len(const atf_symtab *t, uint32_t id, size_t *len);
+
 #ifdef __cplusplus
 }
 #endif
