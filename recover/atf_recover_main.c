@@ -44,6 +44,14 @@ int main(int argc, char **argv) {
     }
   }
   if (dir == NULL) return usage();
+  /* Under `bazel run` the working directory is the runfiles tree: resolve a relative path
+   * against the directory the command was started from. */
+  char resolved[4096];
+  const char *base = getenv("BUILD_WORKING_DIRECTORY");
+  if (dir[0] != '/' && base != NULL) {
+    snprintf(resolved, sizeof resolved, "%s/%s", base, dir);
+    dir = resolved;
+  }
   atf_recover_result r;
   atf_recover_status st = atf_recover_session(dir, &o, &r);
   FILE *out = st <= ATF_RECOVER_TAIL_KEPT ? stdout : stderr;
