@@ -4,7 +4,10 @@
 #include <gtest/gtest.h>
 
 #include <cjson/cJSON.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #if defined(__GLIBC__)
 #include <malloc.h>
@@ -487,6 +490,66 @@ TEST_F(WriterTest, StrangePathsRoundTripThroughTheManifest) {
   ASSERT_EQ(ev.size(), 2u);
   EXPECT_EQ(ev[0].executable_path, "/opt/\"q\"/back\\slash/\xe2\x9c\x93/bad\xef\xbf\xbd");
   EXPECT_EQ(Stats().utf8_replacements, 1u);
+}
+
+TEST_F(WriterTest, DefaultsComeFromTheProcess) {
+  // No session id, executable path or pid given: a random id that any JSON reader keeps exact,
+  // this process's executable and pid.
+  Options opt(root_);
+  opt.o.session_id = 0;
+  opt.o.executable_path = nullptr;
+  opt.o.pid = 0;
+  Open(&opt);
+  ASSERT_EQ(atf_writer_finalize(w_, 0), ATF_OK);
+  const uint64_t id = ManifestU64("sessionId");
+  EXPECT_GE(id, 1u);
+  EXPECT_LT(id, uint64_t{1} << 53);
+  EXPECT_EQ(ManifestU64("pid"), static_cast<uint64_t>(getpid()));
+  char exe[4096];
+  const ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  ASSERT_GT(n, 0);
+  exe[n] = '\0';
+  std::vector<Event> ev = Read();
+  ASSERT_FALSE(ev.empty());
+  EXPECT_EQ(ev[0].executable_path, exe);
+}
+
+TEST_F(WriterTest, RealFileSizeLimitLeavesCompleteRecords) {
+  // The real system calls, not the fault seam: a child process with RLIMIT_FSIZE gets EFBIG from
+  // write(2) part-way through a buffer; the writer must cut the file back to a record boundary with
+  // the real ftruncate(2) and report the error.
+  Options opt(root_);
+  const rlim_t limit = 200 * 1024 + 123;  // not a record boundary
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    signal(SIGXFSZ, SIG_IGN);
+    struct rlimit rl = {limit, limit};
+    if (setrlimit(RLIMIT_FSIZE, &rl) != 0) _exit(10);
+    atf_writer* w = nullptr;
+    if (atf_writer_open(&opt.o, &w) != ATF_OK) _exit(11);
+    Batch b;
+    const std::string stack(200, 's');
+    for (int i = 0; i < 100; i++) b.Call(1, 1000 + i, 0x1000, 0, {1, 2, 3, 4, 5, 6}, stack);
+    atf_status st = ATF_OK;
+    for (int i = 0; i < 100 && st == ATF_OK; i++) {
+      st = atf_writer_write(w, b.data(), b.size());
+      if (st == ATF_OK) st = atf_writer_flush(w);
+    }
+    const int code = st == ATF_E_IO && atf_writer_last_errno(w) == EFBIG ? 0 : 12;
+    atf_writer_close(w);
+    _exit(code);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status));
+  ASSERT_EQ(WEXITSTATUS(status), 0) << "10: setrlimit, 11: open, 12: no EFBIG error";
+  dir_ = root_ + "/session_t/pid_4242";
+  uint64_t bytes = 0;
+  std::vector<Event> ev = Read(&bytes);  // ends at a record boundary, every record decodes
+  EXPECT_GT(ev.size(), 1u);
+  EXPECT_LE(bytes, limit);
+  EXPECT_FALSE(Exists(dir_ + "/trace.json"));
 }
 
 TEST_F(WriterTest, CloseWithoutFinalizeKeepsCompleteRecordsAndNoManifest) {
