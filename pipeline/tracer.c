@@ -125,8 +125,22 @@ static void on_thread_exit(void *unused) {
   t.busy = 0;
 }
 
+/* fork(): the child has only the forking thread, so no drain worker. The session stays the
+ * parent's: in the child it is simply ended (records return ATF_TRACER_E_STATE; its memory and
+ * file descriptors are left alone, the parent still owns the files), and the child may start a
+ * session of its own. g_life is held across fork so the child never inherits it locked. */
+static void before_fork(void) { pthread_mutex_lock(&g_life); }
+static void after_fork_parent(void) { pthread_mutex_unlock(&g_life); }
+static void after_fork_child(void) {
+  uint64_t epoch = atomic_load(&g_epoch);
+  if (running(epoch)) atomic_store(&g_epoch, epoch + 1);
+  t.slot = NULL;
+  pthread_mutex_unlock(&g_life);
+}
+
 static void make_exit_key(void) {
   g_exit_key_ok = pthread_key_create(&g_exit_key, on_thread_exit) == 0;
+  pthread_atfork(before_fork, after_fork_parent, after_fork_child);
 }
 
 /* Gives the calling thread a slot in session `epoch`. REQUIRES: t.busy set, not in a signal. */
@@ -359,6 +373,7 @@ const char *atf_tracer_session_dir(void) {
 }
 
 atf_tracer_status atf_tracer_symbol(const char *name, uint32_t *id) {
+  pthread_once(&g_key_once, make_exit_key);
   if (name == NULL || id == NULL) return ATF_TRACER_E_INVALID_ARGUMENT;
   pthread_mutex_lock(&g_life);
   atf_tracer_status st = ATF_TRACER_E_STATE;

@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -290,6 +291,39 @@ TEST(TracerTest, RejectsBadOptions) {
   EXPECT_EQ(atf_tracer_start(&o), ATF_TRACER_E_WRITER);
   EXPECT_NE(atf_tracer_last_writer_status(), ATF_OK);
   EXPECT_EQ(atf_tracer_start(nullptr), ATF_TRACER_E_INVALID_ARGUMENT);
+}
+
+TEST(TracerTest, ForkedChildDoesNotTouchTheParentsSession) {
+  atf_tracer_options o = Options("fork");
+  ASSERT_EQ(atf_tracer_start(&o), ATF_TRACER_OK);
+  uint64_t regs[1] = {1};
+  ASSERT_EQ(atf_tracer_record_call(0, 1, regs, 1, nullptr, 0), ATF_TRACER_OK);
+  std::string child_root = atf_test::TempDir("fork-child");
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    int bad = 0;
+    bad |= atf_tracer_record_call(0, 1, regs, 1, nullptr, 0) != ATF_TRACER_E_STATE;
+    bad |= atf_tracer_stop(0, nullptr) != ATF_TRACER_E_STATE;
+    atf_tracer_options co;
+    atf_tracer_options_init(&co);
+    co.writer.output_root = child_root.c_str();
+    co.writer.collect_modules = 0;
+    bad |= atf_tracer_start(&co) != ATF_TRACER_OK;
+    bad |= atf_tracer_record_call(0, 1, regs, 1, nullptr, 0) != ATF_TRACER_OK;
+    atf_tracer_stats cst{};
+    bad |= atf_tracer_stop(0, &cst) != ATF_TRACER_OK;
+    bad |= cst.written != 1;
+    _exit(bad);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  ASSERT_EQ(atf_tracer_record_call(0, 1, regs, 1, nullptr, 0), ATF_TRACER_OK);
+  atf_tracer_stats st{};
+  ASSERT_EQ(atf_tracer_stop(0, &st), ATF_TRACER_OK);
+  EXPECT_EQ(st.written, 2u);
+  EXPECT_TRUE(Validate(st.session_dir).valid);
 }
 
 void OnSignal(int signo) {

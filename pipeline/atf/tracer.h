@@ -28,6 +28,8 @@
  * that signal event is dropped and counted (ATF_TRACER_E_DROPPED), never written half.
  *
  * One session per process at a time. start/stop/flush/symbol may be called from any thread.
+ * fork(): in the child the parent's session is over (records return ATF_TRACER_E_STATE; the
+ * parent keeps writing it); the child may start its own session.
  */
 #ifndef ATF_TRACER_H_
 #define ATF_TRACER_H_
