@@ -78,7 +78,7 @@ int main(int argc, char **argv) {
     return 1;
   }
   uint64_t sink = 0;
-  uint64_t raw[99], pbc[99], cpp[99], orig[99], wr[99], wd[99];
+  uint64_t raw[99], pbc[99], cpp[99], orig[99], wr[99], wd[99], wn[99];
   /* The original writer makes two syscalls per event: run it on a tenth of the mix. */
   const size_t orig_events = mix.events / 10;
   char orig_path[4096];
@@ -93,12 +93,17 @@ int main(int argc, char **argv) {
       return 1;
     }
     bench_writer_result res;
-    if (bench_writer_mix(&mix, o.dir, 1000, &res, NULL, 0) != 0 || res.events != mix.events + 1) {
+    if (bench_writer_mix(&mix, o.dir, 1000, 0, &res, NULL, 0) != 0 || res.events != mix.events + 1) {
       fprintf(stderr, "writer_bench: the writer failed in %s\n", o.dir);
       return 1;
     }
     wr[r] = res.write_ns;
     wd[r] = res.durable_ns;
+    if (bench_writer_mix(&mix, o.dir, 1000, 1, &res, NULL, 0) != 0) {
+      fprintf(stderr, "writer_bench: the writer (no I/O) failed in %s\n", o.dir);
+      return 1;
+    }
+    wn[r] = res.write_ns;
   }
   double p50 = 0, p99 = 0, p999 = 0;
   if (bench_writer_batch_latency(&mix, o.dir, &p50, &p99, &p999) != 0) {
@@ -115,16 +120,17 @@ int main(int argc, char **argv) {
   const double bytes_per_event = (double)bench_encoded_bytes(&mix) / (double)mix.events;
   const double writer_ns = median_ns_per_event(wr, o.reps, mix.events);
   const double durable_ns = median_ns_per_event(wd, o.reps, mix.events);
+  const double no_io_ns = median_ns_per_event(wn, o.reps, mix.events);
 
   if (o.json) {
     printf("{\"events\": %zu, \"reps\": %d, \"mix\": {\"raw_copy_ns\": %.2f, \"original_v4_ns\": %.2f, "
            "\"protobuf_c_pack_ns\": %.2f, \"libprotobuf_ns\": %.2f, \"writer_ns\": %.2f, "
-           "\"writer_durable_ns\": %.2f, \"writer_events_per_s\": %.0f, \"bytes_per_event\": %.1f, "
+           "\"writer_durable_ns\": %.2f, \"writer_no_io_ns\": %.2f, \"writer_events_per_s\": %.0f, \"bytes_per_event\": %.1f, "
            "\"writer_over_raw_copy\": %.2f, \"original_v4_over_writer\": %.1f}, "
            "\"batch_1k_latency_us\": {\"p50\": %.2f, \"p99\": %.2f, \"p999\": %.2f}, "
            "\"writer_peak_rss_mib\": %.1f, \"writer_peak_rss_mib_by_events\": {\"100000\": %.1f, \"%zu\": %.1f}, "
            "\"sink\": %" PRIu64 "}\n",
-           mix.events, o.reps, raw_ns, orig_ns, pbc_ns, cpp_ns, writer_ns, durable_ns, 1e9 / writer_ns,
+           mix.events, o.reps, raw_ns, orig_ns, pbc_ns, cpp_ns, writer_ns, durable_ns, no_io_ns, 1e9 / writer_ns,
            bytes_per_event, writer_ns / raw_ns, orig_ns / writer_ns, p50, p99, p999,
            rss_small > rss_large ? rss_small : rss_large, rss_small, 10 * mix.events, rss_large,
            sink % 2);
@@ -136,6 +142,7 @@ int main(int argc, char **argv) {
     printf("  %-18s %9.2f ns/event  %8.2f M events/s\n", "libprotobuf", cpp_ns, 1e3 / cpp_ns);
     printf("  %-18s %9.2f ns/event  %8.2f M events/s\n", "writer", writer_ns, 1e3 / writer_ns);
     printf("  %-18s %9.2f ns/event  %8.2f M events/s\n", "writer + fsync", durable_ns, 1e3 / durable_ns);
+    printf("  %-18s %9.2f ns/event  %8.2f M events/s\n", "writer, no I/O", no_io_ns, 1e3 / no_io_ns);
     printf("  bytes/event on the wire: %.1f\n", bytes_per_event);
     printf("  writer/raw_copy: %.2fx   original_v4/writer: %.1fx\n", writer_ns / raw_ns, orig_ns / writer_ns);
     printf("1 KiB batch latency: p50 %.2f us, p99 %.2f us, p99.9 %.2f us\n", p50, p99, p999);

@@ -20,8 +20,9 @@ typedef struct bench_writer_result {
 
 /* Writes the mix as one session under `dir` in batches of `batch_events` events (as a drain worker
  * hands them over), flush policy explicit, then flushes and finalizes. The session is deleted
- * unless `keep_path` is non-NULL, in which case its events.bin path is stored there. Returns 0. */
-int bench_writer_mix(const bench_mix *m, const char *dir, size_t batch_events,
+ * unless `keep_path` is non-NULL, in which case its directory is stored there. With `discard`,
+ * write(2) and fsync(2) are replaced by no-ops (atf_file_ops): the writer's own cost. Returns 0. */
+int bench_writer_mix(const bench_mix *m, const char *dir, size_t batch_events, int discard,
                      bench_writer_result *out, char *keep_path, size_t keep_cap);
 
 /* Latency of atf_writer_write() for batches of ~1 KiB of ring records, over the whole mix;

@@ -26,6 +26,33 @@ static inline uint8_t *put_varint(uint8_t *p, uint64_t v) {
   return p;
 }
 
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+/* Varint of a value of any length without a data-dependent branch: register values and addresses
+ * have every length, and a byte loop mispredicts on each. The low 56 bits are spread into eight
+ * 7-bit groups with shifts and masks, continuation bits come from a table by length, and all ten
+ * bytes are stored; only `size` of them count. REQUIRES: 10 writable bytes at p (the sizes in
+ * atf_fast_max_size allow 11 per varint field, so the extra bytes stay inside the bound and are
+ * overwritten by what follows). */
+static const uint64_t kContinuation[9] = {
+    0, 0x80, 0x8080, 0x808080, 0x80808080, 0x8080808080, 0x808080808080, 0x80808080808080,
+    0x8080808080808080};
+
+static inline uint8_t *put_varint_any(uint8_t *p, uint64_t v) {
+  const unsigned size = varint_size(v);
+  uint64_t x = v & 0x00FFFFFFFFFFFFFFu;
+  x = ((x & 0x00FFFFFFF0000000u) << 4) | (x & 0x000000000FFFFFFFu); /* 28-bit halves */
+  x = ((x & 0x0FFFC0000FFFC000u) << 2) | (x & 0x00003FFF00003FFFu); /* 14-bit quarters */
+  x = ((x & 0x3F803F803F803F80u) << 1) | (x & 0x007F007F007F007Fu); /* 7-bit groups */
+  x |= kContinuation[size > 8 ? 8 : size - 1];
+  memcpy(p, &x, 8);
+  p[8] = (uint8_t)(((v >> 56) & 0x7Fu) | (size > 9 ? 0x80u : 0u));
+  p[9] = (uint8_t)(v >> 63);
+  return p + size;
+}
+#else
+static inline uint8_t *put_varint_any(uint8_t *p, uint64_t v) { return put_varint(p, v); }
+#endif
+
 /* Tag byte of field `name` in `desc`, checked against the expected number and type. 0 if the
  * descriptor disagrees (tags of fields 1..15 are single bytes and never 0). */
 static uint8_t tag_of(const ProtobufCMessageDescriptor *desc, const char *name, unsigned number,
@@ -144,21 +171,21 @@ size_t atf_fast_encode(const atf_fast_tables *t, const atf_fast_event *e, uint8_
   uint8_t *p = put_varint(out, event);
   if (e->event_id) {
     *p++ = TAG_EVENT_ID;
-    p = put_varint(p, e->event_id);
+    p = put_varint_any(p, e->event_id);
   }
   if (tid) {
     *p++ = TAG_THREAD_ID;
-    p = put_varint(p, tid);
+    p = put_varint_any(p, tid);
   }
   *p++ = TAG_TIMESTAMP;
   *p++ = (uint8_t)ts; /* at most 17 */
   if (seconds) {
     *p++ = TAG_SECONDS;
-    p = put_varint(p, seconds);
+    p = put_varint_any(p, seconds);
   }
   if (nanos) {
     *p++ = TAG_NANOS;
-    p = put_varint(p, nanos);
+    p = put_varint_any(p, nanos);
   }
   *p++ = t->event_payload_tag[k];
   p = put_varint(p, payload);
@@ -170,18 +197,18 @@ size_t atf_fast_encode(const atf_fast_tables *t, const atf_fast_event *e, uint8_
   }
   if (e->address) {
     *p++ = TAG_ADDRESS;
-    p = put_varint(p, e->address);
+    p = put_varint_any(p, e->address);
   }
   const uint8_t reg_tag = t->registers_tag[k];
   for (unsigned i = 0; i < e->reg_count; ++i) {
     const uint64_t v = e->regs[i];
     *p++ = reg_tag;
     *p++ = (uint8_t)entry_size(&keys[i], v);
-    memcpy(p, keys[i].bytes, keys[i].len);
+    memcpy(p, keys[i].bytes, sizeof keys[i].bytes); /* fixed size: no call, no branch */
     p += keys[i].len;
     if (v) {
       *p++ = TAG_VALUE;
-      p = put_varint(p, v);
+      p = put_varint_any(p, v);
     }
   }
   if (stack_len) {

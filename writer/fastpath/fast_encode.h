@@ -66,11 +66,13 @@ typedef struct atf_fast_event {
 int atf_fast_tables_init(atf_fast_tables *t, const char *const *call_names, unsigned call_count,
                          const char *const *return_names, unsigned return_count);
 
-/* Upper bound of atf_fast_encode()'s output for an event with these sizes. */
+/* Upper bound of atf_fast_encode()'s output for an event with these sizes. Every varint field is
+ * allowed its tag and 10 bytes, because the encoder stores all 10 bytes of a varint and keeps only
+ * its length (the rest is overwritten by the next field or lies inside this bound). */
 static inline size_t atf_fast_max_size(size_t symbol_len, unsigned reg_count, size_t stack_len) {
   /* record length varint, event_id, thread_id, timestamp, payload header, symbol, address, each
    * register entry (tag, len, key field, value field), stack field. */
-  return 10 + 11 + 11 + (2 + 11 + 6) + 11 + (11 + symbol_len) + 11 +
+  return 10 + 11 + 11 + (2 + 11 + 11) + 11 + (11 + symbol_len) + 11 +
          (size_t)reg_count * (2 + 2 + ATF_FAST_MAX_KEY + 11) + (11 + stack_len);
 }
 
