@@ -29,7 +29,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#if defined(__linux__)
 #include <ucontext.h>
+#endif
 
 #include "atf/tracer.h"
 #include "validator/atf/validate.h"

@@ -277,6 +277,25 @@ TEST(TracerTest, Lifecycle) {
   EXPECT_TRUE(Validate(st.session_dir).valid);
 }
 
+TEST(TracerTest, WriterLimitIsAccountedExactly) {
+  atf_tracer_options o = Options("limit");
+  o.writer.max_events = 101;  // TraceStart + 100 events
+  ASSERT_EQ(atf_tracer_start(&o), ATF_TRACER_OK);
+  for (uint64_t i = 0; i < 500; i++) {
+    uint64_t regs[1] = {i};
+    ASSERT_EQ(atf_tracer_record_call(0, 1, regs, 1, nullptr, 0), ATF_TRACER_OK);
+    if (i == 250) atf_tracer_flush();  // the limit falls inside one drained batch
+  }
+  atf_tracer_stats st{};
+  EXPECT_EQ(atf_tracer_stop(0, &st), ATF_TRACER_E_WRITER);
+  EXPECT_EQ(st.writer_status, ATF_E_LIMIT);
+  EXPECT_EQ(st.produced, 500u);
+  EXPECT_EQ(st.written, 100u);
+  EXPECT_EQ(st.lost, 400u);
+  EXPECT_EQ(st.file_events, st.written + 2);  // TraceStart, TraceEnd
+  EXPECT_TRUE(Validate(st.session_dir).valid) << Validate(st.session_dir).text;
+}
+
 TEST(TracerTest, RejectsBadOptions) {
   atf_tracer_options o = Options("bad");
   o.ring_bytes = 1000;

@@ -47,13 +47,15 @@ static void write_run(atf_drain *d, atf_slot *s, const unsigned char *run, size_
                       uint64_t n) {
   if (n == 0) return;
   if (d->sink_status == 0) {
-    int st = d->sink.write(d->sink.ctx, run, bytes);
-    if (st == 0) {
-      atomic_fetch_add_explicit(&s->written, n, memory_order_relaxed);
-      d->dirty = 1;
-      return;
-    }
+    uint64_t accepted = 0;
+    int st = d->sink.write(d->sink.ctx, run, bytes, &accepted);
+    if (st == 0) accepted = n;
+    if (accepted > n) accepted = n;
+    atomic_fetch_add_explicit(&s->written, accepted, memory_order_relaxed);
+    if (accepted != 0) d->dirty = 1;
+    if (st == 0) return;
     d->sink_status = st;
+    n -= accepted;
   }
   atomic_fetch_add_explicit(&s->lost, n, memory_order_relaxed);
 }

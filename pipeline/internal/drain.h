@@ -26,7 +26,9 @@ extern "C" {
 
 typedef struct atf_drain_sink {
   void *ctx;
-  int (*write)(void *ctx, const void *records, size_t bytes); /* 0 = accepted */
+  /* 0 = every record accepted; otherwise an error, and *accepted says how many records of the
+   * batch (a prefix) the sink kept anyway (e.g. up to a size limit). */
+  int (*write)(void *ctx, const void *records, size_t bytes, uint64_t *accepted);
   int (*flush)(void *ctx);                                    /* 0 = durable */
   int (*record_drops)(void *ctx, int32_t thread_id, uint64_t count);
 } atf_drain_sink;

@@ -24,10 +24,11 @@ struct FakeSink {
   uint64_t records = 0, pads = 0, flushes = 0, writes = 0;
   int fail_after_writes = -1;  // -1: never fail
 
-  static int Write(void* ctx, const void* records, size_t bytes) {
+  static int Write(void* ctx, const void* records, size_t bytes, uint64_t* accepted) {
     auto* f = static_cast<FakeSink*>(ctx);
     std::lock_guard<std::mutex> lock(f->mu);
     if (f->fail_after_writes >= 0 && f->writes >= static_cast<uint64_t>(f->fail_after_writes)) {
+      *accepted = 0;
       return 4;
     }
     f->writes++;
