@@ -45,7 +45,8 @@ TEST_P(RandomSessions, WriterSessionsValidate) {
   std::mt19937_64 rng(1234 + static_cast<int>(arch));
   const std::string root = atf_test::MakeTempDir("integration");
   for (int session = 0; session < 5; ++session) {
-    atf_test::Options opt(root, ("s" + std::to_string(session)).c_str());
+    const std::string label = "s" + std::to_string(session);
+    atf_test::Options opt(root, label.c_str());
     opt.o.arch = arch;
     opt.o.max_stack_bytes = 64;
     opt.o.buffer_bytes = 64 * 1024;  // several buffer drains per session
