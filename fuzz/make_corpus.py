@@ -1,0 +1,305 @@
+#!/usr/bin/env python3
+"""Regenerates the fuzz seed corpora in fuzz/corpus/<target>/ from the checked-in test data.
+
+    python3 fuzz/make_corpus.py            # from the repository root; rewrites fuzz/corpus/
+
+Deterministic: the same testdata gives the same files (named after what they hold), so the
+checked-in corpora can be reviewed as a diff. Sources: testdata/golden (the writer's golden
+session), testdata/malformed (one defect per case), validator/testdata/fuzz_regressions, plus
+hand-built inputs for what the test data does not reach (varint boundaries, writer programs with
+every record kind and edge value, writer-rendered manifest values, torn files for recovery).
+Input layouts are those documented at the top of each fuzz/<target>_fuzzer.cc.
+"""
+import os
+import shutil
+import struct
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+OUT = os.path.join(ROOT, "fuzz", "corpus")
+MAX_SEED = 64 * 1024
+
+
+def read(*parts):
+    with open(os.path.join(ROOT, *parts), "rb") as f:
+        return f.read()
+
+
+def varint(v):
+    out = bytearray()
+    while v >= 0x80:
+        out.append((v & 0x7F) | 0x80)
+        v >>= 7
+    out.append(v)
+    return bytes(out)
+
+
+def frames(events):
+    """Offsets where each record of a well-framed events.bin ends."""
+    ends, pos = [], 0
+    while pos < len(events):
+        n, shift = 0, 0
+        while True:
+            b = events[pos]
+            pos += 1
+            n |= (b & 0x7F) << shift
+            shift += 7
+            if b < 0x80:
+                break
+        pos += n
+        ends.append(pos)
+    return ends
+
+
+def malformed_cases():
+    base = os.path.join(ROOT, "testdata", "malformed")
+    for name in sorted(os.listdir(base)):
+        d = os.path.join(base, name)
+        if not os.path.isdir(d):
+            continue
+        ev = os.path.join(d, "events.bin")
+        tj = os.path.join(d, "trace.json")
+        events = open(ev, "rb").read() if os.path.exists(ev) else b""
+        manifest = open(tj, "rb").read() if os.path.exists(tj) else None
+        yield name, events, manifest
+
+
+class Corpus:
+    def __init__(self, target):
+        self.dir = os.path.join(OUT, target)
+        shutil.rmtree(self.dir, ignore_errors=True)
+        os.makedirs(self.dir)
+
+    def add(self, name, data):
+        if len(data) > MAX_SEED:
+            return
+        with open(os.path.join(self.dir, name), "wb") as f:
+            f.write(data)
+
+
+# ---- varint -------------------------------------------------------------------------------------
+
+def make_varint(golden_events):
+    c = Corpus("varint")
+    c.add("golden_events", golden_events)
+    for name, events, _ in malformed_cases():
+        if events:
+            c.add("malformed_" + name, events)
+    values = [0, 1, 127, 128, 16383, 16384, 2**32 - 1, 2**32, 2**53, 2**63 - 1, 2**63, 2**64 - 1]
+    for k in range(1, 10):
+        values += [2 ** (7 * k) - 1, 2 ** (7 * k)]
+    c.add("values_le64", b"".join(struct.pack("<Q", v) for v in values))
+    c.add("framing_boundaries", b"".join(varint(n) + b"\0" * n for n in (0, 1, 2, 127)) + varint(300))
+    c.add("ten_bytes_bit63", b"\x80" * 9 + b"\x01")
+    c.add("ten_bytes_overflow", b"\x80" * 9 + b"\x02")
+    c.add("eleven_bytes", b"\x80" * 10 + b"\x00")
+    c.add("padded_zero", b"\x80\x80\x00")
+    c.add("cut_prefix", b"\xff\xff")
+
+
+# ---- validator ----------------------------------------------------------------------------------
+
+def pack(events, manifest):
+    m = 0xFFFF if manifest is None else len(manifest)
+    return struct.pack("<H", m) + events + (manifest or b"")
+
+
+def make_validator(golden_events, golden_manifest):
+    c = Corpus("validator")
+    c.add("golden", pack(golden_events, golden_manifest))
+    c.add("golden_no_manifest", pack(golden_events, None))
+    ends = frames(golden_events)
+    c.add("golden_first_record", pack(golden_events[: ends[0]], None))
+    c.add("golden_torn_tail", pack(golden_events[: ends[-1] - 3], None))
+    for name, events, manifest in malformed_cases():
+        c.add("malformed_" + name, pack(events, manifest))
+    reg = os.path.join(ROOT, "validator", "testdata", "fuzz_regressions")
+    for name in sorted(os.listdir(reg)):
+        c.add("regression_" + name, read("validator", "testdata", "fuzz_regressions", name))
+
+
+# ---- manifest -----------------------------------------------------------------------------------
+
+def make_manifest(golden_manifest):
+    c = Corpus("manifest")
+    c.add("golden", b"\x00" + golden_manifest)
+    for name, _, manifest in malformed_cases():
+        if manifest is not None:
+            c.add("malformed_" + name, b"\x00" + manifest)
+    c.add("exact_uint64", b'\x00{"a":18446744073709551615,"b":18446744073709551616,"c":9007199254740993,'
+          b'"d":-0,"e":1.0,"f":1e3,"g":"\\ud83d\\ude00","h":[[],{}],"i":null,"j":true}')
+    # Writer-rendered values (first byte odd): strings with invalid UTF-8, extremes, drops.
+    c.add("render_extremes",
+          b"\x01" + b"\x05linux" + b"\x06x86_64" + b"\x06/b\xff\xfe\x80n" + b"\xff\xff\xff\x7f"
+          + b"\x01\xff" + b"\x02\x01" + b"\x01\x00" + b"\x00" + b"\xff" * 8 + b"\x04\x3f" + b"\x03"
+          + bytes(range(36)) * 3 + b"\x01" + b"\x01\x00" + b"\x04" + b"\xff\xff\xff\xff" + b"\x01\x00"
+          + b"\x00\x00\x00\x80" + b"\x02\x01")
+
+
+# ---- writer round trip --------------------------------------------------------------------------
+
+def u8(v):
+    return bytes([v & 0xFF])
+
+
+def u16(v):
+    return struct.pack("<H", v & 0xFFFF)
+
+
+def u32(v):
+    return struct.pack("<I", v & 0xFFFFFFFF)
+
+
+def u64(v):
+    return struct.pack("<Q", v & 0xFFFFFFFFFFFFFFFF)
+
+
+def sstr(b):
+    return u8(len(b)) + b
+
+
+KIND = {"call": 1, "return": 2, "signal": 3, "end": 4}
+
+
+def program(arch, os_, cap_index, small_buffer, every_batch, tid, exe, args, exit_code, ops):
+    """Header of a writer_roundtrip program (see writer_roundtrip_fuzzer.cc)."""
+    config = arch + 3 * os_ + 9 * (1 if every_batch else 0)
+    sizes = cap_index | (8 if small_buffer else 0)
+    return (u8(config) + u8(sizes) + u32(tid) + sstr(exe) + u8(len(args)) + b"".join(sstr(a) for a in args)
+            + u32(exit_code) + b"".join(ops))
+
+
+def intern(piece, repeat_sel=0):
+    return u8(0) + sstr(piece) + u8(repeat_sel)
+
+
+def record(kind, tid=None, ts=("delta8", 1), address=None, symbol=0, value=None, regs="max", vmode=1,
+           stack=None, stack_bytes=b"", force_stack=False, back=False):
+    """One record op. `back`: ts is earlier than the thread's last one, keep it (order error)."""
+    k = KIND[kind]
+    out = u8(k)
+    if tid is None:
+        out += u8(0)  # the session thread
+    else:
+        out += u8(2) + u32(tid)
+    mode, val = ts
+    out += {"delta8": lambda: u8(0) + u8(val), "delta32": lambda: u8(1) + u32(val),
+            "abs": lambda: u8(2) + u64(val), "max": lambda: u8(3), "same": lambda: u8(4)}[mode]()
+    if back:
+        out += u8(1)
+    if k in (1, 2):
+        out += (u8(0) + u64(address)) if address is not None else u8(1) + u8(2)  # UINT64_MAX
+        out += u8(symbol)
+    if k in (3, 4):
+        out += u8(1) + u32(value if value is not None else 0)
+    out += u8(0x80) if regs == "max" else u8(regs)
+    out += u8(vmode)
+    if vmode == 0:
+        raise ValueError("use vmode 1 (edge values) or 2 (one value)")
+    if vmode == 2:
+        out += u64(0x8000000000000001)
+    if k == 1 or force_stack:
+        if stack is None:
+            out += u8(0)
+        else:
+            fill = (stack_bytes or b"\x5a") * (stack // max(1, len(stack_bytes)) + 1)
+            out += (u8(0xFF) if force_stack else u8(3)) + u16(stack) + fill[:stack]
+    elif k != 1:
+        out += u8(0)
+    return out
+
+
+def write_batch():
+    return u8(6)
+
+
+def flush():
+    return u8(7)
+
+
+def pad(extra_words=1):
+    return u8(5) + u8(extra_words)
+
+
+def make_writer_roundtrip():
+    c = Corpus("writer_roundtrip")
+    stack40 = bytes(range(40))
+    # x86_64/linux, cap 32: every kind, max registers, a stack cut to the cap, invalid UTF-8 and NUL
+    # in a symbol, uint64 extremes, negative thread ids, a TRACE_END record.
+    c.add("x86_linux_every_kind", program(1, 0, 3, False, False, 4242, b"/usr/bin/tr\xc3\xa4ced", [b"tr", b"-x\xff"], 3, [
+        intern(b"main"), intern(b"bad\xff\xfe\x00utf8\xe2\x82"), intern(b""),
+        record("call", symbol=1, address=0x401000, stack=40, stack_bytes=stack40),
+        record("call", tid=-1, symbol=2, regs=0, stack=0),
+        record("return", tid=-1, symbol=2, regs="max"),
+        record("return", symbol=3, regs=1, vmode=2),
+        record("signal", tid=0x7FFFFFFF, value=11), record("signal", value=77, regs=0),
+        record("signal", tid=-2147483648, value=10, ts=("max", 0)),
+        pad(2), write_batch(), flush(),
+        record("end", value=0xFFFFFFFF, regs=0)]))
+    # arm64/darwin, cap 4096: full 4 KiB stack, darwin signal names, every batch flushed.
+    c.add("arm64_darwin_max_stack", program(2, 1, 7, False, True, 1, b"/Applications/a", [], 0, [
+        intern(b"\xf0\x9f\x98\x80emoji"),
+        record("call", symbol=1, stack=4096, stack_bytes=b"\xaa" * 16),
+        record("return", symbol=1), record("signal", value=30), record("signal", value=31),
+        write_batch(), record("call", symbol=0, regs=7, vmode=2, stack=1, stack_bytes=b"\x00"), write_batch()]))
+    # Unknown arch and os: 64 generic registers per kind, a symbol larger than the 64 KiB buffer.
+    c.add("unknown_arch_huge_symbol", program(0, 2, 4, True, False, 0xFFFFFFFF, b"", [b"", b"a", b"\xed\xa0\x80"], -1, [
+        intern(b"S" * 255, 3),
+        record("call", symbol=1, stack=300, stack_bytes=b"x" * 300),
+        record("return", symbol=1), record("signal", value=-5),
+        write_batch()]))
+    # Refused batches: a register past the names, a stack on a return, an unknown symbol id, an
+    # event after TRACE_END in one batch; then events after a written TRACE_END.
+    c.add("refused_batches", program(1, 0, 4, False, False, 7, b"/bin/x", [], 1, [
+        record("call", regs=7), write_batch(),
+        record("return", force_stack=True, stack=8, stack_bytes=b"12345678"), write_batch(),
+        record("call", symbol=5), write_batch(),
+        record("end", value=1, regs=0), record("call"), write_batch(),
+        record("end", value=2, regs=0), write_batch(),
+        record("call"), write_batch(), pad(0), write_batch()]))
+    # A thread whose timestamps go back: order.timestamp predicted for that record.
+    c.add("timestamp_back", program(1, 0, 4, False, False, 9, b"/bin/t", [], 0, [
+        record("call", tid=5, ts=("delta32", 1000)),
+        record("call", tid=5, ts=("abs", 5), back=True),
+        record("signal", tid=6, ts=("abs", 0), back=True), write_batch()]))
+    # Cap 0: no stack bytes at all; explicit flushes between batches; cap 1000 and 1 byte.
+    c.add("cap_zero_flushes", program(1, 0, 0, False, False, 3, b"/bin/z", [b"z"], 0, [
+        record("call", stack=100, stack_bytes=b"q" * 100), flush(), write_batch(), flush(), flush(),
+        record("call", stack=0), write_batch()]))
+    c.add("cap_1000", program(2, 0, 5, False, False, 3, b"/bin/y", [], 0, [
+        record("call", stack=1001, stack_bytes=b"r" * 64), record("call", stack=999), write_batch()]))
+
+
+# ---- recovery -----------------------------------------------------------------------------------
+
+def make_recover(golden_events, golden_manifest):
+    c = Corpus("recover")
+    ends = frames(golden_events)
+    # Layout: u8 flags (bit 0 truncate, bit 1 keep a trace.json), then events.bin (and trace.json
+    # split like the validator target when bit 1 is set).
+    c.add("golden_complete", b"\x01" + golden_events)
+    c.add("golden_with_manifest", b"\x03" + pack(golden_events, golden_manifest))
+    for i, end in enumerate(ends[:-1]):
+        c.add("golden_cut_after_%d" % i, b"\x01" + golden_events[:end])
+    c.add("golden_torn_tail", b"\x01" + golden_events[: ends[-1] - 3])
+    c.add("golden_torn_keep_tail", b"\x00" + golden_events[: ends[-1] - 3])
+    c.add("golden_garbage_tail", b"\x01" + golden_events[: ends[2]] + b"\xff" * 7)
+    for name, events, _ in malformed_cases():
+        if events and not name.startswith("manifest"):
+            c.add("malformed_" + name, b"\x01" + events)
+
+
+def main():
+    golden_events = read("testdata", "golden", "events.bin")
+    golden_manifest = read("testdata", "golden", "trace.json")
+    make_varint(golden_events)
+    make_validator(golden_events, golden_manifest)
+    make_manifest(golden_manifest)
+    make_writer_roundtrip()
+    make_recover(golden_events, golden_manifest)
+    for target in sorted(os.listdir(OUT)):
+        print("%-18s %3d seeds" % (target, len(os.listdir(os.path.join(OUT, target)))))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
