@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstring>
 
 #include <algorithm>
 #include <cstdint>
@@ -338,6 +339,92 @@ TEST(Decode, RejectsWithRuleAndOffset) {
     ASSERT_FALSE(DecodeOurs(c.bytes, &m, &err));
     EXPECT_STREQ(err.rule, c.rule) << err.message;
     EXPECT_EQ(err.offset, c.offset) << err.message;
+  }
+}
+
+// atf_decode_record without a visitor takes the fast path (scan, then pb_decode stepping over
+// strings and map entries) for records it accepts; with a visitor, every record goes through walk()
+// and the checking callbacks. Both must reach the same verdict, values, rule, offset and message.
+std::string Hex(const std::string& s) {
+  std::string out;
+  char b[4];
+  for (unsigned char c : s) snprintf(b, sizeof b, "%02x ", c), out += b;
+  return out;
+}
+
+void ExpectFastPathAgrees(const std::string& bytes) {
+  atf_reader r;
+  atf_reader_init_mem(&r, reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
+  Collector c;
+  const atf_event_visitor v = {&c, Collector::Text, Collector::Reg};
+  atf_event slow_ev, fast_ev;
+  atf_decode_error slow_err, fast_err;
+  const bool slow = atf_decode_record(&r, 0, bytes.size(), &v, &slow_ev, &slow_err);
+  const bool fast = atf_decode_record(&r, 0, bytes.size(), nullptr, &fast_ev, &fast_err);
+  ASSERT_EQ(fast, slow) << (slow ? fast_err.message : slow_err.message);
+  if (!slow) {
+    EXPECT_STREQ(fast_err.rule, slow_err.rule);
+    EXPECT_EQ(fast_err.offset, slow_err.offset);
+    EXPECT_STREQ(fast_err.message, slow_err.message);
+    return;
+  }
+  EXPECT_EQ(0, memcmp(&fast_ev, &slow_ev, sizeof fast_ev));
+}
+
+TEST(Decode, FastPathAgreesOnValidAndMutatedRecords) {
+  std::mt19937_64 rng(7);
+  std::vector<std::string> records;
+  for (const auto& e : atf_test::SampleSession(3)) records.push_back(atf_test::Serialize(e));
+  for (int i = 0; i < 300; ++i) {
+    std::string bytes = atf_test::Serialize(RandomEvent(rng));
+    if (bytes.size() < 600) records.push_back(bytes);
+  }
+  size_t checked = 0;
+  for (const auto& bytes : records) {
+    ExpectFastPathAgrees(bytes);
+    // Every truncation, and every byte replaced by values that break varints, wire types and UTF-8.
+    for (size_t n = 0; n < bytes.size(); ++n) ExpectFastPathAgrees(bytes.substr(0, n));
+    for (size_t at = 0; at < bytes.size(); ++at) {
+      for (uint8_t b : {0x00, 0x01, 0x07, 0x0b, 0x0f, 0x12, 0x7f, 0x80, 0xc0, 0xed, 0xf4, 0xff}) {
+        std::string m = bytes;
+        m[at] = static_cast<char>(b);
+        ExpectFastPathAgrees(m);
+        ++checked;
+      }
+    }
+    if (HasFailure()) return;
+  }
+  EXPECT_GT(checked, 10000u);
+}
+
+TEST(Decode, FastPathAgreesOnHandMadeEdgeCases) {
+  const std::string ts = atf_test::LenField(3, atf_test::VarintField(1, 1) + atf_test::VarintField(2, 2));
+  const std::string entry_no_key = atf_test::LenField(3, atf_test::VarintField(2, 1));
+  const std::string entry_empty_last =
+      atf_test::LenField(3, atf_test::LenField(1, "RAX") + atf_test::LenField(1, ""));
+  const std::string entry_empty_first =
+      atf_test::LenField(3, atf_test::LenField(1, "") + atf_test::LenField(1, "RAX"));
+  const std::vector<std::string> cases = {
+      ts + atf_test::LenField(13, entry_no_key),
+      ts + atf_test::LenField(13, entry_empty_last),
+      ts + atf_test::LenField(13, entry_empty_first),
+      ts + atf_test::LenField(12, atf_test::LenField(4, "\xff\xfe")),  // bytes: no UTF-8 rule
+      ts + atf_test::LenField(12, atf_test::LenField(1, "\xe2\x9c")),  // cut-off sequence
+      ts + atf_test::LenField(12, atf_test::LenField(1, "abcdefgh\xc3\xa4ijklmnopq\xff")),
+      ts + atf_test::LenField(10, atf_test::LenField(2, "ok") + atf_test::LenField(2, "\xc0\x80")),
+      // Tags and lengths of 5 bytes whose last byte nanopb reads as a sign extension.
+      ts + std::string("\x82\x80\x80\x80\x7f", 5) + atf_test::LenField(11, ""),
+      ts + std::string("\x62\x80\x80\x80\x80\x00", 6),
+      ts + std::string("\x62\x80\x80\x80\x80\x78", 6),
+      ts + atf_test::Tag(99, 3) + atf_test::LenField(11, ""),  // a group
+      ts + atf_test::Tag(99, 1) + "1234567",                    // a cut-off fixed64
+      ts + atf_test::Tag(99, 5) + "123",                        // a cut-off fixed32
+      ts + atf_test::LenField(11, atf_test::VarintField(1, 0xffffffffffull)),  // int32 out of range
+      ts + atf_test::LenField(11, "") + atf_test::LenField(11, ""),
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(Hex(c));
+    ExpectFastPathAgrees(c);
   }
 }
 

@@ -25,6 +25,7 @@ struct decoder {
   atf_decode_error* err;
   atf_event* ev;
   unsigned payload_tags;  // bit (tag - 10) for every payload field seen
+  bool checked;           // scan() accepted the record and there is no visitor: step over strings
   uint64_t name_len;      // length of the current map entry's key
   field_ref refs[ATF_TEXT_FIELD_COUNT];
 };
@@ -90,7 +91,10 @@ typedef struct schema_msg {
   const char* name;
   bool known[DIRECT_TAGS];
   pb_type_t type[DIRECT_TAGS];
+  uint8_t wire_types[DIRECT_TAGS];  // bit wt set when wire_type_matches(type, wt) (known fields)
+  bool utf8[DIRECT_TAGS];           // a string field: its callback checks UTF-8
   const struct schema_msg* sub[DIRECT_TAGS];
+  bool register_entry;  // a register map entry: its key (field 1) must not be empty
 } schema_msg;
 
 enum { kMessageCount = 10 };
@@ -108,21 +112,23 @@ static void build_schema(void) {
   const struct {
     const pb_msgdesc_t* desc;
     const char* name;
+    bool register_entry;
   } messages[kMessageCount] = {
-      {atf_v4_Event_fields, "Event"},
-      {google_protobuf_Timestamp_fields, "Timestamp"},
-      {atf_v4_TraceStart_fields, "TraceStart"},
-      {atf_v4_TraceEnd_fields, "TraceEnd"},
-      {atf_v4_FunctionCall_fields, "FunctionCall"},
-      {atf_v4_FunctionCall_ArgumentRegistersEntry_fields, "FunctionCall.argument_registers entry"},
-      {atf_v4_FunctionReturn_fields, "FunctionReturn"},
-      {atf_v4_FunctionReturn_ReturnRegistersEntry_fields, "FunctionReturn.return_registers entry"},
-      {atf_v4_SignalDelivery_fields, "SignalDelivery"},
-      {atf_v4_SignalDelivery_RegistersEntry_fields, "SignalDelivery.registers entry"},
+      {atf_v4_Event_fields, "Event", false},
+      {google_protobuf_Timestamp_fields, "Timestamp", false},
+      {atf_v4_TraceStart_fields, "TraceStart", false},
+      {atf_v4_TraceEnd_fields, "TraceEnd", false},
+      {atf_v4_FunctionCall_fields, "FunctionCall", false},
+      {atf_v4_FunctionCall_ArgumentRegistersEntry_fields, "FunctionCall.argument_registers entry", true},
+      {atf_v4_FunctionReturn_fields, "FunctionReturn", false},
+      {atf_v4_FunctionReturn_ReturnRegistersEntry_fields, "FunctionReturn.return_registers entry", true},
+      {atf_v4_SignalDelivery_fields, "SignalDelivery", false},
+      {atf_v4_SignalDelivery_RegistersEntry_fields, "SignalDelivery.registers entry", true},
   };
   for (int i = 0; i < kMessageCount; ++i) {
     kSchema[i].desc = messages[i].desc;
     kSchema[i].name = messages[i].name;
+    kSchema[i].register_entry = messages[i].register_entry;
   }
   for (int i = 0; i < kMessageCount; ++i) {
     pb_field_iter_t it;
@@ -131,6 +137,10 @@ static void build_schema(void) {
       if (it.tag >= DIRECT_TAGS) abort();  // the schema changed: raise DIRECT_TAGS
       kSchema[i].known[it.tag] = true;
       kSchema[i].type[it.tag] = it.type;
+      kSchema[i].utf8[it.tag] = PB_LTYPE(it.type) == PB_LTYPE_STRING;
+      for (int wt = 0; wt < 8; ++wt) {
+        if (wire_type_matches(it.type, (pb_wire_type_t)wt)) kSchema[i].wire_types[it.tag] |= (uint8_t)(1u << wt);
+      }
       if (PB_LTYPE_IS_SUBMSG(it.type)) {
         kSchema[i].sub[it.tag] = schema_of(it.submsg_desc);
         if (kSchema[i].sub[it.tag] == NULL) abort();  // a message missing from the list above
@@ -189,6 +199,86 @@ static bool walk(decoder* d, pb_istream_t* s, const schema_msg* m) {
     }
   }
   return true;
+}
+
+// Fast path. walk() and pass 2's callbacks read every byte through nanopb's stream callback, and
+// pass 2 runs pb_decode once per map entry; that was most of the run time. A record inside the
+// reader's window is first scanned here with plain pointers: the structure under walk()'s rules (or
+// stricter: a tag or length whose 5th byte exceeds 0x0F, which nanopb may accept as a sign
+// extension, is left to walk()), UTF-8 of every string field and non-empty register names. The
+// scan only says "no defect of its kind": on anything it does not accept, the record goes through
+// walk() and the checking callbacks, so the rule, offset and message of an error are theirs in
+// every case. When it accepts and nobody visits the values, pb_decode still decodes the record
+// (every scalar, the timestamp, the payload and its int32 range checks) but hands strings, bytes and
+// map entries, already checked, to a callback that steps over them.
+
+// A varint of at most max_bytes in [p, end) whose last allowed byte is at most last_max; the byte
+// after it, or NULL.
+static inline const uint8_t* scan_varint(const uint8_t* p, const uint8_t* end, unsigned max_bytes,
+                                         uint8_t last_max, uint64_t* out) {
+  if (p < end && *p < 0x80) {
+    *out = *p;
+    return p + 1;
+  }
+  uint64_t v = 0;
+  for (unsigned i = 0; i < max_bytes && p + i < end; ++i) {
+    const uint8_t b = p[i];
+    v |= (uint64_t)(b & 0x7F) << (7 * i);
+    if (b < 0x80) {
+      if (i == max_bytes - 1 && b > last_max) return NULL;
+      *out = v;
+      return p + i + 1;
+    }
+  }
+  return NULL;
+}
+
+static bool valid_utf8(const uint8_t* p, size_t n) {
+  atf_utf8_state u = ATF_UTF8_STATE_INIT;
+  return atf_utf8_feed(&u, p, n) == n && atf_utf8_complete(&u);
+}
+
+static bool scan(const uint8_t* p, const uint8_t* end, const schema_msg* m, uint64_t* unknown) {
+  uint64_t key_len = 0;  // of a register entry's last key (the last occurrence wins)
+  while (p < end) {
+    uint64_t key, value;
+    if ((p = scan_varint(p, end, MAX_TAG_BYTES, 0x0F, &key)) == NULL) return false;
+    const uint64_t tag = key >> 3;
+    const unsigned wt = (unsigned)(key & 7);
+    if (tag == 0) return false;
+    const bool known = tag < DIRECT_TAGS && m->known[tag];
+    if (!known) {
+      (*unknown)++;
+    } else if ((m->wire_types[tag] & (1u << wt)) == 0) {
+      return false;
+    }
+    switch (wt) {
+      case PB_WT_VARINT:
+        if ((p = scan_varint(p, end, 10, 0x01, &value)) == NULL) return false;
+        break;
+      case PB_WT_STRING:
+        if ((p = scan_varint(p, end, MAX_LENGTH_BYTES, 0x0F, &value)) == NULL) return false;
+        if (value > (uint64_t)(end - p)) return false;
+        if (known) {
+          if (m->sub[tag] != NULL && !scan(p, p + value, m->sub[tag], unknown)) return false;
+          if (m->utf8[tag] && !valid_utf8(p, (size_t)value)) return false;
+          if (tag == 1) key_len = value;
+        }
+        p += value;
+        break;
+      case PB_WT_64BIT:
+        if (end - p < 8) return false;
+        p += 8;
+        break;
+      case PB_WT_32BIT:
+        if (end - p < 4) return false;
+        p += 4;
+        break;
+      default:
+        return false;  // groups (3, 4) and 6, 7
+    }
+  }
+  return !m->register_entry || key_len > 0;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -262,13 +352,22 @@ static bool read_register(pb_istream_t* s, const pb_field_t* field, void** arg) 
   return true;
 }
 
+// A string, bytes or map entry that scan() checked already, in a buffered record: step over it.
+static bool step_over(pb_istream_t* s, const pb_field_t* field, void** arg) {
+  (void)field;
+  (void)arg;
+  s->state = (uint8_t*)s->state + s->bytes_left;
+  s->bytes_left = 0;
+  return true;
+}
+
 static void set_text(pb_callback_t* cb, decoder* d, atf_text_field f) {
-  cb->funcs.decode = read_text;
+  cb->funcs.decode = d->checked ? step_over : read_text;
   cb->arg = &d->refs[f];
 }
 
 static void set_registers(pb_callback_t* cb, decoder* d) {
-  cb->funcs.decode = read_register;
+  cb->funcs.decode = d->checked ? step_over : read_register;
   cb->arg = d;
 }
 
@@ -365,9 +464,15 @@ bool atf_decode_record(atf_reader* r, uint64_t off, uint64_t len, const atf_even
 
   if (!atf_record_stream_open(&d.rs, r, off, len)) return fail(&d, "io", off, "read error");
   pthread_once(&kSchemaOnce, build_schema);
-  if (!walk(&d, &d.rs.stream, &kSchema[0])) return false;
+  uint64_t unknown = 0;
+  if (d.rs.base != NULL && scan(d.rs.base, d.rs.base + len, &kSchema[0], &unknown)) {
+    ev->unknown_fields = unknown;
+    d.checked = visitor == NULL;
+  } else {
+    if (!walk(&d, &d.rs.stream, &kSchema[0])) return false;
+    if (!atf_record_stream_open(&d.rs, r, off, len)) return fail(&d, "io", off, "read error");
+  }
 
-  if (!atf_record_stream_open(&d.rs, r, off, len)) return fail(&d, "io", off, "read error");
   atf_v4_Event m = atf_v4_Event_init_zero;
   m.cb_payload.funcs.decode = set_up_payload;
   m.cb_payload.arg = &d;

@@ -98,6 +98,19 @@ static bool stream_read(pb_istream_t* s, pb_byte_t* buf, size_t count) {
   return true;
 }
 
+// Buffered mode: like nanopb's own buffer stream (the read pointer in `state`, so substreams copy
+// it), but without a memcpy call per byte: nanopb reads every varint one byte at a time.
+static bool mem_read(pb_istream_t* s, pb_byte_t* buf, size_t count) {
+  const uint8_t* p = s->state;
+  s->state = (void*)(p + count);
+  if (count == 1) {
+    *buf = *p;
+  } else {
+    memcpy(buf, p, count);  // nanopb passes a buffer of its own when it skips bytes
+  }
+  return true;
+}
+
 bool atf_record_stream_open(atf_record_stream* rs, atf_reader* r, uint64_t off, uint64_t len) {
   memset(rs, 0, sizeof *rs);
   rs->reader = r;
@@ -106,7 +119,9 @@ bool atf_record_stream_open(atf_record_stream* rs, atf_reader* r, uint64_t off, 
   if (len <= r->cap) {
     rs->base = atf_reader_get(r, off, (size_t)len);
     if (rs->base == NULL) return false;
-    rs->stream = pb_istream_from_buffer(rs->base, (size_t)len);
+    rs->stream.callback = mem_read;
+    rs->stream.state = (void*)rs->base;
+    rs->stream.bytes_left = (size_t)len;
   } else {
     rs->stream.callback = stream_read;
     rs->stream.state = rs;

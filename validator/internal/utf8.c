@@ -1,7 +1,17 @@
 #include "validator/internal/utf8.h"
 
+#include <string.h>
+
+#define HIGH_BITS 0x8080808080808080ull
+
 size_t atf_utf8_feed(atf_utf8_state* s, const uint8_t* p, size_t n) {
   for (size_t i = 0; i < n; ++i) {
+    if (s->need == 0) {
+      // ASCII runs (symbols, paths, register names) eight bytes at a time.
+      uint64_t w;
+      while (n - i >= 8 && (memcpy(&w, p + i, 8), (w & HIGH_BITS) == 0)) i += 8;
+      if (i == n) break;
+    }
     const uint8_t b = p[i];
     if (s->need > 0) {
       if (b < s->lo || b > s->hi) return i;
