@@ -13,6 +13,7 @@
 
 #include "bench/baselines.h"
 #include "bench/mix.h"
+#include "bench/pipeline_run.h"
 #include "bench/writer_run.h"
 
 typedef struct options {
@@ -20,6 +21,9 @@ typedef struct options {
   size_t events;
   int reps;
   const char *dir;
+  uint64_t pipeline_events; /* total per pipeline row */
+  uint32_t ring_bytes;
+  uint64_t validator_bytes;
 } options;
 
 static int cmp_u64(const void *a, const void *b) {
@@ -34,7 +38,9 @@ static double median_ns_per_event(uint64_t *samples, int n, size_t events) {
 }
 
 static void usage(FILE *f) {
-  fprintf(f, "usage: writer_bench [--json] [--events N] [--reps R] [--dir DIR]\n");
+  fprintf(f,
+          "usage: writer_bench [--json] [--events N] [--reps R] [--dir DIR]\n"
+          "                    [--pipeline-events N] [--ring-bytes N] [--validator-mib N]\n");
 }
 
 static int parse(int argc, char **argv, options *o) {
@@ -42,6 +48,9 @@ static int parse(int argc, char **argv, options *o) {
   o->events = 2000000;
   o->reps = 5;
   o->dir = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+  o->pipeline_events = 4000000;
+  o->ring_bytes = 256 * 1024;
+  o->validator_bytes = 1100ull << 20; /* a little over 1 GiB */
   for (int i = 1; i < argc; ++i) {
     if (!strcmp(argv[i], "--json")) {
       o->json = 1;
@@ -51,6 +60,12 @@ static int parse(int argc, char **argv, options *o) {
       o->reps = atoi(argv[++i]);
     } else if (!strcmp(argv[i], "--dir") && i + 1 < argc) {
       o->dir = argv[++i];
+    } else if (!strcmp(argv[i], "--pipeline-events") && i + 1 < argc) {
+      o->pipeline_events = strtoull(argv[++i], NULL, 10);
+    } else if (!strcmp(argv[i], "--ring-bytes") && i + 1 < argc) {
+      o->ring_bytes = (uint32_t)strtoul(argv[++i], NULL, 10);
+    } else if (!strcmp(argv[i], "--validator-mib") && i + 1 < argc) {
+      o->validator_bytes = strtoull(argv[++i], NULL, 10) << 20;
     } else if (!strcmp(argv[i], "--help")) {
       usage(stdout);
       exit(0);
@@ -70,6 +85,7 @@ int main(int argc, char **argv) {
   if (argc == 4 && !strcmp(argv[1], "--rss-child")) {
     return bench_writer_rss_child(strtoull(argv[2], NULL, 10), argv[3]);
   }
+  if (argc == 3 && !strcmp(argv[1], "--validate-child")) return bench_validator_child(argv[2]);
   options o;
   if (parse(argc, argv, &o) != 0) return 2;
   bench_mix mix;
@@ -113,6 +129,28 @@ int main(int argc, char **argv) {
   /* Peak RSS at two session sizes: equal figures show it does not grow with the event count. */
   const double rss_small = bench_writer_peak_rss_mib(o.dir, 100000);
   const double rss_large = bench_writer_peak_rss_mib(o.dir, 10 * (uint64_t)mix.events);
+
+  /* Pipeline: producers -> rings -> drain -> writer -> file, validated afterwards. */
+  const int producer_counts[4] = {1, 2, 4, 8};
+  bench_pipeline_result pipe[4];
+  for (int i = 0; i < 4; ++i) {
+    if (bench_pipeline(o.dir, producer_counts[i], o.pipeline_events / producer_counts[i],
+                       o.ring_bytes, &pipe[i]) != 0) {
+      fprintf(stderr, "writer_bench: pipeline run with %d producers failed\n", producer_counts[i]);
+      return 1;
+    }
+  }
+
+  /* Validator on a file of at least --validator-mib MiB written by the writer. */
+  char big[4096];
+  double val_mb_s = 0, val_rss = 0;
+  uint64_t val_bytes = 0;
+  if (bench_writer_big_session(&mix, o.dir, o.validator_bytes, big, sizeof big) != 0 ||
+      bench_validator(big, &val_mb_s, &val_rss, &val_bytes) != 0) {
+    fprintf(stderr, "writer_bench: validator run failed (%s)\n", big);
+    return 1;
+  }
+  bench_remove_session(big);
   const double raw_ns = median_ns_per_event(raw, o.reps, mix.events);
   const double pbc_ns = median_ns_per_event(pbc, o.reps, mix.events);
   const double cpp_ns = median_ns_per_event(cpp, o.reps, mix.events);
@@ -128,12 +166,20 @@ int main(int argc, char **argv) {
            "\"writer_durable_ns\": %.2f, \"writer_no_io_ns\": %.2f, \"writer_events_per_s\": %.0f, \"bytes_per_event\": %.1f, "
            "\"writer_over_raw_copy\": %.2f, \"original_v4_over_writer\": %.1f}, "
            "\"batch_1k_latency_us\": {\"p50\": %.2f, \"p99\": %.2f, \"p999\": %.2f}, "
-           "\"writer_peak_rss_mib\": %.1f, \"writer_peak_rss_mib_by_events\": {\"100000\": %.1f, \"%zu\": %.1f}, "
-           "\"sink\": %" PRIu64 "}\n",
+           "\"writer_peak_rss_mib\": %.1f, \"writer_peak_rss_mib_by_events\": {\"100000\": %.1f, \"%zu\": %.1f}, ",
            mix.events, o.reps, raw_ns, orig_ns, pbc_ns, cpp_ns, writer_ns, durable_ns, no_io_ns, 1e9 / writer_ns,
            bytes_per_event, writer_ns / raw_ns, orig_ns / writer_ns, p50, p99, p999,
-           rss_small > rss_large ? rss_small : rss_large, rss_small, 10 * mix.events, rss_large,
-           sink % 2);
+           rss_small > rss_large ? rss_small : rss_large, rss_small, 10 * mix.events, rss_large);
+    printf("\"pipeline\": [");
+    for (int i = 0; i < 4; ++i) {
+      printf("%s{\"producers\": %d, \"events_per_s\": %.0f, \"produced\": %" PRIu64
+             ", \"written\": %" PRIu64 ", \"dropped\": %" PRIu64 ", \"valid\": %s}",
+             i ? ", " : "", pipe[i].producers, pipe[i].events_per_s, pipe[i].produced,
+             pipe[i].written, pipe[i].dropped, pipe[i].valid ? "true" : "false");
+    }
+    printf("], \"bytes_per_producer\": %u, \"validator_mb_per_s\": %.1f, "
+           "\"validator_peak_rss_mib\": %.1f, \"validator_file_bytes\": %" PRIu64 ", \"sink\": %" PRIu64 "}\n",
+           o.ring_bytes, val_mb_s, val_rss, val_bytes, sink % 2);
   } else {
     printf("standard mix: %zu events, median of %d runs\n", mix.events, o.reps);
     printf("  %-18s %9.2f ns/event  %8.2f M events/s\n", "raw_copy", raw_ns, 1e3 / raw_ns);
@@ -148,6 +194,15 @@ int main(int argc, char **argv) {
     printf("1 KiB batch latency: p50 %.2f us, p99 %.2f us, p99.9 %.2f us\n", p50, p99, p999);
     printf("writer peak RSS: %.1f MiB at 100,000 events, %.1f MiB at %zu events\n", rss_small,
            rss_large, 10 * mix.events);
+    printf("pipeline (rings of %u bytes per producer, %" PRIu64 " events per row):\n", o.ring_bytes,
+           o.pipeline_events);
+    for (int i = 0; i < 4; ++i) {
+      printf("  %d producers: %6.2f M events/s written, %" PRIu64 " dropped of %" PRIu64 ", %s\n",
+             pipe[i].producers, pipe[i].events_per_s / 1e6, pipe[i].dropped, pipe[i].produced,
+             pipe[i].valid ? "valid" : "INVALID");
+    }
+    printf("validator: %.1f MB/s on %.2f GiB, peak RSS %.1f MiB\n", val_mb_s,
+           (double)val_bytes / (1 << 30), val_rss);
   }
   bench_mix_free(&mix);
   return 0;

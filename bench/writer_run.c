@@ -158,6 +158,32 @@ int bench_writer_batch_latency(const bench_mix *m, const char *dir, double *p50,
   return rc;
 }
 
+int bench_writer_big_session(const bench_mix *m, const char *dir, uint64_t min_bytes,
+                             char *session_dir, size_t cap) {
+  const size_t n = m->events - 1; /* without the TraceEnd */
+  uint8_t *copy = aligned_alloc(64, (m->offsets[n] + 63) / 64 * 64);
+  atf_writer *w;
+  if (copy == NULL || open_session(m, dir, unique_label("big"), &w) != 0) {
+    free(copy);
+    return -1;
+  }
+  memcpy(copy, m->records, m->offsets[n]);
+  const uint64_t span = bench_mix_record(m, n)->timestamp_ns - bench_mix_record(m, 0)->timestamp_ns + 1;
+  int ok = 1;
+  atf_writer_stats st;
+  atf_writer_get_stats(w, &st);
+  while (ok && st.bytes_written + st.events_buffered * 160 < min_bytes) {
+    ok = atf_writer_write(w, copy, m->offsets[n]) == ATF_OK;
+    for (size_t k = 0; k < n; ++k) ((atf_ring_record *)(copy + m->offsets[k]))->timestamp_ns += span;
+    atf_writer_get_stats(w, &st);
+  }
+  ok = ok && atf_writer_finalize(w, 0) == ATF_OK;
+  snprintf(session_dir, cap, "%s", atf_writer_session_dir(w));
+  atf_writer_close(w);
+  free(copy);
+  return ok ? 0 : -1;
+}
+
 int bench_writer_rss_child(uint64_t events, const char *dir) {
   bench_mix m;
   if (bench_mix_build(&m, 10002, 7) != 0) return 1;

@@ -43,6 +43,11 @@ double bench_peak_rss_mib(void);
 /* Runs /proc/self/exe with argv, returns the number it prints on stdout (-1 on failure). */
 double bench_run_child(char *const argv[]);
 
+/* Writes a session of at least `min_bytes` (the mix replayed, timestamps shifted per pass) and
+ * keeps it; its directory goes to session_dir. Returns 0. */
+int bench_writer_big_session(const bench_mix *m, const char *dir, uint64_t min_bytes,
+                             char *session_dir, size_t cap);
+
 /* Removes a session directory tree made by the writer (session_x/pid_y/{events.bin,trace.json}). */
 void bench_remove_session(const char *session_dir);
 

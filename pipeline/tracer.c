@@ -35,7 +35,7 @@
 #include "pipeline/internal/drain.h"
 #include "pipeline/internal/registry.h"
 
-#define DEFAULT_RING_BYTES (1u << 20)
+#define DEFAULT_RING_BYTES (256u * 1024u) /* the per-thread memory budget (issue 7) */
 #define DEFAULT_MAX_THREADS 1024u
 #define DEFAULT_MAX_STACK 256u
 #define NOSLOT_RETRY_EVENTS 1024u

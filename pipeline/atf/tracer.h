@@ -62,7 +62,7 @@ const char *atf_tracer_strerror(atf_tracer_status status);
 
 typedef struct atf_tracer_options {
   atf_writer_options writer;  /* output_root is required; see atf/writer.h */
-  uint32_t ring_bytes;        /* per thread; a power of two >= 1024; default 1 MiB */
+  uint32_t ring_bytes;        /* per thread; a power of two >= 1024; default 256 KiB */
   uint32_t max_threads;       /* concurrent traced threads; default 1024 */
   uint32_t max_stack_bytes;   /* stack snapshot cap; default 256 (also sets writer's) */
   uint64_t idle_sleep_ns;     /* drain worker's sleep when the rings are empty; default 1 ms */

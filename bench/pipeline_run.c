@@ -1,0 +1,142 @@
+#define _GNU_SOURCE
+#include "bench/pipeline_run.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "atf/tracer.h"
+#include "bench/baselines.h"
+#include "bench/mix.h"
+#include "bench/writer_run.h"
+#include "validator/atf/validate.h"
+
+typedef struct producer_arg {
+  uint64_t events;
+  uint32_t symbols[BENCH_SYMBOLS];
+  uint64_t seed;
+} producer_arg;
+
+static void *producer(void *p) {
+  producer_arg *a = p;
+  uint64_t regs[6];
+  uint8_t stack[BENCH_STACK_BYTES];
+  memset(stack, 0xA5, sizeof stack);
+  uint64_t s = a->seed;
+  uint32_t open_sym[32];
+  int depth = 0;
+  for (uint64_t i = 0; i < a->events; ++i) {
+    s = s * 6364136223846793005ull + 1442695040888963407ull;
+    const uint64_t left = a->events - i;
+    const int call = depth == 0 || (depth < 32 && (uint64_t)depth + 1 < left && (s >> 62) & 1);
+    if (call) {
+      const uint32_t sym = a->symbols[(s >> 33) % BENCH_SYMBOLS];
+      for (int k = 0; k < 6; ++k) regs[k] = s >> (k * 9);
+      open_sym[depth++] = sym;
+      atf_tracer_record_call(sym, 0x400000u + sym, regs, 6, stack, sizeof stack);
+    } else {
+      const uint32_t sym = open_sym[--depth];
+      regs[0] = s >> 20;
+      atf_tracer_record_return(sym, 0x400000u + sym, regs, 1);
+    }
+  }
+  return NULL;
+}
+
+static char validate_label[64];
+
+int bench_pipeline(const char *dir, int producers, uint64_t events_per_producer,
+                   uint32_t ring_bytes, bench_pipeline_result *out) {
+  memset(out, 0, sizeof *out);
+  out->producers = producers;
+  out->ring_bytes = ring_bytes;
+  atf_tracer_options o;
+  atf_tracer_options_init(&o);
+  snprintf(validate_label, sizeof validate_label, "bench_pipeline_%d_%d", producers, (int)getpid());
+  o.writer.output_root = dir;
+  o.writer.session_label = validate_label;
+  o.writer.collect_modules = 0;
+  o.ring_bytes = ring_bytes;
+  o.max_stack_bytes = BENCH_STACK_BYTES;
+  o.idle_sleep_ns = 100000; /* 100 us */
+  if (atf_tracer_start(&o) != ATF_TRACER_OK) return -1;
+  producer_arg arg;
+  arg.events = events_per_producer;
+  for (int i = 0; i < BENCH_SYMBOLS; ++i) {
+    char name[32];
+    snprintf(name, sizeof name, "bench_fn_%d", i);
+    if (atf_tracer_symbol(name, &arg.symbols[i]) != ATF_TRACER_OK) return -1;
+  }
+  pthread_t threads[64];
+  producer_arg args[64];
+  for (int t = 0; t < producers; ++t) {
+    args[t] = arg;
+    args[t].seed = 1000u + (uint64_t)t;
+    pthread_create(&threads[t], NULL, producer, &args[t]);
+  }
+  for (int t = 0; t < producers; ++t) pthread_join(threads[t], NULL);
+  atf_tracer_stats st;
+  memset(&st, 0, sizeof st);
+  if (atf_tracer_stop(0, &st) != ATF_TRACER_OK) return -1;
+  out->produced = st.produced;
+  out->written = st.written;
+  out->dropped = st.dropped;
+  out->events_per_s = (double)st.written / ((double)st.elapsed_ns / 1e9);
+  atf_validate_report rep;
+  memset(&rep, 0, sizeof rep);
+  out->valid = atf_validate_path(st.session_dir, NULL, &rep) == ATF_VALIDATE_OK && rep.valid &&
+               rep.records == st.file_events;
+  atf_validate_report_free(&rep);
+  bench_remove_session(st.session_dir);
+  return 0;
+}
+
+int bench_validator_child(const char *session_dir) {
+  atf_validate_report rep;
+  memset(&rep, 0, sizeof rep);
+  const uint64_t t0 = bench_now_ns();
+  const int ok = atf_validate_path(session_dir, NULL, &rep) == ATF_VALIDATE_OK;
+  const uint64_t t1 = bench_now_ns();
+  printf("%.6f %.3f %d\n", (double)(t1 - t0) / 1e9, bench_peak_rss_mib(), ok && rep.valid);
+  atf_validate_report_free(&rep);
+  return ok ? 0 : 1;
+}
+
+int bench_validator(const char *session_dir, double *mb_per_s, double *peak_rss_mib,
+                    uint64_t *file_bytes) {
+  char path[4200];
+  snprintf(path, sizeof path, "%s/events.bin", session_dir);
+  struct stat stbuf;
+  if (stat(path, &stbuf) != 0) return -1;
+  *file_bytes = (uint64_t)stbuf.st_size;
+  int fds[2];
+  if (pipe(fds) != 0) return -1;
+  pid_t pid = fork();
+  if (pid == 0) {
+    dup2(fds[1], 1);
+    close(fds[0]);
+    close(fds[1]);
+    char *const argv[] = {(char *)"writer_bench", (char *)"--validate-child", (char *)session_dir,
+                          NULL};
+    execv("/proc/self/exe", argv);
+    _exit(127);
+  }
+  close(fds[1]);
+  char buf[128] = {0};
+  ssize_t n = pid > 0 ? read(fds[0], buf, sizeof buf - 1) : -1;
+  close(fds[0]);
+  int status = 1;
+  if (pid > 0) waitpid(pid, &status, 0);
+  double secs = 0, rss = 0;
+  int valid = 0;
+  if (n <= 0 || sscanf(buf, "%lf %lf %d", &secs, &rss, &valid) != 3 || !valid || secs <= 0) {
+    return -1;
+  }
+  *mb_per_s = (double)*file_bytes / 1e6 / secs;
+  *peak_rss_mib = rss;
+  return 0;
+}

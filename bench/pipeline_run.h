@@ -1,0 +1,38 @@
+/* pipeline_run.h: producers -> rings -> drain -> writer -> file, and the validator on a big file. */
+#ifndef ATF_BENCH_PIPELINE_RUN_H_
+#define ATF_BENCH_PIPELINE_RUN_H_
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct bench_pipeline_result {
+  int producers;
+  uint64_t produced, written, dropped;
+  double events_per_s;  /* written / (start .. stop, the final drain and fsync included) */
+  int valid;            /* the validator accepted the session */
+  uint64_t ring_bytes;  /* per producer */
+} bench_pipeline_result;
+
+/* `producers` threads each record `events_per_producer` events of the standard mix's shape
+ * (calls with 6 registers and a 128-byte stack copy, returns with 1 register, nested) as fast as
+ * they can, through per-thread rings of `ring_bytes`; then stop, validate, delete the session. */
+int bench_pipeline(const char *dir, int producers, uint64_t events_per_producer,
+                   uint32_t ring_bytes, bench_pipeline_result *out);
+
+/* Validates `session_dir` in a fresh child process (this binary re-executed with
+ * --validate-child); MB/s of events.bin and the child's peak RSS in MiB. */
+int bench_validator(const char *session_dir, double *mb_per_s, double *peak_rss_mib,
+                    uint64_t *file_bytes);
+
+/* The child side: validates and prints "<seconds> <peak rss MiB> <valid>"; returns exit status. */
+int bench_validator_child(const char *session_dir);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* ATF_BENCH_PIPELINE_RUN_H_ */
