@@ -1,0 +1,128 @@
+#!/bin/bash -eu
+# OSS-Fuzz build script for the ATF V4 toolkit's fuzz targets (fuzz/*_fuzzer.cc).
+#
+# Compiles directly with $CC / $CXX and the flags OSS-Fuzz passes ($CFLAGS, $CXXFLAGS,
+# $LIB_FUZZING_ENGINE); no Bazel. The three code generators run here, from proto/atf_v4.proto:
+# protoc-gen-c (protobuf-c, the writer), protoc-gen-nanopb (the validator), protoc --cpp_out
+# (Google's C++ protobuf, the reference decoder). Outputs in $OUT: <target>_fuzzer, its seed corpus
+# (<target>_fuzzer_seed_corpus.zip, fuzz/corpus/<target> plus fuzz/regressions/<target>) and
+# dictionary (<target>_fuzzer.dict).
+#
+# Outside OSS-Fuzz (e.g. on the Debian 12 development image):
+#   CC=clang CXX=clang++ LIB_FUZZING_ENGINE=-fsanitize=fuzzer OUT=/tmp/out SRC=$PWD \
+#     bash fuzz/oss-fuzz/build.sh
+# Without $CFLAGS/$CXXFLAGS the build uses ASan + UBSan + libFuzzer's coverage instrumentation,
+# as OSS-Fuzz's default address configuration does.
+#
+# Libraries: protobuf-c, nanopb (libprotobuf-nanopb.a) and Google's protobuf are linked statically
+# when their static archives exist; cJSON is compiled from $SRC/cJSON when that checkout exists
+# (OSS-Fuzz's Dockerfile clones it), else linked as -lcjson.
+
+set -eu
+: "${CC:=clang}"
+: "${CXX:=clang++}"
+: "${LIB_FUZZING_ENGINE:=-fsanitize=fuzzer}"
+: "${OUT:?set OUT to the output directory}"
+_default_flags="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all -fsanitize=fuzzer-no-link"
+: "${CFLAGS:=$_default_flags}"
+: "${CXXFLAGS:=$_default_flags}"
+
+# The repository: $ATF_SRC, else the checkout this script sits in, else $SRC/atf_v4, else $SRC.
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+if [ -n "${ATF_SRC:-}" ]; then
+  repo=$ATF_SRC
+elif [ -f "$here/../../proto/atf_v4.proto" ]; then
+  repo=$(cd "$here/../.." && pwd)
+elif [ -f "${SRC:-}/atf_v4/proto/atf_v4.proto" ]; then
+  repo=$SRC/atf_v4
+else
+  repo=${SRC:?set SRC (or ATF_SRC) to the repository}
+fi
+[ -f "$repo/proto/atf_v4.proto" ] || { echo "build.sh: no proto/atf_v4.proto under $repo" >&2; exit 1; }
+
+work=${WORK:-$(mktemp -d)}/atf_build
+rm -rf "$work"
+mkdir -p "$work/gen/nanopb" "$work/obj" "$OUT"
+gen=$work/gen
+
+# ---- code generation ---------------------------------------------------------------------------
+wkt=""
+for d in /usr/include /usr/local/include; do
+  [ -f "$d/google/protobuf/timestamp.proto" ] && wkt=$d && break
+done
+[ -n "$wkt" ] || { echo "build.sh: google/protobuf/timestamp.proto not found" >&2; exit 1; }
+protoc -I"$repo/proto" -I"$wkt" --plugin=protoc-gen-c="$(command -v protoc-gen-c)" --c_out="$gen" \
+  atf_v4.proto google/protobuf/timestamp.proto
+protoc -I"$repo/proto" -I"$wkt" --plugin=protoc-gen-nanopb="$(command -v protoc-gen-nanopb)" \
+  --nanopb_opt=-e.npb,-I"$repo/proto" --nanopb_out="$gen/nanopb" atf_v4.proto google/protobuf/timestamp.proto
+protoc -I"$repo/proto" -I"$wkt" --cpp_out="$gen" atf_v4.proto
+
+# ---- compile -----------------------------------------------------------------------------------
+includes=(-I"$repo" -I"$repo/writer" -I"$gen" -I"$gen/nanopb")
+objs=()
+cc() {  # cc DEFINES SOURCE
+  local defs=$1 src=$2 obj
+  obj=$work/obj/$(echo "${src#"$repo"/}" | tr '/' '_').o
+  # shellcheck disable=SC2086
+  $CC $CFLAGS -std=c11 $defs "${includes[@]}" -c "$src" -o "$obj"
+  objs+=("$obj")
+}
+cxx() {  # cxx SOURCE: object path on stdout
+  local src=$1 obj
+  obj=$work/obj/$(echo "${src#"$repo"/}" | tr '/' '_').o
+  # shellcheck disable=SC2086
+  $CXX $CXXFLAGS -std=c++17 "${includes[@]}" -c "$src" -o "$obj"
+  echo "$obj"
+}
+
+# cJSON: from a source checkout when there is one (header as <cjson/cJSON.h>, like the package's).
+cjson_lib=(-lcjson)
+if [ -f "${SRC:-/nonexistent}/cJSON/cJSON.c" ]; then
+  mkdir -p "$work/include/cjson"
+  cp "$SRC/cJSON/cJSON.h" "$work/include/cjson/"
+  includes+=(-I"$work/include")
+  cc "" "$SRC/cJSON/cJSON.c"
+  cjson_lib=()
+fi
+for f in batch convert encode fileio manifest modules names symtab utf8 writer; do
+  cc -D_GNU_SOURCE "$repo/writer/$f.c"
+done
+cc "" "$repo/writer/fastpath/fast_encode.c"
+for f in internal/decode internal/json_reader internal/json_writer internal/manifest internal/reader \
+         internal/utf8 validate report_json; do
+  cc "-D_FILE_OFFSET_BITS=64 -D_POSIX_C_SOURCE=200809L" "$repo/validator/$f.c"
+done
+cc -D_GNU_SOURCE "$repo/recover/recover.c"
+cc "" "$gen/atf_v4.pb-c.c"
+cc "" "$gen/google/protobuf/timestamp.pb-c.c"
+cc "" "$gen/nanopb/atf_v4.npb.c"
+cc "" "$gen/nanopb/google/protobuf/timestamp.npb.c"
+objs+=("$(cxx "$gen/atf_v4.pb.cc")")
+objs+=("$(cxx "$repo/validator/fuzz_check.cc")")
+for f in event_decoders mem_file_ops manifest_render; do objs+=("$(cxx "$repo/fuzz/$f.cc")"); done
+ar rcs "$work/libatf_fuzz.a" "${objs[@]}"
+
+static_or_dynamic() {  # the static archive of library $1 when there is one, else -l$1
+  local a
+  a=$($CC -print-file-name="lib$1.a")
+  if [ -f "$a" ]; then echo "$a"; else echo "-l$1"; fi
+}
+libs=("$(static_or_dynamic protobuf-c)" "$(static_or_dynamic protobuf-nanopb)" "$(static_or_dynamic protobuf)"
+      "${cjson_lib[@]}" -lz -lpthread -ldl)
+
+# ---- link, corpora, dictionaries ---------------------------------------------------------------
+for t in varint validator manifest writer_roundtrip recover; do
+  main=$(cxx "$repo/fuzz/${t}_fuzzer.cc")
+  # shellcheck disable=SC2086
+  $CXX $CXXFLAGS $LIB_FUZZING_ENGINE "$main" "$work/libatf_fuzz.a" "${libs[@]}" -o "$OUT/${t}_fuzzer"
+  cp "$repo/fuzz/$t.dict" "$OUT/${t}_fuzzer.dict"
+  seeds=("$repo/fuzz/corpus/$t")
+  [ -d "$repo/fuzz/regressions/$t" ] && seeds+=("$repo/fuzz/regressions/$t")
+  rm -f "$OUT/${t}_fuzzer_seed_corpus.zip"
+  python3 -c 'import sys, zipfile, os
+with zipfile.ZipFile(sys.argv[1], "w") as z:
+    for d in sys.argv[2:]:
+        for n in sorted(os.listdir(d)):
+            z.write(os.path.join(d, n), os.path.basename(d) + "_" + n)' "$OUT/${t}_fuzzer_seed_corpus.zip" "${seeds[@]}"
+done
+echo "build.sh: built $(ls "$OUT"/*_fuzzer | wc -l) fuzzers in $OUT"
