@@ -25,6 +25,7 @@ static const char kUsage[] =
     "  --json                 one JSON object on stdout instead of the summary\n"
     "  --max-errors N         keep and print at most N errors (default 20; all are counted)\n"
     "  --max-record-size B    longest record accepted, in bytes; K, M, G suffixes (default 64M)\n"
+    "  --threads N            threads decoding records (default: one per CPU, at most 8)\n"
     "  --quiet                print nothing on stdout; the exit status tells\n"
     "  --help, --version\n"
     "\n"
@@ -105,6 +106,10 @@ static int parse_args(int argc, char** argv, cli* c) {
       uint64_t n;
       if (!parse_size(value, &n) || n == 0) return usage_error("invalid --max-record-size '%s'", value);
       c->options.max_record_size = n;
+    } else if ((value = option_value(argc, argv, &i, "--threads", &missing)) != NULL) {
+      uint64_t n;
+      if (!parse_size(value, &n) || n == 0 || n > 1024) return usage_error("invalid --threads '%s'", value);
+      c->options.threads = (unsigned)n;
     } else if (missing) {
       return usage_error("option '%s' needs a value", arg);
     } else {

@@ -10,7 +10,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -21,6 +23,10 @@
 #include "validator/internal/reader.h"
 
 #define DEFAULT_MAX_ERRORS 1000u
+#define BATCH_MAX 8192u        // records decoded between two passes of the order rules
+#define BATCH_CHUNK 256u       // records a decoding thread takes at a time
+#define MIN_PARALLEL 1024u     // smaller batches are decoded by the calling thread alone
+#define MAX_DECODE_THREADS 8u
 #define EVENTS_FILE "events.bin"
 #define MANIFEST_FILE "trace.json"
 
@@ -45,6 +51,7 @@ void atf_validate_options_init(atf_validate_options* options) {
   options->max_record_size = ATF_VALIDATE_DEFAULT_MAX_RECORD;
   options->max_errors = DEFAULT_MAX_ERRORS;
   options->window_size = ATF_READER_DEFAULT_WINDOW;
+  options->threads = 0;
 }
 
 void atf_validate_report_free(atf_validate_report* report) {
@@ -104,11 +111,22 @@ static thread_slot* thread_find(thread_table* t, int32_t tid, bool* is_new, bool
 
 // ---------------------------------------------------------------------------------------------
 
+// One record's decoding outcome, computed by any thread, applied in file order. Kept small (the
+// batch stays in cache): a record that fails is decoded again, alone, for its error.
+typedef struct decoded {
+  atf_frame frame;
+  bool ok;
+  atf_event ev;
+} decoded;
+
 typedef struct validation {
   const atf_validate_options* opt;
   atf_validate_report* rep;
   atf_reader reader;
   bool oom;
+  unsigned decoders;  // decoding threads, the calling one included
+  decoded* batch;    // BATCH_MAX or fewer entries (never more than the input has bytes)
+  size_t batch_cap;
   // Order and session state.
   bool have_prev_id;
   uint64_t prev_id;
@@ -243,23 +261,23 @@ static void count(validation* v, const atf_event* ev) {
   rep->has_time = true;
 }
 
-// One record whose frame is complete. Returns false on an I/O error.
-static bool check_record(validation* v, const atf_frame* f, uint64_t index) {
-  atf_event ev;
-  atf_decode_error err;
+// One record whose frame is complete, decoded (decoded_ok, ev, err) unless it is too large.
+// Returns false on an I/O error.
+static bool apply_record(validation* v, const atf_frame* f, uint64_t index, bool decoded_ok, const atf_event* ev,
+                         const atf_decode_error* err) {
   bool ok;
   if (f->length > v->opt->max_record_size) {
     add_error(v, EVENTS_FILE, f->offset, index, "framing.too_large",
               "record length %" PRIu64 " exceeds the limit of %" PRIu64 " bytes", f->length, v->opt->max_record_size);
     ok = false;
-  } else if (atf_decode_record(&v->reader, f->body_offset, f->length, NULL, &ev, &err)) {
-    count(v, &ev);
-    note_time_range(v, &ev, index, f->offset);
-    ok = check_order(v, &ev, index, f->offset);
-    v->last_payload = ev.payload;
+  } else if (decoded_ok) {
+    count(v, ev);
+    note_time_range(v, ev, index, f->offset);
+    ok = check_order(v, ev, index, f->offset);
+    v->last_payload = ev->payload;
   } else {
-    if (strcmp(err.rule, "io") == 0) return false;
-    add_error(v, EVENTS_FILE, err.offset, index, err.rule, "%s", err.message);
+    if (strcmp(err->rule, "io") == 0) return false;
+    add_error(v, EVENTS_FILE, err->offset, index, err->rule, "%s", err->message);
     ok = false;
   }
   v->last_record_failed = !ok;
@@ -272,6 +290,94 @@ static bool check_record(validation* v, const atf_frame* f, uint64_t index) {
     v->prefix_intact = false;
   }
   return true;
+}
+
+static bool check_record(validation* v, const atf_frame* f, uint64_t index) {
+  atf_event ev;
+  atf_decode_error err;
+  const bool ok = f->length <= v->opt->max_record_size &&
+                  atf_decode_record(&v->reader, f->body_offset, f->length, NULL, &ev, &err);
+  return apply_record(v, f, index, ok, &ev, &err);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Batches: the records that lie whole in the reader's window are decoded first, by up to
+// v->decoders threads (decoding is nearly all the work and records are independent), then the
+// order, session and manifest rules run over the outcomes in file order, as for a single record.
+// Each thread decodes through its own copy of the reader, limited to the window (fd -1), so none
+// of them ever reads the file or moves the window.
+
+typedef struct batch_work {
+  atf_reader view;
+  decoded* records;
+  size_t n;
+  atomic_size_t next;
+} batch_work;
+
+static void* decode_batch(void* arg) {
+  batch_work* w = arg;
+  atf_reader view = w->view;
+  for (;;) {
+    const size_t first = atomic_fetch_add(&w->next, BATCH_CHUNK);
+    if (first >= w->n) return NULL;
+    const size_t end = w->n - first < BATCH_CHUNK ? w->n : first + BATCH_CHUNK;
+    for (size_t i = first; i < end; ++i) {
+      decoded* d = &w->records[i];
+      atf_decode_error err;
+      d->ok = atf_decode_record(&view, d->frame.body_offset, d->frame.length, NULL, &d->ev, &err);
+    }
+  }
+}
+
+// Frames the records from *off that lie whole in the window (refilled to start at *off when it
+// must be), up to the first one that does not, is too large or is badly framed, which the caller
+// then handles alone. Decodes and applies them. Returns the number of records done (0: none fit).
+static size_t run_batch(validation* v, uint64_t* off, uint64_t* index) {
+  atf_reader* r = &v->reader;
+  const uint64_t left = r->size - *off;
+  if (atf_reader_get(r, *off, left < r->cap ? (size_t)left : r->cap) == NULL) return 0;
+  const uint64_t win_end = r->win_off + r->win_len;
+  size_t n = 0;
+  uint64_t at = *off;
+  while (n < v->batch_cap && at < r->size && (win_end - at >= 10 || win_end == r->size)) {
+    atf_frame* f = &v->batch[n].frame;
+    if (atf_reader_frame(r, at, f) != ATF_FRAME_OK || f->length > win_end - f->body_offset ||
+        f->length > v->opt->max_record_size) {
+      break;
+    }
+    at = f->body_offset + f->length;
+    n++;
+  }
+  if (n == 0) return 0;
+  batch_work w = {*r, v->batch, n, 0};
+  w.view.fd = -1;
+  w.view.buf = NULL;
+  pthread_t tids[MAX_DECODE_THREADS];
+  unsigned started = 0;
+  if (n >= MIN_PARALLEL) {
+    for (; started + 1 < v->decoders; ++started) {
+      if (pthread_create(&tids[started], NULL, decode_batch, &w) != 0) break;  // the others do it
+    }
+  }
+  decode_batch(&w);
+  for (unsigned i = 0; i < started; ++i) pthread_join(tids[i], NULL);
+  for (size_t i = 0; i < n; ++i) {
+    const decoded* d = &v->batch[i];
+    v->rep->records++;
+    // The record lies in the window: decoding it again cannot fail to read, and apply_record only
+    // returns false for that.
+    (void)(d->ok ? apply_record(v, &d->frame, *index, true, &d->ev, NULL) : check_record(v, &d->frame, *index));
+    *index += 1;
+  }
+  *off = at;
+  return n;
+}
+
+static unsigned decode_threads(const atf_validate_options* opt) {
+  long n = opt->threads;
+  if (n == 0) n = sysconf(_SC_NPROCESSORS_ONLN);
+  if (n < 1) n = 1;
+  return n > (long)MAX_DECODE_THREADS ? MAX_DECODE_THREADS : (unsigned)n;
 }
 
 static void framing_error(validation* v, atf_frame_status st, const atf_frame* f, uint64_t index) {
@@ -303,10 +409,17 @@ static atf_validate_status check_events(validation* v) {
   atf_validate_report* rep = v->rep;
   uint64_t off = 0, index = 0, next_progress = 0;
   const uint64_t step = rep->bytes / 100 > (1u << 20) ? rep->bytes / 100 : (1u << 20);
+  v->decoders = decode_threads(v->opt);
+  v->batch_cap = rep->bytes < BATCH_MAX ? (size_t)rep->bytes : BATCH_MAX;  // a record takes >= 1 byte
+  if (v->batch_cap > 0 && (v->batch = malloc(v->batch_cap * sizeof *v->batch)) == NULL) return ATF_VALIDATE_ENOMEM;
   for (;;) {
     if (v->opt->progress != NULL && off >= next_progress) {
       v->opt->progress(off, rep->bytes, v->opt->progress_arg);
       next_progress = off + step;
+    }
+    if (run_batch(v, &off, &index) > 0) {
+      if (v->oom) return ATF_VALIDATE_ENOMEM;
+      continue;
     }
     atf_frame f;
     const atf_frame_status st = atf_reader_frame(&v->reader, off, &f);
@@ -369,6 +482,7 @@ static atf_validate_status run(validation* v, const char* manifest, size_t manif
     if (v->oom) st = ATF_VALIDATE_ENOMEM;
   }
   free(v->threads.slots);
+  free(v->batch);
   return st;
 }
 

@@ -163,6 +163,71 @@ TEST(Validate, RecordsLargerThanTheWindowAreStreamed) {
   EXPECT_EQ(large.r.counts[ATF_VALIDATE_TRACE_END], 1u);
 }
 
+// Everything in a report, errors included, as text: reports of the same input must be equal.
+std::string Describe(const atf_validate_report& r) {
+  std::string s = std::to_string(r.valid) + " " + std::to_string(r.records) + " " + std::to_string(r.bytes);
+  for (uint64_t c : r.counts) s += " " + std::to_string(c);
+  for (uint64_t x : {r.threads, (uint64_t)r.threads_capped, (uint64_t)r.has_time, r.time_min_ns, r.time_max_ns,
+                     r.warnings, r.unknown_fields, r.valid_prefix_bytes, r.valid_prefix_records,
+                     (uint64_t)r.manifest_checked, r.error_count, (uint64_t)r.errors_len}) {
+    s += " " + std::to_string(x);
+  }
+  for (size_t i = 0; i < r.errors_len; ++i) {
+    const atf_validate_error& e = r.errors[i];
+    s += std::string("\n") + e.file + " " + std::to_string(e.offset) + " " + std::to_string(e.record) + " " + e.rule +
+         ": " + e.message;
+  }
+  return s;
+}
+
+TEST(Validate, DecodingThreadsAndWindowsDoNotChangeTheReport) {
+  // 6000 records with defects spread through them (bad UTF-8, repeated ids, a timestamp going
+  // back, an unknown field, a record too large for the limit, one larger than the window), read
+  // from memory and through 64 KiB and 1 MiB windows (batches end mid-record), by 1, 2 and 4 threads.
+  std::string bytes = atf_test::Frame(atf_test::Serialize(atf_test::Start(0, kBaseNs)));
+  uint64_t id = 1;
+  for (int i = 1; i < 6000; ++i) {
+    atf::v4::Event e = atf_test::Call(id++, 100 + i % 7, kBaseNs + 10 * i, "fn_" + std::to_string(i), 0x1000 + i);
+    if (i % 997 == 0) e.mutable_function_call()->set_symbol("bad\xc3(");
+    if (i % 1499 == 0) e.set_event_id(1);
+    if (i % 2003 == 0) e.mutable_timestamp()->set_seconds(1);
+    if (i == 3000) e.mutable_function_call()->set_stack_shallow_copy(std::string(100 * 1024, 'x'));
+    if (i == 4000) e.mutable_function_call()->set_stack_shallow_copy(std::string(3000, 'y'));
+    std::string body = atf_test::Serialize(e);
+    if (i % 1201 == 0) body += atf_test::VarintField(77, 1);
+    bytes += atf_test::Frame(body);
+  }
+  bytes += atf_test::Frame(atf_test::Serialize(atf_test::End(id, kBaseNs + 100000)));
+  const std::string dir = NewDir("threads");
+  atf_test::WriteSession(dir, bytes, nullptr);
+
+  atf_validate_options opt;
+  atf_validate_options_init(&opt);
+  opt.max_errors = 100;
+  opt.max_record_size = 2000;
+  opt.threads = 1;
+  Report reference;
+  ValidateBuffers(bytes, nullptr, &reference, &opt);
+  ASSERT_EQ(reference.status, ATF_VALIDATE_OK);
+  EXPECT_EQ(reference.r.records, 6001u);
+  EXPECT_EQ(reference.r.error_count, 6u + 4u + 2u + 2u) << reference.Errors();  // utf8, ids, times, too large
+  EXPECT_EQ(reference.r.unknown_fields, 4u);
+  EXPECT_EQ(reference.FirstRule(), "schema.utf8");
+  const std::string expected = Describe(reference.r);
+  for (unsigned threads : {1u, 2u, 4u}) {
+    opt.threads = threads;
+    Report mem;
+    ValidateBuffers(bytes, nullptr, &mem, &opt);
+    EXPECT_EQ(Describe(mem.r), expected) << threads << " threads, memory";
+    for (size_t window : {size_t{64 * 1024}, size_t{1024 * 1024}}) {
+      opt.window_size = window;
+      Report file;
+      ASSERT_EQ(atf_validate_path(dir.c_str(), &opt, &file.r), ATF_VALIDATE_OK) << file.r.reason;
+      EXPECT_EQ(Describe(file.r), expected) << threads << " threads, window " << window;
+    }
+  }
+}
+
 TEST(Validate, MaxErrorsCapsKeptErrorsButAllAreCounted) {
   std::vector<atf::v4::Event> events = {atf_test::Start(0, kBaseNs)};
   for (int i = 1; i <= 200; ++i) events.push_back(atf_test::Call(7, 1, kBaseNs + i, "f", 1));  // ids repeat

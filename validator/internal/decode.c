@@ -234,6 +234,11 @@ static inline const uint8_t* scan_varint(const uint8_t* p, const uint8_t* end, u
 }
 
 static bool valid_utf8(const uint8_t* p, size_t n) {
+  uint64_t high = 0;  // ASCII strings, the common case, without a call
+  size_t i = 0;
+  for (uint64_t w; i + 8 <= n; i += 8) memcpy(&w, p + i, 8), high |= w;
+  for (; i < n; ++i) high |= p[i];
+  if ((high & 0x8080808080808080ull) == 0) return true;
   atf_utf8_state u = ATF_UTF8_STATE_INIT;
   return atf_utf8_feed(&u, p, n) == n && atf_utf8_complete(&u);
 }
@@ -454,7 +459,9 @@ static bool check_record(decoder* d, const atf_v4_Event* m) {
 bool atf_decode_record(atf_reader* r, uint64_t off, uint64_t len, const atf_event_visitor* visitor,
                        atf_event* ev, atf_decode_error* err) {
   memset(ev, 0, sizeof *ev);
-  memset(err, 0, sizeof *err);
+  err->rule = NULL;  // fail() fills in the rest
+  err->offset = 0;
+  err->message[0] = '\0';
   decoder d;
   memset(&d, 0, sizeof d);
   d.visitor = visitor;
@@ -476,7 +483,7 @@ bool atf_decode_record(atf_reader* r, uint64_t off, uint64_t len, const atf_even
   atf_v4_Event m = atf_v4_Event_init_zero;
   m.cb_payload.funcs.decode = set_up_payload;
   m.cb_payload.arg = &d;
-  if (!pb_decode(&d.rs.stream, atf_v4_Event_fields, &m)) {
+  if (!pb_decode_ex(&d.rs.stream, atf_v4_Event_fields, &m, PB_DECODE_NOINIT)) {  // m is initialised
     return fail(&d, "wire.decode", off, "Event: %s", PB_GET_ERROR(&d.rs.stream));
   }
   return check_record(&d, &m);
