@@ -270,6 +270,18 @@ def make_writer_roundtrip():
         record("call", stack=1001, stack_bytes=b"r" * 64), record("call", stack=999), write_batch()]))
 
 
+def make_writer_faults():
+    """Each writer program under each fault mode (writer_faults_fuzzer.cc's header)."""
+    c = Corpus("writer_faults")
+    src = os.path.join(OUT, "writer_roundtrip")
+    modes = [(0, 3), (1, 5), (2, 0), (3, 200), (4, 150), (5, 2), (6, 180), (7, 3), (8, 300),
+             (0x43, 250), (0x84, 100), (3, 20), (5, 1)]
+    for name in sorted(os.listdir(src)):
+        program = open(os.path.join(src, name), "rb").read()
+        for mode, param in modes:
+            c.add("%s_mode%02x_%d" % (name, mode, param), u8(mode) + u16(param) + program)
+
+
 # ---- recovery -----------------------------------------------------------------------------------
 
 def make_recover(golden_events, golden_manifest):
@@ -296,6 +308,7 @@ def main():
     make_validator(golden_events, golden_manifest)
     make_manifest(golden_manifest)
     make_writer_roundtrip()
+    make_writer_faults()
     make_recover(golden_events, golden_manifest)
     for target in sorted(os.listdir(OUT)):
         print("%-18s %3d seeds" % (target, len(os.listdir(os.path.join(OUT, target)))))

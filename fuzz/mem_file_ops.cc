@@ -12,10 +12,19 @@ static std::string Parent(const std::string& path) {
   return slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
 }
 
-MemFs::MemFs() {
+MemFs::MemFs() : MemFs(Faults()) {}
+
+MemFs::MemFs(const Faults& faults) : faults_(faults) {
   ops_ = {this, DoOpen, DoWrite, DoFsync, DoFtruncate, DoClose, DoRename, DoMkdir, DoUnlink};
   dirs_.insert("/");
   dirs_.insert(".");
+}
+
+bool MemFs::IsEvents(int fd) const {
+  auto it = fds_.find(fd);
+  static const std::string kName = "/events.bin";
+  return it != fds_.end() && it->second.path.size() >= kName.size() &&
+         it->second.path.compare(it->second.path.size() - kName.size(), kName.size(), kName) == 0;
 }
 
 const std::string* MemFs::File(const std::string& path) const {
@@ -49,6 +58,18 @@ ssize_t MemFs::DoWrite(void* ctx, int fd, const void* buf, size_t len) {
   MemFs* fs = static_cast<MemFs*>(ctx);
   auto it = fs->fds_.find(fd);
   if (it == fs->fds_.end() || it->second.dir) return errno = EBADF, -1;
+  if (fs->IsEvents(fd)) {
+    const Faults& f = fs->faults_;
+    if (f.eintr_every && ++fs->calls_ % f.eintr_every == 0) return errno = EINTR, -1;
+    if (f.short_write && len > f.short_write) len = f.short_write;
+    if (f.limit_on && it->second.pos + len > f.limit) {
+      if (it->second.pos >= f.limit) {
+        fs->hard_faults_++;
+        return errno = f.limit_errno, -1;
+      }
+      len = static_cast<size_t>(f.limit - it->second.pos);
+    }
+  }
   std::string& f = fs->files_[it->second.path];
   if (f.size() < it->second.pos) f.resize(it->second.pos, '\0');
   f.replace(it->second.pos, len, static_cast<const char*>(buf), len);
@@ -58,13 +79,23 @@ ssize_t MemFs::DoWrite(void* ctx, int fd, const void* buf, size_t len) {
 
 int MemFs::DoFsync(void* ctx, int fd) {
   MemFs* fs = static_cast<MemFs*>(ctx);
-  return fs->fds_.count(fd) ? 0 : (errno = EBADF, -1);
+  if (!fs->fds_.count(fd)) return errno = EBADF, -1;
+  if (fs->IsEvents(fd)) {
+    const Faults& f = fs->faults_;
+    if (f.eintr_every && ++fs->calls_ % f.eintr_every == 0) return errno = EINTR, -1;
+    if (f.fsync_fail_at && ++fs->fsyncs_ == f.fsync_fail_at) {
+      fs->hard_faults_++;
+      return errno = EIO, -1;
+    }
+  }
+  return 0;
 }
 
 int MemFs::DoFtruncate(void* ctx, int fd, off_t len) {
   MemFs* fs = static_cast<MemFs*>(ctx);
   auto it = fs->fds_.find(fd);
   if (it == fs->fds_.end() || it->second.dir || len < 0) return errno = EINVAL, -1;
+  if (fs->IsEvents(fd) && fs->faults_.truncate_fails && fs->hard_faults_ > 0) return errno = EIO, -1;
   fs->files_[it->second.path].resize(static_cast<size_t>(len), '\0');
   return 0;
 }

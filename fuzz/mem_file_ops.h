@@ -16,7 +16,22 @@ namespace atf_fuzz {
 
 class MemFs {
  public:
+  // Faults injected on events.bin (any path ending in "/events.bin"), for the durability tests.
+  struct Faults {
+    unsigned eintr_every = 0;   // every n-th write or fsync fails with EINTR first (retried)
+    size_t short_write = 0;     // a write stores at most this many bytes (the caller continues)
+    bool limit_on = false;      // the file cannot grow past `limit` bytes:
+    uint64_t limit = 0;         //   the write reaching it is cut short, the next one fails
+    int limit_errno = 0;        //   with this errno (ENOSPC, EIO)
+    unsigned fsync_fail_at = 0; // the n-th fsync fails with EIO
+    bool truncate_fails = false;  // ftruncate fails with EIO once a hard fault was injected
+  };
+
   MemFs();
+  explicit MemFs(const Faults& faults);
+  // Hard faults injected so far (ENOSPC/EIO on write, EIO on fsync); EINTR and short writes are
+  // not counted.
+  unsigned hard_faults() const { return hard_faults_; }
   const atf_file_ops* ops() const { return &ops_; }
   // Contents of a regular file; NULL when there is none at `path`.
   const std::string* File(const std::string& path) const;
@@ -36,7 +51,11 @@ class MemFs {
   static int DoMkdir(void* ctx, const char* path, mode_t mode);
   static int DoUnlink(void* ctx, const char* path);
 
+  bool IsEvents(int fd) const;
+
   atf_file_ops ops_;
+  Faults faults_;
+  unsigned calls_ = 0, fsyncs_ = 0, hard_faults_ = 0;
   std::set<std::string> dirs_;
   std::map<std::string, std::string> files_;
   std::map<int, Open> fds_;
