@@ -24,6 +24,7 @@ typedef struct options {
   uint64_t pipeline_events; /* total per pipeline row */
   uint32_t ring_bytes;
   uint64_t validator_bytes;
+  int drain_nice;
 } options;
 
 static int cmp_u64(const void *a, const void *b) {
@@ -40,7 +41,7 @@ static double median_ns_per_event(uint64_t *samples, int n, size_t events) {
 static void usage(FILE *f) {
   fprintf(f,
           "usage: writer_bench [--json] [--events N] [--reps R] [--dir DIR]\n"
-          "                    [--pipeline-events N] [--ring-bytes N] [--validator-mib N]\n");
+          "                    [--pipeline-events N] [--ring-bytes N] [--drain-nice N] [--validator-mib N]\n");
 }
 
 static int parse(int argc, char **argv, options *o) {
@@ -51,6 +52,7 @@ static int parse(int argc, char **argv, options *o) {
   o->pipeline_events = 4000000;
   o->ring_bytes = 256 * 1024;
   o->validator_bytes = 1100ull << 20; /* a little over 1 GiB */
+  o->drain_nice = 0;
   for (int i = 1; i < argc; ++i) {
     if (!strcmp(argv[i], "--json")) {
       o->json = 1;
@@ -64,6 +66,8 @@ static int parse(int argc, char **argv, options *o) {
       o->pipeline_events = strtoull(argv[++i], NULL, 10);
     } else if (!strcmp(argv[i], "--ring-bytes") && i + 1 < argc) {
       o->ring_bytes = (uint32_t)strtoul(argv[++i], NULL, 10);
+    } else if (!strcmp(argv[i], "--drain-nice") && i + 1 < argc) {
+      o->drain_nice = atoi(argv[++i]);
     } else if (!strcmp(argv[i], "--validator-mib") && i + 1 < argc) {
       o->validator_bytes = strtoull(argv[++i], NULL, 10) << 20;
     } else if (!strcmp(argv[i], "--help")) {
@@ -135,7 +139,7 @@ int main(int argc, char **argv) {
   bench_pipeline_result pipe[4];
   for (int i = 0; i < 4; ++i) {
     if (bench_pipeline(o.dir, producer_counts[i], o.pipeline_events / producer_counts[i],
-                       o.ring_bytes, &pipe[i]) != 0) {
+                       o.ring_bytes, o.drain_nice, &pipe[i]) != 0) {
       fprintf(stderr, "writer_bench: pipeline run with %d producers failed\n", producer_counts[i]);
       return 1;
     }
@@ -177,9 +181,9 @@ int main(int argc, char **argv) {
              i ? ", " : "", pipe[i].producers, pipe[i].events_per_s, pipe[i].produced,
              pipe[i].written, pipe[i].dropped, pipe[i].valid ? "true" : "false");
     }
-    printf("], \"bytes_per_producer\": %u, \"validator_mb_per_s\": %.1f, "
+    printf("], \"drain_nice\": %d, \"bytes_per_producer\": %u, \"validator_mb_per_s\": %.1f, "
            "\"validator_peak_rss_mib\": %.1f, \"validator_file_bytes\": %" PRIu64 ", \"sink\": %" PRIu64 "}\n",
-           o.ring_bytes, val_mb_s, val_rss, val_bytes, sink % 2);
+           o.drain_nice, o.ring_bytes, val_mb_s, val_rss, val_bytes, sink % 2);
   } else {
     printf("standard mix: %zu events, median of %d runs\n", mix.events, o.reps);
     printf("  %-18s %9.2f ns/event  %8.2f M events/s\n", "raw_copy", raw_ns, 1e3 / raw_ns);
@@ -194,8 +198,8 @@ int main(int argc, char **argv) {
     printf("1 KiB batch latency: p50 %.2f us, p99 %.2f us, p99.9 %.2f us\n", p50, p99, p999);
     printf("writer peak RSS: %.1f MiB at 100,000 events, %.1f MiB at %zu events\n", rss_small,
            rss_large, 10 * mix.events);
-    printf("pipeline (rings of %u bytes per producer, %" PRIu64 " events per row):\n", o.ring_bytes,
-           o.pipeline_events);
+    printf("pipeline (rings of %u bytes per producer, %" PRIu64 " events per row, drain nice %d):\n",
+           o.ring_bytes, o.pipeline_events, o.drain_nice);
     for (int i = 0; i < 4; ++i) {
       printf("  %d producers: %6.2f M events/s written, %" PRIu64 " dropped of %" PRIu64 ", %s\n",
              pipe[i].producers, pipe[i].events_per_s / 1e6, pipe[i].dropped, pipe[i].produced,

@@ -341,7 +341,8 @@ void atf_tracer_options_init(atf_tracer_options *o) {
 atf_tracer_status atf_tracer_start(const atf_tracer_options *o) {
   if (o == NULL || o->writer.output_root == NULL || !atf_ring_capacity_ok(o->ring_bytes) ||
       o->max_threads == 0 || o->max_threads > ATF_TRACER_MAX_THREADS_LIMIT ||
-      o->max_stack_bytes > ATF_RECORD_MAX_STACK || o->idle_sleep_ns == 0) {
+      o->max_stack_bytes > ATF_RECORD_MAX_STACK || o->idle_sleep_ns == 0 ||
+      o->drain_nice < -20 || o->drain_nice > 19) {
     return ATF_TRACER_E_INVALID_ARGUMENT;
   }
   pthread_once(&g_key_once, make_exit_key);
@@ -374,9 +375,12 @@ atf_tracer_status atf_tracer_start(const atf_tracer_options *o) {
   atf_drain_sink sink = {&g_sink, sink_write, sink_flush, sink_drops};
   if (atf_drain_init(&g_drain, &g_reg, &sink, o->idle_sleep_ns, o->flush_interval_ns) != 0) {
     st = ATF_TRACER_E_NO_MEMORY;
-  } else if (atf_drain_start(&g_drain) != 0) {
-    atf_drain_destroy(&g_drain);
-    st = ATF_TRACER_E_THREAD;
+  } else {
+    g_drain.nice = o->drain_nice;
+    if (atf_drain_start(&g_drain) != 0) {
+      atf_drain_destroy(&g_drain);
+      st = ATF_TRACER_E_THREAD;
+    }
   }
   if (st != ATF_TRACER_OK) {
     atf_writer_close(g_writer); /* leaves a session without trace.json, as after a crash */

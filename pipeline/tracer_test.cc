@@ -3,12 +3,14 @@
 #include "atf/tracer.h"
 
 #include <gtest/gtest.h>
+#include <dirent.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstring>
@@ -310,6 +312,50 @@ TEST(TracerTest, RejectsBadOptions) {
   EXPECT_EQ(atf_tracer_start(&o), ATF_TRACER_E_WRITER);
   EXPECT_NE(atf_tracer_last_writer_status(), ATF_OK);
   EXPECT_EQ(atf_tracer_start(nullptr), ATF_TRACER_E_INVALID_ARGUMENT);
+  o = Options("bad4");
+  o.drain_nice = 20;
+  EXPECT_EQ(atf_tracer_start(&o), ATF_TRACER_E_INVALID_ARGUMENT);
+  o.drain_nice = -21;
+  EXPECT_EQ(atf_tracer_start(&o), ATF_TRACER_E_INVALID_ARGUMENT);
+}
+
+// The nice values of this process's threads, from /proc/self/task/<tid>/stat (field 19).
+std::vector<int> ThreadNiceValues() {
+  std::vector<int> out;
+  DIR* dir = opendir("/proc/self/task");
+  while (dir != nullptr) {
+    const dirent* e = readdir(dir);
+    if (e == nullptr) break;
+    if (e->d_name[0] == '.') continue;
+    std::FILE* f = std::fopen((std::string("/proc/self/task/") + e->d_name + "/stat").c_str(), "r");
+    char line[1024] = {0};
+    if (f != nullptr && std::fgets(line, sizeof line, f) != nullptr) {
+      const char* p = std::strrchr(line, ')');  // the command name may hold spaces
+      for (int field = 2; p != nullptr && *p; ++p) {
+        if (*p == ' ' && ++field == 19) {
+          out.push_back(std::atoi(p + 1));
+          break;
+        }
+      }
+    }
+    if (f != nullptr) std::fclose(f);
+  }
+  if (dir != nullptr) closedir(dir);
+  return out;
+}
+
+TEST(TracerTest, DrainThreadTakesTheAskedNiceValue) {
+  atf_tracer_options o = Options("nice");
+  o.drain_nice = 5;  // raising nice needs no privilege
+  ASSERT_EQ(atf_tracer_start(&o), ATF_TRACER_OK);
+  std::vector<int> nice;
+  for (int i = 0; i < 100; ++i) {  // the worker applies it as it starts
+    nice = ThreadNiceValues();
+    if (std::count(nice.begin(), nice.end(), 5) == 1) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(std::count(nice.begin(), nice.end(), 5), 1) << "exactly the drain thread";
+  EXPECT_EQ(atf_tracer_stop(0, nullptr), ATF_TRACER_OK);
 }
 
 TEST(TracerTest, ForkedChildDoesNotTouchTheParentsSession) {

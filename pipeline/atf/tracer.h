@@ -68,6 +68,11 @@ typedef struct atf_tracer_options {
   uint64_t idle_sleep_ns;     /* drain worker's sleep when the rings are empty; default 1 ms */
   uint64_t flush_interval_ns; /* drain worker flushes this often when it wrote; default 100 ms;
                                  0 = only atf_tracer_flush() and stop make events durable */
+  int drain_nice;             /* Linux: nice value asked for the drain thread (default 0 = as
+                                 the process). When traced threads outnumber the cores, a drain
+                                 that gets only its fair share falls behind and rings fill; e.g.
+                                 -10 lets it keep up. Negative values need CAP_SYS_NICE or
+                                 RLIMIT_NICE; if refused, the thread keeps the default. */
 } atf_tracer_options;
 
 /* Per thread lifetime (a reused OS thread id appears once per lifetime). */

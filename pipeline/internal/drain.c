@@ -14,6 +14,12 @@
 
 #include "atf/ring_record.h"
 
+#if defined(__linux__)
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
+
 static uint64_t mono_ns(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -165,6 +171,11 @@ static void do_flush(atf_drain *d, uint64_t now) {
 
 static void *worker(void *arg) {
   atf_drain *d = (atf_drain *)arg;
+#if defined(__linux__)
+  /* Per-thread on Linux: PRIO_PROCESS with a thread id sets that thread's nice value. A refusal
+   * (no CAP_SYS_NICE) leaves the default priority, which is correct, only slower to drain. */
+  if (d->nice != 0) (void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), d->nice);
+#endif
   pthread_mutex_lock(&d->mu);
   for (;;) {
     uint64_t want_flush = d->flush_requested;

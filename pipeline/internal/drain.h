@@ -44,6 +44,7 @@ typedef struct atf_drain {
   atf_registry *reg;
   atf_drain_sink sink;
   uint64_t idle_sleep_ns;
+  int nice; /* applied by the worker thread to itself at start when nonzero (Linux) */
   uint64_t flush_interval_ns; /* 0 = flush only on request */
 
   pthread_t thread;
