@@ -99,7 +99,7 @@ cc "" "$gen/nanopb/atf_v4.npb.c"
 cc "" "$gen/nanopb/google/protobuf/timestamp.npb.c"
 objs+=("$(cxx "$gen/atf_v4.pb.cc")")
 objs+=("$(cxx "$repo/validator/fuzz_check.cc")")
-for f in event_decoders mem_file_ops manifest_render; do objs+=("$(cxx "$repo/fuzz/$f.cc")"); done
+for f in event_decoders mem_file_ops manifest_render writer_program; do objs+=("$(cxx "$repo/fuzz/$f.cc")"); done
 ar rcs "$work/libatf_fuzz.a" "${objs[@]}"
 
 static_or_dynamic() {  # the static archive of library $1 when there is one, else -l$1
@@ -111,7 +111,7 @@ libs=("$(static_or_dynamic protobuf-c)" "$(static_or_dynamic protobuf-nanopb)" "
       "${cjson_lib[@]}" -lz -lpthread -ldl)
 
 # ---- link, corpora, dictionaries ---------------------------------------------------------------
-for t in varint validator manifest writer_roundtrip recover; do
+for t in varint validator manifest writer_roundtrip writer_faults recover; do
   main=$(cxx "$repo/fuzz/${t}_fuzzer.cc")
   # shellcheck disable=SC2086
   $CXX $CXXFLAGS $LIB_FUZZING_ENGINE "$main" "$work/libatf_fuzz.a" "${libs[@]}" -o "$OUT/${t}_fuzzer"
