@@ -2,8 +2,12 @@
 // output that parses as JSON (read back with the validator's strict JSON reader) holding every event.
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <cstdlib>
 
 #include <algorithm>
 #include <sstream>
@@ -88,6 +92,131 @@ TEST_F(Cli, InvalidSessionExitsOneAndMaxErrorsCapsTheList) {
   EXPECT_EQ(q.out, "");
 }
 
+// A path to an existing directory (stat accepts it) too long to append "/events.bin" to.
+std::string LongDirectoryPath() {
+  std::string path = ".";
+  while (path.size() < 4090) path += "/.";
+  return path;
+}
+
+TEST_F(Cli, InvalidSessionSummaryNamesEveryError) {
+  std::string broken = bytes_;
+  broken += atf_test::Frame(atf_test::Serialize(atf_test::End(1, atf_test::kBaseNs)));
+  broken += atf_test::Frame(atf_test::Serialize(atf_test::Call(100, 101, atf_test::kBaseNs + 999999, "late", 1)));
+  atf_test::WriteSession(dir_, broken, nullptr);
+  ::unlink((dir_ + "/trace.json").c_str());
+  // "--" ends the options; the threads and record size options are accepted in both spellings.
+  const auto r = atf_test::RunTool(std::string(kValidate) + " --threads=2 --max-record-size 1K --max-errors=5 -- " +
+                                   dir_);
+  EXPECT_EQ(r.status, 1) << r.err;
+  EXPECT_NE(r.out.find(": INVALID"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("manifest: trace.json not found"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("valid prefix: 15 records, " + std::to_string(bytes_.size()) + " bytes"), std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("errors 2:"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("events.bin offset " + std::to_string(bytes_.size()) + " record 15: order.event_id"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("record 16: session.last"), std::string::npos) << r.out;
+}
+
+TEST_F(Cli, OutputWriteFailuresExitTwo) {
+  for (const std::string tool : {std::string(kValidate), std::string(kDump)}) {
+    SCOPED_TRACE(tool);
+    const auto r = atf_test::RunTool("{ " + tool + " " + dir_ + " >/dev/full; }");
+    EXPECT_EQ(r.status, 2);
+    EXPECT_NE(r.err.find("fail"), std::string::npos) << r.err;
+  }
+}
+
+TEST_F(Cli, DumpReportsBrokenFramingAndSkipsLongRecords) {
+  // A record over --max-record-size is named and skipped; a torn tail ends the dump.
+  std::string bytes = bytes_;
+  bytes += atf_test::Frame(atf_test::Serialize(atf_test::Call(100, 101, atf_test::kBaseNs + 999999, std::string(600, 's'), 1)));
+  bytes += "\x85";  // a length prefix cut off
+  atf_test::WriteSession(dir_, bytes, nullptr);
+  const auto r = atf_test::RunTool(std::string(kDump) + " --max-record-size=500 " + dir_ + "/events.bin");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), static_cast<long>(events_.size()));
+  EXPECT_NE(r.err.find("record 15: framing.too_large"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("record 16: framing.truncated"), std::string::npos) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 2) << r.err;
+}
+
+TEST_F(Cli, DumpChromeNamesAnonymousFunctionsByAddress) {
+  std::vector<atf::v4::Event> events = {atf_test::Start(0, atf_test::kBaseNs),
+                                        atf_test::Call(1, 101, atf_test::kBaseNs + 1, "", 0x4010a0),
+                                        atf_test::Return(2, 101, atf_test::kBaseNs + 2, "", 0x4010a0),
+                                        atf_test::End(3, atf_test::kBaseNs + 3)};
+  atf_test::WriteSession(dir_, atf_test::Frames(events), nullptr);
+  const auto r = atf_test::RunTool(std::string(kDump) + " --format=chrome " + dir_);
+  ASSERT_EQ(r.status, 0) << r.err;
+  Json j(r.out);
+  ASSERT_EQ(j.status, ATF_JSON_OK) << j.doc.error;
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '"') > 0, true);
+  EXPECT_NE(r.out.find("\"ph\":\"B\",\"pid\":4242,\"tid\":101,\"ts\":0.001,\"name\":\"0x4010a0\""), std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("\"ph\":\"E\",\"pid\":4242,\"tid\":101,\"ts\":0.002,\"name\":\"0x4010a0\""), std::string::npos)
+      << r.out;
+}
+
+TEST(CliProgress, ShownOnATerminalForLargeFiles) {
+  // events.bin of 65 MiB (progress starts at 64 MiB): a record above the 64 MiB limit, skipped
+  // unread (the file is sparse), between a TraceStart and a TraceEnd.
+  const std::string dir = atf_test::TempDir() + "/progress";
+  ::mkdir(dir.c_str(), 0755);
+  const std::string head =
+      atf_test::Frame(atf_test::Serialize(atf_test::Start(0, atf_test::kBaseNs))) + atf_test::Varint(65u << 20);
+  const std::string tail = atf_test::Frame(atf_test::Serialize(atf_test::End(1, atf_test::kBaseNs + 1)));
+  const int fd = ::open((dir + "/events.bin").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::pwrite(fd, head.data(), head.size(), 0), static_cast<ssize_t>(head.size()));
+  ASSERT_EQ(::pwrite(fd, tail.data(), tail.size(), static_cast<off_t>(head.size() + (65u << 20))),
+            static_cast<ssize_t>(tail.size()));
+  ::close(fd);
+
+  const int master = ::posix_openpt(O_RDWR | O_NOCTTY);
+  ASSERT_GE(master, 0);
+  ASSERT_EQ(::grantpt(master), 0);
+  ASSERT_EQ(::unlockpt(master), 0);
+  const std::string terminal = ::ptsname(master);
+  const pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    const int tty = ::open(terminal.c_str(), O_RDWR);
+    const int null = ::open("/dev/null", O_WRONLY);
+    if (tty < 0 || null < 0 || ::dup2(tty, 2) < 0 || ::dup2(null, 1) < 0) ::_exit(126);
+    ::execl(kValidate, kValidate, dir.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  std::string shown;
+  char buf[4096];
+  for (ssize_t n; (n = ::read(master, buf, sizeof buf)) > 0;) shown.append(buf, static_cast<size_t>(n));
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  ::close(master);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 1);  // framing.too_large
+  EXPECT_NE(shown.find("atf-validate:   0% (0 of 65 MiB)"), std::string::npos) << shown;
+  EXPECT_NE(shown.find("\r\033[K"), std::string::npos) << shown;  // the line is cleared at the end
+}
+
+TEST(CliUsage, AFileThatShrinksWhileReadExitsTwo) {
+  // sysfs files are 4096 bytes by stat and a few bytes by read, like a file truncated under us.
+  const char kShortFile[] = "/sys/devices/system/cpu/online";
+  struct stat st;
+  if (::stat(kShortFile, &st) != 0 || st.st_size <= 64 || atf_test::ReadFile(kShortFile).size() >= 64) {
+    GTEST_SKIP() << kShortFile << " is not a short sysfs file here";
+  }
+  for (const char* tool : {kValidate, kDump}) {
+    const auto r = atf_test::RunTool(std::string(tool) + " " + kShortFile);
+    EXPECT_EQ(r.status, 2) << tool;
+    EXPECT_NE(r.err.find(tool == kDump ? "read error" : "events.bin: file changed while being read"),
+              std::string::npos)
+        << r.err;
+  }
+}
+
 TEST(CliUsage, BadCommandLinesExitTwoWithOneLine) {
   const std::string empty_dir = atf_test::TempDir() + "/no_events";
   ::mkdir(empty_dir.c_str(), 0755);
@@ -99,10 +228,18 @@ TEST(CliUsage, BadCommandLinesExitTwoWithOneLine) {
       std::string(kValidate) + " --max-errors",
       std::string(kValidate) + " --max-errors x .",
       std::string(kValidate) + " --max-record-size 0 .",
+      std::string(kValidate) + " --max-record-size=12Q .",
+      std::string(kValidate) + " --threads 0 .",
+      std::string(kValidate) + " --threads=x .",
       std::string(kValidate) + " a b",
       std::string(kDump),
       std::string(kDump) + " --format=xml .",
       std::string(kDump) + " " + empty_dir,
+      std::string(kDump) + " /nonexistent/session",
+      std::string(kDump) + " --max-record-size=12x .",
+      std::string(kDump) + " --max-record-size=0 .",
+      std::string(kDump) + " a b",
+      std::string(kDump) + " " + LongDirectoryPath(),
   };
   for (const auto& cmd : commands) {
     SCOPED_TRACE(cmd);

@@ -360,6 +360,133 @@ TEST(Validate, BadArguments) {
   EXPECT_EQ(atf_validate_buffers(reinterpret_cast<const uint8_t*>(""), 0, nullptr, 0, &opt, &b.r),
             ATF_VALIDATE_EUSAGE);
   EXPECT_STREQ(atf_validate_strerror(ATF_VALIDATE_EIO), "I/O error");
+  EXPECT_STREQ(atf_validate_strerror(ATF_VALIDATE_OK), "ok");
+  EXPECT_STREQ(atf_validate_strerror(ATF_VALIDATE_EUSAGE), "invalid arguments");
+  EXPECT_STREQ(atf_validate_strerror(ATF_VALIDATE_ENOMEM), "out of memory");
+  EXPECT_STREQ(atf_validate_strerror(static_cast<atf_validate_status>(42)), "unknown status");
+  EXPECT_STREQ(atf_validate_payload_name(ATF_VALIDATE_PAYLOAD_COUNT), "unknown");
+
+  Report c, d;
+  EXPECT_EQ(atf_validate_path("", nullptr, &c.r), ATF_VALIDATE_EUSAGE);
+  EXPECT_STREQ(c.r.reason, "no path given");
+  EXPECT_EQ(atf_validate_path(nullptr, nullptr, &d.r), ATF_VALIDATE_EUSAGE);
+}
+
+TEST(Validate, PathTooLongForTheFileNames) {
+  // A directory named by a path just under PATH_MAX (stat accepts it) leaves no room for
+  // "/events.bin".
+  std::string path = ".";
+  while (path.size() < 4090) path += "/.";
+  Report rep;
+  struct stat st;
+  ASSERT_EQ(::stat(path.c_str(), &st), 0) << strerror(errno);
+  EXPECT_EQ(atf_validate_path(path.c_str(), nullptr, &rep.r), ATF_VALIDATE_EUSAGE);
+  EXPECT_STREQ(rep.r.reason, "path too long");
+}
+
+// A regular file whose size says more than it holds (as if it shrank while being read): sysfs
+// files are 4096 bytes by stat and a few bytes by read.
+const char kShortFile[] = "/sys/devices/system/cpu/online";
+
+bool ShortFileAvailable() {
+  struct stat st;
+  return ::stat(kShortFile, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 64 &&
+         atf_test::ReadFile(kShortFile).size() < static_cast<size_t>(st.st_size);
+}
+
+TEST(Validate, AFileThatShrinksWhileReadIsAnIoError) {
+  if (!ShortFileAvailable()) GTEST_SKIP() << kShortFile << " is not a short sysfs file here";
+  for (unsigned threads : {1u, 2u}) {
+    atf_validate_options opt;
+    atf_validate_options_init(&opt);
+    opt.threads = threads;
+    Report rep;
+    EXPECT_EQ(atf_validate_path(kShortFile, &opt, &rep.r), ATF_VALIDATE_EIO);
+    EXPECT_STREQ(rep.r.reason, "events.bin: file changed while being read");
+  }
+}
+
+TEST(Validate, UnreadableManifestIsAnIoError) {
+  // trace.json that opens but cannot be read (a directory): an I/O error naming it, not a defect.
+  const auto events = atf_test::SampleSession(1);
+  const std::string dir = NewDir("manifest_is_a_dir");
+  atf_test::WriteSession(dir, Frames(events), nullptr);
+  ::mkdir((dir + "/trace.json").c_str(), 0755);
+  Report rep;
+  EXPECT_EQ(atf_validate_path(dir.c_str(), nullptr, &rep.r), ATF_VALIDATE_EIO);
+  EXPECT_NE(std::string(rep.r.reason).find("trace.json"), std::string::npos) << rep.r.reason;
+}
+
+TEST(Validate, ManifestTypesAndSize) {
+  const auto events = atf_test::SampleSession(1);
+  const std::string bytes = Frames(events);
+  const std::string good = atf_test::ManifestJson(atf_test::ManifestFor(events, bytes));
+  struct Case {
+    std::string name, insert, rule;
+  };
+  // Keys inserted first win over nothing (the generated ones come later): use keys it lacks, or
+  // replace "modules" by renaming the generated one.
+  const std::vector<Case> cases = {
+      {"modules not an array", "\"modules\": {},", "manifest.type"},
+      {"modules entry not a string", "\"modules\": [7],", "manifest.type"},
+      {"recovered not a boolean", "\"recovered\": 1,", "manifest.type"},
+      {"droppedEvents negative", "\"droppedEvents\": -1,", "manifest.range"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    std::string manifest = good;
+    const size_t at = manifest.find("\"modules\"");
+    ASSERT_NE(at, std::string::npos);
+    manifest.replace(at, 9, "\"modulez\"");  // the generated list no longer counts
+    if (c.insert.rfind("\"modules\"", 0) != 0) manifest.replace(at, 9, "\"modules\"");
+    manifest.insert(1, c.insert);
+    Report rep;
+    ValidateBuffers(bytes, &manifest, &rep);
+    EXPECT_EQ(rep.FirstRule(), c.rule) << rep.Errors();
+    EXPECT_EQ(rep.r.error_count, 1u) << rep.Errors();
+  }
+  std::string huge = good;
+  huge.insert(1, "\"pad\": \"" + std::string(ATF_VALIDATE_MAX_MANIFEST, 'p') + "\",");
+  Report big;
+  ValidateBuffers(bytes, &huge, &big);
+  EXPECT_EQ(big.FirstRule(), "manifest.too_large");
+  EXPECT_EQ(big.r.errors[0].offset, 0u);
+  EXPECT_EQ(big.r.error_count, 1u) << big.Errors();
+}
+
+TEST(Validate, KeptErrorsGrowUpToMaxErrors) {
+  std::vector<atf::v4::Event> events = {atf_test::Start(0, kBaseNs)};
+  for (int i = 1; i <= 300; ++i) events.push_back(atf_test::Call(7, 1, kBaseNs + i, "f", 1));  // ids repeat
+  events.push_back(atf_test::End(1000, kBaseNs + 1000));
+  atf_validate_options opt;
+  atf_validate_options_init(&opt);
+  opt.max_errors = 200;
+  Report rep;
+  ValidateBuffers(Frames(events), nullptr, &rep, &opt);
+  EXPECT_EQ(rep.r.error_count, 299u);
+  ASSERT_EQ(rep.r.errors_len, 200u);
+  for (size_t i = 0; i < rep.r.errors_len; ++i) {
+    EXPECT_EQ(rep.r.errors[i].record, i + 2) << i;
+    EXPECT_STREQ(rep.r.errors[i].rule, "order.event_id");
+  }
+}
+
+TEST(Validate, ProgressIsReportedUpToTheTotal) {
+  const auto events = atf_test::SampleSession(3);
+  const std::string bytes = Frames(events);
+  std::vector<std::pair<uint64_t, uint64_t>> calls;
+  atf_validate_options opt;
+  atf_validate_options_init(&opt);
+  opt.progress = [](uint64_t done, uint64_t total, void* arg) {
+    static_cast<std::vector<std::pair<uint64_t, uint64_t>>*>(arg)->emplace_back(done, total);
+  };
+  opt.progress_arg = &calls;
+  Report rep;
+  ValidateBuffers(bytes, nullptr, &rep, &opt);
+  EXPECT_TRUE(rep.r.valid) << rep.Errors();
+  ASSERT_GE(calls.size(), 2u);
+  EXPECT_EQ(calls.front(), std::make_pair(uint64_t{0}, uint64_t{bytes.size()}));
+  EXPECT_EQ(calls.back(), std::make_pair(uint64_t{bytes.size()}, uint64_t{bytes.size()}));
 }
 
 }  // namespace

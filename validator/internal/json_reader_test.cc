@@ -119,6 +119,44 @@ TEST(JsonReader, TooManyValuesIsBounded) {
   EXPECT_EQ(StatusOf(big), ATF_JSON_TOO_MANY_VALUES);
 }
 
+TEST(JsonReader, UnicodeEscapesOfEveryLength) {
+  atf_json_doc doc;
+  // 1, 2 and 3 UTF-8 bytes, upper- and lower-case hex digits, and a surrogate pair (4 bytes).
+  ASSERT_EQ(Parse("\"\\u0041\\u00E9\\u00e9\\u2713\\uD83D\\uDE00\"", &doc), ATF_JSON_OK);
+  EXPECT_EQ(std::string(doc.nodes[0].text, doc.nodes[0].len), "A\xc3\xa9\xc3\xa9\xe2\x9c\x93\xf0\x9f\x98\x80");
+  atf_json_free(&doc);
+  ASSERT_EQ(Parse("\"\\u00G0\"", &doc), ATF_JSON_SYNTAX);
+  EXPECT_EQ(doc.error_offset, 5u);  // the bad digit
+  atf_json_free(&doc);
+}
+
+TEST(JsonReader, StatusNames) {
+  EXPECT_STREQ(atf_json_strerror(ATF_JSON_OK), "ok");
+  EXPECT_STREQ(atf_json_strerror(ATF_JSON_SYNTAX), "syntax error");
+  EXPECT_STREQ(atf_json_strerror(ATF_JSON_BAD_UTF8), "invalid UTF-8");
+  EXPECT_STREQ(atf_json_strerror(ATF_JSON_TOO_DEEP), "nested too deeply");
+  EXPECT_STREQ(atf_json_strerror(ATF_JSON_DUPLICATE_KEY), "duplicate key");
+  EXPECT_STREQ(atf_json_strerror(ATF_JSON_NO_MEMORY), "out of memory");
+  EXPECT_STREQ(atf_json_strerror(ATF_JSON_TOO_MANY_VALUES), "too many values");
+  EXPECT_STREQ(atf_json_strerror(static_cast<atf_json_status>(99)), "unknown");
+}
+
+TEST(Utf8, AsciiRunsAndMultiByteCharactersAtEveryAlignment) {
+  // The validator skips ASCII eight bytes at a time: a non-ASCII byte at any position of a word
+  // must still be checked.
+  for (size_t at = 0; at < 24; ++at) {
+    SCOPED_TRACE(at);
+    std::string s(24, 'a');
+    s.replace(at, 1, "\xc3\xa4");
+    atf_utf8_state u = ATF_UTF8_STATE_INIT;
+    EXPECT_EQ(atf_utf8_feed(&u, reinterpret_cast<const uint8_t*>(s.data()), s.size()), s.size());
+    EXPECT_TRUE(atf_utf8_complete(&u));
+    s[at] = '\xff';
+    atf_utf8_state v = ATF_UTF8_STATE_INIT;
+    EXPECT_EQ(atf_utf8_feed(&v, reinterpret_cast<const uint8_t*>(s.data()), s.size()), at);
+  }
+}
+
 TEST(Utf8, AcceptsAndRejectsAcrossChunks) {
   const std::string good = "a\xc3\xa4\xe2\x9c\x93\xf0\x9f\x98\x80\xf4\x8f\xbf\xbf";
   for (size_t split = 0; split <= good.size(); ++split) {

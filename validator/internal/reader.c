@@ -38,6 +38,7 @@ static bool fill(atf_reader* r, uint64_t off) {
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
       r->io_errno = n < 0 ? errno : 0;
+      r->io_failed = true;
       r->win_len = 0;
       return false;
     }

@@ -35,7 +35,8 @@ typedef struct atf_reader {
   const uint8_t* win;  // bytes [win_off, win_off + win_len) of the input
   uint64_t win_off;
   size_t win_len;
-  int io_errno;  // set when a read failed (0: short read, the file shrank)
+  int io_errno;    // set when a read failed (0: short read, the file shrank)
+  bool io_failed;  // a read failed (sticky)
 } atf_reader;
 
 // Reads fd (not owned) of `size` bytes through a window of `window` bytes (at least
