@@ -8,10 +8,13 @@ checked-in corpora can be reviewed as a diff. Sources: testdata/golden (the writ
 session), testdata/malformed (one defect per case), validator/testdata/fuzz_regressions, plus
 hand-built inputs for what the test data does not reach (varint boundaries, writer programs with
 every record kind and edge value, writer-rendered manifest values, torn files for recovery).
-Input layouts are those documented at the top of each fuzz/<target>_fuzzer.cc.
+Input layouts are those documented at the top of each fuzz/<target>_fuzzer.cc (writer_faults:
+each writer_roundtrip program under each fault mode).
+
+Files named campaign_* are kept: they are inputs a fuzzing campaign found (libFuzzer -merge=1
+against these seeds, see fuzz/README.md), checked in as they are.
 """
 import os
-import shutil
 import struct
 import sys
 
@@ -67,8 +70,10 @@ def malformed_cases():
 class Corpus:
     def __init__(self, target):
         self.dir = os.path.join(OUT, target)
-        shutil.rmtree(self.dir, ignore_errors=True)
-        os.makedirs(self.dir)
+        os.makedirs(self.dir, exist_ok=True)
+        for name in os.listdir(self.dir):
+            if not name.startswith("campaign_"):
+                os.remove(os.path.join(self.dir, name))
 
     def add(self, name, data):
         if len(data) > MAX_SEED:
