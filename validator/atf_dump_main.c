@@ -151,7 +151,7 @@ static void jsonl_payload(dumper* d, const atf_event* ev) {
       atf_buf_append(o, r->registers.data, r->registers.len);
       atf_buf_puts(o, "}");
       break;
-    case ATF_PAYLOAD_NONE:
+    case ATF_PAYLOAD_NONE:  // never: a record without a payload fails decoding (schema.payload)
       break;
   }
   atf_buf_puts(o, "}");
@@ -231,7 +231,7 @@ static void chrome_record(dumper* d, const atf_event* ev) {
       atf_buf_append(o, r->registers_hex.data, r->registers_hex.len);
       atf_buf_puts(o, "}}}");
       break;
-    case ATF_PAYLOAD_NONE:
+    case ATF_PAYLOAD_NONE:  // never: a record without a payload fails decoding (schema.payload)
       break;
   }
 }
@@ -277,7 +277,7 @@ static int dump(dumper* d, atf_reader* r) {
     atf_decode_error err;
     clear_record(&d->rec);
     if (!atf_decode_record(r, f.body_offset, f.length, &visitor, &ev, &err)) {
-      if (strcmp(err.rule, "io") == 0) {
+      if (strcmp(err.rule, "io") == 0) {  // the file shrank between framing and decoding
         fprintf(stderr, "atf-dump: %s: read error\n", d->events_path);
         return EXIT_USAGE;
       }
@@ -375,7 +375,7 @@ int main(int argc, char** argv) {
   int status = EXIT_USAGE;
   if (atf_reader_init_fd(&r, fd, (uint64_t)st.st_size, ATF_READER_DEFAULT_WINDOW)) {
     status = dump(&d, &r);
-  } else {
+  } else {  // a 1 MiB malloc failed: not reproducible in a test
     fprintf(stderr, "atf-dump: out of memory\n");
   }
   atf_reader_free(&r);

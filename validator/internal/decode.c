@@ -216,6 +216,18 @@ static inline const uint8_t* scan_varint(const uint8_t* p, const uint8_t* end, u
     return p + 1;
   }
   uint64_t v = 0;
+  if (end - p >= 10) {  // no bound to check per byte
+    for (unsigned i = 0; i < max_bytes; ++i) {
+      const uint8_t b = p[i];
+      v |= (uint64_t)(b & 0x7F) << (7 * i);
+      if (b < 0x80) {
+        if (i == max_bytes - 1 && b > last_max) return NULL;
+        *out = v;
+        return p + i + 1;
+      }
+    }
+    return NULL;
+  }
   for (unsigned i = 0; i < max_bytes && p + i < end; ++i) {
     const uint8_t b = p[i];
     v |= (uint64_t)(b & 0x7F) << (7 * i);

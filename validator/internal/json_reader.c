@@ -59,7 +59,7 @@ static size_t new_node(parser* p, atf_json_type type) {
   if (d->n_nodes == d->cap_nodes) {
     const size_t cap = d->cap_nodes ? d->cap_nodes * 2 : 64;
     atf_json_node* n = realloc(d->nodes, cap * sizeof *n);
-    if (n == NULL) {
+    if (n == NULL) {  // realloc failure: the caller bounds the input, not reproducible in a test
       fail(p, ATF_JSON_NO_MEMORY, p->pos, "out of memory");
       return ATF_JSON_NONE;
     }
@@ -351,7 +351,7 @@ atf_json_status atf_json_parse(const char* data, size_t len, atf_json_doc* doc) 
   parser p = {data, len, 0, doc};
   // Invalid UTF-8 outside strings is a syntax error anyway; inside strings parse_string checks it.
   doc->strings = malloc(len ? len : 1);
-  if (doc->strings == NULL) {
+  if (doc->strings == NULL) {  // malloc failure (at most 1 MiB here): not reproducible in a test
     fail(&p, ATF_JSON_NO_MEMORY, 0, "out of memory");
     return doc->status;
   }

@@ -24,7 +24,7 @@ static bool reserve(atf_buf* b, size_t more) {
     cap *= 2;
   }
   char* p = realloc(b->data, cap);
-  if (p == NULL) {
+  if (p == NULL) {  // realloc failure below SIZE_MAX / 2: not reproducible in a test (ASan aborts)
     b->oom = true;
     return false;
   }
