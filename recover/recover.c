@@ -89,6 +89,38 @@ static int scan_frames(int fd, uint64_t end, frame *first, frame *last) {
   return seen && off == end;
 }
 
+static Atf__V4__Event *decode(int fd, const frame *f);
+
+/* The first TraceEnd record in [0, end), which the validator found to be whole records: its frame
+ * and the number of records up to and including it. Returns 0 when there is none. Decodes every
+ * record, so it is only called when the validator counted a TraceEnd that is not the last record. */
+static int find_trace_end(int fd, uint64_t end, frame *out, uint64_t *records) {
+  uint64_t off = 0, n = 0;
+  while (off < end) {
+    unsigned char hdr[10];
+    const size_t want = end - off < sizeof hdr ? (size_t)(end - off) : sizeof hdr;
+    if (pread(fd, hdr, want, (off_t)off) != (ssize_t)want) return 0;
+    uint64_t len = 0;
+    size_t k = 0;
+    for (; k < want && (hdr[k] & 0x80); k++) len |= (uint64_t)(hdr[k] & 0x7f) << (7 * k);
+    if (k == want) return 0;
+    len |= (uint64_t)hdr[k] << (7 * k);
+    frame f = {off, off + k + 1, len};
+    if (f.body_offset > end || len > end - f.body_offset) return 0;
+    n++;
+    Atf__V4__Event *ev = decode(fd, &f);
+    const int is_end = ev != NULL && ev->payload_case == ATF__V4__EVENT__PAYLOAD_TRACE_END;
+    if (ev != NULL) atf__v4__event__free_unpacked(ev, NULL);
+    if (is_end) {
+      *out = f;
+      *records = n;
+      return 1;
+    }
+    off = f.body_offset + len;
+  }
+  return 0;
+}
+
 static Atf__V4__Event *decode(int fd, const frame *f) {
   if (f->length > MAX_DECODED_RECORD) return NULL;
   unsigned char *body = malloc(f->length ? (size_t)f->length : 1);
@@ -257,6 +289,7 @@ atf_recover_status atf_recover_session(const char *dir, const atf_recover_option
   char why[64];
   snprintf(why, sizeof why, "%s", first_error(&rep));
   uint64_t all_records = rep.records, t_min = rep.time_min_ns, t_max = rep.time_max_ns;
+  const uint64_t trace_ends = rep.counts[ATF_VALIDATE_TRACE_END];
   atf_validate_report_free(&rep);
   char manifest_path[4096];
   snprintf(manifest_path, sizeof manifest_path, "%s/trace.json", dir);
@@ -285,6 +318,25 @@ atf_recover_status atf_recover_session(const char *dir, const atf_recover_option
   const char *os = start->trace_start->operating_system;
   const char *arch = start->trace_start->cpu_architecture;
   int ends_with_trace_end = end->payload_case == ATF__V4__EVENT__PAYLOAD_TRACE_END;
+  /* A session ends at its TraceEnd: valid records after one are not part of it, so the prefix to
+   * keep ends there (appending a second TraceEnd after them left the session invalid; fuzzer
+   * finding, fuzz/regressions/recover/records_after_trace_end). */
+  frame cut;
+  uint64_t cut_records;
+  if (!ends_with_trace_end && trace_ends > 0 && find_trace_end(fd, r->prefix_bytes, &cut, &cut_records)) {
+    r->prefix_bytes = cut.body_offset + cut.length;
+    r->prefix_records = cut_records;
+    r->tail_bytes = r->file_bytes - r->prefix_bytes;
+    ends_with_trace_end = 1;
+  }
+  /* Event ids strictly increase, so nothing can follow an event_id of 2^64-1: say so instead of
+   * appending a TraceEnd the validator must reject (fuzzer finding,
+   * fuzz/regressions/recover/last_event_id_max). Nothing is changed. */
+  if (!ends_with_trace_end && end->event_id == UINT64_MAX) {
+    st = fail(r, ATF_RECOVER_E_STILL_INVALID,
+              "%s: the last valid record has event_id 2^64-1: no TraceEnd can follow it", path);
+    goto out;
+  }
 
   if (r->tail_bytes > 0 && !o->truncate) {
     /* Keep every byte; describe the file as it is and say where the valid prefix ends. */
