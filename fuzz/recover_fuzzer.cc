@@ -6,9 +6,11 @@
 // (or TEST_TMPDIR), recovered, and checked against the validator's verdict on the original bytes:
 //   - the outcome is the documented one: ALREADY_VALID exactly when the session validated with its
 //     trace.json; NO_PREFIX exactly when not even the first record is valid; TAIL_KEPT only
-//     without truncate and with bytes after the valid prefix; never USAGE, IO or STILL_INVALID
-//     (a recovery the validator then rejects);
-//   - prefix and sizes reported equal the validator's valid_prefix_bytes / records;
+//     without truncate and with bytes after the kept prefix; never USAGE or IO; STILL_INVALID
+//     only when no TraceEnd can be appended (the last kept record has event_id 2^64-1), and then
+//     nothing is changed;
+//   - the kept prefix is the validator's valid prefix (valid_prefix_bytes / records), cut after
+//     its TraceEnd when valid records follow one (a session ends at its TraceEnd);
 //   - nothing changes on disk for ALREADY_VALID, NO_PREFIX or a dry run; TAIL_KEPT leaves
 //     events.bin byte for byte;
 //   - OK: events.bin starts with the original valid prefix, is final_bytes long, and the session
@@ -116,12 +118,33 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const atf_recover_status st = atf_recover_session(g_dir.c_str(), &o, &r);
   const std::string what = std::string("status ") + std::to_string(st) + ": " + r.message;
 
-  if (st == ATF_RECOVER_E_USAGE || st == ATF_RECOVER_E_IO || st == ATF_RECOVER_E_STILL_INVALID) {
+  // The prefix to keep, read here: the valid prefix, up to its TraceEnd; and whether a TraceEnd
+  // can end it (its last record is one, or has an event_id below 2^64-1).
+  uint64_t keep = 0, keep_records = 0;
+  bool can_end = true;
+  for (uint64_t off = 0; off < before.valid_prefix_bytes;) {
+    size_t k = 0;
+    uint64_t len = 0;
+    for (; events[off + k] & 0x80; ++k) len |= static_cast<uint64_t>(events[off + k] & 0x7f) << (7 * k);
+    len |= static_cast<uint64_t>(events[off + k]) << (7 * k);
+    atf_fuzz::Event e;
+    ATF_FUZZ_CHECK(atf_fuzz::DecodeWithValidator(events + off + k + 1, len, &e, nullptr));
+    off += k + 1 + len;
+    keep = off, keep_records++;
+    can_end = e.payload == atf_fuzz::kTraceEnd || e.event_id != UINT64_MAX;
+    if (e.payload == atf_fuzz::kTraceEnd) break;
+  }
+  ATF_FUZZ_CHECK(keep_records == 0 || keep_records <= before.valid_prefix_records);
+
+  if (st == ATF_RECOVER_E_USAGE || st == ATF_RECOVER_E_IO || (st == ATF_RECOVER_E_STILL_INVALID && can_end)) {
     atf_fuzz::Fail(__FILE__, __LINE__, "recovery failed: " + what);
   }
   ATF_FUZZ_CHECK(r.file_bytes == events_len);
-  ATF_FUZZ_CHECK(r.prefix_bytes == before.valid_prefix_bytes && r.prefix_records == before.valid_prefix_records);
-  ATF_FUZZ_CHECK(r.tail_bytes == events_len - before.valid_prefix_bytes);
+  if (r.prefix_bytes != keep || r.prefix_records != keep_records) {
+    atf_fuzz::Fail(__FILE__, __LINE__, "kept prefix " + std::to_string(r.prefix_bytes) + " bytes, expected " +
+                                           std::to_string(keep) + ": " + what);
+  }
+  ATF_FUZZ_CHECK(r.tail_bytes == events_len - keep);
   const bool already = before.valid && has_manifest;
   if ((st == ATF_RECOVER_ALREADY_VALID) != already) atf_fuzz::Fail(__FILE__, __LINE__, "ALREADY_VALID wrong: " + what);
   if (!already && (st == ATF_RECOVER_E_NO_PREFIX) != (before.valid_prefix_records == 0)) {
@@ -133,10 +156,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string after = Slurp(ev_path, &exists);
   ATF_FUZZ_CHECK(exists);
   const std::string original(reinterpret_cast<const char*>(events), events_len);
-  if (dry_run || st == ATF_RECOVER_ALREADY_VALID || st == ATF_RECOVER_E_NO_PREFIX || st == ATF_RECOVER_TAIL_KEPT) {
+  const bool untouched = dry_run || st == ATF_RECOVER_ALREADY_VALID || st == ATF_RECOVER_E_NO_PREFIX ||
+                        st == ATF_RECOVER_E_STILL_INVALID;
+  if (untouched || st == ATF_RECOVER_TAIL_KEPT) {
     if (after != original) atf_fuzz::Fail(__FILE__, __LINE__, "events.bin changed: " + what);
   }
-  if (dry_run || st == ATF_RECOVER_ALREADY_VALID || st == ATF_RECOVER_E_NO_PREFIX) {
+  if (untouched) {
     bool tj = false;
     const std::string manifest = Slurp(tj_path, &tj);
     ATF_FUZZ_CHECK(tj == has_manifest);
