@@ -6,6 +6,7 @@
 
 #include "atf_v4.pb.h"
 #include "validator/atf/validate.h"
+#include "validator/internal/decode.h"
 
 namespace atf_fuzz {
 namespace {
@@ -38,6 +39,33 @@ bool ReferenceParsesAll(const uint8_t* p, size_t n) {
     pos += len;
   }
   return true;
+}
+
+// Every complete record decoded twice: without a visitor (the fast path: pointer scan, then
+// pb_decode stepping over checked strings) and with one (walk() and the checking callbacks). Same
+// verdict, values, rule, offset and message.
+void CheckFastPathAgrees(const uint8_t* p, size_t n) {
+  atf_reader r;
+  atf_reader_init_mem(&r, p, n);
+  const atf_event_visitor ignore = {nullptr, [](void*, atf_text_field, const uint8_t*, size_t, unsigned) {},
+                                    [](void*, uint64_t) {}};
+  for (uint64_t off = 0;;) {
+    atf_frame f;
+    if (atf_reader_frame(&r, off, &f) != ATF_FRAME_OK) break;
+    atf_event fast_ev, slow_ev;
+    atf_decode_error fast_err, slow_err;
+    const bool fast = atf_decode_record(&r, f.body_offset, f.length, nullptr, &fast_ev, &fast_err);
+    const bool slow = atf_decode_record(&r, f.body_offset, f.length, &ignore, &slow_ev, &slow_err);
+    FUZZ_ASSERT(fast == slow);
+    if (fast) {
+      FUZZ_ASSERT(std::memcmp(&fast_ev, &slow_ev, sizeof fast_ev) == 0);
+    } else {
+      FUZZ_ASSERT(std::strcmp(fast_err.rule, slow_err.rule) == 0);
+      FUZZ_ASSERT(fast_err.offset == slow_err.offset);
+      FUZZ_ASSERT(std::strcmp(fast_err.message, slow_err.message) == 0);
+    }
+    off = f.body_offset + f.length;
+  }
 }
 
 void CheckReport(const atf_validate_report& r, const atf_validate_options& opt, size_t events_len,
@@ -90,6 +118,7 @@ void CheckOne(const uint8_t* data, size_t size) {
   CheckReport(r, opt, events_len, m);
   const uint64_t prefix = r.valid_prefix_bytes;
   if (r.valid) FUZZ_ASSERT(ReferenceParsesAll(events, events_len));
+  CheckFastPathAgrees(events, events_len);
   atf_validate_report_free(&r);
 
   // The valid prefix holds only valid records: only session rules may fire on it alone.
