@@ -240,6 +240,22 @@ static inline const uint8_t* scan_varint(const uint8_t* p, const uint8_t* end, u
   return NULL;
 }
 
+// A varint field's value is not needed, only its end: at most 10 bytes, the 10th 0 or 1.
+static inline const uint8_t* skip_varint(const uint8_t* p, const uint8_t* end) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  if (end - p >= 10) {  // the first byte without a continuation bit, eight at a time
+    uint64_t w;
+    memcpy(&w, p, 8);
+    const uint64_t stops = ~w & 0x8080808080808080ull;
+    if (stops != 0) return p + __builtin_ctzll(stops) / 8 + 1;
+    if (p[8] < 0x80) return p + 9;
+    return p[9] <= 0x01 ? p + 10 : NULL;
+  }
+#endif
+  uint64_t ignored;
+  return scan_varint(p, end, 10, 0x01, &ignored);
+}
+
 static bool valid_utf8(const uint8_t* p, size_t n) {
   uint64_t high = 0;  // ASCII strings, the common case, without a call
   size_t i = 0;
@@ -266,7 +282,7 @@ static bool scan(const uint8_t* p, const uint8_t* end, const schema_msg* m, uint
     }
     switch (wt) {
       case PB_WT_VARINT:
-        if ((p = scan_varint(p, end, 10, 0x01, &value)) == NULL) return false;
+        if ((p = skip_varint(p, end)) == NULL) return false;
         break;
       case PB_WT_STRING:
         if ((p = scan_varint(p, end, MAX_LENGTH_BYTES, 0x0F, &value)) == NULL) return false;
