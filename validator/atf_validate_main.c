@@ -25,7 +25,7 @@ static const char kUsage[] =
     "  --json                 one JSON object on stdout instead of the summary\n"
     "  --max-errors N         keep and print at most N errors (default 20; all are counted)\n"
     "  --max-record-size B    longest record accepted, in bytes; K, M, G suffixes (default 64M)\n"
-    "  --threads N            threads decoding records (default: one per CPU, at most 8)\n"
+    "  --threads N            threads decoding records (default 1, at most 8)\n"
     "  --quiet                print nothing on stdout; the exit status tells\n"
     "  --help, --version\n"
     "\n"

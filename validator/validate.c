@@ -51,7 +51,7 @@ void atf_validate_options_init(atf_validate_options* options) {
   options->max_record_size = ATF_VALIDATE_DEFAULT_MAX_RECORD;
   options->max_errors = DEFAULT_MAX_ERRORS;
   options->window_size = ATF_READER_DEFAULT_WINDOW;
-  options->threads = 0;
+  options->threads = 1;
 }
 
 void atf_validate_report_free(atf_validate_report* report) {
