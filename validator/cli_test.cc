@@ -132,7 +132,8 @@ TEST_F(Cli, OutputWriteFailuresExitTwo) {
 TEST_F(Cli, DumpReportsBrokenFramingAndSkipsLongRecords) {
   // A record over --max-record-size is named and skipped; a torn tail ends the dump.
   std::string bytes = bytes_;
-  bytes += atf_test::Frame(atf_test::Serialize(atf_test::Call(100, 101, atf_test::kBaseNs + 999999, std::string(600, 's'), 1)));
+  const auto long_call = atf_test::Call(100, 101, atf_test::kBaseNs + 999999, std::string(600, 's'), 1);
+  bytes += atf_test::Frame(atf_test::Serialize(long_call));
   bytes += "\x85";  // a length prefix cut off
   atf_test::WriteSession(dir_, bytes, nullptr);
   const auto r = atf_test::RunTool(std::string(kDump) + " --max-record-size=500 " + dir_ + "/events.bin");

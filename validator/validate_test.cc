@@ -183,7 +183,8 @@ std::string Describe(const atf_validate_report& r) {
 TEST(Validate, DecodingThreadsAndWindowsDoNotChangeTheReport) {
   // 6000 records with defects spread through them (bad UTF-8, repeated ids, a timestamp going
   // back, an unknown field, a record too large for the limit, one larger than the window), read
-  // from memory and through 64 KiB and 1 MiB windows (batches end mid-record), by 1, 2, 4 and one per CPU threads.
+  // from memory and through 64 KiB and 1 MiB windows (batches end mid-record), by 1, 2, 4 and one
+  // per CPU threads.
   std::string bytes = atf_test::Frame(atf_test::Serialize(atf_test::Start(0, kBaseNs)));
   uint64_t id = 1;
   for (int i = 1; i < 6000; ++i) {
