@@ -12,7 +12,8 @@ extern "C" {
 typedef struct bench_pipeline_result {
   int producers;
   uint64_t produced, written, dropped;
-  double events_per_s;  /* written / (start .. stop, the final drain and fsync included) */
+  double events_per_s;  /* written / the producers' run time (what the drain sustained) */
+  double events_per_s_with_stop; /* written / (start .. stop: final drain, TraceEnd, fsync) */
   int valid;            /* the validator accepted the session */
   uint64_t ring_bytes;  /* per producer */
 } bench_pipeline_result;

@@ -176,9 +176,9 @@ int main(int argc, char **argv) {
            rss_small > rss_large ? rss_small : rss_large, rss_small, 10 * mix.events, rss_large);
     printf("\"pipeline\": [");
     for (int i = 0; i < 4; ++i) {
-      printf("%s{\"producers\": %d, \"events_per_s\": %.0f, \"produced\": %" PRIu64
+      printf("%s{\"producers\": %d, \"events_per_s\": %.0f, \"events_per_s_with_stop\": %.0f, \"produced\": %" PRIu64
              ", \"written\": %" PRIu64 ", \"dropped\": %" PRIu64 ", \"valid\": %s}",
-             i ? ", " : "", pipe[i].producers, pipe[i].events_per_s, pipe[i].produced,
+             i ? ", " : "", pipe[i].producers, pipe[i].events_per_s, pipe[i].events_per_s_with_stop, pipe[i].produced,
              pipe[i].written, pipe[i].dropped, pipe[i].valid ? "true" : "false");
     }
     printf("], \"drain_nice\": %d, \"bytes_per_producer\": %u, \"validator_mb_per_s\": %.1f, "
@@ -201,8 +201,10 @@ int main(int argc, char **argv) {
     printf("pipeline (rings of %u bytes per producer, %" PRIu64 " events per row, drain nice %d):\n",
            o.ring_bytes, o.pipeline_events, o.drain_nice);
     for (int i = 0; i < 4; ++i) {
-      printf("  %d producers: %6.2f M events/s written, %" PRIu64 " dropped of %" PRIu64 ", %s\n",
-             pipe[i].producers, pipe[i].events_per_s / 1e6, pipe[i].dropped, pipe[i].produced,
+      printf("  %d producers: %6.2f M events/s written (%5.2f M/s counting stop's drain and fsync), %" PRIu64
+             " dropped of %" PRIu64 ", %s\n",
+             pipe[i].producers, pipe[i].events_per_s / 1e6, pipe[i].events_per_s_with_stop / 1e6,
+             pipe[i].dropped, pipe[i].produced,
              pipe[i].valid ? "valid" : "INVALID");
     }
     printf("validator: %.1f MB/s on %.2f GiB, peak RSS %.1f MiB\n", val_mb_s,
