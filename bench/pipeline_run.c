@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "atf/tracer.h"
@@ -119,27 +118,13 @@ int bench_validator(const char *session_dir, double *mb_per_s, double *peak_rss_
   struct stat stbuf;
   if (stat(path, &stbuf) != 0) return -1;
   *file_bytes = (uint64_t)stbuf.st_size;
-  int fds[2];
-  if (pipe(fds) != 0) return -1;
-  pid_t pid = fork();
-  if (pid == 0) {
-    dup2(fds[1], 1);
-    close(fds[0]);
-    close(fds[1]);
-    char *const argv[] = {(char *)"writer_bench", (char *)"--validate-child", (char *)session_dir,
-                          NULL};
-    execv("/proc/self/exe", argv);
-    _exit(127);
-  }
-  close(fds[1]);
-  char buf[128] = {0};
-  ssize_t n = pid > 0 ? read(fds[0], buf, sizeof buf - 1) : -1;
-  close(fds[0]);
-  int status = 1;
-  if (pid > 0) waitpid(pid, &status, 0);
+  char *const argv[] = {(char *)"writer_bench", (char *)"--validate-child", (char *)session_dir,
+                        NULL};
+  char buf[128];
+  if (bench_run_child_output(argv, buf, sizeof buf) != 0) return -1;
   double secs = 0, rss = 0;
   int valid = 0;
-  if (n <= 0 || sscanf(buf, "%lf %lf %d", &secs, &rss, &valid) != 3 || !valid || secs <= 0) {
+  if (sscanf(buf, "%lf %lf %d", &secs, &rss, &valid) != 3 || !valid || secs <= 0) {
     return -1;
   }
   *mb_per_s = (double)*file_bytes / 1e6 / secs;

@@ -221,9 +221,9 @@ double bench_peak_rss_mib(void) {
   return kib < 0 ? -1 : kib / 1024.0;
 }
 
-double bench_run_child(char *const argv[]) {
+int bench_run_child_output(char *const argv[], char *out, size_t cap) {
   int fds[2];
-  if (pipe(fds) != 0) return -1;
+  if (cap == 0 || pipe(fds) != 0) return -1;
   pid_t pid = fork();
   if (pid == 0) {
     dup2(fds[1], 1);
@@ -233,13 +233,17 @@ double bench_run_child(char *const argv[]) {
     _exit(127);
   }
   close(fds[1]);
-  char buf[64] = {0};
-  ssize_t n = pid > 0 ? read(fds[0], buf, sizeof buf - 1) : -1;
+  ssize_t n = pid > 0 ? read(fds[0], out, cap - 1) : -1;
   close(fds[0]);
+  out[n > 0 ? n : 0] = '\0';
   int status = 1;
   if (pid > 0) waitpid(pid, &status, 0);
-  if (n <= 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) return -1;
-  return strtod(buf, NULL);
+  return n > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+}
+
+double bench_run_child(char *const argv[]) {
+  char buf[64];
+  return bench_run_child_output(argv, buf, sizeof buf) == 0 ? strtod(buf, NULL) : -1;
 }
 
 double bench_writer_peak_rss_mib(const char *dir, uint64_t events) {

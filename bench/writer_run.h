@@ -40,7 +40,11 @@ int bench_writer_rss_child(uint64_t events, const char *dir);
 /* Peak resident set of this process so far, MiB (Linux: VmHWM). */
 double bench_peak_rss_mib(void);
 
-/* Runs /proc/self/exe with argv, returns the number it prints on stdout (-1 on failure). */
+/* Runs /proc/self/exe with argv; what it prints on stdout goes to out (NUL-terminated). Returns 0
+ * when it printed something and exited 0. */
+int bench_run_child_output(char *const argv[], char *out, size_t cap);
+
+/* bench_run_child_output, returning the number printed (-1 on failure). */
 double bench_run_child(char *const argv[]);
 
 /* Writes a session of at least `min_bytes` (the mix replayed, timestamps shifted per pass) and
