@@ -1,5 +1,6 @@
-// Fuzz target: the writer's varint encoder (writer/internal/varint.h) and the validator's framing
-// reader (validator/internal/reader.h), against a reference varint decoder written here from
+// Fuzz target: the writer's varint encoders (the plain one, writer/internal/varint.h, and the fast
+// path's branch-free one, writer/fastpath/fast_varint.h) and the validator's framing reader
+// (validator/internal/reader.h), against a reference varint decoder written here from
 // docs/format.md section 2 (at most 10 bytes, the 10th only 00 or 01).
 //
 // Every input is used twice:
@@ -8,7 +9,9 @@
 //      varint the writer's decoder reads the same value and re-encoding it gives the canonical
 //      bytes (equal to the input's unless the input padded the varint with 0x80 groups);
 //   2. as a sequence of little-endian uint64 values, each also shifted right by 0..63 bits so
-//      every encoded length 1..10 appears: encode -> size, canonical form, decode by the writer,
+//      every encoded length 1..10 appears: encode -> size, canonical form, the fast path's two
+//      encoders and its size function byte-identical to it (and writing nothing past 10 bytes),
+//      decode by the writer,
 //      decode by the validator's framing reader with the body present (OK) and one byte short
 //      (truncated), and by the reference.
 #include <cstdint>
@@ -18,6 +21,7 @@
 #include "fuzz/event_decoders.h"
 #include "internal/varint.h"
 #include "validator/internal/reader.h"
+#include "writer/fastpath/fast_varint.h"
 
 namespace {
 
@@ -91,6 +95,18 @@ void CheckValue(uint64_t v) {
   // Expected length from the value's bit width.
   const unsigned bits = v == 0 ? 1 : 64 - static_cast<unsigned>(__builtin_clzll(v));
   ATF_FUZZ_CHECK(n == (bits + 6) / 7);
+
+  // The fast path's encoders: same size, same bytes; the branch-free one stores exactly ten bytes
+  // (its documented contract) and nothing past them.
+  ATF_FUZZ_CHECK(atf_fast_varint_size(v) == n);
+  uint8_t fast[ATF_VARINT_MAX_BYTES + 6];
+  std::memset(fast, 0xA5, sizeof fast);
+  ATF_FUZZ_CHECK(atf_fast_put_varint_any(fast, v) == fast + n);
+  ATF_FUZZ_CHECK(std::memcmp(fast, buf, n) == 0);
+  for (size_t i = ATF_VARINT_MAX_BYTES; i < sizeof fast; ++i) ATF_FUZZ_CHECK(fast[i] == 0xA5);
+  std::memset(fast, 0xA5, sizeof fast);
+  ATF_FUZZ_CHECK(atf_fast_put_varint(fast, v) == fast + n);
+  ATF_FUZZ_CHECK(std::memcmp(fast, buf, n) == 0 && fast[n] == 0xA5);
 
   uint64_t w = 0;
   ATF_FUZZ_CHECK(atf_varint_decode(buf, n, &w) == n && w == v);

@@ -9,49 +9,10 @@
 #include <string.h>
 
 #include "atf_v4.pb-c.h"
+#include "writer/fastpath/fast_varint.h"
 
 #define WIRE_VARINT 0u
 #define WIRE_LEN 2u
-
-static inline unsigned varint_size(uint64_t v) {
-  return 1u + (unsigned)(63 - __builtin_clzll(v | 1u)) / 7u;
-}
-
-static inline uint8_t *put_varint(uint8_t *p, uint64_t v) {
-  while (v >= 0x80u) {
-    *p++ = (uint8_t)(v | 0x80u);
-    v >>= 7;
-  }
-  *p++ = (uint8_t)v;
-  return p;
-}
-
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-/* Varint of a value of any length without a data-dependent branch: register values and addresses
- * have every length, and a byte loop mispredicts on each. The low 56 bits are spread into eight
- * 7-bit groups with shifts and masks, continuation bits come from a table by length, and all ten
- * bytes are stored; only `size` of them count. REQUIRES: 10 writable bytes at p (the sizes in
- * atf_fast_max_size allow 11 per varint field, so the extra bytes stay inside the bound and are
- * overwritten by what follows). */
-static const uint64_t kContinuation[9] = {
-    0, 0x80, 0x8080, 0x808080, 0x80808080, 0x8080808080, 0x808080808080, 0x80808080808080,
-    0x8080808080808080};
-
-static inline uint8_t *put_varint_any(uint8_t *p, uint64_t v) {
-  const unsigned size = varint_size(v);
-  uint64_t x = v & 0x00FFFFFFFFFFFFFFu;
-  x = ((x & 0x00FFFFFFF0000000u) << 4) | (x & 0x000000000FFFFFFFu); /* 28-bit halves */
-  x = ((x & 0x0FFFC0000FFFC000u) << 2) | (x & 0x00003FFF00003FFFu); /* 14-bit quarters */
-  x = ((x & 0x3F803F803F803F80u) << 1) | (x & 0x007F007F007F007Fu); /* 7-bit groups */
-  x |= kContinuation[size > 8 ? 8 : size - 1];
-  memcpy(p, &x, 8);
-  p[8] = (uint8_t)(((v >> 56) & 0x7Fu) | (size > 9 ? 0x80u : 0u));
-  p[9] = (uint8_t)(v >> 63);
-  return p + size;
-}
-#else
-static inline uint8_t *put_varint_any(uint8_t *p, uint64_t v) { return put_varint(p, v); }
-#endif
 
 /* Tag byte of field `name` in `desc`, checked against the expected number and type. 0 if the
  * descriptor disagrees (tags of fields 1..15 are single bytes and never 0). */
@@ -146,7 +107,7 @@ int atf_fast_tables_init(atf_fast_tables *t, const char *const *call_names, unsi
 }
 
 static inline size_t entry_size(const atf_fast_key *key, uint64_t value) {
-  return key->len + (value ? 1u + varint_size(value) : 0u);
+  return key->len + (value ? 1u + atf_fast_varint_size(value) : 0u);
 }
 
 size_t atf_fast_encode(const atf_fast_tables *t, const atf_fast_event *e, uint8_t *out) {
@@ -158,46 +119,48 @@ size_t atf_fast_encode(const atf_fast_tables *t, const atf_fast_event *e, uint8_
   const size_t stack_len = k == ATF_FAST_CALL ? e->stack_len : 0;
 
   /* Sizes. */
-  size_t ts = (seconds ? 1u + varint_size(seconds) : 0u) + (nanos ? 1u + varint_size(nanos) : 0u);
+  size_t ts = (seconds ? 1u + atf_fast_varint_size(seconds) : 0u) +
+              (nanos ? 1u + atf_fast_varint_size(nanos) : 0u);
   size_t payload = 0;
-  if (e->symbol_len) payload += 1u + varint_size(e->symbol_len) + e->symbol_len;
-  if (e->address) payload += 1u + varint_size(e->address);
+  if (e->symbol_len) payload += 1u + atf_fast_varint_size(e->symbol_len) + e->symbol_len;
+  if (e->address) payload += 1u + atf_fast_varint_size(e->address);
   for (unsigned i = 0; i < e->reg_count; ++i) payload += 2u + entry_size(&keys[i], e->regs[i]);
-  if (stack_len) payload += 1u + varint_size(stack_len) + stack_len;
-  size_t event = (e->event_id ? 1u + varint_size(e->event_id) : 0u) +
-                 (tid ? 1u + varint_size(tid) : 0u) + 2u + ts + 1u + varint_size(payload) + payload;
+  if (stack_len) payload += 1u + atf_fast_varint_size(stack_len) + stack_len;
+  size_t event = (e->event_id ? 1u + atf_fast_varint_size(e->event_id) : 0u) +
+                 (tid ? 1u + atf_fast_varint_size(tid) : 0u) + 2u + ts + 1u +
+                 atf_fast_varint_size(payload) + payload;
 
   /* Bytes. */
-  uint8_t *p = put_varint(out, event);
+  uint8_t *p = atf_fast_put_varint(out, event);
   if (e->event_id) {
     *p++ = TAG_EVENT_ID;
-    p = put_varint_any(p, e->event_id);
+    p = atf_fast_put_varint_any(p, e->event_id);
   }
   if (tid) {
     *p++ = TAG_THREAD_ID;
-    p = put_varint_any(p, tid);
+    p = atf_fast_put_varint_any(p, tid);
   }
   *p++ = TAG_TIMESTAMP;
   *p++ = (uint8_t)ts; /* at most 17 */
   if (seconds) {
     *p++ = TAG_SECONDS;
-    p = put_varint_any(p, seconds);
+    p = atf_fast_put_varint_any(p, seconds);
   }
   if (nanos) {
     *p++ = TAG_NANOS;
-    p = put_varint_any(p, nanos);
+    p = atf_fast_put_varint_any(p, nanos);
   }
   *p++ = t->event_payload_tag[k];
-  p = put_varint(p, payload);
+  p = atf_fast_put_varint(p, payload);
   if (e->symbol_len) {
     *p++ = TAG_SYMBOL;
-    p = put_varint(p, e->symbol_len);
+    p = atf_fast_put_varint(p, e->symbol_len);
     memcpy(p, e->symbol, e->symbol_len);
     p += e->symbol_len;
   }
   if (e->address) {
     *p++ = TAG_ADDRESS;
-    p = put_varint_any(p, e->address);
+    p = atf_fast_put_varint_any(p, e->address);
   }
   const uint8_t reg_tag = t->registers_tag[k];
   for (unsigned i = 0; i < e->reg_count; ++i) {
@@ -208,12 +171,12 @@ size_t atf_fast_encode(const atf_fast_tables *t, const atf_fast_event *e, uint8_
     p += keys[i].len;
     if (v) {
       *p++ = TAG_VALUE;
-      p = put_varint_any(p, v);
+      p = atf_fast_put_varint_any(p, v);
     }
   }
   if (stack_len) {
     *p++ = TAG_STACK;
-    p = put_varint(p, stack_len);
+    p = atf_fast_put_varint(p, stack_len);
     memcpy(p, e->stack, stack_len);
     p += stack_len;
   }

@@ -2,10 +2,12 @@
 // same event built as protobuf-c structs, for every shape: edge values, random values, every
 // register count, every stack length class.
 #include "writer/fastpath/fast_encode.h"
+#include "writer/fastpath/fast_varint.h"
 
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <random>
 #include <string>
@@ -184,6 +186,42 @@ TEST_F(FastEncode, RandomEventsBothArchitectures) {
     const char* const* names = e.kind == ATF_FAST_CALL ? (arm ? kArm64Call : kCallNames) : kReturnNames;
     ExpectIdentical(arm ? arm_ : x86_, names, e);
     if (HasFatalFailure()) return;
+  }
+}
+
+// The varint primitives alone, at every bit width and around every length boundary, against a
+// byte loop written here (7 bits per byte, low group first, continuation bit on all but the last).
+TEST(FastVarint, EveryLengthMatchesByteLoop) {
+  auto loop = [](uint64_t v) {
+    std::string out;
+    while (v >= 0x80) {
+      out.push_back(static_cast<char>((v & 0x7f) | 0x80));
+      v >>= 7;
+    }
+    out.push_back(static_cast<char>(v));
+    return out;
+  };
+  std::vector<uint64_t> values = {0, 1, 0x7f, 0x80, std::numeric_limits<uint64_t>::max()};
+  for (int bit = 0; bit < 64; ++bit) {
+    const uint64_t p = uint64_t{1} << bit;
+    for (uint64_t v : {p - 1, p, p + 1, p | (p - 1), p | 0x5555555555555555u >> (63 - bit)}) {
+      values.push_back(v);
+    }
+  }
+  std::mt19937_64 rng(7);
+  for (int i = 0; i < 100000; ++i) values.push_back(rng() >> (rng() % 64));
+  for (uint64_t v : values) {
+    const std::string want = loop(v);
+    ASSERT_EQ(atf_fast_varint_size(v), want.size()) << v;
+    uint8_t buf[16];
+    std::memset(buf, 0xA5, sizeof buf);
+    ASSERT_EQ(atf_fast_put_varint_any(buf, v), buf + want.size()) << v;
+    ASSERT_EQ(std::string(reinterpret_cast<char*>(buf), want.size()), want) << v;
+    for (size_t i = 10; i < sizeof buf; ++i) ASSERT_EQ(buf[i], 0xA5) << v;  // ten bytes at most
+    std::memset(buf, 0xA5, sizeof buf);
+    ASSERT_EQ(atf_fast_put_varint(buf, v), buf + want.size()) << v;
+    ASSERT_EQ(std::string(reinterpret_cast<char*>(buf), want.size()), want) << v;
+    ASSERT_EQ(buf[want.size()], 0xA5) << v;
   }
 }
 
