@@ -49,7 +49,7 @@ static void *producer(void *p) {
 static char validate_label[64];
 
 int bench_pipeline(const char *dir, int producers, uint64_t events_per_producer,
-                   uint32_t ring_bytes, int drain_nice, bench_pipeline_result *out) {
+                   uint32_t ring_bytes, int drain_nice, int io_thread, bench_pipeline_result *out) {
   memset(out, 0, sizeof *out);
   out->producers = producers;
   out->ring_bytes = ring_bytes;
@@ -63,6 +63,7 @@ int bench_pipeline(const char *dir, int producers, uint64_t events_per_producer,
   o.max_stack_bytes = BENCH_STACK_BYTES;
   o.idle_sleep_ns = 100000; /* 100 us */
   o.drain_nice = drain_nice;
+  if (io_thread >= 0) o.writer.io_thread = io_thread;
   if (atf_tracer_start(&o) != ATF_TRACER_OK) return -1;
   producer_arg arg;
   arg.events = events_per_producer;

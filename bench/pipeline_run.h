@@ -21,9 +21,10 @@ typedef struct bench_pipeline_result {
 /* `producers` threads each record `events_per_producer` events of the standard mix's shape
  * (calls with 6 registers and a 128-byte stack copy, returns with 1 register, nested) as fast as
  * they can, through per-thread rings of `ring_bytes`, the drain thread at `drain_nice` (see
- * atf_tracer_options); then stop, validate, delete the session. */
+ * atf_tracer_options), the writer's I/O thread on or off (`io_thread` 0/1; < 0: the tracer's
+ * default); then stop, validate, delete the session. */
 int bench_pipeline(const char *dir, int producers, uint64_t events_per_producer,
-                   uint32_t ring_bytes, int drain_nice, bench_pipeline_result *out);
+                   uint32_t ring_bytes, int drain_nice, int io_thread, bench_pipeline_result *out);
 
 /* Validates `session_dir` in a fresh child process (this binary re-executed with
  * --validate-child); MB/s of events.bin and the child's peak RSS in MiB. */

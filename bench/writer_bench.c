@@ -25,6 +25,7 @@ typedef struct options {
   uint32_t ring_bytes;
   uint64_t validator_bytes;
   int drain_nice;
+  int pipeline_io_thread; /* -1: the tracer's default */
 } options;
 
 static int cmp_u64(const void *a, const void *b) {
@@ -41,7 +42,8 @@ static double median_ns_per_event(uint64_t *samples, int n, size_t events) {
 static void usage(FILE *f) {
   fprintf(f,
           "usage: writer_bench [--json] [--events N] [--reps R] [--dir DIR]\n"
-          "                    [--pipeline-events N] [--ring-bytes N] [--drain-nice N] [--validator-mib N]\n");
+          "                    [--pipeline-events N] [--ring-bytes N] [--drain-nice N] [--validator-mib N]\n"
+          "                    [--pipeline-io-thread 0|1]\n");
 }
 
 static int parse(int argc, char **argv, options *o) {
@@ -53,6 +55,7 @@ static int parse(int argc, char **argv, options *o) {
   o->ring_bytes = 256 * 1024;
   o->validator_bytes = 1100ull << 20; /* a little over 1 GiB */
   o->drain_nice = 0;
+  o->pipeline_io_thread = -1;
   for (int i = 1; i < argc; ++i) {
     if (!strcmp(argv[i], "--json")) {
       o->json = 1;
@@ -68,6 +71,8 @@ static int parse(int argc, char **argv, options *o) {
       o->ring_bytes = (uint32_t)strtoul(argv[++i], NULL, 10);
     } else if (!strcmp(argv[i], "--drain-nice") && i + 1 < argc) {
       o->drain_nice = atoi(argv[++i]);
+    } else if (!strcmp(argv[i], "--pipeline-io-thread") && i + 1 < argc) {
+      o->pipeline_io_thread = atoi(argv[++i]) != 0;
     } else if (!strcmp(argv[i], "--validator-mib") && i + 1 < argc) {
       o->validator_bytes = strtoull(argv[++i], NULL, 10) << 20;
     } else if (!strcmp(argv[i], "--help")) {
@@ -98,7 +103,7 @@ int main(int argc, char **argv) {
     return 1;
   }
   uint64_t sink = 0;
-  uint64_t raw[99], pbc[99], cpp[99], orig[99], wr[99], wd[99], wn[99];
+  uint64_t raw[99], pbc[99], cpp[99], orig[99], wr[99], wd[99], wn[99], wt[99];
   /* The original writer makes two syscalls per event: run it on a tenth of the mix. */
   const size_t orig_events = mix.events / 10;
   char orig_path[4096];
@@ -119,11 +124,17 @@ int main(int argc, char **argv) {
     }
     wr[r] = res.write_ns;
     wd[r] = res.durable_ns;
-    if (bench_writer_mix(&mix, o.dir, 1000, 1, &res, NULL, 0) != 0) {
+    if (bench_writer_mix(&mix, o.dir, 1000, BENCH_WRITER_DISCARD, &res, NULL, 0) != 0) {
       fprintf(stderr, "writer_bench: the writer (no I/O) failed in %s\n", o.dir);
       return 1;
     }
     wn[r] = res.write_ns;
+    if (bench_writer_mix(&mix, o.dir, 1000, BENCH_WRITER_IO_THREAD, &res, NULL, 0) != 0 ||
+        res.events != mix.events + 1) {
+      fprintf(stderr, "writer_bench: the writer (I/O thread) failed in %s\n", o.dir);
+      return 1;
+    }
+    wt[r] = res.write_ns;
   }
   double p50 = 0, p99 = 0, p999 = 0;
   if (bench_writer_batch_latency(&mix, o.dir, &p50, &p99, &p999) != 0) {
@@ -139,7 +150,7 @@ int main(int argc, char **argv) {
   bench_pipeline_result pipe[4];
   for (int i = 0; i < 4; ++i) {
     if (bench_pipeline(o.dir, producer_counts[i], o.pipeline_events / producer_counts[i],
-                       o.ring_bytes, o.drain_nice, &pipe[i]) != 0) {
+                       o.ring_bytes, o.drain_nice, o.pipeline_io_thread, &pipe[i]) != 0) {
       fprintf(stderr, "writer_bench: pipeline run with %d producers failed\n", producer_counts[i]);
       return 1;
     }
@@ -163,16 +174,20 @@ int main(int argc, char **argv) {
   const double writer_ns = median_ns_per_event(wr, o.reps, mix.events);
   const double durable_ns = median_ns_per_event(wd, o.reps, mix.events);
   const double no_io_ns = median_ns_per_event(wn, o.reps, mix.events);
+  const double io_thread_ns = median_ns_per_event(wt, o.reps, mix.events);
 
   if (o.json) {
     printf("{\"events\": %zu, \"reps\": %d, \"mix\": {\"raw_copy_ns\": %.2f, \"original_v4_ns\": %.2f, "
            "\"protobuf_c_pack_ns\": %.2f, \"libprotobuf_ns\": %.2f, \"writer_ns\": %.2f, "
            "\"writer_durable_ns\": %.2f, \"writer_no_io_ns\": %.2f, \"writer_events_per_s\": %.0f, \"bytes_per_event\": %.1f, "
-           "\"writer_over_raw_copy\": %.2f, \"original_v4_over_writer\": %.1f}, "
+           "\"writer_over_raw_copy\": %.2f, \"original_v4_over_writer\": %.1f, "
+           "\"writer_io_thread_ns\": %.2f, \"writer_io_thread_events_per_s\": %.0f, "
+           "\"writer_io_thread_over_raw_copy\": %.2f}, "
            "\"batch_1k_latency_us\": {\"p50\": %.2f, \"p99\": %.2f, \"p999\": %.2f}, "
            "\"writer_peak_rss_mib\": %.1f, \"writer_peak_rss_mib_by_events\": {\"100000\": %.1f, \"%zu\": %.1f}, ",
            mix.events, o.reps, raw_ns, orig_ns, pbc_ns, cpp_ns, writer_ns, durable_ns, no_io_ns, 1e9 / writer_ns,
-           bytes_per_event, writer_ns / raw_ns, orig_ns / writer_ns, p50, p99, p999,
+           bytes_per_event, writer_ns / raw_ns, orig_ns / writer_ns, io_thread_ns, 1e9 / io_thread_ns,
+           io_thread_ns / raw_ns, p50, p99, p999,
            rss_small > rss_large ? rss_small : rss_large, rss_small, 10 * mix.events, rss_large);
     printf("\"pipeline\": [");
     for (int i = 0; i < 4; ++i) {
@@ -193,6 +208,8 @@ int main(int argc, char **argv) {
     printf("  %-18s %9.2f ns/event  %8.2f M events/s\n", "writer", writer_ns, 1e3 / writer_ns);
     printf("  %-18s %9.2f ns/event  %8.2f M events/s\n", "writer + fsync", durable_ns, 1e3 / durable_ns);
     printf("  %-18s %9.2f ns/event  %8.2f M events/s\n", "writer, no I/O", no_io_ns, 1e3 / no_io_ns);
+    printf("  %-18s %9.2f ns/event  %8.2f M events/s\n", "writer, I/O thread", io_thread_ns,
+           1e3 / io_thread_ns);
     printf("  bytes/event on the wire: %.1f\n", bytes_per_event);
     printf("  writer/raw_copy: %.2fx   original_v4/writer: %.1fx\n", writer_ns / raw_ns, orig_ns / writer_ns);
     printf("1 KiB batch latency: p50 %.2f us, p99 %.2f us, p99.9 %.2f us\n", p50, p99, p999);

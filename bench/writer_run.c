@@ -28,14 +28,14 @@ static int discard_fsync(void *ctx, int fd) {
 static atf_file_ops discard_ops;
 
 static int open_session_ops(const bench_mix *m, const char *dir, const char *label,
-                            const atf_file_ops *ops, atf_writer **w);
+                            const atf_file_ops *ops, int io_thread, atf_writer **w);
 
 static int open_session(const bench_mix *m, const char *dir, const char *label, atf_writer **w) {
-  return open_session_ops(m, dir, label, NULL, w);
+  return open_session_ops(m, dir, label, NULL, 0, w);
 }
 
 static int open_session_ops(const bench_mix *m, const char *dir, const char *label,
-                            const atf_file_ops *ops, atf_writer **w) {
+                            const atf_file_ops *ops, int io_thread, atf_writer **w) {
   atf_writer_options o;
   atf_writer_options_init(&o);
   o.output_root = dir;
@@ -48,6 +48,7 @@ static int open_session_ops(const bench_mix *m, const char *dir, const char *lab
   o.argc = 1;
   o.executable_path = "/bench/writer_bench";
   o.file_ops = ops;
+  o.io_thread = io_thread;
   if (atf_writer_open(&o, w) != ATF_OK) return -1;
   for (int i = 0; i < BENCH_SYMBOLS; ++i) {
     uint32_t id;
@@ -83,15 +84,17 @@ static const char *unique_label(const char *what) {
   return label_buf;
 }
 
-int bench_writer_mix(const bench_mix *m, const char *dir, size_t batch_events, int discard,
+int bench_writer_mix(const bench_mix *m, const char *dir, size_t batch_events, int flags,
                      bench_writer_result *out, char *keep_path, size_t keep_cap) {
   atf_writer *w;
+  const int discard = (flags & BENCH_WRITER_DISCARD) != 0;
   if (discard) {
     discard_ops = *atf_file_ops_posix();
     discard_ops.write = discard_write;
     discard_ops.fsync = discard_fsync;
   }
-  if (open_session_ops(m, dir, unique_label("mix"), discard ? &discard_ops : NULL, &w) != 0) {
+  if (open_session_ops(m, dir, unique_label("mix"), discard ? &discard_ops : NULL,
+                       (flags & BENCH_WRITER_IO_THREAD) != 0, &w) != 0) {
     return -1;
   }
   int rc = 0;

@@ -18,11 +18,18 @@ typedef struct bench_writer_result {
   uint64_t events;      /* events in events.bin, TraceStart and TraceEnd included */
 } bench_writer_result;
 
+/* bench_writer_mix flags. */
+enum {
+  BENCH_WRITER_DISCARD = 1,  /* write(2) and fsync(2) replaced by no-ops: the writer's own cost */
+  BENCH_WRITER_IO_THREAD = 2 /* atf_writer_options.io_thread: write(2) on the writer's I/O thread */
+};
+
 /* Writes the mix as one session under `dir` in batches of `batch_events` events (as a drain worker
  * hands them over), flush policy explicit, then flushes and finalizes. The session is deleted
- * unless `keep_path` is non-NULL, in which case its directory is stored there. With `discard`,
- * write(2) and fsync(2) are replaced by no-ops (atf_file_ops): the writer's own cost. Returns 0. */
-int bench_writer_mix(const bench_mix *m, const char *dir, size_t batch_events, int discard,
+ * unless `keep_path` is non-NULL, in which case its directory is stored there. write_ns ends after
+ * the last atf_writer_write: the last buffer (at most 1 MiB of the mix's hundreds, and with the I/O
+ * thread the one in flight) is written by the flush, counted in durable_ns. Returns 0. */
+int bench_writer_mix(const bench_mix *m, const char *dir, size_t batch_events, int flags,
                      bench_writer_result *out, char *keep_path, size_t keep_cap);
 
 /* Latency of atf_writer_write() for batches of ~1 KiB of ring records, over the whole mix;

@@ -166,10 +166,11 @@ def sstr(b):
 KIND = {"call": 1, "return": 2, "signal": 3, "end": 4}
 
 
-def program(arch, os_, cap_index, small_buffer, every_batch, tid, exe, args, exit_code, ops):
+def program(arch, os_, cap_index, small_buffer, every_batch, tid, exe, args, exit_code, ops,
+            io_thread=False):
     """Header of a writer_roundtrip program (see writer_roundtrip_fuzzer.cc)."""
     config = arch + 3 * os_ + 9 * (1 if every_batch else 0)
-    sizes = cap_index | (8 if small_buffer else 0)
+    sizes = cap_index | (8 if small_buffer else 0) | (16 if io_thread else 0)
     return (u8(config) + u8(sizes) + u32(tid) + sstr(exe) + u8(len(args)) + b"".join(sstr(a) for a in args)
             + u32(exit_code) + b"".join(ops))
 
@@ -273,6 +274,19 @@ def make_writer_roundtrip():
         record("call", stack=0), write_batch()]))
     c.add("cap_1000", program(2, 0, 5, False, False, 3, b"/bin/y", [], 0, [
         record("call", stack=1001, stack_bytes=b"r" * 64), record("call", stack=999), write_batch()]))
+    # The writer's I/O thread with the 64 KiB buffer: a 60,000-byte symbol makes every call fill
+    # the buffer (a hand-over per event), a 76,500-byte one is larger than the buffer (written by
+    # the caller's thread after the buffer in flight); flushes in between.
+    c.add("io_thread_handovers", program(1, 0, 4, True, False, 11, b"/bin/io", [b"io"], 0, [
+        intern(b"T" * 200, 3), intern(b"S" * 255, 3)]
+        + [record("call", symbol=1, stack=16) for _ in range(6)]
+        + [record("return", symbol=2), record("call", symbol=1), write_batch(), flush()]
+        + [record("signal", value=11), record("call", symbol=1), record("call", symbol=2),
+           write_batch()], io_thread=True))
+    c.add("io_thread_every_batch", program(2, 1, 3, True, True, 12, b"/bin/io2", [], 5, [
+        intern(b"U" * 100, 3), record("call", symbol=1), write_batch(), record("return", symbol=1),
+        record("call", symbol=1, stack=64), write_batch(), flush(), record("end", value=5, regs=0),
+        write_batch()], io_thread=True))
 
 
 def make_writer_faults():
@@ -280,7 +294,7 @@ def make_writer_faults():
     c = Corpus("writer_faults")
     src = os.path.join(OUT, "writer_roundtrip")
     modes = [(0, 3), (1, 5), (2, 0), (3, 200), (4, 150), (5, 2), (6, 180), (7, 3), (8, 300),
-             (0x43, 250), (0x84, 100), (3, 20), (5, 1)]
+             (0x43, 250), (0x84, 100), (3, 20), (5, 1), (3, 65000), (4, 61000), (6, 62000)]
     for name in sorted(os.listdir(src)):
         program = open(os.path.join(src, name), "rb").read()
         for mode, param in modes:

@@ -552,6 +552,7 @@ void RunWriterProgram(const uint8_t* data, size_t size, const WriterRun& run, Wr
   o.max_events = run.max_events;
   o.max_file_bytes = run.max_file_bytes;
   o.buffer_bytes = sizes & 8 ? 64 * 1024 : 0;
+  o.io_thread = (sizes & 16) != 0;  // full buffers written by the writer's I/O thread
   o.max_stack_bytes = s.max_stack;
   o.collect_modules = 0;
   o.file_ops = fs.ops();

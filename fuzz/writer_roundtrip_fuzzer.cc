@@ -25,7 +25,8 @@
 // Program (every read past the end yields 0):
 //   u8  config: arch = %3 (unknown, x86_64, arm64), os = /3 %3 (linux, darwin, unknown),
 //       flush policy = /9 %2 (explicit, every batch)
-//   u8  bit 0..2: max_stack_bytes from {0,1,7,32,256,1000,4095,4096}; bit 3: 64 KiB write buffer
+//   u8  bit 0..2: max_stack_bytes from {0,1,7,32,256,1000,4095,4096}; bit 3: 64 KiB write buffer;
+//       bit 4: the writer's I/O thread (options.io_thread)
 //   u32 session thread id (0 -> 1);  str executable path;  u8 argc %4, then argc strings
 //   u32 exit code for finalize
 //   then operations, u8 op %8: 0 intern symbol (str, u8 repeat selector: x1, x1, x3, x300),

@@ -33,10 +33,14 @@ struct Outcome {
 };
 
 // open; three batches (the second overflows the 64 KiB buffer several times); flush; finalize.
-Outcome RunScenario(const std::string& root, const std::string& label, FaultOps* f) {
+// With io_thread the full buffers are written by the writer's I/O thread and an error of such a
+// write is returned by a later call: the invariants and outcomes checked below are the same.
+Outcome RunScenario(const std::string& root, const std::string& label, FaultOps* f,
+                    int io_thread) {
   Options opt(root, label.c_str());
   opt.o.file_ops = f->ops();
   opt.o.buffer_bytes = 64 << 10;
+  opt.o.io_thread = io_thread;
   Outcome out;
   atf_writer* w = nullptr;
   out.open = atf_writer_open(&opt.o, &w);
@@ -50,7 +54,7 @@ Outcome RunScenario(const std::string& root, const std::string& label, FaultOps*
   Batch small, big;
   small.Call(1, 10, 0x10, sym, {1, 2, 3}, "abc");
   small.Return(1, 11, 0x10, sym, {4});
-  for (int i = 0; i < 1000; i++) {  // ~380 KB: six drains of the 64 KiB buffer
+  for (int i = 0; i < 1000; i++) {  // ~300 KB: four drains of the 64 KiB buffer
     big.Call(2, 100 + i, 0x20, sym, {static_cast<uint64_t>(i), UINT64_MAX}, std::string(40, 's'));
     big.Signal(2, 101 + i, 11, std::vector<uint64_t>(18, static_cast<uint64_t>(i)));
   }
@@ -78,6 +82,8 @@ Outcome RunScenario(const std::string& root, const std::string& label, FaultOps*
   out.last_errno = atf_writer_last_errno(w);
   atf_writer_close(w);
   EXPECT_TRUE(f->open_fds.empty()) << "leaked descriptors";
+  EXPECT_EQ(f->overlaps.load(), 0) << "file operations ran on two threads at once";
+  if (!io_thread) EXPECT_EQ(f->foreign_writes, 0);
   return out;
 }
 
@@ -111,27 +117,32 @@ void CheckOnDisk(const Outcome& o, const std::string& what) {
   }
 }
 
-class FaultTest : public ::testing::Test {
+// Every test runs twice: parameter 0 without the writer's I/O thread, 1 with it.
+class FaultTest : public ::testing::TestWithParam<int> {
  protected:
   void SetUp() override {
     root_ = atf_test::MakeTempDir("fault");
     ASSERT_FALSE(root_.empty());
     FaultOps clean;
-    reference_ = RunScenario(root_, "reference", &clean);
+    reference_ = RunScenario(root_, Label("reference", 0), &clean, GetParam());
     ASSERT_EQ(reference_.first_error, ATF_OK);
     ASSERT_TRUE(reference_.finalized);
     reference_bytes_ = atf_test::ReadFile(reference_.dir + "/events.bin");
     clean_writes_ = clean.writes;
     clean_fsyncs_ = clean.fsyncs;
+    // The big batch fills the 64 KiB buffer several times (4): those writes are the I/O thread's.
+    if (GetParam()) EXPECT_GE(clean.foreign_writes, 3);
   }
-  std::string Label(const char* kind, long n) { return std::string(kind) + std::to_string(n); }
+  std::string Label(const char* kind, long n) {
+    return std::string(kind) + std::to_string(n) + (GetParam() ? "_io" : "");
+  }
 
   std::string root_, reference_bytes_;
   Outcome reference_;
   int clean_writes_ = 0, clean_fsyncs_ = 0;
 };
 
-TEST_F(FaultTest, DiskFullAtEveryRegion) {
+TEST_P(FaultTest, DiskFullAtEveryRegion) {
   // Budgets through the whole run, denser near the start; the manifest is written last, so the
   // largest budgets fail inside trace.json.
   const long total = static_cast<long>(reference_bytes_.size()) + 1024;
@@ -141,7 +152,7 @@ TEST_F(FaultTest, DiskFullAtEveryRegion) {
   for (long budget : budgets) {
     FaultOps f;
     f.space_left = budget;
-    Outcome o = RunScenario(root_, Label("enospc", budget), &f);
+    Outcome o = RunScenario(root_, Label("enospc", budget), &f, GetParam());
     SCOPED_TRACE("budget " + std::to_string(budget));
     if (o.open != ATF_OK) {
       EXPECT_EQ(o.open, ATF_E_NO_SPACE);
@@ -158,36 +169,36 @@ TEST_F(FaultTest, DiskFullAtEveryRegion) {
   }
 }
 
-TEST_F(FaultTest, EioAtEveryWrite) {
+TEST_P(FaultTest, EioAtEveryWrite) {
   for (int n = 0; n < clean_writes_; n++) {
     FaultOps f;
     f.write_fail_at = n;
     f.write_errno = EIO;
-    Outcome o = RunScenario(root_, Label("eio", n), &f);
+    Outcome o = RunScenario(root_, Label("eio", n), &f, GetParam());
     SCOPED_TRACE("write " + std::to_string(n));
     EXPECT_EQ(o.open == ATF_OK ? o.first_error : o.open, ATF_E_IO);
     CheckOnDisk(o, "eio write " + std::to_string(n));
   }
 }
 
-TEST_F(FaultTest, FsyncFailureAtEveryFsync) {
+TEST_P(FaultTest, FsyncFailureAtEveryFsync) {
   for (int n = 0; n < clean_fsyncs_; n++) {
     FaultOps f;
     f.fsync_fail_at = n;
     f.fsync_errno = (n % 2) ? EIO : ENOSPC;
-    Outcome o = RunScenario(root_, Label("fsync", n), &f);
+    Outcome o = RunScenario(root_, Label("fsync", n), &f, GetParam());
     SCOPED_TRACE("fsync " + std::to_string(n));
     EXPECT_EQ(o.open == ATF_OK ? o.first_error : o.open, (n % 2) ? ATF_E_IO : ATF_E_NO_SPACE);
     CheckOnDisk(o, "fsync " + std::to_string(n));
   }
 }
 
-TEST_F(FaultTest, ShortWritesAndEintrChangeNothing) {
+TEST_P(FaultTest, ShortWritesAndEintrChangeNothing) {
   for (size_t max_write : {size_t{1}, size_t{7}, size_t{4093}}) {
     FaultOps f;
     f.max_write = max_write;
     f.eintr = true;
-    Outcome o = RunScenario(root_, Label("short", static_cast<long>(max_write)), &f);
+    Outcome o = RunScenario(root_, Label("short", static_cast<long>(max_write)), &f, GetParam());
     EXPECT_EQ(o.first_error, ATF_OK);
     EXPECT_TRUE(o.finalized);
     EXPECT_GT(f.eintrs, 0);
@@ -198,23 +209,23 @@ TEST_F(FaultTest, ShortWritesAndEintrChangeNothing) {
   }
 }
 
-TEST_F(FaultTest, ShortWriteThenEnospcKeepsTheCompleteRecordsWritten) {
+TEST_P(FaultTest, ShortWriteThenEnospcKeepsTheCompleteRecordsWritten) {
   // The disk fills in the middle of a buffer drain: the records before the torn one stay.
   FaultOps f;
   f.space_left = static_cast<long>(reference_bytes_.size() / 2);
   f.max_write = 1000;
-  Outcome o = RunScenario(root_, "half", &f);
+  Outcome o = RunScenario(root_, Label("half", 0), &f, GetParam());
   EXPECT_EQ(o.first_error, ATF_E_NO_SPACE);
   EXPECT_GT(f.ftruncates, 0);
   EXPECT_GT(o.stats.bytes_written, reference_bytes_.size() / 2 - 200);  // at most one record lost
   CheckOnDisk(o, "half");
 }
 
-TEST_F(FaultTest, RenameFailureLeavesNoManifest) {
+TEST_P(FaultTest, RenameFailureLeavesNoManifest) {
   for (int err : {EIO, ENOSPC, EXDEV}) {
     FaultOps f;
     f.rename_errno = err;
-    Outcome o = RunScenario(root_, Label("rename", err), &f);
+    Outcome o = RunScenario(root_, Label("rename", err), &f, GetParam());
     EXPECT_FALSE(o.finalized);
     EXPECT_EQ(o.first_error, err == ENOSPC ? ATF_E_NO_SPACE : ATF_E_IO);
     EXPECT_EQ(o.last_errno, err);
@@ -222,18 +233,18 @@ TEST_F(FaultTest, RenameFailureLeavesNoManifest) {
   }
 }
 
-TEST_F(FaultTest, OpenFailures) {
+TEST_P(FaultTest, OpenFailures) {
   FaultOps f;
   f.fail_open_suffix = "events.bin";
   f.open_errno = EACCES;
-  Outcome o = RunScenario(root_, "noevents", &f);
+  Outcome o = RunScenario(root_, Label("noevents", 0), &f, GetParam());
   EXPECT_EQ(o.open, ATF_E_IO);
   EXPECT_TRUE(f.open_fds.empty());
 
   FaultOps g;
   g.fail_open_suffix = "trace.json.tmp";
   g.open_errno = EDQUOT;
-  Outcome p = RunScenario(root_, "nomanifest", &g);
+  Outcome p = RunScenario(root_, Label("nomanifest", 0), &g, GetParam());
   EXPECT_EQ(p.first_error, ATF_E_NO_SPACE);
   CheckOnDisk(p, "manifest open");
 
@@ -241,9 +252,14 @@ TEST_F(FaultTest, OpenFailures) {
   FaultOps h;
   h.write_fail_at = 0;
   h.write_errno = EIO;
-  Outcome q = RunScenario(root_, "nostart", &h);
+  Outcome q = RunScenario(root_, Label("nostart", 0), &h, GetParam());
   EXPECT_EQ(q.open, ATF_E_IO);
-  EXPECT_FALSE(Exists(root_ + "/session_nostart/pid_4242/events.bin"));
+  EXPECT_FALSE(Exists(root_ + "/session_" + Label("nostart", 0) + "/pid_4242/events.bin"));
 }
+
+INSTANTIATE_TEST_SUITE_P(IoThread, FaultTest, ::testing::Values(0, 1),
+                         [](const ::testing::TestParamInfo<int>& i) {
+                           return i.param ? "io_thread" : "inline";
+                         });
 
 }  // namespace

@@ -11,6 +11,15 @@
  * the stats and the manifest report. A write error in the middle of the buffer leaves a prefix of
  * it in the file; the framing of that prefix (our own bytes) is walked to keep the complete records
  * it holds, and the file is truncated back to that boundary.
+ *
+ * I/O thread (options.io_thread): a second buffer of the same size and a thread that owns it while
+ * it is written. A full buffer is handed over (io_submit) and encoding goes on in the other one;
+ * the hand-over first waits for the previous write and settles it (io_collect), so there is at most
+ * one buffer in flight and the file operations never run on two threads at once: the writer's
+ * thread touches the file (fsync, ftruncate, the oversized-event write, close) only with nothing
+ * in flight. A write error is settled exactly as without the thread (same truncation, same failed
+ * state), by the writer's thread, at the next hand-over, flush, finalize or close; the buffer being
+ * filled then is discarded like the unwritten rest of a failed buffer.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* syscall(SYS_gettid) */
@@ -21,6 +30,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,6 +83,18 @@ struct atf_writer {
   uint8_t *buf;
   size_t cap, len;     /* buffered bytes: complete records only */
   uint64_t buf_events; /* records in buf */
+
+  /* The I/O thread (io_on): io_buf/io_len/io_events is the buffer handed to it (io_pending until
+   * collected); io_work, io_done, io_stop, io_err and io_written are shared under io_mu. */
+  int io_on, io_started, io_pending;
+  uint8_t *io_buf;
+  size_t io_len;
+  uint64_t io_events;
+  pthread_t io_tid;
+  pthread_mutex_t io_mu;
+  pthread_cond_t io_work_cv, io_done_cv;
+  int io_work, io_done, io_stop, io_err;
+  size_t io_written;
 
   uint64_t next_event_id; /* events accepted (on disk or buffered) */
   uint64_t committed_bytes, committed_events, durable_bytes;
@@ -185,32 +207,134 @@ static int truncate_to(atf_writer *w, uint64_t length) {
   }
 }
 
-/* Writes the buffer. On error keeps the complete records that reached the file, truncates the
- * rest, and fails the writer. */
-static atf_status drain(atf_writer *w) {
-  if (w->len == 0) return ATF_OK;
-  size_t done;
-  int err = atf_write_all(w->ops, w->fd, w->buf, w->len, &done);
+/* Accounts for a buffer of `len` bytes holding `events` records whose write ended with `err` after
+ * `done` bytes reached the file. On error keeps the complete records of that prefix, truncates
+ * the rest, and fails the writer. REQUIRES: nothing in flight (the writer's thread owns the fd). */
+static atf_status settle(atf_writer *w, const uint8_t *buf, size_t len, uint64_t events, int err,
+                         size_t done) {
   if (err == 0) {
-    w->committed_bytes += w->len;
-    w->committed_events += w->buf_events;
-    w->len = 0;
-    w->buf_events = 0;
+    w->committed_bytes += len;
+    w->committed_events += events;
     return ATF_OK;
   }
   size_t keep = 0;
   for (;;) {
     uint64_t n;
-    size_t h = atf_varint_decode(w->buf + keep, done - keep, &n);
+    size_t h = atf_varint_decode(buf + keep, done - keep, &n);
     if (h == 0 || n > (uint64_t)(done - keep - h)) break;
     keep += h + (size_t)n;
     w->committed_events++;
   }
   w->committed_bytes += keep;
-  w->len = 0;
-  w->buf_events = 0;
   truncate_to(w, w->committed_bytes); /* if this fails too, a torn tail remains (as after a crash) */
   return fail(w, err);
+}
+
+/* Waits for the buffer the I/O thread is writing, if any, and settles it. */
+static atf_status io_collect(atf_writer *w) {
+  if (!w->io_pending) return ATF_OK;
+  pthread_mutex_lock(&w->io_mu);
+  while (!w->io_done) pthread_cond_wait(&w->io_done_cv, &w->io_mu);
+  w->io_done = 0;
+  const int err = w->io_err;
+  const size_t done = w->io_written;
+  pthread_mutex_unlock(&w->io_mu);
+  w->io_pending = 0;
+  return settle(w, w->io_buf, w->io_len, w->io_events, err, done);
+}
+
+/* Writes the buffer on this thread (after the one in flight, if any). */
+static atf_status drain_sync(atf_writer *w) {
+  atf_status st = io_collect(w);
+  if (st == ATF_OK && w->len != 0) {
+    size_t done;
+    int err = atf_write_all(w->ops, w->fd, w->buf, w->len, &done);
+    st = settle(w, w->buf, w->len, w->buf_events, err, done);
+  }
+  w->len = 0;
+  w->buf_events = 0;
+  return st;
+}
+
+/* Empties the buffer: hands it to the I/O thread (after settling the previous one), or writes it. */
+static atf_status drain(atf_writer *w) {
+  if (!w->io_on) return drain_sync(w);
+  atf_status st = io_collect(w);
+  if (st != ATF_OK || w->len == 0) {
+    w->len = 0;
+    w->buf_events = 0;
+    return st;
+  }
+  uint8_t *b = w->io_buf;
+  w->io_buf = w->buf;
+  w->io_len = w->len;
+  w->io_events = w->buf_events;
+  w->buf = b;
+  w->len = 0;
+  w->buf_events = 0;
+  w->io_pending = 1;
+  pthread_mutex_lock(&w->io_mu);
+  w->io_work = 1;
+  pthread_cond_signal(&w->io_work_cv);
+  pthread_mutex_unlock(&w->io_mu);
+  return ATF_OK;
+}
+
+static void *io_main(void *arg) {
+  atf_writer *w = (atf_writer *)arg;
+  pthread_mutex_lock(&w->io_mu);
+  for (;;) {
+    while (!w->io_work && !w->io_stop) pthread_cond_wait(&w->io_work_cv, &w->io_mu);
+    if (!w->io_work) break; /* stop, nothing handed over */
+    w->io_work = 0;
+    const uint8_t *b = w->io_buf;
+    const size_t n = w->io_len;
+    pthread_mutex_unlock(&w->io_mu);
+    size_t done = 0;
+    const int err = atf_write_all(w->ops, w->fd, b, n, &done);
+    pthread_mutex_lock(&w->io_mu);
+    w->io_err = err;
+    w->io_written = done;
+    w->io_done = 1;
+    pthread_cond_signal(&w->io_done_cv);
+  }
+  pthread_mutex_unlock(&w->io_mu);
+  return NULL;
+}
+
+/* Starts the I/O thread with every signal blocked: a traced process's handlers never run on it. */
+static int io_start(atf_writer *w) {
+  w->io_buf = malloc(w->cap);
+  if (w->io_buf == NULL) return ENOMEM;
+  pthread_mutex_init(&w->io_mu, NULL);
+  pthread_cond_init(&w->io_work_cv, NULL);
+  pthread_cond_init(&w->io_done_cv, NULL);
+  w->io_started = 1; /* the primitives exist: close destroys them */
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  int rc = pthread_create(&w->io_tid, NULL, io_main, w);
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  if (rc != 0) return rc;
+  w->io_on = 1;
+  return 0;
+}
+
+/* Stops and joins the I/O thread; a write in flight finishes first (it is not settled). */
+static void io_stop(atf_writer *w) {
+  if (!w->io_started) return;
+  if (w->io_on) {
+    pthread_mutex_lock(&w->io_mu);
+    w->io_stop = 1;
+    pthread_cond_signal(&w->io_work_cv);
+    pthread_mutex_unlock(&w->io_mu);
+    pthread_join(w->io_tid, NULL);
+    w->io_on = 0;
+  }
+  pthread_cond_destroy(&w->io_work_cv);
+  pthread_cond_destroy(&w->io_done_cv);
+  pthread_mutex_destroy(&w->io_mu);
+  w->io_started = 0;
 }
 
 static void account(atf_writer *w, uint64_t timestamp_ns) {
@@ -235,6 +359,8 @@ static atf_status append_converted(atf_writer *w, size_t framed, uint64_t timest
     account(w, timestamp_ns);
     return ATF_OK;
   }
+  atf_status st = io_collect(w); /* the file is this thread's again */
+  if (st != ATF_OK) return st;
   uint8_t *big = malloc(framed); /* larger than the whole buffer: rare, see the top comment */
   if (big == NULL) return ATF_E_NO_MEMORY;
   atf_encode_event(ev, big, framed);
@@ -256,7 +382,7 @@ static atf_status append_record(atf_writer *w, const atf_ring_record *r) {
   size_t room = w->cap - w->len;
   size_t framed = atf_encode_record(&w->enc, r, w->next_event_id, w->buf + w->len, room);
   if (w->max_file_bytes != 0 && r->kind != ATF_KIND_TRACE_END &&
-      w->committed_bytes + w->len + framed > w->max_file_bytes) {
+      w->committed_bytes + (w->io_pending ? w->io_len : 0) + w->len + framed > w->max_file_bytes) {
     w->limit_reached = 1;
     return ATF_E_LIMIT;
   }
@@ -270,7 +396,7 @@ static atf_status append_record(atf_writer *w, const atf_ring_record *r) {
 }
 
 static atf_status flush(atf_writer *w) {
-  atf_status st = drain(w);
+  atf_status st = drain_sync(w);
   if (st != ATF_OK) return st;
   int err = atf_fsync_retry(w->ops, w->fd);
   if (err != 0) return fail(w, err);
@@ -328,6 +454,13 @@ static atf_status writer_new(const atf_writer_options *o, atf_writer **out) {
   w->arch = o->arch;
   w->cap = o->buffer_bytes == 0 ? DEFAULT_BUFFER_BYTES : o->buffer_bytes;
   if (w->cap < MIN_BUFFER_BYTES) w->cap = MIN_BUFFER_BYTES;
+  if (o->io_thread) {
+    int err = io_start(w);
+    if (err != 0) {
+      w->last_errno = err;
+      return err == ENOMEM ? ATF_E_NO_MEMORY : ATF_E_IO;
+    }
+  }
 
   uint64_t repl = 0;
   const char *os = o->os != NULL ? o->os : atf_host_os();
@@ -445,6 +578,7 @@ atf_status atf_writer_open(const atf_writer_options *o, atf_writer **out) {
   if (st == ATF_OK) {
     st = write_trace_start(w, o, now);
     if (st != ATF_OK) {
+      io_stop(w); /* nothing may be in flight when the file goes */
       char *events = path_join(w->session_dir, "events.bin");
       w->ops->close(w->ops->ctx, w->fd);
       w->fd = -1;
@@ -630,15 +764,15 @@ atf_status atf_writer_finalize(atf_writer *w, int32_t exit_code) {
 
 void atf_writer_close(atf_writer *w) {
   if (w == NULL) return;
-  if (w->fd >= 0) {
-    if (atomic_load(&w->state) == STATE_OPEN) drain(w); /* best effort, not fsync'ed */
-    w->ops->close(w->ops->ctx, w->fd);
-  }
+  if (w->fd >= 0 && atomic_load(&w->state) == STATE_OPEN) drain_sync(w); /* best effort, no fsync */
+  io_stop(w); /* after drain_sync nothing is in flight; after a failure, waits for the last write */
+  if (w->fd >= 0) w->ops->close(w->ops->ctx, w->fd);
   atf_symtab_free(w->symtab);
   for (size_t i = 0; i < w->n_modules; i++) free(w->modules[i]);
   free(w->modules);
   free(w->drops);
   free(w->buf);
+  free(w->io_buf);
   free(w->os);
   free(w->executable_path);
   free(w->session_dir);
@@ -659,7 +793,7 @@ void atf_writer_get_stats(const atf_writer *w, atf_writer_stats *out) {
   pthread_mutex_lock(&((atf_writer *)w)->lock);
   out->dropped_events = w->dropped_events;
   pthread_mutex_unlock(&((atf_writer *)w)->lock);
-  out->events_buffered = w->buf_events;
+  out->events_buffered = w->buf_events + (w->io_pending ? w->io_events : 0);
 }
 
 const char *atf_writer_session_dir(const atf_writer *w) { return w != NULL ? w->session_dir : NULL; }

@@ -185,6 +185,79 @@ TEST_F(WriterTest, ManyEventsAcrossBufferBoundaries) {
   EXPECT_EQ(ManifestU64("bytesWritten"), bytes);
 }
 
+// With the I/O thread: the same bytes as without it (same session id and clock), stats that
+// account for the buffer in flight, a max_file_bytes limit that counts it, and a close without
+// finalize that still leaves every complete record.
+TEST_F(WriterTest, IoThreadWritesTheSameBytes) {
+  std::string files[2];
+  for (int io = 0; io < 2; io++) {
+    SCOPED_TRACE(io ? "io_thread" : "inline");
+    Options opt(root_, io ? "io" : "inline");
+    opt.o.buffer_bytes = 64 << 10;
+    opt.o.io_thread = io;
+    Open(&opt);
+    const uint32_t sym = Intern("f");
+    Batch b;
+    for (int i = 0; i < 3000; i++) {
+      b.Call(1, 1700000000000000000ull + i, 0x1000 + i, sym, {static_cast<uint64_t>(i), 7},
+             std::string(100, static_cast<char>(i)));
+      b.Return(1, 1700000000000000000ull + i, 0x1000 + i, sym, {static_cast<uint64_t>(i)});
+    }
+    for (int round = 0; round < 5; round++) {
+      ASSERT_EQ(atf_writer_write(w_, b.data(), b.size()), ATF_OK);
+      const atf_writer_stats s = Stats();
+      EXPECT_EQ(s.events_written + s.events_buffered, 1u + 6000u * (round + 1));
+    }
+    EXPECT_GT(Stats().events_written, 1u);
+    ASSERT_EQ(atf_writer_finalize(w_, 0), ATF_OK);
+    const atf_writer_stats s = Stats();
+    EXPECT_EQ(s.events_buffered, 0u);
+    EXPECT_EQ(s.events_written, 30002u);
+    uint64_t bytes;
+    EXPECT_EQ(Read(&bytes).size(), 30002u);
+    EXPECT_EQ(bytes, s.bytes_written);
+    EXPECT_EQ(ManifestU64("bytesWritten"), bytes);
+    files[io] = atf_test::ReadFile(dir_ + "/events.bin");
+    atf_writer_close(w_);
+    w_ = nullptr;
+  }
+  EXPECT_EQ(files[0], files[1]);
+}
+
+TEST_F(WriterTest, IoThreadLimitCountsTheBufferInFlight) {
+  Options opt(root_);
+  opt.o.buffer_bytes = 64 << 10;
+  opt.o.io_thread = 1;
+  const uint64_t limit = 200 << 10;
+  opt.o.max_file_bytes = limit;
+  Open(&opt);
+  Batch b;
+  for (int i = 0; i < 100; i++) b.Call(1, 1, 1, 0, {1, 2, 3}, std::string(200, 's'));
+  atf_status st = ATF_OK;
+  for (int i = 0; i < 100 && st == ATF_OK; i++) st = atf_writer_write(w_, b.data(), b.size());
+  EXPECT_EQ(st, ATF_E_LIMIT);
+  ASSERT_EQ(atf_writer_finalize(w_, 0), ATF_OK);
+  uint64_t bytes;
+  std::vector<Event> ev = Read(&bytes);
+  EXPECT_GT(bytes, limit - 400);  // stopped within one record (+ TraceEnd) of the limit
+  EXPECT_LE(bytes, limit + 64);   // TraceEnd may pass it
+  EXPECT_EQ(ev.back().kind, Kind::kEnd);
+}
+
+TEST_F(WriterTest, IoThreadCloseWithoutFinalizeKeepsEveryRecord) {
+  Options opt(root_);
+  opt.o.buffer_bytes = 64 << 10;
+  opt.o.io_thread = 1;
+  Open(&opt);
+  Batch b;
+  for (int i = 0; i < 2000; i++) b.Call(1, 1, 1, 0, {1}, std::string(100, 'x'));
+  ASSERT_EQ(atf_writer_write(w_, b.data(), b.size()), ATF_OK);  // several buffers, one in flight
+  atf_writer_close(w_);
+  w_ = nullptr;
+  EXPECT_EQ(Read().size(), 2001u);
+  EXPECT_FALSE(Exists(dir_ + "/trace.json"));
+}
+
 #if defined(__has_feature)
 #if __has_feature(address_sanitizer)
 #define ATF_UNDER_ASAN 1

@@ -48,6 +48,12 @@
  * Threads: one thread drives a writer (open/write/flush/finalize/close). atf_writer_intern_symbol(),
  * atf_writer_add_module() and atf_writer_record_drops() may be called from any thread at any time
  * before finalize. Nothing is printed; errors are returned as atf_status codes.
+ * With options.io_thread the writer starts one thread of its own (all signals blocked) that
+ * writes full buffers while the caller fills the next; the file operations still never run on two
+ * threads at once (atf_file_ops implementations need no locking). The durability contract is the
+ * same; only the moment an error of a background write is returned moves: to the next
+ * atf_writer_write() that fills a buffer, or flush / finalize / close, whichever comes first.
+ * Flush, finalize and close wait for the write in flight.
  */
 #ifndef ATF_WRITER_H_
 #define ATF_WRITER_H_
@@ -142,6 +148,9 @@ typedef struct atf_writer_options {
   const struct atf_file_ops *file_ops; /* NULL = the real system calls */
   int32_t session_thread_id;    /* thread_id of the TraceStart/TraceEnd the writer itself writes;
                                    0 = the thread calling open/finalize (gettid()) */
+  int io_thread;                /* 1: write(2) of full buffers runs on a thread the writer owns
+                                   (one more buffer_bytes of memory), so encoding goes on while the
+                                   kernel copies; default 0: no thread is created. See Threads. */
 } atf_writer_options;
 
 typedef struct atf_writer atf_writer;

@@ -13,6 +13,18 @@ namespace {
 
 FaultOps* Self(void* ctx) { return static_cast<FaultOps*>(ctx); }
 
+// Held for the duration of every call: counts calls that overlap another one.
+class Busy {
+ public:
+  explicit Busy(void* ctx) : f_(Self(ctx)) {
+    if (f_->active.fetch_add(1) != 0) f_->overlaps++;
+  }
+  ~Busy() { f_->active.fetch_sub(1); }
+
+ private:
+  FaultOps* f_;
+};
+
 // Alternates: the first attempt of each call fails with EINTR, the retry goes through.
 bool InjectEintr(FaultOps* f) {
   if (!f->eintr) return false;
@@ -24,6 +36,7 @@ bool InjectEintr(FaultOps* f) {
 }
 
 int Open(void* ctx, const char* path, int flags, mode_t mode) {
+  Busy busy(ctx);
   FaultOps* f = Self(ctx);
   const std::string p(path);
   const std::string& s = f->fail_open_suffix;
@@ -37,9 +50,11 @@ int Open(void* ctx, const char* path, int flags, mode_t mode) {
 }
 
 ssize_t Write(void* ctx, int fd, const void* buf, size_t len) {
+  Busy busy(ctx);
   FaultOps* f = Self(ctx);
   if (InjectEintr(f)) return -1;
   const int call = f->writes++;
+  if (std::this_thread::get_id() != f->owner) f->foreign_writes++;
   if (call == f->write_fail_at) {
     errno = f->write_errno;
     return -1;
@@ -58,6 +73,7 @@ ssize_t Write(void* ctx, int fd, const void* buf, size_t len) {
 }
 
 int Fsync(void* ctx, int fd) {
+  Busy busy(ctx);
   FaultOps* f = Self(ctx);
   if (InjectEintr(f)) return -1;
   if (f->fsyncs++ == f->fsync_fail_at) {
@@ -68,6 +84,7 @@ int Fsync(void* ctx, int fd) {
 }
 
 int Ftruncate(void* ctx, int fd, off_t len) {
+  Busy busy(ctx);
   FaultOps* f = Self(ctx);
   if (InjectEintr(f)) return -1;
   f->ftruncates++;
@@ -75,11 +92,13 @@ int Ftruncate(void* ctx, int fd, off_t len) {
 }
 
 int Close(void* ctx, int fd) {
+  Busy busy(ctx);
   Self(ctx)->open_fds.erase(fd);
   return close(fd);
 }
 
 int Rename(void* ctx, const char* from, const char* to) {
+  Busy busy(ctx);
   FaultOps* f = Self(ctx);
   if (InjectEintr(f)) return -1;
   f->renames++;
@@ -90,8 +109,14 @@ int Rename(void* ctx, const char* from, const char* to) {
   return rename(from, to);
 }
 
-int Mkdir(void*, const char* path, mode_t mode) { return mkdir(path, mode); }
-int Unlink(void*, const char* path) { return unlink(path); }
+int Mkdir(void* ctx, const char* path, mode_t mode) {
+  Busy busy(ctx);
+  return mkdir(path, mode);
+}
+int Unlink(void* ctx, const char* path) {
+  Busy busy(ctx);
+  return unlink(path);
+}
 
 }  // namespace
 

@@ -4,9 +4,11 @@
 #ifndef ATF_WRITER_TESTING_FAULT_OPS_H_
 #define ATF_WRITER_TESTING_FAULT_OPS_H_
 
+#include <atomic>
 #include <cstdint>
 #include <set>
 #include <string>
+#include <thread>
 
 #include "atf/file_ops.h"
 
@@ -31,6 +33,12 @@ struct FaultOps {
   // Observations.
   int writes = 0, fsyncs = 0, renames = 0, ftruncates = 0, eintrs = 0;
   std::set<int> open_fds;
+  // Threads: writes made on a thread other than the one that created this object (the writer's
+  // I/O thread), and calls that began while another call was still running (must stay 0: the
+  // writer never runs file operations on two threads at once).
+  std::thread::id owner = std::this_thread::get_id();
+  int foreign_writes = 0;
+  std::atomic<int> active{0}, overlaps{0};
 
   atf_file_ops table;
   bool pending_eintr = false;
