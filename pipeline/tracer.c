@@ -331,6 +331,7 @@ static int sink_drops(void *ctx, int32_t tid, uint64_t n) {
 void atf_tracer_options_init(atf_tracer_options *o) {
   memset(o, 0, sizeof *o);
   atf_writer_options_init(&o->writer);
+  o->writer.io_thread = 1; /* the drain keeps encoding while the kernel copies a full buffer */
   o->ring_bytes = DEFAULT_RING_BYTES;
   o->max_threads = DEFAULT_MAX_THREADS;
   o->max_stack_bytes = DEFAULT_MAX_STACK;

@@ -126,6 +126,18 @@ void RunProducers(const atf_tracer_options& o, int threads, uint64_t per_thread,
   ASSERT_EQ(atf_tracer_stop(0, st), ATF_TRACER_OK);
 }
 
+TEST(TracerTest, Defaults) {
+  atf_tracer_options o;
+  atf_tracer_options_init(&o);
+  EXPECT_EQ(o.ring_bytes, 256u * 1024u);
+  EXPECT_EQ(o.max_threads, 1024u);
+  EXPECT_EQ(o.max_stack_bytes, 256u);
+  EXPECT_EQ(o.writer.io_thread, 1);  // unlike atf_writer_options_init
+  atf_writer_options w;
+  atf_writer_options_init(&w);
+  EXPECT_EQ(w.io_thread, 0);
+}
+
 TEST(TracerTest, EightProducersAMillionEventsAllAccountedFor) {
   atf_tracer_options o = Options("million");
   atf_tracer_stats st{};

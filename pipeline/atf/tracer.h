@@ -61,7 +61,9 @@ const char *atf_tracer_strerror(atf_tracer_status status);
 #define ATF_TRACER_MAX_THREADS_LIMIT 4096u
 
 typedef struct atf_tracer_options {
-  atf_writer_options writer;  /* output_root is required; see atf/writer.h */
+  atf_writer_options writer;  /* output_root is required; see atf/writer.h. Defaults as there,
+                                 except writer.io_thread = 1: the drain thread encodes while the
+                                 writer's I/O thread does write(2) (set 0 for one thread only) */
   uint32_t ring_bytes;        /* per thread; a power of two >= 1024; default 256 KiB */
   uint32_t max_threads;       /* concurrent traced threads; default 1024 */
   uint32_t max_stack_bytes;   /* stack snapshot cap; default 256 (also sets writer's) */
