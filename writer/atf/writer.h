@@ -53,7 +53,9 @@
  * threads at once (atf_file_ops implementations need no locking). The durability contract is the
  * same; only the moment an error of a background write is returned moves: to the next
  * atf_writer_write() that fills a buffer, or flush / finalize / close, whichever comes first.
- * Flush, finalize and close wait for the write in flight.
+ * Flush, finalize and close wait for the write in flight. A writer belongs to the process that
+ * opened it: after fork() the child must not use it (with io_thread its I/O thread does not exist
+ * there; without, the two processes' writes would interleave).
  */
 #ifndef ATF_WRITER_H_
 #define ATF_WRITER_H_
