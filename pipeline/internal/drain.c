@@ -158,7 +158,9 @@ uint64_t atf_drain_pass(atf_drain *d, int retire_all) {
   return n;
 }
 
-static void do_flush(atf_drain *d, uint64_t now) {
+/* Flushes the sink; returns its status (the first sink error once there was one). Worker-owned
+ * state only: flush_status, which flushers read, is published under the mutex by the caller. */
+static int do_flush(atf_drain *d, uint64_t now) {
   int st = d->sink_status;
   if (st == 0) {
     st = d->sink.flush(d->sink.ctx);
@@ -166,7 +168,7 @@ static void do_flush(atf_drain *d, uint64_t now) {
   }
   d->dirty = 0;
   d->last_flush_ns = now;
-  d->flush_status = st;
+  return st;
 }
 
 static void *worker(void *arg) {
@@ -186,14 +188,15 @@ static void *worker(void *arg) {
     uint64_t now = mono_ns();
     int interval_due = d->flush_interval_ns != 0 && d->dirty &&
                        now - d->last_flush_ns >= d->flush_interval_ns;
-    int flushed = 0;
+    int flushed = 0, flush_st = 0;
     if (want_flush > d->flush_done || interval_due) {
-      do_flush(d, now);
+      flush_st = do_flush(d, now);
       flushed = 1;
     }
 
     pthread_mutex_lock(&d->mu);
     if (flushed && want_flush > d->flush_done) {
+      d->flush_status = flush_st;
       d->flush_done = want_flush;
       pthread_cond_broadcast(&d->done);
     }
