@@ -101,26 +101,31 @@ int bench_pipeline(const char *dir, int producers, uint64_t events_per_producer,
   return 0;
 }
 
-int bench_validator_child(const char *session_dir) {
+int bench_validator_child(const char *session_dir, unsigned threads) {
   atf_validate_report rep;
   memset(&rep, 0, sizeof rep);
+  atf_validate_options opt;
+  atf_validate_options_init(&opt);
+  opt.threads = threads;
   const uint64_t t0 = bench_now_ns();
-  const int ok = atf_validate_path(session_dir, NULL, &rep) == ATF_VALIDATE_OK;
+  const int ok = atf_validate_path(session_dir, &opt, &rep) == ATF_VALIDATE_OK;
   const uint64_t t1 = bench_now_ns();
   printf("%.6f %.3f %d\n", (double)(t1 - t0) / 1e9, bench_peak_rss_mib(), ok && rep.valid);
   atf_validate_report_free(&rep);
   return ok ? 0 : 1;
 }
 
-int bench_validator(const char *session_dir, double *mb_per_s, double *peak_rss_mib,
-                    uint64_t *file_bytes) {
+int bench_validator(const char *session_dir, unsigned threads, double *mb_per_s,
+                    double *peak_rss_mib, uint64_t *file_bytes) {
   char path[4200];
   snprintf(path, sizeof path, "%s/events.bin", session_dir);
   struct stat stbuf;
   if (stat(path, &stbuf) != 0) return -1;
   *file_bytes = (uint64_t)stbuf.st_size;
+  char nthreads[16];
+  snprintf(nthreads, sizeof nthreads, "%u", threads);
   char *const argv[] = {(char *)"writer_bench", (char *)"--validate-child", (char *)session_dir,
-                        NULL};
+                        nthreads, NULL};
   char buf[128];
   if (bench_run_child_output(argv, buf, sizeof buf) != 0) return -1;
   double secs = 0, rss = 0;

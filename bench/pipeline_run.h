@@ -27,12 +27,13 @@ int bench_pipeline(const char *dir, int producers, uint64_t events_per_producer,
                    uint32_t ring_bytes, int drain_nice, int io_thread, bench_pipeline_result *out);
 
 /* Validates `session_dir` in a fresh child process (this binary re-executed with
- * --validate-child); MB/s of events.bin and the child's peak RSS in MiB. */
-int bench_validator(const char *session_dir, double *mb_per_s, double *peak_rss_mib,
-                    uint64_t *file_bytes);
+ * --validate-child) with `threads` decoding threads (atf_validate_options.threads); MB/s of
+ * events.bin and the child's peak RSS in MiB. */
+int bench_validator(const char *session_dir, unsigned threads, double *mb_per_s,
+                    double *peak_rss_mib, uint64_t *file_bytes);
 
 /* The child side: validates and prints "<seconds> <peak rss MiB> <valid>"; returns exit status. */
-int bench_validator_child(const char *session_dir);
+int bench_validator_child(const char *session_dir, unsigned threads);
 
 #ifdef __cplusplus
 }
