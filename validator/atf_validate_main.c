@@ -25,7 +25,7 @@ static const char kUsage[] =
     "  --json                 one JSON object on stdout instead of the summary\n"
     "  --max-errors N         keep and print at most N errors (default 20; all are counted)\n"
     "  --max-record-size B    longest record accepted, in bytes; K, M, G suffixes (default 64M)\n"
-    "  --threads N            threads decoding records (default 1, at most 8)\n"
+    "  --threads N            threads decoding records (default: one per online CPU, at most 8)\n"
     "  --quiet                print nothing on stdout; the exit status tells\n"
     "  --help, --version\n"
     "\n"
@@ -77,6 +77,7 @@ static const char* option_value(int argc, char** argv, int* i, const char* name,
 // Returns -1 to go on, or an exit status.
 static int parse_args(int argc, char** argv, cli* c) {
   atf_validate_options_init(&c->options);
+  c->options.threads = 0; /* the tool: one decoding thread per online CPU (the library: 1) */
   c->options.max_errors = DEFAULT_SHOWN_ERRORS;
   bool options_done = false;
   for (int i = 1; i < argc; ++i) {
