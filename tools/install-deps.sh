@@ -14,6 +14,7 @@ PACKAGES=(
   libcjson-dev                # manifest writer
   libgtest-dev                # tests
   python3                     # small tools
+  curl ca-certificates patch  # tools/fetch-third-party.sh: the pinned upb/zlib tarball
 )
 
 missing=()
@@ -23,14 +24,16 @@ for p in "${PACKAGES[@]}"; do
   fi
 done
 
-if ((${#missing[@]} == 0)); then
-  exit 0
+if ((${#missing[@]} != 0)); then
+  SUDO=()
+  if [[ $(id -u) != 0 ]]; then
+    SUDO=(sudo)
+  fi
+  echo "install-deps: installing ${missing[*]}" >&2
+  "${SUDO[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${SUDO[@]}" apt-get install -y -qq --no-install-recommends \
+    "${missing[@]}" >&2
 fi
 
-SUDO=()
-if [[ $(id -u) != 0 ]]; then
-  SUDO=(sudo)
-fi
-echo "install-deps: installing ${missing[*]}" >&2
-"${SUDO[@]}" apt-get update -qq
-DEBIAN_FRONTEND=noninteractive "${SUDO[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+# Third-party sources Bazel builds from (upb, zlib): fetched once, checked, patched.
+"$(dirname "$0")/fetch-third-party.sh"
