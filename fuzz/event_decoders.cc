@@ -118,7 +118,7 @@ bool DecodeWithValidator(const uint8_t* body, size_t len, Event* out, std::strin
   Collector c{out, {}};
   atf_event_visitor visitor{&c, OnText, OnRegister};
   atf_event ev;
-  atf_decode_error err;
+  atf_decode_error err{};
   const bool ok = atf_decode_record(&reader, 0, len, &visitor, &ev, &err);
   atf_reader_free(&reader);
   if (!ok) {

@@ -1,8 +1,19 @@
 // atf-dump: prints an ATF V4 events.bin as JSON Lines (every field) or as Chrome Trace Event JSON
-// (Perfetto UI, chrome://tracing), decoded with the validator's own decoder.
+// (Perfetto UI, chrome://tracing).
 //
-// Records that break a rule are left out and named on stderr; the exit status is then 1.
-// Exit status: 0 all records dumped, 1 some records invalid, 2 usage or I/O error.
+// Built on the validation pass (internal/pass.h), so every rule of docs/format.md is checked as
+// atf-validate checks it, and nothing here frames the file: every record that decodes is printed,
+// even one that breaks an order, session or manifest rule; only records that do not decode are
+// left out. The rules' errors go to stderr after the records (at most --max-errors of them, then
+// how many more); the exit status is then 1. Exit status: 0 every rule holds, 1 some rule broken,
+// 2 usage or I/O error.
+//
+// Memory does not grow with what a record holds beyond the record itself: a record is printed
+// from its bytes in place (in the reader's window, or, when larger than the window, copied whole
+// into one buffer of its size, at most --max-record-size), in pieces of at most 64 KiB. Its
+// repeated field (args or a register map) is formatted into a buffer of at most 1 MiB; a larger
+// one is printed by decoding the record once more, streaming the elements. So the peak is about
+// one record plus 3 MiB, however the record's bytes expand when escaped.
 //
 // uint64 values: JSON Lines writes them as JSON integers with every digit (exact for parsers that
 // keep 64-bit integers: Python, Go, C++, serde_json); the Chrome format is read by JavaScript,
@@ -21,105 +32,190 @@
 #include <unistd.h>
 
 #include "validator/atf/validate.h"
+#include "validator/internal/cli.h"
 #include "validator/internal/decode.h"
+#include "validator/internal/file.h"
 #include "validator/internal/json_writer.h"
+#include "validator/internal/pass.h"
 #include "validator/internal/reader.h"
 
 #define EXIT_OK 0
 #define EXIT_INVALID 1
 #define EXIT_USAGE 2
+#define DEFAULT_SHOWN_ERRORS 20
+#define FLUSH_AT (64u * 1024u)      // output written in pieces of about this size
+#define SLICE 4096u                 // input bytes escaped at a time
+#define REPEATED_MAX (1024u * 1024u)  // a repeated field formatted in memory up to this size
 
 static const char kUsage[] =
-    "usage: atf-dump [--format=jsonl|chrome] [--bytes=hex|base64] [--max-record-size=B] PATH\n"
+    "usage: atf-dump [options] PATH\n"
     "\n"
-    "PATH is a session directory holding events.bin, or an events.bin file.\n"
-    "  --format=jsonl   one JSON object per record, every field (default)\n"
-    "  --format=chrome  Chrome Trace Event JSON for Perfetto UI / chrome://tracing\n"
-    "  --bytes=hex      FunctionCall.stack_shallow_copy as hex (default) or base64\n"
-    "exit status: 0 ok, 1 some records invalid (named on stderr), 2 usage or I/O error\n";
+    "PATH is a session directory (events.bin + trace.json) or an events.bin file. Every record\n"
+    "that decodes is printed; the rules it breaks (docs/format.md) go to stderr.\n"
+    "\n"
+    "options (--opt VALUE or --opt=VALUE; -- ends the options):\n"
+    "  --format F            jsonl: one JSON object per record, every field (default);\n"
+    "                        chrome: Chrome Trace Event JSON for Perfetto UI / chrome://tracing\n"
+    "  --bytes B             FunctionCall.stack_shallow_copy as hex (default) or base64\n"
+    "  --max-record-size B   longest record accepted, in bytes; K, M, G suffixes (default 64M)\n"
+    "  --max-errors N        print at most N errors on stderr (default 20, at most 65536; all are\n"
+    "                        counted)\n"
+    "  --allow RULE          a rule whose violations are warnings (as atf-validate --allow)\n"
+    "  --profile P           strict (default) or original (as atf-validate --profile)\n"
+    "  --help, -h, --version\n"
+    "\n"
+    "exit status: 0 ok, 1 some rule broken (named on stderr), 2 usage or I/O error\n";
 
-typedef struct record_text {
-  atf_buf text[ATF_TEXT_FIELD_COUNT];  // JSON-escaped; ARG holds the array's elements
-  atf_buf registers;                   // "NAME":value,... (JSONL)
-  atf_buf registers_hex;               // "NAME":"0x...",... (Chrome)
-} record_text;
+typedef struct dumper dumper;
 
-typedef struct dumper {
-  bool chrome, base64;
-  uint64_t max_record_size;
-  const char* events_path;
+// An output format: what is printed before the records, for each, and after them.
+typedef struct dump_format {
+  const char* name;
+  bool hex_registers;  // registers as "0x..." strings (for JavaScript readers)
+  void (*begin)(dumper* d);
+  bool (*record)(dumper* d);  // false: the record could not be read again
+  void (*end)(dumper* d);
+} dump_format;
+
+struct dumper {
+  const dump_format* format;
+  bool base64;
   uint32_t pid;
-  record_text rec;
   atf_buf out;
-  uint64_t written;  // Chrome events written
+  bool write_failed;
+  // Chrome: events written, time base.
+  uint64_t written;
   bool have_base;
   uint64_t base_ns;
-  uint64_t invalid;
-} dumper;
+  // The record being printed.
+  const atf_pass_record* rec;
+  atf_reader* reader;  // holds the record's bytes in place
+  const uint8_t* text[ATF_TEXT_FIELD_COUNT];  // last occurrence of each singular field
+  size_t text_len[ATF_TEXT_FIELD_COUNT];
+  const uint8_t* reg_name;  // the current register map entry's name
+  size_t reg_name_len;
+  atf_buf repeated;  // the repeated field's elements, formatted
+  bool repeated_overflow, streaming;
+  uint64_t elements;
+  uint8_t* big;  // a record larger than the window, copied
+};
 
 // ---------------------------------------------------------------------------------------------
-// Visitor: collect a record's variable-length fields.
+// Output in pieces.
 
-static void on_text(void* ctx, atf_text_field field, const uint8_t* data, size_t len, unsigned flags) {
-  record_text* r = ctx;
-  atf_buf* b = &r->text[field];
-  if (field == ATF_TEXT_ARG) {
-    if (flags & ATF_CHUNK_FIRST) atf_buf_puts(b, b->len ? ",\"" : "\"");
-    atf_buf_json_chars(b, data, len);
-    if (flags & ATF_CHUNK_LAST) atf_buf_puts(b, "\"");
-    return;
+static void maybe_flush(dumper* d) {
+  if (d->out.len < FLUSH_AT) return;
+  if (!atf_buf_write(&d->out, stdout)) d->write_failed = true;
+  atf_buf_clear(&d->out);
+}
+
+// data[0, len), JSON-escaped into b, a slice at a time (cut at character boundaries), flushing
+// the output between slices when b is the output.
+static void put_text(dumper* d, atf_buf* b, const uint8_t* data, size_t len) {
+  while (len > 0) {
+    size_t n = len < SLICE ? len : SLICE;
+    while (n < len && n > 0 && (data[n] & 0xC0) == 0x80) n--;  // valid UTF-8: a lead byte is near
+    atf_buf_json_chars(b, data, n);
+    data += n;
+    len -= n;
+    if (b == &d->out) maybe_flush(d);
   }
-  if (flags & ATF_CHUNK_FIRST) atf_buf_clear(b);  // a repeated singular field: the last one wins
-  if (field == ATF_TEXT_STACK) {
-    atf_buf_append(b, data, len);  // raw; encoded when the record is written
+}
+
+// "name":"text of field"
+static void text_member(dumper* d, const char* name, atf_text_field field, bool comma) {
+  atf_buf_printf(&d->out, "%s\"%s\":\"", comma ? "," : "", name);
+  put_text(d, &d->out, d->text[field], d->text_len[field]);
+  atf_buf_puts(&d->out, "\"");
+}
+
+static void put_bytes(dumper* d, const uint8_t* data, size_t len) {
+  while (len > 0) {
+    const size_t n = len < SLICE * 3 ? len : SLICE * 3;  // base64 groups stay whole
+    (d->base64 ? atf_buf_base64 : atf_buf_hex)(&d->out, data, n);
+    data += n;
+    len -= n;
+    maybe_flush(d);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The record's fields, from a decoding pass with this visitor.
+
+static void add_element(dumper* d, const uint8_t* name, size_t len, bool is_register, uint64_t value) {
+  atf_buf* b = d->streaming ? &d->out : &d->repeated;
+  if (!d->streaming) {
+    if (d->repeated_overflow) return;
+    if (d->repeated.len + 6 * (uint64_t)len + 64 > REPEATED_MAX) {  // escaping grows text 6x at most
+      d->repeated_overflow = true;
+      return;
+    }
+  }
+  atf_buf_puts(b, d->elements++ ? ",\"" : "\"");
+  put_text(d, b, name, len);
+  if (!is_register) {
+    atf_buf_puts(b, "\"");
+  } else if (d->format->hex_registers) {
+    atf_buf_printf(b, "\":\"0x%" PRIx64 "\"", value);
   } else {
-    atf_buf_json_chars(b, data, len);
+    atf_buf_printf(b, "\":%" PRIu64, value);
+  }
+  if (d->streaming) maybe_flush(d);
+}
+
+// Records are decoded from memory, so each occurrence of a field comes as one chunk, in place.
+static void on_text(void* ctx, atf_text_field field, const uint8_t* data, size_t len, unsigned flags) {
+  dumper* d = ctx;
+  (void)flags;
+  if (field == ATF_TEXT_ARG) {
+    add_element(d, data, len, false, 0);
+  } else if (field == ATF_TEXT_REGISTER_NAME) {
+    d->reg_name = data;  // a name given twice in one entry: the last wins
+    d->reg_name_len = len;
+  } else if (!d->streaming) {
+    d->text[field] = data;  // a repeated singular field: the last occurrence wins
+    d->text_len[field] = len;
   }
 }
 
 static void on_register(void* ctx, uint64_t value) {
-  record_text* r = ctx;
-  const atf_buf* name = &r->text[ATF_TEXT_REGISTER_NAME];
-  atf_buf_puts(&r->registers, r->registers.len ? ",\"" : "\"");
-  atf_buf_append(&r->registers, name->data, name->len);
-  atf_buf_printf(&r->registers, "\":%" PRIu64, value);
-  atf_buf_puts(&r->registers_hex, r->registers_hex.len ? ",\"" : "\"");
-  atf_buf_append(&r->registers_hex, name->data, name->len);
-  atf_buf_printf(&r->registers_hex, "\":\"0x%" PRIx64 "\"", value);
+  dumper* d = ctx;
+  add_element(d, d->reg_name, d->reg_name_len, true, value);
 }
 
-static void clear_record(record_text* r) {
-  for (int i = 0; i < ATF_TEXT_FIELD_COUNT; ++i) atf_buf_clear(&r->text[i]);
-  atf_buf_clear(&r->registers);
-  atf_buf_clear(&r->registers_hex);
-}
-
-static void free_record(record_text* r) {
-  for (int i = 0; i < ATF_TEXT_FIELD_COUNT; ++i) atf_buf_free(&r->text[i]);
-  atf_buf_free(&r->registers);
-  atf_buf_free(&r->registers_hex);
-}
-
-// "name":"escaped text"
-static void text_member(dumper* d, const char* name, atf_text_field field, bool comma) {
-  const atf_buf* t = &d->rec.text[field];
-  atf_buf_printf(&d->out, "%s\"%s\":\"", comma ? "," : "", name);
-  atf_buf_append(&d->out, t->data, t->len);
-  atf_buf_puts(&d->out, "\"");
+// The repeated field's elements: formatted already, or printed now by decoding the record again.
+static bool put_repeated(dumper* d) {
+  if (!d->repeated_overflow) {
+    atf_buf_append(&d->out, d->repeated.data, d->repeated.len);
+    maybe_flush(d);
+    return true;
+  }
+  d->streaming = true;
+  d->elements = 0;
+  const atf_event_visitor visitor = {d, on_text, on_register};
+  atf_event ev;
+  atf_decode_error err;
+  memset(&err, 0, sizeof err);
+  err.quiet = true;
+  const atf_frame* f = d->rec->frame;
+  const bool ok = atf_decode_record(d->reader, f->body_offset, f->length, &visitor, &ev, &err);
+  d->streaming = false;
+  return ok;  // it decoded a moment ago, from the same bytes in memory
 }
 
 // ---------------------------------------------------------------------------------------------
 // JSON Lines.
 
-static void jsonl_payload(dumper* d, const atf_event* ev) {
+static bool jsonl_payload(dumper* d) {
+  const atf_event* ev = d->rec->ev;
   atf_buf* o = &d->out;
-  const record_text* r = &d->rec;
+  bool ok = true;
   switch (ev->payload) {
     case ATF_PAYLOAD_TRACE_START:
       atf_buf_puts(o, ",\"trace_start\":{");
       text_member(d, "executable_path", ATF_TEXT_EXECUTABLE_PATH, false);
       atf_buf_puts(o, ",\"args\":[");
-      atf_buf_append(o, r->text[ATF_TEXT_ARG].data, r->text[ATF_TEXT_ARG].len);
+      ok = put_repeated(d);
       atf_buf_puts(o, "]");
       text_member(d, "operating_system", ATF_TEXT_OPERATING_SYSTEM, true);
       text_member(d, "cpu_architecture", ATF_TEXT_CPU_ARCHITECTURE, true);
@@ -134,12 +230,11 @@ static void jsonl_payload(dumper* d, const atf_event* ev) {
       text_member(d, "symbol", ATF_TEXT_SYMBOL, false);
       atf_buf_printf(o, ",\"address\":%" PRIu64 ",\"%s\":{", ev->address,
                      call ? "argument_registers" : "return_registers");
-      atf_buf_append(o, r->registers.data, r->registers.len);
+      ok = put_repeated(d);
       atf_buf_puts(o, "}");
       if (call) {
-        const atf_buf* stack = &r->text[ATF_TEXT_STACK];
         atf_buf_puts(o, ",\"stack_shallow_copy\":\"");
-        (d->base64 ? atf_buf_base64 : atf_buf_hex)(o, stack->data, stack->len);
+        put_bytes(d, d->text[ATF_TEXT_STACK], d->text_len[ATF_TEXT_STACK]);
         atf_buf_puts(o, "\"");
       }
       break;
@@ -148,29 +243,41 @@ static void jsonl_payload(dumper* d, const atf_event* ev) {
       atf_buf_printf(o, ",\"signal_delivery\":{\"number\":%d", (int)ev->signal_number);
       text_member(d, "name", ATF_TEXT_SIGNAL_NAME, true);
       atf_buf_puts(o, ",\"registers\":{");
-      atf_buf_append(o, r->registers.data, r->registers.len);
+      ok = put_repeated(d);
       atf_buf_puts(o, "}");
       break;
-    case ATF_PAYLOAD_NONE:  // never: a record without a payload fails decoding (schema.payload)
+    case ATF_PAYLOAD_NONE:  // never: a record without a payload does not decode (schema.payload)
       break;
   }
   atf_buf_puts(o, "}");
+  return ok;
 }
 
-static void jsonl_record(dumper* d, const atf_event* ev, uint64_t index, uint64_t offset) {
+static bool jsonl_record(dumper* d) {
+  const atf_event* ev = d->rec->ev;
   atf_buf_printf(&d->out,
                  "{\"record\":%" PRIu64 ",\"offset\":%" PRIu64 ",\"event_id\":%" PRIu64
                  ",\"thread_id\":%d,\"timestamp\":{\"seconds\":%" PRId64 ",\"nanos\":%d},\"time_ns\":%" PRIu64,
-                 index, offset, ev->event_id, (int)ev->thread_id, ev->seconds, (int)ev->nanos, ev->time_ns);
-  jsonl_payload(d, ev);
+                 d->rec->index, d->rec->frame->offset, ev->event_id, (int)ev->thread_id, ev->seconds, (int)ev->nanos,
+                 ev->time_ns);
+  const bool ok = jsonl_payload(d);
   if (ev->unknown_fields) atf_buf_printf(&d->out, ",\"unknown_fields\":%" PRIu64, ev->unknown_fields);
   atf_buf_puts(&d->out, "}\n");
+  return ok;
 }
 
 // ---------------------------------------------------------------------------------------------
 // Chrome Trace Event Format.
 
-static void chrome_head(dumper* d, const char* ph, const char* name_or_null, const atf_event* ev) {
+static void chrome_begin(dumper* d) { atf_buf_puts(&d->out, "{\"displayTimeUnit\":\"ns\",\"traceEvents\":["); }
+
+static void chrome_end(dumper* d) {
+  atf_buf_printf(&d->out, "\n],\"otherData\":{\"source\":\"atf-dump\",\"time_base_ns\":\"%" PRIu64 "\"}}\n",
+                 d->base_ns);
+}
+
+static void chrome_head(dumper* d, const char* ph, const char* name_or_null) {
+  const atf_event* ev = d->rec->ev;
   atf_buf* o = &d->out;
   atf_buf_puts(o, d->written++ ? ",\n{\"ph\":\"" : "\n{\"ph\":\"");
   atf_buf_puts(o, ph);
@@ -182,205 +289,263 @@ static void chrome_head(dumper* d, const char* ph, const char* name_or_null, con
                  t >= b ? "" : "-", delta / 1000, (unsigned)(delta % 1000));
 }
 
-static void chrome_name(dumper* d, atf_text_field field, const atf_event* ev) {
-  const atf_buf* t = &d->rec.text[field];
+static void chrome_name(dumper* d, atf_text_field field) {
   atf_buf_puts(&d->out, ",\"name\":\"");
-  if (t->len > 0) {
-    atf_buf_append(&d->out, t->data, t->len);
+  if (d->text_len[field] > 0) {
+    put_text(d, &d->out, d->text[field], d->text_len[field]);
   } else {
-    atf_buf_printf(&d->out, "0x%" PRIx64, ev->address);
+    atf_buf_printf(&d->out, "0x%" PRIx64, d->rec->ev->address);
   }
   atf_buf_puts(&d->out, "\"");
 }
 
-static void chrome_record(dumper* d, const atf_event* ev) {
+static bool chrome_record(dumper* d) {
+  const atf_event* ev = d->rec->ev;
   atf_buf* o = &d->out;
-  const record_text* r = &d->rec;
+  bool ok = true;
   if (!d->have_base) d->have_base = true, d->base_ns = ev->time_ns;
   switch (ev->payload) {
     case ATF_PAYLOAD_TRACE_START:
-      chrome_head(d, "M", "process_name", ev);
+      chrome_head(d, "M", "process_name");
       atf_buf_puts(o, ",\"args\":{");
       text_member(d, "name", ATF_TEXT_EXECUTABLE_PATH, false);
       atf_buf_puts(o, "}}");
-      chrome_head(d, "i", "TraceStart", ev);
+      chrome_head(d, "i", "TraceStart");
       atf_buf_puts(o, ",\"s\":\"p\",\"args\":{");
       text_member(d, "operating_system", ATF_TEXT_OPERATING_SYSTEM, false);
       text_member(d, "cpu_architecture", ATF_TEXT_CPU_ARCHITECTURE, true);
       atf_buf_puts(o, ",\"argv\":[");
-      atf_buf_append(o, r->text[ATF_TEXT_ARG].data, r->text[ATF_TEXT_ARG].len);
+      ok = put_repeated(d);
       atf_buf_puts(o, "]}}");
       break;
     case ATF_PAYLOAD_TRACE_END:
-      chrome_head(d, "i", "TraceEnd", ev);
+      chrome_head(d, "i", "TraceEnd");
       atf_buf_printf(o, ",\"s\":\"p\",\"args\":{\"exit_code\":%d}}", (int)ev->exit_code);
       break;
     case ATF_PAYLOAD_FUNCTION_CALL:
     case ATF_PAYLOAD_FUNCTION_RETURN:
-      chrome_head(d, ev->payload == ATF_PAYLOAD_FUNCTION_CALL ? "B" : "E", NULL, ev);
-      chrome_name(d, ATF_TEXT_SYMBOL, ev);
+      chrome_head(d, ev->payload == ATF_PAYLOAD_FUNCTION_CALL ? "B" : "E", NULL);
+      chrome_name(d, ATF_TEXT_SYMBOL);
       atf_buf_printf(o, ",\"args\":{\"event_id\":\"%" PRIu64 "\",\"address\":\"0x%" PRIx64 "\",\"registers\":{",
                      ev->event_id, ev->address);
-      atf_buf_append(o, r->registers_hex.data, r->registers_hex.len);
+      ok = put_repeated(d);
       atf_buf_puts(o, "}}}");
       break;
     case ATF_PAYLOAD_SIGNAL_DELIVERY:
-      chrome_head(d, "i", NULL, ev);
-      chrome_name(d, ATF_TEXT_SIGNAL_NAME, ev);
+      chrome_head(d, "i", NULL);
+      chrome_name(d, ATF_TEXT_SIGNAL_NAME);
       atf_buf_printf(o, ",\"s\":\"t\",\"args\":{\"number\":%d,\"registers\":{", (int)ev->signal_number);
-      atf_buf_append(o, r->registers_hex.data, r->registers_hex.len);
+      ok = put_repeated(d);
       atf_buf_puts(o, "}}}");
       break;
-    case ATF_PAYLOAD_NONE:  // never: a record without a payload fails decoding (schema.payload)
+    case ATF_PAYLOAD_NONE:  // never: a record without a payload does not decode (schema.payload)
       break;
   }
+  return ok;
+}
+
+static const dump_format kFormats[] = {
+    {"jsonl", false, NULL, jsonl_record, NULL},
+    {"chrome", true, chrome_begin, chrome_record, chrome_end},
+};
+
+// ---------------------------------------------------------------------------------------------
+// The pass's hook: one record that decoded.
+
+static bool print_record(void* ctx, atf_reader* reader, const atf_pass_record* rec, char* reason) {
+  dumper* d = ctx;
+  const atf_frame* f = rec->frame;
+  atf_reader copy;
+  d->rec = rec;
+  d->reader = reader;
+  if (f->length > reader->cap) {  // not in the window: decode it from a copy of its own
+    d->big = malloc((size_t)f->length);
+    if (d->big == NULL || !atf_reader_copy(reader, f->body_offset, d->big, (size_t)f->length)) {
+      snprintf(reason, 256, "events.bin: %s", d->big == NULL ? "out of memory" : "read error");
+      free(d->big);
+      d->big = NULL;
+      return false;
+    }
+    atf_reader_init_span(&copy, d->big, f->body_offset, (size_t)f->length, reader->size);
+    d->reader = &copy;
+  }
+  memset(d->text, 0, sizeof d->text);
+  memset(d->text_len, 0, sizeof d->text_len);
+  atf_buf_clear(&d->repeated);
+  d->repeated_overflow = false;
+  d->elements = 0;
+  const atf_event_visitor visitor = {d, on_text, on_register};
+  atf_event ev;
+  atf_decode_error err;
+  memset(&err, 0, sizeof err);
+  err.quiet = true;
+  // It decoded in the pass: only a file that changed since fails here.
+  const bool ok = atf_decode_record(d->reader, f->body_offset, f->length, &visitor, &ev, &err) && d->format->record(d);
+  if (ok) {
+    maybe_flush(d);
+  } else {
+    snprintf(reason, 256, "events.bin: read error");
+  }
+  free(d->big);
+  d->big = NULL;
+  return ok && !d->write_failed && !d->repeated.oom;
 }
 
 // ---------------------------------------------------------------------------------------------
 
-static bool flush(dumper* d) {
-  const bool ok = atf_buf_write(&d->out, stdout);
-  atf_buf_clear(&d->out);
-  return ok;
+// The errors (or warnings) of the report on stderr. paths: events.bin's and trace.json's.
+static void print_list(const char* const paths[2], const char* what, const atf_validate_error* list, size_t len,
+                       uint64_t count) {
+  for (size_t i = 0; i < len; ++i) {
+    const atf_validate_error* e = &list[i];
+    fprintf(stderr, "atf-dump: %s%s offset %" PRIu64, what, paths[strcmp(e->file, "trace.json") == 0], e->offset);
+    if (e->record != ATF_VALIDATE_NO_RECORD) fprintf(stderr, " record %" PRIu64, e->record);
+    fprintf(stderr, ": %s: %s\n", e->rule, e->message);
+  }
+  if (count > len) fprintf(stderr, "atf-dump: %s%" PRIu64 " more not shown (--max-errors)\n", what, count - len);
 }
 
-static void record_error(dumper* d, uint64_t offset, uint64_t index, const char* rule, const char* message) {
-  d->invalid++;
-  fprintf(stderr, "atf-dump: %s offset %" PRIu64 " record %" PRIu64 ": %s: %s\n", d->events_path, offset, index,
-          rule, message);
-}
+typedef struct options {
+  atf_validate_options validate;
+  const char* path;
+} options;
 
-// Returns an exit status.
-static int dump(dumper* d, atf_reader* r) {
-  const atf_event_visitor visitor = {&d->rec, on_text, on_register};
-  if (d->chrome) atf_buf_puts(&d->out, "{\"displayTimeUnit\":\"ns\",\"traceEvents\":[");
-  uint64_t off = 0, index = 0;
-  for (;; ++index) {
-    atf_frame f;
-    const atf_frame_status st = atf_reader_frame(r, off, &f);
-    if (st == ATF_FRAME_END) break;
-    if (st == ATF_FRAME_IO) {
-      fprintf(stderr, "atf-dump: %s: read error\n", d->events_path);
-      return EXIT_USAGE;
-    }
-    if (st != ATF_FRAME_OK) {
-      record_error(d, off, index, st == ATF_FRAME_VARINT ? "framing.varint" : "framing.truncated",
-                   "broken framing; nothing after this offset is dumped");
-      break;
-    }
-    off = f.body_offset + f.length;
-    if (f.length > d->max_record_size) {
-      record_error(d, f.offset, index, "framing.too_large", "record longer than --max-record-size; skipped");
-      continue;
-    }
-    atf_event ev;
-    atf_decode_error err;
-    clear_record(&d->rec);
-    if (!atf_decode_record(r, f.body_offset, f.length, &visitor, &ev, &err)) {
-      if (strcmp(err.rule, "io") == 0) {  // the file shrank between framing and decoding
-        fprintf(stderr, "atf-dump: %s: read error\n", d->events_path);
-        return EXIT_USAGE;
+enum { OPT_HELP, OPT_VERSION, OPT_FORMAT, OPT_BYTES, OPT_MAX_RECORD, OPT_MAX_ERRORS, OPT_ALLOW, OPT_PROFILE };
+
+static const atf_cli_option kOptions[] = {
+    {"--help", "-h", false, OPT_HELP},
+    {"--version", NULL, false, OPT_VERSION},
+    {"--format", NULL, true, OPT_FORMAT},
+    {"--bytes", NULL, true, OPT_BYTES},
+    {"--max-record-size", NULL, true, OPT_MAX_RECORD},
+    {"--max-errors", NULL, true, OPT_MAX_ERRORS},
+    {"--allow", NULL, true, OPT_ALLOW},
+    {"--profile", NULL, true, OPT_PROFILE},
+    {NULL, NULL, false, 0},
+};
+
+static bool apply_option(const atf_cli* p, dumper* d, options* o, int id, const char* value) {
+  uint64_t n;
+  switch (id) {
+    case OPT_FORMAT:
+      for (size_t i = 0; i < sizeof kFormats / sizeof kFormats[0]; ++i) {
+        if (strcmp(value, kFormats[i].name) == 0) return d->format = &kFormats[i], true;
       }
-      record_error(d, err.offset, index, err.rule, err.message);
-      continue;
-    }
-    d->chrome ? chrome_record(d, &ev) : jsonl_record(d, &ev, index, f.offset);
-    if (d->out.len >= (1u << 16) && !flush(d)) break;
+      break;
+    case OPT_BYTES:
+      if (strcmp(value, "hex") != 0 && strcmp(value, "base64") != 0) break;
+      d->base64 = strcmp(value, "base64") == 0;
+      return true;
+    case OPT_MAX_RECORD:
+      if (!atf_cli_size(value, &n) || n == 0 || n > SIZE_MAX) break;
+      o->validate.max_record_size = n;
+      return true;
+    case OPT_MAX_ERRORS:
+      if (!atf_cli_count(value, ATF_VALIDATE_MAX_ERRORS, &n)) break;
+      o->validate.max_errors = (size_t)n;
+      return true;
+    case OPT_ALLOW:
+      if (!atf_validate_rule_parse(value, &n) || (n & ~ATF_VALIDATE_ALLOWABLE_RULES) != 0) break;
+      o->validate.allowed_rules |= n;
+      return true;
+    case OPT_PROFILE:
+      if (strcmp(value, "original") == 0) o->validate.allowed_rules |= ATF_VALIDATE_PROFILE_ORIGINAL;
+      if (strcmp(value, "original") != 0 && strcmp(value, "strict") != 0) break;
+      return true;
   }
-  if (d->chrome) {
-    atf_buf_printf(&d->out, "\n],\"otherData\":{\"source\":\"atf-dump\",\"time_base_ns\":\"%" PRIu64 "\"}}\n",
-                   d->base_ns);
+  const char* name = "";
+  for (const atf_cli_option* opt = kOptions; opt->name != NULL; ++opt) {
+    if (opt->id == id) name = opt->name;
   }
-  if (!flush(d) || fflush(stdout) != 0) {
-    fprintf(stderr, "atf-dump: writing the output failed\n");
-    return EXIT_USAGE;
-  }
-  return d->invalid ? EXIT_INVALID : EXIT_OK;
-}
-
-static int usage_error(const char* fmt, const char* arg) {
-  fputs("atf-dump: ", stderr);
-  fprintf(stderr, fmt, arg);
-  fputs(" (try --help)\n", stderr);
-  return EXIT_USAGE;
+  atf_cli_error(p, "invalid %s '%s'", name, value);
+  return false;
 }
 
 // Returns -1 to go on, or an exit status.
-static int parse_args(int argc, char** argv, dumper* d, const char** path) {
-  for (int i = 1; i < argc; ++i) {
-    const char* a = argv[i];
-    if (a[0] != '-') {
-      if (*path != NULL) return usage_error("more than one PATH: '%s'", a);
-      *path = a;
-    } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+static int parse_args(int argc, char** argv, dumper* d, options* o) {
+  atf_cli p;
+  atf_cli_init(&p, "atf-dump", argc, argv);
+  for (;;) {
+    const char* value;
+    const int id = atf_cli_next(&p, kOptions, &value);
+    if (id == ATF_CLI_END) break;
+    if (id == ATF_CLI_ERROR) return EXIT_USAGE;
+    if (id == OPT_HELP) {
       fputs(kUsage, stdout);
       return EXIT_OK;
-    } else if (strcmp(a, "--version") == 0) {
+    }
+    if (id == OPT_VERSION) {
       printf("atf-dump %s\n", ATF_VALIDATE_VERSION);
       return EXIT_OK;
-    } else if (strcmp(a, "--format=jsonl") == 0 || strcmp(a, "--format=chrome") == 0) {
-      d->chrome = strcmp(a, "--format=chrome") == 0;
-    } else if (strcmp(a, "--bytes=hex") == 0 || strcmp(a, "--bytes=base64") == 0) {
-      d->base64 = strcmp(a, "--bytes=base64") == 0;
-    } else if (strncmp(a, "--max-record-size=", 18) == 0) {
-      char* end;
-      errno = 0;
-      d->max_record_size = strtoull(a + 18, &end, 10);
-      if (errno || *end || end == a + 18 || d->max_record_size == 0) return usage_error("invalid '%s'", a);
-    } else {
-      return usage_error("unknown option '%s'", a);
+    }
+    if (id == ATF_CLI_OPERAND) {
+      if (o->path != NULL) {
+        atf_cli_error(&p, "more than one PATH: '%s'", value);
+        return EXIT_USAGE;
+      }
+      o->path = value;
+    } else if (!apply_option(&p, d, o, id, value)) {
+      return EXIT_USAGE;
     }
   }
-  if (*path == NULL) return usage_error("%s", "missing PATH");
+  if (o->path == NULL) {
+    atf_cli_error(&p, "missing PATH");
+    return EXIT_USAGE;
+  }
   return -1;
-}
-
-// pid from a ".../pid_<pid>/events.bin" path, else 1.
-static uint32_t pid_from_path(const char* events_path) {
-  const char* p = strstr(events_path, "pid_");
-  const char* last = NULL;
-  for (; p != NULL; p = strstr(p + 1, "pid_")) last = p;
-  if (last == NULL) return 1;
-  const unsigned long v = strtoul(last + 4, NULL, 10);
-  return v > 0 && v <= UINT32_MAX ? (uint32_t)v : 1;
 }
 
 int main(int argc, char** argv) {
   dumper d;
   memset(&d, 0, sizeof d);
-  d.max_record_size = ATF_VALIDATE_DEFAULT_MAX_RECORD;
-  const char* path = NULL;
-  const int parsed = parse_args(argc, argv, &d, &path);
+  d.format = &kFormats[0];
+  options o;
+  memset(&o, 0, sizeof o);
+  atf_validate_options_init(&o.validate);
+  o.validate.threads = 0;  // records decode in parallel; they print in order
+  o.validate.max_errors = DEFAULT_SHOWN_ERRORS;
+  const int parsed = parse_args(argc, argv, &d, &o);
   if (parsed >= 0) return parsed;
 
-  char events_path[4096];
   struct stat st;
-  if (stat(path, &st) != 0) {
-    fprintf(stderr, "atf-dump: %s: %s\n", path, strerror(errno));
-    return EXIT_USAGE;
-  }
-  const bool dir = S_ISDIR(st.st_mode);
-  if (snprintf(events_path, sizeof events_path, "%s%s", path, dir ? "/events.bin" : "") >= (int)sizeof events_path) {
-    return usage_error("%s", "path too long");
-  }
-  const int fd = open(events_path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    fprintf(stderr, "atf-dump: %s: %s\n", events_path, fd < 0 ? strerror(errno) : "not a regular file");
-    if (fd >= 0) close(fd);
-    return EXIT_USAGE;
-  }
-  d.events_path = events_path;
-  d.pid = pid_from_path(events_path);
-  atf_reader r;
+  const bool is_dir = stat(o.path, &st) == 0 && S_ISDIR(st.st_mode);
+  uint64_t pid = 0;
+  d.pid = atf_file_pid_from_path(o.path, !is_dir, &pid) && pid > 0 ? (uint32_t)pid : 1;
+  // Names for messages: <dir>/events.bin (or PATH) and the trace.json beside it.
+  const size_t n = strlen(o.path);
+  const char* slash = strrchr(o.path, '/');
+  const int dir_len = is_dir ? (int)n : slash != NULL ? (int)(slash - o.path) : -1;
+  char* events_path = malloc(n + sizeof "/events.bin");
+  char* manifest_path = malloc(n + sizeof "/trace.json");
+  if (events_path == NULL || manifest_path == NULL) return EXIT_USAGE;  // not reproducible in a test
+  snprintf(events_path, n + sizeof "/events.bin", "%s%s", o.path, is_dir ? "/events.bin" : "");
+  snprintf(manifest_path, n + sizeof "/trace.json", "%.*s%strace.json", dir_len < 0 ? 0 : dir_len, o.path,
+           dir_len < 0 ? "" : "/");
+  const char* const paths[2] = {events_path, manifest_path};
+
+  if (d.format->begin != NULL) d.format->begin(&d);
+  const atf_pass_hooks hooks = {&d, false, print_record};
+  atf_validate_report report;
+  const atf_validate_status vs = atf_pass_run(AT_FDCWD, o.path, o.path, &o.validate, &hooks, &report);
   int status = EXIT_USAGE;
-  if (atf_reader_init_fd(&r, fd, (uint64_t)st.st_size, ATF_READER_DEFAULT_WINDOW)) {
-    status = dump(&d, &r);
-  } else {  // a 1 MiB malloc failed: not reproducible in a test
-    fprintf(stderr, "atf-dump: out of memory\n");
+  if (d.write_failed) {
+    fprintf(stderr, "atf-dump: writing the output failed\n");
+  } else if (vs != ATF_VALIDATE_OK) {
+    fprintf(stderr, "atf-dump: %s\n", report.reason[0] ? report.reason : atf_validate_strerror(vs));
+  } else {
+    if (d.format->end != NULL) d.format->end(&d);
+    if (!atf_buf_write(&d.out, stdout) || fflush(stdout) != 0) {
+      fprintf(stderr, "atf-dump: writing the output failed\n");
+    } else {
+      print_list(paths, "", report.errors, report.errors_len, report.error_count);
+      print_list(paths, "warning: ", report.rule_warnings, report.rule_warnings_len, report.rule_warning_count);
+      status = report.valid ? EXIT_OK : EXIT_INVALID;
+    }
   }
-  atf_reader_free(&r);
-  free_record(&d.rec);
+  atf_validate_report_free(&report);
   atf_buf_free(&d.out);
-  close(fd);
+  atf_buf_free(&d.repeated);
+  free(events_path);
+  free(manifest_path);
   return status;
 }

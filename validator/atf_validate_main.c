@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "validator/atf/validate.h"
+#include "validator/internal/cli.h"
 
 #define EXIT_VALID 0
 #define EXIT_INVALID 1
@@ -19,17 +20,24 @@ static const char kUsage[] =
     "usage: atf-validate [options] PATH\n"
     "\n"
     "PATH is a session directory (events.bin + trace.json) or an events.bin file; trace.json is\n"
-    "taken from the same directory when present.\n"
+    "taken from the same directory when present. Anything but a regular file is refused.\n"
     "\n"
-    "options:\n"
+    "options (--opt VALUE or --opt=VALUE; -- ends the options):\n"
     "  --json                 one JSON object on stdout instead of the summary\n"
-    "  --max-errors N         keep and print at most N errors (default 20; all are counted)\n"
+    "  --max-errors N         keep and print at most N errors, and N warnings (default 20, at most\n"
+    "                         65536; all are counted)\n"
     "  --max-record-size B    longest record accepted, in bytes; K, M, G suffixes (default 64M)\n"
-    "  --threads N            threads decoding records (default: one per online CPU, at most 8)\n"
-    "  --quiet                print nothing on stdout; the exit status tells\n"
-    "  --help, --version\n"
+    "  --threads N            threads decoding records, 1 to 1024 (default: one per online CPU,\n"
+    "                         at most 8)\n"
+    "  --allow RULE           report violations of RULE as warnings, not errors (repeatable; RULE\n"
+    "                         is an order.*, session.* or manifest.* rule, or such a group: order.*)\n"
+    "  --profile P            strict (default): every rule; original: only what the original\n"
+    "                         ATF V4 format states (order.*, session.*, manifest.uuid and\n"
+    "                         manifest.time_range become warnings)\n"
+    "  --quiet, -q            print nothing on stdout; the exit status tells\n"
+    "  --help, -h, --version\n"
     "\n"
-    "exit status: 0 valid, 1 invalid, 2 usage or I/O error\n";
+    "exit status: 0 valid (warnings allowed), 1 invalid, 2 usage or I/O error\n";
 
 typedef struct cli {
   bool json, quiet;
@@ -37,41 +45,61 @@ typedef struct cli {
   const char* path;
 } cli;
 
-static int usage_error(const char* fmt, const char* arg) {
-  fputs("atf-validate: ", stderr);
-  fprintf(stderr, fmt, arg);
-  fputs(" (try --help)\n", stderr);
-  return EXIT_USAGE;
-}
+enum { OPT_HELP, OPT_VERSION, OPT_JSON, OPT_QUIET, OPT_MAX_ERRORS, OPT_MAX_RECORD, OPT_THREADS, OPT_ALLOW, OPT_PROFILE };
 
-// Parses a decimal count with an optional K/M/G (binary) suffix.
-static bool parse_size(const char* s, uint64_t* out) {
-  if (*s < '0' || *s > '9') return false;
-  errno = 0;
-  char* end;
-  unsigned long long v = strtoull(s, &end, 10);
-  if (errno != 0) return false;
-  unsigned shift = 0;
-  if (*end == 'K' || *end == 'k') shift = 10, end++;
-  else if (*end == 'M' || *end == 'm') shift = 20, end++;
-  else if (*end == 'G' || *end == 'g') shift = 30, end++;
-  if (*end != '\0' || (shift && v > (UINT64_MAX >> shift))) return false;
-  *out = (uint64_t)v << shift;
-  return true;
-}
+static const atf_cli_option kOptions[] = {
+    {"--help", "-h", false, OPT_HELP},
+    {"--version", NULL, false, OPT_VERSION},
+    {"--json", NULL, false, OPT_JSON},
+    {"--quiet", "-q", false, OPT_QUIET},
+    {"--max-errors", NULL, true, OPT_MAX_ERRORS},
+    {"--max-record-size", NULL, true, OPT_MAX_RECORD},
+    {"--threads", NULL, true, OPT_THREADS},
+    {"--allow", NULL, true, OPT_ALLOW},
+    {"--profile", NULL, true, OPT_PROFILE},
+    {NULL, NULL, false, 0},
+};
 
-// Value of "--name=value" or "--name value"; NULL when arg is not --name.
-static const char* option_value(int argc, char** argv, int* i, const char* name, bool* missing) {
-  const size_t n = strlen(name);
-  const char* arg = argv[*i];
-  if (strncmp(arg, name, n) != 0) return NULL;
-  if (arg[n] == '=') return arg + n + 1;
-  if (arg[n] != '\0') return NULL;
-  if (*i + 1 >= argc) {
-    *missing = true;
-    return NULL;
+// Applies one option; returns false after printing a usage error.
+static bool apply_option(const atf_cli* p, cli* c, int id, const char* value) {
+  uint64_t n;
+  switch (id) {
+    case OPT_JSON: c->json = true; return true;
+    case OPT_QUIET: c->quiet = true; return true;
+    case OPT_MAX_ERRORS:
+      if (!atf_cli_count(value, ATF_VALIDATE_MAX_ERRORS, &n)) break;
+      c->options.max_errors = (size_t)n;
+      return true;
+    case OPT_MAX_RECORD:
+      if (!atf_cli_size(value, &n) || n == 0) break;
+      c->options.max_record_size = n;
+      return true;
+    case OPT_THREADS:
+      if (!atf_cli_count(value, 1024, &n) || n == 0) break;
+      c->options.threads = (unsigned)n;
+      return true;
+    case OPT_ALLOW:
+      if (!atf_validate_rule_parse(value, &n)) break;
+      if ((n & ~ATF_VALIDATE_ALLOWABLE_RULES) != 0) {
+        atf_cli_error(p, "--allow '%s': a framing, wire or schema rule cannot be allowed", value);
+        return false;
+      }
+      c->options.allowed_rules |= n;
+      return true;
+    case OPT_PROFILE:
+      if (strcmp(value, "original") == 0) {
+        c->options.allowed_rules |= ATF_VALIDATE_PROFILE_ORIGINAL;
+      } else if (strcmp(value, "strict") != 0) {
+        break;
+      }
+      return true;
   }
-  return argv[++*i];
+  const char* name = "";
+  for (const atf_cli_option* o = kOptions; o->name != NULL; ++o) {
+    if (o->id == id) name = o->name;
+  }
+  atf_cli_error(p, "invalid %s '%s'", name, value);
+  return false;
 }
 
 // Returns -1 to go on, or an exit status.
@@ -79,45 +107,35 @@ static int parse_args(int argc, char** argv, cli* c) {
   atf_validate_options_init(&c->options);
   c->options.threads = 0; /* the tool: one decoding thread per online CPU (the library: 1) */
   c->options.max_errors = DEFAULT_SHOWN_ERRORS;
-  bool options_done = false;
-  for (int i = 1; i < argc; ++i) {
-    const char* arg = argv[i];
-    bool missing = false;
+  atf_cli p;
+  atf_cli_init(&p, "atf-validate", argc, argv);
+  for (;;) {
     const char* value;
-    if (options_done || arg[0] != '-' || strcmp(arg, "-") == 0) {
-      if (c->path != NULL) return usage_error("more than one PATH: '%s'", arg);
-      c->path = arg;
-    } else if (strcmp(arg, "--") == 0) {
-      options_done = true;
-    } else if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+    const int id = atf_cli_next(&p, kOptions, &value);
+    if (id == ATF_CLI_END) break;
+    if (id == ATF_CLI_ERROR) return EXIT_USAGE;
+    if (id == OPT_HELP) {
       fputs(kUsage, stdout);
       return EXIT_VALID;
-    } else if (strcmp(arg, "--version") == 0) {
+    }
+    if (id == OPT_VERSION) {
       printf("atf-validate %s\n", ATF_VALIDATE_VERSION);
       return EXIT_VALID;
-    } else if (strcmp(arg, "--json") == 0) {
-      c->json = true;
-    } else if (strcmp(arg, "--quiet") == 0 || strcmp(arg, "-q") == 0) {
-      c->quiet = true;
-    } else if ((value = option_value(argc, argv, &i, "--max-errors", &missing)) != NULL) {
-      uint64_t n;
-      if (!parse_size(value, &n) || n > SIZE_MAX) return usage_error("invalid --max-errors '%s'", value);
-      c->options.max_errors = (size_t)n;
-    } else if ((value = option_value(argc, argv, &i, "--max-record-size", &missing)) != NULL) {
-      uint64_t n;
-      if (!parse_size(value, &n) || n == 0) return usage_error("invalid --max-record-size '%s'", value);
-      c->options.max_record_size = n;
-    } else if ((value = option_value(argc, argv, &i, "--threads", &missing)) != NULL) {
-      uint64_t n;
-      if (!parse_size(value, &n) || n == 0 || n > 1024) return usage_error("invalid --threads '%s'", value);
-      c->options.threads = (unsigned)n;
-    } else if (missing) {
-      return usage_error("option '%s' needs a value", arg);
-    } else {
-      return usage_error("unknown option '%s'", arg);
+    }
+    if (id == ATF_CLI_OPERAND) {
+      if (c->path != NULL) {
+        atf_cli_error(&p, "more than one PATH: '%s'", value);
+        return EXIT_USAGE;
+      }
+      c->path = value;
+    } else if (!apply_option(&p, c, id, value)) {
+      return EXIT_USAGE;
     }
   }
-  if (c->path == NULL) return usage_error("%s", "missing PATH");
+  if (c->path == NULL) {
+    atf_cli_error(&p, "missing PATH");
+    return EXIT_USAGE;
+  }
   return -1;
 }
 
@@ -133,8 +151,33 @@ static void show_progress(uint64_t done, uint64_t total, void* arg) {
   fflush(stderr);
 }
 
+// Text from the input (a message may quote it) on a terminal: C0 and C1 controls and DEL are
+// shown as \xNN, so a key holding newlines or escape sequences cannot fake lines of the summary.
+static void put_safe(const char* s) {
+  for (const unsigned char* p = (const unsigned char*)s; *p; ++p) {
+    const bool c1 = *p == 0xC2 && p[1] >= 0x80 && p[1] <= 0x9F;
+    if (*p < 0x20 || *p == 0x7F || c1) {
+      printf("\\x%02x", c1 ? *++p : *p);
+    } else {
+      putchar(*p);
+    }
+  }
+}
+
+static void print_list(const atf_validate_error* list, size_t len) {
+  for (size_t i = 0; i < len; ++i) {
+    const atf_validate_error* e = &list[i];
+    printf("    %s offset %" PRIu64, e->file, e->offset);
+    if (e->record != ATF_VALIDATE_NO_RECORD) printf(" record %" PRIu64, e->record);
+    printf(": %s: ", e->rule);
+    put_safe(e->message);
+    putchar('\n');
+  }
+}
+
 static void print_summary(const cli* c, const atf_validate_report* r) {
-  printf("%s: %s\n", c->path, r->valid ? "valid" : "INVALID");
+  put_safe(c->path);
+  printf(": %s\n", r->valid ? "valid" : "INVALID");
   printf("  records %" PRIu64 ", bytes %" PRIu64 "\n", r->records, r->bytes);
   printf("  payloads:");
   for (int i = 0; i < ATF_VALIDATE_PAYLOAD_COUNT; ++i) {
@@ -150,18 +193,19 @@ static void print_summary(const cli* c, const atf_validate_report* r) {
   printf("\n  manifest: %s", r->manifest_checked ? "checked" : "trace.json not found, manifest rules skipped");
   if (r->has_dropped_events) printf(", droppedEvents %" PRIu64, r->dropped_events);
   if (r->has_recovered) printf(", recovered %s", r->recovered ? "true" : "false");
-  printf("\n  warnings %" PRIu64 " (unknown fields %" PRIu64 ")\n", r->warnings, r->unknown_fields);
+  printf("\n  warnings %" PRIu64 " (unknown fields %" PRIu64 ", allowed rules %" PRIu64 ")\n", r->warnings,
+         r->unknown_fields, r->rule_warning_count);
+  if (r->rule_warning_count > 0) {
+    printf("  allowed rules broken %" PRIu64 "%s:\n", r->rule_warning_count,
+           r->rule_warning_count > r->rule_warnings_len ? " (first ones shown)" : "");
+    print_list(r->rule_warnings, r->rule_warnings_len);
+  }
   if (!r->valid) {
     printf("  valid prefix: %" PRIu64 " records, %" PRIu64 " bytes\n", r->valid_prefix_records,
            r->valid_prefix_bytes);
     printf("  errors %" PRIu64 "%s:\n", r->error_count, r->error_count > r->errors_len ? " (first ones shown)" : "");
   }
-  for (size_t i = 0; i < r->errors_len; ++i) {
-    const atf_validate_error* e = &r->errors[i];
-    printf("    %s offset %" PRIu64, e->file, e->offset);
-    if (e->record != ATF_VALIDATE_NO_RECORD) printf(" record %" PRIu64, e->record);
-    printf(": %s: %s\n", e->rule, e->message);
-  }
+  print_list(r->errors, r->errors_len);
 }
 
 int main(int argc, char** argv) {

@@ -181,7 +181,7 @@ Model Reference(const std::string& bytes) {
 
 void ExpectSameAsReference(const std::string& bytes, bool streamed = false) {
   Model ours;
-  atf_decode_error err;
+  atf_decode_error err{};
   ASSERT_TRUE(DecodeOurs(bytes, &ours, &err, nullptr, streamed)) << err.rule << ": " << err.message;
   EXPECT_EQ(ours, Reference(bytes));
 }
@@ -277,7 +277,7 @@ TEST(Decode, LongStringsCrossChunkBoundaries) {
   bad[at] = '\xff';
   for (bool streamed : {false, true}) {
     Model m;
-    atf_decode_error err;
+    atf_decode_error err{};
     ASSERT_FALSE(DecodeOurs(bad, &m, &err, nullptr, streamed));
     EXPECT_STREQ(err.rule, "schema.utf8");
     EXPECT_GE(err.offset, at - 3);  // the sequence's lead byte or the replaced byte itself
@@ -294,7 +294,7 @@ TEST(Decode, UnknownFieldsAreCountedAndSkipped) {
   payload += atf_test::LenField(1003, "zz");
   const std::string bytes = known + atf_test::LenField(12, payload) + atf_test::VarintField(99, 1);
   Model ours;
-  atf_decode_error err;
+  atf_decode_error err{};
   uint64_t unknown = 0;
   ASSERT_TRUE(DecodeOurs(bytes, &ours, &err, &unknown)) << err.message;
   EXPECT_EQ(unknown, 5u);
@@ -335,11 +335,93 @@ TEST(Decode, RejectsWithRuleAndOffset) {
   for (const auto& c : cases) {
     SCOPED_TRACE(c.name);
     Model m;
-    atf_decode_error err;
+    atf_decode_error err{};
     ASSERT_FALSE(DecodeOurs(c.bytes, &m, &err));
     EXPECT_STREQ(err.rule, c.rule) << err.message;
     EXPECT_EQ(err.offset, c.offset) << err.message;
   }
+}
+
+void ExpectFastPathAgrees(const std::string& bytes);
+
+// docs/format.md, wire.decode: an int32 whose varint is not a sign-extended 32-bit value is
+// rejected, at its tag. Google's C++ protobuf (and nanopb) read such a varint and keep its low 32
+// bits: the validator is stricter on purpose, and says so.
+TEST(Decode, EveryInt32FieldMustHoldASignExtended32BitValue) {
+  const std::string ts = atf_test::LenField(3, atf_test::VarintField(1, 1) + atf_test::VarintField(2, 2));
+  const std::string id = atf_test::VarintField(1, 1);
+  using Get = int64_t (*)(const atf::v4::Event&);
+  struct Case {
+    const char* name;
+    std::string bytes;
+    uint64_t tag_offset;  // of the int32 field's tag
+    int64_t cpp_value;    // what C++ protobuf reads (the low 32 bits)
+    Get get;
+  };
+  // id: 2 bytes; ts: 6 bytes (1a 04 08 01 10 02); a payload's tag and length: 2 bytes.
+  const std::vector<Case> cases = {
+      {"Event.thread_id 2^32+101", id + atf_test::VarintField(2, (uint64_t{1} << 32) + 101) + ts + atf_test::LenField(11, ""),
+       2, 101, [](const atf::v4::Event& e) -> int64_t { return e.thread_id(); }},
+      {"Timestamp.nanos 2^32+5",
+       id + atf_test::LenField(3, atf_test::VarintField(1, 1) + atf_test::VarintField(2, (uint64_t{1} << 32) + 5)) +
+           atf_test::LenField(11, ""),
+       2 + 2 + 2, 5, [](const atf::v4::Event& e) -> int64_t { return e.timestamp().nanos(); }},
+      {"Timestamp.nanos 0xFFFFFFFF in 5 bytes",
+       id + atf_test::LenField(3, atf_test::VarintField(1, 1) + atf_test::VarintField(2, 0xFFFFFFFFull)) +
+           atf_test::LenField(11, ""),
+       2 + 2 + 2, -1, [](const atf::v4::Event& e) -> int64_t { return e.timestamp().nanos(); }},
+      {"TraceEnd.exit_code 2^40+3", id + ts + atf_test::LenField(11, atf_test::VarintField(1, (uint64_t{1} << 40) + 3)),
+       2 + 6 + 2, 3, [](const atf::v4::Event& e) -> int64_t { return e.trace_end().exit_code(); }},
+      {"SignalDelivery.number 2^35+11",
+       id + ts + atf_test::LenField(14, atf_test::VarintField(1, (uint64_t{1} << 35) + 11)), 2 + 6 + 2, 11,
+       [](const atf::v4::Event& e) -> int64_t { return e.signal_delivery().number(); }},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    Model m;
+    atf_decode_error err{};
+    ASSERT_FALSE(DecodeOurs(c.bytes, &m, &err));
+    EXPECT_STREQ(err.rule, "wire.decode") << err.message;
+    EXPECT_EQ(err.offset, c.tag_offset) << err.message;
+    EXPECT_NE(std::string(err.message).find("sign-extended 32-bit"), std::string::npos) << err.message;
+    ExpectFastPathAgrees(c.bytes);
+    atf::v4::Event e;
+    ASSERT_TRUE(e.ParseFromString(c.bytes)) << "C++ protobuf accepts it";
+    EXPECT_EQ(c.get(e), c.cpp_value) << "and truncates it to 32 bits";
+  }
+  // Negative values are 10-byte sign extensions: accepted, equal to C++ protobuf's.
+  atf::v4::Event neg = atf_test::Signal(3, -7, atf_test::kBaseNs, INT32_MIN, "SIG?");
+  ExpectSameAsReference(atf_test::Serialize(neg));
+  ExpectSameAsReference(atf_test::Serialize(atf_test::End(4, atf_test::kBaseNs, -1)));
+  neg.set_thread_id(INT32_MAX);
+  neg.mutable_signal_delivery()->set_number(INT32_MAX);
+  ExpectSameAsReference(atf_test::Serialize(neg));
+}
+
+// docs/format.md: a tag is at most 5 bytes and at most 2^32-1, so its 5th byte is at most 0x0f.
+// nanopb took a 5th byte of 0x78..0x7f as a sign extension (0x10 or 0x70 were overflows); Google's
+// C++ protobuf keeps the low 32 bits. The validator rejects every 5th byte above 0x0f.
+TEST(Decode, FiveByteTagsAboveUint32AreRejected) {
+  const std::string ts = atf_test::LenField(3, atf_test::VarintField(1, 1) + atf_test::VarintField(2, 2));
+  for (uint8_t fifth : {0x10, 0x70, 0x78, 0x7f}) {
+    SCOPED_TRACE(static_cast<int>(fifth));
+    const std::string bytes = ts + std::string("\x82\x80\x80\x80", 4) + static_cast<char>(fifth) +
+                              std::string(1, '\0') + atf_test::LenField(11, "");
+    Model m;
+    atf_decode_error err{};
+    ASSERT_FALSE(DecodeOurs(bytes, &m, &err));
+    EXPECT_STREQ(err.rule, "wire.decode") << err.message;
+    EXPECT_EQ(err.offset, ts.size()) << err.message;
+    ExpectFastPathAgrees(bytes);
+  }
+  // 0x0f: field number 2^28 (the largest fit 29 bits), an unknown length-delimited field.
+  const std::string ok = ts + std::string("\x82\x80\x80\x80\x0f\x00", 6) + atf_test::LenField(11, "");
+  Model m;
+  atf_decode_error err{};
+  uint64_t unknown = 0;
+  ASSERT_TRUE(DecodeOurs(ok, &m, &err, &unknown)) << err.message;
+  EXPECT_EQ(unknown, 1u);
+  EXPECT_EQ(m, Reference(ok));
 }
 
 TEST(Decode, AFileThatShrankIsAnIoErrorNotADefect) {
@@ -359,7 +441,7 @@ TEST(Decode, AFileThatShrankIsAnIoErrorNotADefect) {
     atf_reader r;
     ASSERT_TRUE(atf_reader_init_fd(&r, fd, bytes.size(), ATF_READER_MIN_WINDOW));
     atf_event ev;
-    atf_decode_error err;
+    atf_decode_error err{};
     EXPECT_FALSE(atf_decode_record(&r, 0, len, nullptr, &ev, &err));
     EXPECT_STREQ(err.rule, "io") << err.message;
     EXPECT_EQ(r.io_errno, 0);  // a short read, not an errno
@@ -386,7 +468,7 @@ void ExpectFastPathAgrees(const std::string& bytes) {
   Collector c;
   const atf_event_visitor v = {&c, Collector::Text, Collector::Reg};
   atf_event slow_ev, fast_ev;
-  atf_decode_error slow_err, fast_err;
+  atf_decode_error slow_err{}, fast_err{};
   const bool slow = atf_decode_record(&r, 0, bytes.size(), &v, &slow_ev, &slow_err);
   const bool fast = atf_decode_record(&r, 0, bytes.size(), nullptr, &fast_ev, &fast_err);
   ASSERT_EQ(fast, slow) << (slow ? fast_err.message : slow_err.message);
@@ -448,6 +530,12 @@ TEST(Decode, FastPathAgreesOnHandMadeEdgeCases) {
       ts + atf_test::Tag(99, 1) + "1234567",                    // a cut-off fixed64
       ts + atf_test::Tag(99, 5) + "123",                        // a cut-off fixed32
       ts + atf_test::LenField(11, atf_test::VarintField(1, 0xffffffffffull)),  // int32 out of range
+      ts + atf_test::LenField(11, atf_test::VarintField(1, uint64_t{1} << 31)),
+      ts + atf_test::LenField(11, atf_test::VarintField(1, 0xFFFFFFFF7FFFFFFFull)),
+      ts + atf_test::LenField(11, atf_test::VarintField(1, 0xFFFFFFFF80000000ull)),  // INT32_MIN
+      atf_test::LenField(3, atf_test::VarintField(2, 0xFFFFFFFFull)) + atf_test::LenField(11, ""),
+      ts + std::string("\x82\x80\x80\x80\x0f\x00", 6) + atf_test::LenField(11, ""),
+      ts + std::string("\x82\x80\x80\x80\x10\x00", 6) + atf_test::LenField(11, ""),
       ts + atf_test::LenField(11, "") + atf_test::LenField(11, ""),
   };
   for (const auto& c : cases) {

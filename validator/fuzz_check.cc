@@ -53,7 +53,7 @@ void CheckFastPathAgrees(const uint8_t* p, size_t n) {
     atf_frame f;
     if (atf_reader_frame(&r, off, &f) != ATF_FRAME_OK) break;
     atf_event fast_ev, slow_ev;
-    atf_decode_error fast_err, slow_err;
+    atf_decode_error fast_err{}, slow_err{};
     const bool fast = atf_decode_record(&r, f.body_offset, f.length, nullptr, &fast_ev, &fast_err);
     const bool slow = atf_decode_record(&r, f.body_offset, f.length, &ignore, &slow_ev, &slow_err);
     FUZZ_ASSERT(fast == slow);

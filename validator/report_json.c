@@ -18,11 +18,11 @@ static void bool_member(atf_buf* b, const char* name, bool v) {
   atf_buf_puts(b, v ? "true" : "false");
 }
 
-static void errors(atf_buf* b, const atf_validate_report* r) {
-  key(b, "errors");
+static void error_list(atf_buf* b, const char* name, const atf_validate_error* list, size_t len) {
+  key(b, name);
   atf_buf_puts(b, "[");
-  for (size_t i = 0; i < r->errors_len; ++i) {
-    const atf_validate_error* e = &r->errors[i];
+  for (size_t i = 0; i < len; ++i) {
+    const atf_validate_error* e = &list[i];
     atf_buf_puts(b, i ? ",{\"file\":" : "{\"file\":");
     atf_buf_json_string(b, e->file);
     u64_member(b, "offset", e->offset);
@@ -69,7 +69,19 @@ bool atf_validate_report_write_json(const atf_validate_report* r, FILE* out) {
   atf_buf_puts(&b, !r->has_recovered ? "null" : r->recovered ? "true" : "false");
   u64_member(&b, "error_count", r->error_count);
   bool_member(&b, "errors_truncated", r->error_count > r->errors_len);
-  errors(&b, r);
+  error_list(&b, "errors", r->errors, r->errors_len);
+  // Allowed rules (--allow, --profile): their violations are warnings, listed apart.
+  key(&b, "allowed_rules");
+  atf_buf_puts(&b, "[");
+  for (int i = 0, n = 0; i < ATF_RULE_COUNT; ++i) {
+    if ((r->allowed_rules & ATF_VALIDATE_RULE_BIT(i)) == 0) continue;
+    if (n++) atf_buf_puts(&b, ",");
+    atf_buf_json_string(&b, atf_validate_rule_name((atf_validate_rule)i));
+  }
+  atf_buf_puts(&b, "]");
+  u64_member(&b, "rule_warning_count", r->rule_warning_count);
+  bool_member(&b, "rule_warnings_truncated", r->rule_warning_count > r->rule_warnings_len);
+  error_list(&b, "rule_warnings", r->rule_warnings, r->rule_warnings_len);
   atf_buf_puts(&b, "}\n");
   const bool ok = atf_buf_write(&b, out);
   atf_buf_free(&b);

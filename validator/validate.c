@@ -1,10 +1,17 @@
 // atf_validate: framing, order, session and manifest rules on top of the record decoder
-// (internal/decode.c). One pass over events.bin, front to back, through the reader's fixed window.
+// (internal/decode.c). One pass over events.bin, front to back, through the reader's fixed window;
+// the framing itself is internal/reader.c's.
 //
 // Error policy: the first error of a record wins (later rules are not evaluated for it) and
 // validation continues with the next record, because the framing still says where it starts.
 // Framing errors other than framing.too_large stop the pass: after a broken length prefix nothing
-// says where the next record begins.
+// says where the next record begins. A violation of an allowed rule is a warning and does not stop
+// the record's evaluation.
+//
+// Cost: every byte is framed once and decoded once. An error is formatted only while the report
+// keeps errors (max_errors); past that it is counted, a record that failed in a batch is not
+// decoded again for its message, and a run of zero bytes (each one an empty record, which has no
+// payload) is counted in one step, so garbage costs no more than data.
 #include "validator/atf/validate.h"
 
 #include <errno.h>
@@ -19,8 +26,11 @@
 #include <unistd.h>
 
 #include "validator/internal/decode.h"
+#include "validator/internal/file.h"
 #include "validator/internal/manifest.h"
+#include "validator/internal/pass.h"
 #include "validator/internal/reader.h"
+#include "validator/internal/thread_table.h"
 
 #define DEFAULT_MAX_ERRORS 1000u
 #define BATCH_MAX 8192u        // records decoded between two passes of the order rules
@@ -54,88 +64,53 @@ void atf_validate_options_init(atf_validate_options* options) {
   options->threads = 1;
 }
 
+static void free_text(atf_validate_text* t) { free(t->data); }
+
 void atf_validate_report_free(atf_validate_report* report) {
   free(report->errors);
+  free(report->rule_warnings);
+  free_text(&report->executable_path);
+  free_text(&report->operating_system);
+  free_text(&report->cpu_architecture);
   memset(report, 0, sizeof *report);
-}
-
-// ---------------------------------------------------------------------------------------------
-// Per-thread last timestamp: open addressing, grown by doubling up to the documented cap.
-
-typedef struct thread_slot {
-  uint64_t last_ns;
-  int32_t tid;
-  bool used;
-} thread_slot;
-
-typedef struct thread_table {
-  thread_slot* slots;
-  size_t cap, len;  // cap is a power of two, kept at least twice len
-} thread_table;
-
-static size_t slot_of(const thread_table* t, int32_t tid) {
-  size_t i = ((uint32_t)tid * 2654435761u) & (t->cap - 1);
-  while (t->slots[i].used && t->slots[i].tid != tid) i = (i + 1) & (t->cap - 1);
-  return i;
-}
-
-static bool grow(thread_table* t) {
-  const size_t cap = t->cap ? t->cap * 2 : 64;
-  thread_table bigger = {calloc(cap, sizeof(thread_slot)), cap, t->len};
-  if (bigger.slots == NULL) return false;
-  for (size_t i = 0; i < t->cap; ++i) {
-    if (t->slots[i].used) bigger.slots[slot_of(&bigger, t->slots[i].tid)] = t->slots[i];
-  }
-  free(t->slots);
-  *t = bigger;
-  return true;
-}
-
-// The slot of tid, inserting it; NULL when the table is full (or memory ran out).
-static thread_slot* thread_find(thread_table* t, int32_t tid, bool* is_new, bool* oom) {
-  *is_new = false;
-  if (t->cap == 0 && !grow(t)) return *oom = true, NULL;
-  size_t i = slot_of(t, tid);
-  if (t->slots[i].used) return &t->slots[i];
-  if (t->len >= ATF_VALIDATE_MAX_THREADS) return NULL;
-  if (2 * (t->len + 1) > t->cap) {
-    if (!grow(t)) return *oom = true, NULL;
-    i = slot_of(t, tid);
-  }
-  t->slots[i].used = true;
-  t->slots[i].tid = tid;
-  t->len++;
-  *is_new = true;
-  return &t->slots[i];
 }
 
 // ---------------------------------------------------------------------------------------------
 
 // One record's decoding outcome, computed by any thread, applied in file order. Kept small (the
-// batch stays in cache): a record that fails is decoded again, alone, for its error.
-typedef struct decoded {
-  atf_frame frame;
+// batch stays in cache): a record that fails is decoded again, alone, for its message.
+typedef struct outcome {
   bool ok;
+  const char* rule;  // when !ok: the rule and offset (the decoder ran quiet)
+  uint64_t err_offset;
   atf_event ev;
-} decoded;
+} outcome;
 
 typedef struct validation {
   const atf_validate_options* opt;
   atf_validate_report* rep;
+  const atf_pass_hooks* hooks;  // may be NULL
   atf_reader reader;
+  size_t max_errors;  // opt->max_errors, at most ATF_VALIDATE_MAX_ERRORS
+  uint64_t allowed;   // opt->allowed_rules within ATF_VALIDATE_ALLOWABLE_RULES
   bool oom;
+  bool hook_failed;
   unsigned decoders;  // decoding threads, the calling one included
-  decoded* batch;    // BATCH_MAX or fewer entries (never more than the input has bytes)
+  atf_frame* frames;  // a batch: BATCH_MAX or fewer entries (never more than the input has bytes)
+  outcome* outcomes;
   size_t batch_cap;
   // Order and session state.
   bool have_prev_id;
   uint64_t prev_id;
-  thread_table threads;
+  atf_thread_table threads;
   uint64_t starts, ends;
   atf_payload last_payload;
   uint64_t last_offset;
   bool last_record_failed;
   bool prefix_intact;
+  // Salvage state (hooks->salvage): the records kept so far.
+  uint64_t kept, kept_last_id;
+  bool kept_ended;
   // Manifest values, and events outside its time range.
   bool have_manifest;
   atf_manifest manifest;
@@ -143,45 +118,69 @@ typedef struct validation {
   uint64_t first_out_of_range_record, first_out_of_range_offset, first_out_of_range_ns;
 } validation;
 
-__attribute__((format(printf, 6, 7))) static void add_error(validation* v, const char* file, uint64_t offset,
-                                                            uint64_t record, const char* rule,
-                                                            const char* fmt, ...) {
-  atf_validate_report* rep = v->rep;
-  rep->valid = false;
-  rep->error_count++;
-  if (rep->errors_len >= v->opt->max_errors) return;
-  if (rep->errors == NULL) {
-    // Kept errors grow in steps; the cap is the caller's max_errors, not anything in the input.
-    const size_t first = v->opt->max_errors < 64 ? v->opt->max_errors : 64;
-    rep->errors = calloc(first, sizeof *rep->errors);
-    if (rep->errors == NULL) return (void)(v->oom = true);
-  } else if ((rep->errors_len & (rep->errors_len - 1)) == 0 && rep->errors_len >= 64) {
-    size_t cap = rep->errors_len * 2;
-    if (cap > v->opt->max_errors) cap = v->opt->max_errors;
-    atf_validate_error* e = realloc(rep->errors, cap * sizeof *e);
-    if (e == NULL) return (void)(v->oom = true);
-    rep->errors = e;
+static bool errors_full(const validation* v) { return v->rep->errors_len >= v->max_errors; }
+
+// The next free entry of a kept list (grown in steps; the cap is the caller's max_errors, not
+// anything in the input), or NULL when it is full or memory ran out.
+static atf_validate_error* push(validation* v, atf_validate_error** list, size_t* len) {
+  if (*len >= v->max_errors) return NULL;
+  if (*list == NULL) {
+    const size_t first = v->max_errors < 64 ? v->max_errors : 64;
+    if ((*list = calloc(first, sizeof **list)) == NULL) return v->oom = true, NULL;
+  } else if ((*len & (*len - 1)) == 0 && *len >= 64) {
+    size_t cap = *len * 2;
+    if (cap > v->max_errors) cap = v->max_errors;
+    atf_validate_error* e = realloc(*list, cap * sizeof *e);
+    if (e == NULL) return v->oom = true, NULL;
+    *list = e;
   }
-  atf_validate_error* e = &rep->errors[rep->errors_len++];
+  return &(*list)[(*len)++];
+}
+
+// Records a violation of `rule_name` (rule: its id, or -1 for the decoder's rules, never
+// allowable). Returns true when it is an error, false when the rule is allowed (a warning).
+__attribute__((format(printf, 7, 8))) static bool add(validation* v, int rule, const char* rule_name, const char* file,
+                                                      uint64_t offset, uint64_t record, const char* fmt, ...) {
+  atf_validate_report* rep = v->rep;
+  const bool allowed = rule >= 0 && (v->allowed & ATF_VALIDATE_RULE_BIT(rule)) != 0;
+  atf_validate_error* e;
+  if (allowed) {
+    rep->rule_warning_count++;
+    rep->warnings++;
+    e = push(v, &rep->rule_warnings, &rep->rule_warnings_len);
+  } else {
+    rep->valid = false;
+    rep->error_count++;
+    e = push(v, &rep->errors, &rep->errors_len);
+  }
+  if (e == NULL) return !allowed;  // past max_errors: counted, not formatted
   e->file = file;
   e->offset = offset;
   e->record = record;
-  e->rule = rule;
+  e->rule = rule_name;
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(e->message, sizeof e->message, fmt, ap);
   va_end(ap);
+  return !allowed;
 }
+
+#define ADD(v, rule, ...) add((v), (rule), atf_validate_rule_name(rule), __VA_ARGS__)
 
 static void on_manifest_error(void* ctx, uint64_t offset, const char* rule, const char* message) {
-  add_error(ctx, MANIFEST_FILE, offset, ATF_VALIDATE_NO_RECORD, rule, "%s", message);
+  uint64_t bit = 0;
+  int id = -1;
+  if (atf_validate_rule_parse(rule, &bit) && (bit & (bit - 1)) == 0) id = __builtin_ctzll(bit);
+  add(ctx, id, rule, MANIFEST_FILE, offset, ATF_VALIDATE_NO_RECORD, "%s", message);
 }
 
-static void check_manifest(validation* v, const char* data, size_t len) {
+// `len` bytes of trace.json were read; it is `size` bytes long.
+static void check_manifest(validation* v, const char* data, size_t len, uint64_t size) {
   v->rep->manifest_checked = true;
-  if (len > ATF_VALIDATE_MAX_MANIFEST) {
-    add_error(v, MANIFEST_FILE, 0, ATF_VALIDATE_NO_RECORD, "manifest.too_large",
-              "trace.json is %zu bytes, more than the %u allowed", len, ATF_VALIDATE_MAX_MANIFEST);
+  if (len > ATF_VALIDATE_MAX_MANIFEST || size > ATF_VALIDATE_MAX_MANIFEST) {
+    ADD(v, ATF_RULE_MANIFEST_TOO_LARGE, MANIFEST_FILE, 0, ATF_VALIDATE_NO_RECORD,
+        "trace.json is %" PRIu64 " bytes, more than the %u allowed", size > len ? size : (uint64_t)len,
+        ATF_VALIDATE_MAX_MANIFEST);
     return;
   }
   if (!atf_manifest_check(data, len, &v->manifest, on_manifest_error, v)) v->oom = true;
@@ -192,49 +191,42 @@ static void check_manifest(validation* v, const char* data, size_t len) {
   v->rep->recovered = v->manifest.recovered;
 }
 
-// Order, session and manifest-range rules of one decoded record. Returns false when it broke one.
-static bool check_order(validation* v, const atf_event* ev, uint64_t index, uint64_t off) {
-  atf_validate_report* rep = v->rep;
+// Order and session rules of one decoded record. Returns false when it broke one (an error; an
+// allowed rule's violation is a warning and evaluation goes on).
+static bool check_order(validation* v, const atf_event* ev, atf_thread_slot* slot, bool is_new, uint64_t index,
+                        uint64_t off) {
   const bool had_prev = v->have_prev_id;
   const uint64_t prev = v->prev_id;
   v->have_prev_id = true;
   v->prev_id = ev->event_id;
-
-  bool is_new = false;
-  thread_slot* slot = thread_find(&v->threads, ev->thread_id, &is_new, &v->oom);
   uint64_t last_ns = 0;
   if (slot != NULL) {
     last_ns = is_new ? ev->time_ns : slot->last_ns;
     slot->last_ns = ev->time_ns;
-    if (is_new) rep->threads++;
-  } else if (!v->oom && !rep->threads_capped) {
-    rep->threads_capped = true;
-    rep->warnings++;
   }
-
   const char* file = EVENTS_FILE;
-  if (had_prev && ev->event_id <= prev) {
-    add_error(v, file, off, index, "order.event_id", "event_id %" PRIu64 " is not greater than the previous %" PRIu64,
-              ev->event_id, prev);
+  if (had_prev && ev->event_id <= prev &&
+      ADD(v, ATF_RULE_ORDER_EVENT_ID, file, off, index, "event_id %" PRIu64 " is not greater than the previous %" PRIu64,
+          ev->event_id, prev)) {
     return false;
   }
-  if (slot != NULL && ev->time_ns < last_ns) {
-    add_error(v, file, off, index, "order.timestamp",
-              "timestamp %" PRIu64 " ns of thread %d is before its previous event's %" PRIu64 " ns", ev->time_ns,
-              (int)ev->thread_id, last_ns);
+  if (slot != NULL && ev->time_ns < last_ns &&
+      ADD(v, ATF_RULE_ORDER_TIMESTAMP, file, off, index,
+          "timestamp %" PRIu64 " ns of thread %d is before its previous event's %" PRIu64 " ns", ev->time_ns,
+          (int)ev->thread_id, last_ns)) {
     return false;
   }
-  if (ev->payload == ATF_PAYLOAD_TRACE_START && v->starts++ > 0) {
-    add_error(v, file, off, index, "session.duplicate_start", "a second TraceStart");
+  if (ev->payload == ATF_PAYLOAD_TRACE_START && v->starts++ > 0 &&
+      ADD(v, ATF_RULE_SESSION_DUPLICATE_START, file, off, index, "a second TraceStart")) {
     return false;
   }
-  if (ev->payload == ATF_PAYLOAD_TRACE_END && v->ends++ > 0) {
-    add_error(v, file, off, index, "session.duplicate_end", "a second TraceEnd");
+  if (ev->payload == ATF_PAYLOAD_TRACE_END && v->ends++ > 0 &&
+      ADD(v, ATF_RULE_SESSION_DUPLICATE_END, file, off, index, "a second TraceEnd")) {
     return false;
   }
-  if ((index == 0) != (ev->payload == ATF_PAYLOAD_TRACE_START) && (index == 0 || v->starts == 1)) {
-    add_error(v, file, off, index, "session.first",
-              index == 0 ? "the first record is not a TraceStart" : "TraceStart is not the first record");
+  if ((index == 0) != (ev->payload == ATF_PAYLOAD_TRACE_START) && (index == 0 || v->starts == 1) &&
+      ADD(v, ATF_RULE_SESSION_FIRST, file, off, index,
+          index == 0 ? "the first record is not a TraceStart" : "TraceStart is not the first record")) {
     return false;
   }
   return true;
@@ -261,43 +253,145 @@ static void count(validation* v, const atf_event* ev) {
   rep->has_time = true;
 }
 
-// One record whose frame is complete, decoded (decoded_ok, ev, err) unless it is too large.
-// Returns false on an I/O error.
-static bool apply_record(validation* v, const atf_frame* f, uint64_t index, bool decoded_ok, const atf_event* ev,
-                         const atf_decode_error* err) {
-  bool ok;
-  if (f->length > v->opt->max_record_size) {
-    add_error(v, EVENTS_FILE, f->offset, index, "framing.too_large",
-              "record length %" PRIu64 " exceeds the limit of %" PRIu64 " bytes", f->length, v->opt->max_record_size);
-    ok = false;
-  } else if (decoded_ok) {
-    count(v, ev);
-    note_time_range(v, ev, index, f->offset);
-    ok = check_order(v, ev, index, f->offset);
-    v->last_payload = ev->payload;
-  } else {
-    if (strcmp(err->rule, "io") == 0) return false;
-    add_error(v, EVENTS_FILE, err->offset, index, err->rule, "%s", err->message);
-    ok = false;
+// ---------------------------------------------------------------------------------------------
+// The first TraceStart's strings, kept for the report (a rebuilt manifest needs them).
+
+static void keep_text(void* ctx, atf_text_field field, const uint8_t* data, size_t len, unsigned flags) {
+  atf_validate_report* rep = ctx;
+  atf_validate_text* t = field == ATF_TEXT_EXECUTABLE_PATH     ? &rep->executable_path
+                         : field == ATF_TEXT_OPERATING_SYSTEM ? &rep->operating_system
+                         : field == ATF_TEXT_CPU_ARCHITECTURE ? &rep->cpu_architecture
+                                                              : NULL;
+  if (t == NULL) return;
+  if (flags & ATF_CHUNK_FIRST) t->len = 0, t->truncated = false;  // a repeated field: the last wins
+  if (t->data == NULL && (t->data = malloc(ATF_VALIDATE_MAX_TEXT + 1)) == NULL) return;  // checked by the caller
+  size_t n = len;
+  if (n > ATF_VALIDATE_MAX_TEXT - t->len) n = ATF_VALIDATE_MAX_TEXT - t->len, t->truncated = true;
+  memcpy(t->data + t->len, data, n);
+  t->len += n;
+  t->data[t->len] = '\0';
+}
+
+// Returns false on an I/O error (the record was read once already) or when memory ran out.
+static bool capture_trace_start(validation* v, const atf_frame* f) {
+  atf_validate_report* rep = v->rep;
+  const atf_event_visitor visitor = {rep, keep_text, NULL};
+  atf_event ev;
+  atf_decode_error err;
+  memset(&err, 0, sizeof err);
+  err.quiet = true;
+  const bool ok = atf_decode_record(&v->reader, f->body_offset, f->length, &visitor, &ev, &err);
+  rep->has_trace_start = true;
+  atf_validate_text* texts[] = {&rep->executable_path, &rep->operating_system, &rep->cpu_architecture};
+  for (int i = 0; i < 3; ++i) {
+    if (texts[i]->len > 0 && texts[i]->data == NULL) v->oom = true;  // malloc of 1 MiB: not reproducible
+    if (texts[i]->len == 0) free(texts[i]->data), texts[i]->data = NULL;
   }
-  v->last_record_failed = !ok;
-  v->last_offset = f->offset;
-  if (!ok) v->last_payload = ATF_PAYLOAD_NONE;
-  if (ok && v->prefix_intact) {
-    v->rep->valid_prefix_bytes = f->body_offset + f->length;
-    v->rep->valid_prefix_records = index + 1;
-  } else {
-    v->prefix_intact = false;
-  }
+  return ok;  // decoded before: only a shrinking file fails here
+}
+
+// ---------------------------------------------------------------------------------------------
+
+// Salvage: whether `ev`, a record that decoded, joins the records kept so far.
+static bool salvage_keeps(validation* v, const atf_event* ev, atf_thread_slot* slot) {
+  if (v->kept_ended) return false;
+  if ((v->kept == 0) != (ev->payload == ATF_PAYLOAD_TRACE_START)) return false;
+  if (v->kept > 0 && ev->event_id <= v->kept_last_id) return false;
+  if (slot != NULL && slot->kept && ev->time_ns < slot->kept_last_ns) return false;
+  v->kept++;
+  v->kept_last_id = ev->event_id;
+  v->kept_ended = ev->payload == ATF_PAYLOAD_TRACE_END;
+  if (slot != NULL) slot->kept = true, slot->kept_last_ns = ev->time_ns;
   return true;
 }
 
+static void extend_prefix(validation* v, const atf_frame* f, uint64_t index, const atf_event* ev) {
+  atf_validate_report* rep = v->rep;
+  if (rep->valid_prefix_records == 0 || ev->time_ns < rep->valid_prefix_time_min_ns) {
+    rep->valid_prefix_time_min_ns = ev->time_ns;
+  }
+  if (rep->valid_prefix_records == 0 || ev->time_ns > rep->valid_prefix_time_max_ns) {
+    rep->valid_prefix_time_max_ns = ev->time_ns;
+  }
+  rep->valid_prefix_bytes = f->body_offset + f->length;
+  rep->valid_prefix_records = index + 1;
+  rep->valid_prefix_last_event_id = ev->event_id;
+  if (ev->payload == ATF_PAYLOAD_TRACE_END) {  // a session ends at its TraceEnd
+    rep->valid_prefix_ends_session = true;
+    v->prefix_intact = false;
+  }
+}
+
+// The rules across records for one record that decoded, then the hook. Returns false to stop
+// (I/O error, hook failure).
+static bool apply_decoded(validation* v, const atf_frame* f, uint64_t index, const atf_event* ev) {
+  atf_validate_report* rep = v->rep;
+  count(v, ev);
+  note_time_range(v, ev, index, f->offset);
+  bool is_new = false;
+  atf_thread_slot* slot = atf_thread_table_find(&v->threads, ev->thread_id, &is_new, &v->oom);
+  if (slot != NULL && is_new) {
+    rep->threads++;
+  } else if (slot == NULL && !v->oom && !rep->threads_capped) {
+    rep->threads_capped = true;
+    rep->warnings++;
+  }
+  const bool ok = check_order(v, ev, slot, is_new, index, f->offset);
+  if (ev->payload == ATF_PAYLOAD_TRACE_START && !rep->has_trace_start && !capture_trace_start(v, f)) return false;
+  v->last_payload = ok ? ev->payload : ATF_PAYLOAD_NONE;
+  v->last_record_failed = !ok;
+  v->last_offset = f->offset;
+  if (ok && v->prefix_intact) {
+    extend_prefix(v, f, index, ev);
+  } else if (!ok) {
+    v->prefix_intact = false;
+  }
+  if (v->hooks == NULL || v->hooks->on_record == NULL) return true;
+  const atf_pass_record rec = {f, index, ev, ok, v->hooks->salvage && salvage_keeps(v, ev, slot)};
+  if (!v->hooks->on_record(v->hooks->ctx, &v->reader, &rec, v->rep->reason)) return !(v->hook_failed = true);
+  return true;
+}
+
+// A record that did not decode (err), or is too large. Returns false on an I/O error.
+static bool apply_failed(validation* v, const atf_frame* f, uint64_t index, const atf_decode_error* err) {
+  if (f->length > v->opt->max_record_size) {
+    ADD(v, ATF_RULE_FRAMING_TOO_LARGE, EVENTS_FILE, f->offset, index,
+        "record length %" PRIu64 " exceeds the limit of %" PRIu64 " bytes", f->length, v->opt->max_record_size);
+  } else {
+    if (strcmp(err->rule, "io") == 0) return false;
+    add(v, -1, err->rule, EVENTS_FILE, err->offset, index, "%s", err->message);
+  }
+  v->last_record_failed = true;
+  v->last_offset = f->offset;
+  v->last_payload = ATF_PAYLOAD_NONE;
+  v->prefix_intact = false;
+  return true;
+}
+
+// Decodes one framed record alone and applies it. Returns false to stop.
 static bool check_record(validation* v, const atf_frame* f, uint64_t index) {
   atf_event ev;
   atf_decode_error err;
-  const bool ok = f->length <= v->opt->max_record_size &&
-                  atf_decode_record(&v->reader, f->body_offset, f->length, NULL, &ev, &err);
-  return apply_record(v, f, index, ok, &ev, &err);
+  memset(&err, 0, sizeof err);
+  err.quiet = errors_full(v);
+  if (f->length <= v->opt->max_record_size &&
+      atf_decode_record(&v->reader, f->body_offset, f->length, NULL, &ev, &err)) {
+    return apply_decoded(v, f, index, &ev);
+  }
+  return apply_failed(v, f, index, &err);
+}
+
+// `n` zero bytes from `off`: n empty records, each without a payload (schema.payload). Only
+// called past max_errors, where nothing of them is kept: counted in one step.
+static void apply_empty_records(validation* v, uint64_t off, uint64_t n) {
+  atf_validate_report* rep = v->rep;
+  rep->records += n;
+  rep->error_count += n;
+  rep->valid = false;
+  v->last_record_failed = true;
+  v->last_offset = off + n - 1;
+  v->last_payload = ATF_PAYLOAD_NONE;
+  v->prefix_intact = false;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -309,7 +403,8 @@ static bool check_record(validation* v, const atf_frame* f, uint64_t index) {
 
 typedef struct batch_work {
   atf_reader view;
-  decoded* records;
+  const atf_frame* frames;
+  outcome* out;
   size_t n;
   atomic_size_t next;
 } batch_work;
@@ -317,52 +412,31 @@ typedef struct batch_work {
 static void* decode_batch(void* arg) {
   batch_work* w = arg;
   atf_reader view = w->view;
+  atf_decode_error err;
+  memset(&err, 0, sizeof err);
+  err.quiet = true;  // a record that fails is decoded again for its message, if one is kept
   for (;;) {
     const size_t first = atomic_fetch_add(&w->next, BATCH_CHUNK);
     if (first >= w->n) return NULL;
     const size_t end = w->n - first < BATCH_CHUNK ? w->n : first + BATCH_CHUNK;
     for (size_t i = first; i < end; ++i) {
-      decoded* d = &w->records[i];
-      atf_decode_error err;
-      d->ok = atf_decode_record(&view, d->frame.body_offset, d->frame.length, NULL, &d->ev, &err);
+      outcome* o = &w->out[i];
+      o->ok = atf_decode_record(&view, w->frames[i].body_offset, w->frames[i].length, NULL, &o->ev, &err);
+      o->rule = err.rule;
+      o->err_offset = err.offset;
     }
   }
 }
 
 // Frames the records from *off that lie whole in the window (refilled to start at *off when it
-// must be), up to the first one that does not, is too large or is badly framed, which the caller
-// then handles alone. Decodes and applies them. Returns the number of records done (0: none fit).
-static size_t run_batch(validation* v, uint64_t* off, uint64_t* index) {
-  atf_reader* r = &v->reader;
-  const uint64_t left = r->size - *off;
-  if (atf_reader_get(r, *off, left < r->cap ? (size_t)left : r->cap) == NULL) return 0;
-  const uint64_t win_end = r->win_off + r->win_len;
-  size_t n = 0;
-  uint64_t at = *off;
-  // Length prefixes of at most 9 bytes read in place; anything else (a 10-byte or broken prefix,
-  // a record running past the window or over the limit) ends the batch.
-  while (n < v->batch_cap && at < win_end) {
-    const uint8_t* p = r->win + (at - r->win_off);
-    const size_t avail = win_end - at < 9 ? (size_t)(win_end - at) : 9;
-    uint64_t length = 0;
-    unsigned len_bytes = 0;
-    for (unsigned i = 0; i < avail; ++i) {
-      length |= (uint64_t)(p[i] & 0x7F) << (7 * i);
-      if (p[i] < 0x80) {
-        len_bytes = i + 1;
-        break;
-      }
-    }
-    if (len_bytes == 0 || length > win_end - at - len_bytes || length > v->opt->max_record_size) break;
-    atf_frame* f = &v->batch[n++].frame;
-    f->offset = at;
-    f->prefix_len = len_bytes;
-    f->body_offset = at + len_bytes;
-    f->length = length;
-    at = f->body_offset + length;
-  }
+// must be), up to the first one that does not or is too large, which the caller then handles
+// alone. Decodes and applies them. Returns the number of records done (0: none fit), or -1 to
+// stop.
+static long run_batch(validation* v, uint64_t* off, uint64_t* index) {
+  uint64_t end;
+  const size_t n = atf_reader_frame_window(&v->reader, *off, v->opt->max_record_size, v->frames, v->batch_cap, &end);
   if (n == 0) return 0;
-  batch_work w = {*r, v->batch, n, 0};
+  batch_work w = {v->reader, v->frames, v->outcomes, n, 0};
   w.view.fd = -1;
   w.view.buf = NULL;
   pthread_t tids[MAX_DECODE_THREADS];
@@ -375,15 +449,27 @@ static size_t run_batch(validation* v, uint64_t* off, uint64_t* index) {
   decode_batch(&w);
   for (unsigned i = 0; i < started; ++i) pthread_join(tids[i], NULL);
   for (size_t i = 0; i < n; ++i) {
-    const decoded* d = &v->batch[i];
+    const outcome* o = &v->outcomes[i];
+    const atf_frame* f = &v->frames[i];
     v->rep->records++;
-    // The record lies in the window: decoding it again cannot fail to read, and apply_record only
-    // returns false for that.
-    (void)(d->ok ? apply_record(v, &d->frame, *index, true, &d->ev, NULL) : check_record(v, &d->frame, *index));
+    bool go_on;
+    if (o->ok) {
+      go_on = apply_decoded(v, f, *index, &o->ev);
+    } else if (!errors_full(v)) {
+      go_on = check_record(v, f, *index);  // again, alone, for the message
+    } else {
+      atf_decode_error err;
+      err.rule = o->rule;
+      err.offset = o->err_offset;
+      err.message[0] = '\0';
+      go_on = apply_failed(v, f, *index, &err);
+    }
     *index += 1;
+    // The records lie in the window: decoding cannot fail to read; only a hook can stop here.
+    if (!go_on) return -1;
   }
-  *off = at;
-  return n;
+  *off = end;
+  return (long)n;
 }
 
 static unsigned decode_threads(const atf_validate_options* opt) {
@@ -395,27 +481,38 @@ static unsigned decode_threads(const atf_validate_options* opt) {
 
 static void framing_error(validation* v, atf_frame_status st, const atf_frame* f, uint64_t index) {
   if (st == ATF_FRAME_VARINT) {
-    add_error(v, EVENTS_FILE, f->offset, index, "framing.varint",
-              "length prefix is longer than 10 bytes or exceeds 2^64-1");
+    ADD(v, ATF_RULE_FRAMING_VARINT, EVENTS_FILE, f->offset, index,
+        "length prefix is longer than 10 bytes or exceeds 2^64-1");
   } else if (f->prefix_len == 0) {
-    add_error(v, EVENTS_FILE, f->offset, index, "framing.truncated",
-              "file ends inside a length prefix; the last complete record ends at %" PRIu64, f->offset);
+    ADD(v, ATF_RULE_FRAMING_TRUNCATED, EVENTS_FILE, f->offset, index,
+        "file ends inside a length prefix; the last complete record ends at %" PRIu64, f->offset);
   } else if (f->length > v->opt->max_record_size) {
-    add_error(v, EVENTS_FILE, f->offset, index, "framing.too_large",
-              "record length %" PRIu64 " exceeds the limit of %" PRIu64 " bytes (and the file)", f->length,
-              v->opt->max_record_size);
+    ADD(v, ATF_RULE_FRAMING_TOO_LARGE, EVENTS_FILE, f->offset, index,
+        "record length %" PRIu64 " exceeds the limit of %" PRIu64 " bytes (and the file)", f->length,
+        v->opt->max_record_size);
   } else {
-    add_error(v, EVENTS_FILE, f->offset, index, "framing.truncated",
-              "record of %" PRIu64 " bytes runs past the end of the file (%" PRIu64
-              " bytes); the last complete record ends at %" PRIu64,
-              f->length, v->reader.size, f->offset);
+    ADD(v, ATF_RULE_FRAMING_TRUNCATED, EVENTS_FILE, f->offset, index,
+        "record of %" PRIu64 " bytes runs past the end of the file (%" PRIu64
+        " bytes); the last complete record ends at %" PRIu64,
+        f->length, v->reader.size, f->offset);
   }
 }
 
 static atf_validate_status io_failure(validation* v, const char* what) {
+  if (v->hook_failed) return ATF_VALIDATE_EIO;  // the hook wrote the reason
   snprintf(v->rep->reason, sizeof v->rep->reason, "%s: %s", what,
            v->reader.io_errno ? strerror(v->reader.io_errno) : "file changed while being read");
   return ATF_VALIDATE_EIO;
+}
+
+// Past max_errors, a run of zero bytes at `off` is counted in one step. Returns the bytes done.
+static uint64_t skip_zeros(validation* v, uint64_t off) {
+  if (!errors_full(v) || off >= v->rep->bytes) return 0;
+  const uint8_t* p = atf_reader_get(&v->reader, off, 1);
+  if (p == NULL || *p != 0) return 0;
+  const uint64_t n = atf_reader_zeros(&v->reader, off, v->rep->bytes - off);
+  if (n > 0) apply_empty_records(v, off, n);
+  return n;
 }
 
 static atf_validate_status check_events(validation* v) {
@@ -424,16 +521,27 @@ static atf_validate_status check_events(validation* v) {
   const uint64_t step = rep->bytes / 100 > (1u << 20) ? rep->bytes / 100 : (1u << 20);
   v->decoders = decode_threads(v->opt);
   v->batch_cap = rep->bytes < BATCH_MAX ? (size_t)rep->bytes : BATCH_MAX;  // a record takes >= 1 byte
-  if (v->batch_cap > 0 && (v->batch = malloc(v->batch_cap * sizeof *v->batch)) == NULL) return ATF_VALIDATE_ENOMEM;
+  if (v->batch_cap > 0) {
+    v->frames = malloc(v->batch_cap * sizeof *v->frames);
+    v->outcomes = malloc(v->batch_cap * sizeof *v->outcomes);
+    if (v->frames == NULL || v->outcomes == NULL) return ATF_VALIDATE_ENOMEM;
+  }
   for (;;) {
     if (v->opt->progress != NULL && off >= next_progress) {
       v->opt->progress(off, rep->bytes, v->opt->progress_arg);
       next_progress = off + step;
     }
-    if (run_batch(v, &off, &index) > 0) {
-      if (v->oom) return ATF_VALIDATE_ENOMEM;
+    const uint64_t zeros = skip_zeros(v, off);
+    if (v->reader.io_failed) return io_failure(v, EVENTS_FILE);
+    if (zeros > 0) {
+      off += zeros;
+      index += zeros;
       continue;
     }
+    const long done = run_batch(v, &off, &index);
+    if (done < 0) return io_failure(v, EVENTS_FILE);
+    if (v->oom) return ATF_VALIDATE_ENOMEM;
+    if (done > 0) continue;
     atf_frame f;
     const atf_frame_status st = atf_reader_frame(&v->reader, off, &f);
     if (st == ATF_FRAME_END) break;
@@ -456,9 +564,9 @@ static atf_validate_status check_events(validation* v) {
 static void check_session_end(validation* v) {
   atf_validate_report* rep = v->rep;
   if (rep->records == 0) {
-    add_error(v, EVENTS_FILE, 0, ATF_VALIDATE_NO_RECORD, "session.first", "events.bin holds no complete record");
+    ADD(v, ATF_RULE_SESSION_FIRST, EVENTS_FILE, 0, ATF_VALIDATE_NO_RECORD, "events.bin holds no complete record");
   } else if (!v->last_record_failed && v->last_payload != ATF_PAYLOAD_TRACE_END) {
-    add_error(v, EVENTS_FILE, v->last_offset, rep->records - 1, "session.last", "the last record is not a TraceEnd");
+    ADD(v, ATF_RULE_SESSION_LAST, EVENTS_FILE, v->last_offset, rep->records - 1, "the last record is not a TraceEnd");
   }
 }
 
@@ -467,40 +575,43 @@ static void cross_check_manifest(validation* v) {
   atf_validate_report* rep = v->rep;
   if (!v->have_manifest) return;
   if (m->event_count.present && m->event_count.value != rep->records) {
-    add_error(v, MANIFEST_FILE, m->event_count.offset, ATF_VALIDATE_NO_RECORD, "manifest.event_count",
-              "eventCount is %" PRIu64 " but events.bin holds %" PRIu64 " records", m->event_count.value, rep->records);
+    ADD(v, ATF_RULE_MANIFEST_EVENT_COUNT, MANIFEST_FILE, m->event_count.offset, ATF_VALIDATE_NO_RECORD,
+        "eventCount is %" PRIu64 " but events.bin holds %" PRIu64 " records", m->event_count.value, rep->records);
   }
   if (m->bytes_written.present && m->bytes_written.value != rep->bytes) {
-    add_error(v, MANIFEST_FILE, m->bytes_written.offset, ATF_VALIDATE_NO_RECORD, "manifest.bytes_written",
-              "bytesWritten is %" PRIu64 " but events.bin is %" PRIu64 " bytes", m->bytes_written.value, rep->bytes);
+    ADD(v, ATF_RULE_MANIFEST_BYTES_WRITTEN, MANIFEST_FILE, m->bytes_written.offset, ATF_VALIDATE_NO_RECORD,
+        "bytesWritten is %" PRIu64 " but events.bin is %" PRIu64 " bytes", m->bytes_written.value, rep->bytes);
   }
   if (v->out_of_range > 0) {
-    add_error(v, EVENTS_FILE, v->first_out_of_range_offset, v->first_out_of_range_record, "manifest.time_range",
-              "%" PRIu64 " event(s) outside [timeStartNs, timeEndNs] = [%" PRIu64 ", %" PRIu64 "]; the first at %" PRIu64
-              " ns",
-              v->out_of_range, m->time_start_ns.value, m->time_end_ns.value, v->first_out_of_range_ns);
+    ADD(v, ATF_RULE_MANIFEST_TIME_RANGE, EVENTS_FILE, v->first_out_of_range_offset, v->first_out_of_range_record,
+        "%" PRIu64 " event(s) outside [timeStartNs, timeEndNs] = [%" PRIu64 ", %" PRIu64 "]; the first at %" PRIu64
+        " ns",
+        v->out_of_range, m->time_start_ns.value, m->time_end_ns.value, v->first_out_of_range_ns);
   }
 }
 
 // Runs every rule; the reader is set up, the manifest (if any) given as bytes.
-static atf_validate_status run(validation* v, const char* manifest, size_t manifest_len, bool has_manifest) {
+static atf_validate_status run(validation* v, const char* manifest, size_t manifest_len, uint64_t manifest_size,
+                               bool has_manifest) {
   v->rep->valid = true;
   v->prefix_intact = true;
-  if (has_manifest) check_manifest(v, manifest, manifest_len);
-  if (v->oom) return ATF_VALIDATE_ENOMEM;
-  atf_validate_status st = check_events(v);
+  atf_thread_table_init(&v->threads, ATF_VALIDATE_MAX_THREADS, atf_thread_table_random_seed());
+  if (has_manifest) check_manifest(v, manifest, manifest_len, manifest_size);
+  atf_validate_status st = v->oom ? ATF_VALIDATE_ENOMEM : check_events(v);
   if (st == ATF_VALIDATE_OK) {
     check_session_end(v);
     cross_check_manifest(v);
     if (v->oom) st = ATF_VALIDATE_ENOMEM;
   }
-  free(v->threads.slots);
-  free(v->batch);
+  atf_thread_table_free(&v->threads);
+  free(v->frames);
+  free(v->outcomes);
+  if (st == ATF_VALIDATE_ENOMEM) snprintf(v->rep->reason, sizeof v->rep->reason, "out of memory");
   return st;
 }
 
 static bool begin(validation* v, const atf_validate_options* options, atf_validate_options* defaults,
-                  atf_validate_report* report) {
+                  const atf_pass_hooks* hooks, atf_validate_report* report) {
   memset(report, 0, sizeof *report);
   memset(v, 0, sizeof *v);
   if (options == NULL) {
@@ -509,6 +620,10 @@ static bool begin(validation* v, const atf_validate_options* options, atf_valida
   }
   v->opt = options;
   v->rep = report;
+  v->hooks = hooks;
+  v->max_errors = options->max_errors < ATF_VALIDATE_MAX_ERRORS ? options->max_errors : ATF_VALIDATE_MAX_ERRORS;
+  v->allowed = options->allowed_rules & ATF_VALIDATE_ALLOWABLE_RULES;
+  report->allowed_rules = v->allowed;
   return options->max_record_size > 0;
 }
 
@@ -517,107 +632,82 @@ atf_validate_status atf_validate_buffers(const uint8_t* events, size_t events_le
                                          atf_validate_report* report) {
   validation v;
   atf_validate_options defaults;
-  if (!begin(&v, options, &defaults, report) || (events == NULL && events_len > 0)) {
+  if (!begin(&v, options, &defaults, NULL, report) || (events == NULL && events_len > 0)) {
     snprintf(report->reason, sizeof report->reason, "invalid arguments");
     return ATF_VALIDATE_EUSAGE;
   }
   static const uint8_t kEmpty[1] = {0};
   atf_reader_init_mem(&v.reader, events ? events : kEmpty, events_len);
   report->bytes = events_len;
-  return run(&v, (const char*)manifest, manifest_len, manifest != NULL);
+  return run(&v, (const char*)manifest, manifest_len, manifest_len, manifest != NULL);
 }
 
 // ---------------------------------------------------------------------------------------------
 // Files.
 
-// Reads a whole small file (at most `limit` + 1 bytes, so an oversized one is still detected).
-static bool slurp(const char* path, size_t limit, char** data, size_t* len, int* err) {
-  *data = NULL;
-  *len = 0;
-  const int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return *err = errno, false;
-  char* buf = malloc(limit + 1);
-  if (buf == NULL) {  // 1 MiB malloc failure: not reproducible in a test
-    close(fd);
-    return *err = ENOMEM, false;
-  }
-  size_t got = 0;
-  while (got < limit + 1) {
-    const ssize_t n = read(fd, buf + got, limit + 1 - got);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      *err = errno;
-      free(buf);
-      close(fd);
-      return false;
-    }
-    if (n == 0) break;
-    got += (size_t)n;
-  }
+// Reads trace.json from dirfd, if there is one. Returns 0 (*data NULL when there is none) or the
+// failure (errno, or -1 with *why).
+static int read_manifest(int dirfd, char** data, size_t* len, uint64_t* size, const char** why) {
+  int fd;
+  int err = atf_file_open(dirfd, MANIFEST_FILE, false, &fd, size, why);
+  if (err == ENOENT) return 0;
+  if (err != 0) return err;
+  err = atf_file_read_all(fd, ATF_VALIDATE_MAX_MANIFEST, data, len);
   close(fd);
-  *data = buf;
-  *len = got;
-  return true;
+  return err;
 }
 
-static bool join(char* out, size_t size, const char* dir, size_t dir_len, const char* name) {
-  const int n = snprintf(out, size, "%.*s%s%s", (int)dir_len, dir,
-                         dir_len > 0 && dir[dir_len - 1] != '/' ? "/" : "", name);
-  return n > 0 && (size_t)n < size;
+atf_validate_status atf_pass_run(int dirfd, const char* name, const char* display, const atf_validate_options* options,
+                                 const atf_pass_hooks* hooks, atf_validate_report* report) {
+  validation v;
+  atf_validate_options defaults;
+  if (!begin(&v, options, &defaults, hooks, report) || name == NULL || name[0] == '\0') {
+    snprintf(report->reason, sizeof report->reason, "no path given");
+    return ATF_VALIDATE_EUSAGE;
+  }
+  struct stat st;
+  if (fstatat(dirfd, name, &st, 0) != 0) {
+    snprintf(report->reason, sizeof report->reason, "%s: %s", display, strerror(errno));
+    return ATF_VALIDATE_EIO;
+  }
+  const bool is_dir = S_ISDIR(st.st_mode);
+  const char* leaf;
+  bool owned;
+  const int dfd = atf_file_open_dir_of(dirfd, name, is_dir, &leaf, &owned);
+  if (dfd < 0 && dfd != AT_FDCWD) {
+    snprintf(report->reason, sizeof report->reason, "%s: %s", display, strerror(errno));
+    return ATF_VALIDATE_EIO;
+  }
+  const char* sep = is_dir ? "/" : "";
+  const char* events_name = is_dir ? EVENTS_FILE : leaf;
+  atf_validate_status status = ATF_VALIDATE_EIO;
+  int fd = -1;
+  uint64_t size = 0, manifest_size = 0;
+  const char* why = NULL;
+  char* manifest = NULL;
+  size_t manifest_len = 0;
+  int err = atf_file_open(dfd, events_name, false, &fd, &size, &why);
+  if (err != 0) {
+    snprintf(report->reason, sizeof report->reason, "%s%s%s: %s", display, sep, is_dir ? EVENTS_FILE : "",
+             atf_file_strerror(err, why));
+  } else if ((err = read_manifest(dfd, &manifest, &manifest_len, &manifest_size, &why)) != 0) {
+    snprintf(report->reason, sizeof report->reason, "%s%s%s%s: %s", is_dir ? display : "", sep, MANIFEST_FILE,
+             is_dir ? "" : " beside the events file", atf_file_strerror(err, why));
+  } else if (!atf_reader_init_fd(&v.reader, fd, size, v.opt->window_size)) {
+    status = ATF_VALIDATE_ENOMEM;  // a 1 MiB malloc failure: not reproducible in a test
+    snprintf(report->reason, sizeof report->reason, "out of memory");
+  } else {
+    report->bytes = size;
+    status = run(&v, manifest, manifest_len, manifest_size, manifest != NULL);
+  }
+  atf_reader_free(&v.reader);
+  free(manifest);
+  if (fd >= 0) close(fd);
+  if (owned && dfd >= 0) close(dfd);
+  return status;
 }
 
 atf_validate_status atf_validate_path(const char* path, const atf_validate_options* options,
                                       atf_validate_report* report) {
-  validation v;
-  atf_validate_options defaults;
-  if (!begin(&v, options, &defaults, report) || path == NULL || path[0] == '\0') {
-    snprintf(report->reason, sizeof report->reason, "no path given");
-    return ATF_VALIDATE_EUSAGE;
-  }
-  char events_path[4096], manifest_path[4096];
-  struct stat st;
-  if (stat(path, &st) != 0) {
-    snprintf(report->reason, sizeof report->reason, "%s: %s", path, strerror(errno));
-    return ATF_VALIDATE_EIO;
-  }
-  bool ok;
-  if (S_ISDIR(st.st_mode)) {
-    ok = join(events_path, sizeof events_path, path, strlen(path), EVENTS_FILE) &&
-         join(manifest_path, sizeof manifest_path, path, strlen(path), MANIFEST_FILE);
-  } else {
-    const char* slash = strrchr(path, '/');
-    ok = snprintf(events_path, sizeof events_path, "%s", path) < (int)sizeof events_path &&
-         join(manifest_path, sizeof manifest_path, path, slash ? (size_t)(slash - path + 1) : 0, MANIFEST_FILE);
-  }
-  if (!ok) {
-    snprintf(report->reason, sizeof report->reason, "path too long");
-    return ATF_VALIDATE_EUSAGE;
-  }
-
-  const int fd = open(events_path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    snprintf(report->reason, sizeof report->reason, "%s: %s", events_path,
-             fd < 0 ? strerror(errno) : "not a regular file");
-    if (fd >= 0) close(fd);
-    return ATF_VALIDATE_EIO;
-  }
-  char* manifest = NULL;
-  size_t manifest_len = 0;
-  int err = 0;
-  const bool has_manifest = slurp(manifest_path, ATF_VALIDATE_MAX_MANIFEST, &manifest, &manifest_len, &err);
-  if (!has_manifest && err != ENOENT) {
-    snprintf(report->reason, sizeof report->reason, "%s: %s", manifest_path, strerror(err));
-    close(fd);
-    return ATF_VALIDATE_EIO;
-  }
-  atf_validate_status status = ATF_VALIDATE_ENOMEM;
-  if (atf_reader_init_fd(&v.reader, fd, (uint64_t)st.st_size, v.opt->window_size)) {
-    report->bytes = (uint64_t)st.st_size;
-    status = run(&v, manifest, manifest_len, has_manifest);
-  }
-  if (status == ATF_VALIDATE_ENOMEM) snprintf(report->reason, sizeof report->reason, "out of memory");
-  atf_reader_free(&v.reader);
-  free(manifest);
-  close(fd);
-  return status;
+  return atf_pass_run(AT_FDCWD, path, path, options, NULL, report);
 }

@@ -5,14 +5,20 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <cstdio>
 #include <string>
 #include <vector>
 
 #include "validator/internal/json_reader.h"
+#include "validator/internal/pass.h"
 #include "validator/testing/run_tool.h"
 #include "validator/testing/session_builder.h"
 
@@ -373,16 +379,411 @@ TEST(Validate, BadArguments) {
   EXPECT_EQ(atf_validate_path(nullptr, nullptr, &d.r), ATF_VALIDATE_EUSAGE);
 }
 
-TEST(Validate, PathTooLongForTheFileNames) {
-  // A directory named by a path just under PATH_MAX (stat accepts it) leaves no room for
-  // "/events.bin".
-  std::string path = ".";
+// Paths are never cut: a directory named by a path that leaves no room for "/events.bin" within
+// PATH_MAX is still validated (files are opened relative to the directory's descriptor).
+TEST(Validate, LongPathsAreNotCut) {
+  const auto events = atf_test::SampleSession(1);
+  const std::string bytes = Frames(events);
+  const std::string manifest = atf_test::ManifestJson(atf_test::ManifestFor(events, bytes));
+  const std::string dir = NewDir("long_path");
+  atf_test::WriteSession(dir, bytes, &manifest);
+  std::string path = dir;
   while (path.size() < 4090) path += "/.";
+  ASSERT_GT(path.size() + sizeof "/events.bin", 4096u);
   Report rep;
-  struct stat st;
-  ASSERT_EQ(::stat(path.c_str(), &st), 0) << strerror(errno);
-  EXPECT_EQ(atf_validate_path(path.c_str(), nullptr, &rep.r), ATF_VALIDATE_EUSAGE);
-  EXPECT_STREQ(rep.r.reason, "path too long");
+  ASSERT_EQ(atf_validate_path(path.c_str(), nullptr, &rep.r), ATF_VALIDATE_OK) << rep.r.reason;
+  EXPECT_TRUE(rep.r.valid) << rep.Errors();
+  EXPECT_TRUE(rep.r.manifest_checked);
+}
+
+// A FIFO, socket or device in place of a session's files (a tarball can carry them): refused at
+// once, without opening it for reading (that would block until a writer appears), as an I/O error
+// naming the kind. A hang here would be a test timeout.
+TEST(Validate, AnythingButARegularFileIsRefused) {
+  const auto events = atf_test::SampleSession(1);
+  const std::string bytes = Frames(events);
+  const std::string manifest = atf_test::ManifestJson(atf_test::ManifestFor(events, bytes));
+  const std::string fifo = NewDir("fifos") + "/fifo";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0644), 0) << strerror(errno);
+  const std::string events_fifo = NewDir("events_fifo");
+  ASSERT_EQ(::mkfifo((events_fifo + "/events.bin").c_str(), 0644), 0);
+  const std::string manifest_fifo = NewDir("manifest_fifo");
+  atf_test::WriteSession(manifest_fifo, bytes, nullptr);
+  ASSERT_EQ(::mkfifo((manifest_fifo + "/trace.json").c_str(), 0644), 0);
+  const std::string linked = NewDir("link_to_fifo");
+  ASSERT_EQ(::symlink(fifo.c_str(), (linked + "/events.bin").c_str()), 0);
+  // A Unix socket bound in the directory.
+  const std::string sock_dir = NewDir("socket");
+  const std::string sock_path = sock_dir + "/events.bin";
+  const int sock = ::socket(AF_UNIX, SOCK_STREAM, 0);
+  ASSERT_GE(sock, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  const bool bound = sock_path.size() < sizeof addr.sun_path &&
+                     (std::strcpy(addr.sun_path, sock_path.c_str()), true) &&
+                     ::bind(sock, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  struct Case {
+    std::string path, reason;
+  };
+  std::vector<Case> cases = {
+      {fifo, "not a regular file (a FIFO)"},
+      {events_fifo, "events.bin: not a regular file (a FIFO)"},
+      {manifest_fifo, "trace.json: not a regular file (a FIFO)"},
+      {manifest_fifo + "/events.bin", "trace.json beside the events file: not a regular file (a FIFO)"},
+      {linked, "events.bin: not a regular file (a FIFO)"},
+      {"/dev/null", "not a regular file (a character device)"},
+  };
+  if (bound) cases.push_back({sock_dir, "events.bin: not a regular file (a socket)"});
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.path);
+    Report rep;
+    EXPECT_EQ(atf_validate_path(c.path.c_str(), nullptr, &rep.r), ATF_VALIDATE_EIO);
+    EXPECT_NE(std::string(rep.r.reason).find(c.reason), std::string::npos) << rep.r.reason;
+  }
+  ::close(sock);
+}
+
+// /proc files say 0 bytes and hold text: not taken for an empty events.bin.
+TEST(Validate, AFileWhoseSizeSaysZeroButHoldsDataIsRefused) {
+  Report rep;
+  EXPECT_EQ(atf_validate_path("/proc/self/status", nullptr, &rep.r), ATF_VALIDATE_EIO);
+  EXPECT_NE(std::string(rep.r.reason).find("size says 0 bytes but it holds data"), std::string::npos)
+      << rep.r.reason;
+  // A really empty file is an empty events.bin (session.first), not an I/O error.
+  const std::string dir = NewDir("really_empty");
+  atf_test::WriteSession(dir, "", nullptr);
+  Report empty;
+  ASSERT_EQ(atf_validate_path(dir.c_str(), nullptr, &empty.r), ATF_VALIDATE_OK) << empty.r.reason;
+  EXPECT_EQ(empty.FirstRule(), "session.first");
+}
+
+// Past max_errors, a run of zero bytes (each an empty record: schema.payload) is counted in one
+// step. The report must be the one the record-by-record path gives.
+TEST(Validate, ZeroRunsPastTheCapGiveTheSameReport) {
+  const auto events = atf_test::SampleSession(1);
+  std::string bytes = Frames(events);
+  const std::string end = bytes.substr(bytes.size() - atf_test::Frame(atf_test::Serialize(events.back())).size());
+  bytes.resize(bytes.size() - end.size());
+  bytes += std::string(3000, '\0') + atf_test::Frame(atf_test::Serialize(atf_test::Call(50, 7, kBaseNs + 99, "f", 1))) +
+           std::string(70000, '\0') + end;  // the last run spans windows of 64 KiB
+  const std::string dir = NewDir("zero_runs");
+  atf_test::WriteSession(dir, bytes, nullptr);
+  atf_validate_options all;  // every error kept: each record goes its own way
+  atf_validate_options_init(&all);
+  all.max_errors = ATF_VALIDATE_MAX_ERRORS;
+  Report reference;
+  ValidateBuffers(bytes, nullptr, &reference, &all);
+  // 73000 empty records, and the TraceEnd's event_id now below the inserted call's.
+  ASSERT_EQ(reference.r.error_count, 73001u) << reference.Errors().substr(0, 500);
+  for (size_t max_errors : {size_t{0}, size_t{5}, size_t{2999}, size_t{3000}, size_t{3001}}) {
+    atf_validate_options opt = all;
+    opt.max_errors = max_errors;
+    opt.window_size = 64 * 1024;
+    for (bool file : {false, true}) {
+      SCOPED_TRACE(std::to_string(max_errors) + (file ? " file" : " memory"));
+      Report rep;
+      if (file) {
+        ASSERT_EQ(atf_validate_path(dir.c_str(), &opt, &rep.r), ATF_VALIDATE_OK);
+      } else {
+        ValidateBuffers(bytes, nullptr, &rep, &opt);
+      }
+      // Equal to the reference with its error list cut at max_errors.
+      atf_validate_report cut = reference.r;
+      cut.errors_len = max_errors;
+      EXPECT_EQ(Describe(rep.r), Describe(cut));
+      EXPECT_EQ(rep.r.counts[ATF_VALIDATE_FUNCTION_CALL], reference.r.counts[ATF_VALIDATE_FUNCTION_CALL]);
+    }
+  }
+}
+
+// A sparse 1 GiB file of zeros: 2^30 empty records, each counted (only the first few kept).
+TEST(Validate, ASparseGigabyteOfZerosIsCountedRecordByRecord) {
+  const std::string dir = NewDir("zeros");
+  const std::string path = dir + "/events.bin";
+  const int fd = ::open(path.c_str(), O_CREAT | O_TRUNC | O_WRONLY, 0644);
+  ASSERT_GE(fd, 0);
+  const bool sized = ::ftruncate(fd, off_t{1} << 30) == 0;
+  ::close(fd);
+  if (!sized) GTEST_SKIP() << "the file system cannot hold a sparse 1 GiB file";
+  atf_validate_options opt;
+  atf_validate_options_init(&opt);
+  opt.max_errors = 3;
+  Report rep;
+  ASSERT_EQ(atf_validate_path(dir.c_str(), &opt, &rep.r), ATF_VALIDATE_OK) << rep.r.reason;
+  EXPECT_EQ(rep.r.records, uint64_t{1} << 30);
+  EXPECT_EQ(rep.r.error_count, uint64_t{1} << 30);
+  ASSERT_EQ(rep.r.errors_len, 3u);
+  EXPECT_EQ(rep.FirstRule(), "schema.payload");
+  EXPECT_EQ(rep.r.errors[2].record, 2u);
+  EXPECT_EQ(rep.r.errors[2].offset, 3u);  // the empty body just after its length byte
+  EXPECT_EQ(rep.r.valid_prefix_records, 0u);
+  ::unlink(path.c_str());
+}
+
+TEST(Validate, MaxErrorsIsCappedSoMemoryIsBounded) {
+  atf_validate_options opt;
+  atf_validate_options_init(&opt);
+  opt.max_errors = SIZE_MAX;
+  Report rep;
+  ValidateBuffers(std::string(70000, '\0'), nullptr, &rep, &opt);
+  EXPECT_EQ(rep.r.error_count, 70000u);
+  EXPECT_EQ(rep.r.errors_len, ATF_VALIDATE_MAX_ERRORS);
+}
+
+// A record over the limit is still a complete record: counted, and eventCount agrees.
+TEST(Validate, ARecordTooLargeIsCountedAsARecord) {
+  std::vector<atf::v4::Event> events = {atf_test::Start(0, kBaseNs)};
+  for (int i = 1; i <= 5; ++i) events.push_back(atf_test::Call(i, 7, kBaseNs + i, std::string(i == 3 ? 3000 : 5, 'f'), 1));
+  events.push_back(atf_test::End(6, kBaseNs + 10));
+  const std::string bytes = Frames(events);
+  const std::string manifest = atf_test::ManifestJson(atf_test::ManifestFor(events, bytes));
+  atf_validate_options opt;
+  atf_validate_options_init(&opt);
+  opt.max_record_size = 1024;
+  Report rep;
+  ValidateBuffers(bytes, &manifest, &rep, &opt);
+  EXPECT_EQ(rep.r.records, 7u);
+  EXPECT_EQ(rep.r.error_count, 1u) << rep.Errors();
+  EXPECT_EQ(rep.FirstRule(), "framing.too_large");
+}
+
+TEST(Validate, ManifestTooLargeNamesItsSize) {
+  const auto events = atf_test::SampleSession(1);
+  const std::string bytes = Frames(events);
+  const std::string dir = NewDir("big_manifest");
+  const std::string manifest(2u << 20, ' ');
+  atf_test::WriteSession(dir, bytes, &manifest);
+  Report rep;
+  ASSERT_EQ(atf_validate_path(dir.c_str(), nullptr, &rep.r), ATF_VALIDATE_OK);
+  EXPECT_EQ(rep.FirstRule(), "manifest.too_large");
+  EXPECT_NE(std::string(rep.r.errors[0].message).find("2097152 bytes"), std::string::npos) << rep.Errors();
+}
+
+// "pid": -0 is the integer zero.
+TEST(Validate, ManifestMinusZeroIsZero) {
+  const auto events = atf_test::SampleSession(1);
+  const std::string bytes = Frames(events);
+  std::string manifest = atf_test::ManifestJson(atf_test::ManifestFor(events, bytes));
+  manifest.replace(manifest.find("\"pid\": 4242"), 11, "\"pid\": -0");
+  Report rep;
+  ValidateBuffers(bytes, &manifest, &rep);
+  EXPECT_TRUE(rep.r.valid) << rep.Errors() << manifest;
+}
+
+// --allow: a rule's violations become warnings, listed apart; --profile original allows what the
+// original format does not state. An allowed violation never hides an error of the same record.
+TEST(Validate, AllowedRulesAreWarnings) {
+  const uint64_t b = kBaseNs;
+  // Record 2 restarts event_id (allowed below) and goes back in time on its thread (not allowed).
+  const std::vector<atf::v4::Event> events = {atf_test::Start(0, b), atf_test::Call(5, 7, b + 10, "f", 1),
+                                              atf_test::Return(1, 7, b + 5, "f", 1), atf_test::End(6, b + 20)};
+  const std::string bytes = Frames(events);
+  atf_validate_options opt;
+  atf_validate_options_init(&opt);
+  Report strict;
+  ValidateBuffers(bytes, nullptr, &strict, &opt);
+  EXPECT_EQ(strict.FirstRule(), "order.event_id");
+  EXPECT_EQ(strict.r.error_count, 1u) << "first error wins";
+
+  ASSERT_TRUE(atf_validate_rule_parse("order.event_id", &opt.allowed_rules));
+  Report allowed;
+  ValidateBuffers(bytes, nullptr, &allowed, &opt);
+  EXPECT_FALSE(allowed.r.valid);
+  EXPECT_EQ(allowed.FirstRule(), "order.timestamp") << "the next rule of the same record still runs";
+  EXPECT_EQ(allowed.r.rule_warning_count, 1u);
+  ASSERT_EQ(allowed.r.rule_warnings_len, 1u);
+  EXPECT_STREQ(allowed.r.rule_warnings[0].rule, "order.event_id");
+  EXPECT_EQ(allowed.r.rule_warnings[0].record, 2u);
+  EXPECT_EQ(allowed.r.warnings, 1u);
+  EXPECT_EQ(allowed.r.allowed_rules, ATF_VALIDATE_RULE_BIT(ATF_RULE_ORDER_EVENT_ID));
+
+  uint64_t group = 0;
+  ASSERT_TRUE(atf_validate_rule_parse("order.*", &group));
+  EXPECT_EQ(group, ATF_VALIDATE_RULE_BIT(ATF_RULE_ORDER_EVENT_ID) | ATF_VALIDATE_RULE_BIT(ATF_RULE_ORDER_TIMESTAMP));
+  opt.allowed_rules = group;
+  Report both;
+  ValidateBuffers(bytes, nullptr, &both, &opt);
+  EXPECT_TRUE(both.r.valid) << both.Errors();
+  EXPECT_EQ(both.r.rule_warning_count, 2u);
+  EXPECT_EQ(both.r.valid_prefix_records, 4u) << "allowed violations keep the prefix valid";
+
+  // Framing, wire and schema rules cannot be allowed: their bits are ignored.
+  opt.allowed_rules = ATF_VALIDATE_RULE_BIT(ATF_RULE_SCHEMA_PAYLOAD);
+  Report not_allowable;
+  ValidateBuffers(std::string(1, '\0'), nullptr, &not_allowable, &opt);
+  EXPECT_FALSE(not_allowable.r.valid);
+  EXPECT_EQ(not_allowable.r.allowed_rules, 0u);
+  EXPECT_FALSE(atf_validate_rule_parse("no.such_rule", &group));
+  EXPECT_FALSE(atf_validate_rule_parse("nothing.*", &group));
+  EXPECT_STREQ(atf_validate_rule_name(ATF_RULE_MANIFEST_TIME_RANGE), "manifest.time_range");
+  EXPECT_STREQ(atf_validate_rule_name(ATF_RULE_COUNT), "unknown");
+}
+
+// Sessions of the original ATF V4 writer: valid under --profile original, not strictly.
+TEST(Validate, ProfileOriginalAcceptsWhatTheOriginalFormatAllows) {
+  const uint64_t b = kBaseNs;
+  struct Case {
+    const char* name;
+    std::string events;
+    bool with_manifest;
+    const char* strict_rule;
+  };
+  const auto sample = atf_test::SampleSession(1);
+  std::vector<Case> cases = {
+      {"an empty session (start, then stop: nothing written)", "", false, "session.first"},
+      {"event_id restarting after explicit ids",
+       Frames({atf_test::Start(0, b), atf_test::Call(7, 1, b + 1, "f", 1), atf_test::Call(1, 1, b + 2, "f", 1),
+               atf_test::End(2, b + 3)}),
+       false, "order.event_id"},
+      {"first record not a TraceStart", Frames({atf_test::Call(1, 1, b + 1, "f", 1), atf_test::End(2, b + 3)}), false,
+       "session.first"},
+      {"timeStartNs from the wall clock, events from a monotonic clock", Frames(sample), true,
+       "manifest.time_range"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    std::string manifest;
+    if (c.with_manifest) {
+      atf_test::Manifest m = atf_test::ManifestFor(sample, c.events);
+      m.time_start_ns = m.time_end_ns + 1000;  // the wall clock is ahead of the events' clock
+      m.time_end_ns += 2000;
+      manifest = atf_test::ManifestJson(m);
+    }
+    atf_validate_options opt;
+    atf_validate_options_init(&opt);
+    Report strict;
+    ValidateBuffers(c.events, c.with_manifest ? &manifest : nullptr, &strict, &opt);
+    EXPECT_FALSE(strict.r.valid);
+    EXPECT_EQ(strict.FirstRule(), c.strict_rule);
+    opt.allowed_rules = ATF_VALIDATE_PROFILE_ORIGINAL;
+    Report original;
+    ValidateBuffers(c.events, c.with_manifest ? &manifest : nullptr, &original, &opt);
+    EXPECT_TRUE(original.r.valid) << original.Errors();
+    EXPECT_GE(original.r.rule_warning_count, 1u);
+  }
+  // What the original format states stays an error under the profile.
+  atf_validate_options opt;
+  atf_validate_options_init(&opt);
+  opt.allowed_rules = ATF_VALIDATE_PROFILE_ORIGINAL;
+  Report torn;
+  const std::string bytes = Frames(sample);
+  ValidateBuffers(bytes.substr(0, bytes.size() - 1), nullptr, &torn, &opt);
+  EXPECT_EQ(torn.FirstRule(), "framing.truncated");
+}
+
+// What a recovery needs from the report: the first TraceStart's strings (a NUL kept, the last of
+// a repeated field), and the valid prefix's last event_id, time range and end.
+TEST(Validate, ReportCarriesTraceStartAndThePrefix) {
+  const uint64_t b = kBaseNs;
+  atf::v4::Event start = atf_test::Start(0, b + 5);
+  start.mutable_trace_start()->set_operating_system(std::string("lin\0ux", 6));
+  std::string start_bytes = atf_test::Serialize(start) + atf_test::LenField(10, atf_test::LenField(4, "arm64"));
+  // A TraceEnd in the middle: the prefix stops there (a session ends at its TraceEnd).
+  const std::string bytes = atf_test::Frame(start_bytes) +
+                            Frames({atf_test::Call(1, 7, b + 1, "f", 1), atf_test::Return(2, 7, b + 9, "f", 1),
+                                    atf_test::End(3, b + 10), atf_test::Call(4, 7, b + 11, "g", 1)});
+  Report rep;
+  ValidateBuffers(bytes, nullptr, &rep);
+  EXPECT_FALSE(rep.r.valid);  // session.last
+  EXPECT_TRUE(rep.r.has_trace_start);
+  EXPECT_EQ(std::string(rep.r.operating_system.data, rep.r.operating_system.len), std::string("lin\0ux", 6));
+  EXPECT_EQ(std::string(rep.r.cpu_architecture.data, rep.r.cpu_architecture.len), "arm64") << "the last occurrence";
+  EXPECT_EQ(std::string(rep.r.executable_path.data), "/usr/bin/tr\xc3\xa4" "ced");
+  EXPECT_FALSE(rep.r.operating_system.truncated);
+  EXPECT_EQ(rep.r.valid_prefix_records, 4u);
+  EXPECT_EQ(rep.r.valid_prefix_last_event_id, 3u);
+  EXPECT_EQ(rep.r.valid_prefix_time_min_ns, b + 1);
+  EXPECT_EQ(rep.r.valid_prefix_time_max_ns, b + 10);
+  EXPECT_TRUE(rep.r.valid_prefix_ends_session);
+  EXPECT_EQ(rep.r.valid_prefix_bytes, bytes.size() - atf_test::Frame(atf_test::Serialize(
+                                                          atf_test::Call(4, 7, b + 11, "g", 1))).size());
+
+  // A TraceStart string over ATF_VALIDATE_MAX_TEXT is kept cut, and says so.
+  atf::v4::Event huge = atf_test::Start(0, b);
+  huge.mutable_trace_start()->set_operating_system(std::string(ATF_VALIDATE_MAX_TEXT + 10, 'o'));
+  Report cut;
+  ValidateBuffers(Frames({huge, atf_test::End(1, b)}), nullptr, &cut);
+  EXPECT_TRUE(cut.r.valid) << cut.Errors();
+  EXPECT_TRUE(cut.r.operating_system.truncated);
+  EXPECT_EQ(cut.r.operating_system.len, ATF_VALIDATE_MAX_TEXT);
+  EXPECT_EQ(cut.r.cpu_architecture.len, 6u);
+}
+
+// The pass's hook (atf-dump, atf-recover) sees every record that decodes, in file order, even one
+// that breaks an order or session rule; salvage keeps those that fit the session.
+struct Seen {
+  uint64_t index;
+  bool valid, keep;
+  std::string bytes;
+};
+
+bool Collect(void* ctx, atf_reader* reader, const atf_pass_record* rec, char* reason) {
+  (void)reason;
+  const uint64_t n = rec->frame->body_offset + rec->frame->length - rec->frame->offset;
+  const uint8_t* p = atf_reader_get(reader, rec->frame->offset, static_cast<size_t>(n));
+  if (p == nullptr) return false;
+  static_cast<std::vector<Seen>*>(ctx)->push_back(
+      {rec->index, rec->valid, rec->keep, std::string(reinterpret_cast<const char*>(p), static_cast<size_t>(n))});
+  return true;
+}
+
+TEST(Validate, PassHookSeesEveryDecodableRecordAndSalvageKeepsTheSession) {
+  const uint64_t b = kBaseNs;
+  std::string bytes;
+  const std::vector<std::string> records = {
+      atf_test::Frame(atf_test::Serialize(atf_test::Start(0, b))),            // 0 kept
+      atf_test::Frame(atf_test::Serialize(atf_test::Call(1, 7, b + 1, "f", 1))),  // 1 kept
+      atf_test::Frame(std::string(12, '\xff')),                                // 2 garbage: no hook
+      atf_test::Frame(atf_test::Serialize(atf_test::Call(2, 7, b + 3, "f", 1))),  // 3 kept
+      atf_test::Frame(atf_test::Serialize(atf_test::Call(2, 8, b + 4, "f", 1))),  // 4 id repeated
+      atf_test::Frame(atf_test::Serialize(atf_test::Call(3, 7, b + 2, "f", 1))),  // 5 thread 7 goes back
+      atf_test::Frame(atf_test::Serialize(atf_test::Start(4, b + 5))),          // 6 a second TraceStart
+      atf_test::Frame(atf_test::Serialize(atf_test::End(10, b + 6))),           // 7 kept (id gap)
+      atf_test::Frame(atf_test::Serialize(atf_test::Call(11, 7, b + 7, "f", 1))),  // 8 after the end
+  };
+  for (const auto& r : records) bytes += r;
+  const std::string dir = NewDir("hooks");
+  atf_test::WriteSession(dir, bytes, nullptr);
+  std::vector<Seen> seen;
+  const atf_pass_hooks hooks = {&seen, true, Collect};
+  for (size_t window : {size_t{64 * 1024}, size_t{1 << 20}}) {
+    seen.clear();
+    atf_validate_options opt;
+    atf_validate_options_init(&opt);
+    opt.window_size = window;
+    Report rep;
+    ASSERT_EQ(atf_pass_run(AT_FDCWD, dir.c_str(), dir.c_str(), &opt, &hooks, &rep.r), ATF_VALIDATE_OK) << rep.r.reason;
+    EXPECT_FALSE(rep.r.valid);
+    ASSERT_EQ(seen.size(), 8u);
+    const uint64_t index[] = {0, 1, 3, 4, 5, 6, 7, 8};
+    const bool keep[] = {true, true, true, false, false, false, true, false};
+    const bool valid[] = {true, true, true, false, false, false, true, true};
+    std::string salvaged;
+    for (size_t i = 0; i < seen.size(); ++i) {
+      SCOPED_TRACE(i);
+      EXPECT_EQ(seen[i].index, index[i]);
+      EXPECT_EQ(seen[i].keep, keep[i]);
+      EXPECT_EQ(seen[i].valid, valid[i]);
+      EXPECT_EQ(seen[i].bytes, records[index[i]]);
+      if (seen[i].keep) salvaged += seen[i].bytes;
+    }
+    Report again;
+    ValidateBuffers(salvaged, nullptr, &again);
+    EXPECT_TRUE(again.r.valid) << again.Errors();
+  }
+  // Without salvage every record is reported not kept; a hook that fails ends the pass.
+  const atf_pass_hooks plain = {&seen, false, Collect};
+  seen.clear();
+  Report rep;
+  ASSERT_EQ(atf_pass_run(AT_FDCWD, dir.c_str(), dir.c_str(), nullptr, &plain, &rep.r), ATF_VALIDATE_OK);
+  for (const auto& s : seen) EXPECT_FALSE(s.keep);
+  const atf_pass_hooks failing = {nullptr, false, [](void*, atf_reader*, const atf_pass_record*, char* reason) {
+                                    std::snprintf(reason, 256, "the hook said no");
+                                    return false;
+                                  }};
+  Report failed;
+  EXPECT_EQ(atf_pass_run(AT_FDCWD, dir.c_str(), dir.c_str(), nullptr, &failing, &failed.r), ATF_VALIDATE_EIO);
+  EXPECT_STREQ(failed.r.reason, "the hook said no");
 }
 
 // A regular file whose size says more than it holds (as if it shrank while being read): sysfs

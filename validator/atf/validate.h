@@ -2,8 +2,11 @@
 // reports every defect with its byte offset, record index and stable rule name.
 //
 // Every input byte is untrusted. Memory stays bounded whatever the input declares: events.bin is
-// read through a fixed-size window, strings and bytes are checked in chunks, and the per-thread
-// table is capped (see ATF_VALIDATE_MAX_THREADS). Usable from C and C++.
+// read through a fixed-size window, strings and bytes are checked in chunks, the per-thread table
+// is capped (see ATF_VALIDATE_MAX_THREADS) and so is the error list (ATF_VALIDATE_MAX_ERRORS).
+// Time stays linear in the input whatever it holds: the thread table's hash is seeded at random,
+// and an error past max_errors is only counted. Anything but a regular file (a FIFO, a socket, a
+// device) is refused without being opened for reading. Usable from C and C++.
 #ifndef ATF_VALIDATOR_ATF_VALIDATE_H_
 #define ATF_VALIDATOR_ATF_VALIDATE_H_
 
@@ -25,6 +28,10 @@ extern "C" {
 #define ATF_VALIDATE_DEFAULT_MAX_RECORD (64u * 1024u * 1024u)
 // trace.json larger than this is rejected (rule manifest.too_large) rather than read.
 #define ATF_VALIDATE_MAX_MANIFEST (1024u * 1024u)
+// The largest max_errors honoured (errors kept in each list: 256 bytes each, 16 MiB).
+#define ATF_VALIDATE_MAX_ERRORS 65536u
+// TraceStart strings kept in the report: at most this many bytes each (see atf_validate_text).
+#define ATF_VALIDATE_MAX_TEXT ATF_VALIDATE_MAX_MANIFEST
 // Record index of errors that belong to no record (manifest rules, empty file).
 #define ATF_VALIDATE_NO_RECORD UINT64_MAX
 
@@ -51,9 +58,61 @@ typedef enum atf_validate_payload {
 // "trace_start", "trace_end", ... (the Event field names).
 const char* atf_validate_payload_name(atf_validate_payload payload);
 
+// The rules of docs/format.md. Values are fixed; ATF_VALIDATE_RULE_BIT(rule) is its bit in a mask.
+typedef enum atf_validate_rule {
+  ATF_RULE_FRAMING_VARINT = 0,
+  ATF_RULE_FRAMING_TOO_LARGE = 1,
+  ATF_RULE_FRAMING_TRUNCATED = 2,
+  ATF_RULE_WIRE_DECODE = 3,
+  ATF_RULE_SCHEMA_PAYLOAD = 4,
+  ATF_RULE_SCHEMA_TIMESTAMP = 5,
+  ATF_RULE_SCHEMA_UTF8 = 6,
+  ATF_RULE_SCHEMA_REGISTER_NAME = 7,
+  ATF_RULE_ORDER_EVENT_ID = 8,
+  ATF_RULE_ORDER_TIMESTAMP = 9,
+  ATF_RULE_SESSION_FIRST = 10,
+  ATF_RULE_SESSION_LAST = 11,
+  ATF_RULE_SESSION_DUPLICATE_START = 12,
+  ATF_RULE_SESSION_DUPLICATE_END = 13,
+  ATF_RULE_MANIFEST_JSON = 14,
+  ATF_RULE_MANIFEST_DUPLICATE_KEY = 15,
+  ATF_RULE_MANIFEST_TYPE = 16,
+  ATF_RULE_MANIFEST_RANGE = 17,
+  ATF_RULE_MANIFEST_MISSING_KEY = 18,
+  ATF_RULE_MANIFEST_UUID = 19,
+  ATF_RULE_MANIFEST_TOO_LARGE = 20,
+  ATF_RULE_MANIFEST_EVENT_COUNT = 21,
+  ATF_RULE_MANIFEST_BYTES_WRITTEN = 22,
+  ATF_RULE_MANIFEST_TIME_RANGE = 23,
+  ATF_RULE_COUNT = 24,
+} atf_validate_rule;
+
+#define ATF_VALIDATE_RULE_BIT(rule) (UINT64_C(1) << (rule))
+// The rules that may be allowed (turned into warnings): those checked after a record decoded
+// (order.*, session.*) and the manifest's (manifest.*). A record that breaks a framing, wire or
+// schema rule cannot be read on, so those always stay errors.
+#define ATF_VALIDATE_ALLOWABLE_RULES (((UINT64_C(1) << ATF_RULE_COUNT) - 1) & ~((UINT64_C(1) << ATF_RULE_ORDER_EVENT_ID) - 1))
+// Profile "original": only what the original ATF V4 format states is checked (framing, wire,
+// schema, UTF-8, manifest syntax, types, required keys, counts and sizes); the rules this toolkit
+// adds become warnings: order.*, session.*, manifest.uuid and manifest.time_range.
+#define ATF_VALIDATE_PROFILE_ORIGINAL                                                                        \
+  (ATF_VALIDATE_RULE_BIT(ATF_RULE_ORDER_EVENT_ID) | ATF_VALIDATE_RULE_BIT(ATF_RULE_ORDER_TIMESTAMP) |         \
+   ATF_VALIDATE_RULE_BIT(ATF_RULE_SESSION_FIRST) | ATF_VALIDATE_RULE_BIT(ATF_RULE_SESSION_LAST) |             \
+   ATF_VALIDATE_RULE_BIT(ATF_RULE_SESSION_DUPLICATE_START) |                                                  \
+   ATF_VALIDATE_RULE_BIT(ATF_RULE_SESSION_DUPLICATE_END) | ATF_VALIDATE_RULE_BIT(ATF_RULE_MANIFEST_UUID) |    \
+   ATF_VALIDATE_RULE_BIT(ATF_RULE_MANIFEST_TIME_RANGE))
+
+// "framing.varint", ... (docs/format.md); "unknown" outside the enum.
+const char* atf_validate_rule_name(atf_validate_rule rule);
+// Sets *mask to the bit of the rule named `text`, or to the bits of a group written "order.*".
+// Returns false when no rule matches.
+bool atf_validate_rule_parse(const char* text, uint64_t* mask);
+
 typedef struct atf_validate_options {
   uint64_t max_record_size;  // records longer than this: framing.too_large (default 64 MiB)
-  size_t max_errors;         // errors kept in the report (default 1000); all are counted
+  // Errors kept in the report (default 1000, at most ATF_VALIDATE_MAX_ERRORS); all are counted.
+  // Past it an error costs a counter increment: no message is formatted.
+  size_t max_errors;
   size_t window_size;        // read buffer for events.bin (default 1 MiB, at least 64 KiB)
   // Threads decoding records, the calling one included (default 1; 0: one per online CPU; at most
   // 8). The report does not depend on it. atf-validate uses 0. Measured on the 2-CPU development
@@ -63,6 +122,11 @@ typedef struct atf_validate_options {
   // Called now and then with bytes of events.bin checked so far and the total; may be NULL.
   void (*progress)(uint64_t done, uint64_t total, void* arg);
   void* progress_arg;
+  // Rules whose violations are warnings (report->rule_warnings), not errors: ATF_VALIDATE_RULE_BIT()s
+  // of ATF_VALIDATE_ALLOWABLE_RULES (other bits are ignored), e.g. ATF_VALIDATE_PROFILE_ORIGINAL.
+  // Default 0: every rule is an error. Evaluation goes on past an allowed violation, so it never
+  // hides an error of the same record.
+  uint64_t allowed_rules;
 } atf_validate_options;
 
 // Fills in the defaults.
@@ -76,6 +140,14 @@ typedef struct atf_validate_error {
   char message[224];
 } atf_validate_error;
 
+// A string of the input, copied: data[0, len) and a NUL after it (data may hold NULs too).
+// truncated: the field was longer than ATF_VALIDATE_MAX_TEXT; len is then that limit.
+typedef struct atf_validate_text {
+  char* data;  // NULL when the field was absent or empty (len 0)
+  size_t len;
+  bool truncated;
+} atf_validate_text;
+
 typedef struct atf_validate_report {
   bool valid;                 // no error at all (warnings do not count)
   uint64_t records;           // complete records in events.bin
@@ -85,11 +157,19 @@ typedef struct atf_validate_report {
   bool threads_capped;        // more threads than the table holds
   bool has_time;              // at least one record decoded
   uint64_t time_min_ns, time_max_ns;
-  uint64_t warnings;          // unknown fields + thread-table overflow
+  uint64_t warnings;          // unknown fields + thread-table overflow + rule_warning_count
   uint64_t unknown_fields;
-  // Recovery: the longest run of records from the start that are each fully valid.
+  // Recovery: the longest run of records from the start that are each fully valid, ending at the
+  // first TraceEnd (a session ends there). Truncating events.bin at valid_prefix_bytes leaves
+  // only valid records.
   uint64_t valid_prefix_bytes;    // byte offset where the last of them ends
   uint64_t valid_prefix_records;
+  uint64_t valid_prefix_last_event_id;                        // of its last record (if any)
+  uint64_t valid_prefix_time_min_ns, valid_prefix_time_max_ns;  // over its records (if any)
+  bool valid_prefix_ends_session;                             // its last record is a TraceEnd
+  // The first TraceStart that decoded (has_trace_start): its strings, for a rebuilt manifest.
+  bool has_trace_start;
+  atf_validate_text executable_path, operating_system, cpu_architecture;
   // Manifest.
   bool manifest_checked;      // trace.json was found and its rules applied
   bool has_dropped_events;    // optional key droppedEvents
@@ -100,6 +180,12 @@ typedef struct atf_validate_report {
   uint64_t error_count;
   size_t errors_len;
   atf_validate_error* errors;
+  // Violations of allowed rules (options.allowed_rules), listed apart: they do not make the input
+  // invalid. Counted in rule_warning_count (and in warnings); the first max_errors are kept.
+  uint64_t allowed_rules;  // the mask that was applied
+  uint64_t rule_warning_count;
+  size_t rule_warnings_len;
+  atf_validate_error* rule_warnings;
   char reason[256];           // when a call fails with EIO/EUSAGE/ENOMEM: why, one line
 } atf_validate_report;
 

@@ -10,6 +10,7 @@
 #include "pb_common.h"
 #include "pb_decode.h"
 #include "validator/internal/utf8.h"
+#include "validator/internal/varint.h"
 
 typedef struct decoder decoder;
 
@@ -41,6 +42,7 @@ __attribute__((format(printf, 4, 5))) static bool fail(decoder* d, const char* r
   if (d->err->rule != NULL) return false;  // first error wins
   d->err->rule = rule;
   d->err->offset = offset;
+  if (d->err->quiet) return false;  // the caller keeps no message: the cost of an error stays small
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(d->err->message, sizeof d->err->message, fmt, ap);
@@ -88,6 +90,7 @@ typedef struct schema_msg {
   pb_type_t type[DIRECT_TAGS];
   uint8_t wire_types[DIRECT_TAGS];  // bit wt set when wire_type_matches(type, wt) (known fields)
   bool utf8[DIRECT_TAGS];           // a string field: its callback checks UTF-8
+  bool int32[DIRECT_TAGS];          // an int32 field: its varint must be a sign-extended 32-bit value
   const struct schema_msg* sub[DIRECT_TAGS];
   bool register_entry;  // a register map entry: its key (field 1) must not be empty
 } schema_msg;
@@ -133,6 +136,7 @@ static void build_schema(void) {
       kSchema[i].known[it.tag] = true;
       kSchema[i].type[it.tag] = it.type;
       kSchema[i].utf8[it.tag] = PB_LTYPE(it.type) == PB_LTYPE_STRING;
+      kSchema[i].int32[it.tag] = PB_LTYPE(it.type) == PB_LTYPE_VARINT && it.data_size == sizeof(int32_t);
       for (int wt = 0; wt < 8; ++wt) {
         if (wire_type_matches(it.type, (pb_wire_type_t)wt)) kSchema[i].wire_types[it.tag] |= (uint8_t)(1u << wt);
       }
@@ -145,23 +149,31 @@ static void build_schema(void) {
 }
 
 // Varints inside a record: nanopb's skipping and tag/length reading accept encodings that Google's
-// C++ protobuf rejects (an unknown varint of any length, tags and lengths padded beyond 5 bytes), so
-// pass 1 bounds them itself: tags and lengths at most 5 bytes, other varints at most 10.
-#define MAX_TAG_BYTES 5
-#define MAX_LENGTH_BYTES 5
+// C++ protobuf rejects or reads differently (an unknown varint of any length, tags and lengths
+// padded beyond 5 bytes, a 5th tag byte of 0x78..0x7F taken as a sign extension, int32 values
+// truncated to their low 32 bits), so pass 1 bounds them itself, with varint.h's limits: tags and
+// lengths at most 5 bytes and 2^32-1, other varints at most 10 bytes, and an int32 field's value
+// a sign-extended 32-bit one (docs/format.md, wire.decode).
+#define MAX_TAG_BYTES ATF_VARINT32_BYTES
+#define MAX_LENGTH_BYTES ATF_VARINT32_BYTES
+
+// An int32 on the wire is the 64-bit sign extension of its value: below 2^31, or at least
+// 2^64 - 2^31 (a negative one, 10 bytes).
+static inline bool is_int32(uint64_t v) { return v <= (uint64_t)INT32_MAX || v >= (uint64_t)INT32_MIN; }
 
 static bool walk(decoder* d, pb_istream_t* s, const schema_msg* m) {
   while (s->bytes_left > 0) {
     const uint64_t at = offset_of(d, s);
-    pb_wire_type_t wt;
-    uint32_t tag;
-    bool eof;
-    if (!pb_decode_tag(s, &wt, &tag, &eof)) {
+    uint64_t key;
+    if (!pb_decode_varint(s, &key)) {
       return fail(d, "wire.decode", at, "%s: bad tag: %s", m->name, PB_GET_ERROR(s));
     }
-    if (offset_of(d, s) - at > MAX_TAG_BYTES) {
-      return fail(d, "wire.decode", at, "%s: tag varint longer than %d bytes", m->name, MAX_TAG_BYTES);
+    if (offset_of(d, s) - at > MAX_TAG_BYTES || key > UINT32_MAX) {
+      return fail(d, "wire.decode", at, "%s: tag varint longer than %d bytes or above 2^32-1", m->name,
+                  MAX_TAG_BYTES);
     }
+    const uint32_t tag = (uint32_t)(key >> 3);
+    const pb_wire_type_t wt = (pb_wire_type_t)(key & 7);
     if (tag == 0) return fail(d, "wire.decode", at, "%s: field number 0", m->name);
     const bool known = tag < DIRECT_TAGS && m->known[tag];
     if (!known) d->ev->unknown_fields++;
@@ -184,9 +196,13 @@ static bool walk(decoder* d, pb_istream_t* s, const schema_msg* m) {
         return fail(d, "wire.decode", at, "%s: field %u: %s", m->name, (unsigned)tag, PB_GET_ERROR(s));
       }
     } else if (wt == PB_WT_VARINT) {
-      uint64_t ignored;
-      if (!pb_decode_varint(s, &ignored)) {
+      uint64_t value;
+      if (!pb_decode_varint(s, &value)) {
         return fail(d, "wire.decode", at, "%s: field %u: %s", m->name, (unsigned)tag, PB_GET_ERROR(s));
+      }
+      if (known && m->int32[tag] && !is_int32(value)) {
+        return fail(d, "wire.decode", at, "%s: field %u (int32): varint value %llu is not a sign-extended 32-bit value",
+                    m->name, (unsigned)tag, (unsigned long long)value);
       }
     } else if (!pb_skip_field(s, wt)) {
       return fail(d, "wire.decode", at, "%s: field %u (wire type %d): %s", m->name, (unsigned)tag, (int)wt,
@@ -197,64 +213,13 @@ static bool walk(decoder* d, pb_istream_t* s, const schema_msg* m) {
 }
 
 // Fast path. walk() and pass 2's callbacks read every byte through nanopb's stream callback, and
-// pass 2 runs pb_decode once per map entry; that was most of the run time. A record inside the
-// reader's window is first scanned here with plain pointers: the structure under walk()'s rules (or
-// stricter: a tag or length whose 5th byte exceeds 0x0F, which nanopb may accept as a sign
-// extension, is left to walk()), UTF-8 of every string field and non-empty register names. The
-// scan only says "no defect of its kind": on anything it does not accept, the record goes through
-// walk() and the checking callbacks, so the rule, offset and message of an error are theirs in
-// every case. When it accepts and nobody visits the values, pb_decode still decodes the record
+// pb_decode() checks each field's length against its parent again: most of the time of a record in
+// the window went there. scan() checks the same structure with plain pointers (every bound tested
+// before the byte is read), also validates UTF-8 and register names, and accepts exactly the
+// records walk() and the checking callbacks accept; anything it rejects goes the checking way,
+// which then names the error. pass 2 for a scanned record still decodes the record
 // (every scalar, the timestamp, the payload and its int32 range checks) but hands strings, bytes and
 // map entries, already checked, to a callback that steps over them.
-
-// A varint of at most max_bytes in [p, end) whose last allowed byte is at most last_max; the byte
-// after it, or NULL.
-static inline const uint8_t* scan_varint(const uint8_t* p, const uint8_t* end, unsigned max_bytes,
-                                         uint8_t last_max, uint64_t* out) {
-  if (p < end && *p < 0x80) {
-    *out = *p;
-    return p + 1;
-  }
-  uint64_t v = 0;
-  if (end - p >= 10) {  // no bound to check per byte
-    for (unsigned i = 0; i < max_bytes; ++i) {
-      const uint8_t b = p[i];
-      v |= (uint64_t)(b & 0x7F) << (7 * i);
-      if (b < 0x80) {
-        if (i == max_bytes - 1 && b > last_max) return NULL;
-        *out = v;
-        return p + i + 1;
-      }
-    }
-    return NULL;
-  }
-  for (unsigned i = 0; i < max_bytes && p + i < end; ++i) {
-    const uint8_t b = p[i];
-    v |= (uint64_t)(b & 0x7F) << (7 * i);
-    if (b < 0x80) {
-      if (i == max_bytes - 1 && b > last_max) return NULL;
-      *out = v;
-      return p + i + 1;
-    }
-  }
-  return NULL;
-}
-
-// A varint field's value is not needed, only its end: at most 10 bytes, the 10th 0 or 1.
-static inline const uint8_t* skip_varint(const uint8_t* p, const uint8_t* end) {
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-  if (end - p >= 10) {  // the first byte without a continuation bit, eight at a time
-    uint64_t w;
-    memcpy(&w, p, 8);
-    const uint64_t stops = ~w & 0x8080808080808080ull;
-    if (stops != 0) return p + __builtin_ctzll(stops) / 8 + 1;
-    if (p[8] < 0x80) return p + 9;
-    return p[9] <= 0x01 ? p + 10 : NULL;
-  }
-#endif
-  uint64_t ignored;
-  return scan_varint(p, end, 10, 0x01, &ignored);
-}
 
 static bool valid_utf8(const uint8_t* p, size_t n) {
   uint64_t high = 0;  // ASCII strings, the common case, without a call
@@ -270,7 +235,11 @@ static bool scan(const uint8_t* p, const uint8_t* end, const schema_msg* m, uint
   uint64_t key_len = 0;  // of a register entry's last key (the last occurrence wins)
   while (p < end) {
     uint64_t key, value;
-    if ((p = scan_varint(p, end, MAX_TAG_BYTES, 0x0F, &key)) == NULL) return false;
+    unsigned len;
+    if (atf_read_varint(p, (size_t)(end - p), ATF_VARINT32_BYTES, ATF_VARINT32_LAST, &key, &len) != ATF_VARINT_OK) {
+      return false;
+    }
+    p += len;
     const uint64_t tag = key >> 3;
     const unsigned wt = (unsigned)(key & 7);
     if (tag == 0) return false;
@@ -282,10 +251,23 @@ static bool scan(const uint8_t* p, const uint8_t* end, const schema_msg* m, uint
     }
     switch (wt) {
       case PB_WT_VARINT:
-        if ((p = skip_varint(p, end)) == NULL) return false;
+        if (known && m->int32[tag]) {
+          if (atf_read_varint(p, (size_t)(end - p), ATF_VARINT64_BYTES, ATF_VARINT64_LAST, &value, &len) !=
+                  ATF_VARINT_OK ||
+              !is_int32(value)) {
+            return false;
+          }
+          p += len;
+        } else if ((p = atf_skip_varint(p, end)) == NULL) {
+          return false;
+        }
         break;
       case PB_WT_STRING:
-        if ((p = scan_varint(p, end, MAX_LENGTH_BYTES, 0x0F, &value)) == NULL) return false;
+        if (atf_read_varint(p, (size_t)(end - p), ATF_VARINT32_BYTES, ATF_VARINT32_LAST, &value, &len) !=
+            ATF_VARINT_OK) {
+          return false;
+        }
+        p += len;
         if (value > (uint64_t)(end - p)) return false;
         if (known) {
           if (m->sub[tag] != NULL && !scan(p, p + value, m->sub[tag], unknown)) return false;

@@ -11,7 +11,8 @@
 //   2. values: pb_decode() with callbacks that consume strings, bytes and map entries, validate
 //      UTF-8 and pass the bytes on: in place when the record sits in the reader's window, else in
 //      chunks of at most ATF_DECODE_CHUNK bytes, with UTF-8 validated across chunk boundaries.
-// Then the record-level rules: exactly one payload, a valid timestamp.
+// Then the record-level rules: exactly one payload, a valid timestamp. Varints follow varint.h's
+// limits (tags and lengths at most 5 bytes and 2^32-1; int32 values sign-extended 32-bit ones).
 //
 // Fast path (no visitor, record inside the window, the common case): pass 1 is a pointer scan
 // that also checks UTF-8 and register names, and pass 2's pb_decode steps over the strings and map
@@ -88,10 +89,16 @@ typedef struct atf_decode_error {
   const char* rule;  // stable rule name, e.g. "wire.decode"; NULL when the record is valid
   uint64_t offset;   // absolute input offset where the defect was detected
   char message[192];
+  // Set by the caller before the call: fill in rule and offset only, leave message empty (a report
+  // past its max_errors keeps no message, and formatting one was most of the cost of garbage).
+  bool quiet;
 } atf_decode_error;
 
-// Decodes and checks the record body [off, off + len) of `r`. `visitor` may be NULL.
-// Returns true when the record is valid; otherwise fills *err (first error wins).
+// The validator's per-record decoder: this function and the types above are the whole interface
+// between the rules across records (validate.c, which frames) and a record's decoding, so another
+// engine can stand behind it. Decodes and checks the record body [off, off + len) of `r`; `visitor`
+// may be NULL. Returns true when the record is valid; otherwise fills *err (first error wins), and
+// rule "io" means the input could not be read (not a defect of the record).
 ATF_MUST_USE bool atf_decode_record(atf_reader* r, uint64_t off, uint64_t len, const atf_event_visitor* visitor,
                        atf_event* ev, atf_decode_error* err);
 

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "validator/internal/json_writer.h"
 #include "validator/internal/utf8.h"
 
 typedef struct parser {
@@ -125,6 +126,7 @@ static bool parse_number(parser* p, size_t* out) {
   atf_json_node* n = &p->doc->nodes[idx];
   n->text = p->s + start;
   n->len = p->pos - start;
+  if (negative && integral && v == 0) negative = false;  // "-0" is the integer zero
   n->negative = negative;
   n->overflow = integral && !negative && overflow;
   n->is_uint64 = integral && !negative && !overflow;
@@ -267,10 +269,15 @@ static bool check_duplicates(parser* p, size_t obj) {
     const key_ref* a = &keys[i - 1];
     const key_ref* b = &keys[i];
     if (a->len == b->len && (a->len == 0 || memcmp(a->text, b->text, a->len) == 0)) {
-      // Quote at most 40 bytes, cut at a character boundary so the message stays valid UTF-8.
+      // Quote at most 40 bytes, cut at a character boundary so the message stays valid UTF-8, and
+      // escaped: a key may hold newlines or terminal escapes that would fake lines of a report.
       size_t shown = a->len > 40 ? 40 : a->len;
       while (shown < a->len && shown > 0 && ((uint8_t)a->text[shown] & 0xC0) == 0x80) shown--;
-      ok = fail(p, ATF_JSON_DUPLICATE_KEY, b->offset, "duplicate key \"%.*s\"", (int)shown, a->text);
+      atf_buf quoted = {0};
+      atf_buf_json_chars(&quoted, a->text, shown);
+      ok = fail(p, ATF_JSON_DUPLICATE_KEY, b->offset, "duplicate key \"%.*s\"%s", quoted.oom ? 0 : (int)quoted.len,
+                quoted.data ? quoted.data : "", shown < a->len ? " (cut)" : "");
+      atf_buf_free(&quoted);
     }
   }
   free(keys);
@@ -296,6 +303,7 @@ static bool parse_container(parser* p, size_t* out, int depth, bool object) {
       if (object) {
         if (at_end(p) || p->s[p->pos] != '"') return fail(p, ATF_JSON_SYNTAX, p->pos, "object key expected");
         if (!parse_string(p, &item)) return false;
+        p->doc->nodes[item].end = p->pos;
         skip_ws(p);
         if (at_end(p) || p->s[p->pos] != ':') return fail(p, ATF_JSON_SYNTAX, p->pos, "':' expected");
         p->pos++;
@@ -330,7 +338,7 @@ static bool parse_container(parser* p, size_t* out, int depth, bool object) {
   return object ? check_duplicates(p, idx) : true;
 }
 
-static bool parse_value(parser* p, size_t* out, int depth) {
+static bool parse_one(parser* p, size_t* out, int depth) {
   skip_ws(p);
   if (at_end(p)) return fail(p, ATF_JSON_SYNTAX, p->pos, "value expected");
   switch (p->s[p->pos]) {
@@ -344,6 +352,12 @@ static bool parse_value(parser* p, size_t* out, int depth) {
       if (p->s[p->pos] == '-' || is_digit(p->s[p->pos])) return parse_number(p, out);
       return fail(p, ATF_JSON_SYNTAX, p->pos, "unexpected character");
   }
+}
+
+static bool parse_value(parser* p, size_t* out, int depth) {
+  if (!parse_one(p, out, depth)) return false;
+  p->doc->nodes[*out].end = p->pos;
+  return true;
 }
 
 atf_json_status atf_json_parse(const char* data, size_t len, atf_json_doc* doc) {

@@ -50,6 +50,7 @@ const char* atf_json_strerror(atf_json_status status);
 typedef struct atf_json_node {
   atf_json_type type;
   size_t offset;  // byte offset of the value's first character in the input
+  size_t end;     // just past its last character: [offset, end) is the value's text
   size_t next;    // next element of the enclosing array, or next member key; ATF_JSON_NONE at end
   // ARRAY/OBJECT: first element (array) or first member key (object); count of elements/members.
   // For an object member key (a STRING node), value is the index of the member's value.
@@ -58,7 +59,8 @@ typedef struct atf_json_node {
   const char* text;
   size_t len;
   // NUMBER: is_uint64 when the text is a non-negative integer without fraction or exponent that
-  // fits in 64 bits; then u64 holds it exactly. negative/overflow say why not, when they apply.
+  // fits in 64 bits ("-0" is zero); then u64 holds it exactly. negative/overflow say why not,
+  // when they apply.
   bool is_uint64, negative, overflow;
   uint64_t u64;
 } atf_json_node;

@@ -31,7 +31,7 @@ TEST(JsonReader, Uint64IsExact) {
 }
 
 TEST(JsonReader, NumbersThatAreNotUint64) {
-  for (const char* text : {"18446744073709551616", "-1", "1.5", "1e3", "-0", "99999999999999999999999"}) {
+  for (const char* text : {"18446744073709551616", "-1", "1.5", "1e3", "-0.0", "-0e0", "99999999999999999999999"}) {
     SCOPED_TRACE(text);
     atf_json_doc doc;
     ASSERT_EQ(Parse(text, &doc), ATF_JSON_OK);
@@ -41,6 +41,33 @@ TEST(JsonReader, NumbersThatAreNotUint64) {
   atf_json_doc doc;
   ASSERT_EQ(Parse("18446744073709551616", &doc), ATF_JSON_OK);
   EXPECT_TRUE(doc.nodes[0].overflow);
+  atf_json_free(&doc);
+}
+
+// "-0" is the integer zero (RFC 8259 allows it): a manifest's "pid": -0 is pid 0.
+TEST(JsonReader, MinusZeroIsZero) {
+  atf_json_doc doc;
+  ASSERT_EQ(Parse("-0", &doc), ATF_JSON_OK);
+  EXPECT_TRUE(doc.nodes[0].is_uint64);
+  EXPECT_FALSE(doc.nodes[0].negative);
+  EXPECT_EQ(doc.nodes[0].u64, 0u);
+  atf_json_free(&doc);
+  EXPECT_EQ(StatusOf("-00"), ATF_JSON_SYNTAX);
+}
+
+// Every value knows where its text ends: [offset, end) is exactly its source.
+TEST(JsonReader, ValueSpansAreExact) {
+  const std::string text = "{ \"a\" : [1, {\"b\": \"x\\u0000y\"}] , \"c\":-0 }";
+  atf_json_doc doc;
+  ASSERT_EQ(Parse(text, &doc), ATF_JSON_OK);
+  const atf_json_node& a = doc.nodes[atf_json_get(&doc, 0, "a")];
+  EXPECT_EQ(text.substr(a.offset, a.end - a.offset), "[1, {\"b\": \"x\\u0000y\"}]");
+  const atf_json_node& c = doc.nodes[atf_json_get(&doc, 0, "c")];
+  EXPECT_EQ(text.substr(c.offset, c.end - c.offset), "-0");
+  EXPECT_EQ(doc.nodes[0].offset, 0u);
+  EXPECT_EQ(doc.nodes[0].end, text.size());
+  const atf_json_node& key = doc.nodes[doc.nodes[0].first];
+  EXPECT_EQ(text.substr(key.offset, key.end - key.offset), "\"a\"");
   atf_json_free(&doc);
 }
 
@@ -109,6 +136,18 @@ TEST(JsonReader, DuplicateKeyMessageStaysValidUtf8) {
   const std::string msg = doc.error;
   EXPECT_EQ(atf_utf8_feed(&u, reinterpret_cast<const uint8_t*>(msg.data()), msg.size()), msg.size());
   EXPECT_TRUE(atf_utf8_complete(&u)) << msg;
+  atf_json_free(&doc);
+}
+
+// A key may hold a newline or a terminal escape: the message quotes it escaped, so a report that
+// prints it cannot be made to show fake lines.
+TEST(JsonReader, DuplicateKeyMessageEscapesControlCharacters) {
+  atf_json_doc doc;
+  ASSERT_EQ(Parse("{\"a\\nvalid\\u001b[2J\":1,\"a\\nvalid\\u001b[2J\":2}", &doc), ATF_JSON_DUPLICATE_KEY);
+  const std::string msg = doc.error;
+  EXPECT_EQ(msg, "duplicate key \"a\\nvalid\\u001b[2J\"");
+  EXPECT_EQ(msg.find('\n'), std::string::npos);
+  EXPECT_EQ(msg.find('\x1b'), std::string::npos);
   atf_json_free(&doc);
 }
 

@@ -66,7 +66,9 @@ void atf_buf_json_chars(atf_buf* b, const void* data, size_t len) {
   size_t run = 0;  // bytes copied as they are, flushed in one append
   for (size_t i = 0; i < len; ++i) {
     const uint8_t c = p[i];
-    if (c >= 0x20 && c != '"' && c != '\\') {
+    // U+2028 and U+2029 are valid in JSON strings but end a line in JavaScript: escaped too.
+    const bool separator = c == 0xE2 && len - i >= 3 && p[i + 1] == 0x80 && (p[i + 2] & 0xFE) == 0xA8;
+    if (c >= 0x20 && c != '"' && c != '\\' && !separator) {
       run++;
       continue;
     }
@@ -78,7 +80,16 @@ void atf_buf_json_chars(atf_buf* b, const void* data, size_t len) {
       case '\n': atf_buf_puts(b, "\\n"); break;
       case '\r': atf_buf_puts(b, "\\r"); break;
       case '\t': atf_buf_puts(b, "\\t"); break;
-      default: atf_buf_printf(b, "\\u%04x", c); break;
+      case 0xE2:
+        atf_buf_puts(b, p[i + 2] == 0xA8 ? "\\u2028" : "\\u2029");
+        i += 2;
+        break;
+      default: {
+        static const char kHex[] = "0123456789abcdef";
+        const char esc[6] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 15]};
+        atf_buf_append(b, esc, sizeof esc);
+        break;
+      }
     }
   }
   atf_buf_append(b, p + len - run, run);

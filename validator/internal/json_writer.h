@@ -23,8 +23,9 @@ void atf_buf_append(atf_buf* b, const void* data, size_t len);
 void atf_buf_puts(atf_buf* b, const char* s);
 void atf_buf_printf(atf_buf* b, const char* fmt, ...) __attribute__((format(printf, 2, 3)));
 void atf_buf_u64(atf_buf* b, uint64_t v);
-// The bytes of a JSON string's contents (no quotes): '"', '\\' and control characters escaped;
-// other bytes copied (the caller guarantees valid UTF-8).
+// The bytes of a JSON string's contents (no quotes): '"', '\\', control characters and the line
+// separators U+2028 and U+2029 (which end a line in JavaScript) escaped; other bytes copied.
+// REQUIRES: valid UTF-8 in whole sequences (a piece of a longer string ends at a character boundary).
 void atf_buf_json_chars(atf_buf* b, const void* data, size_t len);
 // A quoted JSON string.
 void atf_buf_json_string(atf_buf* b, const char* s);

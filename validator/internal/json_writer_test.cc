@@ -24,6 +24,16 @@ TEST(JsonWriter, EscapesQuotesBackslashesAndControlCharacters) {
   atf_buf_free(&b);
 }
 
+// U+2028 and U+2029 are valid in JSON but end a line in JavaScript (and split JSON Lines read by
+// line-oriented JavaScript tools): escaped. Their neighbours U+2027 and U+202A are not.
+TEST(JsonWriter, EscapesTheLineSeparators) {
+  atf_buf b = {};
+  const std::string in = "a\xe2\x80\xa8" "b\xe2\x80\xa9" "c\xe2\x80\xa7\xe2\x80\xaa\xe2\x80";
+  atf_buf_json_chars(&b, in.data(), in.size() - 2);  // the cut-off E2 80 at the end is not passed
+  EXPECT_EQ(Text(b), "a\\u2028b\\u2029c\xe2\x80\xa7\xe2\x80\xaa");
+  atf_buf_free(&b);
+}
+
 TEST(JsonWriter, NumbersHexAndBase64) {
   atf_buf b = {};
   atf_buf_u64(&b, UINT64_MAX);

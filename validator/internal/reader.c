@@ -1,9 +1,12 @@
+// The reader's window and the framing of events.bin (see reader.h).
 #include "validator/internal/reader.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "validator/internal/varint.h"
 
 bool atf_reader_init_fd(atf_reader* r, int fd, uint64_t size, size_t window) {
   memset(r, 0, sizeof *r);
@@ -21,6 +24,16 @@ void atf_reader_init_mem(atf_reader* r, const uint8_t* data, size_t len) {
   r->size = len;
   r->cap = len;
   r->win = data;
+  r->win_len = len;
+}
+
+void atf_reader_init_span(atf_reader* r, const uint8_t* data, uint64_t base, size_t len, uint64_t size) {
+  memset(r, 0, sizeof *r);
+  r->fd = -1;
+  r->size = size;
+  r->cap = len;
+  r->win = data;
+  r->win_off = base;
   r->win_len = len;
 }
 
@@ -62,23 +75,79 @@ atf_frame_status atf_reader_frame(atf_reader* r, uint64_t off, atf_frame* f) {
   f->offset = off;
   if (off >= r->size) return ATF_FRAME_END;
   const uint64_t left = r->size - off;
-  const size_t avail = left < 10 ? (size_t)left : 10;
+  const size_t avail = left < ATF_VARINT64_BYTES ? (size_t)left : ATF_VARINT64_BYTES;
   const uint8_t* p = atf_reader_get(r, off, avail);
   if (p == NULL) return ATF_FRAME_IO;
-  uint64_t v = 0;
-  for (size_t i = 0; i < avail; ++i) {
-    const uint64_t b = p[i] & 0x7F;
-    // The 10th byte holds bit 63 only: anything above 1 overflows, a continuation bit is an 11th.
-    if (i == 9 && p[i] > 1) return ATF_FRAME_VARINT;
-    v |= b << (7 * i);
-    if ((p[i] & 0x80) == 0) {
-      f->prefix_len = (unsigned)i + 1;
-      f->length = v;
-      f->body_offset = off + f->prefix_len;
-      return f->length > r->size - f->body_offset ? ATF_FRAME_TRUNCATED : ATF_FRAME_OK;
-    }
+  unsigned len;
+  switch (atf_read_varint(p, avail, ATF_VARINT64_BYTES, ATF_VARINT64_LAST, &f->length, &len)) {
+    case ATF_VARINT_OK: break;
+    case ATF_VARINT_SHORT: return ATF_FRAME_TRUNCATED;
+    default: return ATF_FRAME_VARINT;
   }
-  return avail == 10 ? ATF_FRAME_VARINT : ATF_FRAME_TRUNCATED;
+  f->prefix_len = len;
+  f->body_offset = off + len;
+  return f->length > r->size - f->body_offset ? ATF_FRAME_TRUNCATED : ATF_FRAME_OK;
+}
+
+size_t atf_reader_frame_window(atf_reader* r, uint64_t off, uint64_t max_length, atf_frame* frames, size_t max,
+                               uint64_t* end) {
+  *end = off;
+  if (off >= r->size) return 0;
+  const uint64_t left = r->size - off;
+  if (atf_reader_get(r, off, left < r->cap ? (size_t)left : r->cap) == NULL) return 0;
+  const uint64_t win_end = r->win_off + r->win_len;
+  size_t n = 0;
+  uint64_t at = off;
+  while (n < max && at < win_end) {
+    const uint64_t room = win_end - at;
+    uint64_t length;
+    unsigned len;
+    if (atf_read_varint(r->win + (at - r->win_off), room < ATF_VARINT64_BYTES ? (size_t)room : ATF_VARINT64_BYTES,
+                        ATF_VARINT64_BYTES, ATF_VARINT64_LAST, &length, &len) != ATF_VARINT_OK ||
+        length > room - len || length > max_length) {
+      break;
+    }
+    atf_frame* f = &frames[n++];
+    f->offset = at;
+    f->prefix_len = len;
+    f->body_offset = at + len;
+    f->length = length;
+    at = f->body_offset + length;
+  }
+  *end = at;
+  return n;
+}
+
+uint64_t atf_reader_zeros(atf_reader* r, uint64_t off, uint64_t max) {
+  uint64_t n = 0;
+  while (n < max) {
+    const uint64_t at = off + n, left = max - n;
+    const size_t want = left < r->cap ? (size_t)left : r->cap;
+    const uint8_t* p = atf_reader_get(r, at, want);
+    if (p == NULL) break;
+    // Eight bytes at a time: a sparse or zero-filled file is read at memory speed.
+    size_t i = 0;
+    uint64_t w = 0;
+    while (want - i >= 8 && (memcpy(&w, p + i, 8), w == 0)) i += 8;
+    while (i < want && p[i] == 0) i++;
+    n += i;
+    if (i < want) break;
+  }
+  return n;
+}
+
+bool atf_reader_copy(atf_reader* r, uint64_t off, void* out, size_t n) {
+  uint8_t* o = out;
+  while (n > 0) {
+    const size_t step = n < r->cap ? n : r->cap;
+    const uint8_t* p = atf_reader_get(r, off, step);
+    if (p == NULL) return false;
+    memcpy(o, p, step);
+    o += step;
+    off += step;
+    n -= step;
+  }
+  return true;
 }
 
 // Streamed mode: copy out of the window, refilling it at the stream's position when needed.

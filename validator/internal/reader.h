@@ -65,8 +65,31 @@ typedef struct atf_frame {
   unsigned prefix_len;   // bytes in the length prefix; 0 when the input ends inside it
 } atf_frame;
 
+// Framing lives here and nowhere else: these three functions are the only code that reads length
+// prefixes (through atf_read_varint).
+
 // Reads the length prefix at `off` and checks that the record fits in the input.
 ATF_MUST_USE atf_frame_status atf_reader_frame(atf_reader* r, uint64_t off, atf_frame* f);
+
+// Moves the window to start at `off` (unless it holds the bytes there already) and frames the
+// records from `off` that lie whole in it and are at most max_length long, up to `max` of them;
+// stops at the first that does not qualify, which the caller frames alone with
+// atf_reader_frame(). *end is where the last framed record ends. Returns the number framed (0 on
+// an I/O error too: atf_reader_frame then reports it).
+size_t atf_reader_frame_window(atf_reader* r, uint64_t off, uint64_t max_length, atf_frame* frames, size_t max,
+                               uint64_t* end);
+
+// Number of consecutive zero bytes from `off` (at most `max`). A zero byte is a whole record: an
+// empty Event. Stops early on an I/O error (r->io_failed says so).
+uint64_t atf_reader_zeros(atf_reader* r, uint64_t off, uint64_t max);
+
+// Copies input bytes [off, off + n) to `out`. Returns false on an I/O error.
+// REQUIRES: off + n <= r->size.
+ATF_MUST_USE bool atf_reader_copy(atf_reader* r, uint64_t off, void* out, size_t n);
+
+// A reader over data[0, len) that holds input bytes [base, base + len) of an input of `size`
+// bytes: lets a record copied out of a file be decoded in place with its file offsets.
+void atf_reader_init_span(atf_reader* r, const uint8_t* data, uint64_t base, size_t len, uint64_t size);
 
 // A nanopb input stream over one record body. `pos` says where the stream is, so decoders can
 // name the byte offset of what they reject.

@@ -101,6 +101,30 @@ void AddWire(std::vector<MalformedCase>* out) {
                             Around(std::string("\x88\x80\x80\x80\x80\x00\x01", 7) + hdr.substr(2) + LenField(12, ""))));
   out->push_back(EventsCase("overlong_length", "wire.decode", "a payload length padded to 6 bytes",
                             Around(hdr + Tag(12, 2) + std::string("\x80\x80\x80\x80\x80\x00", 6))));
+  // int32 fields whose varint is not a sign-extended 32-bit value (C++ protobuf keeps the low 32
+  // bits: thread_id 101, nanos 5, exit_code 3, number 11).
+  const std::string ts = LenField(3, VarintField(1, kBaseNs / 1000000000u) + VarintField(2, 10));
+  out->push_back(EventsCase("int32_thread_id_above_32_bits", "wire.decode", "thread_id is 2^32+101",
+                            Around(VarintField(1, 1) + VarintField(2, (uint64_t{1} << 32) + 101) + ts +
+                                   LenField(12, ""))));
+  out->push_back(EventsCase("int32_nanos_above_32_bits", "wire.decode", "timestamp.nanos is 2^32+5",
+                            Around(VarintField(1, 1) +
+                                   LenField(3, VarintField(1, kBaseNs / 1000000000u) +
+                                                   VarintField(2, (uint64_t{1} << 32) + 5)) +
+                                   LenField(12, ""))));
+  out->push_back(EventsCase("int32_nanos_5_byte_ffffffff", "wire.decode",
+                            "timestamp.nanos is 0xFFFFFFFF in 5 bytes (not -1, which takes 10)",
+                            Around(VarintField(1, 1) +
+                                   LenField(3, VarintField(1, kBaseNs / 1000000000u) + VarintField(2, 0xFFFFFFFFu)) +
+                                   LenField(12, ""))));
+  out->push_back(EventsCase("int32_exit_code_above_32_bits", "wire.decode", "TraceEnd.exit_code is 2^40+3",
+                            StartFrame() + Frame(VarintField(1, 1) + ts +
+                                                 LenField(11, VarintField(1, (uint64_t{1} << 40) + 3)))));
+  out->push_back(EventsCase("int32_signal_number_above_32_bits", "wire.decode", "SignalDelivery.number is 2^35+11",
+                            Around(VarintField(1, 1) + ts + LenField(14, VarintField(1, (uint64_t{1} << 35) + 11)))));
+  out->push_back(EventsCase("tag_5th_byte_0x7f", "wire.decode",
+                            "a 5-byte tag whose 5th byte 0x7f puts it above 2^32-1 (nanopb took it for a sign extension)",
+                            Around(hdr + std::string("\x82\x80\x80\x80\x7f\x00", 6) + LenField(12, ""))));
   out->push_back(EventsCase("truncated_timestamp", "wire.decode", "the timestamp's nanos varint is cut off",
                             Around(VarintField(1, 1) + Tag(3, 2) + Varint(2) + Tag(2, 0) + "\xff" +
                                    LenField(12, ""))));

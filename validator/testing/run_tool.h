@@ -14,6 +14,10 @@ struct ToolResult {
 // Runs `command` (a shell command line; quote arguments yourself) with stdout and stderr captured.
 ToolResult RunTool(const std::string& command);
 
+// RunTool, and the peak resident set of the command's processes in KiB (the largest of them: the
+// tool, not the shell), measured in a child of its own so earlier commands do not count.
+ToolResult RunToolMeasured(const std::string& command, long* peak_rss_kib);
+
 // A writable scratch directory for this test (TEST_TMPDIR, else /tmp).
 std::string TempDir();
 
