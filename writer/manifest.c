@@ -59,9 +59,25 @@ static int fill(cJSON *root, const atf_manifest *m) {
   return 1;
 }
 
+/* The caller's verbatim members: replacing a member of the same key in place, else appended. */
+static int add_members(cJSON *root, const atf_manifest *m) {
+  for (size_t i = 0; i < m->n_members; i++) {
+    const char *key = m->members[i].key;
+    cJSON *raw = cJSON_CreateRaw(m->members[i].json);
+    int ok = raw != NULL && (cJSON_GetObjectItemCaseSensitive(root, key) != NULL
+                                 ? cJSON_ReplaceItemInObjectCaseSensitive(root, key, raw)
+                                 : cJSON_AddItemToObject(root, key, raw));
+    if (!ok) {
+      cJSON_Delete(raw); /* allocation failure: not reproducible in a test */
+      return 0;
+    }
+  }
+  return 1;
+}
+
 char *atf_manifest_render(const atf_manifest *m) {
   cJSON *root = cJSON_CreateObject();
-  char *text = root != NULL && fill(root, m) ? cJSON_Print(root) : NULL;
+  char *text = root != NULL && fill(root, m) && add_members(root, m) ? cJSON_Print(root) : NULL;
   cJSON_Delete(root);
   if (text == NULL) return NULL;
   /* End the file with a newline, as text files do. */

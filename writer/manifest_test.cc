@@ -132,6 +132,29 @@ TEST(Manifest, ZeroEventsNoModulesAndManyModules) {
   cJSON_Delete(root);
 }
 
+TEST(Manifest, VerbatimMembersReplaceInPlaceOrFollow) {
+  atf_manifest m = Base();
+  const atf_manifest_member members[] = {
+      {"pid", "18446744073709551615"},           // beyond int32: exact, in pid's place
+      {"os", "\"lin\\u0000ux\""},                // a string cJSON could not hold (a NUL)
+      {"recovered", "true"},                     // a new key, after the others
+      {"extra", "{\"a\": [1, 18446744073709551614]}"},
+  };
+  m.members = members;
+  m.n_members = 4;
+  const std::string json = Render(m);
+  EXPECT_EQ(ExactU64(json, "pid"), UINT64_MAX) << json;
+  EXPECT_NE(json.find("\"os\":\t\"lin\\u0000ux\""), std::string::npos) << json;
+  EXPECT_LT(json.find("\"pid\""), json.find("\"sessionId\"")) << "replaced in place: " << json;
+  EXPECT_LT(json.find("\"modules\""), json.find("\"recovered\"")) << json;
+  EXPECT_NE(json.find("18446744073709551614"), std::string::npos) << json;
+  EXPECT_EQ(json.find("\"pid\"", json.find("\"pid\"") + 1), std::string::npos) << "one pid: " << json;
+  cJSON* root = cJSON_Parse(json.c_str());
+  ASSERT_NE(root, nullptr) << json;
+  EXPECT_TRUE(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(root, "recovered")));
+  cJSON_Delete(root);
+}
+
 class ManifestWrite : public ::testing::Test {
  protected:
   void SetUp() override {

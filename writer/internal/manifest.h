@@ -24,6 +24,13 @@ typedef struct atf_thread_drops {
   uint64_t count;
 } atf_thread_drops;
 
+/* A member whose value is given as JSON text, rendered verbatim. For callers that carry exact
+ * values they did not produce: atf-recover keeps a damaged session's old keys this way. */
+typedef struct atf_manifest_member {
+  const char *key;
+  const char *json; /* REQUIRES: one valid JSON value */
+} atf_manifest_member;
+
 typedef struct atf_manifest {
   const char *os;
   const char *arch;
@@ -39,12 +46,16 @@ typedef struct atf_manifest {
   uint64_t dropped_events;
   const atf_thread_drops *drops;
   size_t n_drops;
+  /* Further members, after the ones above, in this order; one named like a member above replaces
+   * that member's value in place. Keys must differ from each other. */
+  const atf_manifest_member *members;
+  size_t n_members;
 } atf_manifest;
 
 /* Returns the manifest as pretty-printed JSON (NUL-terminated, free with atf_manifest_free), or
  * NULL when out of memory. Strings must be valid UTF-8. Keys, in order: formatVersion, writer, os,
  * arch, pid, sessionId, executablePath, clock, timeStartNs, timeEndNs, eventCount, bytesWritten,
- * modules, then droppedEvents and droppedEventsByThread when has_drops. */
+ * modules, then droppedEvents and droppedEventsByThread when has_drops, then `members`. */
 char *atf_manifest_render(const atf_manifest *m);
 void atf_manifest_free(char *json);
 
