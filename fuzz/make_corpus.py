@@ -306,8 +306,8 @@ def make_writer_faults():
 def make_recover(golden_events, golden_manifest):
     c = Corpus("recover")
     ends = frames(golden_events)
-    # Layout: u8 flags (bit 0 truncate, bit 1 keep a trace.json), then events.bin (and trace.json
-    # split like the validator target when bit 1 is set).
+    # Layout: u8 flags (bit 0 truncate, bit 1 keep a trace.json, bit 2 dry run, bit 3 salvage), then
+    # events.bin (and trace.json split like the validator target when bit 1 is set).
     c.add("golden_complete", b"\x01" + golden_events)
     c.add("golden_with_manifest", b"\x03" + pack(golden_events, golden_manifest))
     for i, end in enumerate(ends[:-1]):
@@ -315,9 +315,19 @@ def make_recover(golden_events, golden_manifest):
     c.add("golden_torn_tail", b"\x01" + golden_events[: ends[-1] - 3])
     c.add("golden_torn_keep_tail", b"\x00" + golden_events[: ends[-1] - 3])
     c.add("golden_garbage_tail", b"\x01" + golden_events[: ends[2]] + b"\xff" * 7)
+    # Salvage: a broken record in the middle (its first tag byte), records after the damage kept.
+    damaged = bytearray(golden_events)
+    damaged[ends[3] + 1] = 0xFF
+    c.add("salvage_damaged_middle", b"\x08" + bytes(damaged))
+    c.add("salvage_damaged_middle_with_manifest", b"\x0a" + pack(bytes(damaged), golden_manifest))
+    c.add("truncate_damaged_middle_with_manifest", b"\x03" + pack(bytes(damaged), golden_manifest))
+    c.add("salvage_dry_run", b"\x0c" + bytes(damaged))
+    c.add("salvage_and_truncate", b"\x09" + bytes(damaged))
+    c.add("salvage_zeros_between", b"\x08" + golden_events[: ends[4]] + b"\x00" * 64 + golden_events[ends[4]:])
     for name, events, _ in malformed_cases():
         if events and not name.startswith("manifest"):
             c.add("malformed_" + name, b"\x01" + events)
+            c.add("salvage_" + name, b"\x08" + events)
 
 
 def main():

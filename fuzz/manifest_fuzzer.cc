@@ -43,8 +43,13 @@ struct Walk {
 void CheckNumber(const atf_json_node& n) {
   const std::string t(n.text, n.len);
   ATF_FUZZ_CHECK(!t.empty());
-  const bool neg = t[0] == '-';
   const bool integral = t.find_first_of(".eE") == std::string::npos;
+  // "-0" is the integer zero (the grammar allows no other integer of zeros after '-').
+  if (t == "-0") {
+    ATF_FUZZ_CHECK(n.is_uint64 && !n.negative && !n.overflow && n.u64 == 0);
+    return;
+  }
+  const bool neg = t[0] == '-';
   ATF_FUZZ_CHECK(n.negative == neg);
   if (neg || !integral) {
     ATF_FUZZ_CHECK(!n.is_uint64 && !n.overflow);
@@ -68,7 +73,7 @@ void CheckNode(Walk* w, size_t i, int depth) {
   ATF_FUZZ_CHECK(depth <= ATF_JSON_MAX_DEPTH + 1);
   const atf_json_node& n = doc->nodes[i];
   w->visited++;
-  ATF_FUZZ_CHECK(n.offset < w->text_len);
+  ATF_FUZZ_CHECK(n.offset < n.end && n.end <= w->text_len);  // [offset, end) is the value's text
   switch (n.type) {
     case ATF_JSON_NUMBER: CheckNumber(n); break;
     case ATF_JSON_STRING: ATF_FUZZ_CHECK(atf_fuzz::IsValidUtf8(std::string(n.text, n.len))); break;

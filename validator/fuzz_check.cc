@@ -71,6 +71,9 @@ void CheckFastPathAgrees(const uint8_t* p, size_t n) {
 void CheckReport(const atf_validate_report& r, const atf_validate_options& opt, size_t events_len,
                  size_t manifest_len) {
   FUZZ_ASSERT(r.valid == (r.error_count == 0));
+  FUZZ_ASSERT(r.rule_warnings_len <= opt.max_errors && r.rule_warnings_len <= r.rule_warning_count);
+  FUZZ_ASSERT(r.has_trace_start == (r.counts[ATF_VALIDATE_TRACE_START] > 0));
+  FUZZ_ASSERT(!r.valid_prefix_ends_session || r.valid_prefix_records > 0);
   FUZZ_ASSERT(r.errors_len <= opt.max_errors);
   FUZZ_ASSERT(r.errors_len <= r.error_count);
   FUZZ_ASSERT(r.bytes == events_len);
@@ -83,6 +86,43 @@ void CheckReport(const atf_validate_report& r, const atf_validate_options& opt, 
     const bool manifest = std::strcmp(e.file, "trace.json") == 0;
     FUZZ_ASSERT(e.offset <= (manifest ? manifest_len : events_len));
   }
+}
+
+// Everything in a report but its kept errors: past max_errors an error is only counted (and a run
+// of zero bytes counted at once), which must change nothing else.
+std::string Summary(const atf_validate_report& r) {
+  std::string s;
+  for (uint64_t x : {static_cast<uint64_t>(r.valid), r.records, r.bytes, r.threads, r.warnings, r.unknown_fields,
+                     r.valid_prefix_bytes, r.valid_prefix_records, r.valid_prefix_last_event_id,
+                     r.valid_prefix_time_min_ns, r.valid_prefix_time_max_ns,
+                     static_cast<uint64_t>(r.valid_prefix_ends_session), r.time_min_ns, r.time_max_ns,
+                     r.error_count, r.rule_warning_count}) {
+    s += std::to_string(x) + " ";
+  }
+  for (uint64_t c : r.counts) s += std::to_string(c) + " ";
+  return s;
+}
+
+// Allowed rules: errors only of rules not allowed, warnings only of allowed ones, and a session
+// valid without them is valid with them.
+void CheckAllowed(const uint8_t* events, size_t events_len, const uint8_t* manifest, size_t m,
+                  const atf_validate_options& strict_opt, const atf_validate_report& strict) {
+  atf_validate_options opt = strict_opt;
+  opt.allowed_rules = ATF_VALIDATE_PROFILE_ORIGINAL;
+  atf_validate_report r;
+  FUZZ_ASSERT(atf_validate_buffers(events, events_len, manifest, m, &opt, &r) == ATF_VALIDATE_OK);
+  FUZZ_ASSERT(r.allowed_rules == ATF_VALIDATE_PROFILE_ORIGINAL);
+  for (size_t i = 0; i < r.errors_len; ++i) {
+    uint64_t bit = 0;
+    FUZZ_ASSERT(atf_validate_rule_parse(r.errors[i].rule, &bit) && (bit & opt.allowed_rules) == 0);
+  }
+  for (size_t i = 0; i < r.rule_warnings_len; ++i) {
+    uint64_t bit = 0;
+    FUZZ_ASSERT(atf_validate_rule_parse(r.rule_warnings[i].rule, &bit) && (bit & opt.allowed_rules) == bit);
+  }
+  if (strict.valid) FUZZ_ASSERT(r.valid && r.rule_warning_count == 0);
+  FUZZ_ASSERT(strict.rule_warning_count == 0);
+  atf_validate_report_free(&r);
 }
 
 }  // namespace
@@ -117,6 +157,14 @@ void CheckOne(const uint8_t* data, size_t size) {
               ATF_VALIDATE_OK);
   CheckReport(r, opt, events_len, m);
   const uint64_t prefix = r.valid_prefix_bytes;
+  const uint8_t* manifest = has_manifest ? data + events_len : nullptr;
+  CheckAllowed(events, events_len, manifest, m, opt, r);
+  atf_validate_options quiet = opt;
+  quiet.max_errors = 0;
+  atf_validate_report q;
+  FUZZ_ASSERT(atf_validate_buffers(events, events_len, manifest, m, &quiet, &q) == ATF_VALIDATE_OK);
+  FUZZ_ASSERT(Summary(q) == Summary(r) && q.errors_len == 0);
+  atf_validate_report_free(&q);
   if (r.valid) FUZZ_ASSERT(ReferenceParsesAll(events, events_len));
   CheckFastPathAgrees(events, events_len);
   atf_validate_report_free(&r);
