@@ -520,6 +520,31 @@ TEST(Validate, ASparseGigabyteOfZerosIsCountedRecordByRecord) {
   ::unlink(path.c_str());
 }
 
+// Holes of a sparse file are zeros that need not be read (SEEK_DATA): a TraceStart, a 4 MiB hole,
+// a TraceEnd ending the file give the report the same bytes in memory give.
+TEST(Validate, HolesInASparseFileAreCountedLikeZeros) {
+  const std::string start = atf_test::Frame(atf_test::Serialize(atf_test::Start(0, kBaseNs)));
+  const std::string end = atf_test::Frame(atf_test::Serialize(atf_test::End(1, kBaseNs + 1)));
+  const uint64_t hole = 4u << 20;
+  const std::string dir = NewDir("holes");
+  const int fd = ::open((dir + "/events.bin").c_str(), O_CREAT | O_TRUNC | O_WRONLY, 0644);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::pwrite(fd, start.data(), start.size(), 0), static_cast<ssize_t>(start.size()));
+  ASSERT_EQ(::pwrite(fd, end.data(), end.size(), static_cast<off_t>(start.size() + hole)),
+            static_cast<ssize_t>(end.size()));
+  ::close(fd);
+  atf_validate_options opt;
+  atf_validate_options_init(&opt);
+  opt.max_errors = 2;
+  Report file, memory;
+  ASSERT_EQ(atf_validate_path(dir.c_str(), &opt, &file.r), ATF_VALIDATE_OK) << file.r.reason;
+  ValidateBuffers(start + std::string(hole, '\0') + end, nullptr, &memory, &opt);
+  EXPECT_EQ(Describe(file.r), Describe(memory.r));
+  EXPECT_EQ(file.r.records, 2 + hole);
+  EXPECT_EQ(file.r.error_count, hole) << "every empty record";
+  EXPECT_EQ(file.r.counts[ATF_VALIDATE_TRACE_END], 1u) << "the TraceEnd after the hole is read";
+}
+
 TEST(Validate, MaxErrorsIsCappedSoMemoryIsBounded) {
   atf_validate_options opt;
   atf_validate_options_init(&opt);

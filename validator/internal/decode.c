@@ -1,6 +1,7 @@
 #include "validator/internal/decode.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <stdio.h>
@@ -98,6 +99,14 @@ typedef struct schema_msg {
 enum { kMessageCount = 10 };
 static schema_msg kSchema[kMessageCount];
 static pthread_once_t kSchemaOnce = PTHREAD_ONCE_INIT;
+static atomic_bool kSchemaBuilt;  // pthread_once's own check costs a call per record
+
+static void build_schema(void);
+
+static void ensure_schema(void) {
+  if (atomic_load_explicit(&kSchemaBuilt, memory_order_acquire)) return;
+  pthread_once(&kSchemaOnce, build_schema);
+}
 
 static const schema_msg* schema_of(const pb_msgdesc_t* desc) {
   for (int i = 0; i < kMessageCount; ++i) {
@@ -146,6 +155,7 @@ static void build_schema(void) {
       }
     } while (pb_field_iter_next(&it));
   }
+  atomic_store_explicit(&kSchemaBuilt, true, memory_order_release);
 }
 
 // Varints inside a record: nanopb's skipping and tag/length reading accept encodings that Google's
@@ -471,7 +481,7 @@ static bool decode_record(atf_reader* r, uint64_t off, uint64_t len, const atf_e
   for (int f = 0; f < ATF_TEXT_FIELD_COUNT; ++f) d.refs[f] = (field_ref){&d, (atf_text_field)f};
 
   if (!atf_record_stream_open(&d.rs, r, off, len)) return fail(&d, "io", off, "read error");
-  pthread_once(&kSchemaOnce, build_schema);
+  ensure_schema();
   uint64_t unknown = 0;
   if (d.rs.base != NULL && scan(d.rs.base, d.rs.base + len, &kSchema[0], &unknown)) {
     ev->unknown_fields = unknown;

@@ -1,9 +1,11 @@
 // The reader's window and the framing of events.bin (see reader.h).
+#define _GNU_SOURCE 1  // SEEK_DATA: a hole in a sparse file is zeros that need not be read
 #include "validator/internal/reader.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "validator/internal/varint.h"
@@ -118,10 +120,37 @@ size_t atf_reader_frame_window(atf_reader* r, uint64_t off, uint64_t max_length,
   return n;
 }
 
+// Bytes of a hole (a range the file system stores no data for: zeros) from `at`, at most `left`.
+static uint64_t hole_at(atf_reader* r, uint64_t at, uint64_t left) {
+#ifdef SEEK_DATA
+  if (r->fd < 0) return 0;
+  const off_t data = lseek(r->fd, (off_t)at, SEEK_DATA);
+  if (data < 0 && errno == ENXIO) {  // no data up to the end of the file: if it still ends there
+    struct stat st;
+    if (fstat(r->fd, &st) == 0 && (uint64_t)st.st_size >= r->size) return left;
+    r->io_failed = true;  // it shrank
+    return 0;
+  }
+  if (data < 0) return 0;  // no SEEK_DATA here: read the bytes
+  const uint64_t hole = (uint64_t)data - at;
+  return hole < left ? hole : left;
+#else
+  (void)r, (void)at, (void)left;
+  return 0;
+#endif
+}
+
 uint64_t atf_reader_zeros(atf_reader* r, uint64_t off, uint64_t max) {
   uint64_t n = 0;
   while (n < max) {
     const uint64_t at = off + n, left = max - n;
+    const bool in_window = at >= r->win_off && at < r->win_off + r->win_len;
+    const uint64_t hole = in_window ? 0 : hole_at(r, at, left);
+    if (r->io_failed) break;
+    if (hole > 0) {
+      n += hole;
+      continue;
+    }
     const size_t want = left < r->cap ? (size_t)left : r->cap;
     const uint8_t* p = atf_reader_get(r, at, want);
     if (p == NULL) break;

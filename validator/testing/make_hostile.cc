@@ -77,7 +77,7 @@ int Normal(Out* o, uint64_t target, bool corrupt) {
   for (uint64_t pair = 0; o->bytes < target; ++pair) {
     const int32_t tid = 1000 + static_cast<int32_t>(pair % 8);
     const std::string sym = "_ZN7example6workerEi" + std::to_string(pair % 97);
-    if (corrupt && o->records == 10) {
+    if (corrupt && o->records == 11) {  // record 11: a call (records 1, 3, ... start pairs)
       std::string body = Serialize(atf_test::Call(id++, tid, ns += 100, sym, 0x400000));
       body[0] = static_cast<char>(0xff);
       o->records++;
