@@ -112,6 +112,7 @@ typedef struct validation {
   // Salvage state (hooks->salvage): the records kept so far.
   uint64_t kept, kept_last_id;
   bool kept_ended;
+  size_t text_cap[3];  // of the report's TraceStart strings
   // Manifest values, and events outside its time range.
   bool have_manifest;
   atf_manifest manifest;
@@ -258,16 +259,27 @@ static void count(validation* v, const atf_event* ev) {
 // The first TraceStart's strings, kept for the report (a rebuilt manifest needs them).
 
 static void keep_text(void* ctx, atf_text_field field, const uint8_t* data, size_t len, unsigned flags) {
-  atf_validate_report* rep = ctx;
+  validation* v = ctx;
+  atf_validate_report* rep = v->rep;
   atf_validate_text* t = field == ATF_TEXT_EXECUTABLE_PATH     ? &rep->executable_path
                          : field == ATF_TEXT_OPERATING_SYSTEM ? &rep->operating_system
                          : field == ATF_TEXT_CPU_ARCHITECTURE ? &rep->cpu_architecture
                                                               : NULL;
-  if (t == NULL) return;
+  if (t == NULL || v->oom) return;
   if (flags & ATF_CHUNK_FIRST) t->len = 0, t->truncated = false;  // a repeated field: the last wins
-  if (t->data == NULL && (t->data = malloc(ATF_VALIDATE_MAX_TEXT + 1)) == NULL) return;  // checked by the caller
   size_t n = len;
   if (n > ATF_VALIDATE_MAX_TEXT - t->len) n = ATF_VALIDATE_MAX_TEXT - t->len, t->truncated = true;
+  // Grown as the text arrives (most are a few bytes), up to the cap.
+  size_t* cap = &v->text_cap[field == ATF_TEXT_EXECUTABLE_PATH ? 0 : field == ATF_TEXT_OPERATING_SYSTEM ? 1 : 2];
+  if (t->len + n + 1 > *cap) {
+    size_t want = *cap ? *cap : 64;
+    while (want < t->len + n + 1) want *= 2;
+    if (want > ATF_VALIDATE_MAX_TEXT + 1) want = ATF_VALIDATE_MAX_TEXT + 1;
+    char* p = realloc(t->data, want);
+    if (p == NULL) return (void)(v->oom = true);  // at most 1 MiB: not reproducible in a test
+    t->data = p;
+    *cap = want;
+  }
   memcpy(t->data + t->len, data, n);
   t->len += n;
   t->data[t->len] = '\0';
@@ -276,7 +288,7 @@ static void keep_text(void* ctx, atf_text_field field, const uint8_t* data, size
 // Returns false on an I/O error (the record was read once already) or when memory ran out.
 static bool capture_trace_start(validation* v, const atf_frame* f) {
   atf_validate_report* rep = v->rep;
-  const atf_event_visitor visitor = {rep, keep_text, NULL};
+  const atf_event_visitor visitor = {v, keep_text, NULL};
   atf_event ev;
   atf_decode_error err;
   memset(&err, 0, sizeof err);
@@ -285,7 +297,6 @@ static bool capture_trace_start(validation* v, const atf_frame* f) {
   rep->has_trace_start = true;
   atf_validate_text* texts[] = {&rep->executable_path, &rep->operating_system, &rep->cpu_architecture};
   for (int i = 0; i < 3; ++i) {
-    if (texts[i]->len > 0 && texts[i]->data == NULL) v->oom = true;  // malloc of 1 MiB: not reproducible
     if (texts[i]->len == 0) free(texts[i]->data), texts[i]->data = NULL;
   }
   return ok;  // decoded before: only a shrinking file fails here
