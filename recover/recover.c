@@ -135,7 +135,8 @@ typedef struct kept {
   uint64_t written;       /* bytes of the new file written out (the buffer follows them) */
   int ends;               /* the last kept record is a TraceEnd */
   int fd;                 /* salvage: the new events.bin (-1: count only) */
-  unsigned char *buf;     /* its write buffer */
+  unsigned char *buf;     /* its write buffer, buf_size bytes */
+  size_t buf_size;
   size_t buffered;
   int failed;             /* a write failed (errno in err) */
   int err;
@@ -165,7 +166,7 @@ static bool keep_record(void *ctx, atf_reader *reader, const atf_pass_record *re
   k->bytes += left;
   if (k->fd < 0) return true;
   while (left > 0) {  /* the record, length prefix included, through the validator's reader */
-    size_t n = COPY_BUFFER - k->buffered;
+    size_t n = k->buf_size - k->buffered;
     if (n > left) n = (size_t)left;
     if (n > reader->cap) n = reader->cap;
     const uint8_t *p = atf_reader_get(reader, off, n);
@@ -177,7 +178,7 @@ static bool keep_record(void *ctx, atf_reader *reader, const atf_pass_record *re
     k->buffered += n;
     off += n;
     left -= n;
-    if (k->buffered == COPY_BUFFER && !flush_kept(k)) break;
+    if (k->buffered == k->buf_size && !flush_kept(k)) break;
   }
   if (k->failed) snprintf(reason, 256, "writing the salvaged events.bin: %s", strerror(k->err));
   return !k->failed;
@@ -382,7 +383,7 @@ static void read_old_manifest(int dirfd, recover_old_manifest *old) {
   if (atf_file_open(dirfd, MANIFEST, true, &fd, &size, &why) != 0) return;
   char *data = NULL;
   size_t len = 0;
-  if (atf_file_read_all(fd, ATF_VALIDATE_MAX_MANIFEST, &data, &len) == 0 && len <= ATF_VALIDATE_MAX_MANIFEST) {
+  if (atf_file_read_all(fd, size, ATF_VALIDATE_MAX_MANIFEST, &data, &len) == 0 && len <= ATF_VALIDATE_MAX_MANIFEST) {
     (void)recover_old_manifest_read(data, len, old); /* out of memory: nothing carried over */
   }
   free(data);
@@ -391,11 +392,12 @@ static void read_old_manifest(int dirfd, recover_old_manifest *old) {
 
 /* Copies events.bin's bytes [from, end) to the new file fd (the truncate side file). */
 static int copy_tail(int events, int fd, uint64_t from, uint64_t end) {
-  unsigned char *buf = malloc(COPY_BUFFER);
+  const size_t size = end - from < COPY_BUFFER ? (size_t)(end - from) : COPY_BUFFER;
+  unsigned char *buf = malloc(size);
   if (buf == NULL) return ENOMEM; /* not reproducible in a test */
   int err = 0;
   for (uint64_t off = from; off < end && err == 0;) {
-    const size_t want = end - off < COPY_BUFFER ? (size_t)(end - off) : COPY_BUFFER;
+    const size_t want = end - off < size ? (size_t)(end - off) : size;
     const ssize_t n = pread(events, buf, want, (off_t)off);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
@@ -543,7 +545,9 @@ static atf_recover_status recover(session *s, const atf_recover_options *o, atf_
   k.fd = -1;
   if (md == MODE_SALVAGE && !o->dry_run) {
     int err = first_free(s->dirfd, EVENTS ".salvage-tmp", s->salvage_tmp, sizeof s->salvage_tmp, create_at, &k.fd);
-    if (err == 0 && (k.buf = malloc(COPY_BUFFER)) == NULL) err = ENOMEM;
+    struct stat st;
+    k.buf_size = fstat(s->events, &st) == 0 && (uint64_t)st.st_size < COPY_BUFFER ? (size_t)st.st_size + 1 : COPY_BUFFER;
+    if (err == 0 && (k.buf = malloc(k.buf_size)) == NULL) err = ENOMEM;
     if (err != 0) return say(r, ATF_RECOVER_E_IO, "%s: creating the salvaged events.bin: %s", s->dir, strerror(err));
   }
   /* Look: one pass; salvage copies the records it keeps as it goes. */

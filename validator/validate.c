@@ -664,7 +664,7 @@ static int read_manifest(int dirfd, char** data, size_t* len, uint64_t* size, co
   int err = atf_file_open(dirfd, MANIFEST_FILE, false, &fd, size, why);
   if (err == ENOENT) return 0;
   if (err != 0) return err;
-  err = atf_file_read_all(fd, ATF_VALIDATE_MAX_MANIFEST, data, len);
+  err = atf_file_read_all(fd, *size, ATF_VALIDATE_MAX_MANIFEST, data, len);
   close(fd);
   return err;
 }

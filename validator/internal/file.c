@@ -62,14 +62,25 @@ int atf_file_open(int dirfd, const char* name, bool nofollow, int* fd, uint64_t*
 
 const char* atf_file_strerror(int err, const char* why) { return err == -1 && why != NULL ? why : strerror(err); }
 
-int atf_file_read_all(int fd, size_t limit, char** data, size_t* len) {
+int atf_file_read_all(int fd, uint64_t size_hint, size_t limit, char** data, size_t* len) {
   *data = NULL;
   *len = 0;
-  char* buf = malloc(limit + 2);
-  if (buf == NULL) return ENOMEM;  // a ~1 MiB malloc failure: not reproducible in a test
+  size_t cap = (size_hint < limit ? (size_t)size_hint : limit) + 2;  // room for one more byte and a NUL
+  char* buf = malloc(cap);
+  if (buf == NULL) return ENOMEM;  // at most ~1 MiB: not reproducible in a test
   size_t got = 0;
   while (got < limit + 1) {
-    const ssize_t n = read(fd, buf + got, limit + 1 - got);
+    if (got + 2 > cap) {  // the file holds more than its size said: grow, up to limit + 2
+      const size_t bigger = cap > (limit + 2) / 2 ? limit + 2 : cap * 2;
+      char* p = realloc(buf, bigger);
+      if (p == NULL) {  // not reproducible in a test
+        free(buf);
+        return ENOMEM;
+      }
+      buf = p;
+      cap = bigger;
+    }
+    const ssize_t n = read(fd, buf + got, cap - 1 - got);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
       const int err = errno;

@@ -30,8 +30,9 @@ ATF_MUST_USE int atf_file_open(int dirfd, const char* name, bool nofollow, int* 
 const char* atf_file_strerror(int err, const char* why);
 
 // Reads all of fd (at most limit bytes: reading stops after limit + 1, so an oversized file is
-// still detected). On success *data (free() it; NUL-terminated) and *len. Returns 0 or an errno.
-ATF_MUST_USE int atf_file_read_all(int fd, size_t limit, char** data, size_t* len);
+// still detected), into a buffer sized for `size_hint` bytes (the file's size by fstat) and grown
+// if it holds more. On success *data (free() it; NUL-terminated) and *len. Returns 0 or an errno.
+ATF_MUST_USE int atf_file_read_all(int fd, uint64_t size_hint, size_t limit, char** data, size_t* len);
 
 // Opens the directory a session path names (relative to dirfd), for *at() calls. `path` is a
 // directory, or a file whose directory is wanted (then *leaf points at its last component inside

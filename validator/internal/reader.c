@@ -15,6 +15,7 @@ bool atf_reader_init_fd(atf_reader* r, int fd, uint64_t size, size_t window) {
   r->fd = fd;
   r->size = size;
   r->cap = window < ATF_READER_MIN_WINDOW ? ATF_READER_MIN_WINDOW : window;
+  if (size < r->cap) r->cap = size > 0 ? (size_t)size : 1;  // a small file: one window holds all of it
   r->buf = malloc(r->cap);
   r->win = r->buf;
   return r->buf != NULL;

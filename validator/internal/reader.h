@@ -40,7 +40,7 @@ typedef struct atf_reader {
 } atf_reader;
 
 // Reads fd (not owned) of `size` bytes through a window of `window` bytes (at least
-// ATF_READER_MIN_WINDOW). Returns false when the window cannot be allocated.
+// ATF_READER_MIN_WINDOW; no larger than the file). Returns false when it cannot be allocated.
 ATF_MUST_USE bool atf_reader_init_fd(atf_reader* r, int fd, uint64_t size, size_t window);
 // Reads data[0, len) in place; the caller keeps it alive.
 void atf_reader_init_mem(atf_reader* r, const uint8_t* data, size_t len);
