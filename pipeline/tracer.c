@@ -23,6 +23,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <string.h>
@@ -46,6 +47,7 @@ static struct record_globals {
   alignas(ATF_CACHE_LINE) _Atomic uint64_t epoch; /* odd: a session is running */
   _Atomic uint32_t max_symbol; /* highest id atf_tracer_symbol returned this session */
   uint32_t max_stack;
+  uint32_t block; /* overflow policy BLOCK */
   unsigned reg_count[ATF_KIND_TRACE_END + 1];
 } g_hot;
 #define g_epoch g_hot.epoch
@@ -185,8 +187,28 @@ typedef struct event {
   size_t stack_len;
 } event;
 
+/* BLOCK policy: waits until the drain worker has made room for `size` bytes. The worker runs until
+ * atf_tracer_stop() has seen every recorder leave (this one included), so room always comes; a
+ * short spin first, then yielding the CPU (on an oversubscribed machine the drain needs it). */
+static unsigned char *reserve_blocking(atf_ring *ring, size_t size) {
+  if (size > ring->max_record) return NULL; /* would never fit: dropped as in DROP */
+  unsigned char *p;
+  unsigned spins = 0;
+  while ((p = atf_ring_reserve(ring, size)) == NULL) {
+    if (spins < 64) {
+      spins++;
+#if defined(__x86_64__) || defined(__i386__)
+      __builtin_ia32_pause();
+#endif
+    } else {
+      sched_yield();
+    }
+  }
+  return p;
+}
+
 /* Reserves, fills and commits one record in the calling thread's ring. */
-static atf_tracer_status append(atf_slot *s, const event *e) {
+static atf_tracer_status append(atf_slot *s, const event *e, int in_signal) {
   unsigned nregs = e->regs == NULL ? 0 : e->nregs;
   if (nregs > g_reg_count[e->kind]) nregs = g_reg_count[e->kind];
   size_t stack_len = e->stack == NULL ? 0 : e->stack_len;
@@ -204,6 +226,7 @@ static atf_tracer_status append(atf_slot *s, const event *e) {
   if (ts < s->last_timestamp_ns) ts = s->last_timestamp_ns;
   atomic_fetch_add_explicit(&s->produced, 1, memory_order_relaxed);
   unsigned char *p = atf_ring_reserve(&s->ring, size);
+  if (p == NULL && g_hot.block && !in_signal) p = reserve_blocking(&s->ring, size);
   if (p == NULL) {
     atomic_fetch_add_explicit(&s->dropped, 1, memory_order_relaxed);
     return ATF_TRACER_E_DROPPED;
@@ -243,7 +266,7 @@ static atf_tracer_status record_busy(const event *e, int in_signal) {
   atf_slot *s = t.slot;
   atomic_fetch_add_explicit(&s->inflight, 1, memory_order_seq_cst);
   atf_tracer_status st = ATF_TRACER_E_STATE;
-  if (atomic_load_explicit(&g_epoch, memory_order_seq_cst) == t.epoch) st = append(s, e);
+  if (atomic_load_explicit(&g_epoch, memory_order_seq_cst) == t.epoch) st = append(s, e, in_signal);
   atomic_fetch_sub_explicit(&s->inflight, 1, memory_order_release);
   return st;
 }
@@ -343,7 +366,8 @@ atf_tracer_status atf_tracer_start(const atf_tracer_options *o) {
   if (o == NULL || o->writer.output_root == NULL || !atf_ring_capacity_ok(o->ring_bytes) ||
       o->max_threads == 0 || o->max_threads > ATF_TRACER_MAX_THREADS_LIMIT ||
       o->max_stack_bytes > ATF_RECORD_MAX_STACK || o->idle_sleep_ns == 0 ||
-      o->drain_nice < -20 || o->drain_nice > 19) {
+      o->drain_nice < -20 || o->drain_nice > 19 ||
+      (o->overflow != ATF_TRACER_OVERFLOW_DROP && o->overflow != ATF_TRACER_OVERFLOW_BLOCK)) {
     return ATF_TRACER_E_INVALID_ARGUMENT;
   }
   pthread_once(&g_key_once, make_exit_key);
@@ -367,6 +391,7 @@ atf_tracer_status atf_tracer_start(const atf_tracer_options *o) {
     goto out;
   }
   g_max_stack = o->max_stack_bytes;
+  g_hot.block = o->overflow == ATF_TRACER_OVERFLOW_BLOCK;
   for (int kind = ATF_KIND_CALL; kind <= ATF_KIND_SIGNAL; kind++) {
     unsigned n = atf_register_count(wo.arch, kind);
     g_reg_count[kind] = n > ATF_RECORD_MAX_REGS ? ATF_RECORD_MAX_REGS : n;

@@ -57,6 +57,14 @@ typedef enum atf_tracer_status {
 /* A static description of `status`. */
 const char *atf_tracer_strerror(atf_tracer_status status);
 
+/* What a traced thread does when its ring is full (atf_tracer_options.overflow). */
+typedef enum atf_tracer_overflow {
+  ATF_TRACER_OVERFLOW_DROP = 0,  /* drop the event and count it; never waits (the default) */
+  ATF_TRACER_OVERFLOW_BLOCK = 1  /* wait for the drain to make room: nothing is dropped for lack
+                                    of room (a bounded spin, then yielding). Signal handlers still
+                                    drop: they must never wait. */
+} atf_tracer_overflow;
+
 /* Upper bound of atf_tracer_options.max_threads (the registry's static slot array). */
 #define ATF_TRACER_MAX_THREADS_LIMIT 4096u
 
@@ -70,6 +78,7 @@ typedef struct atf_tracer_options {
   uint64_t idle_sleep_ns;     /* drain worker's sleep when the rings are empty; default 1 ms */
   uint64_t flush_interval_ns; /* drain worker flushes this often when it wrote; default 100 ms;
                                  0 = only atf_tracer_flush() and stop make events durable */
+  atf_tracer_overflow overflow; /* full ring: drop (default) or block; see the enum */
   int drain_nice;             /* Linux: nice value asked for the drain thread (default 0 = as
                                  the process). When traced threads outnumber the cores, a drain
                                  that gets only its fair share falls behind and rings fill; e.g.
