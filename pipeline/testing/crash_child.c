@@ -7,8 +7,12 @@
  * Each producer numbers only the events the tracer accepted (a dropped event's number is reused),
  * so the durable sequence numbers of a thread are exactly 0..seq.
  *
- *   crash_child OUTPUT_ROOT LABEL RUN_MS
+ * It runs until its standard input reaches end of file (or reads a line), then stops the session
+ * cleanly; it never ends on its own, so a test that kills it after some progress always kills it.
+ *
+ *   crash_child OUTPUT_ROOT LABEL
  */
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -50,9 +54,17 @@ static void sleep_us(long us) {
   nanosleep(&ts, NULL);
 }
 
+/* True once standard input has a line or is at end of file. */
+static int told_to_stop(void) {
+  struct pollfd p = {0, POLLIN, 0};
+  if (poll(&p, 1, 0) <= 0) return 0;
+  char c;
+  return read(0, &c, 1) >= 0; /* 0 = EOF, 1 = a byte: either way, stop */
+}
+
 int main(int argc, char **argv) {
-  if (argc != 4) {
-    fprintf(stderr, "usage: crash_child OUTPUT_ROOT LABEL RUN_MS\n");
+  if (argc != 3) {
+    fprintf(stderr, "usage: crash_child OUTPUT_ROOT LABEL\n");
     return 2;
   }
   setvbuf(stdout, NULL, _IOLBF, 0);
@@ -70,12 +82,9 @@ int main(int argc, char **argv) {
   for (int i = 0; i < PRODUCERS; i++) atomic_store(&g_last_ok[i], -1);
   pthread_t threads[PRODUCERS];
   for (int i = 0; i < PRODUCERS; i++) pthread_create(&threads[i], NULL, produce, (void *)(intptr_t)i);
-  long run_us = atol(argv[3]) * 1000L;
   unsigned seed = (unsigned)getpid();
-  for (long waited = 0; waited < run_us;) {
-    long pause = 300 + (long)(rand_r(&seed) % 2000);
-    sleep_us(pause);
-    waited += pause;
+  while (!told_to_stop()) {
+    sleep_us(300 + (long)(rand_r(&seed) % 2000));
     int64_t seq[PRODUCERS];
     for (int i = 0; i < PRODUCERS; i++) {
       seq[i] = atomic_load_explicit(&g_last_ok[i], memory_order_acquire);
