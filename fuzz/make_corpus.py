@@ -167,10 +167,11 @@ KIND = {"call": 1, "return": 2, "signal": 3, "end": 4}
 
 
 def program(arch, os_, cap_index, small_buffer, every_batch, tid, exe, args, exit_code, ops,
-            io_thread=False):
-    """Header of a writer_roundtrip program (see writer_roundtrip_fuzzer.cc)."""
+            io_thread=False, append=False):
+    """Header of a writer_roundtrip program (see writer_roundtrip_fuzzer.cc). `append`: batches go
+    through atf_writer_append (prefix semantics) instead of atf_writer_write."""
     config = arch + 3 * os_ + 9 * (1 if every_batch else 0)
-    sizes = cap_index | (8 if small_buffer else 0) | (16 if io_thread else 0)
+    sizes = cap_index | (8 if small_buffer else 0) | (16 if io_thread else 0) | (32 if append else 0)
     return (u8(config) + u8(sizes) + u32(tid) + sstr(exe) + u8(len(args)) + b"".join(sstr(a) for a in args)
             + u32(exit_code) + b"".join(ops))
 
@@ -283,6 +284,22 @@ def make_writer_roundtrip():
         + [record("return", symbol=2), record("call", symbol=1), write_batch(), flush()]
         + [record("signal", value=11), record("call", symbol=1), record("call", symbol=2),
            write_batch()], io_thread=True))
+    # atf_writer_append: refused records keep the prefix before them; a bad record after good ones,
+    # an event after TRACE_END in the same batch, then a later batch after it.
+    c.add("append_prefixes", program(1, 0, 4, False, False, 7, b"/bin/x", [], 1, [
+        intern(b"f"), record("call", symbol=1), pad(1), record("call", regs=7), record("return"),
+        write_batch(),
+        record("call", symbol=1), record("call", symbol=5), write_batch(),
+        record("return", force_stack=True, stack=8, stack_bytes=b"12345678"), write_batch(),
+        record("call"), record("end", value=1, regs=0), record("call"), write_batch(),
+        record("call"), write_batch(), pad(0), write_batch()], append=True))
+    # atf_writer_append with the 64 KiB buffer and the I/O thread: calls that do not fit the room
+    # left go to a fresh buffer.
+    c.add("append_handovers", program(1, 0, 4, True, False, 11, b"/bin/io", [b"io"], 0, [
+        intern(b"T" * 200, 3)]
+        + [record("call", symbol=1, stack=200, stack_bytes=b"s" * 200) for _ in range(40)]
+        + [write_batch(), flush(), record("signal", value=11), record("return", symbol=1),
+           write_batch()], io_thread=True, append=True))
     c.add("io_thread_every_batch", program(2, 1, 3, True, True, 12, b"/bin/io2", [], 5, [
         intern(b"U" * 100, 3), record("call", symbol=1), write_batch(), record("return", symbol=1),
         record("call", symbol=1, stack=64), write_batch(), flush(), record("end", value=5, regs=0),

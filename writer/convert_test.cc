@@ -38,7 +38,8 @@ struct Fixture {
   std::string Encode(const Batch& b, uint64_t event_id) {
     std::vector<uint8_t> out(ATF_RECORD_MAX_SIZE * 4);
     const auto* r = static_cast<const atf_ring_record*>(b.data());
-    size_t n = atf_encode_record(enc.get(), r, event_id, out.data(), out.size());
+    int converted;
+    size_t n = atf_encode_record(enc.get(), r, event_id, out.data(), out.size(), &converted);
     EXPECT_LE(n, out.size());
     uint64_t len;
     size_t h = atf_varint_decode(out.data(), n, &len);
@@ -204,11 +205,27 @@ TEST(Convert, TooSmallOutputWritesNothing) {
   b.Call(1, 1, 1, 0, {1, 2, 3}, "abc");
   uint8_t out[8];
   std::memset(out, 0xAA, sizeof out);
+  int converted = 1;
   size_t n = atf_encode_record(f.enc.get(), static_cast<const atf_ring_record*>(b.data()), 1, out,
-                               sizeof out);
+                               sizeof out, &converted);
   EXPECT_GT(n, sizeof out);
   for (uint8_t c : out) EXPECT_EQ(c, 0xAA);
-  // The converted event is left for the caller and frames to the same size.
+  // A call takes the fast path: nothing was converted, n is a bound that leaves room for it.
+  EXPECT_EQ(converted, 0);
+  std::vector<uint8_t> fast(n);
+  size_t exact = atf_encode_record(f.enc.get(), static_cast<const atf_ring_record*>(b.data()), 1,
+                                   fast.data(), fast.size(), &converted);
+  EXPECT_LE(exact, n);
+  EXPECT_EQ(converted, 0);
+  // A signal takes the reference path: the converted event is left for the caller and frames to
+  // the same, exact size.
+  Batch s;
+  s.Signal(1, 1, 10, {1, 2, 3});
+  n = atf_encode_record(f.enc.get(), static_cast<const atf_ring_record*>(s.data()), 2, out,
+                        sizeof out, &converted);
+  EXPECT_GT(n, sizeof out);
+  EXPECT_EQ(converted, 1);
+  for (uint8_t c : out) EXPECT_EQ(c, 0xAA);
   std::vector<uint8_t> big(n);
   EXPECT_EQ(atf_encode_event(&f.enc->scratch.event, big.data(), big.size()), n);
 }

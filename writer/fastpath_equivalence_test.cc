@@ -75,7 +75,10 @@ TEST(FastpathEquivalence, ByteIdenticalToReferenceStep) {
       const size_t n = atf_encode_record_reference(enc.get(), r, event_id, want.data(), want.size());
       ASSERT_LE(n, want.size());
       std::vector<uint8_t> production(want.size());
-      const size_t p = atf_encode_record(enc.get(), r, event_id, production.data(), production.size());
+      int converted = 0;
+      const size_t p = atf_encode_record(enc.get(), r, event_id, production.data(),
+                                         production.size(), &converted);
+      ASSERT_EQ(converted, 0) << "calls and returns take the fast path";
       ASSERT_EQ(std::vector<uint8_t>(production.begin(), production.begin() + p),
                 std::vector<uint8_t>(want.begin(), want.begin() + n))
           << "production path, arch " << arch << " record " << i;

@@ -102,8 +102,9 @@ int main() {
         reinterpret_cast<const uint8_t*>(batch.data()) + first->size);
     atf_encoder* e2 = new atf_encoder;
     atf_encoder_init(e2, ATF_ARCH_X86_64, "linux", symtab, 256);
-    atf_encode_record(enc, first, 1, out.data(), out.size());
-    atf_encode_record(e2, second, 2, out.data(), out.size());
+    int conv;
+    atf_encode_record(enc, first, 1, out.data(), out.size(), &conv);
+    atf_encode_record(e2, second, 2, out.data(), out.size(), &conv);
     double t0 = Now();
     size_t off = 0;
     for (int i = 0; i < kRecords; i++) {
@@ -121,7 +122,8 @@ int main() {
     const uint8_t* p = reinterpret_cast<const uint8_t*>(batch.data());
     for (int i = 0; i < kRecords; i++) {
       const auto* r = reinterpret_cast<const atf_ring_record*>(p);
-      off += atf_encode_record(enc, r, i + 1, out.data() + off, out.size() - off);
+      int conv;
+      off += atf_encode_record(enc, r, i + 1, out.data() + off, out.size() - off, &conv);
       p += r->size;
     }
     encode.push_back((Now() - t0) / kRecords);

@@ -57,6 +57,7 @@
 
 #define DEFAULT_BUFFER_BYTES (1u << 20)
 #define MIN_BUFFER_BYTES (64u << 10)
+_Static_assert(MIN_BUFFER_BYTES >= ATF_ENCODE_FAST_BOUND_MAX, "a fresh buffer fits any fast bound");
 #define DEFAULT_FLUSH_INTERVAL_NS 100000000ull
 #define DEFAULT_MAX_STACK 256u
 
@@ -66,6 +67,7 @@ struct atf_writer {
   const atf_file_ops *ops;
   atf_symtab *symtab;
   atf_encoder enc;
+  atf_record_limits limits; /* per-kind register counts of the session's architecture */
 
   atf_clock_fn clock;
   void *clock_ctx;
@@ -380,16 +382,25 @@ static atf_status append_converted(atf_writer *w, size_t framed, uint64_t timest
   return ATF_OK;
 }
 
-/* Appends one checked, non-PAD record, honouring max_file_bytes (TRACE_END is always written). */
+/* Appends one checked, non-PAD record, honouring max_file_bytes (TRACE_END is always written).
+ * A call or return that does not fit the room left gets a fresh buffer (the full one is handed
+ * over) and is encoded there on the fast path, like every other. */
 static atf_status append_record(atf_writer *w, const atf_ring_record *r) {
   size_t room = w->cap - w->len;
-  size_t framed = atf_encode_record(&w->enc, r, w->next_event_id, w->buf + w->len, room);
+  int converted;
+  size_t framed = atf_encode_record(&w->enc, r, w->next_event_id, w->buf + w->len, room, &converted);
+  if (ATF_UNLIKELY(framed > room) && !converted) { /* framed is the fast path's bound <= cap */
+    atf_status st = drain(w);
+    if (st != ATF_OK) return st;
+    room = w->cap - w->len;
+    framed = atf_encode_record(&w->enc, r, w->next_event_id, w->buf + w->len, room, &converted);
+  }
   if (w->max_file_bytes != 0 && r->kind != ATF_KIND_TRACE_END &&
       w->committed_bytes + (w->io_pending ? w->io_len : 0) + w->len + framed > w->max_file_bytes) {
     w->limit_reached = 1;
     return ATF_E_LIMIT;
   }
-  if (framed <= room) {
+  if (ATF_LIKELY(framed <= room)) {
     w->len += framed;
     w->buf_events++;
     account(w, r->timestamp_ns);
@@ -485,6 +496,7 @@ static atf_status writer_new(const atf_writer_options *o, atf_writer **out) {
     return ATF_E_NO_MEMORY;
   }
   atf_encoder_init(&w->enc, w->arch, w->os, w->symtab, o->max_stack_bytes);
+  atf_record_limits_init(&w->limits, w->arch);
   return ATF_OK;
 }
 
@@ -611,29 +623,52 @@ atf_status atf_writer_intern_symbol(atf_writer *w, const char *name, size_t len,
   return st;
 }
 
-atf_status atf_writer_write(atf_writer *w, const void *records, size_t bytes) {
-  if (w == NULL || (records == NULL && bytes > 0)) return ATF_E_INVALID_ARGUMENT;
-  if ((uintptr_t)records % ATF_RECORD_ALIGN != 0) return ATF_E_INVALID_ARGUMENT;
-  atf_status st = check_open(w);
-  if (st != ATF_OK) return st;
-  if (w->limit_reached) return ATF_E_LIMIT;
-  atf_batch_info info;
-  st = atf_batch_check(records, bytes, w->arch, atf_symtab_count(w->symtab), &info);
-  if (st != ATF_OK) return st;
-  if (w->trace_end_written && info.events > 0) return ATF_E_STATE;
+/* Events the writer holds: in events.bin, in flight to it, or buffered. */
+static uint64_t events_held(const atf_writer *w) {
+  return w->committed_events + (w->io_pending ? w->io_events : 0) + w->buf_events;
+}
 
-  const unsigned char *p = (const unsigned char *)records;
-  for (size_t off = 0; off < bytes && st == ATF_OK;) {
+/* The one walk over a batch: each record is checked, then encoded (PADs skipped). Stops at the
+ * first record that is refused; *events counts the events of the batch the writer holds. */
+static atf_status append_batch(atf_writer *w, const unsigned char *p, size_t bytes,
+                               uint64_t *events) {
+  const uint32_t symbols = atf_symtab_count(w->symtab);
+  const uint64_t held_before = events_held(w);
+  uint64_t taken = 0;
+  atf_status st = ATF_OK;
+  int end_in_batch = 0;
+  for (size_t off = 0; off < bytes;) {
     const atf_ring_record *r = (const atf_ring_record *)(p + off);
+    __builtin_prefetch(p + off + 512);
+    if (ATF_UNLIKELY(bytes - off < ATF_RECORD_HEADER_SIZE ||
+                     atf_record_check(r, bytes - off, &w->limits, symbols) != NULL)) {
+      st = ATF_E_BAD_RECORD;
+      break;
+    }
     off += r->size;
     if (r->kind == ATF_KIND_PAD) continue;
+    if (ATF_UNLIKELY(w->trace_end_written)) {
+      st = end_in_batch ? ATF_E_BAD_RECORD : ATF_E_STATE; /* as atf_batch_check / the API say */
+      break;
+    }
     if (r->kind != ATF_KIND_TRACE_END && w->max_events != 0 && w->next_event_id >= w->max_events) {
       w->limit_reached = 1;
-      return ATF_E_LIMIT;
+      st = ATF_E_LIMIT;
+      break;
     }
     st = append_record(w, r);
-    if (st == ATF_OK && r->kind == ATF_KIND_TRACE_END) w->trace_end_written = 1;
+    if (st != ATF_OK) break;
+    taken++;
+    if (r->kind == ATF_KIND_TRACE_END) w->trace_end_written = end_in_batch = 1;
   }
+  if (st != ATF_OK) {
+    /* A failed hand-over may have lost buffered events of this batch (and earlier ones): count
+     * only what is still held. */
+    const uint64_t held = events_held(w);
+    const uint64_t kept = held > held_before ? held - held_before : 0;
+    if (kept < taken) taken = kept;
+  }
+  if (events != NULL) *events = taken;
   if (st != ATF_OK) return st;
   if (w->flush_policy == ATF_FLUSH_EVERY_BATCH) return flush(w);
   if (w->flush_policy == ATF_FLUSH_INTERVAL) {
@@ -641,6 +676,32 @@ atf_status atf_writer_write(atf_writer *w, const void *records, size_t bytes) {
     if (now >= w->last_flush_ns && now - w->last_flush_ns >= w->flush_interval_ns) return flush(w);
   }
   return ATF_OK;
+}
+
+/* Common argument and state checks of the two write entry points. */
+static atf_status write_allowed(atf_writer *w, const void *records, size_t bytes) {
+  if (w == NULL || (records == NULL && bytes > 0)) return ATF_E_INVALID_ARGUMENT;
+  if ((uintptr_t)records % ATF_RECORD_ALIGN != 0) return ATF_E_INVALID_ARGUMENT;
+  atf_status st = check_open(w);
+  if (st != ATF_OK) return st;
+  return w->limit_reached ? ATF_E_LIMIT : ATF_OK;
+}
+
+atf_status atf_writer_write(atf_writer *w, const void *records, size_t bytes) {
+  atf_status st = write_allowed(w, records, bytes);
+  if (st != ATF_OK) return st;
+  atf_batch_info info;
+  st = atf_batch_check(records, bytes, w->arch, atf_symtab_count(w->symtab), &info);
+  if (st != ATF_OK) return st;
+  if (w->trace_end_written && info.events > 0) return ATF_E_STATE;
+  return append_batch(w, (const unsigned char *)records, bytes, NULL);
+}
+
+atf_status atf_writer_append(atf_writer *w, const void *records, size_t bytes, uint64_t *events) {
+  if (events != NULL) *events = 0;
+  atf_status st = write_allowed(w, records, bytes);
+  if (st != ATF_OK) return st;
+  return append_batch(w, (const unsigned char *)records, bytes, events);
 }
 
 atf_status atf_writer_flush(atf_writer *w) {

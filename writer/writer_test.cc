@@ -365,6 +365,106 @@ TEST_F(WriterTest, BadBatchWritesNothing) {
   EXPECT_EQ(Read().size(), 3u);
 }
 
+// atf_writer_append: one walk, prefix semantics, the accepted count returned by the call itself.
+TEST_F(WriterTest, AppendKeepsThePrefixBeforeABadRecordAndCountsIt) {
+  Options opt(root_);
+  Open(&opt);
+  const uint32_t sym = Intern("f");
+  Batch b;
+  b.Pad(48);
+  b.Call(1, 10, 1, sym, {1});
+  b.Pad(40);
+  b.Return(1, 11, 1, sym, {2});
+  b.Call(1, 12, 1, sym + 1, {});  // unknown symbol id: refused, and everything after it
+  b.Call(1, 13, 1, sym, {});
+  uint64_t n = 99;
+  EXPECT_EQ(atf_writer_append(w_, b.data(), b.size(), &n), ATF_E_BAD_RECORD);
+  EXPECT_EQ(n, 2u);
+  EXPECT_EQ(Stats().events_buffered, 2u);  // the prefix (TraceStart is on disk since open)
+  Batch ok;
+  ok.Call(1, 14, 1, sym, {});
+  EXPECT_EQ(atf_writer_append(w_, ok.data(), ok.size(), &n), ATF_OK);  // not a failed state
+  EXPECT_EQ(n, 1u);
+  EXPECT_EQ(atf_writer_append(w_, ok.data(), ok.size(), nullptr), ATF_OK);
+  Batch torn;  // a header cut short by the batch end
+  torn.Call(1, 15, 1, sym, {});
+  EXPECT_EQ(atf_writer_append(w_, torn.data(), torn.size() - 8, &n), ATF_E_BAD_RECORD);
+  EXPECT_EQ(n, 0u);
+  ASSERT_EQ(atf_writer_finalize(w_, 0), ATF_OK);
+  std::vector<Event> ev = Read();
+  ASSERT_EQ(ev.size(), 6u);  // start, call, return, call, call, end
+  EXPECT_EQ(ev[1].kind, Kind::kCall);
+  EXPECT_EQ(ev[2].kind, Kind::kReturn);
+  EXPECT_EQ(ev[3].kind, Kind::kCall);
+}
+
+TEST_F(WriterTest, AppendAfterTraceEndAndAtLimits) {
+  Options opt(root_);
+  opt.o.max_events = 4;  // TraceStart + 3
+  Open(&opt);
+  Batch b;
+  for (int i = 0; i < 5; i++) b.Call(1, 1, 1, 0, {});
+  uint64_t n = 0;
+  EXPECT_EQ(atf_writer_append(w_, b.data(), b.size(), &n), ATF_E_LIMIT);
+  EXPECT_EQ(n, 3u);
+  EXPECT_EQ(atf_writer_append(w_, b.data(), b.size(), &n), ATF_E_LIMIT);
+  EXPECT_EQ(n, 0u);
+  ASSERT_EQ(atf_writer_finalize(w_, 0), ATF_OK);
+  EXPECT_EQ(Read().size(), 5u);
+  atf_writer_close(w_);
+  w_ = nullptr;
+
+  Options end(root_, "end");
+  Open(&end);
+  Batch e;
+  e.Call(1, 1, 1, 0, {});
+  e.End(9, 2, 7);
+  e.Call(1, 3, 1, 0, {});  // after the TRACE_END of the same batch: a bad record
+  EXPECT_EQ(atf_writer_append(w_, e.data(), e.size(), &n), ATF_E_BAD_RECORD);
+  EXPECT_EQ(n, 2u);
+  Batch more;
+  more.Call(1, 4, 1, 0, {});
+  EXPECT_EQ(atf_writer_append(w_, more.data(), more.size(), &n), ATF_E_STATE);  // a later batch
+  EXPECT_EQ(n, 0u);
+  ASSERT_EQ(atf_writer_finalize(w_, 0), ATF_OK);
+  EXPECT_EQ(Read().size(), 3u);
+}
+
+// atf_writer_append and atf_writer_write produce the same bytes, and a call or return that does
+// not fit the room left in the buffer goes to a fresh buffer (never to protobuf-c).
+TEST_F(WriterTest, AppendWritesWhatWriteWrites) {
+  std::string files[2];
+  for (int append = 0; append < 2; append++) {
+    Options opt(root_, append ? "append" : "write");
+    opt.o.buffer_bytes = 64 << 10;
+    Open(&opt);
+    const uint32_t sym = Intern("f");
+    Batch b;
+    for (int i = 0; i < 3000; i++) {
+      b.Call(1, 1700000000000000000ull + i, 0x1000 + i, sym, {static_cast<uint64_t>(i), 7},
+             std::string(i % 200, static_cast<char>(i)));
+      if (i % 7 == 0) b.Pad(48);
+      b.Return(1, 1700000000000000000ull + i, 0x1000 + i, sym, {static_cast<uint64_t>(i)});
+      if (i % 500 == 0) b.Signal(1, 1700000000000000000ull + i, 10, {1, 2, 3});
+    }
+    for (int round = 0; round < 3; round++) {
+      if (append) {
+        uint64_t n = 0;
+        ASSERT_EQ(atf_writer_append(w_, b.data(), b.size(), &n), ATF_OK);
+        EXPECT_EQ(n, 6006u);
+      } else {
+        ASSERT_EQ(atf_writer_write(w_, b.data(), b.size()), ATF_OK);
+      }
+    }
+    ASSERT_EQ(atf_writer_finalize(w_, 0), ATF_OK);
+    EXPECT_EQ(Read().size(), 18020u);
+    files[append] = atf_test::ReadFile(dir_ + "/events.bin");
+    atf_writer_close(w_);
+    w_ = nullptr;
+  }
+  EXPECT_EQ(files[0], files[1]);
+}
+
 TEST_F(WriterTest, CallsAfterFinalize) {
   Options opt(root_);
   Open(&opt);

@@ -193,6 +193,14 @@ atf_status atf_writer_intern_symbol(atf_writer *w, const char *name, size_t len,
  * REQUIRES: records 8-byte aligned (else ATF_E_INVALID_ARGUMENT). */
 atf_status atf_writer_write(atf_writer *w, const void *records, size_t bytes);
 
+/* Appends records like atf_writer_write(), in one walk: each record is checked right before it is
+ * encoded, so a bad record stops the batch with ATF_E_BAD_RECORD after the records before it were
+ * accepted (a prefix; the same rules). *events (may be NULL) is set in every case to the number of
+ * events (non-PAD records) of this batch the writer holds afterwards: all of them on ATF_OK, the
+ * accepted prefix on ATF_E_BAD_RECORD / ATF_E_STATE / ATF_E_LIMIT, and after an I/O error those not
+ * lost with the failed buffer. The drain worker's entry point: no second pass, no stats call. */
+atf_status atf_writer_append(atf_writer *w, const void *records, size_t bytes, uint64_t *events);
+
 /* Writes buffered events to events.bin and fsyncs it: the durability point. */
 atf_status atf_writer_flush(atf_writer *w);
 
