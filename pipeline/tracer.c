@@ -318,37 +318,14 @@ atf_tracer_status atf_tracer_record_signal(int signo, const uint64_t *regs, unsi
 
 /* ---- lifecycle ------------------------------------------------------------------------------ */
 
-/* The writer as the drain's sink. A failed atf_writer_write may still have taken a prefix of the
- * batch (ATF_E_LIMIT; an I/O error after some records went out): the writer's event count tells
- * how many, measured against what it had accepted before. */
-static struct writer_sink {
-  atf_writer *w;
-  uint64_t accepted; /* events the writer holds: in events.bin or its buffer */
-} g_sink;
-
-static uint64_t writer_events(atf_writer *w) {
-  atf_writer_stats st;
-  atf_writer_get_stats(w, &st);
-  return st.events_written + st.events_buffered;
+/* The writer as the drain's sink: atf_writer_append walks each span once (checks, skips PADs,
+ * encodes) and says how many events it kept. */
+static int sink_write(void *ctx, const void *records, size_t bytes, uint64_t *events) {
+  return (int)atf_writer_append((atf_writer *)ctx, records, bytes, events);
 }
-
-static int sink_write(void *ctx, const void *records, size_t bytes, uint64_t *accepted) {
-  struct writer_sink *ws = (struct writer_sink *)ctx;
-  atf_status st = atf_writer_write(ws->w, records, bytes);
-  uint64_t now = writer_events(ws->w);
-  if (st == ATF_OK) {
-    ws->accepted = now;
-    return 0;
-  }
-  *accepted = now > ws->accepted ? now - ws->accepted : 0;
-  ws->accepted = now;
-  return (int)st;
-}
-static int sink_flush(void *ctx) {
-  return (int)atf_writer_flush(((struct writer_sink *)ctx)->w);
-}
+static int sink_flush(void *ctx) { return (int)atf_writer_flush((atf_writer *)ctx); }
 static int sink_drops(void *ctx, int32_t tid, uint64_t n) {
-  return (int)atf_writer_record_drops(((struct writer_sink *)ctx)->w, tid, n);
+  return (int)atf_writer_record_drops((atf_writer *)ctx, tid, n);
 }
 
 void atf_tracer_options_init(atf_tracer_options *o) {
@@ -396,9 +373,7 @@ atf_tracer_status atf_tracer_start(const atf_tracer_options *o) {
     unsigned n = atf_register_count(wo.arch, kind);
     g_reg_count[kind] = n > ATF_RECORD_MAX_REGS ? ATF_RECORD_MAX_REGS : n;
   }
-  g_sink.w = g_writer;
-  g_sink.accepted = writer_events(g_writer);
-  atf_drain_sink sink = {&g_sink, sink_write, sink_flush, sink_drops};
+  atf_drain_sink sink = {g_writer, sink_write, sink_flush, sink_drops};
   if (atf_drain_init(&g_drain, &g_reg, &sink, o->idle_sleep_ns, o->flush_interval_ns) != 0) {
     st = ATF_TRACER_E_NO_MEMORY;
   } else {

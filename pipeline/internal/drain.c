@@ -1,9 +1,10 @@
 /* internal/drain.c: see drain.h.
  *
- * Records are walked, not just forwarded: PAD records are cut out here so the sink only sees
- * events, every record's size is checked against the span before it is trusted, and the walk
- * yields the per-thread written count the tracer's accounting needs (written + dropped ==
- * produced).
+ * Spans are forwarded, not walked: each span of committed bytes (PADs included) goes to the sink in
+ * one call, and the sink's own walk (atf_writer_append: check, skip PADs, encode) returns how many
+ * events it kept, which is the per-thread written count the accounting needs (written + dropped +
+ * lost == produced). Only after the sink has failed does the drain walk records itself, to count
+ * what it could not write as lost.
  */
 #include "pipeline/internal/drain.h"
 
@@ -48,50 +49,40 @@ int atf_drain_init(atf_drain *d, atf_registry *reg, const atf_drain_sink *sink,
   return err;
 }
 
-/* Hands one run of consecutive event records to the sink. */
-static void write_run(atf_drain *d, atf_slot *s, const unsigned char *run, size_t bytes,
-                      uint64_t n) {
-  if (n == 0) return;
-  if (d->sink_status == 0) {
-    uint64_t accepted = 0;
-    int st = d->sink.write(d->sink.ctx, run, bytes, &accepted);
-    if (st == 0) accepted = n;
-    if (accepted > n) accepted = n;
-    atomic_fetch_add_explicit(&s->written, accepted, memory_order_relaxed);
-    if (accepted != 0) d->dirty = 1;
-    if (st == 0) return;
-    d->sink_status = st;
-    n -= accepted;
+/* Events (non-PAD records) in a span of whole records; a malformed size ends the count (the sink
+ * refuses such a record too). */
+static uint64_t count_events(const unsigned char *p, size_t len) {
+  uint64_t n = 0;
+  for (size_t off = 0; len - off >= ATF_RECORD_HEADER_SIZE;) {
+    const atf_ring_record *r = (const atf_ring_record *)(p + off);
+    if (r->size < ATF_RECORD_HEADER_SIZE || r->size % ATF_RECORD_ALIGN != 0 || r->size > len - off) {
+      break;
+    }
+    n += r->kind != ATF_KIND_PAD;
+    off += r->size;
   }
-  atomic_fetch_add_explicit(&s->lost, n, memory_order_relaxed);
+  return n;
 }
 
-/* Walks one span of whole records, cutting out PADs. Returns records written. */
+static void add(ATF_ATOMIC(uint64_t) *counter, uint64_t n) { /* drain worker only: no RMW needed */
+  atomic_store_explicit(counter, atomic_load_explicit(counter, memory_order_relaxed) + n,
+                        memory_order_relaxed);
+}
+
+/* Hands one span of whole records to the sink. Returns the events it kept. */
 static uint64_t write_span(atf_drain *d, atf_slot *s, const unsigned char *p, size_t len) {
-  uint64_t before = atomic_load_explicit(&s->written, memory_order_relaxed);
-  const unsigned char *run = p;
-  size_t run_bytes = 0;
-  uint64_t run_n = 0;
-  size_t off = 0;
-  while (off < len) {
-    const atf_ring_record *r = (const atf_ring_record *)(p + off);
-    size_t size = r->size;
-    if (size < ATF_RECORD_HEADER_SIZE || size % ATF_RECORD_ALIGN != 0 || size > len - off) {
-      break; /* cannot happen with a correct producer; the rest of the span is skipped */
-    }
-    if (r->kind == ATF_KIND_PAD) {
-      write_run(d, s, run, run_bytes, run_n);
-      run = p + off + size;
-      run_bytes = 0;
-      run_n = 0;
-    } else {
-      run_bytes += size;
-      run_n++;
-    }
-    off += size;
+  if (len == 0) return 0;
+  uint64_t kept = 0;
+  if (d->sink_status == 0) {
+    const int st = d->sink.write(d->sink.ctx, p, len, &kept);
+    add(&s->written, kept);
+    if (kept != 0) d->dirty = 1;
+    if (st == 0) return kept;
+    d->sink_status = st;
   }
-  write_run(d, s, run, run_bytes, run_n);
-  return atomic_load_explicit(&s->written, memory_order_relaxed) - before;
+  const uint64_t events = count_events(p, len);
+  add(&s->lost, events > kept ? events - kept : 0);
+  return kept;
 }
 
 /* Drains what is committed now; with `to_end`, repeats until the ring is empty. */

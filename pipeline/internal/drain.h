@@ -1,15 +1,15 @@
 /* internal/drain.h: the drain worker, which moves records from the registry's rings to a sink.
  *
- * The sink is a small function table (the tracer plugs in atf_writer_write / _flush /
+ * The sink is a small function table (the tracer plugs in atf_writer_append / _flush /
  * _record_drops; tests plug in a fake), so the worker is tested without files. One pass visits
  * slots[0, high_water): for each ACTIVE or EXITING slot it peeks the committed bytes (at most two
- * spans), hands each run of non-PAD records to sink.write, and releases the bytes. An EXITING slot
- * is drained to the end, its drops are reported with sink.record_drops, and it is freed for reuse.
- * After the first sink error the worker keeps consuming (producers must never stall) and counts
- * what it could not write as lost.
+ * spans, PADs included), hands each span to sink.write in one call, and releases the bytes. An
+ * EXITING slot is drained to the end, its drops are reported with sink.record_drops, and it is
+ * freed for reuse. After the first sink error the worker keeps consuming (producers must never
+ * stall) and counts what it could not write as lost.
  *
  * Threads: the worker thread drives the sink; atf_drain_flush() may be called from any thread.
- * After atf_drain_stop() the caller may drive the sink itself (atf_drain_finish()).
+ * After atf_drain_stop() the caller may drive the sink itself (atf_drain_pass(d, 1)).
  */
 #ifndef ATF_PIPELINE_INTERNAL_DRAIN_H_
 #define ATF_PIPELINE_INTERNAL_DRAIN_H_
@@ -26,9 +26,10 @@ extern "C" {
 
 typedef struct atf_drain_sink {
   void *ctx;
-  /* 0 = every record accepted; otherwise an error, and *accepted says how many records of the
-   * batch (a prefix) the sink kept anyway (e.g. up to a size limit). */
-  int (*write)(void *ctx, const void *records, size_t bytes, uint64_t *accepted);
+  /* Takes whole records, PADs included (the sink skips them). Returns 0 when every record was
+   * accepted, else an error; in both cases *events = the events (non-PAD records) of the batch the
+   * sink kept (all of them on 0; a prefix on error, e.g. up to a size limit). */
+  int (*write)(void *ctx, const void *records, size_t bytes, uint64_t *events);
   int (*flush)(void *ctx);                                    /* 0 = durable */
   int (*record_drops)(void *ctx, int32_t thread_id, uint64_t count);
 } atf_drain_sink;
