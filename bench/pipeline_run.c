@@ -49,9 +49,11 @@ static void *producer(void *p) {
 static char validate_label[64];
 
 int bench_pipeline(const char *dir, int producers, uint64_t events_per_producer,
-                   uint32_t ring_bytes, int drain_nice, int io_thread, bench_pipeline_result *out) {
+                   uint32_t ring_bytes, int drain_nice, int io_thread, int block,
+                   bench_pipeline_result *out) {
   memset(out, 0, sizeof *out);
   out->producers = producers;
+  out->block = block;
   out->ring_bytes = ring_bytes;
   atf_tracer_options o;
   atf_tracer_options_init(&o);
@@ -63,6 +65,7 @@ int bench_pipeline(const char *dir, int producers, uint64_t events_per_producer,
   o.max_stack_bytes = BENCH_STACK_BYTES;
   o.idle_sleep_ns = 100000; /* 100 us */
   o.drain_nice = drain_nice;
+  o.overflow = block ? ATF_TRACER_OVERFLOW_BLOCK : ATF_TRACER_OVERFLOW_DROP;
   if (io_thread >= 0) o.writer.io_thread = io_thread;
   if (atf_tracer_start(&o) != ATF_TRACER_OK) return -1;
   producer_arg arg;

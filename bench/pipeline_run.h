@@ -11,6 +11,7 @@ extern "C" {
 
 typedef struct bench_pipeline_result {
   int producers;
+  int block;            /* overflow policy: 0 drop, 1 block */
   uint64_t produced, written, dropped;
   double events_per_s;  /* written / the producers' run time (what the drain sustained) */
   double events_per_s_with_stop; /* written / (start .. stop: final drain, TraceEnd, fsync) */
@@ -22,9 +23,11 @@ typedef struct bench_pipeline_result {
  * (calls with 6 registers and a 128-byte stack copy, returns with 1 register, nested) as fast as
  * they can, through per-thread rings of `ring_bytes`, the drain thread at `drain_nice` (see
  * atf_tracer_options), the writer's I/O thread on or off (`io_thread` 0/1; < 0: the tracer's
- * default); then stop, validate, delete the session. */
+ * default), full rings dropping (`block` 0) or blocking (1); then stop, validate, delete the
+ * session. */
 int bench_pipeline(const char *dir, int producers, uint64_t events_per_producer,
-                   uint32_t ring_bytes, int drain_nice, int io_thread, bench_pipeline_result *out);
+                   uint32_t ring_bytes, int drain_nice, int io_thread, int block,
+                   bench_pipeline_result *out);
 
 /* Validates `session_dir` in a fresh child process (this binary re-executed with
  * --validate-child) with `threads` decoding threads (atf_validate_options.threads); MB/s of

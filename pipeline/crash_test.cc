@@ -64,12 +64,14 @@ void ParseLine(const std::string& line, ChildReport* r) {
   }
 }
 
-// Reads complete lines from `fd` until `enough(report)` holds (true) or EOF (false). A child that
-// prints nothing for `stall` is reported as stuck (false, *stalled set): a hang guard tied to the
-// child's progress, far beyond any pause of a working child.
+// Reads complete lines from `fd` until `enough(report)` holds (true) or EOF (false). A child whose
+// acknowledged event count does not grow for `stall` is reported as stuck (false, *stalled set): a
+// hang guard tied to the child's progress, far beyond any pause of a working child.
 template <typename Pred>
 bool ReadUntil(int fd, std::string* buf, ChildReport* r, Pred enough, bool* stalled,
                std::chrono::milliseconds stall = std::chrono::seconds(60)) {
+  auto progress_at = std::chrono::steady_clock::now();
+  int64_t acked = r->AckedEvents();
   for (;;) {
     size_t nl;
     while ((nl = buf->find('\n')) != std::string::npos) {
@@ -77,8 +79,14 @@ bool ReadUntil(int fd, std::string* buf, ChildReport* r, Pred enough, bool* stal
       buf->erase(0, nl + 1);
       if (enough(*r)) return true;
     }
+    const auto now = std::chrono::steady_clock::now();
+    if (r->AckedEvents() != acked) {
+      acked = r->AckedEvents();
+      progress_at = now;
+    }
+    const auto left = stall - std::chrono::duration_cast<std::chrono::milliseconds>(now - progress_at);
     pollfd p{fd, POLLIN, 0};
-    int ready = poll(&p, 1, static_cast<int>(stall.count()));
+    int ready = left.count() <= 0 ? 0 : poll(&p, 1, static_cast<int>(left.count()));
     if (ready == 0) {
       *stalled = true;
       return false;
@@ -202,7 +210,7 @@ void RunTrial(const std::string& root, int trial, int64_t kill_after_events, int
   bool unused = false;
   ReadUntil(fds[0], &buf, &rep, [](const ChildReport&) { return false; }, &unused);  // to EOF
   close(fds[0]);
-  ASSERT_FALSE(stalled) << "the child printed nothing for 60 s (stuck)";
+  ASSERT_FALSE(stalled) << "the child acknowledged no new event for 60 s (stuck)";
   ASSERT_FALSE(rep.dir.empty()) << "child never started (exec " << child << ")";
   ASSERT_TRUE(alive) << "the child ended before it was killed (status " << status << ")";
   ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << "status " << status;

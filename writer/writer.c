@@ -71,7 +71,7 @@ struct atf_writer {
 
   atf_clock_fn clock;
   void *clock_ctx;
-  int custom_clock;
+  char clock_name[65];
   atf_flush_policy flush_policy;
   uint64_t flush_interval_ns, max_events, max_file_bytes;
   int collect_modules;
@@ -157,6 +157,16 @@ static int label_valid(const char *label) {
   if (n == 0 || n > 128 || strcmp(label, ".") == 0 || strcmp(label, "..") == 0) return 0;
   for (size_t i = 0; i < n; i++) {
     if (label[i] < 0x20 || label[i] > 0x7e || label[i] == '/') return 0;
+  }
+  return 1;
+}
+
+/* A manifest clock name: 1..64 printable ASCII characters. */
+static int clock_name_valid(const char *name) {
+  size_t n = strlen(name);
+  if (n == 0 || n > 64) return 0;
+  for (size_t i = 0; i < n; i++) {
+    if (name[i] < 0x20 || name[i] > 0x7e) return 0;
   }
   return 1;
 }
@@ -440,6 +450,7 @@ static int options_valid(const atf_writer_options *o) {
       o->flush_policy != ATF_FLUSH_INTERVAL) {
     return 0;
   }
+  if (o->clock != NULL && o->clock_name != NULL && !clock_name_valid(o->clock_name)) return 0;
   if (o->argc > 0 && o->argv == NULL) return 0;
   for (size_t i = 0; i < o->argc; i++) {
     if (o->argv[i] == NULL) return 0;
@@ -457,7 +468,8 @@ static atf_status writer_new(const atf_writer_options *o, atf_writer **out) {
   w->ops = o->file_ops != NULL ? o->file_ops : atf_file_ops_posix();
   w->clock = o->clock != NULL ? o->clock : realtime_ns;
   w->clock_ctx = o->clock_ctx;
-  w->custom_clock = o->clock != NULL;
+  snprintf(w->clock_name, sizeof w->clock_name, "%s",
+           o->clock == NULL ? "CLOCK_REALTIME" : o->clock_name != NULL ? o->clock_name : "custom");
   w->flush_policy = o->flush_policy;
   w->flush_interval_ns = o->flush_interval_ns;
   w->max_events = o->max_events;
@@ -778,7 +790,7 @@ static atf_status write_manifest(atf_writer *w) {
       .pid = w->pid,
       .session_id = w->session_id,
       .executable_path = w->executable_path,
-      .clock = w->custom_clock ? "custom" : "CLOCK_REALTIME",
+      .clock = w->clock_name,
       .time_start_ns = w->min_ts,
       .time_end_ns = w->max_ts,
       .event_count = w->committed_events,

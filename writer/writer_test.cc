@@ -503,6 +503,12 @@ TEST_F(WriterTest, InvalidArguments) {
   rejects([](atf_writer_options* o) { o->session_label = "."; });
   rejects([](atf_writer_options* o) { o->session_label = ""; });
   rejects([](atf_writer_options* o) { o->session_label = "tab\there"; });
+  rejects([](atf_writer_options* o) { o->clock_name = ""; });
+  rejects([](atf_writer_options* o) { o->clock_name = "new\nline"; });
+  rejects([](atf_writer_options* o) {
+    static const std::string long_name(65, 'c');
+    o->clock_name = long_name.c_str();
+  });
   rejects([](atf_writer_options* o) { o->session_label = "caf\xc3\xa9"; });
   rejects([](atf_writer_options* o) { o->argc = 2; });
   rejects([](atf_writer_options* o) { o->max_stack_bytes = ATF_RECORD_MAX_STACK + 1; });
@@ -663,6 +669,22 @@ TEST_F(WriterTest, StrangePathsRoundTripThroughTheManifest) {
   ASSERT_EQ(ev.size(), 2u);
   EXPECT_EQ(ev[0].executable_path, "/opt/\"q\"/back\\slash/\xe2\x9c\x93/bad\xef\xbf\xbd");
   EXPECT_EQ(Stats().utf8_replacements, 1u);
+}
+
+TEST_F(WriterTest, ManifestNamesTheClock) {
+  const char* const names[] = {nullptr, "tsc"};
+  for (const char* name : names) {
+    Options opt(root_, name ? name : "unnamed");
+    opt.o.clock_name = name;  // with the stepping test clock
+    Open(&opt);
+    ASSERT_EQ(atf_writer_finalize(w_, 0), ATF_OK);
+    cJSON* root = cJSON_Parse(Manifest().c_str());
+    ASSERT_NE(root, nullptr);
+    EXPECT_STREQ(cJSON_GetObjectItemCaseSensitive(root, "clock")->valuestring, name ? name : "custom");
+    cJSON_Delete(root);
+    atf_writer_close(w_);
+    w_ = nullptr;
+  }
 }
 
 TEST_F(WriterTest, DefaultsComeFromTheProcess) {

@@ -65,6 +65,17 @@ typedef enum atf_tracer_overflow {
                                     drop: they must never wait. */
 } atf_tracer_overflow;
 
+/* Where timestamps come from (atf_tracer_options.clock). Either way a timestamp is CLOCK_REALTIME at
+ * session start plus the time elapsed since at CLOCK_MONOTONIC's rate (a wall-clock step during the
+ * session moves nothing); the manifest's "clock" key names the source ("tsc", "cntvct",
+ * "monotonic"). */
+typedef enum atf_tracer_clock {
+  ATF_TRACER_CLOCK_AUTO = 0,     /* the CPU's invariant counter where there is one (x86_64 TSC,
+                                    arm64 CNTVCT), calibrated against CLOCK_MONOTONIC; else as
+                                    below (the default) */
+  ATF_TRACER_CLOCK_MONOTONIC = 1 /* clock_gettime(CLOCK_MONOTONIC) per event */
+} atf_tracer_clock;
+
 /* Upper bound of atf_tracer_options.max_threads (the registry's static slot array). */
 #define ATF_TRACER_MAX_THREADS_LIMIT 4096u
 
@@ -79,6 +90,7 @@ typedef struct atf_tracer_options {
   uint64_t flush_interval_ns; /* drain worker flushes this often when it wrote; default 100 ms;
                                  0 = only atf_tracer_flush() and stop make events durable */
   atf_tracer_overflow overflow; /* full ring: drop (default) or block; see the enum */
+  atf_tracer_clock clock;       /* timestamp source; see the enum */
   int drain_nice;             /* Linux: nice value asked for the drain thread (default 0 = as
                                  the process). When traced threads outnumber the cores, a drain
                                  that gets only its fair share falls behind and rings fill; e.g.
@@ -91,6 +103,7 @@ typedef struct atf_tracer_thread_stats {
   int32_t thread_id;
   uint32_t generation;
   uint64_t produced, written, dropped, lost;
+  uint64_t dropped_unmatched; /* of dropped: returns whose call was not recorded */
 } atf_tracer_thread_stats;
 
 typedef struct atf_tracer_stats {
@@ -99,12 +112,15 @@ typedef struct atf_tracer_stats {
   uint64_t written;        /* accepted by the writer */
   uint64_t dropped;        /* full ring, nested signal, no free slot, too big */
   uint64_t dropped_no_slot; /* of dropped: every slot was in use (reported as thread 0) */
+  uint64_t dropped_unmatched; /* of dropped: returns whose call this session did not record
+                                 (entered before the session or before the thread had a slot) */
   uint64_t lost;           /* drained after the writer had failed */
   uint64_t threads;        /* thread lifetimes that recorded at least one event */
   uint64_t file_events;    /* events in events.bin, incl. TraceStart and TraceEnd */
   uint64_t file_bytes;     /* size of events.bin */
   uint64_t elapsed_ns;     /* start to stop */
   atf_status writer_status; /* first writer error, ATF_OK if none */
+  const char *clock;       /* the timestamps' source: "tsc", "cntvct" or "monotonic" (static) */
   char session_dir[4096];
   /* Optional per-thread detail: set `thread_stats` to an array of `thread_stats_cap` entries
    * before stop; stop fills up to that many and sets thread_stats_count to the total. */

@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "atf/ring_record.h"
+#include "pipeline/internal/clock.h"
 
 #if defined(__linux__)
 #include <sys/resource.h>
@@ -114,14 +115,17 @@ static void remember_thread(atf_drain *d, atf_slot *s) {
   atf_drain_thread_stats *t = &d->threads[d->nthreads++];
   t->thread_id = s->tid;
   t->generation = atomic_load_explicit(&s->generation, memory_order_relaxed);
-  t->produced = atomic_load_explicit(&s->produced, memory_order_relaxed);
+  const uint64_t nested = atomic_load_explicit(&s->nested_dropped, memory_order_relaxed);
+  t->produced = atomic_load_explicit(&s->produced, memory_order_relaxed) + nested;
   t->written = atomic_load_explicit(&s->written, memory_order_relaxed);
-  t->dropped = atomic_load_explicit(&s->dropped, memory_order_relaxed);
+  t->dropped = atomic_load_explicit(&s->dropped, memory_order_relaxed) + nested;
+  t->unmatched = atomic_load_explicit(&s->unmatched, memory_order_relaxed);
   t->lost = atomic_load_explicit(&s->lost, memory_order_relaxed);
 }
 
 static void retire(atf_drain *d, atf_slot *s) {
-  uint64_t dropped = atomic_load_explicit(&s->dropped, memory_order_relaxed);
+  uint64_t dropped = atomic_load_explicit(&s->dropped, memory_order_relaxed) +
+                     atomic_load_explicit(&s->nested_dropped, memory_order_relaxed);
   if (dropped != 0) d->sink.record_drops(d->sink.ctx, s->tid, dropped);
   remember_thread(d, s);
   atf_registry_free(s);
@@ -176,6 +180,7 @@ static void *worker(void *arg) {
     pthread_mutex_unlock(&d->mu);
 
     uint64_t n = atf_drain_pass(d, 0);
+    atf_clock_anchor(); /* the session clock's counter mapping, every ATF_CLOCK_ANCHOR_NS */
     uint64_t now = mono_ns();
     int interval_due = d->flush_interval_ns != 0 && d->dirty &&
                        now - d->last_flush_ns >= d->flush_interval_ns;

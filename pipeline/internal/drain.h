@@ -39,6 +39,7 @@ typedef struct atf_drain_thread_stats {
   int32_t thread_id;
   uint32_t generation;
   uint64_t produced, written, dropped, lost;
+  uint64_t unmatched; /* of dropped: returns without a recorded call */
 } atf_drain_thread_stats;
 
 typedef struct atf_drain {

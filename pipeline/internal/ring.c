@@ -22,35 +22,6 @@ void atf_ring_init(atf_ring *r, void *buf, uint32_t capacity) {
   r->max_record = max > 0xFFF8u ? 0xFFF8u : max;
 }
 
-static void write_pad(unsigned char *at, size_t len) {
-  atf_ring_record pad;
-  memset(&pad, 0, sizeof pad);
-  pad.size = (uint16_t)len;
-  pad.kind = ATF_KIND_PAD;
-  memcpy(at, &pad, sizeof pad);
-}
-
-void *atf_ring_reserve(atf_ring *r, size_t size) {
-  if (size > r->max_record) return NULL;
-  uint64_t head = r->reserved_head = atomic_load_explicit(&r->head, memory_order_relaxed);
-  uint64_t off = head & r->mask;
-  uint64_t to_end = r->capacity - off;
-  uint64_t pad = 0;
-  if (size > to_end || (to_end - size != 0 && to_end - size < ATF_RECORD_HEADER_SIZE)) pad = to_end;
-  uint64_t need = pad + size;
-  if (head + need - r->cached_tail > r->capacity) {
-    r->cached_tail = atomic_load_explicit(&r->tail, memory_order_acquire);
-    if (head + need - r->cached_tail > r->capacity) return NULL;
-  }
-  if (pad != 0) write_pad(r->buf + off, (size_t)pad);
-  r->reserved_head = head + need;
-  return r->buf + ((head + pad) & r->mask);
-}
-
-void atf_ring_commit(atf_ring *r) {
-  atomic_store_explicit(&r->head, r->reserved_head, memory_order_release);
-}
-
 size_t atf_ring_peek(atf_ring *r, atf_ring_span *out) {
   uint64_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
   uint64_t head = atomic_load_explicit(&r->head, memory_order_acquire);

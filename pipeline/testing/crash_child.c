@@ -1,8 +1,9 @@
 /* crash_child: the process crash_test kills. Traces two producer threads and reports, on stdout,
  * the flush points the tracer acknowledged:
  *   DIR <session dir>
- *   ACK <tid> <seq> <tid> <seq>     after atf_tracer_flush() returned OK: each thread's events
- *                                   with sequence numbers 0..seq are durable
+ *   ACK <tid> <seq> <tid> <seq>     after atf_tracer_flush() returned OK: each thread's calls
+ *                                   with sequence numbers 0..seq are durable (each call is
+ *                                   followed by its return)
  *   DONE                            after atf_tracer_stop() returned OK
  * Each producer numbers only the events the tracer accepted (a dropped event's number is reused),
  * so the durable sequence numbers of a thread are exactly 0..seq.
@@ -38,7 +39,10 @@ static void *produce(void *arg) {
   memset(stack, i, sizeof stack);
   for (int64_t seq = 0; !atomic_load(&g_stop);) {
     uint64_t regs[6] = {(uint64_t)seq, (uint64_t)i, 0, 0, 0, 0};
-    if (atf_tracer_record_call(g_sym, 0x1000, regs, 6, stack, sizeof stack) == ATF_TRACER_OK) {
+    /* A call and its return (a dropped call takes its return with it). */
+    atf_tracer_status st = atf_tracer_record_call(g_sym, 0x1000, regs, 6, stack, sizeof stack);
+    atf_tracer_record_return(g_sym, 0x1000, regs, 1);
+    if (st == ATF_TRACER_OK) {
       atomic_store_explicit(&g_last_ok[i], seq, memory_order_release);
       seq++;
     } else {

@@ -36,7 +36,8 @@
  *     directory is never reused (ATF_E_EXISTS) and no symlink is followed at the last component.
  *
  * Manifest keys: formatVersion ("ATF V4"), writer ("atf-writer <version>"), os, arch, pid,
- * sessionId, executablePath, clock ("CLOCK_REALTIME" or "custom"), timeStartNs/timeEndNs (min/max
+ * sessionId, executablePath, clock ("CLOCK_REALTIME", or options.clock_name / "custom" with a
+ * caller's clock), timeStartNs/timeEndNs (min/max
  * of every event timestamp, TraceStart and TraceEnd included), eventCount, bytesWritten, modules
  * (UUID strings), and droppedEvents/droppedEventsByThread ({"<tid>": n}) once drops were recorded.
  * Every integer is written as exact decimal text (no double rounding, any uint64).
@@ -132,6 +133,8 @@ typedef struct atf_writer_options {
                                    JSON reader using doubles reads it exactly */
   atf_clock_fn clock;           /* optional; NULL = CLOCK_REALTIME */
   void *clock_ctx;
+  const char *clock_name;       /* the manifest's "clock" with a caller's clock: printable ASCII,
+                                   1..64 bytes; NULL = "custom" (ignored without `clock`) */
   const char *executable_path;  /* TraceStart; NULL = the current executable */
   const char *const *argv;      /* TraceStart args; may be NULL with argc == 0 */
   size_t argc;
