@@ -80,7 +80,7 @@ static struct record_globals {
   uint32_t max_stack;
   uint32_t block;        /* overflow policy BLOCK */
   uint32_t light_fence;  /* membarrier is registered: recorders need only a compiler barrier */
-  uint32_t return_keep;  /* DROP: ring bytes kept free per open call, for its return */
+  uint32_t return_keep;  /* DROP: the largest return record, kept free per open call */
   uint64_t start_ns;     /* TraceStart's time: no event of the session is earlier */
   unsigned reg_count[ATF_KIND_TRACE_END + 1];
 } g_hot;
@@ -296,10 +296,14 @@ static atf_tracer_status append(atf_slot *s, const event *e, int in_signal) {
   }
   const size_t size = atf_record_size(nregs, (unsigned)stack_len);
 
-  /* Room the returns of the open calls need after this record (DROP: they must never fail). */
+  /* DROP: room the returns of the open calls need after this record, so that they never fail.
+   * Returns written back to back need at most one PAD between them (a PAD puts the next at the
+   * start of the ring, and they fit in it with room to spare), and a PAD before a return is at most
+   * the return's size plus a header. */
   size_t keep = 0;
   if (!g_hot.block && kind != ATF_KIND_RETURN) {
-    keep = (size_t)(t.open_calls + (kind == ATF_KIND_CALL)) * g_hot.return_keep;
+    const size_t open = (size_t)t.open_calls + (kind == ATF_KIND_CALL);
+    if (open != 0) keep = (open + 1) * g_hot.return_keep + ATF_RECORD_HEADER_SIZE;
   }
   unsigned char *p = (unsigned char *)atf_ring_reserve_keep(&s->ring, size, keep);
   if (ATF_UNLIKELY(p == NULL)) {

@@ -15,6 +15,7 @@
 #include <chrono>
 #include <cstring>
 #include <map>
+#include <random>
 #include <string>
 #include <thread>
 #include <vector>
@@ -530,7 +531,9 @@ TEST(TracerTest, SignalStormDuringRecordsNeverCorruptsTheRing) {
     Producer* p = &producers[0];
     p->tid = Tid();
     for (uint64_t i = 0; i < 50000; i++) {
-      uint64_t regs[2] = {i, 0};
+      uint64_t regs[6] = {2 * i, 0, 0, 0, 0, 0};
+      (atf_tracer_record_call(0, 1, regs, 6, nullptr, 0) == ATF_TRACER_OK ? p->ok : p->dropped)++;
+      regs[0] = 2 * i + 1;
       (atf_tracer_record_return(0, 1, regs, 1) == ATF_TRACER_OK ? p->ok : p->dropped)++;
       auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(2);
       while (std::chrono::steady_clock::now() < until) {
@@ -554,7 +557,7 @@ TEST(TracerTest, SignalStormDuringRecordsNeverCorruptsTheRing) {
               (unsigned long long)sent, (unsigned long long)handled,
               (unsigned long long)g_signal_ok.load(), (unsigned long long)g_signal_dropped.load());
   EXPECT_GT(handled, 100u);
-  EXPECT_EQ(st.produced, 50000u + handled);
+  EXPECT_EQ(st.produced, 100000u + handled);
   EXPECT_GT(g_signal_ok.load(), 0u);
   EXPECT_EQ(st.written + st.dropped, st.produced);
   uint64_t signals_in_file = 0;
@@ -565,6 +568,161 @@ TEST(TracerTest, SignalStormDuringRecordsNeverCorruptsTheRing) {
       << error;
   EXPECT_EQ(signals_in_file, g_signal_ok.load());
   CheckSession(st, producers, g_signal_ok.load());
+}
+
+// ---- balanced call trees ----------------------------------------------------------------------
+
+// Per thread, the calls and returns of a session must nest: every return closes the innermost open
+// call (same address), and no call stays open while its thread goes on past its return. Checks the
+// file and returns the calls still open at the end, per thread.
+std::map<int32_t, size_t> CheckBalanced(const std::string& dir) {
+  std::map<int32_t, std::vector<uint64_t>> stacks;
+  std::string error;
+  EXPECT_TRUE(ForEachEvent(
+      dir + "/events.bin",
+      [&](const atf::v4::Event& ev) {
+        if (ev.has_function_call()) {
+          stacks[ev.thread_id()].push_back(ev.function_call().address());
+        } else if (ev.has_function_return()) {
+          std::vector<uint64_t>& st = stacks[ev.thread_id()];
+          ASSERT_FALSE(st.empty()) << "a return without its call, thread " << ev.thread_id()
+                                   << ", event " << ev.event_id();
+          ASSERT_EQ(st.back(), ev.function_return().address())
+              << "a return that does not close the innermost call, event " << ev.event_id();
+          st.pop_back();
+        }
+      },
+      &error))
+      << error;
+  std::map<int32_t, size_t> open;
+  for (const auto& [tid, st] : stacks) open[tid] = st.size();
+  return open;
+}
+
+// A random walk of nested calls (the address names the depth) with signals in between; the walk
+// returns to depth 0 at the end. Records what the tracer said of each event.
+void Recurse(uint32_t sym, uint64_t events, int max_depth, uint64_t seed, Producer* p,
+             bool signals) {
+  p->tid = Tid();
+  std::mt19937_64 rng(seed);
+  unsigned char stack[64] = {0};
+  int depth = 0;
+  for (uint64_t i = 0; i < events || depth > 0; i++) {
+    const bool call = depth == 0 || (i < events && depth < max_depth && rng() % 2 == 0);
+    uint64_t regs[6] = {i, 1, 2, 3, 4, 5};
+    atf_tracer_status st;
+    if (call) {
+      st = atf_tracer_record_call(sym, 0x1000 + depth, regs, 6, stack, sizeof stack);
+      depth++;
+    } else {
+      depth--;
+      st = atf_tracer_record_return(sym, 0x1000 + depth, regs, 2);
+    }
+    (st == ATF_TRACER_OK ? p->ok : p->dropped)++;
+    if (signals && i % 97 == 0) raise(SIGUSR1);
+  }
+}
+
+void BalancedRun(const char* name, uint32_t ring_bytes, atf_tracer_overflow policy, int threads,
+                 int max_depth, bool signals, atf_tracer_stats* st) {
+  atf_tracer_options o = Options(name);
+  o.ring_bytes = ring_bytes;
+  o.overflow = policy;
+  struct sigaction sa {};
+  sa.sa_handler = OnSignal;
+  struct sigaction old {};
+  ASSERT_EQ(sigaction(SIGUSR1, &sa, &old), 0);
+  ASSERT_EQ(atf_tracer_start(&o), ATF_TRACER_OK);
+  uint32_t sym = 0;
+  ASSERT_EQ(atf_tracer_symbol("recurse", &sym), ATF_TRACER_OK);
+  std::vector<Producer> producers(threads);
+  std::vector<std::thread> ts;
+  for (int i = 0; i < threads; i++) {
+    ts.emplace_back(Recurse, sym, 30000, max_depth, 1000 + i, &producers[i], signals);
+  }
+  for (auto& t : ts) t.join();
+  ASSERT_EQ(atf_tracer_stop(0, st), ATF_TRACER_OK);
+  sigaction(SIGUSR1, &old, nullptr);
+  uint64_t ok = 0, dropped = 0;
+  for (const Producer& p : producers) ok += p.ok, dropped += p.dropped;
+  EXPECT_EQ(st->written + st->dropped, st->produced);
+  EXPECT_GE(st->written, ok);  // and the signals the handler recorded
+  std::map<int32_t, size_t> open = CheckBalanced(st->session_dir);
+  for (const Producer& p : producers) {
+    EXPECT_EQ(open[p.tid], 0u) << "every walk returned to depth 0: thread " << p.tid;
+  }
+  atf_test::Verdict v = Validate(st->session_dir);
+  EXPECT_TRUE(v.valid) << v.text;
+}
+
+// Tiny rings, deep recursion, four threads, signals: most events drop, whole subtrees at a time,
+// and what is written nests exactly.
+TEST(TracerTest, DropKeepsCallTreesBalancedWithTinyRingsDeepRecursionAndSignals) {
+  atf_tracer_stats st{};
+  BalancedRun("balanced_tiny", 1024, ATF_TRACER_OVERFLOW_DROP, 4, 2000, true, &st);
+  EXPECT_GT(st.dropped, st.produced / 10) << "the rings were meant to overflow";
+  EXPECT_GT(st.written, 0u);
+  atf_tracer_stats big{};
+  BalancedRun("balanced_4k", 4096, ATF_TRACER_OVERFLOW_DROP, 4, 5000, true, &big);
+  EXPECT_GT(big.dropped, 0u);
+}
+
+TEST(TracerTest, BlockNeverDropsADeepRecursion) {
+  atf_tracer_stats st{};
+  BalancedRun("balanced_block", 1024, ATF_TRACER_OVERFLOW_BLOCK, 4, 5000, false, &st);
+  EXPECT_EQ(st.dropped, 0u);
+  EXPECT_EQ(st.written, st.produced);
+}
+
+// Returns whose calls were made before the session (or before the thread had a slot) are not
+// written: they are dropped and counted apart, and the file stays balanced.
+TEST(TracerTest, ReturnsWithoutARecordedCallAreDroppedAndCounted) {
+  atf_tracer_options o = Options("unmatched");
+  ASSERT_EQ(atf_tracer_start(&o), ATF_TRACER_OK);
+  uint64_t regs[2] = {1, 2};
+  EXPECT_EQ(atf_tracer_record_return(0, 0x10, regs, 1), ATF_TRACER_E_DROPPED);
+  EXPECT_EQ(atf_tracer_record_call(0, 0x20, regs, 2, nullptr, 0), ATF_TRACER_OK);
+  EXPECT_EQ(atf_tracer_record_return(0, 0x20, regs, 1), ATF_TRACER_OK);
+  EXPECT_EQ(atf_tracer_record_return(0, 0x10, regs, 1), ATF_TRACER_E_DROPPED);
+  atf_tracer_stats st{};
+  ASSERT_EQ(atf_tracer_stop(0, &st), ATF_TRACER_OK);
+  EXPECT_EQ(st.produced, 4u);
+  EXPECT_EQ(st.written, 2u);
+  EXPECT_EQ(st.dropped, 2u);
+  EXPECT_EQ(st.dropped_unmatched, 2u);
+  CheckBalanced(st.session_dir);
+  EXPECT_TRUE(Validate(st.session_dir).valid);
+}
+
+// A dropped call drops everything under it and its own return, even when room comes back
+// meanwhile: a tiny ring filled by one big burst, then drained by a flush, mid-subtree.
+TEST(TracerTest, ADroppedCallTakesItsWholeSubtree) {
+  atf_tracer_options o = Options("subtree");
+  o.ring_bytes = 1024;
+  ASSERT_EQ(atf_tracer_start(&o), ATF_TRACER_OK);
+  uint64_t regs[6] = {1, 2, 3, 4, 5, 6};
+  unsigned char stack[200] = {0};
+  // Fill the ring with open calls until one is refused.
+  int recorded = 0;
+  while (atf_tracer_record_call(0, 0x100 + recorded, regs, 6, stack, sizeof stack) == ATF_TRACER_OK) {
+    recorded++;
+    ASSERT_LT(recorded, 100);
+  }
+  ASSERT_EQ(atf_tracer_flush(), ATF_TRACER_OK);  // room again
+  // Inside the dropped call: a call and its return, then the dropped call's own return.
+  EXPECT_EQ(atf_tracer_record_call(0, 0x999, regs, 6, nullptr, 0), ATF_TRACER_E_DROPPED);
+  EXPECT_EQ(atf_tracer_record_return(0, 0x999, regs, 1), ATF_TRACER_E_DROPPED);
+  EXPECT_EQ(atf_tracer_record_return(0, 0x100 + recorded, regs, 1), ATF_TRACER_E_DROPPED);
+  // The recorded calls' returns all fit: room was kept for them.
+  for (int i = recorded - 1; i >= 0; i--) {
+    EXPECT_EQ(atf_tracer_record_return(0, 0x100 + i, regs, 1), ATF_TRACER_OK) << i;
+  }
+  atf_tracer_stats st{};
+  ASSERT_EQ(atf_tracer_stop(0, &st), ATF_TRACER_OK);
+  EXPECT_EQ(st.written, 2u * recorded);
+  EXPECT_EQ(st.dropped, 4u);
+  std::map<int32_t, size_t> open = CheckBalanced(st.session_dir);
+  for (const auto& [tid, n] : open) EXPECT_EQ(n, 0u) << tid;
 }
 
 }  // namespace
