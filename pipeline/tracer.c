@@ -245,28 +245,6 @@ static atf_tracer_status dropped(atf_slot *s) {
   return ATF_TRACER_E_DROPPED;
 }
 
-/* BLOCK policy: waits until the drain worker has made room for `size` bytes. The worker runs until
- * atf_tracer_stop() has seen every recorder leave (this one included), so room always comes; a
- * short spin first, then yielding the CPU (on an oversubscribed machine the drain needs it). */
-static unsigned char *reserve_blocking(atf_ring *ring, size_t size) {
-  if (size > ring->max_record) return NULL; /* would never fit: dropped as in DROP */
-  unsigned char *p;
-  unsigned spins = 0;
-  while ((p = atf_ring_reserve(ring, size)) == NULL) {
-    if (spins < 64) {
-      spins++;
-#if defined(__x86_64__) || defined(__i386__)
-      __builtin_ia32_pause();
-#elif defined(__aarch64__)
-      __asm__ __volatile__("yield");
-#endif
-    } else {
-      sched_yield();
-    }
-  }
-  return p;
-}
-
 /* Reserves, fills and commits one record in the calling thread's ring, keeping call trees
  * balanced (see the top of this file). */
 static atf_tracer_status append(atf_slot *s, const event *e, int in_signal) {
@@ -307,7 +285,9 @@ static atf_tracer_status append(atf_slot *s, const event *e, int in_signal) {
   }
   unsigned char *p = (unsigned char *)atf_ring_reserve_keep(&s->ring, size, keep);
   if (ATF_UNLIKELY(p == NULL)) {
-    if (g_hot.block && !in_signal) p = reserve_blocking(&s->ring, size);
+    /* BLOCK: the drain worker runs until atf_tracer_stop() has seen every recorder leave (this one
+     * included), so room always comes. */
+    if (g_hot.block && !in_signal) p = (unsigned char *)atf_ring_reserve_wait(&s->ring, size);
     if (p == NULL) {
       if (kind == ATF_KIND_CALL) t.skip_depth = 1;
       return dropped(s);

@@ -2,6 +2,12 @@
 #include "pipeline/internal/ring.h"
 
 #include <string.h>
+#include <time.h>
+#if defined(__linux__)
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
 
 #include "atf/ring_record.h"
 
@@ -13,6 +19,8 @@ int atf_ring_capacity_ok(uint64_t capacity) {
 void atf_ring_init(atf_ring *r, void *buf, uint32_t capacity) {
   atomic_store_explicit(&r->head, 0, memory_order_relaxed);
   atomic_store_explicit(&r->tail, 0, memory_order_relaxed);
+  atomic_store_explicit(&r->waiting, 0, memory_order_relaxed);
+  atomic_store_explicit(&r->room_seq, 0, memory_order_relaxed);
   r->reserved_head = 0;
   r->cached_tail = 0;
   r->buf = (unsigned char *)buf;
@@ -36,7 +44,53 @@ size_t atf_ring_peek(atf_ring *r, atf_ring_span *out) {
   return (size_t)len;
 }
 
+/* Sleeps until room_seq differs from `seen`, or at most 1 ms (a missed wake-up costs no more). */
+static void sleep_for_room(atf_ring *r, uint32_t seen) {
+#if defined(__linux__) && defined(SYS_futex)
+  struct timespec ts = {0, 1000000};
+  syscall(SYS_futex, &r->room_seq, FUTEX_WAIT_PRIVATE, seen, &ts, NULL, 0);
+#else
+  (void)r;
+  (void)seen;
+  struct timespec ts = {0, 50000};
+  nanosleep(&ts, NULL);
+#endif
+}
+
+void *atf_ring_reserve_wait(atf_ring *r, size_t size) {
+  if (size > r->max_record) return NULL;
+  void *p;
+  for (unsigned spins = 0; spins < 64; spins++) {
+    if ((p = atf_ring_reserve(r, size)) != NULL) return p;
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+  }
+  for (;;) {
+    const uint32_t seen = atomic_load_explicit(&r->room_seq, memory_order_acquire);
+    /* Dekker with atf_ring_release: store `waiting`, then load tail; it stores tail, then loads
+     * `waiting` (seq_cst on both sides), so either this reserve sees the room or the release sees
+     * the flag and bumps room_seq. */
+    atomic_store_explicit(&r->waiting, 1, memory_order_seq_cst);
+    atomic_thread_fence(memory_order_seq_cst);
+    p = atf_ring_reserve(r, size);
+    if (p != NULL) break;
+    sleep_for_room(r, seen);
+  }
+  atomic_store_explicit(&r->waiting, 0, memory_order_relaxed);
+  return p;
+}
+
 void atf_ring_release(atf_ring *r, size_t bytes) {
   uint64_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
   atomic_store_explicit(&r->tail, tail + bytes, memory_order_release);
+  atomic_thread_fence(memory_order_seq_cst);
+  if (atomic_load_explicit(&r->waiting, memory_order_relaxed)) {
+    atomic_fetch_add_explicit(&r->room_seq, 1, memory_order_release);
+#if defined(__linux__) && defined(SYS_futex)
+    syscall(SYS_futex, &r->room_seq, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+#endif
+  }
 }

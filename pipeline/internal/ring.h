@@ -45,8 +45,10 @@ typedef struct atf_ring {
   alignas(ATF_CACHE_LINE) ATF_ATOMIC(uint64_t) head; /* bytes committed */
   uint64_t reserved_head;                         /* head after the pending reservation */
   uint64_t cached_tail;                           /* producer's last view of tail */
+  ATF_ATOMIC(uint32_t) waiting;                   /* the producer sleeps in atf_ring_reserve_wait */
   /* Consumer's line. */
   alignas(ATF_CACHE_LINE) ATF_ATOMIC(uint64_t) tail; /* bytes released */
+  ATF_ATOMIC(uint32_t) room_seq;                  /* bumped to wake a waiting producer (futex) */
   /* Read-only after init. */
   alignas(ATF_CACHE_LINE) unsigned char *buf;
   uint64_t mask;
@@ -79,13 +81,18 @@ static inline void *atf_ring_reserve_keep(atf_ring *r, size_t size, size_t keep_
 /* Producer: publishes the pending reservation (and its PAD, if any). */
 static inline void atf_ring_commit(atf_ring *r);
 
-/* Bytes a reservation of `size` needs at most, its PAD included (for keep_free budgets). */
-#define ATF_RING_WORST_CASE(size) (2u * (size) + ATF_RECORD_HEADER_SIZE)
+/* Producer: atf_ring_reserve, waiting for the consumer to make room when the ring is full: a short
+ * spin, then sleeping until atf_ring_release() wakes it (Linux: a futex; elsewhere short sleeps).
+ * NULL only when `size` is over max_record. Never allocates; the sleep is a system call, so it is
+ * async-signal-safe, but it waits for the consumer: never call it where the consumer might wait
+ * for this thread. */
+void *atf_ring_reserve_wait(atf_ring *r, size_t size);
 
 /* Consumer: the committed, unreleased bytes. Returns their total length. */
 size_t atf_ring_peek(atf_ring *r, atf_ring_span *out);
 
-/* Consumer: frees `bytes` (REQUIRES: <= the length peek returned) for the producer. */
+/* Consumer: frees `bytes` (REQUIRES: <= the length peek returned) for the producer, and wakes it
+ * if it waits for room. */
 void atf_ring_release(atf_ring *r, size_t bytes);
 
 /* ---- the producer's side, inline: it is on every event's path -------------------------------- */
