@@ -95,6 +95,7 @@ int bench_pipeline(const char *dir, int producers, uint64_t events_per_producer,
    * (at most producers x ring_bytes); stop then drains that, writes TraceEnd and fsyncs. */
   out->events_per_s = (double)st.written / ((double)(t1 - t0) / 1e9);
   out->events_per_s_with_stop = (double)st.written / ((double)st.elapsed_ns / 1e9);
+  out->drain_cpu_ns_per_event = st.written ? (double)st.drain_cpu_ns / (double)st.written : 0;
   atf_validate_report rep;
   memset(&rep, 0, sizeof rep);
   out->valid = atf_validate_path(st.session_dir, NULL, &rep) == ATF_VALIDATE_OK && rep.valid &&

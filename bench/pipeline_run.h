@@ -16,6 +16,7 @@ typedef struct bench_pipeline_result {
   double events_per_s;  /* written / the producers' run time (what the drain sustained) */
   double events_per_s_with_stop; /* written / (start .. stop: final drain, TraceEnd, fsync) */
   int valid;            /* the validator accepted the session */
+  double drain_cpu_ns_per_event; /* the drain thread's CPU time / written */
   uint64_t ring_bytes;  /* per producer */
 } bench_pipeline_result;
 

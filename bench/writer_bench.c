@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "bench/baselines.h"
@@ -145,12 +146,20 @@ static int parse(int argc, char **argv, options *o) {
   return 0;
 }
 
-/* One pipeline row: `reps` runs, the median by events/s; the writer alone (I/O thread, as the
- * tracer's default) is measured right before each run on the same mix, and its median reported. */
+/* One pipeline row: `reps` runs, the median by events/s; the writer alone (one thread, write(2)
+ * included: the work the drain thread does) is measured right before each run on the same mix,
+ * and its median reported. */
 typedef struct pipeline_row {
   bench_pipeline_result r;
   double writer_alone_events_per_s;
+  double writer_alone_cpu_ns_per_event; /* the writer-alone thread's CPU time per event */
 } pipeline_row;
+
+static uint64_t thread_cpu_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
 
 static int cmp_row(const void *a, const void *b) {
   const double x = ((const pipeline_row *)a)->r.events_per_s;
@@ -166,10 +175,12 @@ static int cmp_double(const void *a, const void *b) {
 static int pipeline_row_run(const options *o, const bench_mix *mix, int producers, int block,
                             pipeline_row *out) {
   pipeline_row runs[15];
-  double alone[15];
+  double alone[15], alone_cpu[15];
   for (int r = 0; r < o->pipeline_reps; ++r) {
     bench_writer_result res;
-    if (bench_writer_mix(mix, o->dir, 1000, BENCH_WRITER_IO_THREAD, &res, NULL, 0) != 0) return -1;
+    const uint64_t cpu0 = thread_cpu_ns();
+    if (bench_writer_mix(mix, o->dir, 1000, 0, &res, NULL, 0) != 0) return -1;
+    alone_cpu[r] = (double)(thread_cpu_ns() - cpu0) / (double)mix->events;
     alone[r] = (double)mix->events / ((double)res.write_ns / 1e9);
     if (bench_pipeline(o->dir, producers, o->pipeline_events / (uint64_t)producers, o->ring_bytes,
                        o->drain_nice, o->pipeline_io_thread, block, &runs[r].r) != 0) {
@@ -178,8 +189,10 @@ static int pipeline_row_run(const options *o, const bench_mix *mix, int producer
   }
   qsort(runs, (size_t)o->pipeline_reps, sizeof runs[0], cmp_row);
   qsort(alone, (size_t)o->pipeline_reps, sizeof alone[0], cmp_double);
+  qsort(alone_cpu, (size_t)o->pipeline_reps, sizeof alone_cpu[0], cmp_double);
   *out = runs[o->pipeline_reps / 2];
   out->writer_alone_events_per_s = alone[o->pipeline_reps / 2];
+  out->writer_alone_cpu_ns_per_event = alone_cpu[o->pipeline_reps / 2];
   return 0;
 }
 
@@ -372,11 +385,14 @@ int main(int argc, char **argv) {
         const bench_pipeline_result *r = &pipe[i].r;
         printf("%s{\"producers\": %d, \"policy\": \"%s\", \"events_per_s\": %.0f, "
                "\"events_per_s_with_stop\": %.0f, \"writer_alone_events_per_s\": %.0f, "
-               "\"over_writer_alone\": %.3f, \"produced\": %" PRIu64 ", \"written\": %" PRIu64
+               "\"over_writer_alone\": %.3f, \"drain_cpu_ns_per_event\": %.1f, "
+               "\"writer_alone_cpu_ns_per_event\": %.1f, "
+               "\"produced\": %" PRIu64 ", \"written\": %" PRIu64
                ", \"dropped\": %" PRIu64 ", \"drop_rate\": %.4f, \"valid\": %s}",
                i ? ", " : "", r->producers, r->block ? "block" : "drop", r->events_per_s,
                r->events_per_s_with_stop, pipe[i].writer_alone_events_per_s,
-               r->events_per_s / pipe[i].writer_alone_events_per_s, r->produced, r->written,
+               r->events_per_s / pipe[i].writer_alone_events_per_s, r->drain_cpu_ns_per_event,
+               pipe[i].writer_alone_cpu_ns_per_event, r->produced, r->written,
                r->dropped, r->produced ? (double)r->dropped / (double)r->produced : 0.0,
                r->valid ? "true" : "false");
       }
@@ -390,10 +406,12 @@ int main(int argc, char **argv) {
       for (int i = 0; i < 8; ++i) {
         const bench_pipeline_result *r = &pipe[i].r;
         printf("  %d producers, %-5s %6.2f M events/s written (%.2fx the writer alone: %.2f M/s; "
-               "%5.2f M/s counting stop), %" PRIu64 " dropped of %" PRIu64 " (%.1f%%), %s\n",
+               "%5.2f M/s counting stop; CPU ns/event: drain %.1f, writer alone %.1f), %" PRIu64
+               " dropped of %" PRIu64 " (%.1f%%), %s\n",
                r->producers, r->block ? "block" : "drop", r->events_per_s / 1e6,
                r->events_per_s / pipe[i].writer_alone_events_per_s,
                pipe[i].writer_alone_events_per_s / 1e6, r->events_per_s_with_stop / 1e6,
+               r->drain_cpu_ns_per_event, pipe[i].writer_alone_cpu_ns_per_event,
                r->dropped, r->produced,
                r->produced ? 100.0 * (double)r->dropped / (double)r->produced : 0.0,
                r->valid ? "valid" : "INVALID");

@@ -480,6 +480,7 @@ atf_tracer_status atf_tracer_start(const atf_tracer_options *o) {
   wo.clock = session_clock;
   wo.clock_ctx = NULL;
   wo.clock_name = atf_clock_source_name(g_clock_source);
+  wo.io_thread_nice = o->drain_nice; /* the drain waits on it at every buffer hand-over */
   g_last_writer_status = atf_writer_open(&wo, &g_writer);
   if (g_last_writer_status != ATF_OK) {
     atf_registry_destroy(&g_reg);
@@ -634,6 +635,7 @@ atf_tracer_status atf_tracer_stop(int32_t exit_code, atf_tracer_stats *stats) {
     stats->file_events = w.events_written;
     stats->file_bytes = w.bytes_written;
     stats->elapsed_ns = clock_ns(CLOCK_MONOTONIC) - g_start_ns;
+    stats->drain_cpu_ns = g_drain.cpu_ns;
     stats->writer_status = ws;
     stats->clock = atf_clock_source_name(g_clock_source);
     const char *dir = atf_writer_session_dir(g_writer);

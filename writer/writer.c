@@ -39,6 +39,7 @@
 #include <time.h>
 #include <unistd.h>
 #if defined(__linux__)
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #elif defined(__APPLE__)
 #include <mach-o/dyld.h>
@@ -88,7 +89,7 @@ struct atf_writer {
 
   /* The I/O thread (io_on): io_buf/io_len/io_events is the buffer handed to it (io_pending until
    * collected); io_work, io_done, io_stop, io_err and io_written are shared under io_mu. */
-  int io_on, io_started, io_pending;
+  int io_on, io_started, io_pending, io_nice;
   uint8_t *io_buf;
   size_t io_len;
   uint64_t io_events;
@@ -294,6 +295,10 @@ static atf_status drain(atf_writer *w) {
 
 static void *io_main(void *arg) {
   atf_writer *w = (atf_writer *)arg;
+#if defined(__linux__)
+  /* Per thread on Linux: PRIO_PROCESS with a thread id. A refusal keeps the default priority. */
+  if (w->io_nice != 0) (void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), w->io_nice);
+#endif
   pthread_mutex_lock(&w->io_mu);
   for (;;) {
     while (!w->io_work && !w->io_stop) pthread_cond_wait(&w->io_work_cv, &w->io_mu);
@@ -445,6 +450,7 @@ static int options_valid(const atf_writer_options *o) {
   if (o->output_root == NULL || o->output_root[0] == '\0') return 0;
   if (o->session_label != NULL && !label_valid(o->session_label)) return 0;
   if (o->pid < 0 || o->max_stack_bytes > ATF_RECORD_MAX_STACK) return 0;
+  if (o->io_thread_nice < -20 || o->io_thread_nice > 19) return 0;
   if (o->arch != ATF_ARCH_UNKNOWN && o->arch != ATF_ARCH_X86_64 && o->arch != ATF_ARCH_ARM64) return 0;
   if (o->flush_policy != ATF_FLUSH_EXPLICIT && o->flush_policy != ATF_FLUSH_EVERY_BATCH &&
       o->flush_policy != ATF_FLUSH_INTERVAL) {
@@ -480,6 +486,7 @@ static atf_status writer_new(const atf_writer_options *o, atf_writer **out) {
   w->arch = o->arch;
   w->cap = o->buffer_bytes == 0 ? DEFAULT_BUFFER_BYTES : o->buffer_bytes;
   if (w->cap < MIN_BUFFER_BYTES) w->cap = MIN_BUFFER_BYTES;
+  w->io_nice = o->io_thread_nice;
   if (o->io_thread) {
     int err = io_start(w);
     if (err != 0) {

@@ -503,6 +503,8 @@ TEST_F(WriterTest, InvalidArguments) {
   rejects([](atf_writer_options* o) { o->session_label = "."; });
   rejects([](atf_writer_options* o) { o->session_label = ""; });
   rejects([](atf_writer_options* o) { o->session_label = "tab\there"; });
+  rejects([](atf_writer_options* o) { o->io_thread_nice = 20; });
+  rejects([](atf_writer_options* o) { o->io_thread_nice = -21; });
   rejects([](atf_writer_options* o) { o->clock_name = ""; });
   rejects([](atf_writer_options* o) { o->clock_name = "new\nline"; });
   rejects([](atf_writer_options* o) {

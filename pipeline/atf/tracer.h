@@ -94,8 +94,10 @@ typedef struct atf_tracer_options {
   int drain_nice;             /* Linux: nice value asked for the drain thread (default 0 = as
                                  the process). When traced threads outnumber the cores, a drain
                                  that gets only its fair share falls behind and rings fill; e.g.
-                                 -10 lets it keep up. Negative values need CAP_SYS_NICE or
-                                 RLIMIT_NICE; if refused, the thread keeps the default. */
+                                 -10 lets it keep up. The writer's I/O thread asks for the same
+                                 (the drain waits on it at each full buffer). Negative values
+                                 need CAP_SYS_NICE or RLIMIT_NICE; if refused, the threads keep
+                                 the default. */
 } atf_tracer_options;
 
 /* Per thread lifetime (a reused OS thread id appears once per lifetime). */
@@ -119,6 +121,8 @@ typedef struct atf_tracer_stats {
   uint64_t file_events;    /* events in events.bin, incl. TraceStart and TraceEnd */
   uint64_t file_bytes;     /* size of events.bin */
   uint64_t elapsed_ns;     /* start to stop */
+  uint64_t drain_cpu_ns;   /* CPU time the drain thread used (encoding included; not the
+                              writer's I/O thread) */
   atf_status writer_status; /* first writer error, ATF_OK if none */
   const char *clock;       /* the timestamps' source: "tsc", "cntvct" or "monotonic" (static) */
   char session_dir[4096];

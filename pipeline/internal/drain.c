@@ -206,6 +206,12 @@ static void *worker(void *arg) {
       pthread_cond_timedwait(&d->wake, &d->mu, &until);
     }
   }
+  {
+    struct timespec cpu;
+    if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu) == 0) {
+      d->cpu_ns = (uint64_t)cpu.tv_sec * 1000000000u + (uint64_t)cpu.tv_nsec;
+    }
+  }
   /* Flush requests that raced with stop are answered with the current status. */
   d->flush_done = d->flush_requested;
   d->flush_status = d->sink_status;

@@ -63,6 +63,7 @@ typedef struct atf_drain {
   int dirty;           /* written since the last flush */
   uint64_t last_flush_ns;
   uint64_t passes;
+  uint64_t cpu_ns;     /* CPU time the worker thread used, set when it exits (Linux) */
   atf_drain_thread_stats *threads;
   size_t nthreads, threads_cap;
   uint64_t threads_untracked; /* thread stats lost to allocation failure */

@@ -153,6 +153,10 @@ typedef struct atf_writer_options {
   const struct atf_file_ops *file_ops; /* NULL = the real system calls */
   int32_t session_thread_id;    /* thread_id of the TraceStart/TraceEnd the writer itself writes;
                                    0 = the thread calling open/finalize (gettid()) */
+  int io_thread_nice;           /* Linux: the nice value the I/O thread asks for itself (-20..19;
+                                   0 = the opening thread's). A tracer whose drain runs at a raised
+                                   priority gives its I/O thread the same, or the drain waits on
+                                   it; refused (no CAP_SYS_NICE / RLIMIT_NICE): left as is */
   int io_thread;                /* 1: write(2) of full buffers runs on a thread the writer owns
                                    (one more buffer_bytes of memory), so encoding goes on while the
                                    kernel copies; default 0: no thread is created. See Threads. */
