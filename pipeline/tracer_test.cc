@@ -195,6 +195,23 @@ TEST(TracerTest, BlockPolicyNeverDropsWithTinyRings) {
   CheckSession(st, producers);
 }
 
+// The drain sleeps up to idle_sleep_ns when it finds nothing; a producer whose ring passes half
+// full wakes it. With a one-minute idle sleep and 4 KiB rings that block when full, the run only
+// ends in time if every refill wakes the drain (the test's timeout is the guard).
+TEST(TracerTest, AFillingRingWakesASleepingDrain) {
+  atf_tracer_options o = Options("wake");
+  o.ring_bytes = 4096;
+  o.overflow = ATF_TRACER_OVERFLOW_BLOCK;
+  o.idle_sleep_ns = 60000000000ull;
+  o.flush_interval_ns = 0;
+  atf_tracer_stats st{};
+  std::vector<Producer> producers;
+  RunProducers(o, 2, 20000, false, &st, &producers);
+  EXPECT_EQ(st.dropped, 0u);
+  EXPECT_EQ(st.written, 40000u);
+  CheckSession(st, producers);
+}
+
 // Producers blocked on full rings while another thread stops the session: stop waits for them,
 // every event a producer was told was recorded is in the file, the rest got ATF_TRACER_E_STATE.
 TEST(TracerTest, StopWhileProducersBlockIsClean) {

@@ -17,9 +17,15 @@
 #include "pipeline/internal/clock.h"
 
 #if defined(__linux__)
+#include <linux/futex.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#endif
+#if defined(__linux__) && defined(SYS_futex)
+#define ATF_DRAIN_FUTEX 1
+#else
+#define ATF_DRAIN_FUTEX 0
 #endif
 
 static uint64_t mono_ns(void) {
@@ -166,6 +172,48 @@ static int do_flush(atf_drain *d, uint64_t now) {
   return st;
 }
 
+/* Sleeps up to idle_sleep_ns, or until woken (atf_drain_wake: a flush, stop, or a producer whose
+ * ring fills up). REQUIRES: d->mu held; it is released during the sleep. */
+static void idle_sleep(atf_drain *d) {
+#if ATF_DRAIN_FUTEX
+  /* wake_seq is read under the mutex: a flush or stop request (made under it) bumps it later. A
+   * producer either sees `sleeping` (set, then a full fence) and bumps it, or it committed before
+   * the fence and the next pass finds its records after at most this sleep. */
+  const uint32_t seq = atomic_load_explicit(&d->wake_seq, memory_order_acquire);
+  atomic_store_explicit(&d->sleeping, 1, memory_order_relaxed);
+  atomic_thread_fence(memory_order_seq_cst);
+  pthread_mutex_unlock(&d->mu);
+  struct timespec ts = {(time_t)(d->idle_sleep_ns / 1000000000u),
+                        (long)(d->idle_sleep_ns % 1000000000u)};
+  syscall(SYS_futex, &d->wake_seq, FUTEX_WAIT_PRIVATE, seq, &ts, NULL, 0);
+  atomic_store_explicit(&d->sleeping, 0, memory_order_relaxed);
+  pthread_mutex_lock(&d->mu);
+#else
+  struct timespec until;
+  clock_gettime(CLOCK_MONOTONIC, &until);
+  uint64_t ns = (uint64_t)until.tv_nsec + d->idle_sleep_ns;
+  until.tv_sec += (time_t)(ns / 1000000000u);
+  until.tv_nsec = (long)(ns % 1000000000u);
+  pthread_cond_timedwait(&d->wake, &d->mu, &until);
+#endif
+}
+
+void atf_drain_wake(atf_drain *d) {
+  atomic_fetch_add_explicit(&d->wake_seq, 1, memory_order_release);
+#if ATF_DRAIN_FUTEX
+  syscall(SYS_futex, &d->wake_seq, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+#endif
+}
+
+/* Wakes the worker for a request made under d->mu. */
+static void wake_locked(atf_drain *d) {
+#if ATF_DRAIN_FUTEX
+  atf_drain_wake(d);
+#else
+  pthread_cond_signal(&d->wake);
+#endif
+}
+
 static void *worker(void *arg) {
   atf_drain *d = (atf_drain *)arg;
 #if defined(__linux__)
@@ -197,14 +245,7 @@ static void *worker(void *arg) {
       pthread_cond_broadcast(&d->done);
     }
     if (stop) break;
-    if (n == 0 && !d->stop_requested && d->flush_requested == d->flush_done) {
-      struct timespec until;
-      clock_gettime(CLOCK_MONOTONIC, &until);
-      uint64_t ns = (uint64_t)until.tv_nsec + d->idle_sleep_ns;
-      until.tv_sec += (time_t)(ns / 1000000000u);
-      until.tv_nsec = (long)(ns % 1000000000u);
-      pthread_cond_timedwait(&d->wake, &d->mu, &until);
-    }
+    if (n == 0 && !d->stop_requested && d->flush_requested == d->flush_done) idle_sleep(d);
   }
   {
     struct timespec cpu;
@@ -230,7 +271,7 @@ int atf_drain_start(atf_drain *d) {
 int atf_drain_flush(atf_drain *d) {
   pthread_mutex_lock(&d->mu);
   uint64_t ticket = ++d->flush_requested;
-  pthread_cond_signal(&d->wake);
+  wake_locked(d);
   while (d->flush_done < ticket) pthread_cond_wait(&d->done, &d->mu);
   int st = d->flush_status;
   pthread_mutex_unlock(&d->mu);
@@ -241,7 +282,7 @@ void atf_drain_stop(atf_drain *d) {
   if (!d->running) return;
   pthread_mutex_lock(&d->mu);
   d->stop_requested = 1;
-  pthread_cond_signal(&d->wake);
+  wake_locked(d);
   pthread_mutex_unlock(&d->mu);
   pthread_join(d->thread, NULL);
   d->running = 0;

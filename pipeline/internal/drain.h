@@ -49,7 +49,13 @@ typedef struct atf_drain {
   int nice; /* applied by the worker thread to itself at start when nonzero (Linux) */
   uint64_t flush_interval_ns; /* 0 = flush only on request */
 
-  pthread_t thread;
+  /* The worker's idle sleep (Linux: a futex on wake_seq, at most idle_sleep_ns). Producers whose
+   * ring is over half full wake it (atf_drain_nudge), so a burst does not wait out the sleep.
+   * Alone on a line: producers read `sleeping` only then, and it changes only around sleeps. */
+  alignas(ATF_CACHE_LINE) ATF_ATOMIC(uint32_t) sleeping;
+  ATF_ATOMIC(uint32_t) wake_seq;
+
+  alignas(ATF_CACHE_LINE) pthread_t thread;
   int running;
   pthread_mutex_t mu;
   pthread_cond_t wake; /* requests to the worker */
@@ -82,6 +88,17 @@ void atf_drain_stop(atf_drain *d);
 /* One pass over the slots; with `retire_all`, drains every slot to the end and frees it
  * (REQUIRES then: no producer is active). Returns the number of records written. */
 uint64_t atf_drain_pass(atf_drain *d, int retire_all);
+/* Wakes the worker if it is in its idle sleep. Async-signal-safe (a system call at most); cheap
+ * when it is awake (one load). For producers whose ring is filling up. */
+void atf_drain_wake(atf_drain *d);
+static inline void atf_drain_nudge(atf_drain *d) {
+#ifdef __cplusplus
+  if (d->sleeping.load(std::memory_order_relaxed)) atf_drain_wake(d);
+#else
+  if (atomic_load_explicit(&d->sleeping, memory_order_relaxed)) atf_drain_wake(d);
+#endif
+}
+
 /* Frees the worker's memory. REQUIRES: stopped. */
 void atf_drain_destroy(atf_drain *d);
 
