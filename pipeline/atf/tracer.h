@@ -14,13 +14,24 @@
  *
  * Each traced thread writes into its own lock-free ring (claimed on its first event, released
  * when the thread exits); a drain thread hands the rings' records to the writer (atf/writer.h).
- * The record functions never block and never allocate (except once per thread, on its first
- * event, to register the thread-exit hook): when the thread's ring is full the event is dropped
- * and counted, and the manifest reports droppedEvents per thread.
+ * A record costs about a counter read and the copy of its bytes: no lock, no atomic
+ * read-modify-write, no fence, no system call. The record functions never allocate (except once
+ * per thread, on its first event, to register the thread-exit hook). When the thread's ring is
+ * full, options.overflow decides: ATF_TRACER_OVERFLOW_DROP (the default) drops the event, counted,
+ * and never waits; ATF_TRACER_OVERFLOW_BLOCK waits for the drain to make room, so nothing is
+ * lost (signal events still drop: a handler never waits).
  *
- * Ordering: each thread's events keep their order and get non-decreasing timestamps
- * (CLOCK_REALTIME, clamped so a clock step backwards never reorders a thread). Across threads the
- * file order is the drain order; event_id is assigned by the writer in file order.
+ * Call trees stay balanced, dropping or not: a return is recorded only if its call was, a dropped
+ * call drops its whole subtree and its own return, and (DROP) a call is admitted only with room
+ * kept for the returns of every call still open, so a recorded call's return is never dropped
+ * while its thread goes on. A return whose call this session did not record (the function was
+ * entered before the session started) is dropped and counted (dropped_unmatched).
+ *
+ * Ordering: each thread's events keep their order and get non-decreasing timestamps: nanoseconds
+ * since the Unix epoch, CLOCK_REALTIME at session start plus the time elapsed since, read from the
+ * CPU's invariant counter where there is one (options.clock; the manifest's "clock" key names the
+ * source). Across threads the file order is the drain order; event_id is assigned by the writer
+ * in file order.
  *
  * Signals: atf_tracer_record_signal() is async-signal-safe. A signal that interrupts its own
  * thread in the middle of a record (or arrives before the thread's first event, when it has no
@@ -152,13 +163,15 @@ atf_tracer_status atf_tracer_symbol(const char *name, uint32_t *id);
 
 /* Records a function entry. `regs` are the argument registers in the host's canonical order
  * (x86_64: RDI RSI RDX RCX R8 R9; arm64: X0..X7), at most that many are kept; `stack` is copied
- * (at most max_stack_bytes). ATF_TRACER_E_DROPPED when dropped, ATF_TRACER_E_STATE when no
- * session is running. */
+ * (at most max_stack_bytes). ATF_TRACER_E_DROPPED when dropped (and then its subtree and return
+ * are dropped too), ATF_TRACER_E_STATE when no session is running. */
 atf_tracer_status atf_tracer_record_call(uint32_t symbol_id, uint64_t address,
                                          const uint64_t *regs, unsigned nregs,
                                          const void *stack, size_t stack_len);
 
-/* Records a function exit; `regs` are the return registers (x86_64: RAX RDX; arm64: X0 X1). */
+/* Records a function exit; `regs` are the return registers (x86_64: RAX RDX; arm64: X0 X1). It
+ * closes the innermost call of this thread recorded with atf_tracer_record_call(): calls and
+ * returns must nest, as function entries and exits do. */
 atf_tracer_status atf_tracer_record_return(uint32_t symbol_id, uint64_t address,
                                            const uint64_t *regs, unsigned nregs);
 
