@@ -1,5 +1,5 @@
 #!/bin/bash -eu
-# OSS-Fuzz build script for the ATF V4 toolkit's fuzz targets (fuzz/*_fuzzer.cc).
+# OSS-Fuzz build script for the ATF V4 toolkit's fuzz targets (the list: fuzz/targets.txt).
 #
 # Compiles directly with $CC / $CXX and the flags OSS-Fuzz passes ($CFLAGS, $CXXFLAGS,
 # $LIB_FUZZING_ENGINE); no Bazel. The three code generators run here, from proto/atf_v4.proto:
@@ -111,7 +111,9 @@ libs=("$(static_or_dynamic protobuf-c)" "$(static_or_dynamic protobuf-nanopb)" "
       "${cjson_lib[@]}" -lz -lpthread -ldl)
 
 # ---- link, corpora, dictionaries ---------------------------------------------------------------
-for t in varint validator manifest writer_roundtrip writer_faults recover; do
+. "$repo/fuzz/targets.sh"
+atf_fuzz_targets "$repo"
+for t in "${targets[@]}"; do
   main=$(cxx "$repo/fuzz/${t}_fuzzer.cc")
   # shellcheck disable=SC2086
   $CXX $CXXFLAGS $LIB_FUZZING_ENGINE "$main" "$work/libatf_fuzz.a" "${libs[@]}" -o "$OUT/${t}_fuzzer"
