@@ -41,8 +41,9 @@ atf_os atf_host_os(void) {
 }
 
 /* "aarch64", not "arm64": the original ATF V4 writer wrote "aarch64" into the manifest on ARM
- * hosts (tracer_backend/src/atf/atf_v4_writer.c, detect_platform()) and its schema gives
- * "aarch64" as the example of cpu_architecture (docs/specs/TRACE_SCHEMA.md). */
+ * hosts (github.com/WeZZard/walkthrough, tracer_backend/src/atf/atf_v4_writer.c,
+ * detect_platform()) and its schema gives "aarch64" as the example of cpu_architecture
+ * (docs/specs/TRACE_SCHEMA.md); docs/format.md, section 8. */
 const char *atf_arch_name(atf_arch arch) {
   switch (arch) {
     case ATF_ARCH_X86_64: return "x86_64";
