@@ -4,8 +4,9 @@
     python3 fuzz/make_corpus.py            # from the repository root; rewrites fuzz/corpus/
 
 Deterministic: the same testdata gives the same files (named after what they hold), so the
-checked-in corpora can be reviewed as a diff. Sources: testdata/golden (the writer's golden
-session), testdata/malformed (one defect per case), validator/testdata/fuzz_regressions, plus
+checked-in corpora can be reviewed as a diff. Sources: testdata/golden/linux-x86_64 (the writer's
+golden session; the validator also gets darwin-arm64's, other names and signal numbering),
+testdata/malformed (one defect per case), validator/testdata/fuzz_regressions, plus
 hand-built inputs for what the test data does not reach (varint boundaries, writer programs with
 every record kind and edge value, writer-rendered manifest values, torn files for recovery).
 Input layouts are those documented at the top of each fuzz/<target>_fuzzer.cc (writer_faults:
@@ -112,6 +113,8 @@ def pack(events, manifest):
 def make_validator(golden_events, golden_manifest):
     c = Corpus("validator")
     c.add("golden", pack(golden_events, golden_manifest))
+    c.add("golden_darwin_arm64", pack(read("testdata", "golden", "darwin-arm64", "events.bin"),
+                                      read("testdata", "golden", "darwin-arm64", "trace.json")))
     c.add("golden_no_manifest", pack(golden_events, None))
     ends = frames(golden_events)
     c.add("golden_first_record", pack(golden_events[: ends[0]], None))
@@ -249,6 +252,11 @@ def make_writer_roundtrip():
         record("call", symbol=1, stack=4096, stack_bytes=b"\xaa" * 16),
         record("return", symbol=1), record("signal", value=30), record("signal", value=31),
         write_batch(), record("call", symbol=0, regs=7, vmode=2, stack=1, stack_bytes=b"\x00"), write_batch()]))
+    # arm64/linux with the default session thread id 0 (TraceStart/TraceEnd on thread 0, records
+    # of thread 0 beside them), linux signal names (10 SIGUSR1, 30 SIGPWR), finalize's TraceEnd.
+    c.add("arm64_linux_session_thread_0", program(2, 0, 3, False, False, 0, b"/bin/zero", [b"zero"], 9, [
+        intern(b"f"), record("call", symbol=1, stack=8), record("return", symbol=1),
+        record("signal", value=10), record("signal", tid=4, value=30), write_batch()]))
     # Unknown arch and os: 64 generic registers per kind, a symbol larger than the 64 KiB buffer.
     c.add("unknown_arch_huge_symbol", program(0, 2, 4, True, False, 0xFFFFFFFF, b"", [b"", b"a", b"\xed\xa0\x80"], -1, [
         intern(b"S" * 255, 3),
@@ -338,8 +346,8 @@ def make_recover(golden_events, golden_manifest):
 
 
 def main():
-    golden_events = read("testdata", "golden", "events.bin")
-    golden_manifest = read("testdata", "golden", "trace.json")
+    golden_events = read("testdata", "golden", "linux-x86_64", "events.bin")
+    golden_manifest = read("testdata", "golden", "linux-x86_64", "trace.json")
     make_varint(golden_events)
     make_validator(golden_events, golden_manifest)
     make_manifest(golden_manifest)

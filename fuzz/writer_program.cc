@@ -350,7 +350,7 @@ bool WriteBatch(Session* s, atf_writer* w, atf_fuzz::WriterOutcome* out, bool st
   if (st != ATF_OK && !s->append) keep = 0;
   for (size_t i = 0; i < keep; ++i) {
     Event e = s->batch_events[i];
-    e.event_id = s->events.size();
+    e.event_id = ATF_WRITER_FIRST_EVENT_ID + s->events.size();
     const auto* r = reinterpret_cast<const atf_ring_record*>(s->batch_records[i].data());
     if (r->kind == ATF_KIND_CALL && r->stack_len > s->max_stack) s->stack_truncations++;
     if (r->kind == ATF_KIND_TRACE_END) s->trace_end_written = true;
@@ -492,7 +492,7 @@ void CheckSession(Session* s, const atf_fuzz::MemFs& fs, atf_writer* w, bool any
     const Event& e = s->events[i];
     const std::string framed = events->substr(frames[i].offset, frames[i].body + frames[i].length - frames[i].offset);
     CheckEvent(e, events->substr(frames[i].body, frames[i].length), i == 0, "record");
-    if (i > 0) CheckEncoders(enc, s->ring[i], i, framed);
+    if (i > 0) CheckEncoders(enc, s->ring[i], e.event_id, framed);
     const uint64_t t = TimeNs(e);
     auto it = last.find(e.thread_id);
     if (it != last.end() && t < it->second) order_errors.push_back(i);
@@ -547,15 +547,15 @@ void RunWriterProgram(const uint8_t* data, size_t size, const WriterRun& run, Wr
   FuzzInput in(data, size);
   Session s;
   const uint8_t config = in.U8();
-  static const char* const kOs[] = {"linux", "darwin", "unknown"};
+  static const char* const kOs[] = {"linux", "darwin", "unknown"};  // as written
+  static const atf_os kOsIds[] = {ATF_OS_LINUX, ATF_OS_DARWIN, ATF_OS_UNKNOWN};
   static const uint32_t kStackCaps[] = {0, 1, 7, 32, 256, 1000, 4095, 4096};
   s.arch = config % 3;
   s.os = kOs[config / 3 % 3];
   const uint8_t sizes = in.U8();
   s.max_stack = kStackCaps[sizes & 7];
   s.append = (sizes & 32) != 0;  // batches through atf_writer_append instead of atf_writer_write
-  s.session_tid = static_cast<int32_t>(in.U32());
-  if (s.session_tid == 0) s.session_tid = 1;
+  s.session_tid = static_cast<int32_t>(in.U32());  // 0: the writer's default
   const std::string exe = CString(&in);
   std::vector<std::string> args;
   for (unsigned n = in.U8() % 4; n > 0; --n) args.push_back(CString(&in));
@@ -577,7 +577,7 @@ void RunWriterProgram(const uint8_t* data, size_t size, const WriterRun& run, Wr
   o.executable_path = exe.c_str();
   o.argv = argv.data();
   o.argc = argv.size();
-  o.os = s.os.c_str();
+  o.os = kOsIds[config / 3 % 3];
   o.arch = ArchOf(s.arch);
   o.flush_policy = config / 9 % 2 ? ATF_FLUSH_EVERY_BATCH : ATF_FLUSH_EXPLICIT;
   if (run.interval_flush) {
@@ -628,13 +628,14 @@ void RunWriterProgram(const uint8_t* data, size_t size, const WriterRun& run, Wr
   note_durable();
 
   Event start;
+  start.event_id = ATF_WRITER_FIRST_EVENT_ID;
   start.thread_id = s.session_tid;
   start.seconds = static_cast<int64_t>(kStartNs / 1000000000u);
   start.payload = atf_fuzz::kTraceStart;
   start.executable_path = exe;
   start.args = args;
   start.operating_system = s.os;
-  start.cpu_architecture = s.arch == 1 ? "x86_64" : s.arch == 2 ? "arm64" : "unknown";
+  start.cpu_architecture = s.arch == 1 ? "x86_64" : s.arch == 2 ? "aarch64" : "unknown";
   s.events.push_back(start);
   s.ring.emplace_back();
   s.last_ts[s.session_tid] = kStartNs;
@@ -691,7 +692,7 @@ void RunWriterProgram(const uint8_t* data, size_t size, const WriterRun& run, Wr
   ATF_FUZZ_CHECK(out->finalize_status == ATF_OK);
   if (!s.trace_end_written) {
     Event end;
-    end.event_id = s.events.size();
+    end.event_id = ATF_WRITER_FIRST_EVENT_ID + s.events.size();
     end.thread_id = s.session_tid;
     end.seconds = static_cast<int64_t>(latest / 1000000000u);
     end.nanos = static_cast<int32_t>(latest % 1000000000u);

@@ -3,6 +3,7 @@
 // bit-exact, timestamps exact, map entries in canonical order on the wire.
 #include <gtest/gtest.h>
 
+#include <csignal>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -186,7 +187,7 @@ TEST(Convert, TraceStart) {
   for (auto& a : args) argv.push_back(&a[0]);
   const Atf__V4__Event* ev = atf_convert_trace_start(
       s.get(), 0, 4242, 1700000000123456789ull, "/usr/bin/tr\xc3\xa4\x63\x65\"d \\ app",
-      argv.data(), argv.size(), "darwin", "arm64");
+      argv.data(), argv.size(), "darwin", "aarch64");
   std::vector<uint8_t> out(4096);
   size_t n = atf_encode_event(ev, out.data(), out.size());
   uint64_t len;
@@ -195,7 +196,7 @@ TEST(Convert, TraceStart) {
   want.executable_path = "/usr/bin/tr\xc3\xa4\x63\x65\"d \\ app";
   want.args = args;
   want.operating_system = "darwin";
-  want.cpu_architecture = "arm64";
+  want.cpu_architecture = "aarch64";
   EXPECT_EQ(Decode(std::string(reinterpret_cast<char*>(out.data()) + h, len)), want);
 }
 
@@ -247,22 +248,106 @@ namespace {
 
 TEST(Names, HostDetection) {
 #if defined(__linux__)
-  EXPECT_STREQ(atf_host_os(), "linux");
+  EXPECT_EQ(atf_host_os(), ATF_OS_LINUX);
 #elif defined(__APPLE__)
-  EXPECT_STREQ(atf_host_os(), "darwin");
+  EXPECT_EQ(atf_host_os(), ATF_OS_DARWIN);
 #endif
 #if defined(__x86_64__)
   EXPECT_EQ(atf_host_arch(), ATF_ARCH_X86_64);
 #elif defined(__aarch64__)
   EXPECT_EQ(atf_host_arch(), ATF_ARCH_ARM64);
 #endif
+  atf_writer_options o;
+  atf_writer_options_init(&o);
+  EXPECT_EQ(o.os, atf_host_os());
+  EXPECT_EQ(o.arch, atf_host_arch());
+}
+
+TEST(Names, ArchAndOsAsWritten) {
   EXPECT_STREQ(atf_arch_name(ATF_ARCH_X86_64), "x86_64");
-  EXPECT_STREQ(atf_arch_name(ATF_ARCH_ARM64), "arm64");
+  EXPECT_STREQ(atf_arch_name(ATF_ARCH_ARM64), "aarch64");  // the original writer's word
   EXPECT_STREQ(atf_arch_name(ATF_ARCH_UNKNOWN), "unknown");
   EXPECT_STREQ(atf_arch_name(static_cast<atf_arch>(99)), "unknown");
+  EXPECT_STREQ(atf_os_name(ATF_OS_LINUX), "linux");
+  EXPECT_STREQ(atf_os_name(ATF_OS_DARWIN), "darwin");
+  EXPECT_STREQ(atf_os_name(ATF_OS_UNKNOWN), "unknown");
+  EXPECT_STREQ(atf_os_name(static_cast<atf_os>(-1)), "unknown");
+}
+
+// Every signal of both systems, transcribed per name from the headers names.c cites (the kernel's
+// asm-generic/signal.h and x86 asm/signal.h; xnu bsd/sys/signal.h); 0 = not defined there.
+struct SignalRow {
+  const char* name;
+  int linux_number, darwin_number;
+};
+const SignalRow kSignals[] = {
+    {"SIGHUP", 1, 1},      {"SIGINT", 2, 2},       {"SIGQUIT", 3, 3},    {"SIGILL", 4, 4},
+    {"SIGTRAP", 5, 5},     {"SIGABRT", 6, 6},      {"SIGBUS", 7, 10},    {"SIGFPE", 8, 8},
+    {"SIGKILL", 9, 9},     {"SIGUSR1", 10, 30},    {"SIGSEGV", 11, 11},  {"SIGUSR2", 12, 31},
+    {"SIGPIPE", 13, 13},   {"SIGALRM", 14, 14},    {"SIGTERM", 15, 15},  {"SIGSTKFLT", 16, 0},
+    {"SIGCHLD", 17, 20},   {"SIGCONT", 18, 19},    {"SIGSTOP", 19, 17},  {"SIGTSTP", 20, 18},
+    {"SIGTTIN", 21, 21},   {"SIGTTOU", 22, 22},    {"SIGURG", 23, 16},   {"SIGXCPU", 24, 24},
+    {"SIGXFSZ", 25, 25},   {"SIGVTALRM", 26, 26},  {"SIGPROF", 27, 27},  {"SIGWINCH", 28, 28},
+    {"SIGIO", 29, 23},     {"SIGPWR", 30, 0},      {"SIGSYS", 31, 12},   {"SIGEMT", 0, 7},
+    {"SIGINFO", 0, 29},
+};
+
+TEST(Names, EverySignalOfBothSystems) {
   char buf[16];
-  EXPECT_STREQ(atf_signal_name(11, buf), "SIGSEGV");
-  EXPECT_STREQ(atf_signal_name(1000, buf), "SIG1000");
+  int linux_named = 0, darwin_named = 0;
+  for (const SignalRow& row : kSignals) {
+    if (row.linux_number != 0) {
+      EXPECT_STREQ(atf_signal_name(ATF_OS_LINUX, row.linux_number, buf), row.name);
+      linux_named++;
+    }
+    if (row.darwin_number != 0) {
+      EXPECT_STREQ(atf_signal_name(ATF_OS_DARWIN, row.darwin_number, buf), row.name);
+      darwin_named++;
+    }
+  }
+  EXPECT_EQ(linux_named, 31);  // 1..31 each once
+  EXPECT_EQ(darwin_named, 31);
+  // Nothing else has a name: 0, negatives, Linux real-time signals, darwin past NSIG, unknown OS.
+  for (int n : {0, -1, 32, 33, 34, 64, 65, 1000}) {
+    const std::string want = "SIG" + std::to_string(n);
+    EXPECT_EQ(atf_signal_name(ATF_OS_LINUX, n, buf), want);
+    EXPECT_EQ(atf_signal_name(ATF_OS_DARWIN, n, buf), want);
+  }
+  for (int n = 1; n < 32; n++) {
+    EXPECT_EQ(atf_signal_name(ATF_OS_UNKNOWN, n, buf), "SIG" + std::to_string(n));
+    EXPECT_EQ(atf_signal_name(static_cast<atf_os>(9), n, buf), "SIG" + std::to_string(n));
+  }
+  EXPECT_STREQ(atf_signal_name(ATF_OS_LINUX, INT32_MIN, buf), "SIG-2147483648");
+  EXPECT_STREQ(atf_signal_name(ATF_OS_LINUX, INT32_MAX, buf), "SIG2147483647");
+}
+
+// The host's own <signal.h> agrees with the table of the OS this test runs on.
+TEST(Names, HostSignalHeaderAgrees) {
+  const struct {
+    int number;
+    const char* name;
+  } host[] = {
+    {SIGHUP, "SIGHUP"},       {SIGINT, "SIGINT"},       {SIGQUIT, "SIGQUIT"},
+    {SIGILL, "SIGILL"},       {SIGTRAP, "SIGTRAP"},     {SIGABRT, "SIGABRT"},
+    {SIGBUS, "SIGBUS"},       {SIGFPE, "SIGFPE"},       {SIGKILL, "SIGKILL"},
+    {SIGUSR1, "SIGUSR1"},     {SIGSEGV, "SIGSEGV"},     {SIGUSR2, "SIGUSR2"},
+    {SIGPIPE, "SIGPIPE"},     {SIGALRM, "SIGALRM"},     {SIGTERM, "SIGTERM"},
+    {SIGCHLD, "SIGCHLD"},     {SIGCONT, "SIGCONT"},     {SIGSTOP, "SIGSTOP"},
+    {SIGTSTP, "SIGTSTP"},     {SIGTTIN, "SIGTTIN"},     {SIGTTOU, "SIGTTOU"},
+    {SIGURG, "SIGURG"},       {SIGXCPU, "SIGXCPU"},     {SIGXFSZ, "SIGXFSZ"},
+    {SIGVTALRM, "SIGVTALRM"}, {SIGPROF, "SIGPROF"},     {SIGWINCH, "SIGWINCH"},
+    {SIGIO, "SIGIO"},         {SIGSYS, "SIGSYS"},
+#if defined(__linux__)
+    {SIGSTKFLT, "SIGSTKFLT"}, {SIGPWR, "SIGPWR"},
+#elif defined(__APPLE__)
+    {SIGEMT, "SIGEMT"},       {SIGINFO, "SIGINFO"},
+#endif
+  };
+  char buf[16];
+  for (const auto& h : host) EXPECT_STREQ(atf_signal_name(atf_host_os(), h.number, buf), h.name);
+#if defined(__linux__)
+  EXPECT_EQ(SIGRTMAX, 64);  // the unnamed real-time range ends where the test expects it
+#endif
 }
 
 }  // namespace

@@ -22,7 +22,7 @@
  * filled then is discarded like the unwritten rest of a failed buffer.
  */
 #ifndef _GNU_SOURCE
-#define _GNU_SOURCE /* syscall(SYS_gettid) */
+#define _GNU_SOURCE
 #endif
 #include "atf/writer.h"
 
@@ -78,7 +78,8 @@ struct atf_writer {
   int collect_modules;
   int32_t pid, session_tid;
   atf_arch arch;
-  char *os, *executable_path; /* sanitised UTF-8 */
+  const char *os;        /* atf_os_name() of the target OS: static */
+  char *executable_path; /* sanitised UTF-8 */
   uint64_t session_id;
   char *session_dir;                       /* <root>/session_.../pid_<pid> */
   int fd;
@@ -123,18 +124,6 @@ static uint64_t realtime_ns(void *ctx) {
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
   return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static int32_t current_thread_id(void) {
-#if defined(__linux__)
-  return (int32_t)syscall(SYS_gettid);
-#elif defined(__APPLE__)
-  uint64_t tid = 0;
-  pthread_threadid_np(NULL, &tid);
-  return (int32_t)(uint32_t)tid;
-#else
-  return 0;
-#endif
 }
 
 /* A fresh NUL-terminated, sanitised copy of s[0..len); *replacements += U+FFFD count. */
@@ -357,6 +346,12 @@ static void io_stop(atf_writer *w) {
   w->io_started = 0;
 }
 
+/* event_id of the next event: ids count from ATF_WRITER_FIRST_EVENT_ID in file order (atf/writer.h
+ * says why 1). next_event_id counts the events accepted so far. */
+static uint64_t event_id_next(const atf_writer *w) {
+  return ATF_WRITER_FIRST_EVENT_ID + w->next_event_id;
+}
+
 static void account(atf_writer *w, uint64_t timestamp_ns) {
   if (w->next_event_id == 0) w->first_ts = w->min_ts = w->max_ts = timestamp_ns;
   if (timestamp_ns < w->min_ts) w->min_ts = timestamp_ns;
@@ -403,12 +398,12 @@ static atf_status append_converted(atf_writer *w, size_t framed, uint64_t timest
 static atf_status append_record(atf_writer *w, const atf_ring_record *r) {
   size_t room = w->cap - w->len;
   int converted;
-  size_t framed = atf_encode_record(&w->enc, r, w->next_event_id, w->buf + w->len, room, &converted);
+  size_t framed = atf_encode_record(&w->enc, r, event_id_next(w), w->buf + w->len, room, &converted);
   if (ATF_UNLIKELY(framed > room) && !converted) { /* framed is the fast path's bound <= cap */
     atf_status st = drain(w);
     if (st != ATF_OK) return st;
     room = w->cap - w->len;
-    framed = atf_encode_record(&w->enc, r, w->next_event_id, w->buf + w->len, room, &converted);
+    framed = atf_encode_record(&w->enc, r, event_id_next(w), w->buf + w->len, room, &converted);
   }
   if (w->max_file_bytes != 0 && r->kind != ATF_KIND_TRACE_END &&
       w->committed_bytes + (w->io_pending ? w->io_len : 0) + w->len + framed > w->max_file_bytes) {
@@ -438,6 +433,7 @@ static atf_status flush(atf_writer *w) {
 
 void atf_writer_options_init(atf_writer_options *o) {
   memset(o, 0, sizeof *o);
+  o->os = atf_host_os();
   o->arch = atf_host_arch();
   o->flush_policy = ATF_FLUSH_EXPLICIT;
   o->flush_interval_ns = DEFAULT_FLUSH_INTERVAL_NS;
@@ -452,6 +448,7 @@ static int options_valid(const atf_writer_options *o) {
   if (o->pid < 0 || o->max_stack_bytes > ATF_RECORD_MAX_STACK) return 0;
   if (o->io_thread_nice < -20 || o->io_thread_nice > 19) return 0;
   if (o->arch != ATF_ARCH_UNKNOWN && o->arch != ATF_ARCH_X86_64 && o->arch != ATF_ARCH_ARM64) return 0;
+  if (o->os != ATF_OS_UNKNOWN && o->os != ATF_OS_LINUX && o->os != ATF_OS_DARWIN) return 0;
   if (o->flush_policy != ATF_FLUSH_EXPLICIT && o->flush_policy != ATF_FLUSH_EVERY_BATCH &&
       o->flush_policy != ATF_FLUSH_INTERVAL) {
     return 0;
@@ -482,8 +479,9 @@ static atf_status writer_new(const atf_writer_options *o, atf_writer **out) {
   w->max_file_bytes = o->max_file_bytes;
   w->collect_modules = o->collect_modules;
   w->pid = o->pid != 0 ? o->pid : (int32_t)getpid();
-  w->session_tid = o->session_thread_id != 0 ? o->session_thread_id : current_thread_id();
+  w->session_tid = o->session_thread_id;
   w->arch = o->arch;
+  w->os = atf_os_name(o->os);
   w->cap = o->buffer_bytes == 0 ? DEFAULT_BUFFER_BYTES : o->buffer_bytes;
   if (w->cap < MIN_BUFFER_BYTES) w->cap = MIN_BUFFER_BYTES;
   w->io_nice = o->io_thread_nice;
@@ -496,10 +494,8 @@ static atf_status writer_new(const atf_writer_options *o, atf_writer **out) {
   }
 
   uint64_t repl = 0;
-  const char *os = o->os != NULL ? o->os : atf_host_os();
   w->session_id = o->session_id;
   if (w->session_id == 0 && !random_session_id(&w->session_id)) return ATF_E_IO;
-  w->os = sanitised_copy(os, strlen(os), &repl);
   if (o->executable_path != NULL) {
     w->executable_path = sanitised_copy(o->executable_path, strlen(o->executable_path), &repl);
   } else {
@@ -510,8 +506,7 @@ static atf_status writer_new(const atf_writer_options *o, atf_writer **out) {
   atomic_store(&w->utf8_replacements, repl);
   w->buf = malloc(w->cap);
   w->symtab = atf_symtab_new();
-  if (w->os == NULL || w->executable_path == NULL || w->buf == NULL ||
-      w->symtab == NULL) {
+  if (w->executable_path == NULL || w->buf == NULL || w->symtab == NULL) {
     return ATF_E_NO_MEMORY;
   }
   atf_encoder_init(&w->enc, w->arch, w->os, w->symtab, o->max_stack_bytes);
@@ -579,7 +574,7 @@ static void on_module(void *ctx, const char *uuid) {
   pthread_mutex_unlock(&w->lock);
 }
 
-/* Converts and appends TraceStart (event 0), then makes it durable. */
+/* Converts and appends TraceStart (the first event), then makes it durable. */
 static atf_status write_trace_start(atf_writer *w, const atf_writer_options *o, uint64_t now_ns) {
   uint64_t repl = 0;
   char **args = calloc(o->argc + 1, sizeof *args);
@@ -590,8 +585,8 @@ static atf_status write_trace_start(atf_writer *w, const atf_writer_options *o, 
   }
   if (st == ATF_OK) {
     const Atf__V4__Event *ev = atf_convert_trace_start(
-        &w->enc.scratch, 0, w->session_tid, now_ns, w->executable_path, args, o->argc, w->os,
-        atf_arch_name(w->arch));
+        &w->enc.scratch, event_id_next(w), w->session_tid, now_ns, w->executable_path, args,
+        o->argc, w->os, atf_arch_name(w->arch));
     st = append_converted(w, atf_encode_event(ev, NULL, 0), now_ns);
   }
   if (st == ATF_OK) st = flush(w);
@@ -856,7 +851,6 @@ void atf_writer_close(atf_writer *w) {
   free(w->drops);
   free(w->buf);
   free(w->io_buf);
-  free(w->os);
   free(w->executable_path);
   free(w->session_dir);
   pthread_mutex_destroy(&w->lock);

@@ -89,16 +89,68 @@ TEST_F(WriterTest, LayoutFromSessionClockInUtc) {
   std::vector<Event> ev = Read();
   ASSERT_EQ(ev.size(), 1u);
   EXPECT_EQ(ev[0].kind, Kind::kStart);
-  EXPECT_EQ(ev[0].event_id, 0u);
-#if defined(__linux__)
-  EXPECT_EQ(ev[0].thread_id, static_cast<int32_t>(gettid()));
-#endif
+  EXPECT_EQ(ev[0].event_id, 1u);  // ATF_WRITER_FIRST_EVENT_ID, as the original writer numbered
+  EXPECT_EQ(ev[0].thread_id, 0);   // session events belong to no traced thread (default)
   EXPECT_EQ(ev[0].seconds, 1700000000);
   EXPECT_EQ(ev[0].nanos, 1000);
   EXPECT_EQ(ev[0].executable_path, "/bin/app");
   EXPECT_EQ(ev[0].operating_system, "linux");
   EXPECT_EQ(ev[0].cpu_architecture, "x86_64");
   EXPECT_EQ(Stats().events_written, 1u);  // TraceStart is flushed by open
+}
+
+// The target OS and architecture, not the host, decide every name the session holds: the same
+// records written for each target differ exactly in register names, signal names, TraceStart's
+// operating_system / cpu_architecture and the manifest's os / arch.
+TEST_F(WriterTest, TargetOsAndArchDecideTheNames) {
+  struct Target {
+    atf_os os;
+    atf_arch arch;
+    const char *os_name, *arch_name, *sig10, *sig30;
+    std::vector<std::string> call_regs;
+  } targets[] = {
+      {ATF_OS_LINUX, ATF_ARCH_X86_64, "linux", "x86_64", "SIGUSR1", "SIGPWR",
+       {"RDI", "RSI", "RDX", "RCX", "R8", "R9"}},
+      {ATF_OS_LINUX, ATF_ARCH_ARM64, "linux", "aarch64", "SIGUSR1", "SIGPWR",
+       {"X0", "X1", "X2", "X3", "X4", "X5"}},
+      {ATF_OS_DARWIN, ATF_ARCH_X86_64, "darwin", "x86_64", "SIGBUS", "SIGUSR1",
+       {"RDI", "RSI", "RDX", "RCX", "R8", "R9"}},
+      {ATF_OS_DARWIN, ATF_ARCH_ARM64, "darwin", "aarch64", "SIGBUS", "SIGUSR1",
+       {"X0", "X1", "X2", "X3", "X4", "X5"}},
+      {ATF_OS_UNKNOWN, ATF_ARCH_UNKNOWN, "unknown", "unknown", "SIG10", "SIG30",
+       {"R0", "R1", "R2", "R3", "R4", "R5"}},
+  };
+  int n = 0;
+  for (const Target& t : targets) {
+    const std::string label = "target" + std::to_string(n++);
+    Options opt(root_, label.c_str());
+    opt.o.os = t.os;
+    opt.o.arch = t.arch;
+    Open(&opt);
+    const uint32_t f = Intern("f");
+    Batch b;
+    b.Call(5, 1700000000000005000ull, 0x1000, f, {1, 2, 3, 4, 5, 6});
+    b.Signal(5, 1700000000000006000ull, 10, {7});
+    b.Signal(5, 1700000000000007000ull, 30, {});
+    ASSERT_EQ(atf_writer_write(w_, b.data(), b.size()), ATF_OK);
+    ASSERT_EQ(atf_writer_finalize(w_, 0), ATF_OK);
+    std::vector<Event> ev = Read();
+    ASSERT_EQ(ev.size(), 5u) << label;
+    EXPECT_EQ(ev[0].operating_system, t.os_name);
+    EXPECT_EQ(ev[0].cpu_architecture, t.arch_name);
+    std::vector<std::string> names;
+    for (const auto& r : ev[1].registers) names.push_back(r.first);
+    EXPECT_EQ(names, t.call_regs) << label;
+    EXPECT_EQ(ev[2].symbol, t.sig10) << label;
+    ASSERT_EQ(ev[2].registers.size(), 1u);
+    EXPECT_EQ(ev[2].registers[0].first, atf_register_name(t.arch, ATF_KIND_SIGNAL, 0));
+    EXPECT_EQ(ev[3].symbol, t.sig30) << label;
+    const std::string m = Manifest();
+    EXPECT_NE(m.find("\"os\":\t\"" + std::string(t.os_name) + "\""), std::string::npos) << m;
+    EXPECT_NE(m.find("\"arch\":\t\"" + std::string(t.arch_name) + "\""), std::string::npos) << m;
+    atf_writer_close(w_);
+    w_ = nullptr;
+  }
 }
 
 TEST_F(WriterTest, EveryPayloadOnDiskAndManifestMatchesFile) {
@@ -515,6 +567,8 @@ TEST_F(WriterTest, InvalidArguments) {
   rejects([](atf_writer_options* o) { o->argc = 2; });
   rejects([](atf_writer_options* o) { o->max_stack_bytes = ATF_RECORD_MAX_STACK + 1; });
   rejects([](atf_writer_options* o) { o->arch = static_cast<atf_arch>(7); });
+  rejects([](atf_writer_options* o) { o->os = static_cast<atf_os>(3); });
+  rejects([](atf_writer_options* o) { o->os = static_cast<atf_os>(-1); });
   rejects([](atf_writer_options* o) { o->flush_policy = static_cast<atf_flush_policy>(9); });
   rejects([](atf_writer_options* o) { o->pid = -1; });
   EXPECT_FALSE(Exists(root_ + "/session_t"));

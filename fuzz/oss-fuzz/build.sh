@@ -1,5 +1,5 @@
 #!/bin/bash -eu
-# OSS-Fuzz build script for the ATF V4 toolkit's fuzz targets (fuzz/*_fuzzer.cc).
+# OSS-Fuzz build script for the ATF V4 toolkit's fuzz targets (the list: fuzz/targets.txt).
 #
 # Compiles directly with $CC / $CXX and the flags OSS-Fuzz passes ($CFLAGS, $CXXFLAGS,
 # $LIB_FUZZING_ENGINE); no Bazel. The three code generators run here, from proto/atf_v4.proto:
@@ -7,6 +7,9 @@
 # (Google's C++ protobuf, the reference decoder). Outputs in $OUT: <target>_fuzzer, its seed corpus
 # (<target>_fuzzer_seed_corpus.zip, fuzz/corpus/<target> plus fuzz/regressions/<target>) and
 # dictionary (<target>_fuzzer.dict).
+#
+# fuzz/oss-fuzz/check_build.sh runs this script as OSS-Fuzz's `compile` does (layout, environment,
+# flags) and checks that every fuzzer it produced runs; .ci/run runs it.
 #
 # Outside OSS-Fuzz (e.g. on the Debian 12 development image):
 #   CC=clang CXX=clang++ LIB_FUZZING_ENGINE=-fsanitize=fuzzer OUT=/tmp/out SRC=$PWD \
@@ -26,6 +29,13 @@ set -eu
 _default_flags="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all -fsanitize=fuzzer-no-link"
 : "${CFLAGS:=$_default_flags}"
 : "${CXXFLAGS:=$_default_flags}"
+# OSS-Fuzz's CXXFLAGS end with -stdlib=libc++ ($CXXFLAGS_EXTRA). Google's C++ protobuf, our reference
+# decoder, comes from the distribution (libprotobuf-dev), built against libstdc++: compiled with
+# libc++ headers our objects would not link with it (std::__1::string vs std::__cxx11::string). So
+# our C++ uses the distribution's libstdc++ (base-builder installs build-essential); libFuzzer
+# keeps its own private libc++. The cost: MemorySanitizer, which needs every C++ library
+# instrumented, is not supported (project.yaml does not ask for it).
+CXXFLAGS=${CXXFLAGS//-stdlib=libc++/}
 
 # The repository: $ATF_SRC, else the checkout this script sits in, else $SRC/atf_v4, else $SRC.
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -67,12 +77,12 @@ cc() {  # cc DEFINES SOURCE
   $CC $CFLAGS -std=c11 $defs "${includes[@]}" -c "$src" -o "$obj"
   objs+=("$obj")
 }
-cxx() {  # cxx SOURCE: object path on stdout
-  local src=$1 obj
-  obj=$work/obj/$(echo "${src#"$repo"/}" | tr '/' '_').o
+# Not called inside $(...): bash does not apply `set -e` there, so a failed compile would go on.
+cxx() {  # cxx SOURCE: compiles into $last_obj
+  local src=$1
+  last_obj=$work/obj/$(echo "${src#"$repo"/}" | tr '/' '_').o
   # shellcheck disable=SC2086
-  $CXX $CXXFLAGS -std=c++17 "${includes[@]}" -c "$src" -o "$obj"
-  echo "$obj"
+  $CXX $CXXFLAGS -std=c++17 "${includes[@]}" -c "$src" -o "$last_obj"
 }
 
 # cJSON: from a source checkout when there is one (header as <cjson/cJSON.h>, like the package's).
@@ -97,9 +107,10 @@ cc "" "$gen/atf_v4.pb-c.c"
 cc "" "$gen/google/protobuf/timestamp.pb-c.c"
 cc "" "$gen/nanopb/atf_v4.npb.c"
 cc "" "$gen/nanopb/google/protobuf/timestamp.npb.c"
-objs+=("$(cxx "$gen/atf_v4.pb.cc")")
-objs+=("$(cxx "$repo/validator/fuzz_check.cc")")
-for f in event_decoders mem_file_ops manifest_render writer_program; do objs+=("$(cxx "$repo/fuzz/$f.cc")"); done
+for src in "$gen/atf_v4.pb.cc" "$repo/validator/fuzz_check.cc" "$repo"/fuzz/{event_decoders,mem_file_ops,manifest_render,writer_program}.cc; do
+  cxx "$src"
+  objs+=("$last_obj")
+done
 ar rcs "$work/libatf_fuzz.a" "${objs[@]}"
 
 static_or_dynamic() {  # the static archive of library $1 when there is one, else -l$1
@@ -111,10 +122,12 @@ libs=("$(static_or_dynamic protobuf-c)" "$(static_or_dynamic protobuf-nanopb)" "
       "${cjson_lib[@]}" -lz -lpthread -ldl)
 
 # ---- link, corpora, dictionaries ---------------------------------------------------------------
-for t in varint validator manifest writer_roundtrip writer_faults recover; do
-  main=$(cxx "$repo/fuzz/${t}_fuzzer.cc")
+. "$repo/fuzz/targets.sh"
+atf_fuzz_targets "$repo"
+for t in "${targets[@]}"; do
+  cxx "$repo/fuzz/${t}_fuzzer.cc"
   # shellcheck disable=SC2086
-  $CXX $CXXFLAGS $LIB_FUZZING_ENGINE "$main" "$work/libatf_fuzz.a" "${libs[@]}" -o "$OUT/${t}_fuzzer"
+  $CXX $CXXFLAGS $LIB_FUZZING_ENGINE "$last_obj" "$work/libatf_fuzz.a" "${libs[@]}" -o "$OUT/${t}_fuzzer"
   cp "$repo/fuzz/$t.dict" "$OUT/${t}_fuzzer.dict"
   seeds=("$repo/fuzz/corpus/$t")
   [ -d "$repo/fuzz/regressions/$t" ] && seeds+=("$repo/fuzz/regressions/$t")
