@@ -317,8 +317,10 @@ static atf_tracer_status append(atf_slot *s, const event *e, int in_signal) {
   const size_t used = fixed + stack_len;
   if (used < size) memset(p + used, 0, size - used);
   atf_ring_commit(&s->ring);
-  /* Over half full (as this thread last saw the tail): make sure the drain is not asleep. */
-  if (ATF_UNLIKELY(s->ring.reserved_head - s->ring.cached_tail > s->ring.capacity / 2)) {
+  /* Over half full: make sure the drain is not asleep. The stale view of the tail says "maybe";
+   * then the real tail is read once (and kept), so this costs a load per half ring at most. */
+  if (ATF_UNLIKELY(s->ring.reserved_head - s->ring.cached_tail > s->ring.capacity / 2) &&
+      atf_ring_refresh_tail(&s->ring) > s->ring.capacity / 2) {
     atf_drain_nudge(&g_drain);
   }
   if (kind == ATF_KIND_CALL) t.open_calls++;

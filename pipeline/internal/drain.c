@@ -9,6 +9,7 @@
 #include "pipeline/internal/drain.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -22,6 +23,9 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 #endif
+/* Empty passes (each followed by a yield) before the worker sleeps. */
+#define ATF_DRAIN_EMPTY_PASSES 16
+
 #if defined(__linux__) && defined(SYS_futex)
 #define ATF_DRAIN_FUTEX 1
 #else
@@ -205,6 +209,14 @@ void atf_drain_wake(atf_drain *d) {
 #endif
 }
 
+void atf_drain_nudge_slow(atf_drain *d) {
+  uint32_t expected = 1;
+  if (atomic_compare_exchange_strong_explicit(&d->sleeping, &expected, 0, memory_order_relaxed,
+                                              memory_order_relaxed)) {
+    atf_drain_wake(d);
+  }
+}
+
 /* Wakes the worker for a request made under d->mu. */
 static void wake_locked(atf_drain *d) {
 #if ATF_DRAIN_FUTEX
@@ -221,6 +233,7 @@ static void *worker(void *arg) {
    * (no CAP_SYS_NICE) leaves the default priority, which is correct, only slower to drain. */
   if (d->nice != 0) (void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), d->nice);
 #endif
+  unsigned empty_passes = 0;
   pthread_mutex_lock(&d->mu);
   for (;;) {
     uint64_t want_flush = d->flush_requested;
@@ -245,7 +258,22 @@ static void *worker(void *arg) {
       pthread_cond_broadcast(&d->done);
     }
     if (stop) break;
-    if (n == 0 && !d->stop_requested && d->flush_requested == d->flush_done) idle_sleep(d);
+    /* Nothing found: a few more passes, yielding in between, before sleeping; a producer that is
+     * only between two bursts then never waits out a sleep (or pays a wake-up). */
+    if (n == 0) {
+      empty_passes++;
+    } else {
+      empty_passes = 0;
+    }
+    if (n == 0 && !d->stop_requested && d->flush_requested == d->flush_done) {
+      if (empty_passes < ATF_DRAIN_EMPTY_PASSES) {
+        pthread_mutex_unlock(&d->mu);
+        sched_yield();
+        pthread_mutex_lock(&d->mu);
+      } else {
+        idle_sleep(d);
+      }
+    }
   }
   {
     struct timespec cpu;

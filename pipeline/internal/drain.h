@@ -88,14 +88,17 @@ void atf_drain_stop(atf_drain *d);
 /* One pass over the slots; with `retire_all`, drains every slot to the end and frees it
  * (REQUIRES then: no producer is active). Returns the number of records written. */
 uint64_t atf_drain_pass(atf_drain *d, int retire_all);
-/* Wakes the worker if it is in its idle sleep. Async-signal-safe (a system call at most); cheap
- * when it is awake (one load). For producers whose ring is filling up. */
+/* Wakes the worker. */
 void atf_drain_wake(atf_drain *d);
+/* Wakes the worker if it is in its idle sleep; of all the producers that find it asleep, only the
+ * first pays the system call (it takes the `sleeping` flag). Async-signal-safe; one load when the
+ * worker is awake. For producers whose ring is filling up. */
+void atf_drain_nudge_slow(atf_drain *d);
 static inline void atf_drain_nudge(atf_drain *d) {
 #ifdef __cplusplus
-  if (d->sleeping.load(std::memory_order_relaxed)) atf_drain_wake(d);
+  if (d->sleeping.load(std::memory_order_relaxed)) atf_drain_nudge_slow(d);
 #else
-  if (atomic_load_explicit(&d->sleeping, memory_order_relaxed)) atf_drain_wake(d);
+  if (atomic_load_explicit(&d->sleeping, memory_order_relaxed)) atf_drain_nudge_slow(d);
 #endif
 }
 

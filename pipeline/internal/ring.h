@@ -132,6 +132,11 @@ static inline void *atf_ring_reserve(atf_ring *r, size_t size) {
   return atf_ring_reserve_keep(r, size, 0);
 }
 
+static inline uint64_t atf_ring_refresh_tail(atf_ring *r) {
+  r->cached_tail = ATF_RING_LOAD(r->tail, memory_order_acquire);
+  return r->reserved_head - r->cached_tail;
+}
+
 static inline void atf_ring_commit(atf_ring *r) {
   ATF_RING_STORE(r->head, r->reserved_head, memory_order_release);
 }
