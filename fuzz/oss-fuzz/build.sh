@@ -94,7 +94,7 @@ if [ -f "${SRC:-/nonexistent}/cJSON/cJSON.c" ]; then
   cc "" "$SRC/cJSON/cJSON.c"
   cjson_lib=()
 fi
-for f in batch convert encode fileio manifest modules names symtab utf8 writer; do
+for f in batch convert encode fileio manifest modules names session sink symtab tables utf8 writer; do
   cc -D_GNU_SOURCE "$repo/writer/$f.c"
 done
 cc "" "$repo/writer/fastpath/fast_encode.c"
