@@ -324,15 +324,23 @@ bool WriteBatch(Session* s, atf_writer* w, atf_fuzz::WriterOutcome* out, bool st
   uint64_t taken = 0;
   const atf_status st = s->append ? atf_writer_append(w, s->batch.data(), s->batch.size() * 8, &taken)
                                   : atf_writer_write(w, s->batch.data(), s->batch.size() * 8);
+  // A malformed record is refused as such first: atf_writer_write checks the whole batch before
+  // anything else, atf_writer_append each record before it looks at the session's state.
   atf_status want = ATF_OK;
   size_t keep = s->batch_events.size();  // events of the batch the writer keeps
-  if (s->trace_end_written && !s->batch_events.empty()) {
+  size_t first_bad = 0;
+  while (first_bad < s->batch_events.size() && !s->batch_record_bad[first_bad]) first_bad++;
+  if (s->batch_bad && !(s->append && s->trace_end_written && first_bad > 0)) {
+    want = ATF_E_BAD_RECORD;
+    keep = s->append ? first_bad : 0;  // the records before it / all or nothing
+  } else if (s->trace_end_written && !s->batch_events.empty()) {
     want = ATF_E_STATE;
     keep = 0;
-  } else if (s->batch_bad) {
-    want = ATF_E_BAD_RECORD;
-    keep = 0;  // atf_writer_write: all or nothing; atf_writer_append: the records before it
-    while (s->append && !s->batch_record_bad[keep]) keep++;
+  }
+  if (getenv("ATF_FUZZ_TRACE")) {
+    fprintf(stderr, "batch of %zu events (%s): status %d, expected %d; kept %llu, expected %zu\n",
+            s->batch_events.size(), s->append ? "append" : "write", st, want,
+            (unsigned long long)taken, keep);
   }
   out->statuses.push_back(st);
   if (st != want && !strict) {

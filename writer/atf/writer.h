@@ -232,15 +232,18 @@ atf_status atf_writer_intern_symbol(atf_writer *w, const char *name, size_t len,
 
 /* Appends the records in [records, records + bytes) (atf_ring_record, end to end, each `size`
  * bytes) as events. Either every record of the batch is accepted or, on ATF_E_BAD_RECORD, none
- * is (the batch is checked first; see writer/internal/batch.h for the rules). Records after a
- * TRACE_END record (in this or a later batch) are refused with ATF_E_STATE. ATF_E_LIMIT: the
- * records before the one that hit the limit were accepted, the rest were not.
+ * is (the batch is checked first; see writer/internal/batch.h for the rules; an event after a
+ * TRACE_END of the same batch is such a record). A well-formed batch with events after a TRACE_END
+ * written earlier is refused with ATF_E_STATE. ATF_E_LIMIT: the records before the one that hit
+ * the limit were accepted, the rest were not.
  * REQUIRES: records 8-byte aligned (else ATF_E_INVALID_ARGUMENT). */
 atf_status atf_writer_write(atf_writer *w, const void *records, size_t bytes);
 
 /* Appends records like atf_writer_write(), in one walk: each record is checked right before it is
  * encoded, so a bad record stops the batch with ATF_E_BAD_RECORD after the records before it were
- * accepted (a prefix; the same rules). *events (may be NULL) is set in every case to the number of
+ * accepted (a prefix; the same rules), and a well-formed event after a TRACE_END written by an
+ * earlier batch stops it with ATF_E_STATE (a malformed one is ATF_E_BAD_RECORD: the record's own
+ * check comes first). *events (may be NULL) is set in every case to the number of
  * events (non-PAD records) of this batch the writer holds afterwards: all of them on ATF_OK, the
  * accepted prefix on ATF_E_BAD_RECORD / ATF_E_STATE / ATF_E_LIMIT, and after an I/O error those not
  * lost with the failed buffer. The drain worker's entry point: no second pass, no stats call. */
