@@ -15,8 +15,9 @@ medians reported:
   atf          the same binary traced by us, ATF_OVERFLOW=block: every event is written
   atf_drop     the same with the defaults (ATF_OVERFLOW=drop, 256 KiB rings): events dropped
                when the drain falls behind (counted; not comparable per call, shown for scale)
-  uftrace      the same binary under `uftrace record` (its preloaded libmcount provides the hooks;
-               ATF_TRACE=0 keeps ours idle)
+  uftrace      the same binary under `uftrace record --no-libcall` (its preloaded libmcount
+               provides the hooks; ATF_TRACE=0 keeps ours idle; --no-libcall: only the
+               instrumented functions, as we trace)
 
 Per call: calls = the FunctionCall events of an atf run (the same binary on the same input makes
 the same calls under uftrace; uftrace's own report is summed as a cross-check). ns per traced call
@@ -158,7 +159,10 @@ def zpipe_runs(args, work, input_path):
                     env["ATF_OVERFLOW"] = "block"
             else:
                 env = {"ATF_TRACE": "0"}
-                argv = ["uftrace", "record", "-d", os.path.join(root, "uftrace.data")] + argv
+                # --no-libcall: the same functions as ours (by default uftrace also hooks PLT
+                # calls into libc)
+                argv = ["uftrace", "record", "--no-libcall", "-d",
+                        os.path.join(root, "uftrace.data")] + argv
             out = os.path.join(work, "out.z") if rep == 0 else os.devnull
             w, c, err = run_timed(argv, env, input_path, out)
             wall[v].append(w)
