@@ -96,7 +96,8 @@ summary() {
   printf '  run time   %.3f s traced\n' "$seconds"
   if [[ $valid == true ]]; then echo "  validator  VALID"; else echo "  validator  INVALID"; ok=0; fi
   echo "  top functions by total time (atf-dump --format=report):"
-  "$dump" --format=report "$session" | grep -v '^# \(call report\|total and self\)' | head -n $((top + 4)) | sed 's/^/    /'
+  "$dump" --format=report "$session" > "$work/report" || ok=0  # whole, then cut: no SIGPIPE
+  grep -v '^# \(call report\|total and self\)' "$work/report" | head -n $((top + 4)) | sed 's/^/    /'
 }
 summary "compress (deflate)" "$gz_session" "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')"
 summary "decompress (inflate)" "$gunzip_session" "$(awk -v a="$t1" -v b="$t2" 'BEGIN { print b - a }')"
