@@ -97,7 +97,7 @@ summary() {
   if [[ $valid == true ]]; then echo "  validator  VALID"; else echo "  validator  INVALID"; ok=0; fi
   echo "  top functions by total time (atf-dump --format=report):"
   "$dump" --format=report "$session" > "$work/report" || ok=0  # whole, then cut: no SIGPIPE
-  grep -v '^# \(call report\|total and self\)' "$work/report" | head -n $((top + 4)) | sed 's/^/    /'
+  awk -v n=$((top + 4)) '!/^# (call report|total and self)/ && c++ < n { print "    " $0 }' "$work/report"
 }
 summary "compress (deflate)" "$gz_session" "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')"
 summary "decompress (inflate)" "$gunzip_session" "$(awk -v a="$t1" -v b="$t2" 'BEGIN { print b - a }')"
