@@ -49,11 +49,15 @@ import sys
 import tempfile
 import time
 
-ZPIPE = "third_party/zlib/zpipe"
-ZPIPE_TRACED = "third_party/zlib/zpipe_traced"
-MICRO = "bench/instrument_micro"
-MICRO_PLAIN = "bench/instrument_micro_plain"
-VALIDATE = "validator/atf-validate"
+# The data files, found from this script's place in its runfiles tree (bazel run, or the
+# bazel-bin/bench/instrument_bench launcher from anywhere).
+# realpath: resolves the bazel-bin symlink, which moves when another configuration is built.
+RUNFILES = os.path.realpath(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+ZPIPE = os.path.join(RUNFILES, "third_party/zlib/zpipe")
+ZPIPE_TRACED = os.path.join(RUNFILES, "third_party/zlib/zpipe_traced")
+MICRO = os.path.join(RUNFILES, "bench/instrument_micro")
+MICRO_PLAIN = os.path.join(RUNFILES, "bench/instrument_micro_plain")
+VALIDATE = os.path.join(RUNFILES, "validator/atf-validate")
 
 
 def machine():

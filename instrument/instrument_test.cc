@@ -153,6 +153,24 @@ TEST(Instrument, SwitchedOffOrMisconfiguredTheProgramRunsUntraced) {
   EXPECT_NE(r.err.find("; the program runs untraced\n"), std::string::npos) << r.err;
 }
 
+// The session ends in an exit handler registered before main: the program's own atexit handlers
+// run before it and are traced. Destructors: the shared variant's handler runs after them (the C
+// library's exit processing was registered after the library's constructor ran), the static
+// variant's before (its constructor runs after that registration).
+TEST(Instrument, AtexitHandlersAndDestructors) {
+  for (const char* program : {kProgram, kStatic}) {
+    const std::string root = Root("atexit");
+    const auto r = RunTraced(root, "", std::string(program) + " atexit");
+    EXPECT_EQ(r.status, 0) << r.err;
+    Session s = OnlySession(root);
+    EXPECT_TRUE(s.v.valid) << s.v.errors;
+    EXPECT_EQ(s.s.first_error, "");
+    EXPECT_TRUE(s.s.open_at_end.empty());
+    EXPECT_EQ(s.s.calls_by_symbol["in_atexit_handler"], 1u) << program;
+    EXPECT_EQ(s.s.calls_by_symbol["in_destructor"], program == kProgram ? 1u : 0u) << program;
+  }
+}
+
 TEST(Instrument, ThreadsCreatedAndJoinedWhileTracing) {
   const std::string root = Root("threads_return");
   const auto r = RunTraced(root, "ATF_OVERFLOW=block", std::string(kProgram) + " threads-return");

@@ -12,6 +12,8 @@
  *                          handlers that did run on the alternate stack (ThreadSanitizer runs
  *                          them on the thread's stack); returns 0
  *   crash                  calls functions, waits for a periodic flush, then abort()
+ *   atexit                 registers an atexit handler and has a destructor, both calling
+ *                          functions; returns 0
  *   dlopen LIB_A LIB_B [dlmopen]
  *                          dlopen/call/dlclose LIB_A, then the same with LIB_B (loaded with
  *                          dlmopen(LM_ID_BASE), which the library does not wrap, when the third
@@ -171,6 +173,26 @@ static int crash_mode(void) {
   return 0;
 }
 
+/* ---- atexit and destructors ------------------------------------------------------------ */
+
+static int g_atexit_mode;
+
+__attribute__((noinline)) static void in_atexit_handler(void) { outer(2); }
+__attribute__((noinline)) static void in_destructor(void) { outer(2); }
+
+static void atexit_handler(void) { in_atexit_handler(); }
+
+__attribute__((destructor)) static void program_destructor(void) {
+  if (g_atexit_mode) in_destructor();
+}
+
+static int atexit_mode(void) {
+  g_atexit_mode = 1;
+  atexit(atexit_handler);
+  outer(2);
+  return 0;
+}
+
 /* ---- dlopen -------------------------------------------------------------------------------- */
 
 static int use_library(const char *path, const char *label, int unwrapped) {
@@ -207,6 +229,7 @@ int main(int argc, char **argv) {
   if (strcmp(mode, "fork") == 0) return fork_mode();
   if (strcmp(mode, "signals") == 0 && argc == 3) return signals_mode(atoi(argv[2]));
   if (strcmp(mode, "crash") == 0) return crash_mode();
+  if (strcmp(mode, "atexit") == 0) return atexit_mode();
   if (strcmp(mode, "dlopen") == 0 && (argc == 4 || argc == 5)) {
     return dlopen_mode(argv[2], argv[3], argc == 5 && strcmp(argv[4], "dlmopen") == 0);
   }
