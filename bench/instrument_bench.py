@@ -25,7 +25,7 @@ the same calls under uftrace; uftrace's own report is summed as a cross-check). 
 each tracer left on disk / calls.
 
 Also: instrument_micro (an empty function called in a loop, bench/instrument_micro.c) plain, off
-and traced into rings that hold every event, and, when --record-benchmark is given, the pipeline's
+and traced into a warmed-up ring that holds every event of the timed loop, and, when --record-benchmark is given, the pipeline's
 record_benchmark from the same run (`record_ns`): the goals of issue 14 compare ns per traced call
 with uftrace's and with 2 x record_ns.
 
@@ -198,13 +198,15 @@ def zpipe_runs(args, work, input_path):
 
 def micro_runs(args):
     n = args.micro_calls
-    ring = 1 << 20
-    while ring < 2 * n * 40 + (1 << 20) and ring < (1 << 30):
+    ring = 1 << 20  # holds the timed calls' events (two 40-byte records per call) with room
+    while ring < 2 * n * 40 * 5 // 4 and ring < (1 << 30):
         ring <<= 1
+    warmup = ring // 80 + n  # touches every page of the ring
+    timing = [str(n), str(warmup), "1000"]
     variants = {
-        "plain": ([MICRO_PLAIN, str(n)], {}),
-        "off": ([MICRO, str(n)], {"ATF_TRACE": "0"}),
-        "traced": ([MICRO, str(n)], {"ATF_RING_BYTES": str(ring), "ATF_VERBOSE": "1"}),
+        "plain": ([MICRO_PLAIN] + timing, {}),
+        "off": ([MICRO] + timing, {"ATF_TRACE": "0"}),
+        "traced": ([MICRO] + timing, {"ATF_RING_BYTES": str(ring), "ATF_VERBOSE": "1"}),
     }
     ns = {v: [] for v in variants}
     dropped = 0
@@ -222,6 +224,7 @@ def micro_runs(args):
     med = {v: statistics.median(x) for v, x in ns.items()}
     return {
         "calls": n,
+        "warmup_calls": warmup,
         "ring_bytes": ring,
         "plain_ns_per_iteration": med["plain"],
         "off_ns_per_iteration": med["off"],
@@ -245,7 +248,7 @@ def main():
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--input-mb", type=float, default=11.0)
-    ap.add_argument("--micro-calls", type=int, default=2000000)
+    ap.add_argument("--micro-calls", type=int, default=250000)
     ap.add_argument("--record-benchmark", help="path of a built //pipeline:record_benchmark")
     ap.add_argument("--dir", help="scratch directory (default: a new one under $TMPDIR)")
     ap.add_argument("--no-uftrace", action="store_true")
