@@ -233,19 +233,21 @@ TEST(Instrument, SignalHandlersOnAnAlternateStack) {
   EXPECT_EQ(r.status, 0) << r.err;
   int handled = 0, on_altstack = 0;
   ASSERT_EQ(sscanf(r.out.c_str(), "handled %d altstack %d", &handled, &on_altstack), 2) << r.out;
-  EXPECT_EQ(handled, 300);
+  EXPECT_EQ(handled, 320);
   Session s = OnlySession(root);
   EXPECT_TRUE(s.v.valid) << s.v.errors;
   EXPECT_EQ(ExitCode(s.events), 0);
-  // The handler's events are there, except those that interrupted the thread inside the tracer's
-  // own record: dropped and counted (the tracer cannot write a ring it is writing).
+  // A handler that interrupts its thread inside the tracer's own record (likely: the loop spends
+  // most of its time there, and with ATF_OVERFLOW=block a full ring waits in sched_yield, where
+  // signals are delivered) has its events dropped and counted: the tracer cannot write a ring it
+  // is writing. The 20 raised outside any hook are all recorded.
   const uint64_t handler_calls = s.s.calls_by_symbol["on_signal"];
-  EXPECT_GT(handler_calls, 0u);
-  EXPECT_LE(handler_calls, 300u);
-  EXPECT_GE(handler_calls + s.v.dropped, 300u);
+  EXPECT_GE(handler_calls, 20u);
+  EXPECT_LE(handler_calls, 320u);
+  EXPECT_GE(handler_calls + s.v.dropped, 320u);
   if (s.v.dropped == 0) {
     EXPECT_EQ(s.s.first_error, "");
-    EXPECT_EQ(handler_calls, 300u);
+    EXPECT_EQ(handler_calls, 320u);
   }
   // On the alternate stack no bytes are copied; on the thread's stack 32. (ThreadSanitizer runs
   // handlers on the thread's stack: then they get 32 bytes too.)
@@ -316,6 +318,32 @@ void CheckPlugins(const char* how) {
 TEST(Instrument, DlopenDlcloseNamesEachObjectsFunctions) {
   CheckPlugins("dlopen");
   CheckPlugins("dlmopen");
+}
+
+// An object stripped of .symtab: its exported functions keep their .dynsym names, its static
+// helper has no symbol and gets "0x<address>", the same for every event of that address.
+TEST(Instrument, FunctionsWithoutASymbolAreNamedByAddress) {
+  const std::string stripped = atf_test::TempDir() + "/libplugin_a_stripped.so";
+  ASSERT_EQ(atf_test::RunTool("strip --strip-all -o " + stripped + " instrument/libplugin_a.so").status, 0);
+  const std::string root = Root("stripped");
+  const auto r = RunTraced(root, "", std::string(kProgram) + " dlopen " + stripped + " ./instrument/libplugin_b.so");
+  ASSERT_EQ(r.status, 0) << r.err;
+  Session s = OnlySession(root);
+  EXPECT_TRUE(s.v.valid) << s.v.errors;
+  EXPECT_EQ(s.s.first_error, "");
+  EXPECT_EQ(s.s.calls_by_symbol["plugin_a_api"], 1u);  // exported: in .dynsym
+  EXPECT_EQ(s.s.calls_by_symbol.count("plugin_a_static_helper"), 0u);
+  EXPECT_EQ(s.s.calls_by_symbol["plugin_b_static_helper"], 2u);
+  std::set<std::string> hex_names;
+  for (const auto& e : s.events) {
+    if (!e.has_function_call() || e.function_call().symbol().rfind("0x", 0) != 0) continue;
+    char want[32];
+    std::snprintf(want, sizeof want, "0x%llx", static_cast<unsigned long long>(e.function_call().address()));
+    EXPECT_EQ(e.function_call().symbol(), want);
+    hex_names.insert(want);
+  }
+  ASSERT_EQ(hex_names.size(), 1u);  // the stripped helper, called twice, one name
+  EXPECT_EQ(s.s.calls_by_symbol[*hex_names.begin()], 2u);
 }
 
 TEST(Instrument, ReportCountsEqualTheEventsInTheFile) {

@@ -8,9 +8,10 @@
  *   fork                   the child calls functions and exits 0; the parent goes on; prints
  *                          "child PID"
  *   signals N              N SIGUSR1 deliveries to the main thread (handler on an alternate
- *                          stack) while it calls functions; prints "handled N altstack K", K the
- *                          handlers that did run on the alternate stack (ThreadSanitizer runs
- *                          them on the thread's stack); returns 0
+ *                          stack) from another thread while it calls functions, then 20 more
+ *                          raised by the main thread itself outside any hook; prints "handled M
+ *                          altstack K", K the handlers that did run on the alternate stack
+ *                          (ThreadSanitizer runs them on the thread's stack); returns 0
  *   crash                  calls functions, waits for a periodic flush, then abort()
  *   atexit                 registers an atexit handler and has a destructor, both calling
  *                          functions; returns 0
@@ -158,6 +159,7 @@ static int signals_mode(int count) {
   pthread_create(&t, NULL, send_signals, &s);
   while (!atomic_load(&g_stop)) outer(20);
   pthread_join(t, NULL);
+  for (int i = 0; i < 20; i++) raise(SIGUSR1); /* handled here, not inside the tracer */
   printf("handled %d altstack %d\n", atomic_load(&g_handled), atomic_load(&g_on_altstack));
   return 0;
 }
