@@ -6,7 +6,9 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "validator/testing/run_tool.h"
@@ -19,6 +21,23 @@ using atf_test::Call;
 using atf_test::Return;
 
 constexpr uint64_t T0 = atf_test::kBaseNs;
+
+// Call/Return without registers or stack copy, framed: the bulk tests' events (cheap to encode).
+std::string Light(bool call, uint64_t id, int32_t tid, uint64_t ns, const std::string& symbol, uint64_t address) {
+  Event e;
+  e.set_event_id(id);
+  e.set_thread_id(tid);
+  e.mutable_timestamp()->set_seconds(static_cast<int64_t>(ns / 1000000000u));
+  e.mutable_timestamp()->set_nanos(static_cast<int32_t>(ns % 1000000000u));
+  if (call) {
+    e.mutable_function_call()->set_symbol(symbol);
+    e.mutable_function_call()->set_address(address);
+  } else {
+    e.mutable_function_return()->set_symbol(symbol);
+    e.mutable_function_return()->set_address(address);
+  }
+  return atf_test::Frame(atf_test::Serialize(e));
+}
 
 struct Report {
   atf_call_report rep{};
@@ -219,8 +238,8 @@ TEST(CallReport, DepthBeyondTheLimitIsCountedOutsideTheTable) {
   const uint64_t n = ATF_CALL_REPORT_MAX_DEPTH + 10;
   std::string bytes;
   uint64_t id = 0;
-  for (uint64_t i = 0; i < n; ++i) bytes += atf_test::Frame(atf_test::Serialize(Call(id++, 1, T0 + i, "r", 0x10)));
-  for (uint64_t i = 0; i < n; ++i) bytes += atf_test::Frame(atf_test::Serialize(Return(id++, 1, T0 + n + i, "r", 0x10)));
+  for (uint64_t i = 0; i < n; ++i) bytes += Light(true, id++, 1, T0 + i, "r", 0x10);
+  for (uint64_t i = 0; i < n; ++i) bytes += Light(false, id++, 1, T0 + n + i, "r", 0x10);
   Report r({}, nullptr, nullptr, bytes);
   ASSERT_TRUE(r.ok);
   EXPECT_EQ(r.rep.calls, n);
@@ -230,6 +249,86 @@ TEST(CallReport, DepthBeyondTheLimitIsCountedOutsideTheTable) {
   EXPECT_EQ(r.rep.unreturned, 0u);
   EXPECT_EQ(r.Row("r").total_ns, 2 * n - 1);  // the outermost frame: T0 .. T0 + 2n - 1
   EXPECT_NE(r.printed.find("over the report's limits: 20 events"), std::string::npos);
+}
+
+// Random call trees on 8 threads over 3000 functions (recursion included), against a plain
+// reference computation: exercises the tables' growth, collisions and deletions.
+TEST(CallReport, RandomSessionsMatchAReferenceComputation) {
+  for (uint64_t seed = 1; seed <= 2; ++seed) {
+    std::mt19937_64 rng(seed);
+    struct Ref {
+      uint64_t calls = 0, total = 0, self = 0;
+    };
+    std::map<uint64_t, Ref> ref;  // by address (one symbol per address here)
+    struct Open {
+      uint64_t addr, t, child;
+      bool outer;
+    };
+    std::map<int32_t, std::vector<Open>> stacks;
+    std::map<std::pair<int32_t, uint64_t>, int> active;
+    std::string bytes;
+    uint64_t id = 0, now = T0;
+    auto name = [](uint64_t addr) { return "f" + std::to_string(addr); };
+    for (int step = 0; step < 60000; ++step) {
+      const int32_t tid = 100 + static_cast<int32_t>(rng() % 8);
+      auto& st = stacks[tid];
+      now += 1 + rng() % 50;
+      const bool call = st.empty() || (st.size() < 200 && rng() % 100 < 52);
+      if (call) {
+        // Mostly a few hot functions, sometimes any of 3000, sometimes the caller again.
+        uint64_t addr = rng() % 4 == 0 ? 0x1000 + 16 * (rng() % 3000) : 0x1000 + 16 * (rng() % 20);
+        if (!st.empty() && rng() % 10 == 0) addr = st.back().addr;
+        const bool outer = active[{tid, addr}]++ == 0;
+        st.push_back({addr, now, 0, outer});
+        ref[addr].calls++;
+        bytes += Light(true, id++, tid, now, name(addr), addr);
+      } else {
+        const Open o = st.back();
+        st.pop_back();
+        const uint64_t d = now - o.t;
+        ref[o.addr].self += d - o.child;
+        if (o.outer) ref[o.addr].total += d;
+        if (!st.empty()) st.back().child += d;
+        active[{tid, o.addr}]--;
+        bytes += Light(false, id++, tid, now, name(o.addr), o.addr);
+      }
+    }
+    Report r({}, nullptr, nullptr, bytes);
+    ASSERT_TRUE(r.ok);
+    uint64_t open = 0;
+    for (const auto& [tid, st] : stacks) open += st.size();
+    EXPECT_EQ(r.rep.unreturned, open);
+    EXPECT_EQ(r.rep.unmatched_returns, 0u);
+    EXPECT_EQ(r.rep.threads, 8u);
+    ASSERT_EQ(r.rep.nrows, ref.size());
+    for (const auto& [addr, want] : ref) {
+      const atf_call_report_row& got = r.Row(name(addr));
+      ASSERT_EQ(got.calls, want.calls) << name(addr);
+      ASSERT_EQ(got.total_ns, want.total) << name(addr);
+      ASSERT_EQ(got.self_ns, want.self) << name(addr);
+    }
+  }
+}
+
+TEST(CallReport, ThreadLimitAndRecordSizeLimit) {
+  std::string bytes;
+  const uint64_t n = ATF_CALL_REPORT_MAX_THREADS + 2;
+  for (uint64_t i = 0; i < n; ++i) bytes += Light(true, i, int32_t(i + 1), T0 + i, "t", 0x10);
+  bytes += Light(false, n, int32_t(n), T0 + n, "t", 0x10);
+  Report r({}, nullptr, nullptr, bytes);
+  ASSERT_TRUE(r.ok);
+  EXPECT_EQ(r.rep.threads, ATF_CALL_REPORT_MAX_THREADS);
+  EXPECT_EQ(r.rep.calls, n);
+  EXPECT_EQ(r.rep.events_over_limits, 3u);  // two calls and a return of threads past the limit
+  EXPECT_EQ(r.Row("t").calls, ATF_CALL_REPORT_MAX_THREADS);
+  atf_call_report_options o;
+  atf_call_report_options_init(&o);
+  o.max_record_size = 20;
+  std::vector<Event> ev = {Call(1, 1, T0, "a_rather_long_function_name", 0x10), Call(2, 1, T0 + 1, "b", 0x20),
+                           Return(3, 1, T0 + 2, "b", 0x20)};
+  Report small(ev, nullptr, &o);
+  EXPECT_EQ(small.rep.invalid_records, 3u);  // every record here is longer than 20 bytes
+  EXPECT_EQ(small.rep.calls, 0u);
 }
 
 TEST(CallReport, Options) {
