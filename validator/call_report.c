@@ -22,8 +22,6 @@
 #include "validator/internal/json_reader.h"
 #include "validator/internal/json_writer.h"
 
-#define MAX_OPEN_FRAMES (1u << 22) /* all threads together */
-#define MAX_NAME_BYTES (256u * 1024u * 1024u)
 #define NO_FN UINT32_MAX
 
 typedef struct fn {
@@ -56,6 +54,7 @@ typedef struct map {
 typedef struct builder {
   atf_call_report *rep;
   const atf_call_report_options *o;
+  uint32_t max_functions, max_threads, max_depth, max_open_frames; /* the bounds in force */
   fn *fns;
   size_t nfns, capfns;
   uint32_t *fn_slots; /* fn index + 1; 0 = empty */
@@ -108,6 +107,8 @@ int atf_call_report_parse_option(const char *arg, atf_call_report_options *o, ch
 }
 
 /* ---- small helpers ----------------------------------------------------------------------------- */
+
+static uint32_t bound(uint32_t asked, uint32_t limit) { return asked == 0 || asked > limit ? limit : asked; }
 
 static uint64_t add_sat(uint64_t a, uint64_t b) { return a > UINT64_MAX - b ? UINT64_MAX : a + b; }
 
@@ -247,7 +248,7 @@ static uint32_t fn_get(builder *b, uint64_t address) {
       }
     }
   }
-  if (b->nfns >= ATF_CALL_REPORT_MAX_FUNCTIONS || b->names_len + n + 1 > MAX_NAME_BYTES) {
+  if (b->nfns >= b->max_functions || b->names_len + n + 1 > ATF_CALL_REPORT_MAX_NAME_BYTES) {
     return NO_FN;
   }
   if ((b->nfns + 1) * 2 > b->fn_slot_cap && !fn_slots_grow(b)) goto oom;
@@ -279,7 +280,7 @@ static thread_state *thread_get(builder *b, int32_t tid, size_t *index) {
     *index = b->thread_ids.vals[i];
     return &b->threads[*index];
   }
-  if (b->nthreads >= ATF_CALL_REPORT_MAX_THREADS) return NULL;
+  if (b->nthreads >= b->max_threads) return NULL;
   if (!reserve((void **)&b->threads, &b->capthreads, b->nthreads + 1, sizeof *b->threads, 16) ||
       (i = map_upsert(&b->thread_ids, key)) == SIZE_MAX) {
     b->oom = true;
@@ -307,7 +308,7 @@ static void on_call(builder *b, const atf_event *ev) {
     b->rep->events_over_limits++;
     return;
   }
-  if (f == NO_FN || t->depth >= ATF_CALL_REPORT_MAX_DEPTH || b->open_frames >= MAX_OPEN_FRAMES) {
+  if (f == NO_FN || t->depth >= b->max_depth || b->open_frames >= b->max_open_frames) {
     t->lost++; /* not stacked: its return comes before any return of the frames below */
     b->rep->events_over_limits++;
     return;
@@ -496,6 +497,10 @@ bool atf_call_report_build(atf_reader *r, const char *manifest, size_t manifest_
   memset(&b, 0, sizeof b);
   b.rep = rep;
   b.o = o;
+  b.max_functions = bound(o->max_functions, ATF_CALL_REPORT_MAX_FUNCTIONS);
+  b.max_threads = bound(o->max_threads, ATF_CALL_REPORT_MAX_THREADS);
+  b.max_depth = bound(o->max_depth, ATF_CALL_REPORT_MAX_DEPTH);
+  b.max_open_frames = bound(o->max_open_frames, ATF_CALL_REPORT_MAX_OPEN_FRAMES);
   read_manifest(rep, o, manifest, manifest_len);
   const uint64_t max_record = o->max_record_size ? o->max_record_size : ATF_VALIDATE_DEFAULT_MAX_RECORD;
   const atf_event_visitor visitor = {&b, on_text, on_register};

@@ -20,11 +20,13 @@
  * call's time shows up in its caller's self time, and a call whose return was dropped has none;
  * the report says so in its header.
  *
- * Bounds (hostile input): functions (distinct address + symbol) at most
- * ATF_CALL_REPORT_MAX_FUNCTIONS, threads ATF_CALL_REPORT_MAX_THREADS, open frames per thread
- * ATF_CALL_REPORT_MAX_DEPTH; events past a bound are counted in `events_over_limits` and left out
- * of the table, and the report says so. Memory grows with the distinct functions, threads and open
- * frames found in the file, never with a size the file declares.
+ * Bounds (hostile input; each settable lower in the options, for tests): functions (distinct
+ * address + symbol) ATF_CALL_REPORT_MAX_FUNCTIONS with at most ATF_CALL_REPORT_MAX_NAME_BYTES of
+ * names, threads ATF_CALL_REPORT_MAX_THREADS, open frames ATF_CALL_REPORT_MAX_DEPTH per thread and
+ * ATF_CALL_REPORT_MAX_OPEN_FRAMES in all. Events past a bound are counted in
+ * `events_over_limits` and left out of the table, and the report says so. Memory grows with the
+ * distinct functions, threads and open frames found in the file (at most about 200 MiB at the
+ * bounds), never with a size the file declares.
  */
 #ifndef ATF_VALIDATOR_CALL_REPORT_H_
 #define ATF_VALIDATOR_CALL_REPORT_H_
@@ -40,9 +42,11 @@
 extern "C" {
 #endif
 
-#define ATF_CALL_REPORT_MAX_FUNCTIONS (1u << 22)
+#define ATF_CALL_REPORT_MAX_FUNCTIONS (1u << 20)
+#define ATF_CALL_REPORT_MAX_NAME_BYTES (64u * 1024u * 1024u)
 #define ATF_CALL_REPORT_MAX_THREADS 65536u
 #define ATF_CALL_REPORT_MAX_DEPTH (1u << 16)
+#define ATF_CALL_REPORT_MAX_OPEN_FRAMES (1u << 20)
 #define ATF_CALL_REPORT_SEARCH_DEPTH 256u
 
 typedef enum atf_call_report_sort {
@@ -57,6 +61,8 @@ typedef struct atf_call_report_options {
   int32_t thread_id;
   atf_call_report_sort sort;
   uint64_t max_record_size; /* records longer than this are skipped as invalid (0: 64 MiB) */
+  /* The bounds above; 0 = the ATF_CALL_REPORT_MAX_* default, larger values are lowered to it. */
+  uint32_t max_functions, max_threads, max_depth, max_open_frames;
 } atf_call_report_options;
 
 typedef struct atf_call_report_row {

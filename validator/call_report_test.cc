@@ -235,20 +235,61 @@ TEST(CallReport, InvalidRecordsAreSkippedAndCounted) {
 }
 
 TEST(CallReport, DepthBeyondTheLimitIsCountedOutsideTheTable) {
-  const uint64_t n = ATF_CALL_REPORT_MAX_DEPTH + 10;
+  for (const uint32_t depth : {1000u, 0u}) {  // 0: the default, ATF_CALL_REPORT_MAX_DEPTH
+    const uint64_t limit = depth ? depth : ATF_CALL_REPORT_MAX_DEPTH;
+    const uint64_t n = limit + 10;
+    std::string bytes;
+    uint64_t id = 0;
+    for (uint64_t i = 0; i < n; ++i) bytes += Light(true, id++, 1, T0 + i, "r", 0x10);
+    for (uint64_t i = 0; i < n; ++i) bytes += Light(false, id++, 1, T0 + n + i, "r", 0x10);
+    atf_call_report_options o;
+    atf_call_report_options_init(&o);
+    o.max_depth = depth;
+    Report r({}, nullptr, &o, bytes);
+    ASSERT_TRUE(r.ok);
+    EXPECT_EQ(r.rep.calls, n);
+    EXPECT_EQ(r.Row("r").calls, n);
+    EXPECT_EQ(r.rep.events_over_limits, 20u);  // 10 calls past the limit and their 10 returns
+    EXPECT_EQ(r.rep.matched, limit);
+    EXPECT_EQ(r.rep.unreturned, 0u);
+    EXPECT_EQ(r.Row("r").total_ns, 2 * n - 1);  // the outermost frame: T0 .. T0 + 2n - 1
+    EXPECT_NE(r.printed.find("over the report's limits: 20 events"), std::string::npos);
+  }
+}
+
+TEST(CallReport, FunctionAndOpenFrameLimits) {
+  // 20 distinct functions, each called and returned, with a limit of 12 functions: calls of the
+  // other 8 are counted in the header, not in the table.
   std::string bytes;
   uint64_t id = 0;
-  for (uint64_t i = 0; i < n; ++i) bytes += Light(true, id++, 1, T0 + i, "r", 0x10);
-  for (uint64_t i = 0; i < n; ++i) bytes += Light(false, id++, 1, T0 + n + i, "r", 0x10);
-  Report r({}, nullptr, nullptr, bytes);
+  for (uint64_t f = 0; f < 20; ++f) {
+    bytes += Light(true, id++, 1, T0 + 2 * f, "f" + std::to_string(f), 0x100 + f);
+    bytes += Light(false, id++, 1, T0 + 2 * f + 1, "f" + std::to_string(f), 0x100 + f);
+  }
+  atf_call_report_options o;
+  atf_call_report_options_init(&o);
+  o.max_functions = 12;
+  Report r({}, nullptr, &o, bytes);
   ASSERT_TRUE(r.ok);
-  EXPECT_EQ(r.rep.calls, n);
-  EXPECT_EQ(r.Row("r").calls, n);
-  EXPECT_EQ(r.rep.events_over_limits, 20u);  // 10 calls past the limit and their 10 returns
-  EXPECT_EQ(r.rep.matched, ATF_CALL_REPORT_MAX_DEPTH);
-  EXPECT_EQ(r.rep.unreturned, 0u);
-  EXPECT_EQ(r.Row("r").total_ns, 2 * n - 1);  // the outermost frame: T0 .. T0 + 2n - 1
-  EXPECT_NE(r.printed.find("over the report's limits: 20 events"), std::string::npos);
+  EXPECT_EQ(r.rep.nrows, 12u);
+  EXPECT_EQ(r.rep.calls, 20u);
+  EXPECT_EQ(r.rep.matched, 12u);
+  EXPECT_EQ(r.rep.events_over_limits, 16u);
+  // Open frames over all threads: 3 threads 4 deep with a limit of 10.
+  bytes.clear();
+  for (int32_t t = 1; t <= 3; ++t) {
+    for (uint64_t d = 0; d < 4; ++d) bytes += Light(true, id++, t, T0 + d, "g", 0x500 + d);
+  }
+  for (int32_t t = 1; t <= 3; ++t) {
+    for (uint64_t d = 4; d-- > 0;) bytes += Light(false, id++, t, T0 + 10 + d, "g", 0x500 + d);
+  }
+  o.max_functions = 0;
+  o.max_open_frames = 10;
+  Report frames({}, nullptr, &o, bytes);
+  ASSERT_TRUE(frames.ok);
+  EXPECT_EQ(frames.rep.calls, 12u);
+  EXPECT_EQ(frames.rep.events_over_limits, 4u);  // thread 3's last two calls and their returns
+  EXPECT_EQ(frames.rep.matched, 10u);
 }
 
 // Random call trees on 8 threads over 3000 functions (recursion included), against a plain
@@ -311,17 +352,22 @@ TEST(CallReport, RandomSessionsMatchAReferenceComputation) {
 }
 
 TEST(CallReport, ThreadLimitAndRecordSizeLimit) {
-  std::string bytes;
-  const uint64_t n = ATF_CALL_REPORT_MAX_THREADS + 2;
-  for (uint64_t i = 0; i < n; ++i) bytes += Light(true, i, int32_t(i + 1), T0 + i, "t", 0x10);
-  bytes += Light(false, n, int32_t(n), T0 + n, "t", 0x10);
-  Report r({}, nullptr, nullptr, bytes);
-  ASSERT_TRUE(r.ok);
-  EXPECT_EQ(r.rep.threads, ATF_CALL_REPORT_MAX_THREADS);
-  EXPECT_EQ(r.rep.calls, n);
-  EXPECT_EQ(r.rep.events_over_limits, 3u);  // two calls and a return of threads past the limit
-  EXPECT_EQ(r.Row("t").calls, ATF_CALL_REPORT_MAX_THREADS);
   atf_call_report_options o;
+  atf_call_report_options_init(&o);
+  for (const uint32_t threads : {50u, 0u}) {  // 0: the default, ATF_CALL_REPORT_MAX_THREADS
+    const uint64_t limit = threads ? threads : ATF_CALL_REPORT_MAX_THREADS;
+    const uint64_t n = limit + 2;
+    std::string bytes;
+    for (uint64_t i = 0; i < n; ++i) bytes += Light(true, i, int32_t(i + 1), T0 + i, "t", 0x10);
+    bytes += Light(false, n, int32_t(n), T0 + n, "t", 0x10);
+    o.max_threads = threads;
+    Report r({}, nullptr, &o, bytes);
+    ASSERT_TRUE(r.ok);
+    EXPECT_EQ(r.rep.threads, limit);
+    EXPECT_EQ(r.rep.calls, n);
+    EXPECT_EQ(r.rep.events_over_limits, 3u);  // two calls and a return of threads past the limit
+    EXPECT_EQ(r.Row("t").calls, limit);
+  }
   atf_call_report_options_init(&o);
   o.max_record_size = 20;
   std::vector<Event> ev = {Call(1, 1, T0, "a_rather_long_function_name", 0x10), Call(2, 1, T0 + 1, "b", 0x20),
