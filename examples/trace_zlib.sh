@@ -2,8 +2,9 @@
 # The main job: a real third-party program, traced. zlib 1.2.11's own minigzip (built from the
 # pinned source with -finstrument-functions, zlib included, and linked with libatf_instrument.so)
 # compresses a generated text file and decompresses it again; each run writes one ATF V4 session.
-# Both sessions are validated with atf-validate, a summary and the call report's top functions are
-# printed. Exit status 0 only when the round trip gave back the input and both sessions are valid.
+# Both sessions are validated with atf-validate; a summary and the call report's top functions (by
+# self time) are printed. Exit status 0 only when the round trip gave back the input and both
+# sessions are valid.
 #
 #   bazel run -c opt //examples:trace_zlib [-- --mb N --out DIR --top K]
 #
@@ -95,8 +96,8 @@ summary() {
   echo "  events     $calls calls, $returns returns, $records records in events.bin ($bytes bytes), $threads threads, $dropped dropped"
   printf '  run time   %.3f s traced\n' "$seconds"
   if [[ $valid == true ]]; then echo "  validator  VALID"; else echo "  validator  INVALID"; ok=0; fi
-  echo "  top functions by total time (atf-dump --format=report):"
-  "$dump" --format=report "$session" > "$work/report" || ok=0  # whole, then cut: no SIGPIPE
+  echo "  top functions by self time (atf-dump --format=report --sort=self):"
+  "$dump" --format=report --sort=self "$session" > "$work/report" || ok=0  # whole, then cut
   awk -v n=$((top + 4)) '!/^# (call report|total and self)/ && c++ < n { print "    " $0 }' "$work/report"
 }
 summary "compress (deflate)" "$gz_session" "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')"
