@@ -13,6 +13,8 @@ medians reported:
   off          //third_party/zlib:zpipe_traced (zlib and zpipe instrumented, libatf_instrument.so)
                with ATF_TRACE=0: every hook is called and returns at once
   atf          the same binary traced by us, ATF_OVERFLOW=block: every event is written
+  atf_4m       the same with 4 MiB rings instead of the default 256 KiB (still block): how much
+               of the cost is the producer waiting on a small ring
   atf_drop     the same with the defaults (ATF_OVERFLOW=drop, 256 KiB rings): events dropped
                when the drain falls behind (counted; not comparable per call, shown for scale)
   uftrace      the same binary under `uftrace record --no-libcall` (its preloaded libmcount
@@ -141,7 +143,7 @@ def uftrace_calls(data_dir):
 
 
 def zpipe_runs(args, work, input_path):
-    variants = ["plain", "off", "atf", "atf_drop"] + ([] if args.no_uftrace else ["uftrace"])
+    variants = ["plain", "off", "atf", "atf_4m", "atf_drop"] + ([] if args.no_uftrace else ["uftrace"])
     wall = {v: [] for v in variants}
     cpu = {v: [] for v in variants}
     bytes_on_disk = {v: [] for v in variants}
@@ -157,10 +159,12 @@ def zpipe_runs(args, work, input_path):
                 argv = [ZPIPE]
             elif v == "off":
                 env = {"ATF_TRACE": "0"}
-            elif v in ("atf", "atf_drop"):
+            elif v in ("atf", "atf_4m", "atf_drop"):
                 env = {"ATF_OUTPUT_ROOT": root, "ATF_VERBOSE": "1"}
-                if v == "atf":
+                if v != "atf_drop":
                     env["ATF_OVERFLOW"] = "block"
+                if v == "atf_4m":
+                    env["ATF_RING_BYTES"] = "4M"
             else:
                 env = {"ATF_TRACE": "0"}
                 # --no-libcall: the same functions as ours (by default uftrace also hooks PLT
@@ -174,7 +178,7 @@ def zpipe_runs(args, work, input_path):
             if rep == 0:  # the same compressed bytes from every variant
                 with open(out, "rb") as f:
                     info.setdefault("output_sha256", {})[v] = hashlib.sha256(f.read()).hexdigest()
-            if v in ("atf", "atf_drop"):
+            if v in ("atf", "atf_4m", "atf_drop"):
                 counts = verbose_counts(err)
                 session = only_session(root)
                 bytes_on_disk[v].append(tree_bytes(session))
@@ -275,7 +279,8 @@ def main():
         z["off_ns_per_call"] = (med["off"] - med["plain"]) * 1e9 / calls
         z["atf_ns_per_call"] = (med["atf"] - med["plain"]) * 1e9 / calls
         z["atf_bytes_per_call"] = statistics.median(disk["atf"]) / calls
-        z["atf_dropped"] = max(c["dropped"] for c in info["atf_counts"])
+        z["atf_dropped"] = max(c["dropped"] for c in info["atf_counts"] + info["atf_4m_counts"])
+        z["atf_4m_ns_per_call"] = (med["atf_4m"] - med["plain"]) * 1e9 / calls
         drop = info["atf_drop_counts"]
         z["atf_drop_dropped_fraction"] = statistics.median(c["dropped"] / c["traced"] for c in drop)
         if "uftrace" in variants:
