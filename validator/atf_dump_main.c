@@ -343,6 +343,9 @@ static int parse_args(int argc, char** argv, dumper* d, const char** path) {
     }
   }
   if (*path == NULL) return usage_error("%s", "missing PATH");
+  if (!d->report && (d->report_options.one_thread || d->report_options.sort != ATF_CALL_REPORT_SORT_TOTAL)) {
+    return usage_error("%s", "--thread and --sort apply to --format=report");
+  }
   return -1;
 }
 

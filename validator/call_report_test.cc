@@ -408,6 +408,9 @@ TEST(CallReportCli, ReportOfASessionDirectory) {
   r = atf_test::RunTool("validator/atf-dump --format=report --thread=4 --sort=calls " + dir + "/events.bin");
   EXPECT_EQ(r.status, 0) << r.err;
   EXPECT_NE(r.out.find("# events: 0 calls"), std::string::npos) << r.out;
+  r = atf_test::RunTool("validator/atf-dump --thread=3 " + dir);
+  EXPECT_EQ(r.status, 2);
+  EXPECT_EQ(r.err, "atf-dump: --thread and --sort apply to --format=report (try --help)\n");
   r = atf_test::RunTool("validator/atf-dump --format=report --thread=x " + dir);
   EXPECT_EQ(r.status, 2);
   EXPECT_EQ(r.err, "atf-dump: invalid '--thread=x': expected a thread id (a 32-bit integer) (try --help)\n");
