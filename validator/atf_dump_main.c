@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "validator/atf/validate.h"
+#include "validator/call_report.h"
 #include "validator/internal/decode.h"
 #include "validator/internal/json_writer.h"
 #include "validator/internal/reader.h"
@@ -30,11 +31,13 @@
 #define EXIT_USAGE 2
 
 static const char kUsage[] =
-    "usage: atf-dump [--format=jsonl|chrome] [--bytes=hex|base64] [--max-record-size=B] PATH\n"
+    "usage: atf-dump [--format=jsonl|chrome|report] [--bytes=hex|base64] [--max-record-size=B] PATH\n"
     "\n"
     "PATH is a session directory holding events.bin, or an events.bin file.\n"
     "  --format=jsonl   one JSON object per record, every field (default)\n"
     "  --format=chrome  Chrome Trace Event JSON for Perfetto UI / chrome://tracing\n"
+    "  --format=report  per function: total and self time, calls (--thread=TID: one thread;\n"
+    "                   --sort=total|self|calls|name)\n"
     "  --bytes=hex      FunctionCall.stack_shallow_copy as hex (default) or base64\n"
     "exit status: 0 ok, 1 some records invalid (named on stderr), 2 usage or I/O error\n";
 
@@ -46,6 +49,8 @@ typedef struct record_text {
 
 typedef struct dumper {
   bool chrome, base64;
+  bool report;  // --format=report: validator/call_report.c
+  atf_call_report_options report_options;
   uint64_t max_record_size;
   const char* events_path;
   uint32_t pid;
@@ -307,6 +312,8 @@ static int usage_error(const char* fmt, const char* arg) {
 
 // Returns -1 to go on, or an exit status.
 static int parse_args(int argc, char** argv, dumper* d, const char** path) {
+  int report_arg;
+  char report_err[160];
   for (int i = 1; i < argc; ++i) {
     const char* a = argv[i];
     if (a[0] != '-') {
@@ -318,8 +325,10 @@ static int parse_args(int argc, char** argv, dumper* d, const char** path) {
     } else if (strcmp(a, "--version") == 0) {
       printf("atf-dump %s\n", ATF_VALIDATE_VERSION);
       return EXIT_OK;
-    } else if (strcmp(a, "--format=jsonl") == 0 || strcmp(a, "--format=chrome") == 0) {
+    } else if (strcmp(a, "--format=jsonl") == 0 || strcmp(a, "--format=chrome") == 0 ||
+               strcmp(a, "--format=report") == 0) {
       d->chrome = strcmp(a, "--format=chrome") == 0;
+      d->report = strcmp(a, "--format=report") == 0;
     } else if (strcmp(a, "--bytes=hex") == 0 || strcmp(a, "--bytes=base64") == 0) {
       d->base64 = strcmp(a, "--bytes=base64") == 0;
     } else if (strncmp(a, "--max-record-size=", 18) == 0) {
@@ -327,11 +336,16 @@ static int parse_args(int argc, char** argv, dumper* d, const char** path) {
       errno = 0;
       d->max_record_size = strtoull(a + 18, &end, 10);
       if (errno || *end || end == a + 18 || d->max_record_size == 0) return usage_error("invalid '%s'", a);
+    } else if ((report_arg = atf_call_report_parse_option(a, &d->report_options, report_err, sizeof report_err))) {
+      if (report_arg < 0) return usage_error("%s", report_err);
     } else {
       return usage_error("unknown option '%s'", a);
     }
   }
   if (*path == NULL) return usage_error("%s", "missing PATH");
+  if (!d->report && (d->report_options.one_thread || d->report_options.sort != ATF_CALL_REPORT_SORT_TOTAL)) {
+    return usage_error("%s", "--thread and --sort apply to --format=report");
+  }
   return -1;
 }
 
@@ -349,6 +363,7 @@ int main(int argc, char** argv) {
   dumper d;
   memset(&d, 0, sizeof d);
   d.max_record_size = ATF_VALIDATE_DEFAULT_MAX_RECORD;
+  atf_call_report_options_init(&d.report_options);
   const char* path = NULL;
   const int parsed = parse_args(argc, argv, &d, &path);
   if (parsed >= 0) return parsed;
@@ -368,6 +383,12 @@ int main(int argc, char** argv) {
     fprintf(stderr, "atf-dump: %s: %s\n", events_path, fd < 0 ? strerror(errno) : "not a regular file");
     if (fd >= 0) close(fd);
     return EXIT_USAGE;
+  }
+  if (d.report) {
+    d.report_options.max_record_size = d.max_record_size;
+    const int report_status = atf_call_report_run(events_path, fd, (uint64_t)st.st_size, &d.report_options);
+    close(fd);
+    return report_status;
   }
   d.events_path = events_path;
   d.pid = pid_from_path(events_path);
