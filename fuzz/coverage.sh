@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 bazel=${BAZEL:-bazel}
 read -r -a startup <<< "${BAZEL_STARTUP:-}"
 flags=(--config=coverage --platform_suffix=-cov)
-targets=(varint validator manifest writer_roundtrip writer_faults recover)
+targets=(varint validator manifest writer_roundtrip writer_faults recover upb)
 labels=()
 for t in "${targets[@]}"; do labels+=("//fuzz:${t}_fuzzer"); done
 "$bazel" "${startup[@]}" build "${flags[@]}" "${labels[@]}" 2>&1 | grep -v linux-sandbox | tail -1

@@ -16,7 +16,7 @@ cd "$(dirname "$0")/.."
 bazel=${BAZEL:-bazel}
 read -r -a startup <<< "${BAZEL_STARTUP:-}"
 flags=(--config=fuzz --platform_suffix=-fuzz)
-targets=(varint validator manifest writer_roundtrip writer_faults recover)
+targets=(varint validator manifest writer_roundtrip writer_faults recover upb)
 
 labels=()
 for t in "${targets[@]}"; do labels+=("//fuzz:${t}_fuzzer"); done
