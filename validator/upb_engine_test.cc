@@ -14,6 +14,7 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "atf_v4.pb.h"
@@ -223,6 +224,37 @@ TEST_F(UpbEngine, ValuesComeThroughTheVisitor) {
   bool found = false;
   for (const auto& reg : r.regs) found |= reg.first == "RDI" && reg.second == 42u;
   EXPECT_TRUE(found) << r.Describe();
+}
+
+// The counts of extra passes: none for a record in its smallest encoding, one for a record with a
+// field twice (or anything else that makes it longer), one more to locate a nameless entry.
+TEST_F(UpbEngine, SmallestEncodingTakesOnePass) {
+  auto passes = [&](const std::string& body) {
+    atf_upb_engine_stats before, after;
+    atf_upb_engine_get_stats(engine_, &before);
+    AgreeOnBody(body);
+    atf_upb_engine_get_stats(engine_, &after);
+    EXPECT_EQ(after.records, before.records + 1);
+    return std::make_pair(after.redecoded - before.redecoded, after.located - before.located);
+  };
+  atf::v4::Event e = atf_test::Call(9, 77, atf_test::kBaseNs, "main", 0x401000);
+  (*e.mutable_function_call()->mutable_argument_registers())["RDI"] = 42;
+  e.mutable_function_call()->set_stack_shallow_copy("stack");
+  const std::string minimal = atf_test::Serialize(e);
+  EXPECT_EQ(passes(minimal), std::make_pair(uint64_t{0}, uint64_t{0}));
+  EXPECT_EQ(passes(atf_test::Serialize(atf_test::Start(0, atf_test::kBaseNs))), std::make_pair(uint64_t{0}, uint64_t{0}));
+  // Longer than the smallest encoding: a symbol twice (the first one invalid), an unknown field,
+  // an explicit zero, a padded length, a negative thread id (10 bytes; 5 would do).
+  EXPECT_EQ(passes(minimal + LenField(12, LenField(1, "x"))), std::make_pair(uint64_t{1}, uint64_t{0}));
+  EXPECT_EQ(passes(LenField(12, LenField(1, "\xff")) + minimal), std::make_pair(uint64_t{1}, uint64_t{0}));
+  EXPECT_EQ(passes(minimal + VarintField(99, 1)), std::make_pair(uint64_t{1}, uint64_t{0}));
+  EXPECT_EQ(passes(minimal + VarintField(2, 0)), std::make_pair(uint64_t{1}, uint64_t{0}));
+  EXPECT_EQ(passes(kHdr + Tag(12, 2) + std::string("\x83\x00", 2) + LenField(1, "f")),
+            std::make_pair(uint64_t{1}, uint64_t{0}));
+  e.set_thread_id(-1);
+  EXPECT_EQ(passes(atf_test::Serialize(e)), std::make_pair(uint64_t{1}, uint64_t{0}));
+  // Invalid: a nameless entry needs its place (minimal record: one pass, then the locating one).
+  EXPECT_EQ(passes(kHdr + LenField(12, LenField(3, VarintField(2, 3)))), std::make_pair(uint64_t{0}, uint64_t{1}));
 }
 
 TEST_F(UpbEngine, NoVisitorCallsForARejectedRecord) {

@@ -5,22 +5,25 @@
  * payload, the timestamp's range, unknown fields counted) are applied here on top of upb, under
  * decode.h's rule names; the cross-record rules stay in validate.c for either engine.
  *
- * One pass per record: one upb_decode_ex() of the record's bytes into an arena, then the values are
- * read from the decoded messages at their layout offsets, resolved once at start-up. Only a record
- * that breaks a register-name rule is decoded a second time (to locate the map entry, below).
- *
  * The schema. upb has no code generator here: the engine reads proto/atf_v4.proto's
  * FileDescriptorSet (made by protoc at build time and embedded, //proto:atf_v4_descriptor_set)
- * into a upb_symtab and takes message layouts from a upb_msgfactory. Before that it changes its
- * in-memory copy in three ways that keep every field number and wire type but keep more of what
- * is on the wire, because the nanopb engine checks every occurrence of a field, not just the last:
- *   - the payload oneof is dropped: each payload field is an ordinary submessage field, so two
- *     different payloads are both kept (schema.payload) and upb never reuses one payload's
- *     submessage for another;
- *   - every singular string and bytes field is repeated: each occurrence is kept in wire order (its
- *     UTF-8 is checked, the visitor gets each one, the last is the value, as in protobuf);
- *   - map entries keep their key as a repeated string for the same reason.
- * Occurrences of the same submessage merge, as protobuf requires (upb reuses the submessage).
+ * into upb_symtabs and takes message layouts from upb_msgfactory. It changes its in-memory copies
+ * in ways that keep every field number and wire type (so upb accepts and rejects the same bytes):
+ * the payload oneof is dropped (each payload field is an ordinary submessage field, so two
+ * different payloads are both kept, for schema.payload, and upb never reuses one payload's
+ * submessage for another), and, in the second view below, every singular string, bytes field
+ * and map key is repeated, because the nanopb engine checks every occurrence of a field (UTF-8;
+ * the visitor gets each), not only the last one that protobuf keeps. Occurrences of the same
+ * submessage merge, as protobuf requires (upb reuses the submessage).
+ *
+ * One pass per record: one upb_decode_ex() of the record's bytes into an arena with the schema's
+ * own labels, then the values are read from the decoded messages at their layout offsets,
+ * resolved once at start-up, in a single walk that also computes the size of the smallest
+ * encoding of what was decoded. When the record is exactly that long (every record the writer
+ * writes, except one holding a negative int32, which encoders write in 10 bytes), no field can
+ * have occurred twice and that pass is final. Otherwise the record is decoded a second time with
+ * every occurrence kept. A record with a nameless register entry (invalid) is decoded once more
+ * to locate the entry. atf_upb_engine_get_stats() counts both.
  *
  * What upb reports and what the engine adds. A failed upb_decode_ex() gives the first byte of the
  * innermost field it was decoding (patch 0013): the failing tag, which is decode.h's "wire.decode"
@@ -82,6 +85,15 @@ bool atf_upb_decode_record(atf_upb_engine* e, const uint8_t* data, size_t len, u
 
 /* Arena bytes the last atf_upb_decode_record() used beyond the fixed block (for tests/benches). */
 size_t atf_upb_engine_last_arena_bytes(const atf_upb_engine* e);
+
+/* How often the engine needed more than one pass (see "One pass per record" above). */
+typedef struct atf_upb_engine_stats {
+  uint64_t records;   /* atf_upb_decode_record() calls */
+  uint64_t redecoded; /* decoded again with every occurrence kept: not the smallest encoding */
+  uint64_t located;   /* decoded again to find a nameless register entry (an invalid record) */
+} atf_upb_engine_stats;
+
+void atf_upb_engine_get_stats(const atf_upb_engine* e, atf_upb_engine_stats* out);
 
 #ifdef __cplusplus
 }  /* extern "C" */
