@@ -428,6 +428,27 @@ TEST_F(UpbEngine, ArenaLimitIsTheEnginesLimitNotTheRecords) {
   atf_upb_engine_free(small);
 }
 
+TEST_F(UpbEngine, LimitsAreTheEnginesNotTheRecords) {
+  // A record of 2^31 bytes or more is refused before a byte of it is read.
+  const uint8_t byte = 0;
+  atf_event ev;
+  atf_decode_error err;
+  EXPECT_FALSE(atf_upb_decode_record(engine_, &byte, size_t{1} << 31, 7, nullptr, &ev, &err));
+  EXPECT_STREQ(err.rule, ATF_UPB_RULE_LIMIT);
+  EXPECT_EQ(err.offset, 7u);
+  // An engine without room beyond its fixed block decodes small records, but cannot locate a
+  // nameless register entry (that takes a second arena).
+  atf_upb_engine* tiny = atf_upb_engine_new(1);
+  ASSERT_NE(tiny, nullptr);
+  const std::string ok = kHdr + kCall;
+  EXPECT_TRUE(atf_test::DecodeUpb(tiny, reinterpret_cast<const uint8_t*>(ok.data()), 0, ok.size()).ok);
+  const std::string nameless = kHdr + LenField(12, LenField(3, VarintField(2, 3)));
+  const EngineResult r = atf_test::DecodeUpb(tiny, reinterpret_cast<const uint8_t*>(nameless.data()), 0, nameless.size());
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.rule, ATF_UPB_RULE_LIMIT);
+  atf_upb_engine_free(tiny);
+}
+
 TEST_F(UpbEngine, EnginesOnSeveralThreadsShareTheSchema) {
   // The schema is loaded once; engines are per thread. (Run under TSan too.)
   std::vector<std::string> bodies;

@@ -760,6 +760,7 @@ static bool decode(record* r, const view* v, const atf_event_visitor* visitor, a
     const scan sc = scan_record(msg, payloads);
     if (sc.size != r->len) {
       upb_arena_free(a);
+      e->budget.used = 0; /* what that pass allocated is freed: the limit applies to each pass */
       e->stats.redecoded++;
       return decode(r, &g.repeated, visitor, ev);
     }

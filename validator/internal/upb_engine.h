@@ -32,10 +32,10 @@
  * unknown fields. The stricter varint rules of the nanopb engine are upb's after patch 0011 (tags
  * and lengths at most 5 bytes, no varint above 2^64-1).
  *
- * Known differences from the nanopb engine (docs in validator/README.md):
+ * Known differences from the nanopb engine (also in docs/security.md):
  *   - A 5-byte tag whose last byte is 0x78..0x7F: nanopb reads it as a sign-extended 32-bit tag and
- *     accepts an unknown field; upb (and patch 0011) reject the tag (its value exceeds 32 bits) as
- *     wire.decode. Google's C++ protobuf accepts any 5-byte tag, dropping the high bits.
+ *     accepts an unknown field; upb rejects the tag (its value exceeds 32 bits): wire.decode.
+ *     Google's C++ protobuf accepts any 5-byte tag, dropping the high bits.
  *   - Records of 2^31 bytes or more (only with --max-record-size above 2 GiB) and records whose
  *     decoding needs more arena memory than the engine's limit are not decoded: the error's rule is
  *     ATF_UPB_RULE_LIMIT, which is not a defect of the record (the caller decides; see below).
@@ -59,8 +59,11 @@ extern "C" {
  * or more, or one whose decoded messages need more than the engine's arena limit. */
 #define ATF_UPB_RULE_LIMIT "engine.limit"
 
-/* Arena memory one record may use by default (a 1 MiB record of minimal map entries needs ~52
- * MiB: upb allocates a message and array slots per entry). */
+/* Arena memory one record may use by default. upb allocates a message and an array slot per map
+ * entry: a 1 MiB FunctionCall of 5-byte register entries ("RAX" style names cut to one letter)
+ * needs 17 MiB; of 2-byte empty entries (invalid, and located again) 56 MiB; of 4-byte entries
+ * with an empty key (decoded with every occurrence kept, then located) more than 64 MiB, which
+ * gives ATF_UPB_RULE_LIMIT. Records in the reader's window hold at most 1 MiB. */
 #define ATF_UPB_DEFAULT_ARENA_LIMIT (64u * 1024u * 1024u)
 
 typedef struct atf_upb_engine atf_upb_engine;

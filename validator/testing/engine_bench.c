@@ -1,4 +1,5 @@
-/* engine_bench: the validator's two record engines, one thread, on one events.bin.
+/* engine_bench (//validator:engine_bench): the validator's two record engines, one thread, on one
+ * events.bin.
  *
  *   bazel run -c opt //validator:engine_bench -- [--engine nanopb|upb] [--visitor] [--runs N] FILE
  *
