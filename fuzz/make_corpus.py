@@ -345,6 +345,54 @@ def make_recover(golden_events, golden_manifest):
             c.add("malformed_" + name, b"\x01" + events)
 
 
+# ---- upb ----------------------------------------------------------------------------------------
+
+def tag(field, wire_type):
+    return varint(field << 3 | wire_type)
+
+
+def ld(field, body):
+    return tag(field, 2) + varint(len(body)) + body
+
+
+def vf(field, v):
+    return tag(field, 0) + varint(v)
+
+
+def make_upb(golden_events):
+    """upb_fuzzer: the input is a record body, an events.bin and a message of the test schemas."""
+    c = Corpus("upb")
+    c.add("golden_events", golden_events)
+    start = 0
+    for i, end in enumerate(frames(golden_events)):
+        pos = start  # skip the length prefix
+        while golden_events[pos] >= 0x80:
+            pos += 1
+        c.add("golden_record_%d" % i, golden_events[pos + 1:end])
+        start = end
+    for name, events, _ in malformed_cases():
+        if events and not name.startswith("manifest"):
+            c.add("malformed_" + name, events)
+    ts = ld(3, vf(1, 5) + vf(2, 7))
+    hdr = vf(1, 1) + vf(2, 7) + ts
+    entry = ld(3, ld(1, b"RAX") + vf(2, 42))
+    c.add("event_two_payloads", hdr + ld(11, vf(1, 3)) + ld(12, ld(1, b"f") + vf(2, 0x401000) + entry))
+    c.add("event_payload_twice", hdr + ld(12, vf(2, 5) + entry) + ld(12, ld(1, b"g") + entry + ld(4, b"\x00\xff")))
+    c.add("event_nameless_entry", hdr + ld(13, ld(1, b"f") + ld(3, vf(2, 1)) + ld(3, ld(1, b"\xe2"))))
+    c.add("event_unknown_fields", hdr + vf(99, 1) + ld(14, vf(1, 11) + tag(9, 5) + b"abcd" + entry) + tag(98, 1) + b"12345678")
+    c.add("event_sign_extended_tag", hdr + ld(12, ld(1, b"f")) + b"\xf8\xff\xff\xff\x7f\x01")
+    # upbtest.Outer (third_party/upb/testdata/upb_patches_test.proto): the constructs the patches fix.
+    big = ld(1, b"one") + ld(2, b"two") + vf(3, 3) + vf(4, 4) + ld(5, b"five") + ld(6, b"six")
+    c.add("outer_oneof_switch", ld(2, vf(1, 7)) + ld(3, big) + ld(2, b""))
+    c.add("outer_groups", tag(5, 3) + vf(6, 7) + tag(5, 4) + tag(17, 3) + ld(18, b"t") + ld(19, vf(1, 1)) + tag(17, 4)
+          + tag(20, 3) + vf(1, 1) + tag(21, 3) + tag(21, 4) + tag(20, 4))
+    c.add("outer_group_on_scalar", tag(1, 3) + vf(1, 1) + tag(1, 4) + tag(4, 3) + tag(4, 4))
+    c.add("outer_packed", ld(12, b"") + ld(12, b"abcdefgh") + ld(13, varint(1) + varint(300) + varint(2**64 - 1))
+          + vf(14, 3) + vf(15, 1) + tag(16, 1) + b"\x00" * 8 + ld(11, b"name") + ld(10, vf(1, 1)) * 3)
+    c.add("outer_nested_groups", tag(20, 3) * 40 + tag(20, 4) * 40)
+    c.add("withmap_entries", ld(1, ld(1, b"k") + vf(2, 5)) + ld(1, ld(1, b"j")) + ld(1, b""))
+
+
 def main():
     golden_events = read("testdata", "golden", "linux-x86_64", "events.bin")
     golden_manifest = read("testdata", "golden", "linux-x86_64", "trace.json")
@@ -354,6 +402,7 @@ def main():
     make_writer_roundtrip()
     make_writer_faults()
     make_recover(golden_events, golden_manifest)
+    make_upb(golden_events)
     for target in sorted(os.listdir(OUT)):
         print("%-18s %3d seeds" % (target, len(os.listdir(os.path.join(OUT, target)))))
 

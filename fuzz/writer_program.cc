@@ -454,6 +454,10 @@ void CheckEvent(const Event& want_raw, const std::string& body, bool start, cons
   if (!atf_fuzz::DecodeWithValidator(b, body.size(), &v, &rule)) {
     Fail(__FILE__, __LINE__, std::string(what) + ": validator rejects a written record: " + rule);
   }
+  Event u;
+  if (!atf_fuzz::DecodeWithUpbEngine(b, body.size(), &u, &rule)) {
+    Fail(__FILE__, __LINE__, std::string(what) + ": the upb engine rejects a written record: " + rule);
+  }
   ATF_FUZZ_CHECK(atf_fuzz::DecodeWithProtobufC(b, body.size(), &p, &repacked));
   ATF_FUZZ_CHECK(atf_fuzz::DecodeWithCpp(b, body.size(), &c));
   if (repacked != body) Fail(__FILE__, __LINE__, std::string(what) + ": protobuf-c repack differs from events.bin");
@@ -469,6 +473,7 @@ void CheckEvent(const Event& want_raw, const std::string& body, bool start, cons
     want.args = v.args;
   }
   atf_fuzz::ExpectEqual(want, v, "expected event and validator decode");
+  atf_fuzz::ExpectEqual(want, u, "expected event and upb engine decode");
   atf_fuzz::ExpectEqual(want, p, "expected event and protobuf-c decode");
   atf_fuzz::ExpectEqual(atf_fuzz::WithMapRegisters(want), c, "expected event and C++ protobuf decode");
 }

@@ -4,7 +4,10 @@
 # Compiles directly with $CC / $CXX and the flags OSS-Fuzz passes ($CFLAGS, $CXXFLAGS,
 # $LIB_FUZZING_ENGINE); no Bazel. The three code generators run here, from proto/atf_v4.proto:
 # protoc-gen-c (protobuf-c, the writer), protoc-gen-nanopb (the validator), protoc --cpp_out
-# (Google's C++ protobuf, the reference decoder). Outputs in $OUT: <target>_fuzzer, its seed corpus
+# (Google's C++ protobuf, the reference decoder); protoc --descriptor_set_out makes the schema the
+# validator's upb engine reads (and upb_fuzzer's test schema), embedded as C arrays. upb's sources
+# are third_party/upb/upstream/, which tools/fetch-third-party.sh extracts and patches (the
+# Dockerfile runs it; this script runs it when the directory is missing). Outputs in $OUT: <target>_fuzzer, its seed corpus
 # (<target>_fuzzer_seed_corpus.zip, fuzz/corpus/<target> plus fuzz/regressions/<target>) and
 # dictionary (<target>_fuzzer.dict).
 #
@@ -66,9 +69,22 @@ protoc -I"$repo/proto" -I"$wkt" --plugin=protoc-gen-c="$(command -v protoc-gen-c
 protoc -I"$repo/proto" -I"$wkt" --plugin=protoc-gen-nanopb="$(command -v protoc-gen-nanopb)" \
   --nanopb_opt=-e.npb,-I"$repo/proto" --nanopb_out="$gen/nanopb" atf_v4.proto google/protobuf/timestamp.proto
 protoc -I"$repo/proto" -I"$wkt" --cpp_out="$gen" atf_v4.proto
+protoc -I"$repo/proto" -I"$wkt" --include_imports --descriptor_set_out="$gen/atf_v4_descriptor_set.desc" atf_v4.proto
+protoc -I"$repo/third_party/upb/testdata" --include_imports \
+  --descriptor_set_out="$gen/upb_patches_test_descriptor_set.desc" upb_patches_test.proto
+embed() {  # embed NAME: $gen/NAME.desc as NAME[] and NAME_size in $gen/NAME.{c,h} (as proto/descriptor_set.bzl)
+  printf '#include <stddef.h>\n#ifdef __cplusplus\nextern "C" {\n#endif\nextern const unsigned char %s[];\nextern const size_t %s_size;\n#ifdef __cplusplus\n}\n#endif\n' "$1" "$1" > "$gen/$1.h"
+  { echo "#include \"$1.h\""; echo "const unsigned char $1[] = {"
+    od -An -v -tx1 "$gen/$1.desc" | sed -e 's/ \([0-9a-f][0-9a-f]\)/0x\1,/g'
+    echo "};"; echo "const size_t $1_size = sizeof $1;"; } > "$gen/$1.c"
+}
+embed atf_v4_descriptor_set
+embed upb_patches_test_descriptor_set
+upb=$repo/third_party/upb/upstream
+[ -f "$upb/upb/decode.c" ] || "$repo/tools/fetch-third-party.sh"
 
 # ---- compile -----------------------------------------------------------------------------------
-includes=(-I"$repo" -I"$repo/writer" -I"$gen" -I"$gen/nanopb")
+includes=(-I"$repo" -I"$repo/writer" -I"$gen" -I"$gen/nanopb" -isystem "$upb" -isystem "$upb/generated_for_cmake")
 objs=()
 cc() {  # cc DEFINES SOURCE
   local defs=$1 src=$2 obj
@@ -98,8 +114,12 @@ for f in batch convert encode fileio manifest modules names session sink symtab 
   cc -D_GNU_SOURCE "$repo/writer/$f.c"
 done
 cc "" "$repo/writer/fastpath/fast_encode.c"
+for f in decode def legacy_msg_reflection msg msgfactory table upb; do cc "" "$upb/upb/$f.c"; done
+cc "" "$upb/generated_for_cmake/google/protobuf/descriptor.upb.c"
+cc "" "$gen/atf_v4_descriptor_set.c"
+cc "" "$gen/upb_patches_test_descriptor_set.c"
 for f in internal/decode internal/json_reader internal/json_writer internal/manifest internal/reader \
-         internal/utf8 validate report_json; do
+         internal/utf8 internal/upb_engine validate report_json; do
   cc "-D_FILE_OFFSET_BITS=64 -D_POSIX_C_SOURCE=200809L" "$repo/validator/$f.c"
 done
 cc -D_GNU_SOURCE "$repo/recover/recover.c"
@@ -107,7 +127,9 @@ cc "" "$gen/atf_v4.pb-c.c"
 cc "" "$gen/google/protobuf/timestamp.pb-c.c"
 cc "" "$gen/nanopb/atf_v4.npb.c"
 cc "" "$gen/nanopb/google/protobuf/timestamp.npb.c"
-for src in "$gen/atf_v4.pb.cc" "$repo/validator/fuzz_check.cc" "$repo"/fuzz/{event_decoders,mem_file_ops,manifest_render,writer_program}.cc; do
+for src in "$gen/atf_v4.pb.cc" "$repo/validator/fuzz_check.cc" \
+    "$repo/validator/testing/engine_compare.cc" "$repo/third_party/upb/upb_testing.cc" \
+    "$repo"/fuzz/{event_decoders,mem_file_ops,manifest_render,writer_program}.cc; do
   cxx "$src"
   objs+=("$last_obj")
 done
