@@ -24,7 +24,7 @@ typedef struct options {
   size_t events;
   int reps;
   const char *dir;
-  uint64_t pipeline_events; /* total per pipeline row */
+  double pipeline_seconds; /* the producers' run per pipeline row */
   uint32_t ring_bytes;
   uint64_t validator_bytes;
   int drain_nice;
@@ -85,7 +85,7 @@ static double max3(const double *v) {
 static void usage(FILE *f) {
   fprintf(f,
           "usage: writer_bench [--json] [--events N] [--reps R] [--dir DIR]\n"
-          "                    [--pipeline-events N] [--ring-bytes N] [--drain-nice N] [--validator-mib N]\n"
+          "                    [--pipeline-seconds S] [--ring-bytes N] [--drain-nice N] [--validator-mib N]\n"
           "                    [--pipeline-io-thread 0|1] [--pipeline-reps R]\n"
           "                    [--only record,writer,pipeline,validator]\n");
 }
@@ -95,7 +95,7 @@ static int parse(int argc, char **argv, options *o) {
   o->events = 2000000;
   o->reps = 5;
   o->dir = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
-  o->pipeline_events = 4000000;
+  o->pipeline_seconds = 1.0;
   o->ring_bytes = 256 * 1024;
   o->validator_bytes = 1100ull << 20; /* a little over 1 GiB */
   o->drain_nice = 0;
@@ -111,8 +111,8 @@ static int parse(int argc, char **argv, options *o) {
       o->reps = atoi(argv[++i]);
     } else if (!strcmp(argv[i], "--dir") && i + 1 < argc) {
       o->dir = argv[++i];
-    } else if (!strcmp(argv[i], "--pipeline-events") && i + 1 < argc) {
-      o->pipeline_events = strtoull(argv[++i], NULL, 10);
+    } else if (!strcmp(argv[i], "--pipeline-seconds") && i + 1 < argc) {
+      o->pipeline_seconds = strtod(argv[++i], NULL);
     } else if (!strcmp(argv[i], "--ring-bytes") && i + 1 < argc) {
       o->ring_bytes = (uint32_t)strtoul(argv[++i], NULL, 10);
     } else if (!strcmp(argv[i], "--drain-nice") && i + 1 < argc) {
@@ -138,9 +138,9 @@ static int parse(int argc, char **argv, options *o) {
     }
   }
   if (o->events < 1000 || o->reps < 1 || o->reps > 99 || o->pipeline_reps < 1 ||
-      o->pipeline_reps > 15) {
+      o->pipeline_reps > 15 || !(o->pipeline_seconds >= 0.01 && o->pipeline_seconds <= 600)) {
     fprintf(stderr, "writer_bench: --events must be >= 1000, --reps in 1..99, --pipeline-reps in "
-                    "1..15\n");
+                    "1..15, --pipeline-seconds in 0.01..600\n");
     return -1;
   }
   return 0;
@@ -182,8 +182,8 @@ static int pipeline_row_run(const options *o, const bench_mix *mix, int producer
     if (bench_writer_mix(mix, o->dir, 1000, 0, &res, NULL, 0) != 0) return -1;
     alone_cpu[r] = (double)(thread_cpu_ns() - cpu0) / (double)mix->events;
     alone[r] = (double)mix->events / ((double)res.write_ns / 1e9);
-    if (bench_pipeline(o->dir, producers, o->pipeline_events / (uint64_t)producers, o->ring_bytes,
-                       o->drain_nice, o->pipeline_io_thread, block, &runs[r].r) != 0) {
+    if (bench_pipeline(o->dir, producers, o->pipeline_seconds, o->ring_bytes, o->drain_nice,
+                       o->pipeline_io_thread, block, &runs[r].r) != 0) {
       return -1;
     }
   }
@@ -388,21 +388,24 @@ int main(int argc, char **argv) {
                "\"over_writer_alone\": %.3f, \"drain_cpu_ns_per_event\": %.1f, "
                "\"writer_alone_cpu_ns_per_event\": %.1f, "
                "\"produced\": %" PRIu64 ", \"written\": %" PRIu64
-               ", \"dropped\": %" PRIu64 ", \"drop_rate\": %.4f, \"valid\": %s}",
+               ", \"dropped\": %" PRIu64 ", \"dropped_unmatched\": %" PRIu64
+               ", \"dropped_no_slot\": %" PRIu64 ", \"drop_rate\": %.4f, \"valid\": %s}",
                i ? ", " : "", r->producers, r->block ? "block" : "drop", r->events_per_s,
                r->events_per_s_with_stop, pipe[i].writer_alone_events_per_s,
                r->events_per_s / pipe[i].writer_alone_events_per_s, r->drain_cpu_ns_per_event,
-               pipe[i].writer_alone_cpu_ns_per_event, r->produced, r->written,
-               r->dropped, r->produced ? (double)r->dropped / (double)r->produced : 0.0,
+               pipe[i].writer_alone_cpu_ns_per_event, r->produced, r->written, r->dropped,
+               r->dropped_unmatched, r->dropped_no_slot,
+               r->produced ? (double)r->dropped / (double)r->produced : 0.0,
                r->valid ? "true" : "false");
       }
-      printf("], \"pipeline_reps\": %d, \"drain_nice\": %d, \"bytes_per_producer\": %u",
-             o.pipeline_reps, o.drain_nice, o.ring_bytes);
+      printf("], \"pipeline_reps\": %d, \"pipeline_seconds\": %.2f, \"drain_nice\": %d, "
+             "\"bytes_per_producer\": %u",
+             o.pipeline_reps, o.pipeline_seconds, o.drain_nice, o.ring_bytes);
       sep = ", ";
     } else {
-      printf("pipeline (rings of %u bytes per producer, %" PRIu64 " events per row, drain nice %d, "
+      printf("pipeline (rings of %u bytes per producer, producers run %.2f s per row, drain nice %d, "
              "median of %d runs):\n",
-             o.ring_bytes, o.pipeline_events, o.drain_nice, o.pipeline_reps);
+             o.ring_bytes, o.pipeline_seconds, o.drain_nice, o.pipeline_reps);
       for (int i = 0; i < 8; ++i) {
         const bench_pipeline_result *r = &pipe[i].r;
         printf("  %d producers, %-5s %6.2f M events/s written (%.2fx the writer alone: %.2f M/s; "

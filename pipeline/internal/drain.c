@@ -23,6 +23,10 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 #endif
+
+/* Bytes written to the sink between two releases to the producer. */
+#define ATF_DRAIN_CHUNK (16u << 10)
+
 /* Empty passes (each followed by a yield) before the worker sleeps. */
 #define ATF_DRAIN_EMPTY_PASSES 16
 
@@ -96,6 +100,37 @@ static uint64_t write_span(atf_drain *d, atf_slot *s, const unsigned char *p, si
   return kept;
 }
 
+/* Where the first chunk of whole records of p[0..len) ends: at least ATF_DRAIN_CHUNK bytes (or
+ * all of them), on a record boundary. Reads only the size fields; a malformed size ends the chunk
+ * at the rest of the span (the sink refuses such a record). */
+static size_t chunk_end(const unsigned char *p, size_t len) {
+  if (len <= ATF_DRAIN_CHUNK) return len;
+  size_t off = 0;
+  while (off < ATF_DRAIN_CHUNK) {
+    const atf_ring_record *r = (const atf_ring_record *)(p + off);
+    if (len - off < ATF_RECORD_HEADER_SIZE || r->size < ATF_RECORD_HEADER_SIZE ||
+        r->size % ATF_RECORD_ALIGN != 0 || r->size > len - off) {
+      return len;
+    }
+    off += r->size;
+  }
+  return off;
+}
+
+/* Writes one span in chunks, releasing each to the producer as soon as it is written, so that a
+ * producer that ran out of room (or blocks) refills while the rest is encoded. */
+static uint64_t write_span_chunks(atf_drain *d, atf_slot *s, const unsigned char *p, size_t len) {
+  uint64_t n = 0;
+  while (len > 0) {
+    const size_t c = chunk_end(p, len);
+    n += write_span(d, s, p, c);
+    atf_ring_release(&s->ring, c);
+    p += c;
+    len -= c;
+  }
+  return n;
+}
+
 /* Drains what is committed now; with `to_end`, repeats until the ring is empty. */
 static uint64_t drain_slot(atf_drain *d, atf_slot *s, int to_end) {
   uint64_t n = 0;
@@ -103,9 +138,8 @@ static uint64_t drain_slot(atf_drain *d, atf_slot *s, int to_end) {
     atf_ring_span span;
     size_t len = atf_ring_peek(&s->ring, &span);
     if (len == 0) break;
-    n += write_span(d, s, span.ptr[0], span.len[0]);
-    n += write_span(d, s, span.ptr[1], span.len[1]);
-    atf_ring_release(&s->ring, len);
+    n += write_span_chunks(d, s, span.ptr[0], span.len[0]);
+    n += write_span_chunks(d, s, span.ptr[1], span.len[1]);
     if (!to_end) break;
   }
   return n;

@@ -84,10 +84,14 @@ void *atf_ring_reserve_wait(atf_ring *r, size_t size) {
 }
 
 void atf_ring_release(atf_ring *r, size_t bytes) {
-  uint64_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
-  atomic_store_explicit(&r->tail, tail + bytes, memory_order_release);
+  const uint64_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed) + bytes;
+  atomic_store_explicit(&r->tail, tail, memory_order_release);
   atomic_thread_fence(memory_order_seq_cst);
-  if (atomic_load_explicit(&r->waiting, memory_order_relaxed)) {
+  /* A waiting producer is woken once half the ring is free, not at every release: it then refills
+   * half a ring while the consumer works through the other half, instead of both taking turns at
+   * a chunk each (a wake-up costs far more than the records a chunk holds). */
+  if (atomic_load_explicit(&r->waiting, memory_order_relaxed) &&
+      atomic_load_explicit(&r->head, memory_order_relaxed) - tail <= r->capacity / 2) {
     atomic_fetch_add_explicit(&r->room_seq, 1, memory_order_release);
 #if defined(__linux__) && defined(SYS_futex)
     syscall(SYS_futex, &r->room_seq, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
