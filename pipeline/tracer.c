@@ -61,7 +61,6 @@
 
 #define DEFAULT_RING_BYTES (256u * 1024u) /* the per-thread memory budget (issue 7) */
 #define DEFAULT_MAX_THREADS 1024u
-#define DEFAULT_MAX_STACK 256u
 #define NOSLOT_RETRY_EVENTS 1024u
 
 #if defined(__GNUC__) || defined(__clang__)
@@ -414,7 +413,7 @@ void atf_tracer_options_init(atf_tracer_options *o) {
   o->writer.io_thread = 1; /* the drain keeps encoding while the kernel copies a full buffer */
   o->ring_bytes = DEFAULT_RING_BYTES;
   o->max_threads = DEFAULT_MAX_THREADS;
-  o->max_stack_bytes = DEFAULT_MAX_STACK;
+  o->max_stack_bytes = ATF_WRITER_DEFAULT_MAX_STACK;
   o->idle_sleep_ns = 1000000u;
   o->flush_interval_ns = 100000000u;
   o->clock = ATF_TRACER_CLOCK_AUTO;

@@ -119,7 +119,7 @@ static void *io_main(void *arg) {
 #endif
   pthread_mutex_lock(&w->io_mu);
   for (;;) {
-    while (!w->io_work && !w->io_stop) pthread_cond_wait(&w->io_work_cv, &w->io_mu);
+    while (!w->io_work && !w->io_quit) pthread_cond_wait(&w->io_work_cv, &w->io_mu);
     if (!w->io_work) break; /* stop, nothing handed over */
     w->io_work = 0;
     const uint8_t *b = w->io_buf;
@@ -163,7 +163,7 @@ void atf_sink_io_stop(atf_writer *w) {
   if (!w->io_started) return;
   if (w->io_on) {
     pthread_mutex_lock(&w->io_mu);
-    w->io_stop = 1;
+    w->io_quit = 1;
     pthread_cond_signal(&w->io_work_cv);
     pthread_mutex_unlock(&w->io_mu);
     pthread_join(w->io_tid, NULL);

@@ -6,7 +6,8 @@
 //   encode      atf_encode_record: conversion + get_packed_size + varint + pack
 //   write/null  atf_writer_write with file operations that discard the bytes (no syscalls)
 //   write/file  atf_writer_write + flush to a real events.bin under $TMPDIR (write(2) per 1 MiB)
-//   fastpath    writer/fastpath's single-pass encoder on the same records (not yet wired in)
+//   fastpath    writer/fastpath's single-pass encoder alone on the same records (what
+//               atf_encode_record uses for calls and returns)
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -29,7 +29,6 @@
 #include "internal/writer_impl.h"
 
 #define DEFAULT_FLUSH_INTERVAL_NS 100000000ull
-#define DEFAULT_MAX_STACK 256u
 
 /* ---- small helpers ------------------------------------------------------------------------- */
 
@@ -152,7 +151,7 @@ void atf_writer_options_init(atf_writer_options *o) {
   o->flush_policy = ATF_FLUSH_EXPLICIT;
   o->flush_interval_ns = DEFAULT_FLUSH_INTERVAL_NS;
   o->buffer_bytes = ATF_WRITER_DEFAULT_BUFFER_BYTES;
-  o->max_stack_bytes = DEFAULT_MAX_STACK;
+  o->max_stack_bytes = ATF_WRITER_DEFAULT_MAX_STACK;
   o->collect_modules = 1;
 }
 

@@ -80,6 +80,9 @@
 extern "C" {
 #endif
 
+/* The default of atf_writer_options.max_stack_bytes (and of the tracer's). */
+#define ATF_WRITER_DEFAULT_MAX_STACK 256u
+
 /* Written into the manifest's "writer" key as "atf-writer <version>". */
 #define ATF_WRITER_VERSION "0.1.0"
 

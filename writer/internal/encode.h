@@ -8,7 +8,7 @@
  *   - everything else (signals, TraceEnd), and a hot event too large for the room left in the
  *     buffer, goes through the reference path: atf_convert_record() + protobuf-c get_packed_size +
  *     pack.
- * Both produce the same bytes (fastpath_equivalence_test, encode_test and the differential fuzzer
+ * Both produce the same bytes (fastpath_equivalence_test, convert_test and the differential fuzzer
  * compare them); neither allocates. atf_encode_record_reference() forces the reference path.
  */
 #ifndef ATF_WRITER_INTERNAL_ENCODE_H_

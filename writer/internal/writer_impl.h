@@ -55,7 +55,7 @@ struct atf_writer {
   uint64_t buf_events; /* records in buf */
 
   /* The I/O thread (io_on): io_buf/io_len/io_events is the buffer handed to it (io_pending until
-   * collected); io_work, io_done, io_stop, io_err and io_written are shared under io_mu. */
+   * collected); io_work, io_done, io_quit, io_err and io_written are shared under io_mu. */
   int io_on, io_started, io_pending, io_nice;
   uint8_t *io_buf;
   size_t io_len;
@@ -63,7 +63,7 @@ struct atf_writer {
   pthread_t io_tid;
   pthread_mutex_t io_mu;
   pthread_cond_t io_work_cv, io_done_cv;
-  int io_work, io_done, io_stop, io_err;
+  int io_work, io_done, io_quit, io_err;
   size_t io_written;
 
   uint64_t next_event_id; /* events accepted (on disk or buffered) */
