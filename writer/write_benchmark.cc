@@ -3,7 +3,7 @@
 // Workload: alternating FunctionCall (6 registers, 64-byte stack copy) and FunctionReturn
 // (2 registers) records, x86_64, one 12-byte symbol. Each figure is the median of 11 runs.
 //   pack        get_packed_size + pack of one already converted Event (protobuf-c alone)
-//   encode      atf_encode_record: conversion + get_packed_size + varint + pack
+//   encode      atf_encode_record, the writer's per-event step (the fast path for these records)
 //   write/null  atf_writer_write with file operations that discard the bytes (no syscalls)
 //   write/file  atf_writer_write + flush to a real events.bin under $TMPDIR (write(2) per 1 MiB)
 //   fastpath    writer/fastpath's single-pass encoder alone on the same records (what
@@ -190,7 +190,7 @@ int main() {
          kRecords, static_cast<double>(total_bytes) / kRecords);
   printf("median of %d runs, ns/event:\n", kRuns);
   printf("  protobuf-c get_packed_size+pack alone  %6.1f\n", Median(pack));
-  printf("  atf_encode_record (convert+frame+pack) %6.1f\n", Median(encode));
+  printf("  atf_encode_record (the per-event step) %6.1f\n", Median(encode));
   printf("  atf_writer_write, discarding file ops  %6.1f\n", Median(write_null));
   printf("  atf_writer_write + flush to events.bin %6.1f\n", Median(write_file));
   printf("  writer/fastpath atf_fast_encode        %6.1f  (%s output)\n", Median(fast),
