@@ -149,7 +149,8 @@ ATF_NOINSTR static size_t stack_len(uintptr_t sp, unsigned depth) {
 
 /* The recording halves of the hooks, out of line so that a hook with tracing off is a load, a
  * test and a return (no register saves). */
-ATF_NOINSTR __attribute__((noinline)) static void enter_active(uint64_t addr, const char *sp) {
+ATF_NOINSTR __attribute__((noinline)) static void enter_active(uint64_t addr, uint64_t call_site,
+                                                               const char *sp) {
   unsigned depth = t_hook.depth;
   if (ATF_UNLIKELY(depth >= MAX_DEPTH)) return;
   t_hook.depth = depth + 1;
@@ -157,10 +158,10 @@ ATF_NOINSTR __attribute__((noinline)) static void enter_active(uint64_t addr, co
   uint32_t id = atf_addr_cache_find(&g_hot.cache, addr);
   if (ATF_UNLIKELY(id == 0) && depth == 0) id = resolve(addr);
   if (ATF_LIKELY(g_hot.stack_bytes == 0)) {
-    atf_tracer_record_call(id, addr, NULL, 0, NULL, 0);
+    atf_tracer_record_call_at(id, addr, call_site, NULL, 0, NULL, 0);
   } else {
     size_t n = stack_len((uintptr_t)sp, depth);
-    atf_tracer_record_call(id, addr, NULL, 0, n != 0 ? sp : NULL, n);
+    atf_tracer_record_call_at(id, addr, call_site, NULL, 0, n != 0 ? sp : NULL, n);
   }
   atomic_signal_fence(memory_order_seq_cst);
   t_hook.depth = depth;
@@ -179,11 +180,12 @@ ATF_NOINSTR __attribute__((noinline)) static void exit_active(uint64_t addr) {
 }
 
 ATF_NOINSTR void __cyg_profile_func_enter(void *this_fn, void *call_site) {
-  (void)call_site;
   if (ATF_UNLIKELY(!atomic_load_explicit(&g_hot.active, memory_order_relaxed))) return;
   /* The CFA: the traced function's stack pointer when it called this hook (the stack copy's
-   * start). Taking it costs this function a frame pointer, nothing else. */
-  enter_active((uint64_t)(uintptr_t)this_fn, __builtin_dwarf_cfa());
+   * start). Taking it costs this function a frame pointer, nothing else. call_site is the
+   * traced function's return address in its caller: FunctionCall.call_site. */
+  enter_active((uint64_t)(uintptr_t)this_fn, (uint64_t)(uintptr_t)call_site,
+               __builtin_dwarf_cfa());
 }
 
 ATF_NOINSTR void __cyg_profile_func_exit(void *this_fn, void *call_site) {

@@ -79,6 +79,16 @@ void ExpectCompleteAndBalanced(const Traced& t, const char* known) {
   EXPECT_GT(t.s.calls_by_symbol.at(known), 0u) << known;
   EXPECT_EQ(t.s.returns_by_symbol.at(known), t.s.calls_by_symbol.at(known));
   EXPECT_EQ(t.s.calls_by_symbol.at("main"), 1u);
+  // Every call carries its call site (the hook's call_site), which lies outside the called
+  // function's first bytes: a return address into the caller.
+  uint64_t with_site = 0, calls = 0;
+  for (const auto& ev : t.events) {
+    if (!ev.has_function_call()) continue;
+    calls++;
+    const auto& c = ev.function_call();
+    if (c.call_site() != 0 && c.call_site() != c.address()) with_site++;
+  }
+  EXPECT_EQ(with_site, calls);
 }
 
 // The report's calls column, per function and in total, against the events.

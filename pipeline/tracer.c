@@ -227,6 +227,7 @@ typedef struct event {
   int32_t value;
   uint32_t symbol_id;
   uint64_t address;
+  uint64_t call_site; /* CALL: 0 = none */
   const uint64_t *regs;
   unsigned nregs;
   const void *stack;
@@ -311,6 +312,11 @@ static atf_tracer_status append(atf_slot *s, const event *e, int in_signal) {
   r->address = e->address;
   r->symbol_id = symbol_id;
   r->reserved = 0;
+  if (e->call_site != 0) {
+    r->flags = ATF_RECORD_FLAG_CALL_SITE;
+    r->value = (int32_t)(uint32_t)e->call_site;
+    r->reserved = (uint32_t)(e->call_site >> 32);
+  }
   if (nregs != 0) memcpy(atf_record_regs(r), e->regs, 8u * (size_t)nregs);
   if (stack_len != 0) memcpy(atf_record_stack(r), e->stack, stack_len);
   const size_t used = fixed + stack_len;
@@ -377,19 +383,27 @@ static atf_tracer_status record(const event *e, int in_signal) {
 atf_tracer_status atf_tracer_record_call(uint32_t symbol_id, uint64_t address,
                                          const uint64_t *regs, unsigned nregs,
                                          const void *stack, size_t stack_len) {
-  event e = {ATF_KIND_CALL, 0, symbol_id, address, regs, nregs, stack, stack_len};
+  event e = {ATF_KIND_CALL, 0, symbol_id, address, 0, regs, nregs, stack, stack_len};
+  return record(&e, 0);
+}
+
+atf_tracer_status atf_tracer_record_call_at(uint32_t symbol_id, uint64_t address,
+                                            uint64_t call_site, const uint64_t *regs,
+                                            unsigned nregs, const void *stack,
+                                            size_t stack_len) {
+  event e = {ATF_KIND_CALL, 0, symbol_id, address, call_site, regs, nregs, stack, stack_len};
   return record(&e, 0);
 }
 
 atf_tracer_status atf_tracer_record_return(uint32_t symbol_id, uint64_t address,
                                            const uint64_t *regs, unsigned nregs) {
-  event e = {ATF_KIND_RETURN, 0, symbol_id, address, regs, nregs, NULL, 0};
+  event e = {ATF_KIND_RETURN, 0, symbol_id, address, 0, regs, nregs, NULL, 0};
   return record(&e, 0);
 }
 
 atf_tracer_status atf_tracer_record_signal(int signo, const uint64_t *regs, unsigned nregs) {
   int saved_errno = errno;
-  event e = {ATF_KIND_SIGNAL, signo, 0, 0, regs, nregs, NULL, 0};
+  event e = {ATF_KIND_SIGNAL, signo, 0, 0, 0, regs, nregs, NULL, 0};
   atf_tracer_status st = record(&e, 1);
   errno = saved_errno;
   return st;

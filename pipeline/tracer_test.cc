@@ -692,6 +692,33 @@ TEST(TracerTest, BlockNeverDropsADeepRecursion) {
   EXPECT_EQ(st.written, st.produced);
 }
 
+// atf_tracer_record_call_at: the call site reaches FunctionCall.call_site (field 5), any value;
+// atf_tracer_record_call leaves it absent.
+TEST(TracerTest, CallSiteReachesTheFile) {
+  atf_tracer_options o = Options("call_site");
+  ASSERT_EQ(atf_tracer_start(&o), ATF_TRACER_OK);
+  uint64_t regs[1] = {7};
+  const uint64_t sites[] = {0x401234, 0xffffffffffffffffull, 0x80000000ull, 1};
+  for (uint64_t site : sites) {
+    ASSERT_EQ(atf_tracer_record_call_at(0, 0x1000, site, regs, 1, nullptr, 0), ATF_TRACER_OK);
+    ASSERT_EQ(atf_tracer_record_return(0, 0x1000, regs, 1), ATF_TRACER_OK);
+  }
+  ASSERT_EQ(atf_tracer_record_call(0, 0x1000, regs, 1, nullptr, 0), ATF_TRACER_OK);
+  ASSERT_EQ(atf_tracer_record_return(0, 0x1000, regs, 1), ATF_TRACER_OK);
+  atf_tracer_stats st{};
+  ASSERT_EQ(atf_tracer_stop(0, &st), ATF_TRACER_OK);
+  std::vector<atf::v4::Event> events;
+  std::string error;
+  ASSERT_TRUE(atf_test::ReadEvents(std::string(st.session_dir) + "/events.bin", &events, &error));
+  std::vector<uint64_t> got;
+  for (const auto& ev : events) {
+    if (ev.has_function_call()) got.push_back(ev.function_call().call_site());
+  }
+  EXPECT_EQ(got, (std::vector<uint64_t>{0x401234, 0xffffffffffffffffull, 0x80000000ull, 1, 0}));
+  atf_test::Verdict v = Validate(st.session_dir);
+  EXPECT_TRUE(v.valid) << v.text;
+}
+
 // Returns whose calls were made before the session (or before the thread had a slot) are not
 // written: they are dropped and counted apart, and the file stays balanced.
 TEST(TracerTest, ReturnsWithoutARecordedCallAreDroppedAndCounted) {

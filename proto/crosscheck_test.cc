@@ -49,6 +49,7 @@ struct EventModel {
   // FunctionCall / FunctionReturn / SignalDelivery
   std::string symbol;  // also SignalDelivery.name
   uint64_t address = 0;
+  uint64_t call_site = 0;  // FunctionCall
   Registers registers;
   std::string stack;
   int32_t number = 0;
@@ -58,6 +59,7 @@ struct EventModel {
            seconds == o.seconds && nanos == o.nanos && kind == o.kind &&
            executable_path == o.executable_path && operating_system == o.operating_system &&
            cpu_architecture == o.cpu_architecture && args == o.args && exit_code == o.exit_code &&
+           call_site == o.call_site &&
            symbol == o.symbol && address == o.address && registers == o.registers &&
            stack == o.stack && number == o.number;
   }
@@ -100,6 +102,7 @@ std::vector<EventModel> Samples() {
   call.kind = Kind::kCall;
   call.symbol = "_ZN3foo3barEv";
   call.address = std::numeric_limits<uint64_t>::max();
+  call.call_site = 0x8000000000000001ull;
   call.registers = {{"RDI", 0}, {"RSI", 1}, {"RDX", 127}, {"RCX", 128},
                     {"R8", 1ull << 63}, {"R9", std::numeric_limits<uint64_t>::max()}};
   for (int i = 0; i < 256; ++i) call.stack.push_back(static_cast<char>(i));
@@ -205,6 +208,7 @@ std::string PackProtobufC(const EventModel& m) {
     case Kind::kCall:
       call.symbol = const_cast<char*>(m.symbol.c_str());
       call.address = m.address;
+      call.call_site = m.call_site;
       call.n_argument_registers = reg_ptrs.size();
       call.argument_registers = reinterpret_cast<Atf__V4__FunctionCall__ArgumentRegistersEntry**>(reg_ptrs.data());
       call.stack_shallow_copy.len = m.stack.size();
@@ -269,6 +273,7 @@ bool UnpackProtobufC(const std::string& bytes, EventModel* m) {
     case ATF__V4__EVENT__PAYLOAD_FUNCTION_CALL:
       m->symbol = ev->function_call->symbol;
       m->address = ev->function_call->address;
+      m->call_site = ev->function_call->call_site;
       m->registers = CRegisters(ev->function_call->n_argument_registers, ev->function_call->argument_registers);
       m->stack.assign(reinterpret_cast<const char*>(ev->function_call->stack_shallow_copy.data),
                       ev->function_call->stack_shallow_copy.len);
@@ -317,6 +322,7 @@ std::string SerializeCpp(const EventModel& m) {
       auto* c = ev.mutable_function_call();
       c->set_symbol(m.symbol);
       c->set_address(m.address);
+      c->set_call_site(m.call_site);
       for (const auto& r : m.registers) (*c->mutable_argument_registers())[r.first] = r.second;
       c->set_stack_shallow_copy(m.stack);
       break;
@@ -371,6 +377,7 @@ bool ParseCpp(const std::string& bytes, EventModel* m) {
     case atf::v4::Event::kFunctionCall:
       m->symbol = ev.function_call().symbol();
       m->address = ev.function_call().address();
+      m->call_site = ev.function_call().call_site();
       m->registers = CppRegisters(ev.function_call().argument_registers());
       m->stack = ev.function_call().stack_shallow_copy();
       break;
@@ -486,7 +493,10 @@ bool DecodeNanopb(const std::string& bytes, EventModel* m) {
   m->nanos = ev.timestamp.nanos;
   m->kind = static_cast<Kind>(ev.which_payload);
   if (ev.which_payload == atf_v4_Event_trace_end_tag) m->exit_code = ev.payload.trace_end.exit_code;
-  if (ev.which_payload == atf_v4_Event_function_call_tag) m->address = ev.payload.function_call.address;
+  if (ev.which_payload == atf_v4_Event_function_call_tag) {
+    m->address = ev.payload.function_call.address;
+    m->call_site = ev.payload.function_call.call_site;
+  }
   if (ev.which_payload == atf_v4_Event_function_return_tag) m->address = ev.payload.function_return.address;
   if (ev.which_payload == atf_v4_Event_signal_delivery_tag) m->number = ev.payload.signal_delivery.number;
   return true;
@@ -542,6 +552,7 @@ class Upb {
         case Kind::kCall:
           m->symbol = Str(pl, p.message, "symbol");
           m->address = Get(pl, p.message, "address").u64;
+          m->call_site = Get(pl, p.message, "call_site").u64;
           m->registers = Registers(pl, p.message, "argument_registers");
           m->stack = Str(pl, p.message, "stack_shallow_copy");
           break;

@@ -68,6 +68,7 @@ size_t atf_encode_record(atf_encoder *e, const atf_ring_record *r, uint64_t even
       f.regs = atf_record_regs_const(r);
       f.reg_count = r->reg_count;
       f.stack = atf_record_stack_const(r);
+      f.call_site = atf_record_call_site(r);
       return atf_fast_encode(&e->fast, &f, out);
     }
     /* No room here: the caller makes room (a fresh buffer) rather than the event taking the

@@ -169,6 +169,13 @@ atf_tracer_status atf_tracer_record_call(uint32_t symbol_id, uint64_t address,
                                          const uint64_t *regs, unsigned nregs,
                                          const void *stack, size_t stack_len);
 
+/* As atf_tracer_record_call, with the call site: the return address in the caller
+ * (FunctionCall.call_site; 0 = none), as -finstrument-functions hands it to its hooks. */
+atf_tracer_status atf_tracer_record_call_at(uint32_t symbol_id, uint64_t address,
+                                            uint64_t call_site, const uint64_t *regs,
+                                            unsigned nregs, const void *stack,
+                                            size_t stack_len);
+
 /* Records a function exit; `regs` are the return registers (x86_64: RAX RDX; arm64: X0 X1). It
  * closes the innermost call of this thread recorded with atf_tracer_record_call(): calls and
  * returns must nest, as function entries and exits do. */

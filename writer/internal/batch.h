@@ -36,7 +36,10 @@ static inline const char *atf_record_check(const atf_ring_record *r, size_t room
   if (r->size > room) return "size beyond batch";
   if (r->kind == ATF_KIND_PAD) return NULL; /* filler: only its size matters */
   if (r->kind > ATF_KIND_TRACE_END) return "kind";
-  if (r->flags != 0 || r->reserved != 0) return "reserved fields";
+  if (r->flags != 0 && !(r->kind == ATF_KIND_CALL && r->flags == ATF_RECORD_FLAG_CALL_SITE)) {
+    return "flags";
+  }
+  if (r->flags == 0 && r->reserved != 0) return "reserved fields";
   if (r->reg_count > l->max_regs[r->kind]) return "reg_count";
   if (r->stack_len > (r->kind == ATF_KIND_CALL ? ATF_RECORD_MAX_STACK : 0u)) return "stack_len";
   if (r->size != atf_record_size(r->reg_count, r->stack_len)) return "size mismatch";
