@@ -2,6 +2,8 @@
 #include "bench/pipeline_run.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,7 +17,8 @@
 #include "validator/atf/validate.h"
 
 typedef struct producer_arg {
-  uint64_t events;
+  uint64_t events;      /* at most this many (then the walk returns to depth 0) */
+  const atomic_int *stop; /* or until this is set */
   uint32_t symbols[BENCH_SYMBOLS];
   uint64_t seed;
 } producer_arg;
@@ -28,10 +31,17 @@ static void *producer(void *p) {
   uint64_t s = a->seed;
   uint32_t open_sym[32];
   int depth = 0;
-  for (uint64_t i = 0; i < a->events; ++i) {
+  uint64_t limit = a->events;
+  for (uint64_t i = 0; i < limit || depth > 0; ++i) {
+    /* Stop at the deadline: then only returns, back to depth 0 (every call returned). */
+    if ((i & 255) == 0 && i < limit && atomic_load_explicit(a->stop, memory_order_relaxed)) {
+      limit = i;
+    }
+    if (i >= limit && depth == 0) break;
     s = s * 6364136223846793005ull + 1442695040888963407ull;
-    const uint64_t left = a->events - i;
-    const int call = depth == 0 || (depth < 32 && (uint64_t)depth + 1 < left && (s >> 62) & 1);
+    const uint64_t left = i < limit ? limit - i : 0;
+    const int call =
+        left > 0 && (depth == 0 || (depth < 32 && (uint64_t)depth + 1 < left && (s >> 62) & 1));
     if (call) {
       const uint32_t sym = a->symbols[(s >> 33) % BENCH_SYMBOLS];
       for (int k = 0; k < 6; ++k) regs[k] = s >> (k * 9);
@@ -48,10 +58,11 @@ static void *producer(void *p) {
 
 static char validate_label[64];
 
-int bench_pipeline(const char *dir, int producers, uint64_t events_per_producer,
-                   uint32_t ring_bytes, int drain_nice, int io_thread, bench_pipeline_result *out) {
+int bench_pipeline(const char *dir, int producers, double seconds, uint32_t ring_bytes,
+                   int drain_nice, int io_thread, int block, bench_pipeline_result *out) {
   memset(out, 0, sizeof *out);
   out->producers = producers;
+  out->block = block;
   out->ring_bytes = ring_bytes;
   atf_tracer_options o;
   atf_tracer_options_init(&o);
@@ -63,10 +74,13 @@ int bench_pipeline(const char *dir, int producers, uint64_t events_per_producer,
   o.max_stack_bytes = BENCH_STACK_BYTES;
   o.idle_sleep_ns = 100000; /* 100 us */
   o.drain_nice = drain_nice;
+  o.overflow = block ? ATF_TRACER_OVERFLOW_BLOCK : ATF_TRACER_OVERFLOW_DROP;
   if (io_thread >= 0) o.writer.io_thread = io_thread;
   if (atf_tracer_start(&o) != ATF_TRACER_OK) return -1;
+  atomic_int stop = 0;
   producer_arg arg;
-  arg.events = events_per_producer;
+  arg.events = UINT64_MAX;
+  arg.stop = &stop;
   for (int i = 0; i < BENCH_SYMBOLS; ++i) {
     char name[32];
     snprintf(name, sizeof name, "bench_fn_%d", i);
@@ -80,6 +94,11 @@ int bench_pipeline(const char *dir, int producers, uint64_t events_per_producer,
     args[t].seed = 1000u + (uint64_t)t;
     pthread_create(&threads[t], NULL, producer, &args[t]);
   }
+  const uint64_t ns = (uint64_t)(seconds * 1e9);
+  struct timespec ts = {(time_t)(ns / 1000000000u), (long)(ns % 1000000000u)};
+  while (nanosleep(&ts, &ts) != 0) {
+  }
+  atomic_store(&stop, 1);
   for (int t = 0; t < producers; ++t) pthread_join(threads[t], NULL);
   const uint64_t t1 = bench_now_ns();
   atf_tracer_stats st;
@@ -88,10 +107,13 @@ int bench_pipeline(const char *dir, int producers, uint64_t events_per_producer,
   out->produced = st.produced;
   out->written = st.written;
   out->dropped = st.dropped;
+  out->dropped_unmatched = st.dropped_unmatched;
+  out->dropped_no_slot = st.dropped_no_slot;
   /* While the producers ran, the drain wrote all but what their rings still held at the end
    * (at most producers x ring_bytes); stop then drains that, writes TraceEnd and fsyncs. */
   out->events_per_s = (double)st.written / ((double)(t1 - t0) / 1e9);
   out->events_per_s_with_stop = (double)st.written / ((double)st.elapsed_ns / 1e9);
+  out->drain_cpu_ns_per_event = st.written ? (double)st.drain_cpu_ns / (double)st.written : 0;
   atf_validate_report rep;
   memset(&rep, 0, sizeof rep);
   out->valid = atf_validate_path(st.session_dir, NULL, &rep) == ATF_VALIDATE_OK && rep.valid &&

@@ -1,7 +1,8 @@
-/* writer_bench: the standard mix (bench/mix.h) through the writer and the alternatives, in one
- * process and one run. Times are medians of --reps repetitions, in nanoseconds per event.
+/* writer_bench: the standard mix (bench/mix.h) through the writer and the alternatives, the
+ * tracer's record path, the whole pipeline and the validator, in one process and one run. Times
+ * are medians of --reps repetitions, in nanoseconds per event; bench/README.md lists every key.
  *
- *   bazel run -c opt //bench:writer_bench -- [--json] [--events N] [--reps R] [--dir DIR]
+ *   bazel run -c opt //bench:writer_bench -- [--json] [--only record,writer,pipeline,validator]
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -9,11 +10,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "bench/baselines.h"
 #include "bench/mix.h"
 #include "bench/pipeline_run.h"
+#include "bench/record_run.h"
 #include "bench/writer_run.h"
 
 typedef struct options {
@@ -21,12 +24,42 @@ typedef struct options {
   size_t events;
   int reps;
   const char *dir;
-  uint64_t pipeline_events; /* total per pipeline row */
+  double pipeline_seconds; /* the producers' run per pipeline row */
   uint32_t ring_bytes;
   uint64_t validator_bytes;
   int drain_nice;
   int pipeline_io_thread; /* -1: the tracer's default */
+  int pipeline_reps;      /* runs per pipeline row; the median by events/s is reported */
+  unsigned sections;      /* SECTION_* bits */
 } options;
+
+enum { SECTION_RECORD = 1, SECTION_WRITER = 2, SECTION_PIPELINE = 4, SECTION_VALIDATOR = 8 };
+
+static int parse_sections(const char *list, unsigned *out) {
+  static const struct {
+    const char *name;
+    unsigned bit;
+  } kSections[] = {{"record", SECTION_RECORD},
+                   {"writer", SECTION_WRITER},
+                   {"pipeline", SECTION_PIPELINE},
+                   {"validator", SECTION_VALIDATOR}};
+  *out = 0;
+  const char *p = list;
+  while (*p != '\0') {
+    size_t n = strcspn(p, ",");
+    unsigned bit = 0;
+    for (size_t i = 0; i < sizeof kSections / sizeof kSections[0]; i++) {
+      if (strlen(kSections[i].name) == n && strncmp(p, kSections[i].name, n) == 0) {
+        bit = kSections[i].bit;
+      }
+    }
+    if (bit == 0) return -1;
+    *out |= bit;
+    p += n;
+    if (*p == ',') p++;
+  }
+  return *out == 0 ? -1 : 0;
+}
 
 static int cmp_u64(const void *a, const void *b) {
   uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -52,8 +85,9 @@ static double max3(const double *v) {
 static void usage(FILE *f) {
   fprintf(f,
           "usage: writer_bench [--json] [--events N] [--reps R] [--dir DIR]\n"
-          "                    [--pipeline-events N] [--ring-bytes N] [--drain-nice N] [--validator-mib N]\n"
-          "                    [--pipeline-io-thread 0|1]\n");
+          "                    [--pipeline-seconds S] [--ring-bytes N] [--drain-nice N] [--validator-mib N]\n"
+          "                    [--pipeline-io-thread 0|1] [--pipeline-reps R]\n"
+          "                    [--only record,writer,pipeline,validator]\n");
 }
 
 static int parse(int argc, char **argv, options *o) {
@@ -61,11 +95,13 @@ static int parse(int argc, char **argv, options *o) {
   o->events = 2000000;
   o->reps = 5;
   o->dir = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
-  o->pipeline_events = 4000000;
+  o->pipeline_seconds = 1.0;
   o->ring_bytes = 256 * 1024;
   o->validator_bytes = 1100ull << 20; /* a little over 1 GiB */
   o->drain_nice = 0;
   o->pipeline_io_thread = -1;
+  o->pipeline_reps = 3;
+  o->sections = SECTION_RECORD | SECTION_WRITER | SECTION_PIPELINE | SECTION_VALIDATOR;
   for (int i = 1; i < argc; ++i) {
     if (!strcmp(argv[i], "--json")) {
       o->json = 1;
@@ -75,14 +111,22 @@ static int parse(int argc, char **argv, options *o) {
       o->reps = atoi(argv[++i]);
     } else if (!strcmp(argv[i], "--dir") && i + 1 < argc) {
       o->dir = argv[++i];
-    } else if (!strcmp(argv[i], "--pipeline-events") && i + 1 < argc) {
-      o->pipeline_events = strtoull(argv[++i], NULL, 10);
+    } else if (!strcmp(argv[i], "--pipeline-seconds") && i + 1 < argc) {
+      o->pipeline_seconds = strtod(argv[++i], NULL);
     } else if (!strcmp(argv[i], "--ring-bytes") && i + 1 < argc) {
       o->ring_bytes = (uint32_t)strtoul(argv[++i], NULL, 10);
     } else if (!strcmp(argv[i], "--drain-nice") && i + 1 < argc) {
       o->drain_nice = atoi(argv[++i]);
     } else if (!strcmp(argv[i], "--pipeline-io-thread") && i + 1 < argc) {
       o->pipeline_io_thread = atoi(argv[++i]) != 0;
+    } else if (!strcmp(argv[i], "--pipeline-reps") && i + 1 < argc) {
+      o->pipeline_reps = atoi(argv[++i]);
+    } else if (!strcmp(argv[i], "--only") && i + 1 < argc) {
+      if (parse_sections(argv[++i], &o->sections) != 0) {
+        fprintf(stderr, "writer_bench: --only takes a comma-separated list of record, writer, "
+                        "pipeline, validator\n");
+        return -1;
+      }
     } else if (!strcmp(argv[i], "--validator-mib") && i + 1 < argc) {
       o->validator_bytes = strtoull(argv[++i], NULL, 10) << 20;
     } else if (!strcmp(argv[i], "--help")) {
@@ -93,10 +137,62 @@ static int parse(int argc, char **argv, options *o) {
       return -1;
     }
   }
-  if (o->events < 1000 || o->reps < 1 || o->reps > 99) {
-    fprintf(stderr, "writer_bench: --events must be >= 1000 and --reps in 1..99\n");
+  if (o->events < 1000 || o->reps < 1 || o->reps > 99 || o->pipeline_reps < 1 ||
+      o->pipeline_reps > 15 || !(o->pipeline_seconds >= 0.01 && o->pipeline_seconds <= 600)) {
+    fprintf(stderr, "writer_bench: --events must be >= 1000, --reps in 1..99, --pipeline-reps in "
+                    "1..15, --pipeline-seconds in 0.01..600\n");
     return -1;
   }
+  return 0;
+}
+
+/* One pipeline row: `reps` runs, the median by events/s; the writer alone (one thread, write(2)
+ * included: the work the drain thread does) is measured right before each run on the same mix,
+ * and its median reported. */
+typedef struct pipeline_row {
+  bench_pipeline_result r;
+  double writer_alone_events_per_s;
+  double writer_alone_cpu_ns_per_event; /* the writer-alone thread's CPU time per event */
+} pipeline_row;
+
+static uint64_t thread_cpu_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static int cmp_row(const void *a, const void *b) {
+  const double x = ((const pipeline_row *)a)->r.events_per_s;
+  const double y = ((const pipeline_row *)b)->r.events_per_s;
+  return x < y ? -1 : x > y;
+}
+
+static int cmp_double(const void *a, const void *b) {
+  const double x = *(const double *)a, y = *(const double *)b;
+  return x < y ? -1 : x > y;
+}
+
+static int pipeline_row_run(const options *o, const bench_mix *mix, int producers, int block,
+                            pipeline_row *out) {
+  pipeline_row runs[15];
+  double alone[15], alone_cpu[15];
+  for (int r = 0; r < o->pipeline_reps; ++r) {
+    bench_writer_result res;
+    const uint64_t cpu0 = thread_cpu_ns();
+    if (bench_writer_mix(mix, o->dir, 1000, 0, &res, NULL, 0) != 0) return -1;
+    alone_cpu[r] = (double)(thread_cpu_ns() - cpu0) / (double)mix->events;
+    alone[r] = (double)mix->events / ((double)res.write_ns / 1e9);
+    if (bench_pipeline(o->dir, producers, o->pipeline_seconds, o->ring_bytes, o->drain_nice,
+                       o->pipeline_io_thread, block, &runs[r].r) != 0) {
+      return -1;
+    }
+  }
+  qsort(runs, (size_t)o->pipeline_reps, sizeof runs[0], cmp_row);
+  qsort(alone, (size_t)o->pipeline_reps, sizeof alone[0], cmp_double);
+  qsort(alone_cpu, (size_t)o->pipeline_reps, sizeof alone_cpu[0], cmp_double);
+  *out = runs[o->pipeline_reps / 2];
+  out->writer_alone_events_per_s = alone[o->pipeline_reps / 2];
+  out->writer_alone_cpu_ns_per_event = alone_cpu[o->pipeline_reps / 2];
   return 0;
 }
 
@@ -109,75 +205,94 @@ int main(int argc, char **argv) {
   }
   options o;
   if (parse(argc, argv, &o) != 0) return 2;
+  const int want_writer = (o.sections & SECTION_WRITER) != 0;
+  const int want_pipeline = (o.sections & SECTION_PIPELINE) != 0;
+  const int want_validator = (o.sections & SECTION_VALIDATOR) != 0;
+
+  /* The record path first, on a quiet process. */
+  bench_record_result rec;
+  memset(&rec, 0, sizeof rec);
+  if ((o.sections & SECTION_RECORD) && bench_record(o.dir, o.reps, &rec) != 0) {
+    fprintf(stderr, "writer_bench: the record benchmark failed in %s\n", o.dir);
+    return 1;
+  }
+
   bench_mix mix;
-  if (bench_mix_build(&mix, o.events, 42) != 0) {
+  memset(&mix, 0, sizeof mix);
+  if ((want_writer || want_pipeline || want_validator) && bench_mix_build(&mix, o.events, 42) != 0) {
     fprintf(stderr, "writer_bench: out of memory building %zu events\n", o.events);
     return 1;
   }
   uint64_t sink = 0;
   uint64_t raw[99], pbc[99], cpp[99], orig[99], wr[99], wd[99], wn[99], wt[99];
+  double p50 = 0, p99 = 0, p999 = 0, rss_small = 0, rss_large = 0;
   /* The original writer makes two syscalls per event: run it on a tenth of the mix. */
   const size_t orig_events = mix.events / 10;
-  char orig_path[4096];
-  snprintf(orig_path, sizeof orig_path, "%s/atf_bench_original_v4.%d.bin", o.dir, (int)getpid());
-  for (int r = 0; r < o.reps; ++r) {
-    raw[r] = bench_raw_copy(&mix, &sink);
-    pbc[r] = bench_protobuf_c_pack(&mix, &sink);
-    cpp[r] = bench_libprotobuf(&mix, &sink);
-    orig[r] = bench_original_v4(&mix, orig_events, orig_path, &sink);
-    if (!raw[r] || !pbc[r] || !cpp[r] || !orig[r]) {
-      fprintf(stderr, "writer_bench: a baseline failed (%s)\n", strerror(errno));
+  if (want_writer) {
+    char orig_path[4096];
+    snprintf(orig_path, sizeof orig_path, "%s/atf_bench_original_v4.%d.bin", o.dir, (int)getpid());
+    for (int r = 0; r < o.reps; ++r) {
+      raw[r] = bench_raw_copy(&mix, &sink);
+      pbc[r] = bench_protobuf_c_pack(&mix, &sink);
+      cpp[r] = bench_libprotobuf(&mix, &sink);
+      orig[r] = bench_original_v4(&mix, orig_events, orig_path, &sink);
+      if (!raw[r] || !pbc[r] || !cpp[r] || !orig[r]) {
+        fprintf(stderr, "writer_bench: a baseline failed (%s)\n", strerror(errno));
+        return 1;
+      }
+      bench_writer_result res;
+      if (bench_writer_mix(&mix, o.dir, 1000, 0, &res, NULL, 0) != 0 ||
+          res.events != mix.events + 1) {
+        fprintf(stderr, "writer_bench: the writer failed in %s\n", o.dir);
+        return 1;
+      }
+      wr[r] = res.write_ns;
+      wd[r] = res.durable_ns;
+      if (bench_writer_mix(&mix, o.dir, 1000, BENCH_WRITER_DISCARD, &res, NULL, 0) != 0) {
+        fprintf(stderr, "writer_bench: the writer (no I/O) failed in %s\n", o.dir);
+        return 1;
+      }
+      wn[r] = res.write_ns;
+      if (bench_writer_mix(&mix, o.dir, 1000, BENCH_WRITER_IO_THREAD, &res, NULL, 0) != 0 ||
+          res.events != mix.events + 1) {
+        fprintf(stderr, "writer_bench: the writer (I/O thread) failed in %s\n", o.dir);
+        return 1;
+      }
+      wt[r] = res.write_ns;
+    }
+    if (bench_writer_batch_latency(&mix, o.dir, &p50, &p99, &p999) != 0) {
+      fprintf(stderr, "writer_bench: latency run failed\n");
       return 1;
     }
-    bench_writer_result res;
-    if (bench_writer_mix(&mix, o.dir, 1000, 0, &res, NULL, 0) != 0 || res.events != mix.events + 1) {
-      fprintf(stderr, "writer_bench: the writer failed in %s\n", o.dir);
-      return 1;
-    }
-    wr[r] = res.write_ns;
-    wd[r] = res.durable_ns;
-    if (bench_writer_mix(&mix, o.dir, 1000, BENCH_WRITER_DISCARD, &res, NULL, 0) != 0) {
-      fprintf(stderr, "writer_bench: the writer (no I/O) failed in %s\n", o.dir);
-      return 1;
-    }
-    wn[r] = res.write_ns;
-    if (bench_writer_mix(&mix, o.dir, 1000, BENCH_WRITER_IO_THREAD, &res, NULL, 0) != 0 ||
-        res.events != mix.events + 1) {
-      fprintf(stderr, "writer_bench: the writer (I/O thread) failed in %s\n", o.dir);
-      return 1;
-    }
-    wt[r] = res.write_ns;
+    /* Peak RSS at two session sizes: equal figures show it does not grow with the event count. */
+    rss_small = bench_writer_peak_rss_mib(o.dir, 100000);
+    rss_large = bench_writer_peak_rss_mib(o.dir, 10 * (uint64_t)mix.events);
   }
-  double p50 = 0, p99 = 0, p999 = 0;
-  if (bench_writer_batch_latency(&mix, o.dir, &p50, &p99, &p999) != 0) {
-    fprintf(stderr, "writer_bench: latency run failed\n");
-    return 1;
-  }
-  /* Peak RSS at two session sizes: equal figures show it does not grow with the event count. */
-  const double rss_small = bench_writer_peak_rss_mib(o.dir, 100000);
-  const double rss_large = bench_writer_peak_rss_mib(o.dir, 10 * (uint64_t)mix.events);
 
-  /* Pipeline: producers -> rings -> drain -> writer -> file, validated afterwards. */
+  /* Pipeline: producers -> rings -> drain -> writer -> file, validated afterwards; DROP rows, then
+   * BLOCK rows. */
   const int producer_counts[4] = {1, 2, 4, 8};
-  bench_pipeline_result pipe[4];
-  for (int i = 0; i < 4; ++i) {
-    if (bench_pipeline(o.dir, producer_counts[i], o.pipeline_events / producer_counts[i],
-                       o.ring_bytes, o.drain_nice, o.pipeline_io_thread, &pipe[i]) != 0) {
-      fprintf(stderr, "writer_bench: pipeline run with %d producers failed\n", producer_counts[i]);
-      return 1;
+  pipeline_row pipe[8];
+  if (want_pipeline) {
+    for (int i = 0; i < 8; ++i) {
+      if (pipeline_row_run(&o, &mix, producer_counts[i % 4], i / 4, &pipe[i]) != 0) {
+        fprintf(stderr, "writer_bench: pipeline run with %d producers (%s) failed\n",
+                producer_counts[i % 4], i / 4 ? "block" : "drop");
+        return 1;
+      }
     }
   }
 
   /* Validator on a file of at least --validator-mib MiB written by the writer: one decoding
    * thread (the default) and two, alternating, three runs each; medians. */
-  char big[4096];
   double val_mb_s = 0, val_rss = 0, val2_mb_s = 0, val2_rss = 0;
   uint64_t val_bytes = 0;
-  if (bench_writer_big_session(&mix, o.dir, o.validator_bytes, big, sizeof big) != 0) {
-    fprintf(stderr, "writer_bench: writing the validator's session failed in %s\n", o.dir);
-    return 1;
-  }
-  {
+  if (want_validator) {
+    char big[4096];
+    if (bench_writer_big_session(&mix, o.dir, o.validator_bytes, big, sizeof big) != 0) {
+      fprintf(stderr, "writer_bench: writing the validator's session failed in %s\n", o.dir);
+      return 1;
+    }
     double rate[2][3], rss[2][3];
     for (int r = 0; r < 3; ++r) {
       for (int k = 0; k < 2; ++k) {
@@ -191,71 +306,133 @@ int main(int argc, char **argv) {
     val2_mb_s = median3(rate[1]);
     val_rss = max3(rss[0]);
     val2_rss = max3(rss[1]);
+    bench_remove_session(big);
   }
-  bench_remove_session(big);
-  const double raw_ns = median_ns_per_event(raw, o.reps, mix.events);
-  const double pbc_ns = median_ns_per_event(pbc, o.reps, mix.events);
-  const double cpp_ns = median_ns_per_event(cpp, o.reps, mix.events);
-  const double orig_ns = median_ns_per_event(orig, o.reps, orig_events);
-  const double bytes_per_event = (double)bench_encoded_bytes(&mix) / (double)mix.events;
-  const double writer_ns = median_ns_per_event(wr, o.reps, mix.events);
-  const double durable_ns = median_ns_per_event(wd, o.reps, mix.events);
-  const double no_io_ns = median_ns_per_event(wn, o.reps, mix.events);
-  const double io_thread_ns = median_ns_per_event(wt, o.reps, mix.events);
 
-  if (o.json) {
-    printf("{\"events\": %zu, \"reps\": %d, \"mix\": {\"raw_copy_ns\": %.2f, \"original_v4_ns\": %.2f, "
-           "\"protobuf_c_pack_ns\": %.2f, \"libprotobuf_ns\": %.2f, \"writer_ns\": %.2f, "
-           "\"writer_durable_ns\": %.2f, \"writer_no_io_ns\": %.2f, \"writer_events_per_s\": %.0f, \"bytes_per_event\": %.1f, "
-           "\"writer_over_raw_copy\": %.2f, \"original_v4_over_writer\": %.1f, "
-           "\"writer_io_thread_ns\": %.2f, \"writer_io_thread_events_per_s\": %.0f, "
-           "\"writer_io_thread_over_raw_copy\": %.2f}, "
-           "\"batch_1k_latency_us\": {\"p50\": %.2f, \"p99\": %.2f, \"p999\": %.2f}, "
-           "\"writer_peak_rss_mib\": %.1f, \"writer_peak_rss_mib_by_events\": {\"100000\": %.1f, \"%zu\": %.1f}, ",
-           mix.events, o.reps, raw_ns, orig_ns, pbc_ns, cpp_ns, writer_ns, durable_ns, no_io_ns, 1e9 / writer_ns,
-           bytes_per_event, writer_ns / raw_ns, orig_ns / writer_ns, io_thread_ns, 1e9 / io_thread_ns,
-           io_thread_ns / raw_ns, p50, p99, p999,
-           rss_small > rss_large ? rss_small : rss_large, rss_small, 10 * mix.events, rss_large);
-    printf("\"pipeline\": [");
-    for (int i = 0; i < 4; ++i) {
-      printf("%s{\"producers\": %d, \"events_per_s\": %.0f, \"events_per_s_with_stop\": %.0f, \"produced\": %" PRIu64
-             ", \"written\": %" PRIu64 ", \"dropped\": %" PRIu64 ", \"valid\": %s}",
-             i ? ", " : "", pipe[i].producers, pipe[i].events_per_s, pipe[i].events_per_s_with_stop, pipe[i].produced,
-             pipe[i].written, pipe[i].dropped, pipe[i].valid ? "true" : "false");
+  const char *sep = "";
+  if (o.json) printf("{\"events\": %zu, \"reps\": %d", mix.events, o.reps), sep = ", ";
+  if (o.sections & SECTION_RECORD) {
+    if (o.json) {
+      printf("%s\"record\": {\"record_ns\": %.2f, \"record_return_ns\": %.2f, "
+             "\"record_monotonic_ns\": %.2f, \"record_drop_ns\": %.2f, \"record_memcpy_ns\": %.2f, "
+             "\"record_over_memcpy\": %.2f, \"record_drop_over_memcpy\": %.2f, "
+             "\"drop_fraction\": %.4f, \"clock\": \"%s\"}",
+             sep, rec.record_ns, rec.record_return_ns, rec.record_monotonic_ns, rec.record_drop_ns,
+             rec.record_memcpy_ns, rec.record_ns / rec.record_memcpy_ns,
+             rec.record_drop_ns / rec.record_memcpy_ns, rec.drop_fraction, rec.clock);
+    } else {
+      printf("record path (median of %d runs; clock %s):\n", o.reps, rec.clock);
+      printf("  %-44s %8.2f ns\n", "memcpy of the call's 216 bytes", rec.record_memcpy_ns);
+      printf("  %-44s %8.2f ns  (%.2fx memcpy)\n", "atf_tracer_record_call (6 regs, 128 B stack)",
+             rec.record_ns, rec.record_ns / rec.record_memcpy_ns);
+      printf("  %-44s %8.2f ns\n", "atf_tracer_record_return (1 reg)", rec.record_return_ns);
+      printf("  %-44s %8.2f ns\n", "record_call with the monotonic clock", rec.record_monotonic_ns);
+      printf("  %-44s %8.2f ns  (%.2fx memcpy; %.1f%% dropped)\n", "drop path, per event",
+             rec.record_drop_ns, rec.record_drop_ns / rec.record_memcpy_ns,
+             100.0 * rec.drop_fraction);
     }
-    printf("], \"drain_nice\": %d, \"bytes_per_producer\": %u, \"validator_mb_per_s\": %.1f, "
-           "\"validator_peak_rss_mib\": %.1f, \"validator_2_threads_mb_per_s\": %.1f, "
-           "\"validator_2_threads_peak_rss_mib\": %.1f, \"validator_file_bytes\": %" PRIu64
-           ", \"sink\": %" PRIu64 "}\n",
-           o.drain_nice, o.ring_bytes, val_mb_s, val_rss, val2_mb_s, val2_rss, val_bytes, sink % 2);
-  } else {
-    printf("standard mix: %zu events, median of %d runs\n", mix.events, o.reps);
-    printf("  %-18s %9.2f ns/event  %8.2f M events/s\n", "raw_copy", raw_ns, 1e3 / raw_ns);
-    printf("  %-18s %9.2f ns/event  %8.2f M events/s\n", "original_v4", orig_ns, 1e3 / orig_ns);
-    printf("  %-18s %9.2f ns/event  %8.2f M events/s\n", "protobuf_c_pack", pbc_ns, 1e3 / pbc_ns);
-    printf("  %-18s %9.2f ns/event  %8.2f M events/s\n", "libprotobuf", cpp_ns, 1e3 / cpp_ns);
-    printf("  %-18s %9.2f ns/event  %8.2f M events/s\n", "writer", writer_ns, 1e3 / writer_ns);
-    printf("  %-18s %9.2f ns/event  %8.2f M events/s\n", "writer + fsync", durable_ns, 1e3 / durable_ns);
-    printf("  %-18s %9.2f ns/event  %8.2f M events/s\n", "writer, no I/O", no_io_ns, 1e3 / no_io_ns);
-    printf("  %-18s %9.2f ns/event  %8.2f M events/s\n", "writer, I/O thread", io_thread_ns,
-           1e3 / io_thread_ns);
-    printf("  bytes/event on the wire: %.1f\n", bytes_per_event);
-    printf("  writer/raw_copy: %.2fx   original_v4/writer: %.1fx\n", writer_ns / raw_ns, orig_ns / writer_ns);
-    printf("1 KiB batch latency: p50 %.2f us, p99 %.2f us, p99.9 %.2f us\n", p50, p99, p999);
-    printf("writer peak RSS: %.1f MiB at 100,000 events, %.1f MiB at %zu events\n", rss_small,
-           rss_large, 10 * mix.events);
-    printf("pipeline (rings of %u bytes per producer, %" PRIu64 " events per row, drain nice %d):\n",
-           o.ring_bytes, o.pipeline_events, o.drain_nice);
-    for (int i = 0; i < 4; ++i) {
-      printf("  %d producers: %6.2f M events/s written (%5.2f M/s counting stop's drain and fsync), %" PRIu64
-             " dropped of %" PRIu64 ", %s\n",
-             pipe[i].producers, pipe[i].events_per_s / 1e6, pipe[i].events_per_s_with_stop / 1e6,
-             pipe[i].dropped, pipe[i].produced,
-             pipe[i].valid ? "valid" : "INVALID");
-    }
-    printf("validator: %.1f MB/s on %.2f GiB, peak RSS %.1f MiB (2 threads: %.1f MB/s, %.1f MiB)\n",
-           val_mb_s, (double)val_bytes / (1 << 30), val_rss, val2_mb_s, val2_rss);
   }
+  if (want_writer) {
+    const double raw_ns = median_ns_per_event(raw, o.reps, mix.events);
+    const double pbc_ns = median_ns_per_event(pbc, o.reps, mix.events);
+    const double cpp_ns = median_ns_per_event(cpp, o.reps, mix.events);
+    const double orig_ns = median_ns_per_event(orig, o.reps, orig_events);
+    const double bytes_per_event = (double)bench_encoded_bytes(&mix) / (double)mix.events;
+    const double writer_ns = median_ns_per_event(wr, o.reps, mix.events);
+    const double durable_ns = median_ns_per_event(wd, o.reps, mix.events);
+    const double no_io_ns = median_ns_per_event(wn, o.reps, mix.events);
+    const double io_thread_ns = median_ns_per_event(wt, o.reps, mix.events);
+    if (o.json) {
+      printf("%s\"mix\": {\"raw_copy_ns\": %.2f, \"original_v4_ns\": %.2f, "
+             "\"protobuf_c_pack_ns\": %.2f, \"libprotobuf_ns\": %.2f, \"writer_ns\": %.2f, "
+             "\"writer_durable_ns\": %.2f, \"writer_no_io_ns\": %.2f, \"writer_events_per_s\": %.0f, "
+             "\"bytes_per_event\": %.1f, \"writer_over_raw_copy\": %.2f, "
+             "\"original_v4_over_writer\": %.1f, \"writer_io_thread_ns\": %.2f, "
+             "\"writer_io_thread_events_per_s\": %.0f, \"writer_io_thread_over_raw_copy\": %.2f}, "
+             "\"batch_1k_latency_us\": {\"p50\": %.2f, \"p99\": %.2f, \"p999\": %.2f}, "
+             "\"writer_peak_rss_mib\": %.1f, "
+             "\"writer_peak_rss_mib_by_events\": {\"100000\": %.1f, \"%zu\": %.1f}",
+             sep, raw_ns, orig_ns, pbc_ns, cpp_ns, writer_ns, durable_ns, no_io_ns,
+             1e9 / writer_ns, bytes_per_event, writer_ns / raw_ns, orig_ns / writer_ns,
+             io_thread_ns, 1e9 / io_thread_ns, io_thread_ns / raw_ns, p50, p99, p999,
+             rss_small > rss_large ? rss_small : rss_large, rss_small, 10 * mix.events, rss_large);
+      sep = ", ";
+    } else {
+      printf("standard mix: %zu events, median of %d runs\n", mix.events, o.reps);
+      printf("  %-18s %9.2f ns/event  %8.2f M events/s\n", "raw_copy", raw_ns, 1e3 / raw_ns);
+      printf("  %-18s %9.2f ns/event  %8.2f M events/s\n", "original_v4", orig_ns, 1e3 / orig_ns);
+      printf("  %-18s %9.2f ns/event  %8.2f M events/s\n", "protobuf_c_pack", pbc_ns, 1e3 / pbc_ns);
+      printf("  %-18s %9.2f ns/event  %8.2f M events/s\n", "libprotobuf", cpp_ns, 1e3 / cpp_ns);
+      printf("  %-18s %9.2f ns/event  %8.2f M events/s\n", "writer", writer_ns, 1e3 / writer_ns);
+      printf("  %-18s %9.2f ns/event  %8.2f M events/s\n", "writer + fsync", durable_ns,
+             1e3 / durable_ns);
+      printf("  %-18s %9.2f ns/event  %8.2f M events/s\n", "writer, no I/O", no_io_ns,
+             1e3 / no_io_ns);
+      printf("  %-18s %9.2f ns/event  %8.2f M events/s\n", "writer, I/O thread", io_thread_ns,
+             1e3 / io_thread_ns);
+      printf("  bytes/event on the wire: %.1f\n", bytes_per_event);
+      printf("  writer/raw_copy: %.2fx   original_v4/writer: %.1fx\n", writer_ns / raw_ns,
+             orig_ns / writer_ns);
+      printf("1 KiB batch latency: p50 %.2f us, p99 %.2f us, p99.9 %.2f us\n", p50, p99, p999);
+      printf("writer peak RSS: %.1f MiB at 100,000 events, %.1f MiB at %zu events\n", rss_small,
+             rss_large, 10 * mix.events);
+    }
+  }
+  if (want_pipeline) {
+    if (o.json) {
+      printf("%s\"pipeline\": [", sep);
+      for (int i = 0; i < 8; ++i) {
+        const bench_pipeline_result *r = &pipe[i].r;
+        printf("%s{\"producers\": %d, \"policy\": \"%s\", \"events_per_s\": %.0f, "
+               "\"events_per_s_with_stop\": %.0f, \"writer_alone_events_per_s\": %.0f, "
+               "\"over_writer_alone\": %.3f, \"drain_cpu_ns_per_event\": %.1f, "
+               "\"writer_alone_cpu_ns_per_event\": %.1f, "
+               "\"produced\": %" PRIu64 ", \"written\": %" PRIu64
+               ", \"dropped\": %" PRIu64 ", \"dropped_unmatched\": %" PRIu64
+               ", \"dropped_no_slot\": %" PRIu64 ", \"drop_rate\": %.4f, \"valid\": %s}",
+               i ? ", " : "", r->producers, r->block ? "block" : "drop", r->events_per_s,
+               r->events_per_s_with_stop, pipe[i].writer_alone_events_per_s,
+               r->events_per_s / pipe[i].writer_alone_events_per_s, r->drain_cpu_ns_per_event,
+               pipe[i].writer_alone_cpu_ns_per_event, r->produced, r->written, r->dropped,
+               r->dropped_unmatched, r->dropped_no_slot,
+               r->produced ? (double)r->dropped / (double)r->produced : 0.0,
+               r->valid ? "true" : "false");
+      }
+      printf("], \"pipeline_reps\": %d, \"pipeline_seconds\": %.2f, \"drain_nice\": %d, "
+             "\"bytes_per_producer\": %u",
+             o.pipeline_reps, o.pipeline_seconds, o.drain_nice, o.ring_bytes);
+      sep = ", ";
+    } else {
+      printf("pipeline (rings of %u bytes per producer, producers run %.2f s per row, drain nice %d, "
+             "median of %d runs):\n",
+             o.ring_bytes, o.pipeline_seconds, o.drain_nice, o.pipeline_reps);
+      for (int i = 0; i < 8; ++i) {
+        const bench_pipeline_result *r = &pipe[i].r;
+        printf("  %d producers, %-5s %6.2f M events/s written (%.2fx the writer alone: %.2f M/s; "
+               "%5.2f M/s counting stop; CPU ns/event: drain %.1f, writer alone %.1f), %" PRIu64
+               " dropped of %" PRIu64 " (%.1f%%), %s\n",
+               r->producers, r->block ? "block" : "drop", r->events_per_s / 1e6,
+               r->events_per_s / pipe[i].writer_alone_events_per_s,
+               pipe[i].writer_alone_events_per_s / 1e6, r->events_per_s_with_stop / 1e6,
+               r->drain_cpu_ns_per_event, pipe[i].writer_alone_cpu_ns_per_event,
+               r->dropped, r->produced,
+               r->produced ? 100.0 * (double)r->dropped / (double)r->produced : 0.0,
+               r->valid ? "valid" : "INVALID");
+      }
+    }
+  }
+  if (want_validator) {
+    if (o.json) {
+      printf("%s\"validator_mb_per_s\": %.1f, \"validator_peak_rss_mib\": %.1f, "
+             "\"validator_2_threads_mb_per_s\": %.1f, \"validator_2_threads_peak_rss_mib\": %.1f, "
+             "\"validator_file_bytes\": %" PRIu64,
+             sep, val_mb_s, val_rss, val2_mb_s, val2_rss, val_bytes);
+    } else {
+      printf("validator: %.1f MB/s on %.2f GiB, peak RSS %.1f MiB (2 threads: %.1f MB/s, %.1f MiB)\n",
+             val_mb_s, (double)val_bytes / (1 << 30), val_rss, val2_mb_s, val2_rss);
+    }
+  }
+  if (o.json) printf(", \"sink\": %" PRIu64 "}\n", sink % 2);
   bench_mix_free(&mix);
   return 0;
 }

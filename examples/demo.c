@@ -44,6 +44,7 @@ typedef struct config {
   uint64_t signal_every;
   uint64_t work;
   uint64_t flush_ms;
+  int block; /* --overflow block */
   char out[PATH_MAX];
 } config;
 
@@ -173,7 +174,7 @@ static int parse_u64(const char *s, uint64_t *out) {
 static void usage(FILE *f) {
   fprintf(f,
           "usage: demo [--threads N] [--events N] [--out DIR] [--depth N] [--ring-kib N]\n"
-          "            [--signal-every N] [--work N] [--flush-ms N]\n"
+          "            [--signal-every N] [--work N] [--flush-ms N] [--overflow drop|block]\n"
           "  --threads N       worker threads (default 4)\n"
           "  --events N        call+return events in total (default 1000000)\n"
           "  --out DIR         output root (default ./atf-out in the directory bazel run was\n"
@@ -184,7 +185,10 @@ static void usage(FILE *f) {
           "  --work N          xorshift rounds each call does besides tracing (default 3000);\n"
           "                    0 makes the workload outrun the writer, so events drop\n"
           "  --flush-ms N      fsync events.bin every N ms while tracing, 0 = only at the end\n"
-          "                    (default 1000)\n");
+          "                    (default 1000)\n"
+          "  --overflow P      a full ring: drop (default: the event and its call subtree are\n"
+          "                    dropped and counted, the thread never waits) or block (the thread\n"
+          "                    waits for the drain: nothing is lost)\n");
 }
 
 static int parse(int argc, char **argv, config *c) {
@@ -195,6 +199,7 @@ static int parse(int argc, char **argv, config *c) {
   c->signal_every = 1000;
   c->work = 3000;
   c->flush_ms = 1000;
+  c->block = 0;
   const char *base = getenv("BUILD_WORKING_DIRECTORY");
   snprintf(c->out, sizeof c->out, "%s%satf-out", base ? base : "", base ? "/" : "");
   for (int i = 1; i < argc; i++) {
@@ -209,6 +214,14 @@ static int parse(int argc, char **argv, config *c) {
     i++;
     if (strcmp(a, "--out") == 0) {
       snprintf(c->out, sizeof c->out, "%s", val);
+    } else if (strcmp(a, "--overflow") == 0) {
+      if (strcmp(val, "drop") == 0) {
+        c->block = 0;
+      } else if (strcmp(val, "block") == 0) {
+        c->block = 1;
+      } else {
+        goto bad;
+      }
     } else if (!parse_u64(val, &v)) {
       goto bad;
     } else if (strcmp(a, "--threads") == 0 && v >= 1 && v <= 1024) {
@@ -279,6 +292,7 @@ int main(int argc, char **argv) {
   o.ring_bytes = cfg.ring_kib * 1024u;
   o.max_stack_bytes = 128;
   o.flush_interval_ns = cfg.flush_ms * 1000000u;
+  o.overflow = cfg.block ? ATF_TRACER_OVERFLOW_BLOCK : ATF_TRACER_OVERFLOW_DROP;
   g_work = cfg.work;
   /* A session directory is named after the second it starts in; when it exists already (two
    * runs in one second), take session_<date>_<time>_<n> instead. */
@@ -330,8 +344,9 @@ int main(int argc, char **argv) {
   double total_secs = (double)stats.elapsed_ns / 1e9;
 
   printf("ATF V4 demo: %d threads x depth-%d recursion, %" PRIu64 " events requested, work %" PRIu64
-         "\n",
-         started, cfg.depth, cfg.events, cfg.work);
+         ", overflow %s, clock %s\n",
+         started, cfg.depth, cfg.events, cfg.work, cfg.block ? "block" : "drop",
+         stats.clock ? stats.clock : "?");
   char shown[PATH_MAX];
   if (realpath(stats.session_dir, shown) == NULL) snprintf(shown, sizeof shown, "%s", stats.session_dir);
   printf("session    %s\n", shown);
@@ -342,7 +357,9 @@ int main(int argc, char **argv) {
   printf("threads    %" PRIu64 "\n", stats.threads);
   printf("drops      %" PRIu64 " (%.2f%%)%s\n", stats.dropped,
          stats.produced ? 100.0 * (double)stats.dropped / (double)stats.produced : 0.0,
-         stats.dropped ? "  [full rings: try --ring-kib larger or fewer --threads]" : "");
+         stats.dropped ? "  [full rings: whole call subtrees dropped; try --overflow block, "
+                         "--ring-kib larger or fewer --threads]"
+                       : "");
   printf("signals    %" PRIu64 " sent, %" PRIu64 " recorded, %" PRIu64 " dropped\n",
          (uint64_t)atomic_load(&g_signals_sent), (uint64_t)atomic_load(&g_signals_recorded),
          (uint64_t)atomic_load(&g_signals_dropped));

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # fuzz/coverage.sh [CORPUS_ROOT]: line coverage of the toolkit's sources reached by the fuzz
-# corpora alone. Builds the targets' standalone replay binaries with clang's source-based
-# coverage (--config=coverage, outputs kept apart with --platform_suffix=-cov), replays
-# fuzz/corpus/<target>, fuzz/regressions/<target> and, when given, CORPUS_ROOT/<target> (a
-# campaign's output corpus), and prints llvm-cov's per-file line coverage of writer/, validator/
-# and recover/ (generated code, tests and drivers excluded) per target and merged.
+# corpora alone. Builds the standalone replay binaries of the targets in fuzz/targets.txt with
+# clang's source-based coverage (--config=coverage, outputs kept apart with
+# --platform_suffix=-cov), replays fuzz/corpus/<target>, fuzz/regressions/<target> and, when
+# given, CORPUS_ROOT/<target> (a campaign's output corpus), and prints llvm-cov's per-file line
+# coverage of writer/, validator/ and recover/ (generated code, tests and drivers excluded) per
+# target and merged.
 #
 #   BAZEL_STARTUP="--output_base=/root/.cache/bazel_fuzz" fuzz/coverage.sh /tmp/atf_campaign/corpora
 set -uo pipefail
@@ -13,7 +14,8 @@ cd "$(dirname "$0")/.."
 bazel=${BAZEL:-bazel}
 read -r -a startup <<< "${BAZEL_STARTUP:-}"
 flags=(--config=coverage --platform_suffix=-cov)
-targets=(varint validator manifest writer_roundtrip writer_faults recover)
+. fuzz/targets.sh
+atf_fuzz_targets . || exit 1
 labels=()
 for t in "${targets[@]}"; do labels+=("//fuzz:${t}_fuzzer"); done
 "$bazel" "${startup[@]}" build "${flags[@]}" "${labels[@]}" 2>&1 | grep -v linux-sandbox | tail -1

@@ -9,6 +9,7 @@
 #include "atf_v4.pb.h"
 #include "validator/internal/decode.h"
 #include "validator/internal/reader.h"
+#include "validator/internal/upb_engine.h"
 
 namespace atf_fuzz {
 
@@ -110,6 +111,8 @@ void OnRegister(void* ctx, uint64_t value) {
 
 }  // namespace
 
+static bool Finish(bool ok, const atf_event& ev, const atf_decode_error& err, Event* out, std::string* rule);
+
 bool DecodeWithValidator(const uint8_t* body, size_t len, Event* out, std::string* rule) {
   *out = Event();
   static const uint8_t kEmpty[1] = {0};
@@ -121,6 +124,26 @@ bool DecodeWithValidator(const uint8_t* body, size_t len, Event* out, std::strin
   atf_decode_error err{};
   const bool ok = atf_decode_record(&reader, 0, len, &visitor, &ev, &err);
   atf_reader_free(&reader);
+  return Finish(ok, ev, err, out, rule);
+}
+
+bool DecodeWithUpbEngine(const uint8_t* body, size_t len, Event* out, std::string* rule) {
+  static thread_local struct Engine {
+    atf_upb_engine* e = atf_upb_engine_new(0);
+    ~Engine() { atf_upb_engine_free(e); }
+  } engine;
+  if (engine.e == nullptr) Fail(__FILE__, __LINE__, "upb engine: cannot load the schema");
+  *out = Event();
+  Collector c{out, {}};
+  atf_event_visitor visitor{&c, OnText, OnRegister};
+  atf_event ev;
+  atf_decode_error err;
+  const bool ok = atf_upb_decode_record(engine.e, body, len, 0, &visitor, &ev, &err);
+  return Finish(ok, ev, err, out, rule);
+}
+
+// The fixed fields of a decoded record into *out (which holds the visitor's values), or the rule.
+static bool Finish(bool ok, const atf_event& ev, const atf_decode_error& err, Event* out, std::string* rule) {
   if (!ok) {
     if (rule != nullptr) *rule = err.rule != nullptr ? err.rule : "(none)";
     return false;

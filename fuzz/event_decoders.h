@@ -57,6 +57,10 @@ Event WithMapRegisters(Event e);
 // and sets *rule (when not NULL) to the rule it reported.
 bool DecodeWithValidator(const uint8_t* body, size_t len, Event* out, std::string* rule);
 
+// The validator's upb engine (validator/internal/upb_engine.h) on body[0, len), one engine per
+// thread; same contract as DecodeWithValidator.
+bool DecodeWithUpbEngine(const uint8_t* body, size_t len, Event* out, std::string* rule);
+
 // protobuf-c's atf__v4__event__unpack. When `repacked` is not NULL it gets
 // atf__v4__event__pack() of the unpacked message.
 bool DecodeWithProtobufC(const uint8_t* body, size_t len, Event* out, std::string* repacked);

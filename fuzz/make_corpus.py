@@ -4,8 +4,9 @@
     python3 fuzz/make_corpus.py            # from the repository root; rewrites fuzz/corpus/
 
 Deterministic: the same testdata gives the same files (named after what they hold), so the
-checked-in corpora can be reviewed as a diff. Sources: testdata/golden (the writer's golden
-session), testdata/malformed (one defect per case), validator/testdata/fuzz_regressions, plus
+checked-in corpora can be reviewed as a diff. Sources: testdata/golden/linux-x86_64 (the writer's
+golden session; the validator also gets darwin-arm64's, other names and signal numbering),
+testdata/malformed (one defect per case), validator/testdata/fuzz_regressions, plus
 hand-built inputs for what the test data does not reach (varint boundaries, writer programs with
 every record kind and edge value, writer-rendered manifest values, torn files for recovery).
 Input layouts are those documented at the top of each fuzz/<target>_fuzzer.cc (writer_faults:
@@ -112,6 +113,8 @@ def pack(events, manifest):
 def make_validator(golden_events, golden_manifest):
     c = Corpus("validator")
     c.add("golden", pack(golden_events, golden_manifest))
+    c.add("golden_darwin_arm64", pack(read("testdata", "golden", "darwin-arm64", "events.bin"),
+                                      read("testdata", "golden", "darwin-arm64", "trace.json")))
     c.add("golden_no_manifest", pack(golden_events, None))
     ends = frames(golden_events)
     c.add("golden_first_record", pack(golden_events[: ends[0]], None))
@@ -167,10 +170,11 @@ KIND = {"call": 1, "return": 2, "signal": 3, "end": 4}
 
 
 def program(arch, os_, cap_index, small_buffer, every_batch, tid, exe, args, exit_code, ops,
-            io_thread=False):
-    """Header of a writer_roundtrip program (see writer_roundtrip_fuzzer.cc)."""
+            io_thread=False, append=False):
+    """Header of a writer_roundtrip program (see writer_roundtrip_fuzzer.cc). `append`: batches go
+    through atf_writer_append (prefix semantics) instead of atf_writer_write."""
     config = arch + 3 * os_ + 9 * (1 if every_batch else 0)
-    sizes = cap_index | (8 if small_buffer else 0) | (16 if io_thread else 0)
+    sizes = cap_index | (8 if small_buffer else 0) | (16 if io_thread else 0) | (32 if append else 0)
     return (u8(config) + u8(sizes) + u32(tid) + sstr(exe) + u8(len(args)) + b"".join(sstr(a) for a in args)
             + u32(exit_code) + b"".join(ops))
 
@@ -248,6 +252,11 @@ def make_writer_roundtrip():
         record("call", symbol=1, stack=4096, stack_bytes=b"\xaa" * 16),
         record("return", symbol=1), record("signal", value=30), record("signal", value=31),
         write_batch(), record("call", symbol=0, regs=7, vmode=2, stack=1, stack_bytes=b"\x00"), write_batch()]))
+    # arm64/linux with the default session thread id 0 (TraceStart/TraceEnd on thread 0, records
+    # of thread 0 beside them), linux signal names (10 SIGUSR1, 30 SIGPWR), finalize's TraceEnd.
+    c.add("arm64_linux_session_thread_0", program(2, 0, 3, False, False, 0, b"/bin/zero", [b"zero"], 9, [
+        intern(b"f"), record("call", symbol=1, stack=8), record("return", symbol=1),
+        record("signal", value=10), record("signal", tid=4, value=30), write_batch()]))
     # Unknown arch and os: 64 generic registers per kind, a symbol larger than the 64 KiB buffer.
     c.add("unknown_arch_huge_symbol", program(0, 2, 4, True, False, 0xFFFFFFFF, b"", [b"", b"a", b"\xed\xa0\x80"], -1, [
         intern(b"S" * 255, 3),
@@ -283,6 +292,22 @@ def make_writer_roundtrip():
         + [record("return", symbol=2), record("call", symbol=1), write_batch(), flush()]
         + [record("signal", value=11), record("call", symbol=1), record("call", symbol=2),
            write_batch()], io_thread=True))
+    # atf_writer_append: refused records keep the prefix before them; a bad record after good ones,
+    # an event after TRACE_END in the same batch, then a later batch after it.
+    c.add("append_prefixes", program(1, 0, 4, False, False, 7, b"/bin/x", [], 1, [
+        intern(b"f"), record("call", symbol=1), pad(1), record("call", regs=7), record("return"),
+        write_batch(),
+        record("call", symbol=1), record("call", symbol=5), write_batch(),
+        record("return", force_stack=True, stack=8, stack_bytes=b"12345678"), write_batch(),
+        record("call"), record("end", value=1, regs=0), record("call"), write_batch(),
+        record("call"), write_batch(), pad(0), write_batch()], append=True))
+    # atf_writer_append with the 64 KiB buffer and the I/O thread: calls that do not fit the room
+    # left go to a fresh buffer.
+    c.add("append_handovers", program(1, 0, 4, True, False, 11, b"/bin/io", [b"io"], 0, [
+        intern(b"T" * 200, 3)]
+        + [record("call", symbol=1, stack=200, stack_bytes=b"s" * 200) for _ in range(40)]
+        + [write_batch(), flush(), record("signal", value=11), record("return", symbol=1),
+           write_batch()], io_thread=True, append=True))
     c.add("io_thread_every_batch", program(2, 1, 3, True, True, 12, b"/bin/io2", [], 5, [
         intern(b"U" * 100, 3), record("call", symbol=1), write_batch(), record("return", symbol=1),
         record("call", symbol=1, stack=64), write_batch(), flush(), record("end", value=5, regs=0),
@@ -330,15 +355,64 @@ def make_recover(golden_events, golden_manifest):
             c.add("salvage_" + name, b"\x08" + events)
 
 
+# ---- upb ----------------------------------------------------------------------------------------
+
+def tag(field, wire_type):
+    return varint(field << 3 | wire_type)
+
+
+def ld(field, body):
+    return tag(field, 2) + varint(len(body)) + body
+
+
+def vf(field, v):
+    return tag(field, 0) + varint(v)
+
+
+def make_upb(golden_events):
+    """upb_fuzzer: the input is a record body, an events.bin and a message of the test schemas."""
+    c = Corpus("upb")
+    c.add("golden_events", golden_events)
+    start = 0
+    for i, end in enumerate(frames(golden_events)):
+        pos = start  # skip the length prefix
+        while golden_events[pos] >= 0x80:
+            pos += 1
+        c.add("golden_record_%d" % i, golden_events[pos + 1:end])
+        start = end
+    for name, events, _ in malformed_cases():
+        if events and not name.startswith("manifest"):
+            c.add("malformed_" + name, events)
+    ts = ld(3, vf(1, 5) + vf(2, 7))
+    hdr = vf(1, 1) + vf(2, 7) + ts
+    entry = ld(3, ld(1, b"RAX") + vf(2, 42))
+    c.add("event_two_payloads", hdr + ld(11, vf(1, 3)) + ld(12, ld(1, b"f") + vf(2, 0x401000) + entry))
+    c.add("event_payload_twice", hdr + ld(12, vf(2, 5) + entry) + ld(12, ld(1, b"g") + entry + ld(4, b"\x00\xff")))
+    c.add("event_nameless_entry", hdr + ld(13, ld(1, b"f") + ld(3, vf(2, 1)) + ld(3, ld(1, b"\xe2"))))
+    c.add("event_unknown_fields", hdr + vf(99, 1) + ld(14, vf(1, 11) + tag(9, 5) + b"abcd" + entry) + tag(98, 1) + b"12345678")
+    c.add("event_sign_extended_tag", hdr + ld(12, ld(1, b"f")) + b"\xf8\xff\xff\xff\x7f\x01")
+    # upbtest.Outer (third_party/upb/testdata/upb_patches_test.proto): the constructs the patches fix.
+    big = ld(1, b"one") + ld(2, b"two") + vf(3, 3) + vf(4, 4) + ld(5, b"five") + ld(6, b"six")
+    c.add("outer_oneof_switch", ld(2, vf(1, 7)) + ld(3, big) + ld(2, b""))
+    c.add("outer_groups", tag(5, 3) + vf(6, 7) + tag(5, 4) + tag(17, 3) + ld(18, b"t") + ld(19, vf(1, 1)) + tag(17, 4)
+          + tag(20, 3) + vf(1, 1) + tag(21, 3) + tag(21, 4) + tag(20, 4))
+    c.add("outer_group_on_scalar", tag(1, 3) + vf(1, 1) + tag(1, 4) + tag(4, 3) + tag(4, 4))
+    c.add("outer_packed", ld(12, b"") + ld(12, b"abcdefgh") + ld(13, varint(1) + varint(300) + varint(2**64 - 1))
+          + vf(14, 3) + vf(15, 1) + tag(16, 1) + b"\x00" * 8 + ld(11, b"name") + ld(10, vf(1, 1)) * 3)
+    c.add("outer_nested_groups", tag(20, 3) * 40 + tag(20, 4) * 40)
+    c.add("withmap_entries", ld(1, ld(1, b"k") + vf(2, 5)) + ld(1, ld(1, b"j")) + ld(1, b""))
+
+
 def main():
-    golden_events = read("testdata", "golden", "events.bin")
-    golden_manifest = read("testdata", "golden", "trace.json")
+    golden_events = read("testdata", "golden", "linux-x86_64", "events.bin")
+    golden_manifest = read("testdata", "golden", "linux-x86_64", "trace.json")
     make_varint(golden_events)
     make_validator(golden_events, golden_manifest)
     make_manifest(golden_manifest)
     make_writer_roundtrip()
     make_writer_faults()
     make_recover(golden_events, golden_manifest)
+    make_upb(golden_events)
     for target in sorted(os.listdir(OUT)):
         print("%-18s %3d seeds" % (target, len(os.listdir(os.path.join(OUT, target)))))
 

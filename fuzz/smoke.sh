@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# fuzz/smoke.sh SECONDS: builds every fuzz target with --config=fuzz (libFuzzer + ASan + UBSan) and
-# runs each for SECONDS (default 60) on a scratch copy of its seed corpus, with its dictionary.
+# fuzz/smoke.sh SECONDS: builds every fuzz target listed in fuzz/targets.txt with --config=fuzz
+# (libFuzzer + ASan + UBSan) and runs each for SECONDS (default 60) on a scratch copy of its seed
+# corpus, with its dictionary.
 # Fails when any target reports a finding (crash, sanitizer report, failed check, leak, timeout,
 # out-of-memory); prints per-target executions, coverage and corpus size.
 #
@@ -16,7 +17,8 @@ cd "$(dirname "$0")/.."
 bazel=${BAZEL:-bazel}
 read -r -a startup <<< "${BAZEL_STARTUP:-}"
 flags=(--config=fuzz --platform_suffix=-fuzz)
-targets=(varint validator manifest writer_roundtrip writer_faults recover)
+. fuzz/targets.sh
+atf_fuzz_targets . || exit 1
 
 labels=()
 for t in "${targets[@]}"; do labels+=("//fuzz:${t}_fuzzer"); done

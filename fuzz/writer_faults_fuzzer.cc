@@ -147,7 +147,7 @@ void CheckLimit(const atf_fuzz::WriterOutcome& got, const atf_fuzz::WriterOutcom
   while (static_cast<uint8_t>(got.events[prefix + hdr - 1]) & 0x80) ++hdr;
   Atf__V4__Event* end = atf__v4__event__unpack(nullptr, body - hdr,
                                                 reinterpret_cast<const uint8_t*>(got.events.data()) + prefix + hdr);
-  ATF_FUZZ_CHECK(end != nullptr && end->payload_case == ATF__V4__EVENT__PAYLOAD_TRACE_END && end->event_id == n - 1);
+  ATF_FUZZ_CHECK(end != nullptr && end->payload_case == ATF__V4__EVENT__PAYLOAD_TRACE_END && end->event_id == ATF_WRITER_FIRST_EVENT_ID + (n - 1));
   atf__v4__event__free_unpacked(end, nullptr);
   if (max_events) ATF_FUZZ_CHECK(n - 1 <= max_events);
   if (max_file_bytes) ATF_FUZZ_CHECK(before_end <= max_file_bytes || n - 1 == 1);

@@ -171,7 +171,9 @@ struct Session {
   std::vector<uint64_t> batch;  // 8-byte aligned storage
   std::vector<Event> batch_events;
   std::vector<std::vector<uint64_t>> batch_records;
+  std::vector<bool> batch_record_bad;  // per record of batch_events
   bool batch_bad = false, batch_has_end = false;
+  bool append = false;  // batches go through atf_writer_append (prefix semantics)
 };
 
 uint64_t Clock(void* ctx) { return static_cast<Session*>(ctx)->clock_ns; }
@@ -268,6 +270,7 @@ void AppendRecord(Session* s, FuzzInput* in, int kind) {
             bad ? " BAD" : "");
   }
   s->batch_bad |= bad;
+  s->batch_record_bad.push_back(bad);
   s->batch_has_end |= kind == ATF_KIND_TRACE_END;
   s->batch.insert(s->batch.end(), rec.begin(), rec.end());
 
@@ -313,16 +316,31 @@ bool WriteBatch(Session* s, atf_writer* w, atf_fuzz::WriterOutcome* out, bool st
     if (r->kind != ATF_KIND_CALL && r->kind != ATF_KIND_RETURN) continue;
     if (r->symbol_id > s->symbols.size()) {
       s->batch_bad = true;
+      s->batch_record_bad[i] = true;
     } else if (r->symbol_id > 0) {
       s->batch_events[i].symbol = s->symbols[r->symbol_id - 1];
     }
   }
-  const atf_status st = atf_writer_write(w, s->batch.data(), s->batch.size() * 8);
+  uint64_t taken = 0;
+  const atf_status st = s->append ? atf_writer_append(w, s->batch.data(), s->batch.size() * 8, &taken)
+                                  : atf_writer_write(w, s->batch.data(), s->batch.size() * 8);
+  // A malformed record is refused as such first: atf_writer_write checks the whole batch before
+  // anything else, atf_writer_append each record before it looks at the session's state.
   atf_status want = ATF_OK;
-  if (s->batch_bad) {
+  size_t keep = s->batch_events.size();  // events of the batch the writer keeps
+  size_t first_bad = 0;
+  while (first_bad < s->batch_events.size() && !s->batch_record_bad[first_bad]) first_bad++;
+  if (s->batch_bad && !(s->append && s->trace_end_written && first_bad > 0)) {
     want = ATF_E_BAD_RECORD;
+    keep = s->append ? first_bad : 0;  // the records before it / all or nothing
   } else if (s->trace_end_written && !s->batch_events.empty()) {
     want = ATF_E_STATE;
+    keep = 0;
+  }
+  if (getenv("ATF_FUZZ_TRACE")) {
+    fprintf(stderr, "batch of %zu events (%s): status %d, expected %d; kept %llu, expected %zu\n",
+            s->batch_events.size(), s->append ? "append" : "write", st, want,
+            (unsigned long long)taken, keep);
   }
   out->statuses.push_back(st);
   if (st != want && !strict) {
@@ -330,20 +348,25 @@ bool WriteBatch(Session* s, atf_writer* w, atf_fuzz::WriterOutcome* out, bool st
     return false;
   }
   if (st != want) {
-    Fail(__FILE__, __LINE__, "atf_writer_write returned " + std::to_string(st) + ", expected " + std::to_string(want));
+    Fail(__FILE__, __LINE__, std::string(s->append ? "atf_writer_append" : "atf_writer_write") + " returned " +
+                                 std::to_string(st) + ", expected " + std::to_string(want));
   }
-  if (st == ATF_OK) {
-    for (size_t i = 0; i < s->batch_events.size(); ++i) {
-      Event e = s->batch_events[i];
-      e.event_id = s->events.size();
-      const auto* r = reinterpret_cast<const atf_ring_record*>(s->batch_records[i].data());
-      if (r->kind == ATF_KIND_CALL && r->stack_len > s->max_stack) s->stack_truncations++;
-      s->events.push_back(e);
-      s->ring.push_back(s->batch_records[i]);
-    }
-    s->trace_end_written |= s->batch_has_end;
-  } else {
-    // A refused batch changes nothing: the per-thread clock goes back to the accepted events.
+  if (s->append && taken != keep) {
+    Fail(__FILE__, __LINE__, "atf_writer_append accepted " + std::to_string(taken) + " events, expected " +
+                                 std::to_string(keep));
+  }
+  if (st != ATF_OK && !s->append) keep = 0;
+  for (size_t i = 0; i < keep; ++i) {
+    Event e = s->batch_events[i];
+    e.event_id = ATF_WRITER_FIRST_EVENT_ID + s->events.size();
+    const auto* r = reinterpret_cast<const atf_ring_record*>(s->batch_records[i].data());
+    if (r->kind == ATF_KIND_CALL && r->stack_len > s->max_stack) s->stack_truncations++;
+    if (r->kind == ATF_KIND_TRACE_END) s->trace_end_written = true;
+    s->events.push_back(e);
+    s->ring.push_back(s->batch_records[i]);
+  }
+  if (keep < s->batch_events.size()) {
+    // Refused records change nothing: the per-thread clock goes back to the accepted events.
     s->last_ts.clear();
     for (const Event& e : s->events) {
       s->last_ts[e.thread_id] = static_cast<uint64_t>(e.seconds) * 1000000000u + static_cast<uint64_t>(e.nanos);
@@ -352,6 +375,7 @@ bool WriteBatch(Session* s, atf_writer* w, atf_fuzz::WriterOutcome* out, bool st
   s->batch.clear();
   s->batch_events.clear();
   s->batch_records.clear();
+  s->batch_record_bad.clear();
   s->batch_bad = s->batch_has_end = false;
   return true;
 }
@@ -390,19 +414,37 @@ std::vector<Frame> FrameAll(const std::string& f) {
 void CheckEncoders(atf_encoder* enc, const std::vector<uint64_t>& rec, uint64_t id, const std::string& framed) {
   const auto* r = reinterpret_cast<const atf_ring_record*>(rec.data());
   std::string a(framed.size() + 64, '\x5a'), b(framed.size() + 64, '\x5a');
-  const size_t na = atf_encode_record(enc, r, id, reinterpret_cast<uint8_t*>(&a[0]), a.size());
+  int conv = 0;
+  const size_t na = atf_encode_record(enc, r, id, reinterpret_cast<uint8_t*>(&a[0]), a.size(), &conv);
   const size_t nb = atf_encode_record_reference(enc, r, id, reinterpret_cast<uint8_t*>(&b[0]), b.size());
-  ATF_FUZZ_CHECK(na == framed.size() && nb == framed.size());
-  if (a.compare(0, na, framed) != 0) Fail(__FILE__, __LINE__, "atf_encode_record bytes differ from events.bin");
+  ATF_FUZZ_CHECK(nb == framed.size());
+  if (na > a.size()) {  // the fast path's bound did not fit: room for the bound, then it must
+    ATF_FUZZ_CHECK(conv == 0 && na > framed.size());
+    a.assign(na, '\x5a');
+    ATF_FUZZ_CHECK(atf_encode_record(enc, r, id, reinterpret_cast<uint8_t*>(&a[0]), a.size(), &conv) == framed.size());
+  }
+  ATF_FUZZ_CHECK(atf_encode_record(enc, r, id, reinterpret_cast<uint8_t*>(&a[0]), a.size(), &conv) == framed.size());
+  if (a.compare(0, framed.size(), framed) != 0) Fail(__FILE__, __LINE__, "atf_encode_record bytes differ from events.bin");
   if (b.compare(0, nb, framed) != 0) Fail(__FILE__, __LINE__, "reference encoding differs from events.bin");
-  // Exactly enough room (the fast path's bound may not fit: the reference path must take over).
-  std::string c(framed.size(), '\0');
-  ATF_FUZZ_CHECK(atf_encode_record(enc, r, id, reinterpret_cast<uint8_t*>(&c[0]), c.size()) == framed.size());
-  ATF_FUZZ_CHECK(c == framed);
-  // One byte short: the size is returned and nothing is written.
+  // Exactly enough room: written, or (fast path) its bound returned and nothing written.
+  std::string c(framed.size(), '\x5a');
+  const size_t nc = atf_encode_record(enc, r, id, reinterpret_cast<uint8_t*>(&c[0]), c.size(), &conv);
+  if (nc == framed.size()) {
+    ATF_FUZZ_CHECK(c == framed);
+  } else {
+    ATF_FUZZ_CHECK(nc > framed.size() && conv == 0 && c == std::string(framed.size(), '\x5a'));
+  }
+  // One byte short: a size over the room is returned and nothing is written; the reference path
+  // returns the exact size and leaves the converted event, which frames to the same bytes.
   std::string d(framed.size() - 1, '\x5a');
-  ATF_FUZZ_CHECK(atf_encode_record(enc, r, id, reinterpret_cast<uint8_t*>(&d[0]), d.size()) == framed.size());
-  ATF_FUZZ_CHECK(d == std::string(framed.size() - 1, '\x5a'));
+  const size_t nd = atf_encode_record(enc, r, id, reinterpret_cast<uint8_t*>(&d[0]), d.size(), &conv);
+  ATF_FUZZ_CHECK(nd > d.size() && d == std::string(framed.size() - 1, '\x5a'));
+  if (conv) {
+    ATF_FUZZ_CHECK(nd == framed.size());
+    std::string e(framed.size(), '\0');
+    ATF_FUZZ_CHECK(atf_encode_event(&enc->scratch.event, reinterpret_cast<uint8_t*>(&e[0]), e.size()) == framed.size());
+    ATF_FUZZ_CHECK(e == framed);
+  }
 }
 
 void CheckEvent(const Event& want_raw, const std::string& body, bool start, const char* what) {
@@ -411,6 +453,10 @@ void CheckEvent(const Event& want_raw, const std::string& body, bool start, cons
   const auto* b = reinterpret_cast<const uint8_t*>(body.data());
   if (!atf_fuzz::DecodeWithValidator(b, body.size(), &v, &rule)) {
     Fail(__FILE__, __LINE__, std::string(what) + ": validator rejects a written record: " + rule);
+  }
+  Event u;
+  if (!atf_fuzz::DecodeWithUpbEngine(b, body.size(), &u, &rule)) {
+    Fail(__FILE__, __LINE__, std::string(what) + ": the upb engine rejects a written record: " + rule);
   }
   ATF_FUZZ_CHECK(atf_fuzz::DecodeWithProtobufC(b, body.size(), &p, &repacked));
   ATF_FUZZ_CHECK(atf_fuzz::DecodeWithCpp(b, body.size(), &c));
@@ -427,6 +473,7 @@ void CheckEvent(const Event& want_raw, const std::string& body, bool start, cons
     want.args = v.args;
   }
   atf_fuzz::ExpectEqual(want, v, "expected event and validator decode");
+  atf_fuzz::ExpectEqual(want, u, "expected event and upb engine decode");
   atf_fuzz::ExpectEqual(want, p, "expected event and protobuf-c decode");
   atf_fuzz::ExpectEqual(atf_fuzz::WithMapRegisters(want), c, "expected event and C++ protobuf decode");
 }
@@ -458,7 +505,7 @@ void CheckSession(Session* s, const atf_fuzz::MemFs& fs, atf_writer* w, bool any
     const Event& e = s->events[i];
     const std::string framed = events->substr(frames[i].offset, frames[i].body + frames[i].length - frames[i].offset);
     CheckEvent(e, events->substr(frames[i].body, frames[i].length), i == 0, "record");
-    if (i > 0) CheckEncoders(enc, s->ring[i], i, framed);
+    if (i > 0) CheckEncoders(enc, s->ring[i], e.event_id, framed);
     const uint64_t t = TimeNs(e);
     auto it = last.find(e.thread_id);
     if (it != last.end() && t < it->second) order_errors.push_back(i);
@@ -513,14 +560,15 @@ void RunWriterProgram(const uint8_t* data, size_t size, const WriterRun& run, Wr
   FuzzInput in(data, size);
   Session s;
   const uint8_t config = in.U8();
-  static const char* const kOs[] = {"linux", "darwin", "unknown"};
+  static const char* const kOs[] = {"linux", "darwin", "unknown"};  // as written
+  static const atf_os kOsIds[] = {ATF_OS_LINUX, ATF_OS_DARWIN, ATF_OS_UNKNOWN};
   static const uint32_t kStackCaps[] = {0, 1, 7, 32, 256, 1000, 4095, 4096};
   s.arch = config % 3;
   s.os = kOs[config / 3 % 3];
   const uint8_t sizes = in.U8();
   s.max_stack = kStackCaps[sizes & 7];
-  s.session_tid = static_cast<int32_t>(in.U32());
-  if (s.session_tid == 0) s.session_tid = 1;
+  s.append = (sizes & 32) != 0;  // batches through atf_writer_append instead of atf_writer_write
+  s.session_tid = static_cast<int32_t>(in.U32());  // 0: the writer's default
   const std::string exe = CString(&in);
   std::vector<std::string> args;
   for (unsigned n = in.U8() % 4; n > 0; --n) args.push_back(CString(&in));
@@ -542,7 +590,7 @@ void RunWriterProgram(const uint8_t* data, size_t size, const WriterRun& run, Wr
   o.executable_path = exe.c_str();
   o.argv = argv.data();
   o.argc = argv.size();
-  o.os = s.os.c_str();
+  o.os = kOsIds[config / 3 % 3];
   o.arch = ArchOf(s.arch);
   o.flush_policy = config / 9 % 2 ? ATF_FLUSH_EVERY_BATCH : ATF_FLUSH_EXPLICIT;
   if (run.interval_flush) {
@@ -593,13 +641,14 @@ void RunWriterProgram(const uint8_t* data, size_t size, const WriterRun& run, Wr
   note_durable();
 
   Event start;
+  start.event_id = ATF_WRITER_FIRST_EVENT_ID;
   start.thread_id = s.session_tid;
   start.seconds = static_cast<int64_t>(kStartNs / 1000000000u);
   start.payload = atf_fuzz::kTraceStart;
   start.executable_path = exe;
   start.args = args;
   start.operating_system = s.os;
-  start.cpu_architecture = s.arch == 1 ? "x86_64" : s.arch == 2 ? "arm64" : "unknown";
+  start.cpu_architecture = s.arch == 1 ? "x86_64" : s.arch == 2 ? "aarch64" : "unknown";
   s.events.push_back(start);
   s.ring.emplace_back();
   s.last_ts[s.session_tid] = kStartNs;
@@ -656,7 +705,7 @@ void RunWriterProgram(const uint8_t* data, size_t size, const WriterRun& run, Wr
   ATF_FUZZ_CHECK(out->finalize_status == ATF_OK);
   if (!s.trace_end_written) {
     Event end;
-    end.event_id = s.events.size();
+    end.event_id = ATF_WRITER_FIRST_EVENT_ID + s.events.size();
     end.thread_id = s.session_tid;
     end.seconds = static_cast<int64_t>(latest / 1000000000u);
     end.nanos = static_cast<int32_t>(latest % 1000000000u);

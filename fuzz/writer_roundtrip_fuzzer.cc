@@ -4,8 +4,9 @@
 // keeps its own model of what every event must be and checks events.bin and trace.json:
 //
 //   - framing: read here, independently; one record per expected event, canonical length varints;
-//   - every record decoded by the validator's decoder, by protobuf-c and by Google's C++ protobuf
-//     equals the expected event field for field (C++ through map semantics for the registers);
+//   - every record decoded by the validator's two engines (nanopb and upb), by protobuf-c and by
+//     Google's C++ protobuf equals the expected event field for field (C++ through map semantics
+//     for the registers);
 //   - re-encoding the protobuf-c decode with atf__v4__event__pack gives the record's bytes;
 //   - each ring record encoded again with atf_encode_record (writer/fastpath for calls and
 //     returns) and with atf_encode_record_reference (protobuf-c) gives those same bytes, also

@@ -1,5 +1,6 @@
 // The writer's output, checked by the independent validator (nanopb, its own framing and manifest
-// reader): the golden session, random sessions of every architecture and payload, sessions with
+// reader): the golden sessions of every target, what the original ATF V4 writer wrote (arch
+// "arm64"/"aarch64", event ids from 0 or 1), random sessions of every architecture and payload, sessions with
 // drops and sanitised strings are valid with the counts the writer reports; a session cut short
 // or torn is reported with the rule that names that defect.
 #include <gtest/gtest.h>
@@ -11,7 +12,9 @@
 
 #include "validator/atf/validate.h"
 #include "atf/writer.h"
+#include "atf_v4.pb.h"
 #include "testing/decode.h"
+#include "testing/golden_session.h"
 #include "testing/records.h"
 #include "testing/session.h"
 
@@ -26,16 +29,86 @@ std::string FirstRule(const atf_validate_report& r) {
   return r.errors_len > 0 ? r.errors[0].rule : "";
 }
 
-TEST(WriterValidator, GoldenSessionIsValid) {
-  Report rep;
-  ASSERT_EQ(atf_validate_path("testdata/golden", nullptr, &rep.r), ATF_VALIDATE_OK) << rep.r.reason;
-  EXPECT_TRUE(rep.r.valid) << FirstRule(rep.r);
-  EXPECT_TRUE(rep.r.manifest_checked);
-  EXPECT_EQ(rep.r.records, 11u);
-  EXPECT_EQ(rep.r.bytes, atf_test::ReadFile("testdata/golden/events.bin").size());
-  for (int p = 0; p < ATF_VALIDATE_PAYLOAD_COUNT; ++p) EXPECT_GE(rep.r.counts[p], 1u) << p;
-  EXPECT_TRUE(rep.r.has_dropped_events);
-  EXPECT_EQ(rep.r.dropped_events, 8u);
+TEST(WriterValidator, GoldenSessionsAreValid) {
+  for (const atf_test::GoldenTarget& t : atf_test::GoldenTargets()) {
+    const std::string dir = std::string("testdata/golden/") + t.dir;
+    Report rep;
+    ASSERT_EQ(atf_validate_path(dir.c_str(), nullptr, &rep.r), ATF_VALIDATE_OK) << rep.r.reason;
+    EXPECT_TRUE(rep.r.valid) << t.dir << ": " << FirstRule(rep.r);
+    EXPECT_TRUE(rep.r.manifest_checked);
+    EXPECT_EQ(rep.r.records, 12u);
+    EXPECT_EQ(rep.r.bytes, atf_test::ReadFile(dir + "/events.bin").size());
+    for (int p = 0; p < ATF_VALIDATE_PAYLOAD_COUNT; ++p) EXPECT_GE(rep.r.counts[p], 1u) << p;
+    EXPECT_TRUE(rep.r.has_dropped_events);
+    EXPECT_EQ(rep.r.dropped_events, 8u);
+  }
+}
+
+// Re-frames events.bin after `change` edited each record (C++ protobuf, independent of both).
+std::string Rewrite(const std::string& events, void (*change)(size_t index, atf::v4::Event* ev)) {
+  std::vector<std::string> records;
+  size_t complete = 0;
+  EXPECT_TRUE(atf_test::SplitFraming(events, &records, &complete));
+  std::string out;
+  for (size_t i = 0; i < records.size(); i++) {
+    atf::v4::Event ev;
+    EXPECT_TRUE(ev.ParseFromString(records[i]));
+    change(i, &ev);
+    std::string body = ev.SerializeAsString();
+    for (uint64_t n = body.size(); ; n >>= 7) {
+      out.push_back(static_cast<char>((n & 0x7f) | (n > 0x7f ? 0x80 : 0)));
+      if (n <= 0x7f) break;
+    }
+    out += body;
+  }
+  return out;
+}
+
+std::string Replace(std::string s, const std::string& from, const std::string& to) {
+  const size_t at = s.find(from);
+  EXPECT_NE(at, std::string::npos) << from;
+  if (at != std::string::npos) s.replace(at, from.size(), to);
+  return s;
+}
+
+// What this writer writes and what the original ATF V4 writer (or this one before) wrote are both
+// valid: arch "aarch64" or "arm64" (TraceStart and manifest), event ids from 1 or from 0, session
+// events on thread 0 or on a real thread id.
+TEST(WriterValidator, BothSpellingsAndNumberingsAreAccepted) {
+  const std::string dir = "testdata/golden/linux-arm64";
+  const std::string events = atf_test::ReadFile(dir + "/events.bin");
+  const std::string manifest = atf_test::ReadFile(dir + "/trace.json");
+  ASSERT_NE(manifest.find("\"arch\":\t\"aarch64\""), std::string::npos);
+  struct Variant {
+    const char* what;
+    std::string events, manifest;
+  } variants[] = {
+      {"as written (aarch64, ids from 1, thread 0)", events, manifest},
+      {"arm64 in TraceStart and manifest",
+       Rewrite(events, [](size_t i, atf::v4::Event* ev) {
+         if (i == 0) ev->mutable_trace_start()->set_cpu_architecture("arm64");
+       }),
+       Replace(manifest, "\"aarch64\"", "\"arm64\"")},
+      {"ids from 0, session events on thread 4242",
+       Rewrite(events, [](size_t, atf::v4::Event* ev) {
+         ev->set_event_id(ev->event_id() - 1);
+         if (ev->has_trace_start() || ev->has_trace_end()) ev->set_thread_id(4242);
+       }),
+       manifest},
+  };
+  for (Variant& v : variants) {
+    const std::string m = Replace(v.manifest, "\"bytesWritten\":\t" + std::to_string(events.size()),
+                                  "\"bytesWritten\":\t" + std::to_string(v.events.size()));
+    Report rep;
+    ASSERT_EQ(atf_validate_buffers(reinterpret_cast<const uint8_t*>(v.events.data()), v.events.size(),
+                                   reinterpret_cast<const uint8_t*>(m.data()), m.size(), nullptr,
+                                   &rep.r),
+              ATF_VALIDATE_OK);
+    EXPECT_TRUE(rep.r.valid) << v.what << ": " << FirstRule(rep.r);
+    EXPECT_EQ(rep.r.records, 12u) << v.what;
+  }
+  EXPECT_NE(variants[1].events, events);  // the rewrites did change the bytes
+  EXPECT_NE(variants[2].events, events);
 }
 
 class RandomSessions : public ::testing::TestWithParam<atf_arch> {};

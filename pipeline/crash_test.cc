@@ -1,5 +1,7 @@
 // Crash consistency: a child process (testing/crash_child) traces two threads with periodic
-// flushes and reports each acknowledged flush point; it is SIGKILLed at a seeded random moment.
+// flushes and reports each acknowledged flush point; it is SIGKILLed once it has acknowledged a
+// seeded random number of events (plus a random pause of up to 2 ms). The child never ends on its
+// own, so every trial is a kill whatever the machine's speed.
 // Every other killed trial also simulates a power cut: events.bin is cut at a random byte after
 // the last acknowledged event (SIGKILL alone practically never tears a write()).
 // After each kill (and cut):
@@ -7,7 +9,7 @@
 //   - the validator reports a torn tail as truncation (framing.truncated), never as a bad event,
 //   - trace.json is absent, or complete and valid,
 //   - atf-recover --truncate yields a session that validates.
-// ATF_CRASH_SEED=<n> reproduces a run's kill schedule (thread timing still varies);
+// ATF_CRASH_SEED=<n> reproduces a run's kill points (thread timing still varies);
 // ATF_CRASH_TRIALS=<n> changes the number of trials (default 60).
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -32,12 +34,17 @@
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
 struct ChildReport {
   std::string dir;
   std::map<int32_t, int64_t> acked;  // tid -> last durable sequence number
   bool done = false;
+
+  // Events acknowledged as durable, all threads.
+  int64_t AckedEvents() const {
+    int64_t n = 0;
+    for (const auto& [tid, seq] : acked) n += seq + 1;
+    return n;
+  }
 };
 
 void ParseLine(const std::string& line, ChildReport* r) {
@@ -57,20 +64,34 @@ void ParseLine(const std::string& line, ChildReport* r) {
   }
 }
 
-// Reads complete lines from `fd` until `deadline` (or EOF); returns false at EOF.
-bool ReadLines(int fd, std::string* buf, ChildReport* r, Clock::time_point deadline,
-               bool stop_at_dir) {
+// Reads complete lines from `fd` until `enough(report)` holds (true) or EOF (false). A child whose
+// acknowledged event count does not grow for `stall` is reported as stuck (false, *stalled set): a
+// hang guard tied to the child's progress, far beyond any pause of a working child.
+template <typename Pred>
+bool ReadUntil(int fd, std::string* buf, ChildReport* r, Pred enough, bool* stalled,
+               std::chrono::milliseconds stall = std::chrono::seconds(60)) {
+  auto progress_at = std::chrono::steady_clock::now();
+  int64_t acked = r->AckedEvents();
   for (;;) {
     size_t nl;
     while ((nl = buf->find('\n')) != std::string::npos) {
       ParseLine(buf->substr(0, nl), r);
       buf->erase(0, nl + 1);
-      if (stop_at_dir && !r->dir.empty()) return true;
+      if (enough(*r)) return true;
     }
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-    if (left.count() <= 0) return true;
+    const auto now = std::chrono::steady_clock::now();
+    if (r->AckedEvents() != acked) {
+      acked = r->AckedEvents();
+      progress_at = now;
+    }
+    const auto left = stall - std::chrono::duration_cast<std::chrono::milliseconds>(now - progress_at);
     pollfd p{fd, POLLIN, 0};
-    if (poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
+    int ready = left.count() <= 0 ? 0 : poll(&p, 1, static_cast<int>(left.count()));
+    if (ready == 0) {
+      *stalled = true;
+      return false;
+    }
+    if (ready < 0) continue;
     char tmp[4096];
     ssize_t n = read(fd, tmp, sizeof tmp);
     if (n <= 0) return false;
@@ -86,7 +107,7 @@ std::string ChildPath() {
 const std::string kArg0 = atf_register_name(atf_host_arch(), ATF_KIND_CALL, 0);
 
 struct Tally {
-  int killed = 0, completed = 0, torn = 0, no_manifest = 0, trace_end_appended = 0,
+  int killed = 0, torn = 0, no_manifest = 0, trace_end_appended = 0,
       power_cuts = 0;
 };
 
@@ -149,43 +170,51 @@ atf_test::Verdict CheckPrefix(const std::string& dir, const ChildReport& rep) {
   return v;
 }
 
-void RunTrial(const std::string& root, int trial, int kill_after_ms, std::mt19937_64* rng,
-              Tally* tally) {
-  int fds[2];
+void RunTrial(const std::string& root, int trial, int64_t kill_after_events, int pause_us,
+              std::mt19937_64* rng, Tally* tally) {
+  int fds[2], in[2];
   ASSERT_EQ(pipe(fds), 0);
+  ASSERT_EQ(pipe(in), 0);
   std::string label = "crash" + std::to_string(trial);
   std::string child = ChildPath();
   pid_t pid = fork();
   ASSERT_GE(pid, 0);
   if (pid == 0) {
     dup2(fds[1], 1);
+    dup2(in[0], 0);  // the child runs until this pipe ends; the parent never ends it first
     close(fds[0]);
     close(fds[1]);
-    execl(child.c_str(), child.c_str(), root.c_str(), label.c_str(), "100",
+    close(in[0]);
+    close(in[1]);
+    execl(child.c_str(), child.c_str(), root.c_str(), label.c_str(),
           static_cast<char*>(nullptr));
     _exit(127);
   }
   close(fds[1]);
+  close(in[0]);
   ChildReport rep;
   std::string buf;
-  bool open = ReadLines(fds[0], &buf, &rep, Clock::now() + std::chrono::seconds(30), true);
-  ASSERT_FALSE(rep.dir.empty()) << "child never started (exec " << child << ")";
-  if (open) {
-    open = ReadLines(fds[0], &buf, &rep, Clock::now() + std::chrono::milliseconds(kill_after_ms),
-                     false);
+  bool stalled = false;
+  bool alive = ReadUntil(
+      fds[0], &buf, &rep, [&](const ChildReport& r) { return !r.dir.empty(); }, &stalled);
+  if (alive) {
+    alive = ReadUntil(
+        fds[0], &buf, &rep,
+        [&](const ChildReport& r) { return r.AckedEvents() >= kill_after_events; }, &stalled);
   }
+  if (alive && pause_us > 0) usleep(static_cast<useconds_t>(pause_us));
   kill(pid, SIGKILL);
   int status = 0;
   waitpid(pid, &status, 0);
-  ReadLines(fds[0], &buf, &rep, Clock::now() + std::chrono::seconds(5), false);  // to EOF
+  close(in[1]);
+  bool unused = false;
+  ReadUntil(fds[0], &buf, &rep, [](const ChildReport&) { return false; }, &unused);  // to EOF
   close(fds[0]);
-  if (WIFSIGNALED(status)) {
-    tally->killed++;
-  } else {
-    ASSERT_EQ(WEXITSTATUS(status), 0);
-    ASSERT_TRUE(rep.done);
-    tally->completed++;
-  }
+  ASSERT_FALSE(stalled) << "the child acknowledged no new event for 60 s (stuck)";
+  ASSERT_FALSE(rep.dir.empty()) << "child never started (exec " << child << ")";
+  ASSERT_TRUE(alive) << "the child ended before it was killed (status " << status << ")";
+  ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << "status " << status;
+  tally->killed++;
 
   const std::string dir = rep.dir;
   const bool has_manifest = atf_test::FileExists(dir + "/trace.json");
@@ -243,17 +272,21 @@ TEST(CrashTest, SigkillAtRandomMomentsLosesNothingAcknowledged) {
   std::string root = atf_test::TempDir("crash");
   Tally tally;
   for (int trial = 0; trial < trials; trial++) {
-    int kill_after_ms = static_cast<int>(rng() % 250);  // the child runs ~100-200 ms, then stops
+    // Kill once the child has acknowledged this many durable events (it records ~60,000 a
+    // second), then after a pause so kills also land between flushes.
+    int64_t kill_after_events = static_cast<int64_t>(rng() % 6000);
+    int pause_us = static_cast<int>(rng() % 2000);
     SCOPED_TRACE("ATF_CRASH_SEED=" + std::to_string(seed) + " trial " + std::to_string(trial) +
-                 " kill after " + std::to_string(kill_after_ms) + " ms");
-    RunTrial(root, trial, kill_after_ms, &cut_rng, &tally);
+                 " kill after " + std::to_string(kill_after_events) + " acknowledged events + " +
+                 std::to_string(pause_us) + " us");
+    RunTrial(root, trial, kill_after_events, pause_us, &cut_rng, &tally);
     if (HasFailure()) return;
   }
-  std::printf("crash_test: %d killed, %d completed, %d without trace.json, %d torn tails, "
+  std::printf("crash_test: %d killed, %d without trace.json, %d torn tails, "
               "%d simulated power cuts, %d TraceEnds appended by recovery\n",
-              tally.killed, tally.completed, tally.no_manifest, tally.torn, tally.power_cuts,
+              tally.killed, tally.no_manifest, tally.torn, tally.power_cuts,
               tally.trace_end_appended);
-  EXPECT_GT(tally.killed, trials / 2);
+  EXPECT_EQ(tally.killed, trials);
 }
 
 }  // namespace

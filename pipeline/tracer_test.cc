@@ -15,6 +15,7 @@
 #include <chrono>
 #include <cstring>
 #include <map>
+#include <random>
 #include <string>
 #include <thread>
 #include <vector>
@@ -136,6 +137,7 @@ TEST(TracerTest, Defaults) {
   atf_writer_options w;
   atf_writer_options_init(&w);
   EXPECT_EQ(w.io_thread, 0);
+  EXPECT_EQ(o.overflow, ATF_TRACER_OVERFLOW_DROP);
 }
 
 TEST(TracerTest, EightProducersAMillionEventsAllAccountedFor) {
@@ -176,6 +178,78 @@ TEST(TracerTest, TinyRingsDropAndStillAccountForEverything) {
   EXPECT_EQ(st.produced, 160000u);
   EXPECT_EQ(st.written + st.dropped, st.produced);
   EXPECT_GT(st.dropped, 0u);
+  CheckSession(st, producers);
+}
+
+TEST(TracerTest, BlockPolicyNeverDropsWithTinyRings) {
+  atf_tracer_options o = Options("block");
+  o.ring_bytes = 1024;
+  o.overflow = ATF_TRACER_OVERFLOW_BLOCK;
+  atf_tracer_stats st{};
+  std::vector<Producer> producers;
+  RunProducers(o, 8, 20000, false, &st, &producers);
+  EXPECT_EQ(st.produced, 160000u);
+  EXPECT_EQ(st.dropped, 0u);
+  EXPECT_EQ(st.written, st.produced);
+  for (const Producer& p : producers) EXPECT_EQ(p.dropped, 0u);
+  CheckSession(st, producers);
+}
+
+// The drain sleeps up to idle_sleep_ns when it finds nothing; a producer whose ring passes half
+// full wakes it. With a one-minute idle sleep and 4 KiB rings that block when full, the run only
+// ends in time if every refill wakes the drain (the test's timeout is the guard).
+TEST(TracerTest, AFillingRingWakesASleepingDrain) {
+  atf_tracer_options o = Options("wake");
+  o.ring_bytes = 4096;
+  o.overflow = ATF_TRACER_OVERFLOW_BLOCK;
+  o.idle_sleep_ns = 60000000000ull;
+  o.flush_interval_ns = 0;
+  atf_tracer_stats st{};
+  std::vector<Producer> producers;
+  RunProducers(o, 2, 20000, false, &st, &producers);
+  EXPECT_EQ(st.dropped, 0u);
+  EXPECT_EQ(st.written, 40000u);
+  CheckSession(st, producers);
+}
+
+// Producers blocked on full rings while another thread stops the session: stop waits for them,
+// every event a producer was told was recorded is in the file, the rest got ATF_TRACER_E_STATE.
+TEST(TracerTest, StopWhileProducersBlockIsClean) {
+  atf_tracer_options o = Options("block_stop");
+  o.ring_bytes = 1024;
+  o.overflow = ATF_TRACER_OVERFLOW_BLOCK;
+  ASSERT_EQ(atf_tracer_start(&o), ATF_TRACER_OK);
+  uint32_t sym = 0;
+  ASSERT_EQ(atf_tracer_symbol("produce", &sym), ATF_TRACER_OK);
+  constexpr int kThreads = 4;
+  std::vector<Producer> producers(kThreads);
+  std::atomic<uint64_t> total{0};
+  std::atomic<int> stopped_seen{0};
+  std::vector<std::thread> ts;
+  for (int i = 0; i < kThreads; i++) {
+    ts.emplace_back([&, i] {
+      Producer* p = &producers[i];
+      p->tid = Tid();
+      unsigned char stack[64] = {0};
+      for (uint64_t seq = 0;; seq++) {
+        uint64_t regs[6] = {seq, 1, 2, 3, 4, 5};
+        atf_tracer_status st = atf_tracer_record_call(sym, 0x1000, regs, 6, stack, sizeof stack);
+        if (st == ATF_TRACER_E_STATE) break;
+        ASSERT_EQ(st, ATF_TRACER_OK);  // BLOCK: never dropped
+        p->ok++;
+        total.fetch_add(1);
+      }
+      stopped_seen.fetch_add(1);
+    });
+  }
+  while (total.load() < 50000) std::this_thread::yield();  // rings are full and blocking by now
+  atf_tracer_stats st{};
+  ASSERT_EQ(atf_tracer_stop(0, &st), ATF_TRACER_OK);
+  for (auto& t : ts) t.join();
+  EXPECT_EQ(stopped_seen.load(), kThreads);
+  EXPECT_EQ(st.dropped, 0u);
+  EXPECT_EQ(st.written, st.produced);
+  EXPECT_EQ(st.written, total.load());
   CheckSession(st, producers);
 }
 
@@ -329,6 +403,9 @@ TEST(TracerTest, RejectsBadOptions) {
   EXPECT_EQ(atf_tracer_start(&o), ATF_TRACER_E_INVALID_ARGUMENT);
   o.drain_nice = -21;
   EXPECT_EQ(atf_tracer_start(&o), ATF_TRACER_E_INVALID_ARGUMENT);
+  o = Options("bad5");
+  o.overflow = static_cast<atf_tracer_overflow>(2);
+  EXPECT_EQ(atf_tracer_start(&o), ATF_TRACER_E_INVALID_ARGUMENT);
 }
 
 // The nice values of this process's threads, from /proc/self/task/<tid>/stat (field 19).
@@ -356,17 +433,18 @@ std::vector<int> ThreadNiceValues() {
   return out;
 }
 
-TEST(TracerTest, DrainThreadTakesTheAskedNiceValue) {
+// The drain thread and the writer's I/O thread (on by default) take the nice value; nothing else.
+// Each applies it as it starts: wait for both (the test's timeout is the guard), then check that no
+// third thread has it.
+TEST(TracerTest, DrainAndIoThreadsTakeTheAskedNiceValue) {
   atf_tracer_options o = Options("nice");
   o.drain_nice = 5;  // raising nice needs no privilege
   ASSERT_EQ(atf_tracer_start(&o), ATF_TRACER_OK);
   std::vector<int> nice;
-  for (int i = 0; i < 100; ++i) {  // the worker applies it as it starts
-    nice = ThreadNiceValues();
-    if (std::count(nice.begin(), nice.end(), 5) == 1) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  while (std::count((nice = ThreadNiceValues()).begin(), nice.end(), 5) < 2) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
-  EXPECT_EQ(std::count(nice.begin(), nice.end(), 5), 1) << "exactly the drain thread";
+  EXPECT_EQ(std::count(nice.begin(), nice.end(), 5), 2) << "exactly the drain and I/O threads";
   EXPECT_EQ(atf_tracer_stop(0, nullptr), ATF_TRACER_OK);
 }
 
@@ -471,7 +549,9 @@ TEST(TracerTest, SignalStormDuringRecordsNeverCorruptsTheRing) {
     Producer* p = &producers[0];
     p->tid = Tid();
     for (uint64_t i = 0; i < 50000; i++) {
-      uint64_t regs[2] = {i, 0};
+      uint64_t regs[6] = {2 * i, 0, 0, 0, 0, 0};
+      (atf_tracer_record_call(0, 1, regs, 6, nullptr, 0) == ATF_TRACER_OK ? p->ok : p->dropped)++;
+      regs[0] = 2 * i + 1;
       (atf_tracer_record_return(0, 1, regs, 1) == ATF_TRACER_OK ? p->ok : p->dropped)++;
       auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(2);
       while (std::chrono::steady_clock::now() < until) {
@@ -495,7 +575,7 @@ TEST(TracerTest, SignalStormDuringRecordsNeverCorruptsTheRing) {
               (unsigned long long)sent, (unsigned long long)handled,
               (unsigned long long)g_signal_ok.load(), (unsigned long long)g_signal_dropped.load());
   EXPECT_GT(handled, 100u);
-  EXPECT_EQ(st.produced, 50000u + handled);
+  EXPECT_EQ(st.produced, 100000u + handled);
   EXPECT_GT(g_signal_ok.load(), 0u);
   EXPECT_EQ(st.written + st.dropped, st.produced);
   uint64_t signals_in_file = 0;
@@ -506,6 +586,188 @@ TEST(TracerTest, SignalStormDuringRecordsNeverCorruptsTheRing) {
       << error;
   EXPECT_EQ(signals_in_file, g_signal_ok.load());
   CheckSession(st, producers, g_signal_ok.load());
+}
+
+// ---- balanced call trees ----------------------------------------------------------------------
+
+// Per thread, the calls and returns of a session must nest: every return closes the innermost open
+// call (same address), and no call stays open while its thread goes on past its return. Checks the
+// file and returns the calls still open at the end, per thread.
+std::map<int32_t, size_t> CheckBalanced(const std::string& dir) {
+  std::map<int32_t, std::vector<uint64_t>> stacks;
+  std::string error;
+  EXPECT_TRUE(ForEachEvent(
+      dir + "/events.bin",
+      [&](const atf::v4::Event& ev) {
+        if (ev.has_function_call()) {
+          stacks[ev.thread_id()].push_back(ev.function_call().address());
+        } else if (ev.has_function_return()) {
+          std::vector<uint64_t>& st = stacks[ev.thread_id()];
+          ASSERT_FALSE(st.empty()) << "a return without its call, thread " << ev.thread_id()
+                                   << ", event " << ev.event_id();
+          ASSERT_EQ(st.back(), ev.function_return().address())
+              << "a return that does not close the innermost call, event " << ev.event_id();
+          st.pop_back();
+        }
+      },
+      &error))
+      << error;
+  std::map<int32_t, size_t> open;
+  for (const auto& [tid, st] : stacks) open[tid] = st.size();
+  return open;
+}
+
+// A random walk of nested calls (the address names the depth) with signals in between; the walk
+// returns to depth 0 at the end. Records what the tracer said of each event.
+void Recurse(uint32_t sym, uint64_t events, int max_depth, uint64_t seed, Producer* p,
+             bool signals) {
+  p->tid = Tid();
+  std::mt19937_64 rng(seed);
+  unsigned char stack[64] = {0};
+  int depth = 0;
+  for (uint64_t i = 0; i < events || depth > 0; i++) {
+    const bool call = depth == 0 || (i < events && depth < max_depth && rng() % 2 == 0);
+    uint64_t regs[6] = {i, 1, 2, 3, 4, 5};
+    atf_tracer_status st;
+    if (call) {
+      st = atf_tracer_record_call(sym, 0x1000 + depth, regs, 6, stack, sizeof stack);
+      depth++;
+    } else {
+      depth--;
+      st = atf_tracer_record_return(sym, 0x1000 + depth, regs, 2);
+    }
+    (st == ATF_TRACER_OK ? p->ok : p->dropped)++;
+    if (signals && i % 97 == 0) raise(SIGUSR1);
+  }
+}
+
+void BalancedRun(const char* name, uint32_t ring_bytes, atf_tracer_overflow policy, int threads,
+                 int max_depth, bool signals, atf_tracer_stats* st) {
+  atf_tracer_options o = Options(name);
+  o.ring_bytes = ring_bytes;
+  o.overflow = policy;
+  struct sigaction sa {};
+  sa.sa_handler = OnSignal;
+  struct sigaction old {};
+  ASSERT_EQ(sigaction(SIGUSR1, &sa, &old), 0);
+  ASSERT_EQ(atf_tracer_start(&o), ATF_TRACER_OK);
+  uint32_t sym = 0;
+  ASSERT_EQ(atf_tracer_symbol("recurse", &sym), ATF_TRACER_OK);
+  std::vector<Producer> producers(threads);
+  std::vector<std::thread> ts;
+  for (int i = 0; i < threads; i++) {
+    ts.emplace_back(Recurse, sym, 30000, max_depth, 1000 + i, &producers[i], signals);
+  }
+  for (auto& t : ts) t.join();
+  ASSERT_EQ(atf_tracer_stop(0, st), ATF_TRACER_OK);
+  sigaction(SIGUSR1, &old, nullptr);
+  uint64_t ok = 0, dropped = 0;
+  for (const Producer& p : producers) ok += p.ok, dropped += p.dropped;
+  EXPECT_EQ(st->written + st->dropped, st->produced);
+  EXPECT_GE(st->written, ok);  // and the signals the handler recorded
+  std::map<int32_t, size_t> open = CheckBalanced(st->session_dir);
+  for (const Producer& p : producers) {
+    EXPECT_EQ(open[p.tid], 0u) << "every walk returned to depth 0: thread " << p.tid;
+  }
+  atf_test::Verdict v = Validate(st->session_dir);
+  EXPECT_TRUE(v.valid) << v.text;
+}
+
+// Tiny rings, deep recursion, four threads, signals: most events drop, whole subtrees at a time,
+// and what is written nests exactly.
+TEST(TracerTest, DropKeepsCallTreesBalancedWithTinyRingsDeepRecursionAndSignals) {
+  atf_tracer_stats st{};
+  BalancedRun("balanced_tiny", 1024, ATF_TRACER_OVERFLOW_DROP, 4, 2000, true, &st);
+  EXPECT_GT(st.dropped, st.produced / 10) << "the rings were meant to overflow";
+  EXPECT_GT(st.written, 0u);
+  atf_tracer_stats big{};
+  BalancedRun("balanced_4k", 4096, ATF_TRACER_OVERFLOW_DROP, 4, 5000, true, &big);
+  EXPECT_GT(big.dropped, 0u);
+}
+
+TEST(TracerTest, BlockNeverDropsADeepRecursion) {
+  atf_tracer_stats st{};
+  BalancedRun("balanced_block", 1024, ATF_TRACER_OVERFLOW_BLOCK, 4, 5000, false, &st);
+  EXPECT_EQ(st.dropped, 0u);
+  EXPECT_EQ(st.written, st.produced);
+}
+
+// atf_tracer_record_call_at: the call site reaches FunctionCall.call_site (field 5), any value;
+// atf_tracer_record_call leaves it absent.
+TEST(TracerTest, CallSiteReachesTheFile) {
+  atf_tracer_options o = Options("call_site");
+  ASSERT_EQ(atf_tracer_start(&o), ATF_TRACER_OK);
+  uint64_t regs[1] = {7};
+  const uint64_t sites[] = {0x401234, 0xffffffffffffffffull, 0x80000000ull, 1};
+  for (uint64_t site : sites) {
+    ASSERT_EQ(atf_tracer_record_call_at(0, 0x1000, site, regs, 1, nullptr, 0), ATF_TRACER_OK);
+    ASSERT_EQ(atf_tracer_record_return(0, 0x1000, regs, 1), ATF_TRACER_OK);
+  }
+  ASSERT_EQ(atf_tracer_record_call(0, 0x1000, regs, 1, nullptr, 0), ATF_TRACER_OK);
+  ASSERT_EQ(atf_tracer_record_return(0, 0x1000, regs, 1), ATF_TRACER_OK);
+  atf_tracer_stats st{};
+  ASSERT_EQ(atf_tracer_stop(0, &st), ATF_TRACER_OK);
+  std::vector<atf::v4::Event> events;
+  std::string error;
+  ASSERT_TRUE(atf_test::ReadEvents(std::string(st.session_dir) + "/events.bin", &events, &error));
+  std::vector<uint64_t> got;
+  for (const auto& ev : events) {
+    if (ev.has_function_call()) got.push_back(ev.function_call().call_site());
+  }
+  EXPECT_EQ(got, (std::vector<uint64_t>{0x401234, 0xffffffffffffffffull, 0x80000000ull, 1, 0}));
+  atf_test::Verdict v = Validate(st.session_dir);
+  EXPECT_TRUE(v.valid) << v.text;
+}
+
+// Returns whose calls were made before the session (or before the thread had a slot) are not
+// written: they are dropped and counted apart, and the file stays balanced.
+TEST(TracerTest, ReturnsWithoutARecordedCallAreDroppedAndCounted) {
+  atf_tracer_options o = Options("unmatched");
+  ASSERT_EQ(atf_tracer_start(&o), ATF_TRACER_OK);
+  uint64_t regs[2] = {1, 2};
+  EXPECT_EQ(atf_tracer_record_return(0, 0x10, regs, 1), ATF_TRACER_E_DROPPED);
+  EXPECT_EQ(atf_tracer_record_call(0, 0x20, regs, 2, nullptr, 0), ATF_TRACER_OK);
+  EXPECT_EQ(atf_tracer_record_return(0, 0x20, regs, 1), ATF_TRACER_OK);
+  EXPECT_EQ(atf_tracer_record_return(0, 0x10, regs, 1), ATF_TRACER_E_DROPPED);
+  atf_tracer_stats st{};
+  ASSERT_EQ(atf_tracer_stop(0, &st), ATF_TRACER_OK);
+  EXPECT_EQ(st.produced, 4u);
+  EXPECT_EQ(st.written, 2u);
+  EXPECT_EQ(st.dropped, 2u);
+  EXPECT_EQ(st.dropped_unmatched, 2u);
+  CheckBalanced(st.session_dir);
+  EXPECT_TRUE(Validate(st.session_dir).valid);
+}
+
+// A dropped call drops everything under it and its own return, even when room comes back
+// meanwhile: a tiny ring filled by one big burst, then drained by a flush, mid-subtree.
+TEST(TracerTest, ADroppedCallTakesItsWholeSubtree) {
+  atf_tracer_options o = Options("subtree");
+  o.ring_bytes = 1024;
+  ASSERT_EQ(atf_tracer_start(&o), ATF_TRACER_OK);
+  uint64_t regs[6] = {1, 2, 3, 4, 5, 6};
+  unsigned char stack[200] = {0};
+  // Fill the ring with open calls until one is refused.
+  int recorded = 0;
+  while (atf_tracer_record_call(0, 0x100 + recorded, regs, 6, stack, sizeof stack) == ATF_TRACER_OK) {
+    recorded++;
+    ASSERT_LT(recorded, 100);
+  }
+  ASSERT_EQ(atf_tracer_flush(), ATF_TRACER_OK);  // room again
+  // Inside the dropped call: a call and its return, then the dropped call's own return.
+  EXPECT_EQ(atf_tracer_record_call(0, 0x999, regs, 6, nullptr, 0), ATF_TRACER_E_DROPPED);
+  EXPECT_EQ(atf_tracer_record_return(0, 0x999, regs, 1), ATF_TRACER_E_DROPPED);
+  EXPECT_EQ(atf_tracer_record_return(0, 0x100 + recorded, regs, 1), ATF_TRACER_E_DROPPED);
+  // The recorded calls' returns all fit: room was kept for them.
+  for (int i = recorded - 1; i >= 0; i--) {
+    EXPECT_EQ(atf_tracer_record_return(0, 0x100 + i, regs, 1), ATF_TRACER_OK) << i;
+  }
+  atf_tracer_stats st{};
+  ASSERT_EQ(atf_tracer_stop(0, &st), ATF_TRACER_OK);
+  EXPECT_EQ(st.written, 2u * recorded);
+  EXPECT_EQ(st.dropped, 4u);
+  std::map<int32_t, size_t> open = CheckBalanced(st.session_dir);
+  for (const auto& [tid, n] : open) EXPECT_EQ(n, 0u) << tid;
 }
 
 }  // namespace

@@ -1,9 +1,12 @@
-// Toolchain cross-check: the three code generators built from proto/atf_v4.proto agree on the wire.
+// Toolchain cross-check: the four implementations built from proto/atf_v4.proto agree on the wire.
 //
-// For an Event of every payload type, encode with protobuf-c and decode with nanopb and with Google's
-// C++ protobuf; then encode with Google's C++ protobuf and decode with protobuf-c and nanopb. Every
-// field must come back as it went in. A neutral C++ model (EventModel) stands between them so each
-// implementation is only ever compared with the model, never with another implementation's structs.
+// For an Event of every payload type, encode with protobuf-c and decode with nanopb, upb and Google's
+// C++ protobuf; then encode with Google's C++ protobuf and decode with protobuf-c, nanopb and upb.
+// Every field must come back as it went in. A neutral C++ model (EventModel) stands between them so
+// each implementation is only ever compared with the model, never with another implementation's
+// structs. upb (third_party/upb, patched) has no code generator: it reads the schema at run time from
+// protoc's descriptor set (//proto:atf_v4_descriptor_set), takes layouts from upb_msgfactory and
+// gives fields back by reflection; this is upb itself, not the validator's upb engine.
 
 #include <gtest/gtest.h>
 
@@ -17,7 +20,13 @@
 #include "atf_v4.npb.h"
 #include "atf_v4.pb-c.h"
 #include "atf_v4.pb.h"
+#include "atf_v4_descriptor_set.h"
 #include "pb_decode.h"
+#include "third_party/upb/upb_testing.h"
+#include "upb/decode.h"
+extern "C" {  // no extern "C" block in this header of upb's
+#include "upb/legacy_msg_reflection.h"
+}
 
 namespace {
 
@@ -40,6 +49,7 @@ struct EventModel {
   // FunctionCall / FunctionReturn / SignalDelivery
   std::string symbol;  // also SignalDelivery.name
   uint64_t address = 0;
+  uint64_t call_site = 0;  // FunctionCall
   Registers registers;
   std::string stack;
   int32_t number = 0;
@@ -49,6 +59,7 @@ struct EventModel {
            seconds == o.seconds && nanos == o.nanos && kind == o.kind &&
            executable_path == o.executable_path && operating_system == o.operating_system &&
            cpu_architecture == o.cpu_architecture && args == o.args && exit_code == o.exit_code &&
+           call_site == o.call_site &&
            symbol == o.symbol && address == o.address && registers == o.registers &&
            stack == o.stack && number == o.number;
   }
@@ -91,6 +102,7 @@ std::vector<EventModel> Samples() {
   call.kind = Kind::kCall;
   call.symbol = "_ZN3foo3barEv";
   call.address = std::numeric_limits<uint64_t>::max();
+  call.call_site = 0x8000000000000001ull;
   call.registers = {{"RDI", 0}, {"RSI", 1}, {"RDX", 127}, {"RCX", 128},
                     {"R8", 1ull << 63}, {"R9", std::numeric_limits<uint64_t>::max()}};
   for (int i = 0; i < 256; ++i) call.stack.push_back(static_cast<char>(i));
@@ -196,6 +208,7 @@ std::string PackProtobufC(const EventModel& m) {
     case Kind::kCall:
       call.symbol = const_cast<char*>(m.symbol.c_str());
       call.address = m.address;
+      call.call_site = m.call_site;
       call.n_argument_registers = reg_ptrs.size();
       call.argument_registers = reinterpret_cast<Atf__V4__FunctionCall__ArgumentRegistersEntry**>(reg_ptrs.data());
       call.stack_shallow_copy.len = m.stack.size();
@@ -260,6 +273,7 @@ bool UnpackProtobufC(const std::string& bytes, EventModel* m) {
     case ATF__V4__EVENT__PAYLOAD_FUNCTION_CALL:
       m->symbol = ev->function_call->symbol;
       m->address = ev->function_call->address;
+      m->call_site = ev->function_call->call_site;
       m->registers = CRegisters(ev->function_call->n_argument_registers, ev->function_call->argument_registers);
       m->stack.assign(reinterpret_cast<const char*>(ev->function_call->stack_shallow_copy.data),
                       ev->function_call->stack_shallow_copy.len);
@@ -308,6 +322,7 @@ std::string SerializeCpp(const EventModel& m) {
       auto* c = ev.mutable_function_call();
       c->set_symbol(m.symbol);
       c->set_address(m.address);
+      c->set_call_site(m.call_site);
       for (const auto& r : m.registers) (*c->mutable_argument_registers())[r.first] = r.second;
       c->set_stack_shallow_copy(m.stack);
       break;
@@ -362,6 +377,7 @@ bool ParseCpp(const std::string& bytes, EventModel* m) {
     case atf::v4::Event::kFunctionCall:
       m->symbol = ev.function_call().symbol();
       m->address = ev.function_call().address();
+      m->call_site = ev.function_call().call_site();
       m->registers = CppRegisters(ev.function_call().argument_registers());
       m->stack = ev.function_call().stack_shallow_copy();
       break;
@@ -477,10 +493,119 @@ bool DecodeNanopb(const std::string& bytes, EventModel* m) {
   m->nanos = ev.timestamp.nanos;
   m->kind = static_cast<Kind>(ev.which_payload);
   if (ev.which_payload == atf_v4_Event_trace_end_tag) m->exit_code = ev.payload.trace_end.exit_code;
-  if (ev.which_payload == atf_v4_Event_function_call_tag) m->address = ev.payload.function_call.address;
+  if (ev.which_payload == atf_v4_Event_function_call_tag) {
+    m->address = ev.payload.function_call.address;
+    m->call_site = ev.payload.function_call.call_site;
+  }
   if (ev.which_payload == atf_v4_Event_function_return_tag) m->address = ev.payload.function_return.address;
   if (ev.which_payload == atf_v4_Event_signal_delivery_tag) m->number = ev.payload.signal_delivery.number;
   return true;
+}
+
+// ---------------------------------------------------------------------------------------------
+// upb: a message decoded into an arena, read back by field index (upb_msg_get, upb_msg_has).
+
+class Upb {
+ public:
+  Upb() : schema_(atf_v4_descriptor_set, atf_v4_descriptor_set_size) {}
+
+  bool Decode(const std::string& bytes, EventModel* m) {
+    EXPECT_EQ(schema_.error(), "");
+    upb::Arena arena;
+    const upb_msglayout* l = schema_.Layout("atf.v4.Event");
+    upb_msg* ev = upb_msg_new(l, arena.ptr());
+    if (!upb_decode(bytes.data(), bytes.size(), ev, l, arena.ptr())) return false;
+    m->event_id = Get(ev, "Event", "event_id").u64;
+    m->thread_id = Get(ev, "Event", "thread_id").i32;
+    const upb_msg* ts = Get(ev, "Event", "timestamp").msg;
+    m->has_timestamp = ts != nullptr;
+    if (ts != nullptr) {
+      m->seconds = Get(ts, "google.protobuf.Timestamp", "seconds").i64;
+      m->nanos = Get(ts, "google.protobuf.Timestamp", "nanos").i32;
+    }
+    static const struct {
+      const char* field;
+      const char* message;
+      Kind kind;
+    } kPayloads[] = {{"trace_start", "TraceStart", Kind::kStart},
+                     {"trace_end", "TraceEnd", Kind::kEnd},
+                     {"function_call", "FunctionCall", Kind::kCall},
+                     {"function_return", "FunctionReturn", Kind::kReturn},
+                     {"signal_delivery", "SignalDelivery", Kind::kSignal}};
+    for (const auto& p : kPayloads) {
+      if (!upb_msg_has(ev, schema_.Index("atf.v4.Event", p.field), l)) continue;
+      m->kind = p.kind;
+      const upb_msg* pl = Get(ev, "Event", p.field).msg;
+      switch (p.kind) {
+        case Kind::kStart: {
+          m->executable_path = Str(pl, p.message, "executable_path");
+          const upb_array* args = Get(pl, p.message, "args").arr;
+          for (size_t i = 0; args != nullptr && i < upb_array_size(args); ++i) {
+            const upb_strview a = upb_array_get(args, UPB_TYPE_STRING, i).str;
+            m->args.emplace_back(a.data, a.size);
+          }
+          m->operating_system = Str(pl, p.message, "operating_system");
+          m->cpu_architecture = Str(pl, p.message, "cpu_architecture");
+          break;
+        }
+        case Kind::kEnd: m->exit_code = Get(pl, p.message, "exit_code").i32; break;
+        case Kind::kCall:
+          m->symbol = Str(pl, p.message, "symbol");
+          m->address = Get(pl, p.message, "address").u64;
+          m->call_site = Get(pl, p.message, "call_site").u64;
+          m->registers = Registers(pl, p.message, "argument_registers");
+          m->stack = Str(pl, p.message, "stack_shallow_copy");
+          break;
+        case Kind::kReturn:
+          m->symbol = Str(pl, p.message, "symbol");
+          m->address = Get(pl, p.message, "address").u64;
+          m->registers = Registers(pl, p.message, "return_registers");
+          break;
+        case Kind::kSignal:
+          m->number = Get(pl, p.message, "number").i32;
+          m->symbol = Str(pl, p.message, "name");
+          m->registers = Registers(pl, p.message, "registers");
+          break;
+        case Kind::kNone: break;
+      }
+    }
+    return true;
+  }
+
+ private:
+  static std::string Full(const char* message) {
+    return std::string(message).find('.') == std::string::npos ? std::string("atf.v4.") + message : message;
+  }
+  upb_msgval Get(const upb_msg* msg, const char* message, const char* field) {
+    const std::string full = Full(message);
+    return upb_msg_get(msg, schema_.Index(full.c_str(), field), schema_.Layout(full.c_str()));
+  }
+  std::string Str(const upb_msg* msg, const char* message, const char* field) {
+    const upb_strview v = Get(msg, message, field).str;
+    return std::string(v.data, v.size);
+  }
+  // A map field: its entries as upb decodes them, a repeated entry message in wire order.
+  ::Registers Registers(const upb_msg* msg, const char* message, const char* field) {
+    ::Registers out;
+    const upb_array* entries = Get(msg, message, field).arr;
+    const upb_msgdef* entry = upb_fielddef_msgsubdef(upb_msgdef_ntofz(schema_.Message(Full(message).c_str()), field));
+    const upb_msglayout* el = schema_.Layout(entry);
+    const int key = static_cast<int>(upb_fielddef_index(upb_msgdef_ntofz(entry, "key")));
+    const int value = static_cast<int>(upb_fielddef_index(upb_msgdef_ntofz(entry, "value")));
+    for (size_t i = 0; entries != nullptr && i < upb_array_size(entries); ++i) {
+      const upb_msg* e = upb_array_get(entries, UPB_TYPE_MESSAGE, i).msg;
+      const upb_strview k = upb_msg_get(e, key, el).str;
+      out.emplace_back(std::string(k.data, k.size), upb_msg_get(e, value, el).u64);
+    }
+    return out;
+  }
+
+  upb_testing::Schema schema_;
+};
+
+bool DecodeUpb(const std::string& bytes, EventModel* m) {
+  static Upb* upb = new Upb;
+  return upb->Decode(bytes, m);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -492,13 +617,15 @@ TEST_P(CrossCheck, ProtobufCEncodedDecodesEverywhere) {
   const std::string bytes = PackProtobufC(in);
   ASSERT_FALSE(bytes.empty());
 
-  EventModel by_nanopb, by_cpp, by_protobuf_c;
+  EventModel by_nanopb, by_cpp, by_protobuf_c, by_upb;
   ASSERT_TRUE(DecodeNanopb(bytes, &by_nanopb));
   ASSERT_TRUE(ParseCpp(bytes, &by_cpp));
   ASSERT_TRUE(UnpackProtobufC(bytes, &by_protobuf_c));
-  // Wire order of map entries is protobuf-c's array order, and nanopb sees it as written.
+  ASSERT_TRUE(DecodeUpb(bytes, &by_upb));
+  // Wire order of map entries is protobuf-c's array order, and nanopb and upb see it as written.
   EXPECT_EQ(by_nanopb, in);
   EXPECT_EQ(by_protobuf_c, in);
+  EXPECT_EQ(by_upb, in);
   EXPECT_EQ(Canonical(by_cpp), Canonical(in));
 }
 
@@ -507,11 +634,13 @@ TEST_P(CrossCheck, CppEncodedDecodesEverywhere) {
   const std::string bytes = SerializeCpp(in);
   ASSERT_FALSE(bytes.empty());
 
-  EventModel by_nanopb, by_protobuf_c;
+  EventModel by_nanopb, by_protobuf_c, by_upb;
   ASSERT_TRUE(DecodeNanopb(bytes, &by_nanopb));
   ASSERT_TRUE(UnpackProtobufC(bytes, &by_protobuf_c));
+  ASSERT_TRUE(DecodeUpb(bytes, &by_upb));
   EXPECT_EQ(Canonical(by_nanopb), Canonical(in));
   EXPECT_EQ(Canonical(by_protobuf_c), Canonical(in));
+  EXPECT_EQ(Canonical(by_upb), Canonical(in));
 }
 
 TEST_P(CrossCheck, EncodersAgreeByteForByteWithoutMaps) {
@@ -534,11 +663,15 @@ TEST(CrossCheck, MapEntryWithZeroValueDiffers) {
   const std::string cpp = SerializeCpp(in);
   EXPECT_EQ(cpp.size(), c.size() + 2);  // the explicit "value = 0": tag 0x10, varint 0x00
   EXPECT_NE(cpp.find(std::string("RAX\x10\x00", 5)), std::string::npos);
-  EventModel a, b;
+  EventModel a, b, ua, ub;
   ASSERT_TRUE(DecodeNanopb(c, &a));
   ASSERT_TRUE(DecodeNanopb(cpp, &b));
+  ASSERT_TRUE(DecodeUpb(c, &ua));
+  ASSERT_TRUE(DecodeUpb(cpp, &ub));
   EXPECT_EQ(a, in);
   EXPECT_EQ(b, in);
+  EXPECT_EQ(ua, in);
+  EXPECT_EQ(ub, in);
 }
 
 std::string SampleName(const ::testing::TestParamInfo<int>& info) {
@@ -549,7 +682,7 @@ std::string SampleName(const ::testing::TestParamInfo<int>& info) {
 
 INSTANTIATE_TEST_SUITE_P(EveryPayload, CrossCheck, ::testing::Range(0, 5), SampleName);
 
-TEST(CrossCheck, NanopbRejectsTruncatedRecord) {
+TEST(CrossCheck, NanopbAndUpbRejectTruncatedRecord) {
   // A decoder that accepted anything would pass the tests above; this one must fail.
   std::string bytes = PackProtobufC(Samples()[1]);
   bytes.resize(bytes.size() - 3);
@@ -558,6 +691,8 @@ TEST(CrossCheck, NanopbRejectsTruncatedRecord) {
   EXPECT_FALSE(pb_decode(&stream, atf_v4_Event_fields, &ev));
   atf::v4::Event cpp;
   EXPECT_FALSE(cpp.ParseFromString(bytes));
+  EventModel m;
+  EXPECT_FALSE(DecodeUpb(bytes, &m));
 }
 
 }  // namespace

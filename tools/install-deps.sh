@@ -15,6 +15,7 @@ PACKAGES=(
   libgtest-dev                # tests
   python3                     # small tools
   curl ca-certificates patch  # tools/fetch-third-party.sh: the pinned upb/zlib tarball
+  uftrace                     # bench/instrument_bench.py: the function tracer we compare with
 )
 
 missing=()

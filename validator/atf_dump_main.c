@@ -33,6 +33,7 @@
 
 #include "validator/atf/validate.h"
 #include "validator/internal/cli.h"
+#include "validator/call_report.h"
 #include "validator/internal/decode.h"
 #include "validator/internal/file.h"
 #include "validator/internal/json_writer.h"
@@ -55,7 +56,10 @@ static const char kUsage[] =
     "\n"
     "options (--opt VALUE or --opt=VALUE; -- ends the options):\n"
     "  --format F            jsonl: one JSON object per record, every field (default);\n"
-    "                        chrome: Chrome Trace Event JSON for Perfetto UI / chrome://tracing\n"
+    "                        chrome: Chrome Trace Event JSON for Perfetto UI / chrome://tracing;\n"
+    "                        report: per function, calls and total and self time\n"
+    "  --thread TID          report: one thread only\n"
+    "  --sort KEY            report: rows by total (default), self, calls or name\n"
     "  --bytes B             FunctionCall.stack_shallow_copy as hex (default) or base64\n"
     "  --max-record-size B   longest record accepted, in bytes; K, M, G suffixes (default 64M)\n"
     "  --max-errors N        print at most N errors on stderr (default 20, at most 65536; all are\n"
@@ -80,6 +84,8 @@ typedef struct dump_format {
 struct dumper {
   const dump_format* format;
   bool base64;
+  bool report;  // --format report: validator/call_report.c
+  atf_call_report_options report_options;
   uint32_t pid;
   atf_buf out;
   bool write_failed;
@@ -410,7 +416,8 @@ typedef struct options {
   const char* path;
 } options;
 
-enum { OPT_HELP, OPT_VERSION, OPT_FORMAT, OPT_BYTES, OPT_MAX_RECORD, OPT_MAX_ERRORS, OPT_ALLOW, OPT_PROFILE };
+enum { OPT_HELP, OPT_VERSION, OPT_FORMAT, OPT_BYTES, OPT_MAX_RECORD, OPT_MAX_ERRORS, OPT_ALLOW, OPT_PROFILE,
+       OPT_THREAD, OPT_SORT };
 
 static const atf_cli_option kOptions[] = {
     {"--help", "-h", false, OPT_HELP},
@@ -421,6 +428,8 @@ static const atf_cli_option kOptions[] = {
     {"--max-errors", NULL, true, OPT_MAX_ERRORS},
     {"--allow", NULL, true, OPT_ALLOW},
     {"--profile", NULL, true, OPT_PROFILE},
+    {"--thread", NULL, true, OPT_THREAD},
+    {"--sort", NULL, true, OPT_SORT},
     {NULL, NULL, false, 0},
 };
 
@@ -428,6 +437,8 @@ static bool apply_option(const atf_cli* p, dumper* d, options* o, int id, const 
   uint64_t n;
   switch (id) {
     case OPT_FORMAT:
+      d->report = strcmp(value, "report") == 0;
+      if (d->report) return true;
       for (size_t i = 0; i < sizeof kFormats / sizeof kFormats[0]; ++i) {
         if (strcmp(value, kFormats[i].name) == 0) return d->format = &kFormats[i], true;
       }
@@ -448,6 +459,13 @@ static bool apply_option(const atf_cli* p, dumper* d, options* o, int id, const 
       if (!atf_validate_rule_parse(value, &n) || (n & ~ATF_VALIDATE_ALLOWABLE_RULES) != 0) break;
       o->validate.allowed_rules |= n;
       return true;
+    case OPT_THREAD:
+    case OPT_SORT: {
+      char arg[64], err[160];
+      snprintf(arg, sizeof arg, "%s=%s", id == OPT_THREAD ? "--thread" : "--sort", value);
+      if (strlen(value) >= 48 || atf_call_report_parse_option(arg, &d->report_options, err, sizeof err) != 1) break;
+      return true;
+    }
     case OPT_PROFILE:
       if (strcmp(value, "original") == 0) o->validate.allowed_rules |= ATF_VALIDATE_PROFILE_ORIGINAL;
       if (strcmp(value, "original") != 0 && strcmp(value, "strict") != 0) break;
@@ -492,13 +510,35 @@ static int parse_args(int argc, char** argv, dumper* d, options* o) {
     atf_cli_error(&p, "missing PATH");
     return EXIT_USAGE;
   }
+  if (!d->report && (d->report_options.one_thread || d->report_options.sort != ATF_CALL_REPORT_SORT_TOTAL)) {
+    atf_cli_error(&p, "--thread and --sort apply to --format report");
+    return EXIT_USAGE;
+  }
   return -1;
+}
+
+// --format report: the call report (validator/call_report.c) of a regular events.bin, opened
+// without blocking (a FIFO is refused at once).
+static int run_report(dumper* d, const options* o, const char* events_path) {
+  const int fd = open(events_path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  struct stat st;
+  if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    fprintf(stderr, "atf-dump: %s: %s\n", events_path, fd < 0 ? strerror(errno) : "not a regular file");
+    if (fd >= 0) close(fd);
+    return EXIT_USAGE;
+  }
+  d->report_options.max_record_size = o->validate.max_record_size;
+  const int status = atf_call_report_run(events_path, fd, (uint64_t)st.st_size, &d->report_options,
+                                         o->validate.max_errors);
+  close(fd);
+  return status;
 }
 
 int main(int argc, char** argv) {
   dumper d;
   memset(&d, 0, sizeof d);
   d.format = &kFormats[0];
+  atf_call_report_options_init(&d.report_options);
   options o;
   memset(&o, 0, sizeof o);
   atf_validate_options_init(&o.validate);
@@ -522,6 +562,12 @@ int main(int argc, char** argv) {
   snprintf(manifest_path, n + sizeof "/trace.json", "%.*s%strace.json", dir_len < 0 ? 0 : dir_len, o.path,
            dir_len < 0 ? "" : "/");
   const char* const paths[2] = {events_path, manifest_path};
+  if (d.report) {
+    const int status = run_report(&d, &o, events_path);
+    free(events_path);
+    free(manifest_path);
+    return status;
+  }
 
   if (d.format->begin != NULL) d.format->begin(&d);
   const atf_pass_hooks hooks = {&d, false, print_record};

@@ -6,6 +6,7 @@
 
 #include "atf_v4.pb.h"
 #include "validator/atf/validate.h"
+#include "validator/call_report.h"
 #include "validator/internal/decode.h"
 
 namespace atf_fuzz {
@@ -125,6 +126,59 @@ void CheckAllowed(const uint8_t* events, size_t events_len, const uint8_t* manif
   atf_validate_report_free(&r);
 }
 
+// The call report (atf-dump --format=report) on the same bytes, with its default bounds and with
+// tiny ones: it builds, and its counts agree with themselves and, on a valid session, with the
+// validator's (the report counts exactly the FunctionCall and FunctionReturn events of the file).
+void CheckCallReport(const uint8_t* events, size_t events_len, const uint8_t* manifest, size_t manifest_len,
+                     const atf_validate_report& v) {
+  for (int small = 0; small <= 1; ++small) {
+    atf_call_report_options o;
+    atf_call_report_options_init(&o);
+    o.max_record_size = 1 << 20;
+    if (small) {
+      o.max_functions = 16;
+      o.max_threads = 4;
+      o.max_depth = 8;
+      o.max_open_frames = 12;
+    }
+    atf_reader r;
+    atf_reader_init_mem(&r, events, events_len);
+    atf_call_report rep;
+    char err[128];
+    FUZZ_ASSERT(atf_call_report_build(&r, reinterpret_cast<const char*>(manifest), manifest_len, &o, nullptr,
+                                      nullptr, &rep, err, sizeof err));
+    atf_reader_free(&r);
+    FUZZ_ASSERT(rep.matched + rep.unmatched_returns <= rep.returns);
+    FUZZ_ASSERT(rep.matched + rep.unreturned <= rep.calls);
+    uint64_t calls = 0, unreturned = 0, unmatched = 0;
+    for (size_t i = 0; i < rep.nrows; ++i) {
+      const atf_call_report_row& row = rep.rows[i];
+      calls += row.calls;
+      unreturned += row.unreturned;
+      unmatched += row.unmatched_returns;
+      FUZZ_ASSERT(row.unreturned <= row.calls);
+      if (i > 0 && o.sort == ATF_CALL_REPORT_SORT_TOTAL) FUZZ_ASSERT(rep.rows[i - 1].total_ns >= row.total_ns);
+    }
+    FUZZ_ASSERT(calls <= rep.calls && calls + rep.events_over_limits >= rep.calls);
+    FUZZ_ASSERT(unreturned == rep.unreturned);
+    if (rep.events_over_limits == 0) {
+      FUZZ_ASSERT(calls == rep.calls);
+      FUZZ_ASSERT(unmatched == rep.unmatched_returns);
+    }
+    if (v.valid) {
+      FUZZ_ASSERT(rep.invalid_records == 0);
+      FUZZ_ASSERT(rep.calls == v.counts[ATF_VALIDATE_FUNCTION_CALL]);
+      FUZZ_ASSERT(rep.returns == v.counts[ATF_VALIDATE_FUNCTION_RETURN]);
+      // Per-thread time never goes back in a valid session: the self times of a function's
+      // activations lie inside its outermost activations.
+      for (size_t i = 0; i < rep.nrows && rep.events_over_limits == 0; ++i) {
+        FUZZ_ASSERT(rep.rows[i].self_ns <= rep.rows[i].total_ns);
+      }
+    }
+    atf_call_report_free(&rep);
+  }
+}
+
 }  // namespace
 
 std::string Pack(const std::string& events, const std::string* manifest) {
@@ -156,6 +210,7 @@ void CheckOne(const uint8_t* data, size_t size) {
   FUZZ_ASSERT(atf_validate_buffers(events, events_len, has_manifest ? data + events_len : nullptr, m, &opt, &r) ==
               ATF_VALIDATE_OK);
   CheckReport(r, opt, events_len, m);
+  CheckCallReport(events, events_len, has_manifest ? data + events_len : nullptr, m, r);
   const uint64_t prefix = r.valid_prefix_bytes;
   const uint8_t* manifest = has_manifest ? data + events_len : nullptr;
   CheckAllowed(events, events_len, manifest, m, opt, r);

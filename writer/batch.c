@@ -1,26 +1,18 @@
 /* Ring record batch checker: see internal/batch.h. */
 #include "internal/batch.h"
 
-/* The rule `r` (which fits in `room` bytes of the batch) breaks, or NULL if it is well formed. */
-static const char *record_error(const atf_ring_record *r, size_t room, atf_arch arch,
-                                uint32_t symbol_count) {
-  if (r->size < ATF_RECORD_HEADER_SIZE || r->size % ATF_RECORD_ALIGN != 0) return "size";
-  if (r->size > room) return "size beyond batch";
-  if (r->kind == ATF_KIND_PAD) return NULL; /* filler: only its size matters */
-  if (r->kind > ATF_KIND_TRACE_END) return "kind";
-  if (r->flags != 0 || r->reserved != 0) return "reserved fields";
-  if (r->reg_count > atf_register_count(arch, r->kind)) return "reg_count";
-  if (r->stack_len > (r->kind == ATF_KIND_CALL ? ATF_RECORD_MAX_STACK : 0u)) return "stack_len";
-  if (r->size != atf_record_size(r->reg_count, r->stack_len)) return "size mismatch";
-  if ((r->kind == ATF_KIND_CALL || r->kind == ATF_KIND_RETURN) && r->symbol_id > symbol_count) {
-    return "symbol_id";
+void atf_record_limits_init(atf_record_limits *l, atf_arch arch) {
+  for (int kind = 0; kind <= ATF_KIND_TRACE_END; kind++) {
+    unsigned n = kind == ATF_KIND_PAD ? 0 : atf_register_count(arch, kind);
+    l->max_regs[kind] = (uint8_t)(n > ATF_RECORD_MAX_REGS ? ATF_RECORD_MAX_REGS : n);
   }
-  return NULL;
 }
 
 atf_status atf_batch_check(const void *records, size_t bytes, atf_arch arch,
                            uint32_t symbol_count, atf_batch_info *info) {
   const unsigned char *base = (const unsigned char *)records;
+  atf_record_limits limits;
+  atf_record_limits_init(&limits, arch);
   info->events = 0;
   info->trace_end_offset = SIZE_MAX;
   info->error_offset = 0;
@@ -33,7 +25,7 @@ atf_status atf_batch_check(const void *records, size_t bytes, atf_arch arch,
     __builtin_prefetch(base + off + 1088);
     const char *rule = bytes - off < ATF_RECORD_HEADER_SIZE
                            ? "truncated header"
-                           : record_error(r, bytes - off, arch, symbol_count);
+                           : atf_record_check(r, bytes - off, &limits, symbol_count);
     if (rule == NULL && r->kind != ATF_KIND_PAD && info->trace_end_offset != SIZE_MAX) {
       rule = "event after TRACE_END";
     }

@@ -18,6 +18,11 @@ atf_status Check(const Batch& b, atf_batch_info* info, atf_arch arch = ATF_ARCH_
 TEST(BatchCheck, AcceptsEveryKindAndPads) {
   Batch b;
   b.Call(1, 2, 3, 1, {1, 2, 3, 4, 5, 6}, std::string(ATF_RECORD_MAX_STACK, 'x'));
+  atf_ring_record* with_site = b.Call(1, 2, 3, 1, {});
+  with_site->flags = ATF_RECORD_FLAG_CALL_SITE;  // the call site in value and reserved
+  with_site->value = -1;
+  with_site->reserved = 0x7fffffff;
+  EXPECT_EQ(atf_record_call_site(with_site), 0x7fffffffffffffffull);
   b.Pad(40);
   b.Return(1, 2, 3, 3, {1, 2});
   b.Signal(1, 2, 11, std::vector<uint64_t>(18, 7));
@@ -25,7 +30,7 @@ TEST(BatchCheck, AcceptsEveryKindAndPads) {
   b.Pad(64);
   atf_batch_info info;
   ASSERT_EQ(Check(b, &info), ATF_OK);
-  EXPECT_EQ(info.events, 4u);
+  EXPECT_EQ(info.events, 5u);
   EXPECT_NE(info.trace_end_offset, SIZE_MAX);
   EXPECT_EQ(atf_batch_check(nullptr, 0, ATF_ARCH_X86_64, 0, &info), ATF_OK);
   EXPECT_EQ(info.events, 0u);
@@ -42,7 +47,9 @@ TEST(BatchCheck, RejectsEachRuleAtItsOffset) {
       {"size", [](Batch* b) { b->Call(1, 1, 1, 0, {})->size = 44; }},
       {"size beyond batch", [](Batch* b) { b->Call(1, 1, 1, 0, {})->size = 48; }},
       {"kind", [](Batch* b) { b->Call(1, 1, 1, 0, {})->kind = 9; }},
-      {"reserved fields", [](Batch* b) { b->Call(1, 1, 1, 0, {})->flags = 1; }},
+      {"flags", [](Batch* b) { b->Call(1, 1, 1, 0, {})->flags = 2; }},
+      {"flags", [](Batch* b) { b->Return(1, 1, 1, 0, {})->flags = ATF_RECORD_FLAG_CALL_SITE; }},
+      {"flags", [](Batch* b) { b->Signal(1, 1, 1, {})->flags = ATF_RECORD_FLAG_CALL_SITE; }},
       {"reserved fields", [](Batch* b) { b->Call(1, 1, 1, 0, {})->reserved = 1; }},
       {"reg_count", [](Batch* b) { b->Call(1, 1, 1, 0, {1, 2, 3, 4, 5, 6, 7}); }},
       {"reg_count", [](Batch* b) { b->Return(1, 1, 1, 0, {1, 2, 3}); }},

@@ -71,6 +71,7 @@ Atf__V4__Event *atf_convert_record(atf_convert_scratch *s, const atf_ring_record
     case ATF_KIND_CALL:
       s->call.symbol = (char *)symbol;
       s->call.address = r->address;
+      s->call.call_site = atf_record_call_site(r);
       s->call.n_argument_registers = r->reg_count;
       SET_VALUES(s->call_entries, regs, r->reg_count);
       s->call.stack_shallow_copy.data = (uint8_t *)atf_record_stack_const(r);

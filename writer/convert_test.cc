@@ -3,6 +3,7 @@
 // bit-exact, timestamps exact, map entries in canonical order on the wire.
 #include <gtest/gtest.h>
 
+#include <csignal>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -38,7 +39,8 @@ struct Fixture {
   std::string Encode(const Batch& b, uint64_t event_id) {
     std::vector<uint8_t> out(ATF_RECORD_MAX_SIZE * 4);
     const auto* r = static_cast<const atf_ring_record*>(b.data());
-    size_t n = atf_encode_record(enc.get(), r, event_id, out.data(), out.size());
+    int converted;
+    size_t n = atf_encode_record(enc.get(), r, event_id, out.data(), out.size(), &converted);
     EXPECT_LE(n, out.size());
     uint64_t len;
     size_t h = atf_varint_decode(out.data(), n, &len);
@@ -185,7 +187,7 @@ TEST(Convert, TraceStart) {
   for (auto& a : args) argv.push_back(&a[0]);
   const Atf__V4__Event* ev = atf_convert_trace_start(
       s.get(), 0, 4242, 1700000000123456789ull, "/usr/bin/tr\xc3\xa4\x63\x65\"d \\ app",
-      argv.data(), argv.size(), "darwin", "arm64");
+      argv.data(), argv.size(), "darwin", "aarch64");
   std::vector<uint8_t> out(4096);
   size_t n = atf_encode_event(ev, out.data(), out.size());
   uint64_t len;
@@ -194,7 +196,7 @@ TEST(Convert, TraceStart) {
   want.executable_path = "/usr/bin/tr\xc3\xa4\x63\x65\"d \\ app";
   want.args = args;
   want.operating_system = "darwin";
-  want.cpu_architecture = "arm64";
+  want.cpu_architecture = "aarch64";
   EXPECT_EQ(Decode(std::string(reinterpret_cast<char*>(out.data()) + h, len)), want);
 }
 
@@ -204,11 +206,27 @@ TEST(Convert, TooSmallOutputWritesNothing) {
   b.Call(1, 1, 1, 0, {1, 2, 3}, "abc");
   uint8_t out[8];
   std::memset(out, 0xAA, sizeof out);
+  int converted = 1;
   size_t n = atf_encode_record(f.enc.get(), static_cast<const atf_ring_record*>(b.data()), 1, out,
-                               sizeof out);
+                               sizeof out, &converted);
   EXPECT_GT(n, sizeof out);
   for (uint8_t c : out) EXPECT_EQ(c, 0xAA);
-  // The converted event is left for the caller and frames to the same size.
+  // A call takes the fast path: nothing was converted, n is a bound that leaves room for it.
+  EXPECT_EQ(converted, 0);
+  std::vector<uint8_t> fast(n);
+  size_t exact = atf_encode_record(f.enc.get(), static_cast<const atf_ring_record*>(b.data()), 1,
+                                   fast.data(), fast.size(), &converted);
+  EXPECT_LE(exact, n);
+  EXPECT_EQ(converted, 0);
+  // A signal takes the reference path: the converted event is left for the caller and frames to
+  // the same, exact size.
+  Batch s;
+  s.Signal(1, 1, 10, {1, 2, 3});
+  n = atf_encode_record(f.enc.get(), static_cast<const atf_ring_record*>(s.data()), 2, out,
+                        sizeof out, &converted);
+  EXPECT_GT(n, sizeof out);
+  EXPECT_EQ(converted, 1);
+  for (uint8_t c : out) EXPECT_EQ(c, 0xAA);
   std::vector<uint8_t> big(n);
   EXPECT_EQ(atf_encode_event(&f.enc->scratch.event, big.data(), big.size()), n);
 }
@@ -230,22 +248,106 @@ namespace {
 
 TEST(Names, HostDetection) {
 #if defined(__linux__)
-  EXPECT_STREQ(atf_host_os(), "linux");
+  EXPECT_EQ(atf_host_os(), ATF_OS_LINUX);
 #elif defined(__APPLE__)
-  EXPECT_STREQ(atf_host_os(), "darwin");
+  EXPECT_EQ(atf_host_os(), ATF_OS_DARWIN);
 #endif
 #if defined(__x86_64__)
   EXPECT_EQ(atf_host_arch(), ATF_ARCH_X86_64);
 #elif defined(__aarch64__)
   EXPECT_EQ(atf_host_arch(), ATF_ARCH_ARM64);
 #endif
+  atf_writer_options o;
+  atf_writer_options_init(&o);
+  EXPECT_EQ(o.os, atf_host_os());
+  EXPECT_EQ(o.arch, atf_host_arch());
+}
+
+TEST(Names, ArchAndOsAsWritten) {
   EXPECT_STREQ(atf_arch_name(ATF_ARCH_X86_64), "x86_64");
-  EXPECT_STREQ(atf_arch_name(ATF_ARCH_ARM64), "arm64");
+  EXPECT_STREQ(atf_arch_name(ATF_ARCH_ARM64), "aarch64");  // the original writer's word
   EXPECT_STREQ(atf_arch_name(ATF_ARCH_UNKNOWN), "unknown");
   EXPECT_STREQ(atf_arch_name(static_cast<atf_arch>(99)), "unknown");
+  EXPECT_STREQ(atf_os_name(ATF_OS_LINUX), "linux");
+  EXPECT_STREQ(atf_os_name(ATF_OS_DARWIN), "darwin");
+  EXPECT_STREQ(atf_os_name(ATF_OS_UNKNOWN), "unknown");
+  EXPECT_STREQ(atf_os_name(static_cast<atf_os>(-1)), "unknown");
+}
+
+// Every signal of both systems, transcribed per name from the headers names.c cites (the kernel's
+// asm-generic/signal.h and x86 asm/signal.h; xnu bsd/sys/signal.h); 0 = not defined there.
+struct SignalRow {
+  const char* name;
+  int linux_number, darwin_number;
+};
+const SignalRow kSignals[] = {
+    {"SIGHUP", 1, 1},      {"SIGINT", 2, 2},       {"SIGQUIT", 3, 3},    {"SIGILL", 4, 4},
+    {"SIGTRAP", 5, 5},     {"SIGABRT", 6, 6},      {"SIGBUS", 7, 10},    {"SIGFPE", 8, 8},
+    {"SIGKILL", 9, 9},     {"SIGUSR1", 10, 30},    {"SIGSEGV", 11, 11},  {"SIGUSR2", 12, 31},
+    {"SIGPIPE", 13, 13},   {"SIGALRM", 14, 14},    {"SIGTERM", 15, 15},  {"SIGSTKFLT", 16, 0},
+    {"SIGCHLD", 17, 20},   {"SIGCONT", 18, 19},    {"SIGSTOP", 19, 17},  {"SIGTSTP", 20, 18},
+    {"SIGTTIN", 21, 21},   {"SIGTTOU", 22, 22},    {"SIGURG", 23, 16},   {"SIGXCPU", 24, 24},
+    {"SIGXFSZ", 25, 25},   {"SIGVTALRM", 26, 26},  {"SIGPROF", 27, 27},  {"SIGWINCH", 28, 28},
+    {"SIGIO", 29, 23},     {"SIGPWR", 30, 0},      {"SIGSYS", 31, 12},   {"SIGEMT", 0, 7},
+    {"SIGINFO", 0, 29},
+};
+
+TEST(Names, EverySignalOfBothSystems) {
   char buf[16];
-  EXPECT_STREQ(atf_signal_name(11, buf), "SIGSEGV");
-  EXPECT_STREQ(atf_signal_name(1000, buf), "SIG1000");
+  int linux_named = 0, darwin_named = 0;
+  for (const SignalRow& row : kSignals) {
+    if (row.linux_number != 0) {
+      EXPECT_STREQ(atf_signal_name(ATF_OS_LINUX, row.linux_number, buf), row.name);
+      linux_named++;
+    }
+    if (row.darwin_number != 0) {
+      EXPECT_STREQ(atf_signal_name(ATF_OS_DARWIN, row.darwin_number, buf), row.name);
+      darwin_named++;
+    }
+  }
+  EXPECT_EQ(linux_named, 31);  // 1..31 each once
+  EXPECT_EQ(darwin_named, 31);
+  // Nothing else has a name: 0, negatives, Linux real-time signals, darwin past NSIG, unknown OS.
+  for (int n : {0, -1, 32, 33, 34, 64, 65, 1000}) {
+    const std::string want = "SIG" + std::to_string(n);
+    EXPECT_EQ(atf_signal_name(ATF_OS_LINUX, n, buf), want);
+    EXPECT_EQ(atf_signal_name(ATF_OS_DARWIN, n, buf), want);
+  }
+  for (int n = 1; n < 32; n++) {
+    EXPECT_EQ(atf_signal_name(ATF_OS_UNKNOWN, n, buf), "SIG" + std::to_string(n));
+    EXPECT_EQ(atf_signal_name(static_cast<atf_os>(9), n, buf), "SIG" + std::to_string(n));
+  }
+  EXPECT_STREQ(atf_signal_name(ATF_OS_LINUX, INT32_MIN, buf), "SIG-2147483648");
+  EXPECT_STREQ(atf_signal_name(ATF_OS_LINUX, INT32_MAX, buf), "SIG2147483647");
+}
+
+// The host's own <signal.h> agrees with the table of the OS this test runs on.
+TEST(Names, HostSignalHeaderAgrees) {
+  const struct {
+    int number;
+    const char* name;
+  } host[] = {
+    {SIGHUP, "SIGHUP"},       {SIGINT, "SIGINT"},       {SIGQUIT, "SIGQUIT"},
+    {SIGILL, "SIGILL"},       {SIGTRAP, "SIGTRAP"},     {SIGABRT, "SIGABRT"},
+    {SIGBUS, "SIGBUS"},       {SIGFPE, "SIGFPE"},       {SIGKILL, "SIGKILL"},
+    {SIGUSR1, "SIGUSR1"},     {SIGSEGV, "SIGSEGV"},     {SIGUSR2, "SIGUSR2"},
+    {SIGPIPE, "SIGPIPE"},     {SIGALRM, "SIGALRM"},     {SIGTERM, "SIGTERM"},
+    {SIGCHLD, "SIGCHLD"},     {SIGCONT, "SIGCONT"},     {SIGSTOP, "SIGSTOP"},
+    {SIGTSTP, "SIGTSTP"},     {SIGTTIN, "SIGTTIN"},     {SIGTTOU, "SIGTTOU"},
+    {SIGURG, "SIGURG"},       {SIGXCPU, "SIGXCPU"},     {SIGXFSZ, "SIGXFSZ"},
+    {SIGVTALRM, "SIGVTALRM"}, {SIGPROF, "SIGPROF"},     {SIGWINCH, "SIGWINCH"},
+    {SIGIO, "SIGIO"},         {SIGSYS, "SIGSYS"},
+#if defined(__linux__)
+    {SIGSTKFLT, "SIGSTKFLT"}, {SIGPWR, "SIGPWR"},
+#elif defined(__APPLE__)
+    {SIGEMT, "SIGEMT"},       {SIGINFO, "SIGINFO"},
+#endif
+  };
+  char buf[16];
+  for (const auto& h : host) EXPECT_STREQ(atf_signal_name(atf_host_os(), h.number, buf), h.name);
+#if defined(__linux__)
+  EXPECT_EQ(SIGRTMAX, 64);  // the unnamed real-time range ends where the test expects it
+#endif
 }
 
 }  // namespace

@@ -70,12 +70,22 @@ TEST(FastpathEquivalence, ByteIdenticalToReferenceStep) {
       atf_test::Batch b;
       atf_ring_record* r = is_call ? b.Call(tid, ts, address, sym, regs, stack)
                                    : b.Return(tid, ts, address, sym, regs);
+      uint64_t call_site = 0;
+      if (is_call && rng() % 2) {  // a call site, of any varint length (0 included: none)
+        call_site = RandomValue(rng);
+        r->flags = ATF_RECORD_FLAG_CALL_SITE;
+        r->value = static_cast<int32_t>(static_cast<uint32_t>(call_site));
+        r->reserved = static_cast<uint32_t>(call_site >> 32);
+      }
 
       std::vector<uint8_t> want(ATF_RECORD_MAX_SIZE * 4);
       const size_t n = atf_encode_record_reference(enc.get(), r, event_id, want.data(), want.size());
       ASSERT_LE(n, want.size());
       std::vector<uint8_t> production(want.size());
-      const size_t p = atf_encode_record(enc.get(), r, event_id, production.data(), production.size());
+      int converted = 0;
+      const size_t p = atf_encode_record(enc.get(), r, event_id, production.data(),
+                                         production.size(), &converted);
+      ASSERT_EQ(converted, 0) << "calls and returns take the fast path";
       ASSERT_EQ(std::vector<uint8_t>(production.begin(), production.begin() + p),
                 std::vector<uint8_t>(want.begin(), want.begin() + n))
           << "production path, arch " << arch << " record " << i;
@@ -93,6 +103,7 @@ TEST(FastpathEquivalence, ByteIdenticalToReferenceStep) {
       e.reg_count = static_cast<unsigned>(regs.size());
       e.stack = reinterpret_cast<const uint8_t*>(stack.data());
       e.stack_len = std::min<size_t>(stack.size(), max_stack);
+      e.call_site = call_site;
       std::vector<uint8_t> got(atf_fast_max_size(e.symbol_len, e.reg_count, e.stack_len));
       const size_t m = atf_fast_encode(&tables, &e, got.data());
       ASSERT_EQ(std::vector<uint8_t>(got.begin(), got.begin() + m),

@@ -1,5 +1,4 @@
 /* Status strings, host detection, register and signal names (atf/writer.h, internal/names.h). */
-#include <stdio.h>
 #include <string.h>
 
 #include "atf/writer.h"
@@ -31,22 +30,34 @@ atf_arch atf_host_arch(void) {
 #endif
 }
 
+atf_os atf_host_os(void) {
+#if defined(__linux__)
+  return ATF_OS_LINUX;
+#elif defined(__APPLE__)
+  return ATF_OS_DARWIN;
+#else
+  return ATF_OS_UNKNOWN;
+#endif
+}
+
+/* "aarch64", not "arm64": the original ATF V4 writer wrote "aarch64" into the manifest on ARM
+ * hosts (github.com/WeZZard/walkthrough, tracer_backend/src/atf/atf_v4_writer.c,
+ * detect_platform()) and its schema gives "aarch64" as the example of cpu_architecture
+ * (docs/specs/TRACE_SCHEMA.md); docs/format.md, section 8. */
 const char *atf_arch_name(atf_arch arch) {
   switch (arch) {
     case ATF_ARCH_X86_64: return "x86_64";
-    case ATF_ARCH_ARM64: return "arm64";
+    case ATF_ARCH_ARM64: return "aarch64";
     default: return "unknown";
   }
 }
 
-const char *atf_host_os(void) {
-#if defined(__linux__)
-  return "linux";
-#elif defined(__APPLE__)
-  return "darwin";
-#else
-  return "unknown";
-#endif
+const char *atf_os_name(atf_os os) {
+  switch (os) {
+    case ATF_OS_LINUX: return "linux";
+    case ATF_OS_DARWIN: return "darwin";
+    default: return "unknown";
+  }
 }
 
 static const char *const kX86Call[] = {"RDI", "RSI", "RDX", "RCX", "R8", "R9"};
@@ -101,33 +112,65 @@ unsigned atf_register_count(atf_arch arch, int kind) {
   return count;
 }
 
-/* Index = signal number. Linux numbering is the generic one (x86_64 and arm64 agree). */
-static const char *const kLinuxSignals[] = {
+/* Index = signal number; the primary name of each number 1..31 (aliases not written: SIGIOT =
+ * SIGABRT; linux SIGPOLL = SIGIO, SIGUNUSED = SIGSYS, glibc's SIGCLD = SIGCHLD).
+ * Linux: the kernel's include/uapi/asm-generic/signal.h, which arm64's <asm/signal.h> includes,
+ * and arch/x86/include/uapi/asm/signal.h, identical for 1..31 (read in Debian 12's
+ * linux-libc-dev 6.1: /usr/include/asm-generic/signal.h, /usr/include/x86_64-linux-gnu/asm/
+ * signal.h); 32..64 are real-time signals (SIGRTMIN 32, SIGRTMAX _NSIG = 64), left unnamed on
+ * purpose (see atf/writer.h).
+ * darwin (x86_64 and arm64 alike): xnu bsd/sys/signal.h, NSIG 32; 7 is SIGEMT (SIGPOLL only
+ * under strict POSIX, where SIGEMT is not defined). */
+static const char *const kLinuxSignals[32] = {
     NULL,      "SIGHUP",  "SIGINT",    "SIGQUIT", "SIGILL",   "SIGTRAP", "SIGABRT",
     "SIGBUS",  "SIGFPE",  "SIGKILL",   "SIGUSR1", "SIGSEGV",  "SIGUSR2", "SIGPIPE",
     "SIGALRM", "SIGTERM", "SIGSTKFLT", "SIGCHLD", "SIGCONT",  "SIGSTOP", "SIGTSTP",
     "SIGTTIN", "SIGTTOU", "SIGURG",    "SIGXCPU", "SIGXFSZ",  "SIGVTALRM", "SIGPROF",
     "SIGWINCH", "SIGIO",  "SIGPWR",    "SIGSYS"};
-static const char *const kDarwinSignals[] = {
+static const char *const kDarwinSignals[32] = {
     NULL,      "SIGHUP",  "SIGINT",  "SIGQUIT", "SIGILL",  "SIGTRAP",   "SIGABRT",
     "SIGEMT",  "SIGFPE",  "SIGKILL", "SIGBUS",  "SIGSEGV", "SIGSYS",    "SIGPIPE",
     "SIGALRM", "SIGTERM", "SIGURG",  "SIGSTOP", "SIGTSTP", "SIGCONT",   "SIGCHLD",
     "SIGTTIN", "SIGTTOU", "SIGIO",   "SIGXCPU", "SIGXFSZ", "SIGVTALRM", "SIGPROF",
     "SIGWINCH", "SIGINFO", "SIGUSR1", "SIGUSR2"};
 
-const char *atf_signal_name_for_os(const char *os, int number, char buf[16]) {
-  const char *const *table = NULL;
-  unsigned count = 0;
-  if (os != NULL && strcmp(os, "linux") == 0) {
-    table = kLinuxSignals, count = COUNT(kLinuxSignals);
-  } else if (os != NULL && strcmp(os, "darwin") == 0) {
-    table = kDarwinSignals, count = COUNT(kDarwinSignals);
-  }
-  if (table != NULL && number > 0 && (unsigned)number < count) return table[number];
-  snprintf(buf, 16, "SIG%d", number);
+/* "SIG<number>" into buf (at most "SIG-2147483648" + NUL = 15 bytes) without stdio, so that
+ * naming stays async-signal-safe. */
+static const char *format_unnamed(int number, char buf[16]) {
+  char digits[12];
+  unsigned n = 0;
+  /* In unsigned arithmetic, so that INT_MIN negates without overflow. */
+  unsigned magnitude = number < 0 ? 0u - (unsigned)number : (unsigned)number;
+  do {
+    digits[n++] = (char)('0' + magnitude % 10u);
+    magnitude /= 10u;
+  } while (magnitude != 0);
+  char *p = buf;
+  memcpy(p, "SIG", 3);
+  p += 3;
+  if (number < 0) *p++ = '-';
+  while (n > 0) *p++ = digits[--n];
+  *p = '\0';
   return buf;
 }
 
-const char *atf_signal_name(int number, char buf[16]) {
-  return atf_signal_name_for_os(atf_host_os(), number, buf);
+static const char *const *signal_table(atf_os os) {
+  switch (os) {
+    case ATF_OS_LINUX: return kLinuxSignals;
+    case ATF_OS_DARWIN: return kDarwinSignals;
+    default: return NULL;
+  }
+}
+
+const char *atf_signal_name(atf_os os, int number, char buf[16]) {
+  const char *const *table = signal_table(os);
+  if (table != NULL && number > 0 && number < 32) return table[number];
+  return format_unnamed(number, buf);
+}
+
+const char *atf_signal_name_for_os(const char *os, int number, char buf[16]) {
+  atf_os id = ATF_OS_UNKNOWN;
+  if (os != NULL && strcmp(os, "linux") == 0) id = ATF_OS_LINUX;
+  if (os != NULL && strcmp(os, "darwin") == 0) id = ATF_OS_DARWIN;
+  return atf_signal_name(id, number, buf);
 }

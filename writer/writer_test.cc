@@ -89,16 +89,68 @@ TEST_F(WriterTest, LayoutFromSessionClockInUtc) {
   std::vector<Event> ev = Read();
   ASSERT_EQ(ev.size(), 1u);
   EXPECT_EQ(ev[0].kind, Kind::kStart);
-  EXPECT_EQ(ev[0].event_id, 0u);
-#if defined(__linux__)
-  EXPECT_EQ(ev[0].thread_id, static_cast<int32_t>(gettid()));
-#endif
+  EXPECT_EQ(ev[0].event_id, 1u);  // ATF_WRITER_FIRST_EVENT_ID, as the original writer numbered
+  EXPECT_EQ(ev[0].thread_id, 0);   // session events belong to no traced thread (default)
   EXPECT_EQ(ev[0].seconds, 1700000000);
   EXPECT_EQ(ev[0].nanos, 1000);
   EXPECT_EQ(ev[0].executable_path, "/bin/app");
   EXPECT_EQ(ev[0].operating_system, "linux");
   EXPECT_EQ(ev[0].cpu_architecture, "x86_64");
   EXPECT_EQ(Stats().events_written, 1u);  // TraceStart is flushed by open
+}
+
+// The target OS and architecture, not the host, decide every name the session holds: the same
+// records written for each target differ exactly in register names, signal names, TraceStart's
+// operating_system / cpu_architecture and the manifest's os / arch.
+TEST_F(WriterTest, TargetOsAndArchDecideTheNames) {
+  struct Target {
+    atf_os os;
+    atf_arch arch;
+    const char *os_name, *arch_name, *sig10, *sig30;
+    std::vector<std::string> call_regs;
+  } targets[] = {
+      {ATF_OS_LINUX, ATF_ARCH_X86_64, "linux", "x86_64", "SIGUSR1", "SIGPWR",
+       {"RDI", "RSI", "RDX", "RCX", "R8", "R9"}},
+      {ATF_OS_LINUX, ATF_ARCH_ARM64, "linux", "aarch64", "SIGUSR1", "SIGPWR",
+       {"X0", "X1", "X2", "X3", "X4", "X5"}},
+      {ATF_OS_DARWIN, ATF_ARCH_X86_64, "darwin", "x86_64", "SIGBUS", "SIGUSR1",
+       {"RDI", "RSI", "RDX", "RCX", "R8", "R9"}},
+      {ATF_OS_DARWIN, ATF_ARCH_ARM64, "darwin", "aarch64", "SIGBUS", "SIGUSR1",
+       {"X0", "X1", "X2", "X3", "X4", "X5"}},
+      {ATF_OS_UNKNOWN, ATF_ARCH_UNKNOWN, "unknown", "unknown", "SIG10", "SIG30",
+       {"R0", "R1", "R2", "R3", "R4", "R5"}},
+  };
+  int n = 0;
+  for (const Target& t : targets) {
+    const std::string label = "target" + std::to_string(n++);
+    Options opt(root_, label.c_str());
+    opt.o.os = t.os;
+    opt.o.arch = t.arch;
+    Open(&opt);
+    const uint32_t f = Intern("f");
+    Batch b;
+    b.Call(5, 1700000000000005000ull, 0x1000, f, {1, 2, 3, 4, 5, 6});
+    b.Signal(5, 1700000000000006000ull, 10, {7});
+    b.Signal(5, 1700000000000007000ull, 30, {});
+    ASSERT_EQ(atf_writer_write(w_, b.data(), b.size()), ATF_OK);
+    ASSERT_EQ(atf_writer_finalize(w_, 0), ATF_OK);
+    std::vector<Event> ev = Read();
+    ASSERT_EQ(ev.size(), 5u) << label;
+    EXPECT_EQ(ev[0].operating_system, t.os_name);
+    EXPECT_EQ(ev[0].cpu_architecture, t.arch_name);
+    std::vector<std::string> names;
+    for (const auto& r : ev[1].registers) names.push_back(r.first);
+    EXPECT_EQ(names, t.call_regs) << label;
+    EXPECT_EQ(ev[2].symbol, t.sig10) << label;
+    ASSERT_EQ(ev[2].registers.size(), 1u);
+    EXPECT_EQ(ev[2].registers[0].first, atf_register_name(t.arch, ATF_KIND_SIGNAL, 0));
+    EXPECT_EQ(ev[3].symbol, t.sig30) << label;
+    const std::string m = Manifest();
+    EXPECT_NE(m.find("\"os\":\t\"" + std::string(t.os_name) + "\""), std::string::npos) << m;
+    EXPECT_NE(m.find("\"arch\":\t\"" + std::string(t.arch_name) + "\""), std::string::npos) << m;
+    atf_writer_close(w_);
+    w_ = nullptr;
+  }
 }
 
 TEST_F(WriterTest, EveryPayloadOnDiskAndManifestMatchesFile) {
@@ -365,6 +417,106 @@ TEST_F(WriterTest, BadBatchWritesNothing) {
   EXPECT_EQ(Read().size(), 3u);
 }
 
+// atf_writer_append: one walk, prefix semantics, the accepted count returned by the call itself.
+TEST_F(WriterTest, AppendKeepsThePrefixBeforeABadRecordAndCountsIt) {
+  Options opt(root_);
+  Open(&opt);
+  const uint32_t sym = Intern("f");
+  Batch b;
+  b.Pad(48);
+  b.Call(1, 10, 1, sym, {1});
+  b.Pad(40);
+  b.Return(1, 11, 1, sym, {2});
+  b.Call(1, 12, 1, sym + 1, {});  // unknown symbol id: refused, and everything after it
+  b.Call(1, 13, 1, sym, {});
+  uint64_t n = 99;
+  EXPECT_EQ(atf_writer_append(w_, b.data(), b.size(), &n), ATF_E_BAD_RECORD);
+  EXPECT_EQ(n, 2u);
+  EXPECT_EQ(Stats().events_buffered, 2u);  // the prefix (TraceStart is on disk since open)
+  Batch ok;
+  ok.Call(1, 14, 1, sym, {});
+  EXPECT_EQ(atf_writer_append(w_, ok.data(), ok.size(), &n), ATF_OK);  // not a failed state
+  EXPECT_EQ(n, 1u);
+  EXPECT_EQ(atf_writer_append(w_, ok.data(), ok.size(), nullptr), ATF_OK);
+  Batch torn;  // a header cut short by the batch end
+  torn.Call(1, 15, 1, sym, {});
+  EXPECT_EQ(atf_writer_append(w_, torn.data(), torn.size() - 8, &n), ATF_E_BAD_RECORD);
+  EXPECT_EQ(n, 0u);
+  ASSERT_EQ(atf_writer_finalize(w_, 0), ATF_OK);
+  std::vector<Event> ev = Read();
+  ASSERT_EQ(ev.size(), 6u);  // start, call, return, call, call, end
+  EXPECT_EQ(ev[1].kind, Kind::kCall);
+  EXPECT_EQ(ev[2].kind, Kind::kReturn);
+  EXPECT_EQ(ev[3].kind, Kind::kCall);
+}
+
+TEST_F(WriterTest, AppendAfterTraceEndAndAtLimits) {
+  Options opt(root_);
+  opt.o.max_events = 4;  // TraceStart + 3
+  Open(&opt);
+  Batch b;
+  for (int i = 0; i < 5; i++) b.Call(1, 1, 1, 0, {});
+  uint64_t n = 0;
+  EXPECT_EQ(atf_writer_append(w_, b.data(), b.size(), &n), ATF_E_LIMIT);
+  EXPECT_EQ(n, 3u);
+  EXPECT_EQ(atf_writer_append(w_, b.data(), b.size(), &n), ATF_E_LIMIT);
+  EXPECT_EQ(n, 0u);
+  ASSERT_EQ(atf_writer_finalize(w_, 0), ATF_OK);
+  EXPECT_EQ(Read().size(), 5u);
+  atf_writer_close(w_);
+  w_ = nullptr;
+
+  Options end(root_, "end");
+  Open(&end);
+  Batch e;
+  e.Call(1, 1, 1, 0, {});
+  e.End(9, 2, 7);
+  e.Call(1, 3, 1, 0, {});  // after the TRACE_END of the same batch: a bad record
+  EXPECT_EQ(atf_writer_append(w_, e.data(), e.size(), &n), ATF_E_BAD_RECORD);
+  EXPECT_EQ(n, 2u);
+  Batch more;
+  more.Call(1, 4, 1, 0, {});
+  EXPECT_EQ(atf_writer_append(w_, more.data(), more.size(), &n), ATF_E_STATE);  // a later batch
+  EXPECT_EQ(n, 0u);
+  ASSERT_EQ(atf_writer_finalize(w_, 0), ATF_OK);
+  EXPECT_EQ(Read().size(), 3u);
+}
+
+// atf_writer_append and atf_writer_write produce the same bytes, and a call or return that does
+// not fit the room left in the buffer goes to a fresh buffer (never to protobuf-c).
+TEST_F(WriterTest, AppendWritesWhatWriteWrites) {
+  std::string files[2];
+  for (int append = 0; append < 2; append++) {
+    Options opt(root_, append ? "append" : "write");
+    opt.o.buffer_bytes = 64 << 10;
+    Open(&opt);
+    const uint32_t sym = Intern("f");
+    Batch b;
+    for (int i = 0; i < 3000; i++) {
+      b.Call(1, 1700000000000000000ull + i, 0x1000 + i, sym, {static_cast<uint64_t>(i), 7},
+             std::string(i % 200, static_cast<char>(i)));
+      if (i % 7 == 0) b.Pad(48);
+      b.Return(1, 1700000000000000000ull + i, 0x1000 + i, sym, {static_cast<uint64_t>(i)});
+      if (i % 500 == 0) b.Signal(1, 1700000000000000000ull + i, 10, {1, 2, 3});
+    }
+    for (int round = 0; round < 3; round++) {
+      if (append) {
+        uint64_t n = 0;
+        ASSERT_EQ(atf_writer_append(w_, b.data(), b.size(), &n), ATF_OK);
+        EXPECT_EQ(n, 6006u);
+      } else {
+        ASSERT_EQ(atf_writer_write(w_, b.data(), b.size()), ATF_OK);
+      }
+    }
+    ASSERT_EQ(atf_writer_finalize(w_, 0), ATF_OK);
+    EXPECT_EQ(Read().size(), 18020u);
+    files[append] = atf_test::ReadFile(dir_ + "/events.bin");
+    atf_writer_close(w_);
+    w_ = nullptr;
+  }
+  EXPECT_EQ(files[0], files[1]);
+}
+
 TEST_F(WriterTest, CallsAfterFinalize) {
   Options opt(root_);
   Open(&opt);
@@ -403,10 +555,20 @@ TEST_F(WriterTest, InvalidArguments) {
   rejects([](atf_writer_options* o) { o->session_label = "."; });
   rejects([](atf_writer_options* o) { o->session_label = ""; });
   rejects([](atf_writer_options* o) { o->session_label = "tab\there"; });
+  rejects([](atf_writer_options* o) { o->io_thread_nice = 20; });
+  rejects([](atf_writer_options* o) { o->io_thread_nice = -21; });
+  rejects([](atf_writer_options* o) { o->clock_name = ""; });
+  rejects([](atf_writer_options* o) { o->clock_name = "new\nline"; });
+  rejects([](atf_writer_options* o) {
+    static const std::string long_name(65, 'c');
+    o->clock_name = long_name.c_str();
+  });
   rejects([](atf_writer_options* o) { o->session_label = "caf\xc3\xa9"; });
   rejects([](atf_writer_options* o) { o->argc = 2; });
   rejects([](atf_writer_options* o) { o->max_stack_bytes = ATF_RECORD_MAX_STACK + 1; });
   rejects([](atf_writer_options* o) { o->arch = static_cast<atf_arch>(7); });
+  rejects([](atf_writer_options* o) { o->os = static_cast<atf_os>(3); });
+  rejects([](atf_writer_options* o) { o->os = static_cast<atf_os>(-1); });
   rejects([](atf_writer_options* o) { o->flush_policy = static_cast<atf_flush_policy>(9); });
   rejects([](atf_writer_options* o) { o->pid = -1; });
   EXPECT_FALSE(Exists(root_ + "/session_t"));
@@ -563,6 +725,22 @@ TEST_F(WriterTest, StrangePathsRoundTripThroughTheManifest) {
   ASSERT_EQ(ev.size(), 2u);
   EXPECT_EQ(ev[0].executable_path, "/opt/\"q\"/back\\slash/\xe2\x9c\x93/bad\xef\xbf\xbd");
   EXPECT_EQ(Stats().utf8_replacements, 1u);
+}
+
+TEST_F(WriterTest, ManifestNamesTheClock) {
+  const char* const names[] = {nullptr, "tsc"};
+  for (const char* name : names) {
+    Options opt(root_, name ? name : "unnamed");
+    opt.o.clock_name = name;  // with the stepping test clock
+    Open(&opt);
+    ASSERT_EQ(atf_writer_finalize(w_, 0), ATF_OK);
+    cJSON* root = cJSON_Parse(Manifest().c_str());
+    ASSERT_NE(root, nullptr);
+    EXPECT_STREQ(cJSON_GetObjectItemCaseSensitive(root, "clock")->valuestring, name ? name : "custom");
+    cJSON_Delete(root);
+    atf_writer_close(w_);
+    w_ = nullptr;
+  }
 }
 
 TEST_F(WriterTest, DefaultsComeFromTheProcess) {

@@ -1,12 +1,18 @@
 #!/bin/bash -eu
-# OSS-Fuzz build script for the ATF V4 toolkit's fuzz targets (fuzz/*_fuzzer.cc).
+# OSS-Fuzz build script for the ATF V4 toolkit's fuzz targets (the list: fuzz/targets.txt).
 #
 # Compiles directly with $CC / $CXX and the flags OSS-Fuzz passes ($CFLAGS, $CXXFLAGS,
 # $LIB_FUZZING_ENGINE); no Bazel. The three code generators run here, from proto/atf_v4.proto:
 # protoc-gen-c (protobuf-c, the writer), protoc-gen-nanopb (the validator), protoc --cpp_out
-# (Google's C++ protobuf, the reference decoder). Outputs in $OUT: <target>_fuzzer, its seed corpus
+# (Google's C++ protobuf, the reference decoder); protoc --descriptor_set_out makes the schema the
+# validator's upb engine reads (and upb_fuzzer's test schema), embedded as C arrays. upb's sources
+# are third_party/upb/upstream/, which tools/fetch-third-party.sh extracts and patches (the
+# Dockerfile runs it; this script runs it when the directory is missing). Outputs in $OUT: <target>_fuzzer, its seed corpus
 # (<target>_fuzzer_seed_corpus.zip, fuzz/corpus/<target> plus fuzz/regressions/<target>) and
 # dictionary (<target>_fuzzer.dict).
+#
+# fuzz/oss-fuzz/check_build.sh runs this script as OSS-Fuzz's `compile` does (layout, environment,
+# flags) and checks that every fuzzer it produced runs; .ci/run runs it.
 #
 # Outside OSS-Fuzz (e.g. on the Debian 12 development image):
 #   CC=clang CXX=clang++ LIB_FUZZING_ENGINE=-fsanitize=fuzzer OUT=/tmp/out SRC=$PWD \
@@ -26,6 +32,13 @@ set -eu
 _default_flags="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all -fsanitize=fuzzer-no-link"
 : "${CFLAGS:=$_default_flags}"
 : "${CXXFLAGS:=$_default_flags}"
+# OSS-Fuzz's CXXFLAGS end with -stdlib=libc++ ($CXXFLAGS_EXTRA). Google's C++ protobuf, our reference
+# decoder, comes from the distribution (libprotobuf-dev), built against libstdc++: compiled with
+# libc++ headers our objects would not link with it (std::__1::string vs std::__cxx11::string). So
+# our C++ uses the distribution's libstdc++ (base-builder installs build-essential); libFuzzer
+# keeps its own private libc++. The cost: MemorySanitizer, which needs every C++ library
+# instrumented, is not supported (project.yaml does not ask for it).
+CXXFLAGS=${CXXFLAGS//-stdlib=libc++/}
 
 # The repository: $ATF_SRC, else the checkout this script sits in, else $SRC/atf_v4, else $SRC.
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -56,9 +69,22 @@ protoc -I"$repo/proto" -I"$wkt" --plugin=protoc-gen-c="$(command -v protoc-gen-c
 protoc -I"$repo/proto" -I"$wkt" --plugin=protoc-gen-nanopb="$(command -v protoc-gen-nanopb)" \
   --nanopb_opt=-e.npb,-I"$repo/proto" --nanopb_out="$gen/nanopb" atf_v4.proto google/protobuf/timestamp.proto
 protoc -I"$repo/proto" -I"$wkt" --cpp_out="$gen" atf_v4.proto
+protoc -I"$repo/proto" -I"$wkt" --include_imports --descriptor_set_out="$gen/atf_v4_descriptor_set.desc" atf_v4.proto
+protoc -I"$repo/third_party/upb/testdata" --include_imports \
+  --descriptor_set_out="$gen/upb_patches_test_descriptor_set.desc" upb_patches_test.proto
+embed() {  # embed NAME: $gen/NAME.desc as NAME[] and NAME_size in $gen/NAME.{c,h} (as proto/descriptor_set.bzl)
+  printf '#include <stddef.h>\n#ifdef __cplusplus\nextern "C" {\n#endif\nextern const unsigned char %s[];\nextern const size_t %s_size;\n#ifdef __cplusplus\n}\n#endif\n' "$1" "$1" > "$gen/$1.h"
+  { echo "#include \"$1.h\""; echo "const unsigned char $1[] = {"
+    od -An -v -tx1 "$gen/$1.desc" | sed -e 's/ \([0-9a-f][0-9a-f]\)/0x\1,/g'
+    echo "};"; echo "const size_t $1_size = sizeof $1;"; } > "$gen/$1.c"
+}
+embed atf_v4_descriptor_set
+embed upb_patches_test_descriptor_set
+upb=$repo/third_party/upb/upstream
+[ -f "$upb/upb/decode.c" ] || "$repo/tools/fetch-third-party.sh"
 
 # ---- compile -----------------------------------------------------------------------------------
-includes=(-I"$repo" -I"$repo/writer" -I"$gen" -I"$gen/nanopb")
+includes=(-I"$repo" -I"$repo/writer" -I"$gen" -I"$gen/nanopb" -isystem "$upb" -isystem "$upb/generated_for_cmake")
 objs=()
 cc() {  # cc DEFINES SOURCE
   local defs=$1 src=$2 obj
@@ -67,12 +93,12 @@ cc() {  # cc DEFINES SOURCE
   $CC $CFLAGS -std=c11 $defs "${includes[@]}" -c "$src" -o "$obj"
   objs+=("$obj")
 }
-cxx() {  # cxx SOURCE: object path on stdout
-  local src=$1 obj
-  obj=$work/obj/$(echo "${src#"$repo"/}" | tr '/' '_').o
+# Not called inside $(...): bash does not apply `set -e` there, so a failed compile would go on.
+cxx() {  # cxx SOURCE: compiles into $last_obj
+  local src=$1
+  last_obj=$work/obj/$(echo "${src#"$repo"/}" | tr '/' '_').o
   # shellcheck disable=SC2086
-  $CXX $CXXFLAGS -std=c++17 "${includes[@]}" -c "$src" -o "$obj"
-  echo "$obj"
+  $CXX $CXXFLAGS -std=c++17 "${includes[@]}" -c "$src" -o "$last_obj"
 }
 
 # cJSON: from a source checkout when there is one (header as <cjson/cJSON.h>, like the package's).
@@ -84,22 +110,35 @@ if [ -f "${SRC:-/nonexistent}/cJSON/cJSON.c" ]; then
   cc "" "$SRC/cJSON/cJSON.c"
   cjson_lib=()
 fi
-for f in batch convert encode fileio manifest modules names symtab utf8 writer; do
-  cc -D_GNU_SOURCE "$repo/writer/$f.c"
-done
+# Our library sources: every .c of writer/, validator/ and recover/ but the tools' mains (the
+# directories are listed, not the files, so that a new source file cannot be forgotten here).
+lib_sources() {  # lib_sources DIR...: the .c files, sorted, without *_main.c
+  local d f
+  for d in "$@"; do
+    for f in "$repo/$d"/*.c; do [[ $f == *_main.c ]] || echo "$f"; done
+  done
+}
+mapfile -t writer_srcs < <(lib_sources writer)
+for f in "${writer_srcs[@]}"; do cc -D_GNU_SOURCE "$f"; done
 cc "" "$repo/writer/fastpath/fast_encode.c"
-for f in internal/decode internal/json_reader internal/json_writer internal/manifest internal/reader \
-         internal/utf8 validate report_json; do
-  cc "-D_FILE_OFFSET_BITS=64 -D_POSIX_C_SOURCE=200809L" "$repo/validator/$f.c"
-done
-cc -D_GNU_SOURCE "$repo/recover/recover.c"
+for f in decode def legacy_msg_reflection msg msgfactory table upb; do cc "" "$upb/upb/$f.c"; done
+cc "" "$upb/generated_for_cmake/google/protobuf/descriptor.upb.c"
+cc "" "$gen/atf_v4_descriptor_set.c"
+cc "" "$gen/upb_patches_test_descriptor_set.c"
+mapfile -t validator_srcs < <(lib_sources validator validator/internal)
+for f in "${validator_srcs[@]}"; do cc "-D_FILE_OFFSET_BITS=64 -D_POSIX_C_SOURCE=200809L" "$f"; done
+mapfile -t recover_srcs < <(lib_sources recover)
+for f in "${recover_srcs[@]}"; do cc -D_GNU_SOURCE "$f"; done
 cc "" "$gen/atf_v4.pb-c.c"
 cc "" "$gen/google/protobuf/timestamp.pb-c.c"
 cc "" "$gen/nanopb/atf_v4.npb.c"
 cc "" "$gen/nanopb/google/protobuf/timestamp.npb.c"
-objs+=("$(cxx "$gen/atf_v4.pb.cc")")
-objs+=("$(cxx "$repo/validator/fuzz_check.cc")")
-for f in event_decoders mem_file_ops manifest_render writer_program; do objs+=("$(cxx "$repo/fuzz/$f.cc")"); done
+for src in "$gen/atf_v4.pb.cc" "$repo/validator/fuzz_check.cc" \
+    "$repo/validator/testing/engine_compare.cc" "$repo/third_party/upb/upb_testing.cc" \
+    "$repo"/fuzz/{event_decoders,mem_file_ops,manifest_render,writer_program}.cc; do
+  cxx "$src"
+  objs+=("$last_obj")
+done
 ar rcs "$work/libatf_fuzz.a" "${objs[@]}"
 
 static_or_dynamic() {  # the static archive of library $1 when there is one, else -l$1
@@ -111,10 +150,12 @@ libs=("$(static_or_dynamic protobuf-c)" "$(static_or_dynamic protobuf-nanopb)" "
       "${cjson_lib[@]}" -lz -lpthread -ldl)
 
 # ---- link, corpora, dictionaries ---------------------------------------------------------------
-for t in varint validator manifest writer_roundtrip writer_faults recover; do
-  main=$(cxx "$repo/fuzz/${t}_fuzzer.cc")
+. "$repo/fuzz/targets.sh"
+atf_fuzz_targets "$repo"
+for t in "${targets[@]}"; do
+  cxx "$repo/fuzz/${t}_fuzzer.cc"
   # shellcheck disable=SC2086
-  $CXX $CXXFLAGS $LIB_FUZZING_ENGINE "$main" "$work/libatf_fuzz.a" "${libs[@]}" -o "$OUT/${t}_fuzzer"
+  $CXX $CXXFLAGS $LIB_FUZZING_ENGINE "$last_obj" "$work/libatf_fuzz.a" "${libs[@]}" -o "$OUT/${t}_fuzzer"
   cp "$repo/fuzz/$t.dict" "$OUT/${t}_fuzzer.dict"
   seeds=("$repo/fuzz/corpus/$t")
   [ -d "$repo/fuzz/regressions/$t" ] && seeds+=("$repo/fuzz/regressions/$t")

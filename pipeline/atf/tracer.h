@@ -14,13 +14,24 @@
  *
  * Each traced thread writes into its own lock-free ring (claimed on its first event, released
  * when the thread exits); a drain thread hands the rings' records to the writer (atf/writer.h).
- * The record functions never block and never allocate (except once per thread, on its first
- * event, to register the thread-exit hook): when the thread's ring is full the event is dropped
- * and counted, and the manifest reports droppedEvents per thread.
+ * A record costs about a counter read and the copy of its bytes: no lock, no atomic
+ * read-modify-write, no fence, no system call. The record functions never allocate (except once
+ * per thread, on its first event, to register the thread-exit hook). When the thread's ring is
+ * full, options.overflow decides: ATF_TRACER_OVERFLOW_DROP (the default) drops the event, counted,
+ * and never waits; ATF_TRACER_OVERFLOW_BLOCK waits for the drain to make room, so nothing is
+ * lost (signal events still drop: a handler never waits).
  *
- * Ordering: each thread's events keep their order and get non-decreasing timestamps
- * (CLOCK_REALTIME, clamped so a clock step backwards never reorders a thread). Across threads the
- * file order is the drain order; event_id is assigned by the writer in file order.
+ * Call trees stay balanced, dropping or not: a return is recorded only if its call was, a dropped
+ * call drops its whole subtree and its own return, and (DROP) a call is admitted only with room
+ * kept for the returns of every call still open, so a recorded call's return is never dropped
+ * while its thread goes on. A return whose call this session did not record (the function was
+ * entered before the session started) is dropped and counted (dropped_unmatched).
+ *
+ * Ordering: each thread's events keep their order and get non-decreasing timestamps: nanoseconds
+ * since the Unix epoch, CLOCK_REALTIME at session start plus the time elapsed since, read from the
+ * CPU's invariant counter where there is one (options.clock; the manifest's "clock" key names the
+ * source). Across threads the file order is the drain order; event_id is assigned by the writer
+ * in file order.
  *
  * Signals: atf_tracer_record_signal() is async-signal-safe. A signal that interrupts its own
  * thread in the middle of a record (or arrives before the thread's first event, when it has no
@@ -57,6 +68,25 @@ typedef enum atf_tracer_status {
 /* A static description of `status`. */
 const char *atf_tracer_strerror(atf_tracer_status status);
 
+/* What a traced thread does when its ring is full (atf_tracer_options.overflow). */
+typedef enum atf_tracer_overflow {
+  ATF_TRACER_OVERFLOW_DROP = 0,  /* drop the event and count it; never waits (the default) */
+  ATF_TRACER_OVERFLOW_BLOCK = 1  /* wait for the drain to make room: nothing is dropped for lack
+                                    of room (a bounded spin, then yielding). Signal handlers still
+                                    drop: they must never wait. */
+} atf_tracer_overflow;
+
+/* Where timestamps come from (atf_tracer_options.clock). Either way a timestamp is CLOCK_REALTIME at
+ * session start plus the time elapsed since at CLOCK_MONOTONIC's rate (a wall-clock step during the
+ * session moves nothing); the manifest's "clock" key names the source ("tsc", "cntvct",
+ * "monotonic"). */
+typedef enum atf_tracer_clock {
+  ATF_TRACER_CLOCK_AUTO = 0,     /* the CPU's invariant counter where there is one (x86_64 TSC,
+                                    arm64 CNTVCT), calibrated against CLOCK_MONOTONIC; else as
+                                    below (the default) */
+  ATF_TRACER_CLOCK_MONOTONIC = 1 /* clock_gettime(CLOCK_MONOTONIC) per event */
+} atf_tracer_clock;
+
 /* Upper bound of atf_tracer_options.max_threads (the registry's static slot array). */
 #define ATF_TRACER_MAX_THREADS_LIMIT 4096u
 
@@ -70,11 +100,15 @@ typedef struct atf_tracer_options {
   uint64_t idle_sleep_ns;     /* drain worker's sleep when the rings are empty; default 1 ms */
   uint64_t flush_interval_ns; /* drain worker flushes this often when it wrote; default 100 ms;
                                  0 = only atf_tracer_flush() and stop make events durable */
+  atf_tracer_overflow overflow; /* full ring: drop (default) or block; see the enum */
+  atf_tracer_clock clock;       /* timestamp source; see the enum */
   int drain_nice;             /* Linux: nice value asked for the drain thread (default 0 = as
                                  the process). When traced threads outnumber the cores, a drain
                                  that gets only its fair share falls behind and rings fill; e.g.
-                                 -10 lets it keep up. Negative values need CAP_SYS_NICE or
-                                 RLIMIT_NICE; if refused, the thread keeps the default. */
+                                 -10 lets it keep up. The writer's I/O thread asks for the same
+                                 (the drain waits on it at each full buffer). Negative values
+                                 need CAP_SYS_NICE or RLIMIT_NICE; if refused, the threads keep
+                                 the default. */
 } atf_tracer_options;
 
 /* Per thread lifetime (a reused OS thread id appears once per lifetime). */
@@ -82,6 +116,7 @@ typedef struct atf_tracer_thread_stats {
   int32_t thread_id;
   uint32_t generation;
   uint64_t produced, written, dropped, lost;
+  uint64_t dropped_unmatched; /* of dropped: returns whose call was not recorded */
 } atf_tracer_thread_stats;
 
 typedef struct atf_tracer_stats {
@@ -90,12 +125,17 @@ typedef struct atf_tracer_stats {
   uint64_t written;        /* accepted by the writer */
   uint64_t dropped;        /* full ring, nested signal, no free slot, too big */
   uint64_t dropped_no_slot; /* of dropped: every slot was in use (reported as thread 0) */
+  uint64_t dropped_unmatched; /* of dropped: returns whose call this session did not record
+                                 (entered before the session or before the thread had a slot) */
   uint64_t lost;           /* drained after the writer had failed */
   uint64_t threads;        /* thread lifetimes that recorded at least one event */
   uint64_t file_events;    /* events in events.bin, incl. TraceStart and TraceEnd */
   uint64_t file_bytes;     /* size of events.bin */
   uint64_t elapsed_ns;     /* start to stop */
+  uint64_t drain_cpu_ns;   /* CPU time the drain thread used (encoding included; not the
+                              writer's I/O thread) */
   atf_status writer_status; /* first writer error, ATF_OK if none */
+  const char *clock;       /* the timestamps' source: "tsc", "cntvct" or "monotonic" (static) */
   char session_dir[4096];
   /* Optional per-thread detail: set `thread_stats` to an array of `thread_stats_cap` entries
    * before stop; stop fills up to that many and sets thread_stats_count to the total. */
@@ -123,13 +163,22 @@ atf_tracer_status atf_tracer_symbol(const char *name, uint32_t *id);
 
 /* Records a function entry. `regs` are the argument registers in the host's canonical order
  * (x86_64: RDI RSI RDX RCX R8 R9; arm64: X0..X7), at most that many are kept; `stack` is copied
- * (at most max_stack_bytes). ATF_TRACER_E_DROPPED when dropped, ATF_TRACER_E_STATE when no
- * session is running. */
+ * (at most max_stack_bytes). ATF_TRACER_E_DROPPED when dropped (and then its subtree and return
+ * are dropped too), ATF_TRACER_E_STATE when no session is running. */
 atf_tracer_status atf_tracer_record_call(uint32_t symbol_id, uint64_t address,
                                          const uint64_t *regs, unsigned nregs,
                                          const void *stack, size_t stack_len);
 
-/* Records a function exit; `regs` are the return registers (x86_64: RAX RDX; arm64: X0 X1). */
+/* As atf_tracer_record_call, with the call site: the return address in the caller
+ * (FunctionCall.call_site; 0 = none), as -finstrument-functions hands it to its hooks. */
+atf_tracer_status atf_tracer_record_call_at(uint32_t symbol_id, uint64_t address,
+                                            uint64_t call_site, const uint64_t *regs,
+                                            unsigned nregs, const void *stack,
+                                            size_t stack_len);
+
+/* Records a function exit; `regs` are the return registers (x86_64: RAX RDX; arm64: X0 X1). It
+ * closes the innermost call of this thread recorded with atf_tracer_record_call(): calls and
+ * returns must nest, as function entries and exits do. */
 atf_tracer_status atf_tracer_record_return(uint32_t symbol_id, uint64_t address,
                                            const uint64_t *regs, unsigned nregs);
 

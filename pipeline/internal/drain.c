@@ -1,23 +1,39 @@
 /* internal/drain.c: see drain.h.
  *
- * Records are walked, not just forwarded: PAD records are cut out here so the sink only sees
- * events, every record's size is checked against the span before it is trusted, and the walk
- * yields the per-thread written count the tracer's accounting needs (written + dropped ==
- * produced).
+ * Spans are forwarded, not walked: each span of committed bytes (PADs included) goes to the sink in
+ * one call, and the sink's own walk (atf_writer_append: check, skip PADs, encode) returns how many
+ * events it kept, which is the per-thread written count the accounting needs (written + dropped +
+ * lost == produced). Only after the sink has failed does the drain walk records itself, to count
+ * what it could not write as lost.
  */
 #include "pipeline/internal/drain.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "atf/ring_record.h"
+#include "pipeline/internal/clock.h"
 
 #if defined(__linux__)
+#include <linux/futex.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#endif
+
+/* Bytes written to the sink between two releases to the producer. */
+#define ATF_DRAIN_CHUNK (16u << 10)
+
+/* Empty passes (each followed by a yield) before the worker sleeps. */
+#define ATF_DRAIN_EMPTY_PASSES 16
+
+#if defined(__linux__) && defined(SYS_futex)
+#define ATF_DRAIN_FUTEX 1
+#else
+#define ATF_DRAIN_FUTEX 0
 #endif
 
 static uint64_t mono_ns(void) {
@@ -48,50 +64,71 @@ int atf_drain_init(atf_drain *d, atf_registry *reg, const atf_drain_sink *sink,
   return err;
 }
 
-/* Hands one run of consecutive event records to the sink. */
-static void write_run(atf_drain *d, atf_slot *s, const unsigned char *run, size_t bytes,
-                      uint64_t n) {
-  if (n == 0) return;
-  if (d->sink_status == 0) {
-    uint64_t accepted = 0;
-    int st = d->sink.write(d->sink.ctx, run, bytes, &accepted);
-    if (st == 0) accepted = n;
-    if (accepted > n) accepted = n;
-    atomic_fetch_add_explicit(&s->written, accepted, memory_order_relaxed);
-    if (accepted != 0) d->dirty = 1;
-    if (st == 0) return;
-    d->sink_status = st;
-    n -= accepted;
+/* Events (non-PAD records) in a span of whole records; a malformed size ends the count (the sink
+ * refuses such a record too). */
+static uint64_t count_events(const unsigned char *p, size_t len) {
+  uint64_t n = 0;
+  for (size_t off = 0; len - off >= ATF_RECORD_HEADER_SIZE;) {
+    const atf_ring_record *r = (const atf_ring_record *)(p + off);
+    if (r->size < ATF_RECORD_HEADER_SIZE || r->size % ATF_RECORD_ALIGN != 0 || r->size > len - off) {
+      break;
+    }
+    n += r->kind != ATF_KIND_PAD;
+    off += r->size;
   }
-  atomic_fetch_add_explicit(&s->lost, n, memory_order_relaxed);
+  return n;
 }
 
-/* Walks one span of whole records, cutting out PADs. Returns records written. */
+static void add(ATF_ATOMIC(uint64_t) *counter, uint64_t n) { /* drain worker only: no RMW needed */
+  atomic_store_explicit(counter, atomic_load_explicit(counter, memory_order_relaxed) + n,
+                        memory_order_relaxed);
+}
+
+/* Hands one span of whole records to the sink. Returns the events it kept. */
 static uint64_t write_span(atf_drain *d, atf_slot *s, const unsigned char *p, size_t len) {
-  uint64_t before = atomic_load_explicit(&s->written, memory_order_relaxed);
-  const unsigned char *run = p;
-  size_t run_bytes = 0;
-  uint64_t run_n = 0;
-  size_t off = 0;
-  while (off < len) {
-    const atf_ring_record *r = (const atf_ring_record *)(p + off);
-    size_t size = r->size;
-    if (size < ATF_RECORD_HEADER_SIZE || size % ATF_RECORD_ALIGN != 0 || size > len - off) {
-      break; /* cannot happen with a correct producer; the rest of the span is skipped */
-    }
-    if (r->kind == ATF_KIND_PAD) {
-      write_run(d, s, run, run_bytes, run_n);
-      run = p + off + size;
-      run_bytes = 0;
-      run_n = 0;
-    } else {
-      run_bytes += size;
-      run_n++;
-    }
-    off += size;
+  if (len == 0) return 0;
+  uint64_t kept = 0;
+  if (d->sink_status == 0) {
+    const int st = d->sink.write(d->sink.ctx, p, len, &kept);
+    add(&s->written, kept);
+    if (kept != 0) d->dirty = 1;
+    if (st == 0) return kept;
+    d->sink_status = st;
   }
-  write_run(d, s, run, run_bytes, run_n);
-  return atomic_load_explicit(&s->written, memory_order_relaxed) - before;
+  const uint64_t events = count_events(p, len);
+  add(&s->lost, events > kept ? events - kept : 0);
+  return kept;
+}
+
+/* Where the first chunk of whole records of p[0..len) ends: at least ATF_DRAIN_CHUNK bytes (or
+ * all of them), on a record boundary. Reads only the size fields; a malformed size ends the chunk
+ * at the rest of the span (the sink refuses such a record). */
+static size_t chunk_end(const unsigned char *p, size_t len) {
+  if (len <= ATF_DRAIN_CHUNK) return len;
+  size_t off = 0;
+  while (off < ATF_DRAIN_CHUNK) {
+    const atf_ring_record *r = (const atf_ring_record *)(p + off);
+    if (len - off < ATF_RECORD_HEADER_SIZE || r->size < ATF_RECORD_HEADER_SIZE ||
+        r->size % ATF_RECORD_ALIGN != 0 || r->size > len - off) {
+      return len;
+    }
+    off += r->size;
+  }
+  return off;
+}
+
+/* Writes one span in chunks, releasing each to the producer as soon as it is written, so that a
+ * producer that ran out of room (or blocks) refills while the rest is encoded. */
+static uint64_t write_span_chunks(atf_drain *d, atf_slot *s, const unsigned char *p, size_t len) {
+  uint64_t n = 0;
+  while (len > 0) {
+    const size_t c = chunk_end(p, len);
+    n += write_span(d, s, p, c);
+    atf_ring_release(&s->ring, c);
+    p += c;
+    len -= c;
+  }
+  return n;
 }
 
 /* Drains what is committed now; with `to_end`, repeats until the ring is empty. */
@@ -101,9 +138,8 @@ static uint64_t drain_slot(atf_drain *d, atf_slot *s, int to_end) {
     atf_ring_span span;
     size_t len = atf_ring_peek(&s->ring, &span);
     if (len == 0) break;
-    n += write_span(d, s, span.ptr[0], span.len[0]);
-    n += write_span(d, s, span.ptr[1], span.len[1]);
-    atf_ring_release(&s->ring, len);
+    n += write_span_chunks(d, s, span.ptr[0], span.len[0]);
+    n += write_span_chunks(d, s, span.ptr[1], span.len[1]);
     if (!to_end) break;
   }
   return n;
@@ -123,14 +159,17 @@ static void remember_thread(atf_drain *d, atf_slot *s) {
   atf_drain_thread_stats *t = &d->threads[d->nthreads++];
   t->thread_id = s->tid;
   t->generation = atomic_load_explicit(&s->generation, memory_order_relaxed);
-  t->produced = atomic_load_explicit(&s->produced, memory_order_relaxed);
+  const uint64_t nested = atomic_load_explicit(&s->nested_dropped, memory_order_relaxed);
+  t->produced = atomic_load_explicit(&s->produced, memory_order_relaxed) + nested;
   t->written = atomic_load_explicit(&s->written, memory_order_relaxed);
-  t->dropped = atomic_load_explicit(&s->dropped, memory_order_relaxed);
+  t->dropped = atomic_load_explicit(&s->dropped, memory_order_relaxed) + nested;
+  t->unmatched = atomic_load_explicit(&s->unmatched, memory_order_relaxed);
   t->lost = atomic_load_explicit(&s->lost, memory_order_relaxed);
 }
 
 static void retire(atf_drain *d, atf_slot *s) {
-  uint64_t dropped = atomic_load_explicit(&s->dropped, memory_order_relaxed);
+  uint64_t dropped = atomic_load_explicit(&s->dropped, memory_order_relaxed) +
+                     atomic_load_explicit(&s->nested_dropped, memory_order_relaxed);
   if (dropped != 0) d->sink.record_drops(d->sink.ctx, s->tid, dropped);
   remember_thread(d, s);
   atf_registry_free(s);
@@ -171,6 +210,56 @@ static int do_flush(atf_drain *d, uint64_t now) {
   return st;
 }
 
+/* Sleeps up to idle_sleep_ns, or until woken (atf_drain_wake: a flush, stop, or a producer whose
+ * ring fills up). REQUIRES: d->mu held; it is released during the sleep. */
+static void idle_sleep(atf_drain *d) {
+#if ATF_DRAIN_FUTEX
+  /* wake_seq is read under the mutex: a flush or stop request (made under it) bumps it later. A
+   * producer either sees `sleeping` (set, then a full fence) and bumps it, or it committed before
+   * the fence and the next pass finds its records after at most this sleep. */
+  const uint32_t seq = atomic_load_explicit(&d->wake_seq, memory_order_acquire);
+  atomic_store_explicit(&d->sleeping, 1, memory_order_relaxed);
+  atomic_thread_fence(memory_order_seq_cst);
+  pthread_mutex_unlock(&d->mu);
+  struct timespec ts = {(time_t)(d->idle_sleep_ns / 1000000000u),
+                        (long)(d->idle_sleep_ns % 1000000000u)};
+  syscall(SYS_futex, &d->wake_seq, FUTEX_WAIT_PRIVATE, seq, &ts, NULL, 0);
+  atomic_store_explicit(&d->sleeping, 0, memory_order_relaxed);
+  pthread_mutex_lock(&d->mu);
+#else
+  struct timespec until;
+  clock_gettime(CLOCK_MONOTONIC, &until);
+  uint64_t ns = (uint64_t)until.tv_nsec + d->idle_sleep_ns;
+  until.tv_sec += (time_t)(ns / 1000000000u);
+  until.tv_nsec = (long)(ns % 1000000000u);
+  pthread_cond_timedwait(&d->wake, &d->mu, &until);
+#endif
+}
+
+void atf_drain_wake(atf_drain *d) {
+  atomic_fetch_add_explicit(&d->wake_seq, 1, memory_order_release);
+#if ATF_DRAIN_FUTEX
+  syscall(SYS_futex, &d->wake_seq, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+#endif
+}
+
+void atf_drain_nudge_slow(atf_drain *d) {
+  uint32_t expected = 1;
+  if (atomic_compare_exchange_strong_explicit(&d->sleeping, &expected, 0, memory_order_relaxed,
+                                              memory_order_relaxed)) {
+    atf_drain_wake(d);
+  }
+}
+
+/* Wakes the worker for a request made under d->mu. */
+static void wake_locked(atf_drain *d) {
+#if ATF_DRAIN_FUTEX
+  atf_drain_wake(d);
+#else
+  pthread_cond_signal(&d->wake);
+#endif
+}
+
 static void *worker(void *arg) {
   atf_drain *d = (atf_drain *)arg;
 #if defined(__linux__)
@@ -178,6 +267,7 @@ static void *worker(void *arg) {
    * (no CAP_SYS_NICE) leaves the default priority, which is correct, only slower to drain. */
   if (d->nice != 0) (void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), d->nice);
 #endif
+  unsigned empty_passes = 0;
   pthread_mutex_lock(&d->mu);
   for (;;) {
     uint64_t want_flush = d->flush_requested;
@@ -185,6 +275,7 @@ static void *worker(void *arg) {
     pthread_mutex_unlock(&d->mu);
 
     uint64_t n = atf_drain_pass(d, 0);
+    atf_clock_anchor(); /* the session clock's counter mapping, every ATF_CLOCK_ANCHOR_NS */
     uint64_t now = mono_ns();
     int interval_due = d->flush_interval_ns != 0 && d->dirty &&
                        now - d->last_flush_ns >= d->flush_interval_ns;
@@ -201,13 +292,27 @@ static void *worker(void *arg) {
       pthread_cond_broadcast(&d->done);
     }
     if (stop) break;
+    /* Nothing found: a few more passes, yielding in between, before sleeping; a producer that is
+     * only between two bursts then never waits out a sleep (or pays a wake-up). */
+    if (n == 0) {
+      empty_passes++;
+    } else {
+      empty_passes = 0;
+    }
     if (n == 0 && !d->stop_requested && d->flush_requested == d->flush_done) {
-      struct timespec until;
-      clock_gettime(CLOCK_MONOTONIC, &until);
-      uint64_t ns = (uint64_t)until.tv_nsec + d->idle_sleep_ns;
-      until.tv_sec += (time_t)(ns / 1000000000u);
-      until.tv_nsec = (long)(ns % 1000000000u);
-      pthread_cond_timedwait(&d->wake, &d->mu, &until);
+      if (empty_passes < ATF_DRAIN_EMPTY_PASSES) {
+        pthread_mutex_unlock(&d->mu);
+        sched_yield();
+        pthread_mutex_lock(&d->mu);
+      } else {
+        idle_sleep(d);
+      }
+    }
+  }
+  {
+    struct timespec cpu;
+    if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu) == 0) {
+      d->cpu_ns = (uint64_t)cpu.tv_sec * 1000000000u + (uint64_t)cpu.tv_nsec;
     }
   }
   /* Flush requests that raced with stop are answered with the current status. */
@@ -228,7 +333,7 @@ int atf_drain_start(atf_drain *d) {
 int atf_drain_flush(atf_drain *d) {
   pthread_mutex_lock(&d->mu);
   uint64_t ticket = ++d->flush_requested;
-  pthread_cond_signal(&d->wake);
+  wake_locked(d);
   while (d->flush_done < ticket) pthread_cond_wait(&d->done, &d->mu);
   int st = d->flush_status;
   pthread_mutex_unlock(&d->mu);
@@ -239,7 +344,7 @@ void atf_drain_stop(atf_drain *d) {
   if (!d->running) return;
   pthread_mutex_lock(&d->mu);
   d->stop_requested = 1;
-  pthread_cond_signal(&d->wake);
+  wake_locked(d);
   pthread_mutex_unlock(&d->mu);
   pthread_join(d->thread, NULL);
   d->running = 0;

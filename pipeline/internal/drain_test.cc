@@ -24,11 +24,12 @@ struct FakeSink {
   uint64_t records = 0, pads = 0, flushes = 0, writes = 0;
   int fail_after_writes = -1;  // -1: never fail
 
-  static int Write(void* ctx, const void* records, size_t bytes, uint64_t* accepted) {
+  // Like the writer: skips PADs, reports the events it kept.
+  static int Write(void* ctx, const void* records, size_t bytes, uint64_t* events) {
     auto* f = static_cast<FakeSink*>(ctx);
     std::lock_guard<std::mutex> lock(f->mu);
+    *events = 0;
     if (f->fail_after_writes >= 0 && f->writes >= static_cast<uint64_t>(f->fail_after_writes)) {
-      *accepted = 0;
       return 4;
     }
     f->writes++;
@@ -36,10 +37,14 @@ struct FakeSink {
     for (size_t off = 0; off < bytes;) {
       atf_ring_record r;
       std::memcpy(&r, p + off, sizeof r);
-      if (r.kind == ATF_KIND_PAD) f->pads++;
+      off += r.size;
+      if (r.kind == ATF_KIND_PAD) {
+        f->pads++;
+        continue;
+      }
       f->seqs[r.thread_id].push_back(r.address);
       f->records++;
-      off += r.size;
+      ++*events;
     }
     return 0;
   }
@@ -126,9 +131,8 @@ TEST(DrainTest, EveryRecordOnceInOrderAndSlotsFreed) {
     written += t.written;
     dropped += t.dropped;
   }
-  EXPECT_EQ(written, f.fake.records);
+  EXPECT_EQ(written, f.fake.records);  // PADs reach the sink but are never counted as written
   EXPECT_EQ(written + dropped, produced);
-  EXPECT_EQ(f.fake.pads, 0u);
   for (uint32_t i = 0; i < 8; i++) EXPECT_EQ(atomic_load(&f.slots[i].state), ATF_SLOT_FREE);
 }
 

@@ -63,9 +63,11 @@ atf_slot *atf_registry_claim(atf_registry *reg, int32_t tid) {
     atf_ring_init(&s->ring, reg->ring_mem + (size_t)i * reg->ring_bytes, reg->ring_bytes);
     s->tid = tid;
     s->last_timestamp_ns = 0;
-    /* inflight is not reset: it is always balanced, and a stale thread may hold it briefly. */
+    s->owner_busy = NULL;
     atomic_store_explicit(&s->produced, 0, memory_order_relaxed);
     atomic_store_explicit(&s->dropped, 0, memory_order_relaxed);
+    atomic_store_explicit(&s->unmatched, 0, memory_order_relaxed);
+    atomic_store_explicit(&s->nested_dropped, 0, memory_order_relaxed);
     atomic_store_explicit(&s->written, 0, memory_order_relaxed);
     atomic_store_explicit(&s->lost, 0, memory_order_relaxed);
     atomic_fetch_add_explicit(&s->generation, 1, memory_order_relaxed);

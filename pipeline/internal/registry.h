@@ -32,12 +32,19 @@ enum atf_slot_state {
 
 typedef struct atf_slot {
   atf_ring ring;
-  /* Written by the owning thread (and its signal handlers) on every event. */
-  alignas(ATF_CACHE_LINE) ATF_ATOMIC(uint32_t) inflight; /* records in progress (see tracer.c) */
-  int32_t tid;
+  /* Written by the owning thread on every event, and only by it: counters are atomics so the drain
+   * may read them, but the owner updates them with a plain load and store (no read-modify-write). */
+  alignas(ATF_CACHE_LINE) int32_t tid;
   uint64_t last_timestamp_ns; /* keeps the thread's timestamps non-decreasing */
   ATF_ATOMIC(uint64_t) produced;  /* events the thread tried to record */
-  ATF_ATOMIC(uint64_t) dropped;   /* of those, dropped (ring full, nested signal, too big) */
+  ATF_ATOMIC(uint64_t) dropped;   /* of those, dropped (ring full, call subtree, too big, ...) */
+  ATF_ATOMIC(uint64_t) unmatched; /* of dropped: returns whose call this session never recorded */
+  /* Events of signal handlers that interrupted one of the owner's records: produced and dropped
+   * (read-modify-write: handlers may nest). */
+  ATF_ATOMIC(uint64_t) nested_dropped;
+  /* The owner's "in a record" flag (bit 0) lives in its thread-local storage; the tracer sets this
+   * pointer when the slot is claimed and reads it when stopping (both under its lifecycle lock). */
+  ATF_ATOMIC(uint32_t) *owner_busy;
   /* Read by the drain worker on every pass; written on claim and free. */
   alignas(ATF_CACHE_LINE) ATF_ATOMIC(uint32_t) state;
   ATF_ATOMIC(uint32_t) generation; /* bumped on every claim */

@@ -22,7 +22,9 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
+#include "atf/ring_record.h"
 #include "pipeline/internal/atomic.h"
 
 #ifdef __cplusplus
@@ -45,6 +47,10 @@ typedef struct atf_ring {
   uint64_t cached_tail;                           /* producer's last view of tail */
   /* Consumer's line. */
   alignas(ATF_CACHE_LINE) ATF_ATOMIC(uint64_t) tail; /* bytes released */
+  ATF_ATOMIC(uint32_t) room_seq;                  /* bumped to wake a waiting producer (futex) */
+  /* Read by the consumer at every release, written only when the producer starts or stops
+   * waiting: alone, so that neither side's hot line bounces for it. */
+  alignas(ATF_CACHE_LINE) ATF_ATOMIC(uint32_t) waiting; /* the producer sleeps in _reserve_wait */
   /* Read-only after init. */
   alignas(ATF_CACHE_LINE) unsigned char *buf;
   uint64_t mask;
@@ -68,16 +74,74 @@ void atf_ring_init(atf_ring *r, void *buf, uint32_t capacity);
 /* Producer: room for one record of `size` bytes, or NULL when the ring is full or `size` is over
  * max_record. Nothing is visible to the consumer until atf_ring_commit().
  * REQUIRES: size is a multiple of 8 and >= ATF_RECORD_HEADER_SIZE; no reservation pending. */
-void *atf_ring_reserve(atf_ring *r, size_t size);
+static inline void *atf_ring_reserve(atf_ring *r, size_t size);
+
+/* Producer: as atf_ring_reserve, but succeeds only if at least `keep_free` bytes stay free after
+ * the record (and its PAD, if any): room set aside for records that must not fail later. */
+static inline void *atf_ring_reserve_keep(atf_ring *r, size_t size, size_t keep_free);
 
 /* Producer: publishes the pending reservation (and its PAD, if any). */
-void atf_ring_commit(atf_ring *r);
+static inline void atf_ring_commit(atf_ring *r);
+
+/* Producer: atf_ring_reserve, waiting for the consumer to make room when the ring is full: a short
+ * spin, then sleeping until atf_ring_release() wakes it (Linux: a futex; elsewhere short sleeps).
+ * NULL only when `size` is over max_record. Never allocates; the sleep is a system call, so it is
+ * async-signal-safe, but it waits for the consumer: never call it where the consumer might wait
+ * for this thread. */
+void *atf_ring_reserve_wait(atf_ring *r, size_t size);
 
 /* Consumer: the committed, unreleased bytes. Returns their total length. */
 size_t atf_ring_peek(atf_ring *r, atf_ring_span *out);
 
-/* Consumer: frees `bytes` (REQUIRES: <= the length peek returned) for the producer. */
+/* Consumer: frees `bytes` (REQUIRES: <= the length peek returned) for the producer, and wakes it
+ * if it waits for room. */
 void atf_ring_release(atf_ring *r, size_t bytes);
+
+/* ---- the producer's side, inline: it is on every event's path -------------------------------- */
+
+#ifdef __cplusplus
+#define ATF_RING_LOAD(x, order) (x).load(std::order)
+#define ATF_RING_STORE(x, v, order) (x).store((v), std::order)
+#else
+#define ATF_RING_LOAD(x, order) atomic_load_explicit(&(x), order)
+#define ATF_RING_STORE(x, v, order) atomic_store_explicit(&(x), (v), order)
+#endif
+
+static inline void *atf_ring_reserve_keep(atf_ring *r, size_t size, size_t keep_free) {
+  if (size > r->max_record) return NULL;
+  const uint64_t head = ATF_RING_LOAD(r->head, memory_order_relaxed);
+  const uint64_t off = head & r->mask;
+  const uint64_t to_end = r->capacity - off;
+  /* A record never straddles the end, and never leaves a gap too small for a PAD header. */
+  uint64_t pad = 0;
+  if (size > to_end || (to_end - size != 0 && to_end - size < ATF_RECORD_HEADER_SIZE)) pad = to_end;
+  const uint64_t need = pad + size + keep_free;
+  if (head + need - r->cached_tail > r->capacity) {
+    r->cached_tail = ATF_RING_LOAD(r->tail, memory_order_acquire);
+    if (head + need - r->cached_tail > r->capacity) return NULL;
+  }
+  if (pad != 0) {
+    atf_ring_record *p = (atf_ring_record *)(r->buf + off);
+    memset(p, 0, sizeof *p);
+    p->size = (uint16_t)pad;
+    p->kind = ATF_KIND_PAD;
+  }
+  r->reserved_head = head + pad + size;
+  return r->buf + ((head + pad) & r->mask);
+}
+
+static inline void *atf_ring_reserve(atf_ring *r, size_t size) {
+  return atf_ring_reserve_keep(r, size, 0);
+}
+
+static inline uint64_t atf_ring_refresh_tail(atf_ring *r) {
+  r->cached_tail = ATF_RING_LOAD(r->tail, memory_order_acquire);
+  return r->reserved_head - r->cached_tail;
+}
+
+static inline void atf_ring_commit(atf_ring *r) {
+  ATF_RING_STORE(r->head, r->reserved_head, memory_order_release);
+}
 
 #ifdef __cplusplus
 }

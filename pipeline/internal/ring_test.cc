@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cstdint>
 #include <cstring>
 #include <random>
@@ -182,12 +183,46 @@ TEST(RingTest, TwoThreadsTransferEveryRecordInOrder) {
   seqs.reserve(kRecords);
   uint64_t pads = 0;
   while (seqs.size() < kRecords) {
+    const size_t before = seqs.size();
     Consume(&ring.r, &seqs, &pads);
     if (testing::Test::HasFatalFailure()) break;
+    if (seqs.size() == before) std::this_thread::yield();  // a busy consumer starves the producer
   }
   producer.join();
   ASSERT_EQ(seqs.size(), kRecords);
   for (uint64_t i = 0; i < kRecords; i++) ASSERT_EQ(seqs[i], i);
+}
+
+// A producer that waits for room (atf_ring_reserve_wait) against a consumer that pauses now and
+// then: every record arrives in order, none is refused, and the producer sleeps rather than spins.
+TEST(RingTest, ReserveWaitSleepsUntilTheConsumerMakesRoom) {
+  Ring ring(1024);
+  constexpr uint64_t kRecords = 20000;
+  std::thread producer([&] {
+    for (uint64_t seq = 0; seq < kRecords; seq++) {
+      const size_t size = 40 + 8 * (seq % 20);
+      auto* p = static_cast<unsigned char*>(atf_ring_reserve_wait(&ring.r, size));
+      ASSERT_NE(p, nullptr);
+      atf_ring_record rec{};
+      rec.size = static_cast<uint16_t>(size);
+      rec.kind = ATF_KIND_CALL;
+      rec.address = seq;
+      std::memcpy(p, &rec, sizeof rec);
+      for (size_t i = sizeof rec; i < size; i++) p[i] = static_cast<unsigned char>(seq + i);
+      atf_ring_commit(&ring.r);
+    }
+  });
+  std::vector<uint64_t> seqs;
+  uint64_t pads = 0;
+  for (int round = 0; seqs.size() < kRecords; round++) {
+    Consume(&ring.r, &seqs, &pads);
+    if (testing::Test::HasFatalFailure()) break;
+    if (round % 64 == 0) std::this_thread::sleep_for(std::chrono::microseconds(200));
+  }
+  producer.join();
+  ASSERT_EQ(seqs.size(), kRecords);
+  for (uint64_t i = 0; i < kRecords; i++) ASSERT_EQ(seqs[i], i);
+  EXPECT_EQ(atf_ring_reserve_wait(&ring.r, ring.r.max_record + 8), nullptr);
 }
 
 }  // namespace

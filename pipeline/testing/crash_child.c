@@ -1,14 +1,19 @@
 /* crash_child: the process crash_test kills. Traces two producer threads and reports, on stdout,
  * the flush points the tracer acknowledged:
  *   DIR <session dir>
- *   ACK <tid> <seq> <tid> <seq>     after atf_tracer_flush() returned OK: each thread's events
- *                                   with sequence numbers 0..seq are durable
+ *   ACK <tid> <seq> <tid> <seq>     after atf_tracer_flush() returned OK: each thread's calls
+ *                                   with sequence numbers 0..seq are durable (each call is
+ *                                   followed by its return)
  *   DONE                            after atf_tracer_stop() returned OK
  * Each producer numbers only the events the tracer accepted (a dropped event's number is reused),
  * so the durable sequence numbers of a thread are exactly 0..seq.
  *
- *   crash_child OUTPUT_ROOT LABEL RUN_MS
+ * It runs until its standard input reaches end of file (or reads a line), then stops the session
+ * cleanly; it never ends on its own, so a test that kills it after some progress always kills it.
+ *
+ *   crash_child OUTPUT_ROOT LABEL
  */
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -34,7 +39,10 @@ static void *produce(void *arg) {
   memset(stack, i, sizeof stack);
   for (int64_t seq = 0; !atomic_load(&g_stop);) {
     uint64_t regs[6] = {(uint64_t)seq, (uint64_t)i, 0, 0, 0, 0};
-    if (atf_tracer_record_call(g_sym, 0x1000, regs, 6, stack, sizeof stack) == ATF_TRACER_OK) {
+    /* A call and its return (a dropped call takes its return with it). */
+    atf_tracer_status st = atf_tracer_record_call(g_sym, 0x1000, regs, 6, stack, sizeof stack);
+    atf_tracer_record_return(g_sym, 0x1000, regs, 1);
+    if (st == ATF_TRACER_OK) {
       atomic_store_explicit(&g_last_ok[i], seq, memory_order_release);
       seq++;
     } else {
@@ -50,9 +58,17 @@ static void sleep_us(long us) {
   nanosleep(&ts, NULL);
 }
 
+/* True once standard input has a line or is at end of file. */
+static int told_to_stop(void) {
+  struct pollfd p = {0, POLLIN, 0};
+  if (poll(&p, 1, 0) <= 0) return 0;
+  char c;
+  return read(0, &c, 1) >= 0; /* 0 = EOF, 1 = a byte: either way, stop */
+}
+
 int main(int argc, char **argv) {
-  if (argc != 4) {
-    fprintf(stderr, "usage: crash_child OUTPUT_ROOT LABEL RUN_MS\n");
+  if (argc != 3) {
+    fprintf(stderr, "usage: crash_child OUTPUT_ROOT LABEL\n");
     return 2;
   }
   setvbuf(stdout, NULL, _IOLBF, 0);
@@ -70,12 +86,9 @@ int main(int argc, char **argv) {
   for (int i = 0; i < PRODUCERS; i++) atomic_store(&g_last_ok[i], -1);
   pthread_t threads[PRODUCERS];
   for (int i = 0; i < PRODUCERS; i++) pthread_create(&threads[i], NULL, produce, (void *)(intptr_t)i);
-  long run_us = atol(argv[3]) * 1000L;
   unsigned seed = (unsigned)getpid();
-  for (long waited = 0; waited < run_us;) {
-    long pause = 300 + (long)(rand_r(&seed) % 2000);
-    sleep_us(pause);
-    waited += pause;
+  while (!told_to_stop()) {
+    sleep_us(300 + (long)(rand_r(&seed) % 2000));
     int64_t seq[PRODUCERS];
     for (int i = 0; i < PRODUCERS; i++) {
       seq[i] = atomic_load_explicit(&g_last_ok[i], memory_order_acquire);

@@ -133,7 +133,8 @@ int main(int argc, char** argv) {
     rc = o.Record(atf_test::Start(0, kBaseNs)) ? 0 : 2;
     uint64_t id = 1;
     for (int i = 0; rc == 0 && i < 100; ++i) {
-      if (!o.Record(atf_test::Call(id++, 7, kBaseNs + id, "g", 0x40))) rc = 2;
+      if (!o.Record(atf_test::Call(id, 7, kBaseNs + id, "g", 0x40))) rc = 2;
+      ++id;
     }
     if (rc == 0 && !o.Put(Frame(ManyRegistersCall(id, kBaseNs + id, n)))) rc = 2;
   } else {

@@ -17,13 +17,15 @@
  *        2     1  kind          enum atf_record_kind
  *        3     1  reg_count     <= ATF_RECORD_MAX_REGS
  *        4     2  stack_len     <= ATF_RECORD_MAX_STACK
- *        6     2  flags         0 (reserved)
+ *        6     2  flags         0, or ATF_RECORD_FLAG_CALL_SITE on a CALL
  *        8     4  thread_id     OS thread id
- *       12     4  value         SIGNAL: signal number; TRACE_END: exit code; otherwise 0
+ *       12     4  value         SIGNAL: signal number; TRACE_END: exit code; CALL with
+ *                               ATF_RECORD_FLAG_CALL_SITE: the call site's low 32 bits; else 0
  *       16     8  timestamp_ns  nanoseconds since the Unix epoch
  *       24     8  address       CALL/RETURN: function entry address; otherwise 0
  *       32     4  symbol_id     CALL/RETURN: interned symbol id, 0 = no symbol; otherwise 0
- *       36     4  reserved      0
+ *       36     4  reserved      0; CALL with ATF_RECORD_FLAG_CALL_SITE: the call site's high
+ *                               32 bits
  *       40  8*n   regs[reg_count]
  *        …   len  stack[stack_len]
  */
@@ -43,6 +45,10 @@ extern "C" {
 #define ATF_RECORD_MAX_STACK 4096u
 #define ATF_RECORD_MAX_SIZE \
   (ATF_RECORD_HEADER_SIZE + 8u * ATF_RECORD_MAX_REGS + ATF_RECORD_MAX_STACK)
+
+/* flags: a CALL record carries its call site (FunctionCall.call_site) in value (low 32 bits) and
+ * reserved (high 32 bits). */
+#define ATF_RECORD_FLAG_CALL_SITE 0x0001u
 
 enum atf_record_kind {
   ATF_KIND_PAD = 0,       /* filler (e.g. at a ring's wrap point): skipped by the writer */
@@ -71,6 +77,12 @@ typedef struct atf_ring_record {
 static inline size_t atf_record_size(unsigned reg_count, unsigned stack_len) {
   size_t n = ATF_RECORD_HEADER_SIZE + 8u * (size_t)reg_count + (size_t)stack_len;
   return (n + (ATF_RECORD_ALIGN - 1u)) & ~(size_t)(ATF_RECORD_ALIGN - 1u);
+}
+
+/* The call site a CALL record carries, 0 without ATF_RECORD_FLAG_CALL_SITE. */
+static inline uint64_t atf_record_call_site(const atf_ring_record *r) {
+  if (!(r->flags & ATF_RECORD_FLAG_CALL_SITE)) return 0;
+  return (uint64_t)(uint32_t)r->value | (uint64_t)r->reserved << 32;
 }
 
 static inline uint64_t *atf_record_regs(atf_ring_record *r) {

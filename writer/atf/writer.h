@@ -15,7 +15,16 @@
  * Session layout: <output_root>/session_YYYYMMDD_HHMMSS/pid_<pid>/{events.bin,trace.json}, the
  * date taken from the session clock in UTC (or session_<label> when a label is given).
  * events.bin is a length-delimited stream of atf.v4.Event messages: [varint length][Event]...
- * with canonical (shortest) varints; event_id counts from 0 in file order.
+ * with canonical (shortest) varints; event_id counts from ATF_WRITER_FIRST_EVENT_ID (1) in file
+ * order: TraceStart is 1, the next event 2, ... The TraceStart and TraceEnd the writer writes
+ * itself carry thread_id 0 (options.session_thread_id to change it).
+ *
+ * Target: a session is written for a target OS and architecture (options.os, options.arch; default
+ * the host), not for the host it is written on, so any host writes the same bytes for the same
+ * records and options. The target decides the register names (per architecture), the signal names
+ * (per the OS's numbering: SIGUSR1 is 10 on linux, 30 on darwin), TraceStart's operating_system
+ * and cpu_architecture, and the manifest's os and arch. testdata/golden/ holds one session per
+ * target (linux and darwin x x86_64 and arm64).
  *
  * Durability contract:
  *   - After atf_writer_flush() returns ATF_OK, every event passed to atf_writer_write() before it is
@@ -35,8 +44,10 @@
  *   - Files and directories are created with O_EXCL / O_NOFOLLOW semantics: an existing session
  *     directory is never reused (ATF_E_EXISTS) and no symlink is followed at the last component.
  *
- * Manifest keys: formatVersion ("ATF V4"), writer ("atf-writer <version>"), os, arch, pid,
- * sessionId, executablePath, clock ("CLOCK_REALTIME" or "custom"), timeStartNs/timeEndNs (min/max
+ * Manifest keys: formatVersion ("ATF V4"), writer ("atf-writer <version>"), os ("linux", "darwin"
+ * or "unknown"), arch ("x86_64", "aarch64" or "unknown"; the same values as TraceStart), pid,
+ * sessionId, executablePath, clock ("CLOCK_REALTIME", or options.clock_name / "custom" with a
+ * caller's clock), timeStartNs/timeEndNs (min/max
  * of every event timestamp, TraceStart and TraceEnd included), eventCount, bytesWritten, modules
  * (UUID strings), and droppedEvents/droppedEventsByThread ({"<tid>": n}) once drops were recorded.
  * Every integer is written as exact decimal text (no double rounding, any uint64).
@@ -69,8 +80,17 @@
 extern "C" {
 #endif
 
+/* The default of atf_writer_options.max_stack_bytes (and of the tracer's). */
+#define ATF_WRITER_DEFAULT_MAX_STACK 256u
+
 /* Written into the manifest's "writer" key as "atf-writer <version>". */
 #define ATF_WRITER_VERSION "0.1.0"
+
+/* event_id of a session's first event (TraceStart); each next event in file order gets one more.
+ * The original ATF V4 writer numbered the events it numbered itself the same way (its counter
+ * started at 1; 0 meant "assign one"). Readers accept any strictly increasing ids, 0 first
+ * included (this writer numbered from 0 before). */
+#define ATF_WRITER_FIRST_EVENT_ID 1
 
 /* Status codes. The values are stable: scripts and logs may rely on them. */
 typedef enum atf_status {
@@ -89,18 +109,29 @@ typedef enum atf_status {
 /* A static, human-readable description of `status` ("unknown status" for other values). */
 const char *atf_strerror(atf_status status);
 
+/* Target architectures. The values are stable. */
 typedef enum atf_arch {
-  ATF_ARCH_UNKNOWN = 0,
-  ATF_ARCH_X86_64 = 1,
-  ATF_ARCH_ARM64 = 2
+  ATF_ARCH_UNKNOWN = 0, /* registers named R0, R1, ... */
+  ATF_ARCH_X86_64 = 1,  /* x86-64, System V ABI register names */
+  ATF_ARCH_ARM64 = 2    /* AArch64 (arm64), AAPCS64 register names */
 } atf_arch;
 
-/* The architecture this code was compiled for. */
+/* Target operating systems: they number signals differently. The values are stable. */
+typedef enum atf_os {
+  ATF_OS_UNKNOWN = 0, /* every signal named SIG<n> */
+  ATF_OS_LINUX = 1,
+  ATF_OS_DARWIN = 2
+} atf_os;
+
+/* The architecture / OS this code was compiled for: the defaults of atf_writer_options. */
 atf_arch atf_host_arch(void);
-/* "x86_64", "arm64" or "unknown". */
+atf_os atf_host_os(void);
+/* As written into TraceStart.cpu_architecture and the manifest's arch: "x86_64", "aarch64" (the
+ * original ATF V4 writer's word for arm64) or "unknown" (also for values outside the enum). */
 const char *atf_arch_name(atf_arch arch);
-/* "linux", "darwin" or "unknown": the OS this code was compiled for. */
-const char *atf_host_os(void);
+/* As written into TraceStart.operating_system and the manifest's os: "linux", "darwin" or
+ * "unknown" (also for values outside the enum). */
+const char *atf_os_name(atf_os os);
 
 /* Name of register `index` of a record of `kind` (ATF_KIND_CALL/RETURN/SIGNAL) on `arch`, in
  * canonical order; NULL when `index` is past the last register the kind names on that arch.
@@ -110,8 +141,15 @@ const char *atf_register_name(atf_arch arch, int kind, unsigned index);
  * SIGNAL on x86_64/arm64). */
 unsigned atf_register_count(atf_arch arch, int kind);
 
-/* "SIGSEGV" etc. for the host's signal numbers; "SIG<n>" otherwise (written into buf). */
-const char *atf_signal_name(int number, char buf[16]);
+/* Name of signal `number` as numbered on `os`, as written into SignalDelivery.name: "SIGUSR1" is
+ * 10 on ATF_OS_LINUX (x86_64 and arm64 alike) and 30 on ATF_OS_DARWIN. Every signal 1..31 of
+ * either system has its name (linux: the kernel's asm-generic and x86 <asm/signal.h>; darwin:
+ * xnu's <sys/signal.h>); a number with aliases (SIGIOT, SIGPOLL, SIGCLD) gets its primary name.
+ * Any other number, Linux real-time signals 32..64 included (their SIGRTMIN+n names depend on the
+ * C library, whose SIGRTMIN is a run-time value: 34 with Debian 12's glibc), and every number on
+ * ATF_OS_UNKNOWN, is formatted "SIG<n>" into buf, which is then returned. Async-signal-safe; no
+ * allocation. */
+const char *atf_signal_name(atf_os os, int number, char buf[16]);
 
 typedef enum atf_flush_policy {
   ATF_FLUSH_EXPLICIT = 0,    /* only atf_writer_flush() and finalize make events durable */
@@ -132,11 +170,15 @@ typedef struct atf_writer_options {
                                    JSON reader using doubles reads it exactly */
   atf_clock_fn clock;           /* optional; NULL = CLOCK_REALTIME */
   void *clock_ctx;
+  const char *clock_name;       /* the manifest's "clock" with a caller's clock: printable ASCII,
+                                   1..64 bytes; NULL = "custom" (ignored without `clock`) */
   const char *executable_path;  /* TraceStart; NULL = the current executable */
   const char *const *argv;      /* TraceStart args; may be NULL with argc == 0 */
   size_t argc;
-  const char *os;               /* NULL = atf_host_os() (tests inject fixed values) */
-  atf_arch arch;                /* register naming and TraceStart; default atf_host_arch() */
+  atf_os os;                    /* target OS: signal names, TraceStart.operating_system, manifest
+                                   os; default atf_host_os() */
+  atf_arch arch;                /* target architecture: register names, TraceStart.cpu_architecture,
+                                   manifest arch; default atf_host_arch() */
   atf_flush_policy flush_policy;
   uint64_t flush_interval_ns;   /* for ATF_FLUSH_INTERVAL; default 100 ms */
   size_t buffer_bytes;          /* write buffer; default 1 MiB (0 = default); smaller values are
@@ -149,7 +191,12 @@ typedef struct atf_writer_options {
   int collect_modules;          /* default 1: list loaded modules' build ids in the manifest */
   const struct atf_file_ops *file_ops; /* NULL = the real system calls */
   int32_t session_thread_id;    /* thread_id of the TraceStart/TraceEnd the writer itself writes;
-                                   0 = the thread calling open/finalize (gettid()) */
+                                   default 0, as docs/format.md and atf-recover have it: session
+                                   events belong to no traced thread */
+  int io_thread_nice;           /* Linux: the nice value the I/O thread asks for itself (-20..19;
+                                   0 = the opening thread's). A tracer whose drain runs at a raised
+                                   priority gives its I/O thread the same, or the drain waits on
+                                   it; refused (no CAP_SYS_NICE / RLIMIT_NICE): left as is */
   int io_thread;                /* 1: write(2) of full buffers runs on a thread the writer owns
                                    (one more buffer_bytes of memory), so encoding goes on while the
                                    kernel copies; default 0: no thread is created. See Threads. */
@@ -177,7 +224,8 @@ void atf_writer_options_init(atf_writer_options *o);
  * disk shows up here). REQUIRES: o->output_root != NULL. On error *out is NULL and nothing is left
  * half-created except empty directories (session_.../pid_<pid>/) when the error happened after
  * creating them: events.bin is unlinked. session_label: 1..128 printable ASCII characters, no '/',
- * not "." or ".." (else ATF_E_INVALID_ARGUMENT). */
+ * not "." or ".." (else ATF_E_INVALID_ARGUMENT); os and arch: a value of their enum (else
+ * ATF_E_INVALID_ARGUMENT). */
 atf_status atf_writer_open(const atf_writer_options *o, atf_writer **out);
 
 /* Interns a symbol name (any bytes; invalid UTF-8 and NUL bytes are replaced by U+FFFD once, here,
@@ -187,11 +235,22 @@ atf_status atf_writer_intern_symbol(atf_writer *w, const char *name, size_t len,
 
 /* Appends the records in [records, records + bytes) (atf_ring_record, end to end, each `size`
  * bytes) as events. Either every record of the batch is accepted or, on ATF_E_BAD_RECORD, none
- * is (the batch is checked first; see writer/internal/batch.h for the rules). Records after a
- * TRACE_END record (in this or a later batch) are refused with ATF_E_STATE. ATF_E_LIMIT: the
- * records before the one that hit the limit were accepted, the rest were not.
+ * is (the batch is checked first; see writer/internal/batch.h for the rules; an event after a
+ * TRACE_END of the same batch is such a record). A well-formed batch with events after a TRACE_END
+ * written earlier is refused with ATF_E_STATE. ATF_E_LIMIT: the records before the one that hit
+ * the limit were accepted, the rest were not.
  * REQUIRES: records 8-byte aligned (else ATF_E_INVALID_ARGUMENT). */
 atf_status atf_writer_write(atf_writer *w, const void *records, size_t bytes);
+
+/* Appends records like atf_writer_write(), in one walk: each record is checked right before it is
+ * encoded, so a bad record stops the batch with ATF_E_BAD_RECORD after the records before it were
+ * accepted (a prefix; the same rules), and a well-formed event after a TRACE_END written by an
+ * earlier batch stops it with ATF_E_STATE (a malformed one is ATF_E_BAD_RECORD: the record's own
+ * check comes first). *events (may be NULL) is set in every case to the number of
+ * events (non-PAD records) of this batch the writer holds afterwards: all of them on ATF_OK, the
+ * accepted prefix on ATF_E_BAD_RECORD / ATF_E_STATE / ATF_E_LIMIT, and after an I/O error those not
+ * lost with the failed buffer. The drain worker's entry point: no second pass, no stats call. */
+atf_status atf_writer_append(atf_writer *w, const void *records, size_t bytes, uint64_t *events);
 
 /* Writes buffered events to events.bin and fsyncs it: the durability point. */
 atf_status atf_writer_flush(atf_writer *w);

@@ -38,6 +38,7 @@ enum {
   TAG_SYMBOL = 0x0A,
   TAG_ADDRESS = 0x10,
   TAG_STACK = 0x22,
+  TAG_CALL_SITE = 0x28,
   TAG_KEY = 0x0A,
   TAG_VALUE = 0x10
 };
@@ -59,6 +60,7 @@ static int fixed_tags_match(void) {
            tag_of(call, "symbol", 1, PROTOBUF_C_TYPE_STRING) == TAG_SYMBOL &&
            tag_of(call, "address", 2, PROTOBUF_C_TYPE_UINT64) == TAG_ADDRESS &&
            tag_of(call, "stack_shallow_copy", 4, PROTOBUF_C_TYPE_BYTES) == TAG_STACK &&
+           tag_of(call, "call_site", 5, PROTOBUF_C_TYPE_UINT64) == TAG_CALL_SITE &&
            tag_of(ret, "symbol", 1, PROTOBUF_C_TYPE_STRING) == TAG_SYMBOL &&
            tag_of(ret, "address", 2, PROTOBUF_C_TYPE_UINT64) == TAG_ADDRESS;
   for (int i = 0; i < 3; ++i) {
@@ -117,6 +119,7 @@ size_t atf_fast_encode(const atf_fast_tables *t, const atf_fast_event *e, uint8_
   const uint64_t nanos = e->timestamp_ns % 1000000000u;
   const uint64_t tid = (uint64_t)(int64_t)e->thread_id; /* int32 varints sign-extend */
   const size_t stack_len = k == ATF_FAST_CALL ? e->stack_len : 0;
+  const uint64_t call_site = k == ATF_FAST_CALL ? e->call_site : 0;
 
   /* Sizes. */
   size_t ts = (seconds ? 1u + atf_fast_varint_size(seconds) : 0u) +
@@ -126,6 +129,7 @@ size_t atf_fast_encode(const atf_fast_tables *t, const atf_fast_event *e, uint8_
   if (e->address) payload += 1u + atf_fast_varint_size(e->address);
   for (unsigned i = 0; i < e->reg_count; ++i) payload += 2u + entry_size(&keys[i], e->regs[i]);
   if (stack_len) payload += 1u + atf_fast_varint_size(stack_len) + stack_len;
+  if (call_site) payload += 1u + atf_fast_varint_size(call_site);
   size_t event = (e->event_id ? 1u + atf_fast_varint_size(e->event_id) : 0u) +
                  (tid ? 1u + atf_fast_varint_size(tid) : 0u) + 2u + ts + 1u +
                  atf_fast_varint_size(payload) + payload;
@@ -179,6 +183,10 @@ size_t atf_fast_encode(const atf_fast_tables *t, const atf_fast_event *e, uint8_
     p = atf_fast_put_varint(p, stack_len);
     memcpy(p, e->stack, stack_len);
     p += stack_len;
+  }
+  if (call_site) {
+    *p++ = TAG_CALL_SITE;
+    p = atf_fast_put_varint_any(p, call_site);
   }
   return (size_t)(p - out);
 }

@@ -57,6 +57,7 @@ typedef struct atf_fast_event {
   unsigned reg_count;       /* <= key_count[kind] */
   const uint8_t *stack;     /* FunctionCall only; ignored for returns */
   size_t stack_len;
+  uint64_t call_site;       /* FunctionCall only; 0 = none */
 } atf_fast_event;
 
 /* Fills `t` from protobuf-c's descriptors of atf.v4 and the register names of each kind, in
@@ -71,9 +72,9 @@ int atf_fast_tables_init(atf_fast_tables *t, const char *const *call_names, unsi
  * its length (the rest is overwritten by the next field or lies inside this bound). */
 static inline size_t atf_fast_max_size(size_t symbol_len, unsigned reg_count, size_t stack_len) {
   /* record length varint, event_id, thread_id, timestamp, payload header, symbol, address, each
-   * register entry (tag, len, key field, value field), stack field. */
+   * register entry (tag, len, key field, value field), stack field, call site. */
   return 10 + 11 + 11 + (2 + 11 + 11) + 11 + (11 + symbol_len) + 11 +
-         (size_t)reg_count * (2 + 2 + ATF_FAST_MAX_KEY + 11) + (11 + stack_len);
+         (size_t)reg_count * (2 + 2 + ATF_FAST_MAX_KEY + 11) + (11 + stack_len) + 11;
 }
 
 /* Writes [varint length][Event] for `e` at `out`, which has room for atf_fast_max_size(...) bytes.

@@ -1,8 +1,11 @@
-/* internal/batch.h: checks a batch of ring records before any of it is written.
+/* internal/batch.h: the checks every ring record passes before it becomes bytes.
  *
  * Records come from traced threads' rings and are not trusted to be well formed (a tracer bug or a
- * torn ring must not make the writer read out of bounds or emit a wrong event). The writer accepts
- * a batch only if every record passes, so a bad batch writes nothing.
+ * torn ring must not make the writer read out of bounds or emit a wrong event). One per-record
+ * check, atf_record_check(), serves both entry points: atf_writer_append() runs it on each record
+ * right before encoding it (one walk; a bad record stops the batch, the records before it are
+ * kept), and atf_writer_write() runs atf_batch_check() over the whole batch first so that a bad
+ * batch writes nothing.
  */
 #ifndef ATF_WRITER_INTERNAL_BATCH_H_
 #define ATF_WRITER_INTERNAL_BATCH_H_
@@ -17,6 +20,34 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/* Registers each record kind may carry on one architecture, indexed by kind (PAD..TRACE_END). */
+typedef struct atf_record_limits {
+  uint8_t max_regs[ATF_KIND_TRACE_END + 1];
+} atf_record_limits;
+
+void atf_record_limits_init(atf_record_limits *l, atf_arch arch);
+
+/* The rule `r` breaks, or NULL when it is well formed. `room`: bytes of the batch from r on.
+ * REQUIRES: room >= ATF_RECORD_HEADER_SIZE. */
+static inline const char *atf_record_check(const atf_ring_record *r, size_t room,
+                                           const atf_record_limits *l, uint32_t symbol_count) {
+  if (r->size < ATF_RECORD_HEADER_SIZE || r->size % ATF_RECORD_ALIGN != 0) return "size";
+  if (r->size > room) return "size beyond batch";
+  if (r->kind == ATF_KIND_PAD) return NULL; /* filler: only its size matters */
+  if (r->kind > ATF_KIND_TRACE_END) return "kind";
+  if (r->flags != 0 && !(r->kind == ATF_KIND_CALL && r->flags == ATF_RECORD_FLAG_CALL_SITE)) {
+    return "flags";
+  }
+  if (r->flags == 0 && r->reserved != 0) return "reserved fields";
+  if (r->reg_count > l->max_regs[r->kind]) return "reg_count";
+  if (r->stack_len > (r->kind == ATF_KIND_CALL ? ATF_RECORD_MAX_STACK : 0u)) return "stack_len";
+  if (r->size != atf_record_size(r->reg_count, r->stack_len)) return "size mismatch";
+  if ((r->kind == ATF_KIND_CALL || r->kind == ATF_KIND_RETURN) && r->symbol_id > symbol_count) {
+    return "symbol_id";
+  }
+  return NULL;
+}
 
 typedef struct atf_batch_info {
   size_t events;           /* records that become events (all but PAD) */

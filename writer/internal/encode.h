@@ -8,7 +8,7 @@
  *   - everything else (signals, TraceEnd), and a hot event too large for the room left in the
  *     buffer, goes through the reference path: atf_convert_record() + protobuf-c get_packed_size +
  *     pack.
- * Both produce the same bytes (fastpath_equivalence_test, encode_test and the differential fuzzer
+ * Both produce the same bytes (fastpath_equivalence_test, convert_test and the differential fuzzer
  * compare them); neither allocates. atf_encode_record_reference() forces the reference path.
  */
 #ifndef ATF_WRITER_INTERNAL_ENCODE_H_
@@ -26,6 +26,11 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/* A fast-path event whose bound exceeds this (only a symbol of tens of kilobytes makes one) takes
+ * the reference path when it does not fit; smaller bounds are returned for the caller to make room.
+ * The writer's smallest buffer is at least this large, so a fresh buffer always fits the bound. */
+#define ATF_ENCODE_FAST_BOUND_MAX (64u << 10)
 
 typedef struct atf_encoder {
   atf_convert_scratch scratch; /* also fixes the architecture (register names) */
@@ -46,10 +51,12 @@ void atf_encoder_init(atf_encoder *e, atf_arch arch, const char *os, const atf_s
 size_t atf_encode_event(const Atf__V4__Event *ev, uint8_t *out, size_t cap);
 
 /* Converts `r` with `event_id` and frames it into out[0..cap) (see atf_encode_event). When the
- * returned size exceeds cap, the converted event is left in e->scratch.event for the caller.
- * REQUIRES: r passed atf_batch_check() for the encoder's architecture and symbol table. */
+ * returned size exceeds cap nothing is written, and *converted tells what the caller has: 1 = the
+ * converted event is in e->scratch.event (reference path; the size is exact), 0 = nothing (fast
+ * path; the size is an upper bound: give it that much room and call again).
+ * REQUIRES: r passed atf_record_check() for the encoder's architecture and symbol table. */
 size_t atf_encode_record(atf_encoder *e, const atf_ring_record *r, uint64_t event_id,
-                         uint8_t *out, size_t cap);
+                         uint8_t *out, size_t cap, int *converted);
 
 /* atf_encode_record through the reference path only (protobuf-c), for tests and benchmarks. */
 size_t atf_encode_record_reference(atf_encoder *e, const atf_ring_record *r, uint64_t event_id,

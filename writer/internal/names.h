@@ -1,4 +1,4 @@
-/* internal/names.h: names that depend on the traced OS rather than the host. */
+/* internal/names.h: signal names by the target OS's name (the encoder's view of atf_signal_name). */
 #ifndef ATF_WRITER_INTERNAL_NAMES_H_
 #define ATF_WRITER_INTERNAL_NAMES_H_
 
@@ -6,10 +6,9 @@
 extern "C" {
 #endif
 
-/* Signal name for `number` as numbered on `os` ("linux" or "darwin"; anything else has no names):
- * "SIGUSR1" is 10 on linux and 30 on darwin. Unnamed numbers are formatted "SIG<n>" into buf.
- * The writer names signals by the session's os, so a session written for "linux" is the same
- * bytes on any host. */
+/* atf_signal_name() for an OS given by name: "linux" and "darwin" name signals, anything else
+ * (NULL included) formats "SIG<n>". The encoder keeps the session's OS as the name it writes
+ * (atf_os_name()), so the same records give the same bytes on any host. */
 const char *atf_signal_name_for_os(const char *os, int number, char buf[16]);
 
 #ifdef __cplusplus

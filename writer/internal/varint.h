@@ -1,7 +1,8 @@
 /* internal/varint.h: protobuf base-128 varints, canonical (shortest) form.
  *
  * The writer frames each Event as [varint length][Event bytes]; protobuf-c has its own varint code
- * but does not export it, and a later single-pass encoder needs the same primitives inline.
+ * but does not export it. (The fast path's branch-free encoder is writer/fastpath/fast_varint.h;
+ * varint_test and varint_fuzzer check the two against each other.)
  */
 #ifndef ATF_WRITER_INTERNAL_VARINT_H_
 #define ATF_WRITER_INTERNAL_VARINT_H_

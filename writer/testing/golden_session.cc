@@ -23,7 +23,18 @@ std::string Check(atf_status st, const char* what) {
 
 }  // namespace
 
-std::string WriteGoldenSession(const std::string& root, std::string* session_dir) {
+const std::vector<GoldenTarget>& GoldenTargets() {
+  static const std::vector<GoldenTarget> kTargets = {
+      {ATF_OS_LINUX, ATF_ARCH_X86_64, "linux-x86_64"},
+      {ATF_OS_LINUX, ATF_ARCH_ARM64, "linux-arm64"},
+      {ATF_OS_DARWIN, ATF_ARCH_X86_64, "darwin-x86_64"},
+      {ATF_OS_DARWIN, ATF_ARCH_ARM64, "darwin-arm64"},
+  };
+  return kTargets;
+}
+
+std::string WriteGoldenSession(const std::string& root, const GoldenTarget& target,
+                               std::string* session_dir) {
   uint64_t now = 1700000000000000000ull;
   const char* argv[] = {"/opt/app/bin/traced", "--mode=\"fast\"", "C:\\dir", "\xc3\xa4\xe2\x9c\x93",
                         "bad\xff"};
@@ -38,11 +49,10 @@ std::string WriteGoldenSession(const std::string& root, std::string* session_dir
   o.executable_path = "/opt/app/bin/traced";
   o.argv = argv;
   o.argc = 5;
-  o.os = "linux";
-  o.arch = ATF_ARCH_X86_64;
+  o.os = target.os;
+  o.arch = target.arch;
   o.max_stack_bytes = 32;
-  o.collect_modules = 0;
-  o.session_thread_id = 4242;
+  o.collect_modules = 0;  // session_thread_id stays 0: TraceStart/TraceEnd carry thread 0
 
   atf_writer* w = nullptr;
   std::string err = Check(atf_writer_open(&o, &w), "open");
@@ -54,6 +64,8 @@ std::string WriteGoldenSession(const std::string& root, std::string* session_dir
 
   std::string stack;
   for (int i = 0; i < 40; i++) stack.push_back(static_cast<char>(i * 7));  // cut to 32
+  // 18 registers: x86_64's full dump (RAX..RFLAGS); on arm64 the same values are X0..X17, since the
+  // records are the same for every target.
   std::vector<uint64_t> dump;
   for (uint64_t i = 0; i < 18; i++) dump.push_back(i == 0 ? 0 : (UINT64_MAX >> i) ^ (i << 40));
 
@@ -65,8 +77,11 @@ std::string WriteGoldenSession(const std::string& root, std::string* session_dir
   b.Call(4244, 1700000000000004500ull, 0x7fff00000000ull, bad_id, {});
   b.Return(4244, 1700000000000004600ull, 0x7fff00000000ull, 0, {16384});
   b.Signal(4243, 1700000000000005000ull, 11, dump);
+  // Numbered differently on the two systems: 10 is SIGUSR1 on linux, SIGBUS on darwin; 30 is SIGPWR
+  // on linux, SIGUSR1 on darwin; 77 has no name on either.
   b.Signal(4244, 1700000000000005001ull, 10, {1, 2});
   b.Signal(4244, 1700000000000005002ull, 77, {});
+  b.Signal(4243, 1700000000000005003ull, 30, {3});
   b.Return(4243, 1700000000000006000ull, 0x401000, main_id, {0});
   err = Check(atf_writer_write(w, b.data(), b.size()), "write");
   if (err.empty()) err = Check(atf_writer_add_module(w, "8e9f0a1b-2c3d-4e5f-8071-92a3b4c5d6e7"), "module");

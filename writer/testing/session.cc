@@ -28,7 +28,7 @@ Options::Options(const std::string& r, const char* label) : root(r) {
   o.clock = SteppingClock;
   o.clock_ctx = &now;
   o.executable_path = "/bin/app";
-  o.os = "linux";
+  o.os = ATF_OS_LINUX;
   o.arch = ATF_ARCH_X86_64;
   o.collect_modules = 0;
 }
@@ -56,8 +56,9 @@ std::string ReadSession(const std::string& dir, std::vector<Event>* events, uint
   std::string err = DecodeEventsFile(dir + "/events.bin", events);
   if (!err.empty()) return err;
   for (size_t i = 0; i < events->size(); i++) {
-    if ((*events)[i].event_id != i) return "event " + std::to_string(i) + " has id " +
-                                           std::to_string((*events)[i].event_id);
+    if ((*events)[i].event_id != ATF_WRITER_FIRST_EVENT_ID + i) {
+      return "event " + std::to_string(i) + " has id " + std::to_string((*events)[i].event_id);
+    }
   }
   if (!events->empty() && (*events)[0].kind != Kind::kStart) return "first event is not TraceStart";
   return "";

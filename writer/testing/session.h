@@ -29,7 +29,8 @@ struct Options {
 bool ExactJsonU64(const std::string& json, const std::string& key, uint64_t* out);
 
 // Checks what is on disk for the session in `dir`: events.bin ends at a record boundary and every
-// record decodes identically with the three decoders; event ids count from 0. Returns "" or an
+// record decodes identically with the three decoders; event ids count from
+// ATF_WRITER_FIRST_EVENT_ID. Returns "" or an
 // error. *events gets the events, *file_bytes the size of events.bin.
 std::string ReadSession(const std::string& dir, std::vector<Event>* events, uint64_t* file_bytes);
 

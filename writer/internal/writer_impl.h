@@ -1,0 +1,130 @@
+/* internal/writer_impl.h: the writer's state, shared by the files that make up //writer:writer.
+ *
+ *   writer.c    the API: options, open, the append path (check, encode, account), finalize, close
+ *   session.c   the session's name, directories, executable path and id
+ *   sink.c      the byte sink: the buffers, write(2), the I/O thread, errors settled, durability
+ *   tables.c    the module and drop tables (any thread, under `lock`) and the manifest from them
+ *
+ * Nothing here is public: atf/writer.h is the contract.
+ */
+#ifndef ATF_WRITER_INTERNAL_WRITER_IMPL_H_
+#define ATF_WRITER_INTERNAL_WRITER_IMPL_H_
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "atf/file_ops.h"
+#include "atf/writer.h"
+#include "internal/batch.h"
+#include "internal/compiler.h"
+#include "internal/encode.h"
+#include "internal/manifest.h"
+#include "internal/symtab.h"
+
+#define ATF_WRITER_DEFAULT_BUFFER_BYTES (1u << 20)
+#define ATF_WRITER_MIN_BUFFER_BYTES (64u << 10)
+_Static_assert(ATF_WRITER_MIN_BUFFER_BYTES >= ATF_ENCODE_FAST_BOUND_MAX,
+               "a fresh buffer fits any fast bound");
+
+enum { STATE_OPEN = 0, STATE_FINALIZED = 1, STATE_FAILED = 2 };
+
+struct atf_writer {
+  const atf_file_ops *ops;
+  atf_symtab *symtab;
+  atf_encoder enc;
+  atf_record_limits limits; /* per-kind register counts of the session's architecture */
+
+  atf_clock_fn clock;
+  void *clock_ctx;
+  char clock_name[65];
+  atf_flush_policy flush_policy;
+  uint64_t flush_interval_ns, max_events, max_file_bytes;
+  int collect_modules;
+  int32_t pid, session_tid;
+  atf_arch arch;
+  const char *os;        /* atf_os_name() of the target OS: static */
+  char *executable_path; /* sanitised UTF-8 */
+  uint64_t session_id;
+  char *session_dir;                       /* <root>/session_.../pid_<pid> */
+  int fd;
+
+  uint8_t *buf;
+  size_t cap, len;     /* buffered bytes: complete records only */
+  uint64_t buf_events; /* records in buf */
+
+  /* The I/O thread (io_on): io_buf/io_len/io_events is the buffer handed to it (io_pending until
+   * collected); io_work, io_done, io_quit, io_err and io_written are shared under io_mu. */
+  int io_on, io_started, io_pending, io_nice;
+  uint8_t *io_buf;
+  size_t io_len;
+  uint64_t io_events;
+  pthread_t io_tid;
+  pthread_mutex_t io_mu;
+  pthread_cond_t io_work_cv, io_done_cv;
+  int io_work, io_done, io_quit, io_err;
+  size_t io_written;
+
+  uint64_t next_event_id; /* events accepted (on disk or buffered) */
+  uint64_t committed_bytes, committed_events, durable_bytes;
+  uint64_t first_ts, last_ts, min_ts, max_ts;
+  uint64_t last_flush_ns;
+  int trace_end_written, limit_reached, last_errno;
+  _Atomic int state;
+  _Atomic uint64_t utf8_replacements;
+
+  pthread_mutex_t lock; /* modules and drops: any thread */
+  char **modules;
+  size_t n_modules, cap_modules;
+  atf_thread_drops *drops;
+  size_t n_drops, cap_drops;
+  uint64_t dropped_events;
+  int has_drops;
+};
+
+/* Puts the writer in the failed state with `err` (an errno value); returns its status. */
+atf_status atf_writer_fail(atf_writer *w, int err);
+/* ATF_OK while open; ATF_E_FAILED / ATF_E_STATE otherwise. */
+ATF_MUST_USE atf_status atf_writer_check_open(const atf_writer *w);
+
+/* ---- session.c ---- */
+/* a + "/" + b, malloc'ed (NULL when out of memory). */
+char *atf_session_path_join(const char *a, const char *b);
+/* A label becomes a directory name: printable ASCII, no '/', not "." or "..", 1..128 bytes. */
+int atf_session_label_valid(const char *label);
+/* A manifest clock name: 1..64 printable ASCII characters. */
+int atf_session_clock_name_valid(const char *name);
+/* This process's executable path, malloc'ed ("" when unknown; NULL when out of memory). */
+char *atf_session_executable_path(void);
+/* A random id in [1, 2^53); 0 on failure (no entropy). */
+int atf_session_random_id(uint64_t *out);
+/* Creates <root>/<session>/pid_<pid>/events.bin and makes the new entries durable. */
+ATF_MUST_USE atf_status atf_session_create(atf_writer *w, const atf_writer_options *o,
+                                           uint64_t now_ns);
+
+/* ---- sink.c ---- */
+/* Starts / stops the I/O thread (options.io_thread). start: 0 or an errno value. stop: a write
+ * in flight finishes first (it is not settled). */
+int atf_sink_io_start(atf_writer *w);
+void atf_sink_io_stop(atf_writer *w);
+/* Waits for the buffer the I/O thread is writing, if any, and settles it. */
+ATF_MUST_USE atf_status atf_sink_collect(atf_writer *w);
+/* Empties the buffer: hands it to the I/O thread (after settling the previous one), or writes it
+ * on this thread. */
+ATF_MUST_USE atf_status atf_sink_handover(atf_writer *w);
+/* Writes the buffer on this thread (after the one in flight, if any). */
+ATF_MUST_USE atf_status atf_sink_write_now(atf_writer *w);
+/* The durability point: everything written, then fsync. */
+ATF_MUST_USE atf_status atf_sink_flush(atf_writer *w);
+/* Writes one event larger than the buffer on this thread (nothing in flight), or fails the writer
+ * and cuts the file back to its last complete record. */
+ATF_MUST_USE atf_status atf_sink_write_oversized(atf_writer *w, const uint8_t *bytes, size_t len);
+
+/* ---- tables.c ---- */
+/* atf_modules_collect's callback: adds a module to the table. */
+void atf_tables_on_module(void *ctx, const char *uuid);
+/* Renders the manifest from the writer's state and writes trace.json atomically. */
+ATF_MUST_USE atf_status atf_tables_write_manifest(atf_writer *w);
+
+#endif /* ATF_WRITER_INTERNAL_WRITER_IMPL_H_ */
