@@ -116,6 +116,7 @@ static void *io_main(void *arg) {
 #if defined(__linux__)
   /* Per thread on Linux: PRIO_PROCESS with a thread id. A refusal keeps the default priority. */
   if (w->io_nice != 0) (void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), w->io_nice);
+  (void)pthread_setname_np(pthread_self(), "atf-writer-io"); /* as top, perf and gdb show it */
 #endif
   pthread_mutex_lock(&w->io_mu);
   for (;;) {

@@ -266,6 +266,7 @@ static void *worker(void *arg) {
   /* Per-thread on Linux: PRIO_PROCESS with a thread id sets that thread's nice value. A refusal
    * (no CAP_SYS_NICE) leaves the default priority, which is correct, only slower to drain. */
   if (d->nice != 0) (void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), d->nice);
+  (void)pthread_setname_np(pthread_self(), "atf-drain"); /* as top, perf and gdb show it */
 #endif
   unsigned empty_passes = 0;
   pthread_mutex_lock(&d->mu);
