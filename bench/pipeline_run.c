@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include "bench/pipeline_run.h"
 
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <time.h>
@@ -114,6 +115,8 @@ int bench_pipeline(const char *dir, int producers, double seconds, uint32_t ring
   out->events_per_s = (double)st.written / ((double)(t1 - t0) / 1e9);
   out->events_per_s_with_stop = (double)st.written / ((double)st.elapsed_ns / 1e9);
   out->drain_cpu_ns_per_event = st.written ? (double)st.drain_cpu_ns / (double)st.written : 0;
+  out->file_bytes = st.file_bytes;
+  out->file_events = st.file_events;
   atf_validate_report rep;
   memset(&rep, 0, sizeof rep);
   out->valid = atf_validate_path(st.session_dir, NULL, &rep) == ATF_VALIDATE_OK && rep.valid &&
@@ -121,6 +124,43 @@ int bench_pipeline(const char *dir, int producers, double seconds, uint32_t ring
   atf_validate_report_free(&rep);
   bench_remove_session(st.session_dir);
   return 0;
+}
+
+int bench_write_fresh(const char *dir, unsigned mib, double *mb_per_s, double *cpu_ns_per_byte) {
+  char path[4096];
+  snprintf(path, sizeof path, "%s/atf_bench_write_fresh.%d", dir, (int)getpid());
+  const size_t chunk = 1u << 20;
+  uint8_t *buf = malloc(chunk);
+  if (buf == NULL) return -1;
+  for (size_t i = 0; i < chunk; ++i) buf[i] = (uint8_t)(i * 131u + 7u); /* not zeros */
+  const int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    free(buf);
+    return -1;
+  }
+  struct timespec c0, c1;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c0);
+  const uint64_t t0 = bench_now_ns();
+  int rc = 0;
+  for (unsigned m = 0; m < mib && rc == 0; ++m) {
+    for (size_t done = 0; done < chunk;) {
+      const ssize_t n = write(fd, buf + done, chunk - done);
+      if (n <= 0) {
+        rc = -1;
+        break;
+      }
+      done += (size_t)n;
+    }
+  }
+  const uint64_t t1 = bench_now_ns();
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c1);
+  close(fd);
+  unlink(path);
+  free(buf);
+  const double bytes = (double)mib * (double)chunk;
+  *mb_per_s = bytes / 1e6 / ((double)(t1 - t0) / 1e9);
+  *cpu_ns_per_byte = ((double)(c1.tv_sec - c0.tv_sec) * 1e9 + (double)(c1.tv_nsec - c0.tv_nsec)) / bytes;
+  return rc;
 }
 
 int bench_validator_child(const char *session_dir, unsigned threads) {

@@ -18,6 +18,7 @@ typedef struct bench_pipeline_result {
   double events_per_s_with_stop; /* written / (start .. stop: final drain, TraceEnd, fsync) */
   int valid;            /* the validator accepted the session */
   double drain_cpu_ns_per_event; /* the drain thread's CPU time / written */
+  uint64_t file_bytes, file_events; /* events.bin's size and records (TraceStart, TraceEnd too) */
   uint64_t ring_bytes;  /* per producer */
 } bench_pipeline_result;
 
@@ -29,6 +30,12 @@ typedef struct bench_pipeline_result {
  * session. */
 int bench_pipeline(const char *dir, int producers, double seconds, uint32_t ring_bytes,
                    int drain_nice, int io_thread, int block, bench_pipeline_result *out);
+
+/* The storage path alone: one thread write()s `mib` MiB of fresh data, 1 MiB at a time, to a new
+ * file in `dir` (no fsync, as the pipeline rows time none), then deletes it: MB/s and the thread's
+ * CPU ns per byte. On a VM whose freed memory goes back to the host (free page reporting), each
+ * new page-cache page costs a host page fault: this is the bound on bytes written per second. */
+int bench_write_fresh(const char *dir, unsigned mib, double *mb_per_s, double *cpu_ns_per_byte);
 
 /* Validates `session_dir` in a fresh child process (this binary re-executed with
  * --validate-child) with `threads` decoding threads (atf_validate_options.threads); MB/s of

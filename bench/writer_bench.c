@@ -153,12 +153,17 @@ typedef struct pipeline_row {
   bench_pipeline_result r;
   double writer_alone_events_per_s;
   double writer_alone_cpu_ns_per_event; /* the writer-alone thread's CPU time per event */
+  double write_mb_per_s, write_cpu_ns_per_byte; /* bench_write_fresh, same reps */
 } pipeline_row;
 
 static uint64_t thread_cpu_ns(void) {
   struct timespec ts;
   clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
   return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static double bytes_per_event(const bench_pipeline_result *r) {
+  return r->file_events ? (double)r->file_bytes / (double)r->file_events : 1.0;
 }
 
 static int cmp_row(const void *a, const void *b) {
@@ -175,13 +180,14 @@ static int cmp_double(const void *a, const void *b) {
 static int pipeline_row_run(const options *o, const bench_mix *mix, int producers, int block,
                             pipeline_row *out) {
   pipeline_row runs[15];
-  double alone[15], alone_cpu[15];
+  double alone[15], alone_cpu[15], wmb[15], wcpu[15];
   for (int r = 0; r < o->pipeline_reps; ++r) {
     bench_writer_result res;
     const uint64_t cpu0 = thread_cpu_ns();
     if (bench_writer_mix(mix, o->dir, 1000, 0, &res, NULL, 0) != 0) return -1;
     alone_cpu[r] = (double)(thread_cpu_ns() - cpu0) / (double)mix->events;
     alone[r] = (double)mix->events / ((double)res.write_ns / 1e9);
+    if (bench_write_fresh(o->dir, 256, &wmb[r], &wcpu[r]) != 0) return -1;
     if (bench_pipeline(o->dir, producers, o->pipeline_seconds, o->ring_bytes, o->drain_nice,
                        o->pipeline_io_thread, block, &runs[r].r) != 0) {
       return -1;
@@ -193,6 +199,10 @@ static int pipeline_row_run(const options *o, const bench_mix *mix, int producer
   *out = runs[o->pipeline_reps / 2];
   out->writer_alone_events_per_s = alone[o->pipeline_reps / 2];
   out->writer_alone_cpu_ns_per_event = alone_cpu[o->pipeline_reps / 2];
+  qsort(wmb, (size_t)o->pipeline_reps, sizeof wmb[0], cmp_double);
+  qsort(wcpu, (size_t)o->pipeline_reps, sizeof wcpu[0], cmp_double);
+  out->write_mb_per_s = wmb[o->pipeline_reps / 2];
+  out->write_cpu_ns_per_byte = wcpu[o->pipeline_reps / 2];
   return 0;
 }
 
@@ -386,14 +396,18 @@ int main(int argc, char **argv) {
         printf("%s{\"producers\": %d, \"policy\": \"%s\", \"events_per_s\": %.0f, "
                "\"events_per_s_with_stop\": %.0f, \"writer_alone_events_per_s\": %.0f, "
                "\"over_writer_alone\": %.3f, \"drain_cpu_ns_per_event\": %.1f, "
-               "\"writer_alone_cpu_ns_per_event\": %.1f, "
+               "\"writer_alone_cpu_ns_per_event\": %.1f, \"bytes_per_event\": %.1f, "
+               "\"write_mb_per_s\": %.0f, \"write_cpu_ns_per_byte\": %.3f, "
+               "\"storage_bound_events_per_s\": %.0f, "
                "\"produced\": %" PRIu64 ", \"written\": %" PRIu64
                ", \"dropped\": %" PRIu64 ", \"dropped_unmatched\": %" PRIu64
                ", \"dropped_no_slot\": %" PRIu64 ", \"drop_rate\": %.4f, \"valid\": %s}",
                i ? ", " : "", r->producers, r->block ? "block" : "drop", r->events_per_s,
                r->events_per_s_with_stop, pipe[i].writer_alone_events_per_s,
                r->events_per_s / pipe[i].writer_alone_events_per_s, r->drain_cpu_ns_per_event,
-               pipe[i].writer_alone_cpu_ns_per_event, r->produced, r->written, r->dropped,
+               pipe[i].writer_alone_cpu_ns_per_event, bytes_per_event(r), pipe[i].write_mb_per_s,
+               pipe[i].write_cpu_ns_per_byte, pipe[i].write_mb_per_s * 1e6 / bytes_per_event(r),
+               r->produced, r->written, r->dropped,
                r->dropped_unmatched, r->dropped_no_slot,
                r->produced ? (double)r->dropped / (double)r->produced : 0.0,
                r->valid ? "true" : "false");
@@ -409,12 +423,13 @@ int main(int argc, char **argv) {
       for (int i = 0; i < 8; ++i) {
         const bench_pipeline_result *r = &pipe[i].r;
         printf("  %d producers, %-5s %6.2f M events/s written (%.2fx the writer alone: %.2f M/s; "
-               "%5.2f M/s counting stop; CPU ns/event: drain %.1f, writer alone %.1f), %" PRIu64
-               " dropped of %" PRIu64 " (%.1f%%), %s\n",
+               "%5.2f M/s counting stop; CPU ns/event: drain %.1f, writer alone %.1f; %.0f B/event, "
+               "storage bound %.2f M/s at %.0f MB/s), %" PRIu64 " dropped of %" PRIu64 " (%.1f%%), %s\n",
                r->producers, r->block ? "block" : "drop", r->events_per_s / 1e6,
                r->events_per_s / pipe[i].writer_alone_events_per_s,
                pipe[i].writer_alone_events_per_s / 1e6, r->events_per_s_with_stop / 1e6,
-               r->drain_cpu_ns_per_event, pipe[i].writer_alone_cpu_ns_per_event,
+               r->drain_cpu_ns_per_event, pipe[i].writer_alone_cpu_ns_per_event, bytes_per_event(r),
+               pipe[i].write_mb_per_s / bytes_per_event(r), pipe[i].write_mb_per_s,
                r->dropped, r->produced,
                r->produced ? 100.0 * (double)r->dropped / (double)r->produced : 0.0,
                r->valid ? "valid" : "INVALID");
