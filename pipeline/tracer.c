@@ -417,6 +417,7 @@ static int sink_write(void *ctx, const void *records, size_t bytes, uint64_t *ev
   return (int)atf_writer_append((atf_writer *)ctx, records, bytes, events);
 }
 static int sink_flush(void *ctx) { return (int)atf_writer_flush((atf_writer *)ctx); }
+static int sink_write_out(void *ctx) { return (int)atf_writer_write_out((atf_writer *)ctx); }
 static int sink_drops(void *ctx, int32_t tid, uint64_t n) {
   return (int)atf_writer_record_drops((atf_writer *)ctx, tid, n);
 }
@@ -518,7 +519,7 @@ atf_tracer_status atf_tracer_start(const atf_tracer_options *o) {
     atf_writer_get_stats(g_writer, &ws);
     g_hot.start_ns = ws.first_timestamp_ns; /* TraceStart's */
   }
-  atf_drain_sink sink = {g_writer, sink_write, sink_flush, sink_drops};
+  atf_drain_sink sink = {g_writer, sink_write, sink_flush, sink_drops, sink_write_out};
   if (atf_drain_init(&g_drain, &g_reg, &sink, o->idle_sleep_ns, o->flush_interval_ns) != 0) {
     st = ATF_TRACER_E_NO_MEMORY;
   } else {

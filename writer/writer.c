@@ -378,6 +378,11 @@ atf_status atf_writer_flush(atf_writer *w) {
   return st != ATF_OK ? st : atf_sink_flush(w);
 }
 
+atf_status atf_writer_write_out(atf_writer *w) {
+  if (w == NULL) return ATF_E_INVALID_ARGUMENT;
+  atf_status st = atf_writer_check_open(w);
+  return st != ATF_OK ? st : atf_sink_write_now(w);
+}
 
 
 

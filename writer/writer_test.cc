@@ -336,6 +336,47 @@ TEST_F(WriterTest, NoAllocationPerEvent) {
 #endif
 }
 
+// atf_writer_write_out: the buffered events reach events.bin (a crash of the process keeps them)
+// with one write and no fsync, with or without the I/O thread; an error fails the writer.
+TEST_F(WriterTest, WriteOutWritesWithoutFsync) {
+  for (int io = 0; io <= 1; ++io) {
+    SCOPED_TRACE(io);
+    atf_test::FaultOps f;
+    Options opt(root_, io ? "io" : "plain");
+    opt.o.file_ops = f.ops();
+    opt.o.io_thread = io;
+    Open(&opt);
+    Batch b;
+    for (int i = 0; i < 100; ++i) b.Call(1, 1, 1 + i, 0, {});
+    ASSERT_EQ(atf_writer_write(w_, b.data(), b.size()), ATF_OK);
+    EXPECT_EQ(Stats().events_buffered, 100u);
+    const uint64_t durable = Stats().bytes_durable;
+    const int fsyncs = f.fsyncs;
+    ASSERT_EQ(atf_writer_write_out(w_), ATF_OK);
+    EXPECT_EQ(f.fsyncs, fsyncs);
+    EXPECT_EQ(Stats().events_buffered, 0u);
+    EXPECT_EQ(Stats().events_written, 101u);  // TraceStart and the batch
+    EXPECT_EQ(Stats().bytes_durable, durable);
+    EXPECT_GT(Stats().bytes_written, durable);
+    struct stat st;
+    ASSERT_EQ(stat((std::string(atf_writer_session_dir(w_)) + "/events.bin").c_str(), &st), 0);
+    EXPECT_EQ(static_cast<uint64_t>(st.st_size), Stats().bytes_written);  // in the file, not in memory
+    ASSERT_EQ(atf_writer_write_out(w_), ATF_OK);  // nothing buffered: nothing written
+    ASSERT_EQ(atf_writer_flush(w_), ATF_OK);
+    EXPECT_EQ(f.fsyncs, fsyncs + 1);
+    EXPECT_EQ(Stats().bytes_durable, Stats().bytes_written);
+    // A write error: the writer fails, the file keeps its complete records.
+    f.write_fail_at = f.writes;
+    f.write_errno = EIO;
+    ASSERT_EQ(atf_writer_write(w_, b.data(), b.size()), ATF_OK);
+    EXPECT_EQ(atf_writer_write_out(w_), ATF_E_IO);
+    EXPECT_EQ(atf_writer_write_out(w_), ATF_E_FAILED);
+    atf_writer_close(w_);
+    w_ = nullptr;
+  }
+  EXPECT_EQ(atf_writer_write_out(nullptr), ATF_E_INVALID_ARGUMENT);
+}
+
 TEST_F(WriterTest, FlushMakesDurableAndPolicies) {
   atf_test::FaultOps f;
   Options opt(root_);

@@ -98,8 +98,11 @@ typedef struct atf_tracer_options {
   uint32_t max_threads;       /* concurrent traced threads; default 1024 */
   uint32_t max_stack_bytes;   /* stack snapshot cap; default 256 (also sets writer's) */
   uint64_t idle_sleep_ns;     /* drain worker's sleep when the rings are empty; default 1 ms */
-  uint64_t flush_interval_ns; /* drain worker flushes this often when it wrote; default 100 ms;
-                                 0 = only atf_tracer_flush() and stop make events durable */
+  uint64_t flush_interval_ns; /* the drain writes out what it took this often when it wrote
+                                 (write(2), no fsync: a crash of the traced process then loses at
+                                 most this interval's events and what the rings hold); default
+                                 100 ms, 0 = never. Durable (fsync'ed) events come from
+                                 atf_tracer_flush() and stop only */
   atf_tracer_overflow overflow; /* full ring: drop (default) or block; see the enum */
   atf_tracer_clock clock;       /* timestamp source; see the enum */
   int drain_nice;             /* Linux: nice value asked for the drain thread (default 0 = as

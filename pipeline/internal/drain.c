@@ -199,10 +199,14 @@ uint64_t atf_drain_pass(atf_drain *d, int retire_all) {
 
 /* Flushes the sink; returns its status (the first sink error once there was one). Worker-owned
  * state only: flush_status, which flushers read, is published under the mutex by the caller. */
-static int do_flush(atf_drain *d, uint64_t now) {
+/* A requested flush is durable (sink.flush: write and fsync). The periodic one only writes out
+ * (sink.write_out): it bounds what a crash of the process loses without making the drain wait for
+ * the disk, which an fsync of hundreds of MB does for as long as the device needs (the drain then
+ * takes nothing from the rings: with DROP they overflow, with BLOCK their threads wait). */
+static int do_flush(atf_drain *d, uint64_t now, int durable) {
   int st = d->sink_status;
   if (st == 0) {
-    st = d->sink.flush(d->sink.ctx);
+    st = durable || d->sink.write_out == NULL ? d->sink.flush(d->sink.ctx) : d->sink.write_out(d->sink.ctx);
     if (st != 0) d->sink_status = st;
   }
   d->dirty = 0;
@@ -282,7 +286,7 @@ static void *worker(void *arg) {
                        now - d->last_flush_ns >= d->flush_interval_ns;
     int flushed = 0, flush_st = 0;
     if (want_flush > d->flush_done || interval_due) {
-      flush_st = do_flush(d, now);
+      flush_st = do_flush(d, now, want_flush > d->flush_done);
       flushed = 1;
     }
 

@@ -1,7 +1,7 @@
 /* internal/drain.h: the drain worker, which moves records from the registry's rings to a sink.
  *
  * The sink is a small function table (the tracer plugs in atf_writer_append / _flush /
- * _record_drops; tests plug in a fake), so the worker is tested without files. One pass visits
+ * _record_drops / _write_out; tests plug in a fake), so the worker is tested without files. One pass visits
  * slots[0, high_water): for each ACTIVE or EXITING slot it peeks the committed bytes (at most two
  * spans, PADs included), hands each span to sink.write in one call, and releases the bytes. An
  * EXITING slot is drained to the end, its drops are reported with sink.record_drops, and it is
@@ -32,6 +32,9 @@ typedef struct atf_drain_sink {
   int (*write)(void *ctx, const void *records, size_t bytes, uint64_t *events);
   int (*flush)(void *ctx);                                    /* 0 = durable */
   int (*record_drops)(void *ctx, int32_t thread_id, uint64_t count);
+  /* The periodic flush (flush_interval_ns): 0 = every record taken is in the file, written, not
+   * necessarily durable; it must not wait for the disk. NULL: flush is used. */
+  int (*write_out)(void *ctx);
 } atf_drain_sink;
 
 /* One thread lifetime's accounting, recorded when its slot is freed. */

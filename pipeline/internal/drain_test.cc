@@ -21,7 +21,7 @@ struct FakeSink {
   std::mutex mu;
   std::map<int32_t, std::vector<uint64_t>> seqs;  // thread id -> addresses in sink order
   std::map<int32_t, uint64_t> drops;
-  uint64_t records = 0, pads = 0, flushes = 0, writes = 0;
+  uint64_t records = 0, pads = 0, flushes = 0, writes = 0, write_outs = 0;
   int fail_after_writes = -1;  // -1: never fail
 
   // Like the writer: skips PADs, reports the events it kept.
@@ -54,13 +54,20 @@ struct FakeSink {
     f->flushes++;
     return 0;
   }
+  static int WriteOut(void* ctx) {
+    auto* f = static_cast<FakeSink*>(ctx);
+    std::lock_guard<std::mutex> lock(f->mu);
+    f->write_outs++;
+    return 0;
+  }
   static int Drops(void* ctx, int32_t tid, uint64_t n) {
     auto* f = static_cast<FakeSink*>(ctx);
     std::lock_guard<std::mutex> lock(f->mu);
     f->drops[tid] += n;
     return 0;
   }
-  atf_drain_sink sink() { return {this, Write, Flush, Drops}; }
+  bool with_write_out = true;
+  atf_drain_sink sink() { return {this, Write, Flush, Drops, with_write_out ? WriteOut : nullptr}; }
 };
 
 struct Fixture {
@@ -177,8 +184,36 @@ TEST(DrainTest, FlushIsABarrier) {
   }
 }
 
-TEST(DrainTest, IntervalFlushHappensWithoutRequests) {
+// The periodic flush writes out without fsync (sink.write_out); requested flushes stay durable.
+TEST(DrainTest, IntervalWritesOutWithoutRequestsAndNeverFsyncs) {
   Fixture f(1, 4096, 1000000);  // 1 ms
+  ASSERT_EQ(atf_drain_start(&f.drain), 0);
+  std::thread t(Produce, &f.reg, 9, 10, 40);
+  t.join();
+  for (int i = 0; i < 2000; i++) {
+    {
+      std::lock_guard<std::mutex> lock(f.fake.mu);
+      if (f.fake.write_outs > 0) break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  {
+    std::lock_guard<std::mutex> lock(f.fake.mu);
+    EXPECT_GT(f.fake.write_outs, 0u);
+    EXPECT_EQ(f.fake.flushes, 0u);
+  }
+  ASSERT_EQ(atf_drain_flush(&f.drain), 0);
+  std::lock_guard<std::mutex> lock(f.fake.mu);
+  EXPECT_EQ(f.fake.flushes, 1u);
+}
+
+// A sink without write_out: the periodic flush is a full one.
+TEST(DrainTest, IntervalFlushesWhenTheSinkHasNoWriteOut) {
+  Fixture f(1, 4096, 1000000);  // 1 ms
+  atf_drain_destroy(&f.drain);
+  f.fake.with_write_out = false;
+  atf_drain_sink s = f.fake.sink();
+  ASSERT_EQ(atf_drain_init(&f.drain, &f.reg, &s, 200000, 1000000), 0);
   ASSERT_EQ(atf_drain_start(&f.drain), 0);
   std::thread t(Produce, &f.reg, 9, 10, 40);
   t.join();
@@ -191,6 +226,7 @@ TEST(DrainTest, IntervalFlushHappensWithoutRequests) {
   }
   std::lock_guard<std::mutex> lock(f.fake.mu);
   EXPECT_GT(f.fake.flushes, 0u);
+  EXPECT_EQ(f.fake.write_outs, 0u);
 }
 
 TEST(DrainTest, FailingSinkCountsLostAndKeepsConsuming) {

@@ -255,6 +255,13 @@ atf_status atf_writer_append(atf_writer *w, const void *records, size_t bytes, u
 /* Writes buffered events to events.bin and fsyncs it: the durability point. */
 atf_status atf_writer_flush(atf_writer *w);
 
+/* Writes buffered events to events.bin without fsync: on return every event passed to
+ * atf_writer_write()/_append() before it has been written with write(2) (with the I/O thread,
+ * the buffer in flight has been collected), so it survives a crash of this process, not a power
+ * loss (bytes_durable does not move). Costs one write of the partial buffer; never waits for the
+ * disk. Errors as atf_writer_flush() (the failed state after an I/O error). */
+atf_status atf_writer_write_out(atf_writer *w);
+
 /* Adds a module identity (UUID string 8-4-4-4-12 hex, else ATF_E_INVALID_ARGUMENT; stored
  * lowercase) to the manifest's `modules`; duplicates are ignored. Thread-safe. With
  * collect_modules, the writer adds the loaded modules itself at open and at finalize (Linux: the
