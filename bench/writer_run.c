@@ -49,10 +49,10 @@ static int open_session_ops(const bench_mix *m, const char *dir, const char *lab
   o.executable_path = "/bench/writer_bench";
   o.file_ops = ops;
   o.io_thread = io_thread;
-  if (atf_writer_open(&o, w) != ATF_OK) return -1;
+  if (atf_writer_open(&o, w) != ATF_WRITER_OK) return -1;
   for (int i = 0; i < BENCH_SYMBOLS; ++i) {
     uint32_t id;
-    if (atf_writer_intern_symbol(*w, m->symbols[i], strlen(m->symbols[i]), &id) != ATF_OK ||
+    if (atf_writer_intern_symbol(*w, m->symbols[i], strlen(m->symbols[i]), &id) != ATF_WRITER_OK ||
         id != (uint32_t)i + 1) {
       atf_writer_close(*w);
       return -1;
@@ -103,12 +103,12 @@ int bench_writer_mix(const bench_mix *m, const char *dir, size_t batch_events, i
     size_t end = i + batch_events < m->events ? i + batch_events : m->events;
     size_t from = m->offsets[i];
     size_t to = end < m->events ? m->offsets[end] : m->bytes;
-    if (atf_writer_write(w, m->records + from, to - from) != ATF_OK) rc = -1;
+    if (atf_writer_write(w, m->records + from, to - from) != ATF_WRITER_OK) rc = -1;
   }
   const uint64_t t1 = bench_now_ns();
-  if (rc == 0 && atf_writer_flush(w) != ATF_OK) rc = -1;
+  if (rc == 0 && atf_writer_flush(w) != ATF_WRITER_OK) rc = -1;
   const uint64_t t2 = bench_now_ns();
-  if (rc == 0 && atf_writer_finalize(w, 0) != ATF_OK) rc = -1;
+  if (rc == 0 && atf_writer_finalize(w, 0) != ATF_WRITER_OK) rc = -1;
   atf_writer_stats st;
   atf_writer_get_stats(w, &st);
   out->write_ns = t1 - t0;
@@ -144,11 +144,11 @@ int bench_writer_batch_latency(const bench_mix *m, const char *dir, double *p50,
     if (end == i) ++end;
     size_t to = end < m->events ? m->offsets[end] : m->bytes;
     const uint64_t t0 = bench_now_ns();
-    if (atf_writer_write(w, m->records + from, to - from) != ATF_OK) rc = -1;
+    if (atf_writer_write(w, m->records + from, to - from) != ATF_WRITER_OK) rc = -1;
     samples[n++] = bench_now_ns() - t0;
     i = end;
   }
-  if (rc == 0 && atf_writer_finalize(w, 0) != ATF_OK) rc = -1;
+  if (rc == 0 && atf_writer_finalize(w, 0) != ATF_WRITER_OK) rc = -1;
   bench_remove_session(atf_writer_session_dir(w));
   atf_writer_close(w);
   if (rc == 0 && n > 0) {
@@ -176,11 +176,11 @@ int bench_writer_big_session(const bench_mix *m, const char *dir, uint64_t min_b
   atf_writer_stats st;
   atf_writer_get_stats(w, &st);
   while (ok && st.bytes_written + st.events_buffered * 160 < min_bytes) {
-    ok = atf_writer_write(w, copy, m->offsets[n]) == ATF_OK;
+    ok = atf_writer_write(w, copy, m->offsets[n]) == ATF_WRITER_OK;
     for (size_t k = 0; k < n; ++k) ((atf_ring_record *)(copy + m->offsets[k]))->timestamp_ns += span;
     atf_writer_get_stats(w, &st);
   }
-  ok = ok && atf_writer_finalize(w, 0) == ATF_OK;
+  ok = ok && atf_writer_finalize(w, 0) == ATF_WRITER_OK;
   snprintf(session_dir, cap, "%s", atf_writer_session_dir(w));
   atf_writer_close(w);
   free(copy);
@@ -201,9 +201,9 @@ int bench_writer_rss_child(uint64_t events, const char *dir) {
         ((atf_ring_record *)(m.records + m.offsets[k]))->timestamp_ns += 1000000000u;
       }
     }
-    ok = atf_writer_write(w, m.records, chunk_bytes) == ATF_OK;
+    ok = atf_writer_write(w, m.records, chunk_bytes) == ATF_WRITER_OK;
   }
-  ok = ok && atf_writer_finalize(w, 0) == ATF_OK;
+  ok = ok && atf_writer_finalize(w, 0) == ATF_WRITER_OK;
   bench_remove_session(atf_writer_session_dir(w));
   atf_writer_close(w);
   bench_mix_free(&m);

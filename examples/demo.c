@@ -299,7 +299,7 @@ int main(int argc, char **argv) {
   char label[64];
   atf_tracer_status st = atf_tracer_start(&o);
   for (int n = 2; n < 100 && st == ATF_TRACER_E_WRITER &&
-                  atf_tracer_last_writer_status() == ATF_E_EXISTS;
+                  atf_tracer_last_writer_status() == ATF_WRITER_E_EXISTS;
        n++) {
     time_t now = time(NULL);
     struct tm tm;
@@ -311,7 +311,7 @@ int main(int argc, char **argv) {
   }
   if (st != ATF_TRACER_OK) {
     fprintf(stderr, "demo: cannot start the tracer in %s: %s (writer: %s)\n", cfg.out,
-            atf_tracer_strerror(st), atf_strerror(atf_tracer_last_writer_status()));
+            atf_tracer_strerror(st), atf_writer_strerror(atf_tracer_last_writer_status()));
     return 1;
   }
   if (atf_tracer_symbol("walk", &g_walk_symbol) != ATF_TRACER_OK) {
@@ -369,7 +369,7 @@ int main(int argc, char **argv) {
          total_secs > 0 ? (double)stats.written / total_secs / 1e6 : 0.0, total_secs);
   if (st != ATF_TRACER_OK) {
     printf("tracer     %s (writer: %s)\n", atf_tracer_strerror(st),
-           atf_strerror(stats.writer_status));
+           atf_writer_strerror(stats.writer_status));
   }
   uint64_t records = 0;
   int valid = stats.session_dir[0] != '\0' && validate(stats.session_dir, &records);

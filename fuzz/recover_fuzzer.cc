@@ -1,10 +1,10 @@
-// Fuzz target: atf-recover's library (recover/recover.h) on torn and corrupted sessions.
+// Fuzz target: atf-recover's library (recover/atf/recover.h) on torn and corrupted sessions.
 //
 // Input: u8 flags (bit 0 truncate, bit 1 a trace.json is present: the rest then uses the validator
 // target's layout, 2-byte manifest length + events.bin + trace.json; bit 2 dry run; bit 3
 // salvage), then the files. They are written to a session directory (pid_4242) under a private
 // directory in /dev/shm (or TEST_TMPDIR), recovered, and checked against the validator's verdict
-// on the original bytes and against a model of salvage written here from recover.h:
+// on the original bytes and against a model of salvage written here from atf/recover.h:
 //   - the outcome is the documented one: USAGE exactly when truncate and salvage are both asked
 //     (nothing changed); ALREADY_VALID exactly when the session validated with its trace.json;
 //     NO_PREFIX exactly when nothing can be kept (no valid first record; for salvage, no record
@@ -37,7 +37,7 @@
 #include <vector>
 
 #include "fuzz/event_decoders.h"
-#include "recover/recover.h"
+#include "atf/recover.h"
 #include "validator/atf/validate.h"
 #include "validator/internal/reader.h"
 
@@ -122,7 +122,7 @@ uint64_t TimeNs(const atf_fuzz::Event& e) {
   return static_cast<uint64_t>(e.seconds) * 1000000000u + static_cast<uint64_t>(e.nanos);
 }
 
-// Salvage, from recover.h: the records that decode and, against those kept before them, start
+// Salvage, from atf/recover.h: the records that decode and, against those kept before them, start
 // with a TraceStart, keep event_id increasing and each thread's timestamps non-decreasing, and
 // end at the first TraceEnd. Sets *threads to the distinct thread ids seen.
 std::vector<const Record*> Salvaged(const std::vector<Record>& records, size_t* threads) {

@@ -14,13 +14,13 @@
 // Asserts:
 //   - transparent faults (EINTR, short writes, interval flushes) and hard faults that never fire
 //     change nothing: same statuses, byte-identical events.bin and trace.json, same statistics;
-//   - a hard fault: the call that meets it returns ATF_E_NO_SPACE / ATF_E_IO and every later one
-//     ATF_E_FAILED; no trace.json (nor its temporary file) is left; events.bin is the clean run's
+//   - a hard fault: the call that meets it returns ATF_WRITER_E_NO_SPACE / ATF_WRITER_E_IO and every later one
+//     ATF_WRITER_E_FAILED; no trace.json (nor its temporary file) is left; events.bin is the clean run's
 //     file cut at a record boundary (any cut when ftruncate failed too), never shorter than the
 //     last flush made durable; events_written / bytes_written describe exactly its complete
 //     records, which the validator accepts as its valid prefix; a fault during open leaves no
 //     events.bin;
-//   - a limit: writes return ATF_E_LIMIT from the record that meets it on; finalize still succeeds;
+//   - a limit: writes return ATF_WRITER_E_LIMIT from the record that meets it on; finalize still succeeds;
 //     the session is the clean run's first records plus a TraceEnd, within the limit, and
 //     validates with its manifest (up to the clean run's own order.timestamp errors).
 #include <errno.h>
@@ -82,7 +82,7 @@ bool Validates(const atf_fuzz::WriterOutcome& o) {
 }
 
 void ExpectSameRun(const atf_fuzz::WriterOutcome& a, const atf_fuzz::WriterOutcome& b) {
-  ATF_FUZZ_CHECK(a.open_status == b.open_status && a.first_unexpected == ATF_OK);
+  ATF_FUZZ_CHECK(a.open_status == b.open_status && a.first_unexpected == ATF_WRITER_OK);
   ATF_FUZZ_CHECK(a.statuses == b.statuses);
   if (a.events != b.events) Fail(__FILE__, __LINE__, "events.bin differs from the clean run");
   if (a.manifest != b.manifest) Fail(__FILE__, __LINE__, "trace.json differs from the clean run");
@@ -91,10 +91,10 @@ void ExpectSameRun(const atf_fuzz::WriterOutcome& a, const atf_fuzz::WriterOutco
                  a.stats.utf8_replacements == b.stats.utf8_replacements);
 }
 
-void CheckHardFault(const atf_fuzz::WriterOutcome& got, const atf_fuzz::WriterOutcome& ref, atf_status injected,
+void CheckHardFault(const atf_fuzz::WriterOutcome& got, const atf_fuzz::WriterOutcome& ref, atf_writer_status injected,
                     bool torn_allowed) {
   ATF_FUZZ_CHECK(!got.manifest_exists && !got.tmp_exists);
-  if (got.open_status != ATF_OK) {
+  if (got.open_status != ATF_WRITER_OK) {
     ATF_FUZZ_CHECK(got.open_status == injected && !got.events_exists);
     return;
   }
@@ -105,7 +105,7 @@ void CheckHardFault(const atf_fuzz::WriterOutcome& got, const atf_fuzz::WriterOu
     Fail(__FILE__, __LINE__, "the failing call did not return the injected error (status " +
                                  std::to_string(i < got.statuses.size() ? got.statuses[i] : -1) + ")");
   }
-  for (++i; i < got.statuses.size(); ++i) ATF_FUZZ_CHECK(got.statuses[i] == ATF_E_FAILED);
+  for (++i; i < got.statuses.size(); ++i) ATF_FUZZ_CHECK(got.statuses[i] == ATF_WRITER_E_FAILED);
 
   // events.bin: a prefix of the clean file, cut at a record boundary unless ftruncate failed too.
   ATF_FUZZ_CHECK(got.events_exists);
@@ -133,8 +133,8 @@ void CheckHardFault(const atf_fuzz::WriterOutcome& got, const atf_fuzz::WriterOu
 
 void CheckLimit(const atf_fuzz::WriterOutcome& got, const atf_fuzz::WriterOutcome& ref, uint64_t max_events,
                 uint64_t max_file_bytes) {
-  ATF_FUZZ_CHECK(got.open_status == ATF_OK && got.first_unexpected == ATF_E_LIMIT);
-  ATF_FUZZ_CHECK(got.finalize_status == ATF_OK && got.manifest_exists && !got.tmp_exists);
+  ATF_FUZZ_CHECK(got.open_status == ATF_WRITER_OK && got.first_unexpected == ATF_WRITER_E_LIMIT);
+  ATF_FUZZ_CHECK(got.finalize_status == ATF_WRITER_OK && got.manifest_exists && !got.tmp_exists);
   const std::vector<size_t> b = Boundaries(got.events);
   const std::vector<size_t> rb = Boundaries(ref.events);
   ATF_FUZZ_CHECK(b.back() == got.events.size() && b.size() >= 3);  // TraceStart ... TraceEnd
@@ -195,14 +195,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                  p, got.open_status, got.hard_faults, got.first_unexpected, got.finalize_status, got.events.size(),
                  ref.events.size());
   }
-  if (got.hard_faults == 0 && got.first_unexpected == ATF_OK) {
+  if (got.hard_faults == 0 && got.first_unexpected == ATF_WRITER_OK) {
     ExpectSameRun(got, ref);
     if (kind == 2) ATF_FUZZ_CHECK(got.durable == got.events.size());
   } else if (kind == 7 || kind == 8) {
     CheckLimit(got, ref, run.max_events, run.max_file_bytes);
   } else {
     ATF_FUZZ_CHECK(got.hard_faults > 0);
-    CheckHardFault(got, ref, kind == 3 || kind == 6 ? ATF_E_NO_SPACE : ATF_E_IO, kind == 6);
+    CheckHardFault(got, ref, kind == 3 || kind == 6 ? ATF_WRITER_E_NO_SPACE : ATF_WRITER_E_IO, kind == 6);
   }
   return 0;
 }

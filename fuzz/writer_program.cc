@@ -322,19 +322,19 @@ bool WriteBatch(Session* s, atf_writer* w, atf_fuzz::WriterOutcome* out, bool st
     }
   }
   uint64_t taken = 0;
-  const atf_status st = s->append ? atf_writer_append(w, s->batch.data(), s->batch.size() * 8, &taken)
+  const atf_writer_status st = s->append ? atf_writer_append(w, s->batch.data(), s->batch.size() * 8, &taken)
                                   : atf_writer_write(w, s->batch.data(), s->batch.size() * 8);
   // A malformed record is refused as such first: atf_writer_write checks the whole batch before
   // anything else, atf_writer_append each record before it looks at the session's state.
-  atf_status want = ATF_OK;
+  atf_writer_status want = ATF_WRITER_OK;
   size_t keep = s->batch_events.size();  // events of the batch the writer keeps
   size_t first_bad = 0;
   while (first_bad < s->batch_events.size() && !s->batch_record_bad[first_bad]) first_bad++;
   if (s->batch_bad && !(s->append && s->trace_end_written && first_bad > 0)) {
-    want = ATF_E_BAD_RECORD;
+    want = ATF_WRITER_E_BAD_RECORD;
     keep = s->append ? first_bad : 0;  // the records before it / all or nothing
   } else if (s->trace_end_written && !s->batch_events.empty()) {
-    want = ATF_E_STATE;
+    want = ATF_WRITER_E_STATE;
     keep = 0;
   }
   if (getenv("ATF_FUZZ_TRACE")) {
@@ -355,7 +355,7 @@ bool WriteBatch(Session* s, atf_writer* w, atf_fuzz::WriterOutcome* out, bool st
     Fail(__FILE__, __LINE__, "atf_writer_append accepted " + std::to_string(taken) + " events, expected " +
                                  std::to_string(keep));
   }
-  if (st != ATF_OK && !s->append) keep = 0;
+  if (st != ATF_WRITER_OK && !s->append) keep = 0;
   for (size_t i = 0; i < keep; ++i) {
     Event e = s->batch_events[i];
     e.event_id = ATF_WRITER_FIRST_EVENT_ID + s->events.size();
@@ -492,7 +492,7 @@ void CheckSession(Session* s, const atf_fuzz::MemFs& fs, atf_writer* w, bool any
   for (size_t i = 0; i < s->symbols.size(); ++i) {
     uint32_t id;
     uint64_t repl;
-    ATF_FUZZ_CHECK(atf_symtab_intern(symtab, s->symbols[i].data(), s->symbols[i].size(), &id, &repl) == ATF_OK);
+    ATF_FUZZ_CHECK(atf_symtab_intern(symtab, s->symbols[i].data(), s->symbols[i].size(), &id, &repl) == ATF_WRITER_OK);
     ATF_FUZZ_CHECK(id == i + 1);
   }
   auto* enc = new atf_encoder;
@@ -615,15 +615,15 @@ void RunWriterProgram(const uint8_t* data, size_t size, const WriterRun& run, Wr
     out->tmp_exists = fs.File(manifest_path + ".tmp") != nullptr;
   };
   out->open_status = atf_writer_open(&o, &w);
-  if (out->open_status != ATF_OK && !run.strict) {
+  if (out->open_status != ATF_WRITER_OK && !run.strict) {
     ATF_FUZZ_CHECK(w == nullptr);
     collect();
     return;
   }
-  ATF_FUZZ_CHECK(out->open_status == ATF_OK);
+  ATF_FUZZ_CHECK(out->open_status == ATF_WRITER_OK);
   // A call's status: the model's prediction, or (relaxed) the end of the program.
   bool stopped = false;
-  auto expect = [&](atf_status st, atf_status want, const char* what) {
+  auto expect = [&](atf_writer_status st, atf_writer_status want, const char* what) {
     out->statuses.push_back(st);
     if (st == want) return;
     if (!run.strict) {
@@ -661,7 +661,7 @@ void RunWriterProgram(const uint8_t* data, size_t size, const WriterRun& run, Wr
       std::string name;
       for (unsigned k = kRepeat[in.U8() % 4]; k > 0; --k) name += piece;
       uint32_t id = 0;
-      expect(atf_writer_intern_symbol(w, name.data(), name.size(), &id), ATF_OK, "atf_writer_intern_symbol");
+      expect(atf_writer_intern_symbol(w, name.data(), name.size(), &id), ATF_WRITER_OK, "atf_writer_intern_symbol");
       if (stopped) break;
       auto known = std::find(s.symbols.begin(), s.symbols.end(), name);
       if (known != s.symbols.end()) {
@@ -679,7 +679,7 @@ void RunWriterProgram(const uint8_t* data, size_t size, const WriterRun& run, Wr
       stopped = !WriteBatch(&s, w, out, run.strict);
       if (!stopped && o.flush_policy != ATF_FLUSH_EXPLICIT) note_durable();
     } else {
-      expect(atf_writer_flush(w), ATF_OK, "atf_writer_flush");
+      expect(atf_writer_flush(w), ATF_WRITER_OK, "atf_writer_flush");
       if (!stopped) note_durable();
     }
   }
@@ -695,14 +695,14 @@ void RunWriterProgram(const uint8_t* data, size_t size, const WriterRun& run, Wr
   s.clock_ns = latest;
   out->finalize_status = atf_writer_finalize(w, exit_code);
   out->statuses.push_back(out->finalize_status);
-  if (out->finalize_status == ATF_OK) note_durable();
+  if (out->finalize_status == ATF_WRITER_OK) note_durable();
   atf_writer_get_stats(w, &out->stats);
   if (!run.strict) {
     collect();
     atf_writer_close(w);
     return;
   }
-  ATF_FUZZ_CHECK(out->finalize_status == ATF_OK);
+  ATF_FUZZ_CHECK(out->finalize_status == ATF_WRITER_OK);
   if (!s.trace_end_written) {
     Event end;
     end.event_id = ATF_WRITER_FIRST_EVENT_ID + s.events.size();

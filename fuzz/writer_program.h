@@ -29,11 +29,11 @@ struct WriterRun {
 };
 
 struct WriterOutcome {
-  atf_status open_status = ATF_OK;
+  atf_writer_status open_status = ATF_WRITER_OK;
   // Every status after open (intern, write, flush, finalize), in call order.
-  std::vector<atf_status> statuses;
-  atf_status first_unexpected = ATF_OK;  // the first status the model did not predict
-  atf_status finalize_status = ATF_OK;
+  std::vector<atf_writer_status> statuses;
+  atf_writer_status first_unexpected = ATF_WRITER_OK;  // the first status the model did not predict
+  atf_writer_status finalize_status = ATF_WRITER_OK;
   bool events_exists = false, manifest_exists = false, tmp_exists = false;
   std::string events, manifest;
   atf_writer_stats stats = {};

@@ -20,7 +20,7 @@
 //     records), with exact counts, time range and sizes;
 //   - batch semantics: a batch with a bad record (reg_count past the kind's names, a stack on a
 //     non-call, an unknown symbol id, an event after TRACE_END) is refused whole
-//     (ATF_E_BAD_RECORD), events after a written TRACE_END are refused (ATF_E_STATE);
+//     (ATF_WRITER_E_BAD_RECORD), events after a written TRACE_END are refused (ATF_WRITER_E_STATE);
 //   - writer statistics: events and bytes written, stack truncations, UTF-8 replacements.
 //
 // Program (every read past the end yields 0):

@@ -259,7 +259,7 @@ ATF_NOINSTR static void on_process_exit(int status, void *arg) {
   atf_tracer_status rc = atf_tracer_stop(status, &st);
   if (rc == ATF_TRACER_E_WRITER) {
     fprintf(stderr, "atf-instrument: the session in %s is incomplete: %s\n", st.session_dir,
-            atf_strerror(st.writer_status));
+            atf_writer_strerror(st.writer_status));
   }
   if (g_config.verbose && rc != ATF_TRACER_E_STATE) {
     fprintf(stderr,
@@ -291,7 +291,7 @@ ATF_NOINSTR static int start(int argc, char **argv) {
     fprintf(stderr, "atf-instrument: cannot start tracing into %s: %s%s%s; the program runs "
             "untraced\n", g_config.output_root, atf_tracer_strerror(st),
             st == ATF_TRACER_E_WRITER ? ": " : "",
-            st == ATF_TRACER_E_WRITER ? atf_strerror(atf_tracer_last_writer_status()) : "");
+            st == ATF_TRACER_E_WRITER ? atf_writer_strerror(atf_tracer_last_writer_status()) : "");
     return -1;
   }
   g_owner = getpid();

@@ -75,13 +75,13 @@ TEST_F(Engines, RandomWriterSessionsDecodeTheSame) {
     opt.o.max_stack_bytes = 256;
     opt.o.buffer_bytes = 64 * 1024;
     atf_writer* w = nullptr;
-    ASSERT_EQ(atf_writer_open(&opt.o, &w), ATF_OK);
+    ASSERT_EQ(atf_writer_open(&opt.o, &w), ATF_WRITER_OK);
     const std::vector<std::string> names = {"main", "bad\xff\xfe utf8", std::string("nul\0x", 5),
                                             std::string(300, 'n'), "", "\xe2\x9c\x93"};
     std::vector<uint32_t> ids;
     for (const auto& n : names) {
       uint32_t id;
-      ASSERT_EQ(atf_writer_intern_symbol(w, n.data(), n.size(), &id), ATF_OK);
+      ASSERT_EQ(atf_writer_intern_symbol(w, n.data(), n.size(), &id), ATF_WRITER_OK);
       ids.push_back(id);
     }
     uint64_t ts = opt.now + 1000000;
@@ -109,9 +109,9 @@ TEST_F(Engines, RandomWriterSessionsDecodeTheSame) {
           }
         }
       }
-      ASSERT_EQ(atf_writer_write(w, b.data(), b.size()), ATF_OK);
+      ASSERT_EQ(atf_writer_write(w, b.data(), b.size()), ATF_WRITER_OK);
     }
-    ASSERT_EQ(atf_writer_finalize(w, 3), ATF_OK);
+    ASSERT_EQ(atf_writer_finalize(w, 3), ATF_WRITER_OK);
     const std::string dir = atf_writer_session_dir(w);
     atf_writer_close(w);
     total += ExpectEnginesAgree(atf_test::ReadFile(dir + "/events.bin"), engine_);

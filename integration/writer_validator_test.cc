@@ -124,13 +124,13 @@ TEST_P(RandomSessions, WriterSessionsValidate) {
     opt.o.max_stack_bytes = 64;
     opt.o.buffer_bytes = 64 * 1024;  // several buffer drains per session
     atf_writer* w = nullptr;
-    ASSERT_EQ(atf_writer_open(&opt.o, &w), ATF_OK);
+    ASSERT_EQ(atf_writer_open(&opt.o, &w), ATF_WRITER_OK);
     const std::vector<std::string> names = {"main", "bad\xff\xfe utf8", std::string("nul\0x", 5),
                                             std::string(200, 'n'), ""};
     std::vector<uint32_t> ids;
     for (const auto& n : names) {
       uint32_t id;
-      ASSERT_EQ(atf_writer_intern_symbol(w, n.data(), n.size(), &id), ATF_OK);
+      ASSERT_EQ(atf_writer_intern_symbol(w, n.data(), n.size(), &id), ATF_WRITER_OK);
       ids.push_back(id);
     }
     uint64_t ts = opt.now + 1000000;  // after TraceStart (the session clock starts at opt.now)
@@ -157,10 +157,10 @@ TEST_P(RandomSessions, WriterSessionsValidate) {
         }
         ++produced;
       }
-      ASSERT_EQ(atf_writer_write(w, b.data(), b.size()), ATF_OK);
+      ASSERT_EQ(atf_writer_write(w, b.data(), b.size()), ATF_WRITER_OK);
     }
-    ASSERT_EQ(atf_writer_record_drops(w, 3, 17), ATF_OK);
-    ASSERT_EQ(atf_writer_finalize(w, 0), ATF_OK);
+    ASSERT_EQ(atf_writer_record_drops(w, 3, 17), ATF_WRITER_OK);
+    ASSERT_EQ(atf_writer_finalize(w, 0), ATF_WRITER_OK);
     ++produced;  // TraceEnd
     atf_writer_stats st;
     atf_writer_get_stats(w, &st);
@@ -188,11 +188,11 @@ TEST(WriterValidator, UnfinishedAndTornSessionsNameTheirDefect) {
   const std::string root = atf_test::MakeTempDir("integration");
   atf_test::Options opt(root, "torn");
   atf_writer* w = nullptr;
-  ASSERT_EQ(atf_writer_open(&opt.o, &w), ATF_OK);
+  ASSERT_EQ(atf_writer_open(&opt.o, &w), ATF_WRITER_OK);
   atf_test::Batch b;
   for (int i = 0; i < 10; ++i) b.Call(1, 1700000000000000000ull + i, 0x1000, 0, {1, 2, 3});
-  ASSERT_EQ(atf_writer_write(w, b.data(), b.size()), ATF_OK);
-  ASSERT_EQ(atf_writer_flush(w), ATF_OK);
+  ASSERT_EQ(atf_writer_write(w, b.data(), b.size()), ATF_WRITER_OK);
+  ASSERT_EQ(atf_writer_flush(w), ATF_WRITER_OK);
   const std::string dir = atf_writer_session_dir(w);
   atf_writer_close(w);  // no finalize: as if the process died after the flush
 

@@ -30,7 +30,7 @@
 
 #include "atf/writer.h"
 #include "pipeline/testing/session.h"
-#include "recover/recover.h"
+#include "atf/recover.h"
 
 namespace {
 

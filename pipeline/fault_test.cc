@@ -12,7 +12,7 @@
 #include "atf/file_ops.h"
 #include "atf/tracer.h"
 #include "pipeline/testing/session.h"
-#include "recover/recover.h"
+#include "atf/recover.h"
 
 namespace {
 
@@ -122,7 +122,7 @@ Outcome RunSession(const std::string& root, Faults* faults) {
   st = atf_tracer_stop(0, &stats);
   if (st != ATF_TRACER_OK) {
     EXPECT_EQ(st, ATF_TRACER_E_WRITER);
-    EXPECT_NE(stats.writer_status, ATF_OK);
+    EXPECT_NE(stats.writer_status, ATF_WRITER_OK);
     out.error_reported = true;
   }
   EXPECT_EQ(stats.produced, stats.written + stats.dropped + stats.lost);

@@ -93,7 +93,7 @@ static atf_registry g_reg;
 static alignas(ATF_CACHE_LINE) atf_drain g_drain;
 static atf_writer *g_writer;
 static pthread_mutex_t g_life = PTHREAD_MUTEX_INITIALIZER;
-static atf_status g_last_writer_status;
+static atf_writer_status g_last_writer_status;
 static uint64_t g_start_ns;
 static atf_clock_source g_clock_source;
 static _Atomic uint64_t g_time_floor; /* stop: TraceEnd is not earlier than any event */
@@ -502,7 +502,7 @@ atf_tracer_status atf_tracer_start(const atf_tracer_options *o) {
   wo.clock_name = atf_clock_source_name(g_clock_source);
   wo.io_thread_nice = o->drain_nice; /* the drain waits on it at every buffer hand-over */
   g_last_writer_status = atf_writer_open(&wo, &g_writer);
-  if (g_last_writer_status != ATF_OK) {
+  if (g_last_writer_status != ATF_WRITER_OK) {
     atf_registry_destroy(&g_reg);
     st = ATF_TRACER_E_WRITER;
     goto out;
@@ -543,7 +543,7 @@ out:
   return st;
 }
 
-atf_status atf_tracer_last_writer_status(void) { return g_last_writer_status; }
+atf_writer_status atf_tracer_last_writer_status(void) { return g_last_writer_status; }
 
 const char *atf_tracer_session_dir(void) {
   if (!running(atomic_load(&g_epoch))) return NULL;
@@ -557,7 +557,7 @@ atf_tracer_status atf_tracer_symbol(const char *name, uint32_t *id) {
   atf_tracer_status st = ATF_TRACER_E_STATE;
   if (running(atomic_load(&g_epoch))) {
     st = ATF_TRACER_E_WRITER;
-    if (atf_writer_intern_symbol(g_writer, name, strlen(name), id) == ATF_OK) {
+    if (atf_writer_intern_symbol(g_writer, name, strlen(name), id) == ATF_WRITER_OK) {
       if (*id > atomic_load(&g_max_symbol)) atomic_store(&g_max_symbol, *id);
       st = ATF_TRACER_OK;
     }
@@ -645,9 +645,9 @@ atf_tracer_status atf_tracer_stop(int32_t exit_code, atf_tracer_stats *stats) {
   atf_drain_stop(&g_drain);
   uint64_t noslot = atomic_load(&g_reg.noslot_dropped);
   atf_drain_pass(&g_drain, 1);
-  atf_status ws = (atf_status)g_drain.sink_status;
-  atf_status fin = atf_writer_finalize(g_writer, exit_code);
-  if (ws == ATF_OK) ws = fin;
+  atf_writer_status ws = (atf_writer_status)g_drain.sink_status;
+  atf_writer_status fin = atf_writer_finalize(g_writer, exit_code);
+  if (ws == ATF_WRITER_OK) ws = fin;
   if (stats != NULL) {
     fill_stats(stats, noslot);
     atf_writer_stats w;
@@ -669,5 +669,5 @@ atf_tracer_status atf_tracer_stop(int32_t exit_code, atf_tracer_stats *stats) {
   atf_drain_destroy(&g_drain);
   atf_registry_destroy(&g_reg);
   pthread_mutex_unlock(&g_life);
-  return ws == ATF_OK ? ATF_TRACER_OK : ATF_TRACER_E_WRITER;
+  return ws == ATF_WRITER_OK ? ATF_TRACER_OK : ATF_TRACER_E_WRITER;
 }

@@ -376,7 +376,7 @@ TEST(TracerTest, WriterLimitIsAccountedExactly) {
   }
   atf_tracer_stats st{};
   EXPECT_EQ(atf_tracer_stop(0, &st), ATF_TRACER_E_WRITER);
-  EXPECT_EQ(st.writer_status, ATF_E_LIMIT);
+  EXPECT_EQ(st.writer_status, ATF_WRITER_E_LIMIT);
   EXPECT_EQ(st.produced, 500u);
   EXPECT_EQ(st.written, 100u);
   EXPECT_EQ(st.lost, 400u);
@@ -396,7 +396,7 @@ TEST(TracerTest, RejectsBadOptions) {
   o = Options("bad3");
   o.writer.output_root = "/proc/definitely/not/writable";
   EXPECT_EQ(atf_tracer_start(&o), ATF_TRACER_E_WRITER);
-  EXPECT_NE(atf_tracer_last_writer_status(), ATF_OK);
+  EXPECT_NE(atf_tracer_last_writer_status(), ATF_WRITER_OK);
   EXPECT_EQ(atf_tracer_start(nullptr), ATF_TRACER_E_INVALID_ARGUMENT);
   o = Options("bad4");
   o.drain_nice = 20;

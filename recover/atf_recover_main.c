@@ -1,5 +1,5 @@
 /* atf-recover: makes the session of a process that died valid again, destroying nothing. See
- * recover.h.
+ * atf/recover.h.
  *
  *   atf-recover [--truncate | --salvage] [--dry-run] [--exit-code N] SESSION_DIR
  *
@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "recover/recover.h"
+#include "atf/recover.h"
 #include "validator/internal/cli.h"
 
 static const char kUsage[] =

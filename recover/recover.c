@@ -1,4 +1,4 @@
-/* recover/recover.c: see recover.h.
+/* recover/recover.c: see atf/recover.h.
  *
  * Three steps: look (one validation pass; salvage copies the records it keeps into a new file as
  * the pass goes), plan (what to keep, the TraceEnd, the manifest, rendered and checked: anything
@@ -9,7 +9,7 @@
  * fsync'ed, and only then is the new trace.json renamed into place. Every file is named relative
  * to the session directory's descriptor; no path is built in a fixed buffer.
  */
-#include "recover/recover.h"
+#include "atf/recover.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -466,7 +466,7 @@ static atf_recover_status act_finish(session *s, plan *p, atf_recover_result *r)
   }
   if (fsync(s->events) != 0) return say(r, ATF_RECOVER_E_IO, "%s/events.bin: fsync: %s", s->dir, strerror(errno));
   int err = 0;
-  if (atf_manifest_write(atf_file_ops_posix(), s->dir, p->json, strlen(p->json), &err) != ATF_OK) {
+  if (atf_manifest_write(atf_file_ops_posix(), s->dir, p->json, strlen(p->json), &err) != ATF_WRITER_OK) {
     return say(r, ATF_RECOVER_E_IO, "%s: cannot write trace.json: %s", s->dir, strerror(err));
   }
   r->manifest_written = 1;

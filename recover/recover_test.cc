@@ -1,6 +1,6 @@
 // atf-recover's library: sessions cut the ways a crash cuts them, and corrupted ones; nothing is
 // ever destroyed (issue 12).
-#include "recover/recover.h"
+#include "atf/recover.h"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>

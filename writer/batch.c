@@ -8,7 +8,7 @@ void atf_record_limits_init(atf_record_limits *l, atf_arch arch) {
   }
 }
 
-atf_status atf_batch_check(const void *records, size_t bytes, atf_arch arch,
+atf_writer_status atf_batch_check(const void *records, size_t bytes, atf_arch arch,
                            uint32_t symbol_count, atf_batch_info *info) {
   const unsigned char *base = (const unsigned char *)records;
   atf_record_limits limits;
@@ -32,11 +32,11 @@ atf_status atf_batch_check(const void *records, size_t bytes, atf_arch arch,
     if (rule != NULL) {
       info->error_offset = off;
       info->error_rule = rule;
-      return ATF_E_BAD_RECORD;
+      return ATF_WRITER_E_BAD_RECORD;
     }
     if (r->kind != ATF_KIND_PAD) info->events++;
     if (r->kind == ATF_KIND_TRACE_END) info->trace_end_offset = off;
     off += r->size;
   }
-  return ATF_OK;
+  return ATF_WRITER_OK;
 }

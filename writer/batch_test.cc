@@ -10,7 +10,7 @@ namespace {
 
 using atf_test::Batch;
 
-atf_status Check(const Batch& b, atf_batch_info* info, atf_arch arch = ATF_ARCH_X86_64,
+atf_writer_status Check(const Batch& b, atf_batch_info* info, atf_arch arch = ATF_ARCH_X86_64,
                  uint32_t symbols = 3) {
   return atf_batch_check(b.data(), b.size(), arch, symbols, info);
 }
@@ -29,10 +29,10 @@ TEST(BatchCheck, AcceptsEveryKindAndPads) {
   b.End(1, 2, 0);
   b.Pad(64);
   atf_batch_info info;
-  ASSERT_EQ(Check(b, &info), ATF_OK);
+  ASSERT_EQ(Check(b, &info), ATF_WRITER_OK);
   EXPECT_EQ(info.events, 5u);
   EXPECT_NE(info.trace_end_offset, SIZE_MAX);
-  EXPECT_EQ(atf_batch_check(nullptr, 0, ATF_ARCH_X86_64, 0, &info), ATF_OK);
+  EXPECT_EQ(atf_batch_check(nullptr, 0, ATF_ARCH_X86_64, 0, &info), ATF_WRITER_OK);
   EXPECT_EQ(info.events, 0u);
 }
 
@@ -69,7 +69,7 @@ TEST(BatchCheck, RejectsEachRuleAtItsOffset) {
     const size_t first = b.size();
     c.build(&b);
     atf_batch_info info;
-    EXPECT_EQ(Check(b, &info), ATF_E_BAD_RECORD) << c.rule;
+    EXPECT_EQ(Check(b, &info), ATF_WRITER_E_BAD_RECORD) << c.rule;
     EXPECT_STREQ(info.error_rule, c.rule);
     EXPECT_GE(info.error_offset, first) << c.rule;
   }
@@ -79,7 +79,7 @@ TEST(BatchCheck, TruncatedHeader) {
   Batch b;
   b.Call(1, 1, 1, 0, {});
   atf_batch_info info;
-  EXPECT_EQ(atf_batch_check(b.data(), 32, ATF_ARCH_X86_64, 0, &info), ATF_E_BAD_RECORD);
+  EXPECT_EQ(atf_batch_check(b.data(), 32, ATF_ARCH_X86_64, 0, &info), ATF_WRITER_E_BAD_RECORD);
   EXPECT_STREQ(info.error_rule, "truncated header");
 }
 
@@ -88,11 +88,11 @@ TEST(BatchCheck, RegisterLimitsFollowArch) {
   Batch arm;
   arm.Call(1, 1, 1, 0, {1, 2, 3, 4, 5, 6, 7, 8});
   arm.Signal(1, 1, 11, std::vector<uint64_t>(34, 1));
-  EXPECT_EQ(Check(arm, &info, ATF_ARCH_ARM64), ATF_OK);
-  EXPECT_EQ(Check(arm, &info, ATF_ARCH_X86_64), ATF_E_BAD_RECORD);
+  EXPECT_EQ(Check(arm, &info, ATF_ARCH_ARM64), ATF_WRITER_OK);
+  EXPECT_EQ(Check(arm, &info, ATF_ARCH_X86_64), ATF_WRITER_E_BAD_RECORD);
   Batch unknown;
   unknown.Signal(1, 1, 11, std::vector<uint64_t>(ATF_RECORD_MAX_REGS, 1));
-  EXPECT_EQ(Check(unknown, &info, ATF_ARCH_UNKNOWN), ATF_OK);
+  EXPECT_EQ(Check(unknown, &info, ATF_ARCH_UNKNOWN), ATF_WRITER_OK);
 }
 
 }  // namespace

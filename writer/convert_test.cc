@@ -32,7 +32,7 @@ struct Fixture {
   uint32_t Intern(const std::string& s) {
     uint32_t id;
     uint64_t r;
-    EXPECT_EQ(atf_symtab_intern(symtab, s.data(), s.size(), &id, &r), ATF_OK);
+    EXPECT_EQ(atf_symtab_intern(symtab, s.data(), s.size(), &id, &r), ATF_WRITER_OK);
     return id;
   }
   // Encodes the single record of `b` and returns the unframed Event bytes.

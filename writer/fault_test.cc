@@ -1,7 +1,7 @@
 // Fault injection through atf_file_ops: ENOSPC (a disk that fills at every possible byte), EIO at
 // every write and fsync, short writes, EINTR on write/fsync/rename/ftruncate, failing rename and
 // open. Whatever happens: no crash, no leaked descriptor (and no leak under ASan), the error is
-// returned, later calls fail with ATF_E_FAILED, and events.bin ends at a record boundary with
+// returned, later calls fail with ATF_WRITER_E_FAILED, and events.bin ends at a record boundary with
 // exactly the events and bytes the writer reports.
 #include <gtest/gtest.h>
 
@@ -25,7 +25,7 @@ using atf_test::FaultOps;
 using atf_test::Options;
 
 struct Outcome {
-  atf_status open = ATF_OK, first_error = ATF_OK;
+  atf_writer_status open = ATF_WRITER_OK, first_error = ATF_WRITER_OK;
   bool finalized = false;
   std::string dir;
   atf_writer_stats stats = {};
@@ -44,7 +44,7 @@ Outcome RunScenario(const std::string& root, const std::string& label, FaultOps*
   Outcome out;
   atf_writer* w = nullptr;
   out.open = atf_writer_open(&opt.o, &w);
-  if (out.open != ATF_OK) {
+  if (out.open != ATF_WRITER_OK) {
     EXPECT_EQ(w, nullptr);
     return out;
   }
@@ -58,24 +58,24 @@ Outcome RunScenario(const std::string& root, const std::string& label, FaultOps*
     big.Call(2, 100 + i, 0x20, sym, {static_cast<uint64_t>(i), UINT64_MAX}, std::string(40, 's'));
     big.Signal(2, 101 + i, 11, std::vector<uint64_t>(18, static_cast<uint64_t>(i)));
   }
-  atf_status steps[4];
+  atf_writer_status steps[4];
   steps[0] = atf_writer_write(w, small.data(), small.size());
   steps[1] = atf_writer_write(w, big.data(), big.size());
   steps[2] = atf_writer_flush(w);
   steps[3] = atf_writer_write(w, small.data(), small.size());
-  for (atf_status s : steps) {
-    if (out.first_error == ATF_OK && s != ATF_OK) out.first_error = s;
+  for (atf_writer_status s : steps) {
+    if (out.first_error == ATF_WRITER_OK && s != ATF_WRITER_OK) out.first_error = s;
   }
-  atf_status fin = atf_writer_finalize(w, 0);
-  if (out.first_error == ATF_OK) out.first_error = fin;
-  out.finalized = fin == ATF_OK;
-  if (out.first_error != ATF_OK) {
+  atf_writer_status fin = atf_writer_finalize(w, 0);
+  if (out.first_error == ATF_WRITER_OK) out.first_error = fin;
+  out.finalized = fin == ATF_WRITER_OK;
+  if (out.first_error != ATF_WRITER_OK) {
     // The failed state: everything but close refuses.
-    EXPECT_EQ(atf_writer_write(w, small.data(), small.size()), ATF_E_FAILED);
-    EXPECT_EQ(atf_writer_flush(w), ATF_E_FAILED);
-    EXPECT_EQ(atf_writer_finalize(w, 0), ATF_E_FAILED);
+    EXPECT_EQ(atf_writer_write(w, small.data(), small.size()), ATF_WRITER_E_FAILED);
+    EXPECT_EQ(atf_writer_flush(w), ATF_WRITER_E_FAILED);
+    EXPECT_EQ(atf_writer_finalize(w, 0), ATF_WRITER_E_FAILED);
     uint32_t id;
-    EXPECT_EQ(atf_writer_intern_symbol(w, "x", 1, &id), ATF_E_FAILED);
+    EXPECT_EQ(atf_writer_intern_symbol(w, "x", 1, &id), ATF_WRITER_E_FAILED);
     EXPECT_NE(atf_writer_last_errno(w), 0);
   }
   atf_writer_get_stats(w, &out.stats);
@@ -95,7 +95,7 @@ bool Exists(const std::string& path) {
 // The invariants every outcome must satisfy.
 void CheckOnDisk(const Outcome& o, const std::string& what) {
   SCOPED_TRACE(what);
-  if (o.open != ATF_OK) return;
+  if (o.open != ATF_WRITER_OK) return;
   std::vector<Event> events;
   uint64_t bytes = 0;
   EXPECT_EQ(atf_test::ReadSession(o.dir, &events, &bytes), "");
@@ -125,7 +125,7 @@ class FaultTest : public ::testing::TestWithParam<int> {
     ASSERT_FALSE(root_.empty());
     FaultOps clean;
     reference_ = RunScenario(root_, Label("reference", 0), &clean, GetParam());
-    ASSERT_EQ(reference_.first_error, ATF_OK);
+    ASSERT_EQ(reference_.first_error, ATF_WRITER_OK);
     ASSERT_TRUE(reference_.finalized);
     reference_bytes_ = atf_test::ReadFile(reference_.dir + "/events.bin");
     clean_writes_ = clean.writes;
@@ -154,12 +154,12 @@ TEST_P(FaultTest, DiskFullAtEveryRegion) {
     f.space_left = budget;
     Outcome o = RunScenario(root_, Label("enospc", budget), &f, GetParam());
     SCOPED_TRACE("budget " + std::to_string(budget));
-    if (o.open != ATF_OK) {
-      EXPECT_EQ(o.open, ATF_E_NO_SPACE);
+    if (o.open != ATF_WRITER_OK) {
+      EXPECT_EQ(o.open, ATF_WRITER_E_NO_SPACE);
       continue;
     }
     if (!o.finalized) {
-      EXPECT_EQ(o.first_error, ATF_E_NO_SPACE);
+      EXPECT_EQ(o.first_error, ATF_WRITER_E_NO_SPACE);
       EXPECT_EQ(o.last_errno, ENOSPC);
     }
     CheckOnDisk(o, "budget " + std::to_string(budget));
@@ -176,7 +176,7 @@ TEST_P(FaultTest, EioAtEveryWrite) {
     f.write_errno = EIO;
     Outcome o = RunScenario(root_, Label("eio", n), &f, GetParam());
     SCOPED_TRACE("write " + std::to_string(n));
-    EXPECT_EQ(o.open == ATF_OK ? o.first_error : o.open, ATF_E_IO);
+    EXPECT_EQ(o.open == ATF_WRITER_OK ? o.first_error : o.open, ATF_WRITER_E_IO);
     CheckOnDisk(o, "eio write " + std::to_string(n));
   }
 }
@@ -188,7 +188,7 @@ TEST_P(FaultTest, FsyncFailureAtEveryFsync) {
     f.fsync_errno = (n % 2) ? EIO : ENOSPC;
     Outcome o = RunScenario(root_, Label("fsync", n), &f, GetParam());
     SCOPED_TRACE("fsync " + std::to_string(n));
-    EXPECT_EQ(o.open == ATF_OK ? o.first_error : o.open, (n % 2) ? ATF_E_IO : ATF_E_NO_SPACE);
+    EXPECT_EQ(o.open == ATF_WRITER_OK ? o.first_error : o.open, (n % 2) ? ATF_WRITER_E_IO : ATF_WRITER_E_NO_SPACE);
     CheckOnDisk(o, "fsync " + std::to_string(n));
   }
 }
@@ -199,7 +199,7 @@ TEST_P(FaultTest, ShortWritesAndEintrChangeNothing) {
     f.max_write = max_write;
     f.eintr = true;
     Outcome o = RunScenario(root_, Label("short", static_cast<long>(max_write)), &f, GetParam());
-    EXPECT_EQ(o.first_error, ATF_OK);
+    EXPECT_EQ(o.first_error, ATF_WRITER_OK);
     EXPECT_TRUE(o.finalized);
     EXPECT_GT(f.eintrs, 0);
     EXPECT_EQ(atf_test::ReadFile(o.dir + "/events.bin"), reference_bytes_);
@@ -215,7 +215,7 @@ TEST_P(FaultTest, ShortWriteThenEnospcKeepsTheCompleteRecordsWritten) {
   f.space_left = static_cast<long>(reference_bytes_.size() / 2);
   f.max_write = 1000;
   Outcome o = RunScenario(root_, Label("half", 0), &f, GetParam());
-  EXPECT_EQ(o.first_error, ATF_E_NO_SPACE);
+  EXPECT_EQ(o.first_error, ATF_WRITER_E_NO_SPACE);
   EXPECT_GT(f.ftruncates, 0);
   EXPECT_GT(o.stats.bytes_written, reference_bytes_.size() / 2 - 200);  // at most one record lost
   CheckOnDisk(o, "half");
@@ -227,7 +227,7 @@ TEST_P(FaultTest, RenameFailureLeavesNoManifest) {
     f.rename_errno = err;
     Outcome o = RunScenario(root_, Label("rename", err), &f, GetParam());
     EXPECT_FALSE(o.finalized);
-    EXPECT_EQ(o.first_error, err == ENOSPC ? ATF_E_NO_SPACE : ATF_E_IO);
+    EXPECT_EQ(o.first_error, err == ENOSPC ? ATF_WRITER_E_NO_SPACE : ATF_WRITER_E_IO);
     EXPECT_EQ(o.last_errno, err);
     CheckOnDisk(o, "rename");
   }
@@ -238,14 +238,14 @@ TEST_P(FaultTest, OpenFailures) {
   f.fail_open_suffix = "events.bin";
   f.open_errno = EACCES;
   Outcome o = RunScenario(root_, Label("noevents", 0), &f, GetParam());
-  EXPECT_EQ(o.open, ATF_E_IO);
+  EXPECT_EQ(o.open, ATF_WRITER_E_IO);
   EXPECT_TRUE(f.open_fds.empty());
 
   FaultOps g;
   g.fail_open_suffix = "trace.json.tmp";
   g.open_errno = EDQUOT;
   Outcome p = RunScenario(root_, Label("nomanifest", 0), &g, GetParam());
-  EXPECT_EQ(p.first_error, ATF_E_NO_SPACE);
+  EXPECT_EQ(p.first_error, ATF_WRITER_E_NO_SPACE);
   CheckOnDisk(p, "manifest open");
 
   // The first TraceStart write fails: open fails and removes events.bin.
@@ -253,7 +253,7 @@ TEST_P(FaultTest, OpenFailures) {
   h.write_fail_at = 0;
   h.write_errno = EIO;
   Outcome q = RunScenario(root_, Label("nostart", 0), &h, GetParam());
-  EXPECT_EQ(q.open, ATF_E_IO);
+  EXPECT_EQ(q.open, ATF_WRITER_E_IO);
   EXPECT_FALSE(Exists(root_ + "/session_" + Label("nostart", 0) + "/pid_4242/events.bin"));
 }
 

@@ -83,15 +83,15 @@ int atf_fsync_dir(const atf_file_ops *ops, const char *dir) {
   return err;
 }
 
-atf_status atf_status_from_errno(int err) {
+atf_writer_status atf_status_from_errno(int err) {
   switch (err) {
     case ENOSPC:
 #ifdef EDQUOT
     case EDQUOT:
 #endif
-      return ATF_E_NO_SPACE;
-    case EEXIST: return ATF_E_EXISTS;
-    case ENOMEM: return ATF_E_NO_MEMORY;
-    default: return ATF_E_IO;
+      return ATF_WRITER_E_NO_SPACE;
+    case EEXIST: return ATF_WRITER_E_EXISTS;
+    case ENOMEM: return ATF_WRITER_E_NO_MEMORY;
+    default: return ATF_WRITER_E_IO;
   }
 }

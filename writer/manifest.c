@@ -101,7 +101,7 @@ static char *join(const char *dir, const char *name) {
   return p;
 }
 
-atf_status atf_manifest_write(const atf_file_ops *ops, const char *dir, const char *json,
+atf_writer_status atf_manifest_write(const atf_file_ops *ops, const char *dir, const char *json,
                               size_t len, int *err) {
   char *tmp = join(dir, "trace.json.tmp");
   char *final_path = join(dir, "trace.json");
@@ -125,5 +125,5 @@ atf_status atf_manifest_write(const atf_file_ops *ops, const char *dir, const ch
   free(tmp);
   free(final_path);
   *err = e;
-  return e == 0 ? ATF_OK : atf_status_from_errno(e);
+  return e == 0 ? ATF_WRITER_OK : atf_status_from_errno(e);
 }

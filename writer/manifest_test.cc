@@ -174,13 +174,13 @@ TEST_F(ManifestWrite, WritesAtomicallyAndReplaces) {
   int err = -1;
   atf_test::FaultOps f;
   f.eintr = true;  // every write/fsync/rename interrupted once
-  EXPECT_EQ(atf_manifest_write(f.ops(), dir_.c_str(), "{\"a\":1}", 7, &err), ATF_OK);
+  EXPECT_EQ(atf_manifest_write(f.ops(), dir_.c_str(), "{\"a\":1}", 7, &err), ATF_WRITER_OK);
   EXPECT_EQ(err, 0);
   EXPECT_EQ(atf_test::ReadFile(dir_ + "/trace.json"), "{\"a\":1}");
   EXPECT_FALSE(Exists("trace.json.tmp"));
   EXPECT_GT(f.eintrs, 2);
   EXPECT_TRUE(f.open_fds.empty());
-  EXPECT_EQ(atf_manifest_write(f.ops(), dir_.c_str(), "{}", 2, &err), ATF_OK);
+  EXPECT_EQ(atf_manifest_write(f.ops(), dir_.c_str(), "{}", 2, &err), ATF_WRITER_OK);
   EXPECT_EQ(atf_test::ReadFile(dir_ + "/trace.json"), "{}");
 }
 
@@ -188,13 +188,13 @@ TEST_F(ManifestWrite, FailuresLeaveNoTemporaryAndNoManifest) {
   struct {
     const char* what;
     void (*setup)(atf_test::FaultOps*);
-    atf_status status;
+    atf_writer_status status;
   } cases[] = {
-      {"ENOSPC on write", [](atf_test::FaultOps* f) { f->space_left = 3; }, ATF_E_NO_SPACE},
-      {"EIO on write", [](atf_test::FaultOps* f) { f->write_fail_at = 0, f->write_errno = EIO; }, ATF_E_IO},
-      {"EIO on fsync", [](atf_test::FaultOps* f) { f->fsync_fail_at = 0, f->fsync_errno = EIO; }, ATF_E_IO},
-      {"EXDEV on rename", [](atf_test::FaultOps* f) { f->rename_errno = EXDEV; }, ATF_E_IO},
-      {"EDQUOT on open", [](atf_test::FaultOps* f) { f->fail_open_suffix = ".tmp", f->open_errno = EDQUOT; }, ATF_E_NO_SPACE},
+      {"ENOSPC on write", [](atf_test::FaultOps* f) { f->space_left = 3; }, ATF_WRITER_E_NO_SPACE},
+      {"EIO on write", [](atf_test::FaultOps* f) { f->write_fail_at = 0, f->write_errno = EIO; }, ATF_WRITER_E_IO},
+      {"EIO on fsync", [](atf_test::FaultOps* f) { f->fsync_fail_at = 0, f->fsync_errno = EIO; }, ATF_WRITER_E_IO},
+      {"EXDEV on rename", [](atf_test::FaultOps* f) { f->rename_errno = EXDEV; }, ATF_WRITER_E_IO},
+      {"EDQUOT on open", [](atf_test::FaultOps* f) { f->fail_open_suffix = ".tmp", f->open_errno = EDQUOT; }, ATF_WRITER_E_NO_SPACE},
   };
   for (const auto& c : cases) {
     atf_test::FaultOps f;
@@ -211,7 +211,7 @@ TEST_F(ManifestWrite, FailuresLeaveNoTemporaryAndNoManifest) {
 TEST_F(ManifestWrite, DoesNotFollowASymlinkedTemporary) {
   ASSERT_EQ(symlink("/nonexistent/target", (dir_ + "/trace.json.tmp").c_str()), 0);
   int err = 0;
-  EXPECT_EQ(atf_manifest_write(atf_file_ops_posix(), dir_.c_str(), "{}", 2, &err), ATF_E_EXISTS);
+  EXPECT_EQ(atf_manifest_write(atf_file_ops_posix(), dir_.c_str(), "{}", 2, &err), ATF_WRITER_E_EXISTS);
   EXPECT_EQ(err, EEXIST);
 }
 

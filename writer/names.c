@@ -4,18 +4,18 @@
 #include "atf/writer.h"
 #include "internal/names.h"
 
-const char *atf_strerror(atf_status status) {
+const char *atf_writer_strerror(atf_writer_status status) {
   switch (status) {
-    case ATF_OK: return "ok";
-    case ATF_E_INVALID_ARGUMENT: return "invalid argument";
-    case ATF_E_STATE: return "call not allowed in the writer's current state";
-    case ATF_E_NO_MEMORY: return "out of memory";
-    case ATF_E_IO: return "I/O error";
-    case ATF_E_NO_SPACE: return "no space left on device";
-    case ATF_E_EXISTS: return "session directory already exists";
-    case ATF_E_LIMIT: return "session limit reached (max_events or max_file_bytes)";
-    case ATF_E_BAD_RECORD: return "malformed ring record";
-    case ATF_E_FAILED: return "writer failed earlier; only close is allowed";
+    case ATF_WRITER_OK: return "ok";
+    case ATF_WRITER_E_INVALID_ARGUMENT: return "invalid argument";
+    case ATF_WRITER_E_STATE: return "call not allowed in the writer's current state";
+    case ATF_WRITER_E_NO_MEMORY: return "out of memory";
+    case ATF_WRITER_E_IO: return "I/O error";
+    case ATF_WRITER_E_NO_SPACE: return "no space left on device";
+    case ATF_WRITER_E_EXISTS: return "session directory already exists";
+    case ATF_WRITER_E_LIMIT: return "session limit reached (max_events or max_file_bytes)";
+    case ATF_WRITER_E_BAD_RECORD: return "malformed ring record";
+    case ATF_WRITER_E_FAILED: return "writer failed earlier; only close is allowed";
   }
   return "unknown status";
 }

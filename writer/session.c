@@ -72,14 +72,14 @@ int atf_session_random_id(uint64_t *out) {
 
 /* Creates <root>/<session>/pid_<pid>/events.bin (root may exist; nothing else may) and makes the
  * new directory entries durable. */
-atf_status atf_session_create(atf_writer *w, const atf_writer_options *o, uint64_t now_ns) {
+atf_writer_status atf_session_create(atf_writer *w, const atf_writer_options *o, uint64_t now_ns) {
   char name[160];
   if (o->session_label != NULL) {
     snprintf(name, sizeof name, "session_%s", o->session_label);
   } else {
     time_t secs = (time_t)(now_ns / 1000000000u);
     struct tm tm;
-    if (gmtime_r(&secs, &tm) == NULL) return ATF_E_INVALID_ARGUMENT;
+    if (gmtime_r(&secs, &tm) == NULL) return ATF_WRITER_E_INVALID_ARGUMENT;
     snprintf(name, sizeof name, "session_%04d%02d%02d_%02d%02d%02d", tm.tm_year + 1900,
              tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
   }
@@ -88,11 +88,11 @@ atf_status atf_session_create(atf_writer *w, const atf_writer_options *o, uint64
   char *session = atf_session_path_join(o->output_root, name);
   w->session_dir = session != NULL ? atf_session_path_join(session, pid_name) : NULL;
   char *events = w->session_dir != NULL ? atf_session_path_join(w->session_dir, "events.bin") : NULL;
-  atf_status st = ATF_OK;
+  atf_writer_status st = ATF_WRITER_OK;
   const atf_file_ops *ops = w->ops;
   int err = 0;
   if (events == NULL) {
-    st = ATF_E_NO_MEMORY;
+    st = ATF_WRITER_E_NO_MEMORY;
   } else if (ops->mkdir(ops->ctx, o->output_root, 0755) != 0 && errno != EEXIST) {
     err = errno;
   } else if (ops->mkdir(ops->ctx, session, 0755) != 0) {

@@ -41,12 +41,12 @@ static int truncate_to(atf_writer *w, uint64_t length) {
 /* Accounts for a buffer of `len` bytes holding `events` records whose write ended with `err` after
  * `done` bytes reached the file. On error keeps the complete records of that prefix, truncates
  * the rest, and fails the writer. REQUIRES: nothing in flight (the writer's thread owns the fd). */
-static atf_status settle(atf_writer *w, const uint8_t *buf, size_t len, uint64_t events, int err,
+static atf_writer_status settle(atf_writer *w, const uint8_t *buf, size_t len, uint64_t events, int err,
                          size_t done) {
   if (err == 0) {
     w->committed_bytes += len;
     w->committed_events += events;
-    return ATF_OK;
+    return ATF_WRITER_OK;
   }
   size_t keep = 0;
   for (;;) {
@@ -62,8 +62,8 @@ static atf_status settle(atf_writer *w, const uint8_t *buf, size_t len, uint64_t
 }
 
 /* Waits for the buffer the I/O thread is writing, if any, and settles it. */
-atf_status atf_sink_collect(atf_writer *w) {
-  if (!w->io_pending) return ATF_OK;
+atf_writer_status atf_sink_collect(atf_writer *w) {
+  if (!w->io_pending) return ATF_WRITER_OK;
   pthread_mutex_lock(&w->io_mu);
   while (!w->io_done) pthread_cond_wait(&w->io_done_cv, &w->io_mu);
   w->io_done = 0;
@@ -75,9 +75,9 @@ atf_status atf_sink_collect(atf_writer *w) {
 }
 
 /* Writes the buffer on this thread (after the one in flight, if any). */
-atf_status atf_sink_write_now(atf_writer *w) {
-  atf_status st = atf_sink_collect(w);
-  if (st == ATF_OK && w->len != 0) {
+atf_writer_status atf_sink_write_now(atf_writer *w) {
+  atf_writer_status st = atf_sink_collect(w);
+  if (st == ATF_WRITER_OK && w->len != 0) {
     size_t done;
     int err = atf_write_all(w->ops, w->fd, w->buf, w->len, &done);
     st = settle(w, w->buf, w->len, w->buf_events, err, done);
@@ -88,10 +88,10 @@ atf_status atf_sink_write_now(atf_writer *w) {
 }
 
 /* Empties the buffer: hands it to the I/O thread (after settling the previous one), or writes it. */
-atf_status atf_sink_handover(atf_writer *w) {
+atf_writer_status atf_sink_handover(atf_writer *w) {
   if (!w->io_on) return atf_sink_write_now(w);
-  atf_status st = atf_sink_collect(w);
-  if (st != ATF_OK || w->len == 0) {
+  atf_writer_status st = atf_sink_collect(w);
+  if (st != ATF_WRITER_OK || w->len == 0) {
     w->len = 0;
     w->buf_events = 0;
     return st;
@@ -108,7 +108,7 @@ atf_status atf_sink_handover(atf_writer *w) {
   w->io_work = 1;
   pthread_cond_signal(&w->io_work_cv);
   pthread_mutex_unlock(&w->io_mu);
-  return ATF_OK;
+  return ATF_WRITER_OK;
 }
 
 static void *io_main(void *arg) {
@@ -141,7 +141,7 @@ static void *io_main(void *arg) {
 /* Starts the I/O thread with every signal blocked: a traced process's handlers never run on it. */
 int atf_sink_io_start(atf_writer *w) {
   /* The two failures below (no memory, no thread) are not provoked by the tests: open returns
-   * ATF_E_NO_MEMORY / ATF_E_IO and close releases what was made, the path every other open
+   * ATF_WRITER_E_NO_MEMORY / ATF_WRITER_E_IO and close releases what was made, the path every other open
    * failure takes. */
   w->io_buf = malloc(w->cap);
   if (w->io_buf == NULL) return ENOMEM;
@@ -176,19 +176,19 @@ void atf_sink_io_stop(atf_writer *w) {
   w->io_started = 0;
 }
 
-atf_status atf_sink_flush(atf_writer *w) {
-  atf_status st = atf_sink_write_now(w);
-  if (st != ATF_OK) return st;
+atf_writer_status atf_sink_flush(atf_writer *w) {
+  atf_writer_status st = atf_sink_write_now(w);
+  if (st != ATF_WRITER_OK) return st;
   int err = atf_fsync_retry(w->ops, w->fd);
   if (err != 0) return atf_writer_fail(w, err);
   w->durable_bytes = w->committed_bytes;
   w->last_flush_ns = w->clock(w->clock_ctx);
-  return ATF_OK;
+  return ATF_WRITER_OK;
 }
 
-atf_status atf_sink_write_oversized(atf_writer *w, const uint8_t *bytes, size_t len) {
-  atf_status st = atf_sink_collect(w); /* the file is this thread's again */
-  if (st != ATF_OK) return st;
+atf_writer_status atf_sink_write_oversized(atf_writer *w, const uint8_t *bytes, size_t len) {
+  atf_writer_status st = atf_sink_collect(w); /* the file is this thread's again */
+  if (st != ATF_WRITER_OK) return st;
   size_t done;
   int err = atf_write_all(w->ops, w->fd, bytes, len, &done);
   if (err != 0) {
@@ -197,5 +197,5 @@ atf_status atf_sink_write_oversized(atf_writer *w, const uint8_t *bytes, size_t 
   }
   w->committed_bytes += len;
   w->committed_events++;
-  return ATF_OK;
+  return ATF_WRITER_OK;
 }

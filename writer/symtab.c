@@ -84,17 +84,17 @@ static int grow(atf_symtab *t, uint32_t count) {
 }
 
 /* Adds a new entry with the next id. REQUIRES: lock held, room in the table. */
-static atf_status add(atf_symtab *t, const uint8_t *raw, size_t len, uint64_t hash, size_t slot,
+static atf_writer_status add(atf_symtab *t, const uint8_t *raw, size_t len, uint64_t hash, size_t slot,
                       uint32_t *id, uint64_t *replacements) {
   uint32_t count = atomic_load_explicit(&t->count, memory_order_relaxed);
-  if (count >= ATF_SYMTAB_MAX) return ATF_E_LIMIT;
+  if (count >= ATF_SYMTAB_MAX) return ATF_WRITER_E_LIMIT;
   size_t chunk = count / CHUNK;
   if (t->chunks[chunk] == NULL && (t->chunks[chunk] = calloc(CHUNK, sizeof(entry))) == NULL) {
-    return ATF_E_NO_MEMORY;
+    return ATF_WRITER_E_NO_MEMORY;
   }
   size_t text_len = atf_utf8_sanitized_size(raw, len);
   char *block = malloc(text_len + 1 + len); /* text, NUL, raw */
-  if (block == NULL) return ATF_E_NO_MEMORY;
+  if (block == NULL) return ATF_WRITER_E_NO_MEMORY;
   *replacements = atf_utf8_sanitize(raw, len, block, NULL);
   if (len > 0) memcpy(block + text_len + 1, raw, len);
   entry *e = &t->chunks[chunk][count % CHUNK];
@@ -106,29 +106,29 @@ static atf_status add(atf_symtab *t, const uint8_t *raw, size_t len, uint64_t ha
   t->slots[slot] = count + 1;
   *id = count + 1;
   atomic_store_explicit(&t->count, count + 1, memory_order_release);
-  return ATF_OK;
+  return ATF_WRITER_OK;
 }
 
-atf_status atf_symtab_intern(atf_symtab *t, const char *name, size_t len, uint32_t *id,
+atf_writer_status atf_symtab_intern(atf_symtab *t, const char *name, size_t len, uint32_t *id,
                              uint64_t *replacements) {
   const uint8_t *raw = (const uint8_t *)name;
   const uint64_t hash = hash_bytes(raw, len);
   *replacements = 0;
   pthread_mutex_lock(&t->lock);
   uint32_t count = atomic_load_explicit(&t->count, memory_order_relaxed);
-  atf_status status = ATF_OK;
-  if ((size_t)(count + 1) * 2 > t->n_slots && !grow(t, count)) status = ATF_E_NO_MEMORY;
+  atf_writer_status status = ATF_WRITER_OK;
+  if ((size_t)(count + 1) * 2 > t->n_slots && !grow(t, count)) status = ATF_WRITER_E_NO_MEMORY;
   size_t i = hash & (t->n_slots - 1);
-  while (status == ATF_OK && t->slots[i] != 0) {
+  while (status == ATF_WRITER_OK && t->slots[i] != 0) {
     const entry *e = entry_at(t, t->slots[i]);
     if (e->hash == hash && e->raw_len == len && (len == 0 || memcmp(e->raw, raw, len) == 0)) {
       *id = t->slots[i];
       pthread_mutex_unlock(&t->lock);
-      return ATF_OK;
+      return ATF_WRITER_OK;
     }
     i = (i + 1) & (t->n_slots - 1);
   }
-  if (status == ATF_OK) status = add(t, raw, len, hash, i, id, replacements);
+  if (status == ATF_WRITER_OK) status = add(t, raw, len, hash, i, id, replacements);
   pthread_mutex_unlock(&t->lock);
   return status;
 }

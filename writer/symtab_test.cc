@@ -19,7 +19,7 @@ struct Table {
 uint32_t Intern(atf_symtab* t, const std::string& s, uint64_t* repl = nullptr) {
   uint32_t id = 0;
   uint64_t r = 0;
-  EXPECT_EQ(atf_symtab_intern(t, s.data(), s.size(), &id, &r), ATF_OK);
+  EXPECT_EQ(atf_symtab_intern(t, s.data(), s.size(), &id, &r), ATF_WRITER_OK);
   if (repl) *repl = r;
   return id;
 }

@@ -73,7 +73,7 @@ int main() {
   atf_symtab* symtab = atf_symtab_new();
   uint32_t sym;
   uint64_t repl;
-  if (atf_symtab_intern(symtab, "_Z7computei", 11, &sym, &repl) != ATF_OK) return 1;
+  if (atf_symtab_intern(symtab, "_Z7computei", 11, &sym, &repl) != ATF_WRITER_OK) return 1;
   const std::vector<uint64_t> batch = MakeBatch(sym);
   std::vector<uint8_t> out(64u << 20);
   auto* enc = new atf_encoder;
@@ -170,15 +170,15 @@ int main() {
       o.arch = ATF_ARCH_X86_64;
       if (!to_file) o.file_ops = &null_ops;
       atf_writer* w = nullptr;
-      if (atf_writer_open(&o, &w) != ATF_OK) {
+      if (atf_writer_open(&o, &w) != ATF_WRITER_OK) {
         fprintf(stderr, "open failed\n");
         return 1;
       }
       uint32_t id;
       atf_writer_intern_symbol(w, "_Z7computei", 11, &id);
       t0 = Now();
-      if (atf_writer_write(w, batch.data(), batch.size() * 8) != ATF_OK) return 1;
-      if (atf_writer_flush(w) != ATF_OK) return 1;  // includes the last drain (+ one fsync for file)
+      if (atf_writer_write(w, batch.data(), batch.size() * 8) != ATF_WRITER_OK) return 1;
+      if (atf_writer_flush(w) != ATF_WRITER_OK) return 1;  // includes the last drain (+ one fsync for file)
       (to_file ? write_file : write_null).push_back((Now() - t0) / kRecords);
       std::string events = std::string(atf_writer_session_dir(w)) + "/events.bin";
       atf_writer_close(w);

@@ -52,17 +52,17 @@ static char *sanitised_copy(const char *s, size_t len, uint64_t *replacements) {
 
 
 
-atf_status atf_writer_fail(atf_writer *w, int err) {
+atf_writer_status atf_writer_fail(atf_writer *w, int err) {
   w->last_errno = err;
   atomic_store(&w->state, STATE_FAILED);
   return atf_status_from_errno(err);
 }
 
-atf_status atf_writer_check_open(const atf_writer *w) {
+atf_writer_status atf_writer_check_open(const atf_writer *w) {
   switch (atomic_load(&((atf_writer *)w)->state)) {
-    case STATE_FAILED: return ATF_E_FAILED;
-    case STATE_FINALIZED: return ATF_E_STATE;
-    default: return ATF_OK;
+    case STATE_FAILED: return ATF_WRITER_E_FAILED;
+    case STATE_FINALIZED: return ATF_WRITER_E_STATE;
+    default: return ATF_WRITER_OK;
   }
 }
 
@@ -91,52 +91,52 @@ static void account(atf_writer *w, uint64_t timestamp_ns) {
 }
 
 /* Appends the event converted in w->enc.scratch.event, whose framed size is `framed`. */
-static atf_status append_converted(atf_writer *w, size_t framed, uint64_t timestamp_ns) {
+static atf_writer_status append_converted(atf_writer *w, size_t framed, uint64_t timestamp_ns) {
   const Atf__V4__Event *ev = &w->enc.scratch.event;
   if (framed > w->cap - w->len) {
-    atf_status st = atf_sink_handover(w);
-    if (st != ATF_OK) return st;
+    atf_writer_status st = atf_sink_handover(w);
+    if (st != ATF_WRITER_OK) return st;
   }
   if (framed <= w->cap) {
     atf_encode_event(ev, w->buf + w->len, w->cap - w->len);
     w->len += framed;
     w->buf_events++;
     account(w, timestamp_ns);
-    return ATF_OK;
+    return ATF_WRITER_OK;
   }
   uint8_t *big = malloc(framed); /* larger than the whole buffer: rare, see the top comment */
-  if (big == NULL) return ATF_E_NO_MEMORY;
+  if (big == NULL) return ATF_WRITER_E_NO_MEMORY;
   atf_encode_event(ev, big, framed);
-  atf_status st = atf_sink_write_oversized(w, big, framed);
+  atf_writer_status st = atf_sink_write_oversized(w, big, framed);
   free(big);
-  if (st != ATF_OK) return st;
+  if (st != ATF_WRITER_OK) return st;
   account(w, timestamp_ns);
-  return ATF_OK;
+  return ATF_WRITER_OK;
 }
 
 /* Appends one checked, non-PAD record, honouring max_file_bytes (TRACE_END is always written).
  * A call or return that does not fit the room left gets a fresh buffer (the full one is handed
  * over) and is encoded there on the fast path, like every other. */
-static atf_status append_record(atf_writer *w, const atf_ring_record *r) {
+static atf_writer_status append_record(atf_writer *w, const atf_ring_record *r) {
   size_t room = w->cap - w->len;
   int converted;
   size_t framed = atf_encode_record(&w->enc, r, event_id_next(w), w->buf + w->len, room, &converted);
   if (ATF_UNLIKELY(framed > room) && !converted) { /* framed is the fast path's bound <= cap */
-    atf_status st = atf_sink_handover(w);
-    if (st != ATF_OK) return st;
+    atf_writer_status st = atf_sink_handover(w);
+    if (st != ATF_WRITER_OK) return st;
     room = w->cap - w->len;
     framed = atf_encode_record(&w->enc, r, event_id_next(w), w->buf + w->len, room, &converted);
   }
   if (w->max_file_bytes != 0 && r->kind != ATF_KIND_TRACE_END &&
       w->committed_bytes + (w->io_pending ? w->io_len : 0) + w->len + framed > w->max_file_bytes) {
     w->limit_reached = 1;
-    return ATF_E_LIMIT;
+    return ATF_WRITER_E_LIMIT;
   }
   if (ATF_LIKELY(framed <= room)) {
     w->len += framed;
     w->buf_events++;
     account(w, r->timestamp_ns);
-    return ATF_OK;
+    return ATF_WRITER_OK;
   }
   return append_converted(w, framed, r->timestamp_ns);
 }
@@ -175,9 +175,9 @@ static int options_valid(const atf_writer_options *o) {
 }
 
 /* Copies the options into a new writer (no files touched yet). */
-static atf_status writer_new(const atf_writer_options *o, atf_writer **out) {
+static atf_writer_status writer_new(const atf_writer_options *o, atf_writer **out) {
   atf_writer *w = calloc(1, sizeof *w);
-  if (w == NULL) return ATF_E_NO_MEMORY;
+  if (w == NULL) return ATF_WRITER_E_NO_MEMORY;
   *out = w;
   w->fd = -1;
   pthread_mutex_init(&w->lock, NULL);
@@ -202,13 +202,13 @@ static atf_status writer_new(const atf_writer_options *o, atf_writer **out) {
     int err = atf_sink_io_start(w);
     if (err != 0) {
       w->last_errno = err;
-      return err == ENOMEM ? ATF_E_NO_MEMORY : ATF_E_IO;
+      return err == ENOMEM ? ATF_WRITER_E_NO_MEMORY : ATF_WRITER_E_IO;
     }
   }
 
   uint64_t repl = 0;
   w->session_id = o->session_id;
-  if (w->session_id == 0 && !atf_session_random_id(&w->session_id)) return ATF_E_IO;
+  if (w->session_id == 0 && !atf_session_random_id(&w->session_id)) return ATF_WRITER_E_IO;
   if (o->executable_path != NULL) {
     w->executable_path = sanitised_copy(o->executable_path, strlen(o->executable_path), &repl);
   } else {
@@ -220,47 +220,47 @@ static atf_status writer_new(const atf_writer_options *o, atf_writer **out) {
   w->buf = malloc(w->cap);
   w->symtab = atf_symtab_new();
   if (w->executable_path == NULL || w->buf == NULL || w->symtab == NULL) {
-    return ATF_E_NO_MEMORY;
+    return ATF_WRITER_E_NO_MEMORY;
   }
   atf_encoder_init(&w->enc, w->arch, w->os, w->symtab, o->max_stack_bytes);
   atf_record_limits_init(&w->limits, w->arch);
-  return ATF_OK;
+  return ATF_WRITER_OK;
 }
 
 
 /* Converts and appends TraceStart (the first event), then makes it durable. */
-static atf_status write_trace_start(atf_writer *w, const atf_writer_options *o, uint64_t now_ns) {
+static atf_writer_status write_trace_start(atf_writer *w, const atf_writer_options *o, uint64_t now_ns) {
   uint64_t repl = 0;
   char **args = calloc(o->argc + 1, sizeof *args);
-  atf_status st = args != NULL ? ATF_OK : ATF_E_NO_MEMORY;
-  for (size_t i = 0; st == ATF_OK && i < o->argc; i++) {
+  atf_writer_status st = args != NULL ? ATF_WRITER_OK : ATF_WRITER_E_NO_MEMORY;
+  for (size_t i = 0; st == ATF_WRITER_OK && i < o->argc; i++) {
     args[i] = sanitised_copy(o->argv[i], strlen(o->argv[i]), &repl);
-    if (args[i] == NULL) st = ATF_E_NO_MEMORY;
+    if (args[i] == NULL) st = ATF_WRITER_E_NO_MEMORY;
   }
-  if (st == ATF_OK) {
+  if (st == ATF_WRITER_OK) {
     const Atf__V4__Event *ev = atf_convert_trace_start(
         &w->enc.scratch, event_id_next(w), w->session_tid, now_ns, w->executable_path, args,
         o->argc, w->os, atf_arch_name(w->arch));
     st = append_converted(w, atf_encode_event(ev, NULL, 0), now_ns);
   }
-  if (st == ATF_OK) st = atf_sink_flush(w);
+  if (st == ATF_WRITER_OK) st = atf_sink_flush(w);
   for (size_t i = 0; args != NULL && i < o->argc; i++) free(args[i]);
   free(args);
   atomic_fetch_add(&w->utf8_replacements, repl);
   return st;
 }
 
-atf_status atf_writer_open(const atf_writer_options *o, atf_writer **out) {
-  if (out == NULL) return ATF_E_INVALID_ARGUMENT;
+atf_writer_status atf_writer_open(const atf_writer_options *o, atf_writer **out) {
+  if (out == NULL) return ATF_WRITER_E_INVALID_ARGUMENT;
   *out = NULL;
-  if (o == NULL || !options_valid(o)) return ATF_E_INVALID_ARGUMENT;
+  if (o == NULL || !options_valid(o)) return ATF_WRITER_E_INVALID_ARGUMENT;
   atf_writer *w = NULL;
-  atf_status st = writer_new(o, &w);
-  uint64_t now = st == ATF_OK ? w->clock(w->clock_ctx) : 0;
-  if (st == ATF_OK) st = atf_session_create(w, o, now);
-  if (st == ATF_OK) {
+  atf_writer_status st = writer_new(o, &w);
+  uint64_t now = st == ATF_WRITER_OK ? w->clock(w->clock_ctx) : 0;
+  if (st == ATF_WRITER_OK) st = atf_session_create(w, o, now);
+  if (st == ATF_WRITER_OK) {
     st = write_trace_start(w, o, now);
-    if (st != ATF_OK) {
+    if (st != ATF_WRITER_OK) {
       atf_sink_io_stop(w); /* nothing may be in flight when the file goes */
       char *events = atf_session_path_join(w->session_dir, "events.bin");
       w->ops->close(w->ops->ctx, w->fd);
@@ -269,25 +269,25 @@ atf_status atf_writer_open(const atf_writer_options *o, atf_writer **out) {
       free(events);
     }
   }
-  if (st == ATF_OK && w->collect_modules) atf_modules_collect(atf_tables_on_module, w);
-  if (st != ATF_OK) {
+  if (st == ATF_WRITER_OK && w->collect_modules) atf_modules_collect(atf_tables_on_module, w);
+  if (st != ATF_WRITER_OK) {
     if (w != NULL) atomic_store(&w->state, STATE_FAILED); /* close must not write the buffer */
     atf_writer_close(w);
     return st;
   }
   *out = w;
-  return ATF_OK;
+  return ATF_WRITER_OK;
 }
 
 /* ---- the rest of the API ------------------------------------------------------------------- */
 
-atf_status atf_writer_intern_symbol(atf_writer *w, const char *name, size_t len, uint32_t *id) {
-  if (w == NULL || id == NULL || (name == NULL && len > 0)) return ATF_E_INVALID_ARGUMENT;
-  atf_status st = atf_writer_check_open(w);
-  if (st != ATF_OK) return st;
+atf_writer_status atf_writer_intern_symbol(atf_writer *w, const char *name, size_t len, uint32_t *id) {
+  if (w == NULL || id == NULL || (name == NULL && len > 0)) return ATF_WRITER_E_INVALID_ARGUMENT;
+  atf_writer_status st = atf_writer_check_open(w);
+  if (st != ATF_WRITER_OK) return st;
   uint64_t repl;
   st = atf_symtab_intern(w->symtab, name, len, id, &repl);
-  if (st == ATF_OK && repl != 0) atomic_fetch_add(&w->utf8_replacements, repl);
+  if (st == ATF_WRITER_OK && repl != 0) atomic_fetch_add(&w->utf8_replacements, repl);
   return st;
 }
 
@@ -298,38 +298,38 @@ static uint64_t events_held(const atf_writer *w) {
 
 /* The one walk over a batch: each record is checked, then encoded (PADs skipped). Stops at the
  * first record that is refused; *events counts the events of the batch the writer holds. */
-static atf_status append_batch(atf_writer *w, const unsigned char *p, size_t bytes,
+static atf_writer_status append_batch(atf_writer *w, const unsigned char *p, size_t bytes,
                                uint64_t *events) {
   const uint32_t symbols = atf_symtab_count(w->symtab);
   const uint64_t held_before = events_held(w);
   uint64_t taken = 0;
-  atf_status st = ATF_OK;
+  atf_writer_status st = ATF_WRITER_OK;
   int end_in_batch = 0;
   for (size_t off = 0; off < bytes;) {
     const atf_ring_record *r = (const atf_ring_record *)(p + off);
     __builtin_prefetch(p + off + 512);
     if (ATF_UNLIKELY(bytes - off < ATF_RECORD_HEADER_SIZE ||
                      atf_record_check(r, bytes - off, &w->limits, symbols) != NULL)) {
-      st = ATF_E_BAD_RECORD;
+      st = ATF_WRITER_E_BAD_RECORD;
       break;
     }
     off += r->size;
     if (r->kind == ATF_KIND_PAD) continue;
     if (ATF_UNLIKELY(w->trace_end_written)) {
-      st = end_in_batch ? ATF_E_BAD_RECORD : ATF_E_STATE; /* as atf_batch_check / the API say */
+      st = end_in_batch ? ATF_WRITER_E_BAD_RECORD : ATF_WRITER_E_STATE; /* as atf_batch_check / the API say */
       break;
     }
     if (r->kind != ATF_KIND_TRACE_END && w->max_events != 0 && w->next_event_id >= w->max_events) {
       w->limit_reached = 1;
-      st = ATF_E_LIMIT;
+      st = ATF_WRITER_E_LIMIT;
       break;
     }
     st = append_record(w, r);
-    if (st != ATF_OK) break;
+    if (st != ATF_WRITER_OK) break;
     taken++;
     if (r->kind == ATF_KIND_TRACE_END) w->trace_end_written = end_in_batch = 1;
   }
-  if (st != ATF_OK) {
+  if (st != ATF_WRITER_OK) {
     /* A failed hand-over may have lost buffered events of this batch (and earlier ones): count
      * only what is still held. */
     const uint64_t held = events_held(w);
@@ -337,62 +337,62 @@ static atf_status append_batch(atf_writer *w, const unsigned char *p, size_t byt
     if (kept < taken) taken = kept;
   }
   if (events != NULL) *events = taken;
-  if (st != ATF_OK) return st;
+  if (st != ATF_WRITER_OK) return st;
   if (w->flush_policy == ATF_FLUSH_EVERY_BATCH) return atf_sink_flush(w);
   if (w->flush_policy == ATF_FLUSH_INTERVAL) {
     uint64_t now = w->clock(w->clock_ctx);
     if (now >= w->last_flush_ns && now - w->last_flush_ns >= w->flush_interval_ns) return atf_sink_flush(w);
   }
-  return ATF_OK;
+  return ATF_WRITER_OK;
 }
 
 /* Common argument and state checks of the two write entry points. */
-static atf_status write_allowed(atf_writer *w, const void *records, size_t bytes) {
-  if (w == NULL || (records == NULL && bytes > 0)) return ATF_E_INVALID_ARGUMENT;
-  if ((uintptr_t)records % ATF_RECORD_ALIGN != 0) return ATF_E_INVALID_ARGUMENT;
-  atf_status st = atf_writer_check_open(w);
-  if (st != ATF_OK) return st;
-  return w->limit_reached ? ATF_E_LIMIT : ATF_OK;
+static atf_writer_status write_allowed(atf_writer *w, const void *records, size_t bytes) {
+  if (w == NULL || (records == NULL && bytes > 0)) return ATF_WRITER_E_INVALID_ARGUMENT;
+  if ((uintptr_t)records % ATF_RECORD_ALIGN != 0) return ATF_WRITER_E_INVALID_ARGUMENT;
+  atf_writer_status st = atf_writer_check_open(w);
+  if (st != ATF_WRITER_OK) return st;
+  return w->limit_reached ? ATF_WRITER_E_LIMIT : ATF_WRITER_OK;
 }
 
-atf_status atf_writer_write(atf_writer *w, const void *records, size_t bytes) {
-  atf_status st = write_allowed(w, records, bytes);
-  if (st != ATF_OK) return st;
+atf_writer_status atf_writer_write(atf_writer *w, const void *records, size_t bytes) {
+  atf_writer_status st = write_allowed(w, records, bytes);
+  if (st != ATF_WRITER_OK) return st;
   atf_batch_info info;
   st = atf_batch_check(records, bytes, w->arch, atf_symtab_count(w->symtab), &info);
-  if (st != ATF_OK) return st;
-  if (w->trace_end_written && info.events > 0) return ATF_E_STATE;
+  if (st != ATF_WRITER_OK) return st;
+  if (w->trace_end_written && info.events > 0) return ATF_WRITER_E_STATE;
   return append_batch(w, (const unsigned char *)records, bytes, NULL);
 }
 
-atf_status atf_writer_append(atf_writer *w, const void *records, size_t bytes, uint64_t *events) {
+atf_writer_status atf_writer_append(atf_writer *w, const void *records, size_t bytes, uint64_t *events) {
   if (events != NULL) *events = 0;
-  atf_status st = write_allowed(w, records, bytes);
-  if (st != ATF_OK) return st;
+  atf_writer_status st = write_allowed(w, records, bytes);
+  if (st != ATF_WRITER_OK) return st;
   return append_batch(w, (const unsigned char *)records, bytes, events);
 }
 
-atf_status atf_writer_flush(atf_writer *w) {
-  if (w == NULL) return ATF_E_INVALID_ARGUMENT;
-  atf_status st = atf_writer_check_open(w);
-  return st != ATF_OK ? st : atf_sink_flush(w);
+atf_writer_status atf_writer_flush(atf_writer *w) {
+  if (w == NULL) return ATF_WRITER_E_INVALID_ARGUMENT;
+  atf_writer_status st = atf_writer_check_open(w);
+  return st != ATF_WRITER_OK ? st : atf_sink_flush(w);
 }
 
-atf_status atf_writer_write_out(atf_writer *w) {
-  if (w == NULL) return ATF_E_INVALID_ARGUMENT;
-  atf_status st = atf_writer_check_open(w);
-  return st != ATF_OK ? st : atf_sink_write_now(w);
+atf_writer_status atf_writer_write_out(atf_writer *w) {
+  if (w == NULL) return ATF_WRITER_E_INVALID_ARGUMENT;
+  atf_writer_status st = atf_writer_check_open(w);
+  return st != ATF_WRITER_OK ? st : atf_sink_write_now(w);
 }
 
 
 
 
-atf_status atf_writer_finalize(atf_writer *w, int32_t exit_code) {
-  if (w == NULL) return ATF_E_INVALID_ARGUMENT;
+atf_writer_status atf_writer_finalize(atf_writer *w, int32_t exit_code) {
+  if (w == NULL) return ATF_WRITER_E_INVALID_ARGUMENT;
   int state = atomic_load(&w->state);
-  if (state == STATE_FINALIZED) return ATF_OK;
-  if (state == STATE_FAILED) return ATF_E_FAILED;
-  atf_status st = ATF_OK;
+  if (state == STATE_FINALIZED) return ATF_WRITER_OK;
+  if (state == STATE_FAILED) return ATF_WRITER_E_FAILED;
+  atf_writer_status st = ATF_WRITER_OK;
   if (!w->trace_end_written) {
     _Alignas(8) atf_ring_record end = {0};
     end.size = ATF_RECORD_HEADER_SIZE;
@@ -401,12 +401,12 @@ atf_status atf_writer_finalize(atf_writer *w, int32_t exit_code) {
     end.value = exit_code;
     end.timestamp_ns = w->clock(w->clock_ctx);
     st = append_record(w, &end);
-    if (st == ATF_OK) w->trace_end_written = 1;
+    if (st == ATF_WRITER_OK) w->trace_end_written = 1;
   }
-  if (st == ATF_OK) st = atf_sink_flush(w);
-  if (st == ATF_OK && w->collect_modules) atf_modules_collect(atf_tables_on_module, w);
-  if (st == ATF_OK) st = atf_tables_write_manifest(w);
-  if (st == ATF_OK) atomic_store(&w->state, STATE_FINALIZED);
+  if (st == ATF_WRITER_OK) st = atf_sink_flush(w);
+  if (st == ATF_WRITER_OK && w->collect_modules) atf_modules_collect(atf_tables_on_module, w);
+  if (st == ATF_WRITER_OK) st = atf_tables_write_manifest(w);
+  if (st == ATF_WRITER_OK) atomic_store(&w->state, STATE_FINALIZED);
   return st;
 }
 

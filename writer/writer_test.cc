@@ -47,12 +47,12 @@ class WriterTest : public ::testing::Test {
   void TearDown() override { atf_writer_close(w_); }
 
   void Open(Options* opt) {
-    ASSERT_EQ(atf_writer_open(&opt->o, &w_), ATF_OK);
+    ASSERT_EQ(atf_writer_open(&opt->o, &w_), ATF_WRITER_OK);
     dir_ = atf_writer_session_dir(w_);
   }
   uint32_t Intern(const std::string& s) {
     uint32_t id = 0;
-    EXPECT_EQ(atf_writer_intern_symbol(w_, s.data(), s.size(), &id), ATF_OK);
+    EXPECT_EQ(atf_writer_intern_symbol(w_, s.data(), s.size(), &id), ATF_WRITER_OK);
     return id;
   }
   std::vector<Event> Read(uint64_t* bytes = nullptr) {
@@ -132,8 +132,8 @@ TEST_F(WriterTest, TargetOsAndArchDecideTheNames) {
     b.Call(5, 1700000000000005000ull, 0x1000, f, {1, 2, 3, 4, 5, 6});
     b.Signal(5, 1700000000000006000ull, 10, {7});
     b.Signal(5, 1700000000000007000ull, 30, {});
-    ASSERT_EQ(atf_writer_write(w_, b.data(), b.size()), ATF_OK);
-    ASSERT_EQ(atf_writer_finalize(w_, 0), ATF_OK);
+    ASSERT_EQ(atf_writer_write(w_, b.data(), b.size()), ATF_WRITER_OK);
+    ASSERT_EQ(atf_writer_finalize(w_, 0), ATF_WRITER_OK);
     std::vector<Event> ev = Read();
     ASSERT_EQ(ev.size(), 5u) << label;
     EXPECT_EQ(ev[0].operating_system, t.os_name);
@@ -166,9 +166,9 @@ TEST_F(WriterTest, EveryPayloadOnDiskAndManifestMatchesFile) {
   b.Pad(40);
   b.Signal(6, 1600000000000000000ull, 11, std::vector<uint64_t>(18, UINT64_MAX));  // earliest
   b.Return(5, 1800000000000000000ull, 0x401000, main_id, {0, 1});                 // latest
-  ASSERT_EQ(atf_writer_write(w_, b.data(), b.size()), ATF_OK);
+  ASSERT_EQ(atf_writer_write(w_, b.data(), b.size()), ATF_WRITER_OK);
   EXPECT_EQ(Stats().events_buffered, 3u);
-  ASSERT_EQ(atf_writer_finalize(w_, 42), ATF_OK);
+  ASSERT_EQ(atf_writer_finalize(w_, 42), ATF_WRITER_OK);
 
   uint64_t bytes;
   std::vector<Event> ev = Read(&bytes);
@@ -205,7 +205,7 @@ TEST_F(WriterTest, EveryPayloadOnDiskAndManifestMatchesFile) {
 TEST_F(WriterTest, ZeroRingEventsStillBracketsStartAndEnd) {
   Options opt(root_);
   Open(&opt);
-  ASSERT_EQ(atf_writer_finalize(w_, 0), ATF_OK);
+  ASSERT_EQ(atf_writer_finalize(w_, 0), ATF_WRITER_OK);
   std::vector<Event> ev = Read();
   ASSERT_EQ(ev.size(), 2u);
   EXPECT_EQ(ManifestU64("eventCount"), 2u);
@@ -224,11 +224,11 @@ TEST_F(WriterTest, ManyEventsAcrossBufferBoundaries) {
   for (int i = 0; i < 5000; i++) {
     b.Call(1, 1700000000000000000ull + i, 0x1000 + i, sym, {static_cast<uint64_t>(i)}, "0123456789abcdef");
   }
-  for (int round = 0; round < 10; round++) ASSERT_EQ(atf_writer_write(w_, b.data(), b.size()), ATF_OK);
+  for (int round = 0; round < 10; round++) ASSERT_EQ(atf_writer_write(w_, b.data(), b.size()), ATF_WRITER_OK);
   const atf_writer_stats mid = Stats();
   EXPECT_GT(mid.events_written, 1u);  // buffers were drained along the way
   EXPECT_EQ(mid.events_written + mid.events_buffered, 50001u);
-  ASSERT_EQ(atf_writer_finalize(w_, 0), ATF_OK);
+  ASSERT_EQ(atf_writer_finalize(w_, 0), ATF_WRITER_OK);
   uint64_t bytes;
   std::vector<Event> ev = Read(&bytes);
   ASSERT_EQ(ev.size(), 50002u);
@@ -256,12 +256,12 @@ TEST_F(WriterTest, IoThreadWritesTheSameBytes) {
       b.Return(1, 1700000000000000000ull + i, 0x1000 + i, sym, {static_cast<uint64_t>(i)});
     }
     for (int round = 0; round < 5; round++) {
-      ASSERT_EQ(atf_writer_write(w_, b.data(), b.size()), ATF_OK);
+      ASSERT_EQ(atf_writer_write(w_, b.data(), b.size()), ATF_WRITER_OK);
       const atf_writer_stats s = Stats();
       EXPECT_EQ(s.events_written + s.events_buffered, 1u + 6000u * (round + 1));
     }
     EXPECT_GT(Stats().events_written, 1u);
-    ASSERT_EQ(atf_writer_finalize(w_, 0), ATF_OK);
+    ASSERT_EQ(atf_writer_finalize(w_, 0), ATF_WRITER_OK);
     const atf_writer_stats s = Stats();
     EXPECT_EQ(s.events_buffered, 0u);
     EXPECT_EQ(s.events_written, 30002u);
@@ -285,10 +285,10 @@ TEST_F(WriterTest, IoThreadLimitCountsTheBufferInFlight) {
   Open(&opt);
   Batch b;
   for (int i = 0; i < 100; i++) b.Call(1, 1, 1, 0, {1, 2, 3}, std::string(200, 's'));
-  atf_status st = ATF_OK;
-  for (int i = 0; i < 100 && st == ATF_OK; i++) st = atf_writer_write(w_, b.data(), b.size());
-  EXPECT_EQ(st, ATF_E_LIMIT);
-  ASSERT_EQ(atf_writer_finalize(w_, 0), ATF_OK);
+  atf_writer_status st = ATF_WRITER_OK;
+  for (int i = 0; i < 100 && st == ATF_WRITER_OK; i++) st = atf_writer_write(w_, b.data(), b.size());
+  EXPECT_EQ(st, ATF_WRITER_E_LIMIT);
+  ASSERT_EQ(atf_writer_finalize(w_, 0), ATF_WRITER_OK);
   uint64_t bytes;
   std::vector<Event> ev = Read(&bytes);
   EXPECT_GT(bytes, limit - 400);  // stopped within one record (+ TraceEnd) of the limit
@@ -303,7 +303,7 @@ TEST_F(WriterTest, IoThreadCloseWithoutFinalizeKeepsEveryRecord) {
   Open(&opt);
   Batch b;
   for (int i = 0; i < 2000; i++) b.Call(1, 1, 1, 0, {1}, std::string(100, 'x'));
-  ASSERT_EQ(atf_writer_write(w_, b.data(), b.size()), ATF_OK);  // several buffers, one in flight
+  ASSERT_EQ(atf_writer_write(w_, b.data(), b.size()), ATF_WRITER_OK);  // several buffers, one in flight
   atf_writer_close(w_);
   w_ = nullptr;
   EXPECT_EQ(Read().size(), 2001u);
@@ -327,9 +327,9 @@ TEST_F(WriterTest, NoAllocationPerEvent) {
     b.Call(1, 1, 2, sym, {1, 2, 3, 4, 5, 6}, std::string(64, 'x'));
     b.Signal(1, 1, 11, std::vector<uint64_t>(18, 3));
   }
-  ASSERT_EQ(atf_writer_write(w_, b.data(), b.size()), ATF_OK);  // warm up
+  ASSERT_EQ(atf_writer_write(w_, b.data(), b.size()), ATF_WRITER_OK);  // warm up
   const size_t before = mallinfo2().uordblks;
-  ASSERT_EQ(atf_writer_write(w_, b.data(), b.size()), ATF_OK);  // 40000 events, many drains
+  ASSERT_EQ(atf_writer_write(w_, b.data(), b.size()), ATF_WRITER_OK);  // 40000 events, many drains
   EXPECT_EQ(mallinfo2().uordblks, before);
 #else
   GTEST_SKIP() << "mallinfo2 is not meaningful under ASan";
@@ -348,11 +348,11 @@ TEST_F(WriterTest, WriteOutWritesWithoutFsync) {
     Open(&opt);
     Batch b;
     for (int i = 0; i < 100; ++i) b.Call(1, 1, 1 + i, 0, {});
-    ASSERT_EQ(atf_writer_write(w_, b.data(), b.size()), ATF_OK);
+    ASSERT_EQ(atf_writer_write(w_, b.data(), b.size()), ATF_WRITER_OK);
     EXPECT_EQ(Stats().events_buffered, 100u);
     const uint64_t durable = Stats().bytes_durable;
     const int fsyncs = f.fsyncs;
-    ASSERT_EQ(atf_writer_write_out(w_), ATF_OK);
+    ASSERT_EQ(atf_writer_write_out(w_), ATF_WRITER_OK);
     EXPECT_EQ(f.fsyncs, fsyncs);
     EXPECT_EQ(Stats().events_buffered, 0u);
     EXPECT_EQ(Stats().events_written, 101u);  // TraceStart and the batch
@@ -361,20 +361,20 @@ TEST_F(WriterTest, WriteOutWritesWithoutFsync) {
     struct stat st;
     ASSERT_EQ(stat((std::string(atf_writer_session_dir(w_)) + "/events.bin").c_str(), &st), 0);
     EXPECT_EQ(static_cast<uint64_t>(st.st_size), Stats().bytes_written);  // in the file, not in memory
-    ASSERT_EQ(atf_writer_write_out(w_), ATF_OK);  // nothing buffered: nothing written
-    ASSERT_EQ(atf_writer_flush(w_), ATF_OK);
+    ASSERT_EQ(atf_writer_write_out(w_), ATF_WRITER_OK);  // nothing buffered: nothing written
+    ASSERT_EQ(atf_writer_flush(w_), ATF_WRITER_OK);
     EXPECT_EQ(f.fsyncs, fsyncs + 1);
     EXPECT_EQ(Stats().bytes_durable, Stats().bytes_written);
     // A write error: the writer fails, the file keeps its complete records.
     f.write_fail_at = f.writes;
     f.write_errno = EIO;
-    ASSERT_EQ(atf_writer_write(w_, b.data(), b.size()), ATF_OK);
-    EXPECT_EQ(atf_writer_write_out(w_), ATF_E_IO);
-    EXPECT_EQ(atf_writer_write_out(w_), ATF_E_FAILED);
+    ASSERT_EQ(atf_writer_write(w_, b.data(), b.size()), ATF_WRITER_OK);
+    EXPECT_EQ(atf_writer_write_out(w_), ATF_WRITER_E_IO);
+    EXPECT_EQ(atf_writer_write_out(w_), ATF_WRITER_E_FAILED);
     atf_writer_close(w_);
     w_ = nullptr;
   }
-  EXPECT_EQ(atf_writer_write_out(nullptr), ATF_E_INVALID_ARGUMENT);
+  EXPECT_EQ(atf_writer_write_out(nullptr), ATF_WRITER_E_INVALID_ARGUMENT);
 }
 
 TEST_F(WriterTest, FlushMakesDurableAndPolicies) {
@@ -385,10 +385,10 @@ TEST_F(WriterTest, FlushMakesDurableAndPolicies) {
   Batch b;
   b.Call(1, 1, 1, 0, {});
   const int fsyncs = f.fsyncs;
-  ASSERT_EQ(atf_writer_write(w_, b.data(), b.size()), ATF_OK);
+  ASSERT_EQ(atf_writer_write(w_, b.data(), b.size()), ATF_WRITER_OK);
   EXPECT_EQ(f.fsyncs, fsyncs);  // explicit policy: no fsync on write
   EXPECT_EQ(Stats().events_written, 1u);
-  ASSERT_EQ(atf_writer_flush(w_), ATF_OK);
+  ASSERT_EQ(atf_writer_flush(w_), ATF_WRITER_OK);
   EXPECT_EQ(f.fsyncs, fsyncs + 1);
   EXPECT_EQ(Stats().events_written, 2u);
   EXPECT_EQ(Stats().bytes_durable, Stats().bytes_written);
@@ -400,7 +400,7 @@ TEST_F(WriterTest, FlushMakesDurableAndPolicies) {
   every.o.flush_policy = ATF_FLUSH_EVERY_BATCH;
   Open(&every);
   const int before = f.fsyncs;
-  ASSERT_EQ(atf_writer_write(w_, b.data(), b.size()), ATF_OK);
+  ASSERT_EQ(atf_writer_write(w_, b.data(), b.size()), ATF_WRITER_OK);
   EXPECT_EQ(f.fsyncs, before + 1);
   atf_writer_close(w_);
   w_ = nullptr;
@@ -411,10 +411,10 @@ TEST_F(WriterTest, FlushMakesDurableAndPolicies) {
   interval.o.flush_interval_ns = 2500;  // the test clock advances 1000 ns per reading
   Open(&interval);
   const int start = f.fsyncs;
-  ASSERT_EQ(atf_writer_write(w_, b.data(), b.size()), ATF_OK);  // +1000
-  ASSERT_EQ(atf_writer_write(w_, b.data(), b.size()), ATF_OK);  // +2000
+  ASSERT_EQ(atf_writer_write(w_, b.data(), b.size()), ATF_WRITER_OK);  // +1000
+  ASSERT_EQ(atf_writer_write(w_, b.data(), b.size()), ATF_WRITER_OK);  // +2000
   EXPECT_EQ(f.fsyncs, start);
-  ASSERT_EQ(atf_writer_write(w_, b.data(), b.size()), ATF_OK);  // +3000: flush
+  ASSERT_EQ(atf_writer_write(w_, b.data(), b.size()), ATF_WRITER_OK);  // +3000: flush
   EXPECT_EQ(f.fsyncs, start + 1);
   EXPECT_EQ(Stats().events_buffered, 0u);
   atf_writer_close(w_);  // before `f` goes out of scope
@@ -428,14 +428,14 @@ TEST_F(WriterTest, TraceEndRecordEndsTheSession) {
   Batch b;
   b.Call(1, 1, 1, 0, {});
   b.End(9, 2, 7);
-  ASSERT_EQ(atf_writer_write(w_, b.data(), b.size()), ATF_OK);
+  ASSERT_EQ(atf_writer_write(w_, b.data(), b.size()), ATF_WRITER_OK);
   Batch more;
   more.Call(1, 1, 1, 0, {});
-  EXPECT_EQ(atf_writer_write(w_, more.data(), more.size()), ATF_E_STATE);
+  EXPECT_EQ(atf_writer_write(w_, more.data(), more.size()), ATF_WRITER_E_STATE);
   Batch pad;
   pad.Pad(40);
-  EXPECT_EQ(atf_writer_write(w_, pad.data(), pad.size()), ATF_OK);
-  ASSERT_EQ(atf_writer_finalize(w_, 99), ATF_OK);
+  EXPECT_EQ(atf_writer_write(w_, pad.data(), pad.size()), ATF_WRITER_OK);
+  ASSERT_EQ(atf_writer_finalize(w_, 99), ATF_WRITER_OK);
   std::vector<Event> ev = Read();
   ASSERT_EQ(ev.size(), 3u);
   EXPECT_EQ(ev[2].kind, Kind::kEnd);
@@ -449,12 +449,12 @@ TEST_F(WriterTest, BadBatchWritesNothing) {
   Batch b;
   b.Call(1, 1, 1, 0, {});
   b.Call(1, 1, 1, 5, {});  // unknown symbol id
-  EXPECT_EQ(atf_writer_write(w_, b.data(), b.size()), ATF_E_BAD_RECORD);
+  EXPECT_EQ(atf_writer_write(w_, b.data(), b.size()), ATF_WRITER_E_BAD_RECORD);
   EXPECT_EQ(Stats().events_buffered, 0u);
   Batch ok;
   ok.Call(1, 1, 1, 0, {});
-  EXPECT_EQ(atf_writer_write(w_, ok.data(), ok.size()), ATF_OK);  // not a failed state
-  ASSERT_EQ(atf_writer_finalize(w_, 0), ATF_OK);
+  EXPECT_EQ(atf_writer_write(w_, ok.data(), ok.size()), ATF_WRITER_OK);  // not a failed state
+  ASSERT_EQ(atf_writer_finalize(w_, 0), ATF_WRITER_OK);
   EXPECT_EQ(Read().size(), 3u);
 }
 
@@ -471,19 +471,19 @@ TEST_F(WriterTest, AppendKeepsThePrefixBeforeABadRecordAndCountsIt) {
   b.Call(1, 12, 1, sym + 1, {});  // unknown symbol id: refused, and everything after it
   b.Call(1, 13, 1, sym, {});
   uint64_t n = 99;
-  EXPECT_EQ(atf_writer_append(w_, b.data(), b.size(), &n), ATF_E_BAD_RECORD);
+  EXPECT_EQ(atf_writer_append(w_, b.data(), b.size(), &n), ATF_WRITER_E_BAD_RECORD);
   EXPECT_EQ(n, 2u);
   EXPECT_EQ(Stats().events_buffered, 2u);  // the prefix (TraceStart is on disk since open)
   Batch ok;
   ok.Call(1, 14, 1, sym, {});
-  EXPECT_EQ(atf_writer_append(w_, ok.data(), ok.size(), &n), ATF_OK);  // not a failed state
+  EXPECT_EQ(atf_writer_append(w_, ok.data(), ok.size(), &n), ATF_WRITER_OK);  // not a failed state
   EXPECT_EQ(n, 1u);
-  EXPECT_EQ(atf_writer_append(w_, ok.data(), ok.size(), nullptr), ATF_OK);
+  EXPECT_EQ(atf_writer_append(w_, ok.data(), ok.size(), nullptr), ATF_WRITER_OK);
   Batch torn;  // a header cut short by the batch end
   torn.Call(1, 15, 1, sym, {});
-  EXPECT_EQ(atf_writer_append(w_, torn.data(), torn.size() - 8, &n), ATF_E_BAD_RECORD);
+  EXPECT_EQ(atf_writer_append(w_, torn.data(), torn.size() - 8, &n), ATF_WRITER_E_BAD_RECORD);
   EXPECT_EQ(n, 0u);
-  ASSERT_EQ(atf_writer_finalize(w_, 0), ATF_OK);
+  ASSERT_EQ(atf_writer_finalize(w_, 0), ATF_WRITER_OK);
   std::vector<Event> ev = Read();
   ASSERT_EQ(ev.size(), 6u);  // start, call, return, call, call, end
   EXPECT_EQ(ev[1].kind, Kind::kCall);
@@ -498,11 +498,11 @@ TEST_F(WriterTest, AppendAfterTraceEndAndAtLimits) {
   Batch b;
   for (int i = 0; i < 5; i++) b.Call(1, 1, 1, 0, {});
   uint64_t n = 0;
-  EXPECT_EQ(atf_writer_append(w_, b.data(), b.size(), &n), ATF_E_LIMIT);
+  EXPECT_EQ(atf_writer_append(w_, b.data(), b.size(), &n), ATF_WRITER_E_LIMIT);
   EXPECT_EQ(n, 3u);
-  EXPECT_EQ(atf_writer_append(w_, b.data(), b.size(), &n), ATF_E_LIMIT);
+  EXPECT_EQ(atf_writer_append(w_, b.data(), b.size(), &n), ATF_WRITER_E_LIMIT);
   EXPECT_EQ(n, 0u);
-  ASSERT_EQ(atf_writer_finalize(w_, 0), ATF_OK);
+  ASSERT_EQ(atf_writer_finalize(w_, 0), ATF_WRITER_OK);
   EXPECT_EQ(Read().size(), 5u);
   atf_writer_close(w_);
   w_ = nullptr;
@@ -513,13 +513,13 @@ TEST_F(WriterTest, AppendAfterTraceEndAndAtLimits) {
   e.Call(1, 1, 1, 0, {});
   e.End(9, 2, 7);
   e.Call(1, 3, 1, 0, {});  // after the TRACE_END of the same batch: a bad record
-  EXPECT_EQ(atf_writer_append(w_, e.data(), e.size(), &n), ATF_E_BAD_RECORD);
+  EXPECT_EQ(atf_writer_append(w_, e.data(), e.size(), &n), ATF_WRITER_E_BAD_RECORD);
   EXPECT_EQ(n, 2u);
   Batch more;
   more.Call(1, 4, 1, 0, {});
-  EXPECT_EQ(atf_writer_append(w_, more.data(), more.size(), &n), ATF_E_STATE);  // a later batch
+  EXPECT_EQ(atf_writer_append(w_, more.data(), more.size(), &n), ATF_WRITER_E_STATE);  // a later batch
   EXPECT_EQ(n, 0u);
-  ASSERT_EQ(atf_writer_finalize(w_, 0), ATF_OK);
+  ASSERT_EQ(atf_writer_finalize(w_, 0), ATF_WRITER_OK);
   EXPECT_EQ(Read().size(), 3u);
 }
 
@@ -543,13 +543,13 @@ TEST_F(WriterTest, AppendWritesWhatWriteWrites) {
     for (int round = 0; round < 3; round++) {
       if (append) {
         uint64_t n = 0;
-        ASSERT_EQ(atf_writer_append(w_, b.data(), b.size(), &n), ATF_OK);
+        ASSERT_EQ(atf_writer_append(w_, b.data(), b.size(), &n), ATF_WRITER_OK);
         EXPECT_EQ(n, 6006u);
       } else {
-        ASSERT_EQ(atf_writer_write(w_, b.data(), b.size()), ATF_OK);
+        ASSERT_EQ(atf_writer_write(w_, b.data(), b.size()), ATF_WRITER_OK);
       }
     }
-    ASSERT_EQ(atf_writer_finalize(w_, 0), ATF_OK);
+    ASSERT_EQ(atf_writer_finalize(w_, 0), ATF_WRITER_OK);
     EXPECT_EQ(Read().size(), 18020u);
     files[append] = atf_test::ReadFile(dir_ + "/events.bin");
     atf_writer_close(w_);
@@ -561,32 +561,32 @@ TEST_F(WriterTest, AppendWritesWhatWriteWrites) {
 TEST_F(WriterTest, CallsAfterFinalize) {
   Options opt(root_);
   Open(&opt);
-  ASSERT_EQ(atf_writer_finalize(w_, 0), ATF_OK);
+  ASSERT_EQ(atf_writer_finalize(w_, 0), ATF_WRITER_OK);
   const std::string manifest = Manifest();
   Batch b;
   b.Call(1, 1, 1, 0, {});
   uint32_t id;
-  EXPECT_EQ(atf_writer_write(w_, b.data(), b.size()), ATF_E_STATE);
-  EXPECT_EQ(atf_writer_flush(w_), ATF_E_STATE);
-  EXPECT_EQ(atf_writer_intern_symbol(w_, "x", 1, &id), ATF_E_STATE);
-  EXPECT_EQ(atf_writer_add_module(w_, "01234567-89ab-cdef-0123-456789abcdef"), ATF_E_STATE);
-  EXPECT_EQ(atf_writer_record_drops(w_, 1, 1), ATF_E_STATE);
-  EXPECT_EQ(atf_writer_finalize(w_, 5), ATF_OK);  // second call: nothing changes
+  EXPECT_EQ(atf_writer_write(w_, b.data(), b.size()), ATF_WRITER_E_STATE);
+  EXPECT_EQ(atf_writer_flush(w_), ATF_WRITER_E_STATE);
+  EXPECT_EQ(atf_writer_intern_symbol(w_, "x", 1, &id), ATF_WRITER_E_STATE);
+  EXPECT_EQ(atf_writer_add_module(w_, "01234567-89ab-cdef-0123-456789abcdef"), ATF_WRITER_E_STATE);
+  EXPECT_EQ(atf_writer_record_drops(w_, 1, 1), ATF_WRITER_E_STATE);
+  EXPECT_EQ(atf_writer_finalize(w_, 5), ATF_WRITER_OK);  // second call: nothing changes
   EXPECT_EQ(Manifest(), manifest);
   EXPECT_EQ(Read().size(), 2u);
 }
 
 TEST_F(WriterTest, InvalidArguments) {
   atf_writer* w = reinterpret_cast<atf_writer*>(1);
-  EXPECT_EQ(atf_writer_open(nullptr, &w), ATF_E_INVALID_ARGUMENT);
+  EXPECT_EQ(atf_writer_open(nullptr, &w), ATF_WRITER_E_INVALID_ARGUMENT);
   EXPECT_EQ(w, nullptr);
   Options opt(root_);
-  EXPECT_EQ(atf_writer_open(&opt.o, nullptr), ATF_E_INVALID_ARGUMENT);
+  EXPECT_EQ(atf_writer_open(&opt.o, nullptr), ATF_WRITER_E_INVALID_ARGUMENT);
   auto rejects = [&](void (*change)(atf_writer_options*)) {
     Options o(root_);
     change(&o.o);
     atf_writer* x = nullptr;
-    EXPECT_EQ(atf_writer_open(&o.o, &x), ATF_E_INVALID_ARGUMENT);
+    EXPECT_EQ(atf_writer_open(&o.o, &x), ATF_WRITER_E_INVALID_ARGUMENT);
     EXPECT_EQ(x, nullptr);
   };
   rejects([](atf_writer_options* o) { o->output_root = nullptr; });
@@ -618,24 +618,24 @@ TEST_F(WriterTest, InvalidArguments) {
   uint32_t id;
   Batch b;
   b.Call(1, 1, 1, 0, {});
-  EXPECT_EQ(atf_writer_intern_symbol(nullptr, "x", 1, &id), ATF_E_INVALID_ARGUMENT);
-  EXPECT_EQ(atf_writer_intern_symbol(w_, nullptr, 1, &id), ATF_E_INVALID_ARGUMENT);
-  EXPECT_EQ(atf_writer_intern_symbol(w_, "x", 1, nullptr), ATF_E_INVALID_ARGUMENT);
-  EXPECT_EQ(atf_writer_write(nullptr, b.data(), b.size()), ATF_E_INVALID_ARGUMENT);
-  EXPECT_EQ(atf_writer_write(w_, nullptr, 40), ATF_E_INVALID_ARGUMENT);
-  EXPECT_EQ(atf_writer_write(w_, static_cast<const char*>(b.data()) + 4, 32), ATF_E_INVALID_ARGUMENT);
-  EXPECT_EQ(atf_writer_write(w_, nullptr, 0), ATF_OK);
-  EXPECT_EQ(atf_writer_flush(nullptr), ATF_E_INVALID_ARGUMENT);
-  EXPECT_EQ(atf_writer_add_module(w_, "not-a-uuid"), ATF_E_INVALID_ARGUMENT);
-  EXPECT_EQ(atf_writer_add_module(w_, nullptr), ATF_E_INVALID_ARGUMENT);
-  EXPECT_EQ(atf_writer_record_drops(nullptr, 1, 1), ATF_E_INVALID_ARGUMENT);
-  EXPECT_EQ(atf_writer_finalize(nullptr, 0), ATF_E_INVALID_ARGUMENT);
+  EXPECT_EQ(atf_writer_intern_symbol(nullptr, "x", 1, &id), ATF_WRITER_E_INVALID_ARGUMENT);
+  EXPECT_EQ(atf_writer_intern_symbol(w_, nullptr, 1, &id), ATF_WRITER_E_INVALID_ARGUMENT);
+  EXPECT_EQ(atf_writer_intern_symbol(w_, "x", 1, nullptr), ATF_WRITER_E_INVALID_ARGUMENT);
+  EXPECT_EQ(atf_writer_write(nullptr, b.data(), b.size()), ATF_WRITER_E_INVALID_ARGUMENT);
+  EXPECT_EQ(atf_writer_write(w_, nullptr, 40), ATF_WRITER_E_INVALID_ARGUMENT);
+  EXPECT_EQ(atf_writer_write(w_, static_cast<const char*>(b.data()) + 4, 32), ATF_WRITER_E_INVALID_ARGUMENT);
+  EXPECT_EQ(atf_writer_write(w_, nullptr, 0), ATF_WRITER_OK);
+  EXPECT_EQ(atf_writer_flush(nullptr), ATF_WRITER_E_INVALID_ARGUMENT);
+  EXPECT_EQ(atf_writer_add_module(w_, "not-a-uuid"), ATF_WRITER_E_INVALID_ARGUMENT);
+  EXPECT_EQ(atf_writer_add_module(w_, nullptr), ATF_WRITER_E_INVALID_ARGUMENT);
+  EXPECT_EQ(atf_writer_record_drops(nullptr, 1, 1), ATF_WRITER_E_INVALID_ARGUMENT);
+  EXPECT_EQ(atf_writer_finalize(nullptr, 0), ATF_WRITER_E_INVALID_ARGUMENT);
   atf_writer_close(nullptr);
   EXPECT_EQ(atf_writer_session_dir(nullptr), nullptr);
   EXPECT_EQ(atf_writer_last_errno(nullptr), 0);
-  EXPECT_STREQ(atf_strerror(static_cast<atf_status>(1234)), "unknown status");
-  for (int s = ATF_OK; s <= ATF_E_FAILED; s++) {
-    EXPECT_STRNE(atf_strerror(static_cast<atf_status>(s)), "unknown status");
+  EXPECT_STREQ(atf_writer_strerror(static_cast<atf_writer_status>(1234)), "unknown status");
+  for (int s = ATF_WRITER_OK; s <= ATF_WRITER_E_FAILED; s++) {
+    EXPECT_STRNE(atf_writer_strerror(static_cast<atf_writer_status>(s)), "unknown status");
   }
 }
 
@@ -644,12 +644,12 @@ TEST_F(WriterTest, ExistingSessionIsNeverReused) {
   Open(&opt);
   atf_writer* second = nullptr;
   Options again(root_);
-  EXPECT_EQ(atf_writer_open(&again.o, &second), ATF_E_EXISTS);
+  EXPECT_EQ(atf_writer_open(&again.o, &second), ATF_WRITER_E_EXISTS);
   EXPECT_EQ(second, nullptr);
   // A symlink where the session directory would go is not followed.
   ASSERT_EQ(symlink(root_.c_str(), (root_ + "/session_link").c_str()), 0);
   Options link(root_, "link");
-  EXPECT_EQ(atf_writer_open(&link.o, &second), ATF_E_EXISTS);
+  EXPECT_EQ(atf_writer_open(&link.o, &second), ATF_WRITER_E_EXISTS);
   EXPECT_EQ(second, nullptr);
 }
 
@@ -659,9 +659,9 @@ TEST_F(WriterTest, LimitsStopAtARecordAndFinalizeStillWorks) {
   Open(&opt);
   Batch b;
   for (int i = 0; i < 5; i++) b.Call(1, 1, 1, 0, {});
-  EXPECT_EQ(atf_writer_write(w_, b.data(), b.size()), ATF_E_LIMIT);
-  EXPECT_EQ(atf_writer_write(w_, b.data(), b.size()), ATF_E_LIMIT);
-  ASSERT_EQ(atf_writer_finalize(w_, 0), ATF_OK);
+  EXPECT_EQ(atf_writer_write(w_, b.data(), b.size()), ATF_WRITER_E_LIMIT);
+  EXPECT_EQ(atf_writer_write(w_, b.data(), b.size()), ATF_WRITER_E_LIMIT);
+  ASSERT_EQ(atf_writer_finalize(w_, 0), ATF_WRITER_OK);
   EXPECT_EQ(Read().size(), 5u);  // 4 + TraceEnd
   atf_writer_close(w_);
   w_ = nullptr;
@@ -674,8 +674,8 @@ TEST_F(WriterTest, LimitsStopAtARecordAndFinalizeStillWorks) {
   Options capped(root_, "capped");
   capped.o.max_file_bytes = start + 3 * 13;  // a bare call: 1 length + 12 Event bytes
   Open(&capped);
-  EXPECT_EQ(atf_writer_write(w_, b.data(), b.size()), ATF_E_LIMIT);
-  ASSERT_EQ(atf_writer_finalize(w_, 0), ATF_OK);
+  EXPECT_EQ(atf_writer_write(w_, b.data(), b.size()), ATF_WRITER_E_LIMIT);
+  ASSERT_EQ(atf_writer_finalize(w_, 0), ATF_WRITER_OK);
   uint64_t file;
   std::vector<Event> ev = Read(&file);
   EXPECT_EQ(ev.size(), 5u);
@@ -695,8 +695,8 @@ TEST_F(WriterTest, EventsLargerThanTheBuffer) {
   Batch b;
   b.Call(1, 1, 1, id, {1});
   b.Return(1, 2, 1, id, {2});
-  ASSERT_EQ(atf_writer_write(w_, b.data(), b.size()), ATF_OK);
-  ASSERT_EQ(atf_writer_finalize(w_, 0), ATF_OK);
+  ASSERT_EQ(atf_writer_write(w_, b.data(), b.size()), ATF_WRITER_OK);
+  ASSERT_EQ(atf_writer_finalize(w_, 0), ATF_WRITER_OK);
   std::vector<Event> ev = Read();
   ASSERT_EQ(ev.size(), 4u);
   EXPECT_EQ(ev[0].args[0], huge);
@@ -707,16 +707,16 @@ TEST_F(WriterTest, EventsLargerThanTheBuffer) {
 TEST_F(WriterTest, DropsAndModulesInManifest) {
   Options opt(root_);
   Open(&opt);
-  ASSERT_EQ(atf_writer_record_drops(w_, 7, 3), ATF_OK);
-  ASSERT_EQ(atf_writer_record_drops(w_, -1, UINT64_MAX), ATF_OK);
-  ASSERT_EQ(atf_writer_record_drops(w_, 7, 4), ATF_OK);
-  ASSERT_EQ(atf_writer_record_drops(w_, -1, 1), ATF_OK);  // saturates
+  ASSERT_EQ(atf_writer_record_drops(w_, 7, 3), ATF_WRITER_OK);
+  ASSERT_EQ(atf_writer_record_drops(w_, -1, UINT64_MAX), ATF_WRITER_OK);
+  ASSERT_EQ(atf_writer_record_drops(w_, 7, 4), ATF_WRITER_OK);
+  ASSERT_EQ(atf_writer_record_drops(w_, -1, 1), ATF_WRITER_OK);  // saturates
   for (int i = 0; i < 300; i++) {
     char u[40];
     snprintf(u, sizeof u, "%08X-0000-4000-8000-%012x", i % 200, i % 200);
-    ASSERT_EQ(atf_writer_add_module(w_, u), ATF_OK);
+    ASSERT_EQ(atf_writer_add_module(w_, u), ATF_WRITER_OK);
   }
-  ASSERT_EQ(atf_writer_finalize(w_, 0), ATF_OK);
+  ASSERT_EQ(atf_writer_finalize(w_, 0), ATF_WRITER_OK);
   EXPECT_EQ(Stats().dropped_events, UINT64_MAX);
   const std::string json = Manifest();
   cJSON* root = cJSON_Parse(json.c_str());
@@ -738,7 +738,7 @@ TEST_F(WriterTest, CollectsLoadedModules) {
   Options opt(root_);
   opt.o.collect_modules = 1;
   Open(&opt);
-  ASSERT_EQ(atf_writer_finalize(w_, 0), ATF_OK);
+  ASSERT_EQ(atf_writer_finalize(w_, 0), ATF_WRITER_OK);
   cJSON* root = cJSON_Parse(Manifest().c_str());
   ASSERT_NE(root, nullptr);
 #if defined(__linux__)
@@ -754,7 +754,7 @@ TEST_F(WriterTest, StrangePathsRoundTripThroughTheManifest) {
   opt.o.session_id = (uint64_t{1} << 53) + 1;  // beyond a double's exact range
   opt.o.clock = nullptr;  // CLOCK_REALTIME
   Open(&opt);
-  ASSERT_EQ(atf_writer_finalize(w_, 0), ATF_OK);
+  ASSERT_EQ(atf_writer_finalize(w_, 0), ATF_WRITER_OK);
   cJSON* root = cJSON_Parse(Manifest().c_str());
   ASSERT_NE(root, nullptr);
   EXPECT_STREQ(cJSON_GetObjectItemCaseSensitive(root, "executablePath")->valuestring,
@@ -774,7 +774,7 @@ TEST_F(WriterTest, ManifestNamesTheClock) {
     Options opt(root_, name ? name : "unnamed");
     opt.o.clock_name = name;  // with the stepping test clock
     Open(&opt);
-    ASSERT_EQ(atf_writer_finalize(w_, 0), ATF_OK);
+    ASSERT_EQ(atf_writer_finalize(w_, 0), ATF_WRITER_OK);
     cJSON* root = cJSON_Parse(Manifest().c_str());
     ASSERT_NE(root, nullptr);
     EXPECT_STREQ(cJSON_GetObjectItemCaseSensitive(root, "clock")->valuestring, name ? name : "custom");
@@ -792,7 +792,7 @@ TEST_F(WriterTest, DefaultsComeFromTheProcess) {
   opt.o.executable_path = nullptr;
   opt.o.pid = 0;
   Open(&opt);
-  ASSERT_EQ(atf_writer_finalize(w_, 0), ATF_OK);
+  ASSERT_EQ(atf_writer_finalize(w_, 0), ATF_WRITER_OK);
   const uint64_t id = ManifestU64("sessionId");
   EXPECT_GE(id, 1u);
   EXPECT_LT(id, uint64_t{1} << 53);
@@ -819,16 +819,16 @@ TEST_F(WriterTest, RealFileSizeLimitLeavesCompleteRecords) {
     struct rlimit rl = {limit, limit};
     if (setrlimit(RLIMIT_FSIZE, &rl) != 0) _exit(10);
     atf_writer* w = nullptr;
-    if (atf_writer_open(&opt.o, &w) != ATF_OK) _exit(11);
+    if (atf_writer_open(&opt.o, &w) != ATF_WRITER_OK) _exit(11);
     Batch b;
     const std::string stack(200, 's');
     for (int i = 0; i < 100; i++) b.Call(1, 1000 + i, 0x1000, 0, {1, 2, 3, 4, 5, 6}, stack);
-    atf_status st = ATF_OK;
-    for (int i = 0; i < 100 && st == ATF_OK; i++) {
+    atf_writer_status st = ATF_WRITER_OK;
+    for (int i = 0; i < 100 && st == ATF_WRITER_OK; i++) {
       st = atf_writer_write(w, b.data(), b.size());
-      if (st == ATF_OK) st = atf_writer_flush(w);
+      if (st == ATF_WRITER_OK) st = atf_writer_flush(w);
     }
-    const int code = st == ATF_E_IO && atf_writer_last_errno(w) == EFBIG ? 0 : 12;
+    const int code = st == ATF_WRITER_E_IO && atf_writer_last_errno(w) == EFBIG ? 0 : 12;
     atf_writer_close(w);
     _exit(code);
   }
@@ -849,7 +849,7 @@ TEST_F(WriterTest, CloseWithoutFinalizeKeepsCompleteRecordsAndNoManifest) {
   Open(&opt);
   Batch b;
   b.Call(1, 1, 1, 0, {});
-  ASSERT_EQ(atf_writer_write(w_, b.data(), b.size()), ATF_OK);
+  ASSERT_EQ(atf_writer_write(w_, b.data(), b.size()), ATF_WRITER_OK);
   atf_writer_close(w_);
   w_ = nullptr;
   EXPECT_EQ(Read().size(), 2u);
@@ -867,7 +867,7 @@ TEST_F(WriterTest, InternFromManyThreadsWhileWriting) {
       for (int i = 0; !stop.load() && i < 20000; i++) {
         uint32_t id;
         std::string s = "t" + std::to_string(t) + "_" + std::to_string(i % 3000);
-        ASSERT_EQ(atf_writer_intern_symbol(w_, s.data(), s.size(), &id), ATF_OK);
+        ASSERT_EQ(atf_writer_intern_symbol(w_, s.data(), s.size(), &id), ATF_WRITER_OK);
       }
     });
   }
@@ -875,18 +875,18 @@ TEST_F(WriterTest, InternFromManyThreadsWhileWriting) {
     const uint32_t id = Intern("writer" + std::to_string(round));
     Batch b;
     for (int i = 0; i < 50; i++) b.Call(1, 1, 1, id, {1});
-    ASSERT_EQ(atf_writer_write(w_, b.data(), b.size()), ATF_OK);
+    ASSERT_EQ(atf_writer_write(w_, b.data(), b.size()), ATF_WRITER_OK);
   }
   stop = true;
   for (auto& t : threads) t.join();
-  ASSERT_EQ(atf_writer_finalize(w_, 0), ATF_OK);
+  ASSERT_EQ(atf_writer_finalize(w_, 0), ATF_WRITER_OK);
   std::vector<Event> ev = Read();
   ASSERT_EQ(ev.size(), 10002u);
   EXPECT_EQ(ev[10000].symbol, "writer199");
 }
 
 TEST_F(WriterTest, CorruptedBatchesAreRefusedOrWrittenCorrectly) {
-  // Ring records are not trusted: random byte flips must give ATF_E_BAD_RECORD (nothing written)
+  // Ring records are not trusted: random byte flips must give ATF_WRITER_E_BAD_RECORD (nothing written)
   // or a batch that decodes; never a crash, an out-of-bounds read (ASan) or a broken file.
   std::mt19937 rng(20231114);
   Batch good;
@@ -909,11 +909,11 @@ TEST_F(WriterTest, CorruptedBatchesAreRefusedOrWrittenCorrectly) {
       const int flips = 1 + static_cast<int>(rng() % 3);
       for (int k = 0; k < flips; k++) bytes[rng() % (copy.size() * 8)] ^= static_cast<uint8_t>(1u << (rng() % 8));
       const size_t len = (rng() % 4 == 0) ? (rng() % (copy.size() * 8)) & ~size_t{7} : copy.size() * 8;
-      atf_status st = atf_writer_write(w_, copy.data(), len);
-      ASSERT_TRUE(st == ATF_OK || st == ATF_E_BAD_RECORD || st == ATF_E_STATE) << atf_strerror(st);
-      (st == ATF_OK ? accepted : refused)++;
+      atf_writer_status st = atf_writer_write(w_, copy.data(), len);
+      ASSERT_TRUE(st == ATF_WRITER_OK || st == ATF_WRITER_E_BAD_RECORD || st == ATF_WRITER_E_STATE) << atf_writer_strerror(st);
+      (st == ATF_WRITER_OK ? accepted : refused)++;
     }
-    ASSERT_EQ(atf_writer_finalize(w_, 0), ATF_OK);
+    ASSERT_EQ(atf_writer_finalize(w_, 0), ATF_WRITER_OK);
     uint64_t bytes;
     std::vector<Event> ev = Read(&bytes);
     EXPECT_EQ(ev.size(), Stats().events_written);

@@ -137,7 +137,7 @@ typedef struct atf_tracer_stats {
   uint64_t elapsed_ns;     /* start to stop */
   uint64_t drain_cpu_ns;   /* CPU time the drain thread used (encoding included; not the
                               writer's I/O thread) */
-  atf_status writer_status; /* first writer error, ATF_OK if none */
+  atf_writer_status writer_status; /* first writer error, ATF_WRITER_OK if none */
   const char *clock;       /* the timestamps' source: "tsc", "cntvct" or "monotonic" (static) */
   char session_dir[4096];
   /* Optional per-thread detail: set `thread_stats` to an array of `thread_stats_cap` entries
@@ -158,7 +158,7 @@ atf_tracer_status atf_tracer_start(const atf_tracer_options *o);
 const char *atf_tracer_session_dir(void);
 
 /* The writer's status from atf_tracer_start() when it returned ATF_TRACER_E_WRITER. */
-atf_status atf_tracer_last_writer_status(void);
+atf_writer_status atf_tracer_last_writer_status(void);
 
 /* Interns `name` in the session's symbol table; `*id` >= 1. Thread-safe, takes a lock: call once
  * per call site and cache the id (ids are valid for the current session only). */

@@ -5,7 +5,7 @@
  *   atf_writer_options_init(&o);
  *   o.output_root = "/var/trace";
  *   atf_writer *w;
- *   if (atf_writer_open(&o, &w) != ATF_OK) ...            // creates the session, writes TraceStart
+ *   if (atf_writer_open(&o, &w) != ATF_WRITER_OK) ...            // creates the session, writes TraceStart
  *   uint32_t sym; atf_writer_intern_symbol(w, "main", 4, &sym);
  *   atf_writer_write(w, records, bytes);                  // batches of atf_ring_record
  *   atf_writer_flush(w);                                  // durability point
@@ -27,11 +27,11 @@
  * target (linux and darwin x x86_64 and arm64).
  *
  * Durability contract:
- *   - After atf_writer_flush() returns ATF_OK, every event passed to atf_writer_write() before it is
+ *   - After atf_writer_flush() returns ATF_WRITER_OK, every event passed to atf_writer_write() before it is
  *     in events.bin and fsync'ed: it survives a crash of the process or a power loss.
  *   - events.bin never ends inside a record because of an error the writer saw: when a write fails
  *     (ENOSPC, EIO, ...) the file is truncated back to the last complete record, the error is
- *     returned, and the writer enters the failed state (every later call returns ATF_E_FAILED except
+ *     returned, and the writer enters the failed state (every later call returns ATF_WRITER_E_FAILED except
  *     close). events_written/bytes_written count exactly the complete records left in the file.
  *     A process crash (or an ftruncate that fails too) can leave a torn tail; atf-validate reports
  *     it as truncation. EINTR and short writes are retried, never reported.
@@ -42,7 +42,7 @@
  *     only the final directory fsync fails, finalize returns the error although trace.json is
  *     already in place, complete.)
  *   - Files and directories are created with O_EXCL / O_NOFOLLOW semantics: an existing session
- *     directory is never reused (ATF_E_EXISTS) and no symlink is followed at the last component.
+ *     directory is never reused (ATF_WRITER_E_EXISTS) and no symlink is followed at the last component.
  *
  * Manifest keys: formatVersion ("ATF V4"), writer ("atf-writer <version>"), os ("linux", "darwin"
  * or "unknown"), arch ("x86_64", "aarch64" or "unknown"; the same values as TraceStart), pid,
@@ -58,7 +58,7 @@
  *
  * Threads: one thread drives a writer (open/write/flush/finalize/close). atf_writer_intern_symbol(),
  * atf_writer_add_module() and atf_writer_record_drops() may be called from any thread at any time
- * before finalize. Nothing is printed; errors are returned as atf_status codes.
+ * before finalize. Nothing is printed; errors are returned as atf_writer_status codes.
  * With options.io_thread the writer starts one thread of its own (all signals blocked) that
  * writes full buffers while the caller fills the next; the file operations still never run on two
  * threads at once (atf_file_ops implementations need no locking). The durability contract is the
@@ -92,22 +92,24 @@ extern "C" {
  * included (this writer numbered from 0 before). */
 #define ATF_WRITER_FIRST_EVENT_ID 1
 
-/* Status codes. The values are stable: scripts and logs may rely on them. */
-typedef enum atf_status {
-  ATF_OK = 0,
-  ATF_E_INVALID_ARGUMENT = 1, /* a NULL or out-of-range argument */
-  ATF_E_STATE = 2,            /* call not allowed now (e.g. write after finalize) */
-  ATF_E_NO_MEMORY = 3,
-  ATF_E_IO = 4,               /* an I/O error (EIO, ...); atf_writer_last_errno() has errno */
-  ATF_E_NO_SPACE = 5,         /* ENOSPC or EDQUOT */
-  ATF_E_EXISTS = 6,           /* the session directory already exists */
-  ATF_E_LIMIT = 7,            /* max_events or max_file_bytes reached; nothing more is written */
-  ATF_E_BAD_RECORD = 8,       /* malformed ring record (size, kind, counts, symbol id) */
-  ATF_E_FAILED = 9            /* an earlier I/O error put the writer in the failed state */
-} atf_status;
+/* Status codes, in the one scheme of every public header (ATF_<MODULE>_OK, ATF_<MODULE>_E_*,
+ * atf_<module>_strerror()). The values are stable: scripts and logs may rely on them; they are
+ * those of the former ATF_OK / ATF_E_* names (renamed on 2026-11-28, values unchanged). */
+typedef enum atf_writer_status {
+  ATF_WRITER_OK = 0,
+  ATF_WRITER_E_INVALID_ARGUMENT = 1, /* a NULL or out-of-range argument */
+  ATF_WRITER_E_STATE = 2,            /* call not allowed now (e.g. write after finalize) */
+  ATF_WRITER_E_NO_MEMORY = 3,
+  ATF_WRITER_E_IO = 4,               /* an I/O error (EIO, ...); atf_writer_last_errno() has errno */
+  ATF_WRITER_E_NO_SPACE = 5,         /* ENOSPC or EDQUOT */
+  ATF_WRITER_E_EXISTS = 6,           /* the session directory already exists */
+  ATF_WRITER_E_LIMIT = 7,            /* max_events or max_file_bytes reached; nothing more is written */
+  ATF_WRITER_E_BAD_RECORD = 8,       /* malformed ring record (size, kind, counts, symbol id) */
+  ATF_WRITER_E_FAILED = 9            /* an earlier I/O error put the writer in the failed state */
+} atf_writer_status;
 
 /* A static, human-readable description of `status` ("unknown status" for other values). */
-const char *atf_strerror(atf_status status);
+const char *atf_writer_strerror(atf_writer_status status);
 
 /* Target architectures. The values are stable. */
 typedef enum atf_arch {
@@ -224,59 +226,59 @@ void atf_writer_options_init(atf_writer_options *o);
  * disk shows up here). REQUIRES: o->output_root != NULL. On error *out is NULL and nothing is left
  * half-created except empty directories (session_.../pid_<pid>/) when the error happened after
  * creating them: events.bin is unlinked. session_label: 1..128 printable ASCII characters, no '/',
- * not "." or ".." (else ATF_E_INVALID_ARGUMENT); os and arch: a value of their enum (else
- * ATF_E_INVALID_ARGUMENT). */
-atf_status atf_writer_open(const atf_writer_options *o, atf_writer **out);
+ * not "." or ".." (else ATF_WRITER_E_INVALID_ARGUMENT); os and arch: a value of their enum (else
+ * ATF_WRITER_E_INVALID_ARGUMENT). */
+atf_writer_status atf_writer_open(const atf_writer_options *o, atf_writer **out);
 
 /* Interns a symbol name (any bytes; invalid UTF-8 and NUL bytes are replaced by U+FFFD once, here,
  * and counted in utf8_replacements) and returns its id (>= 1, stable for the session; the same
  * bytes return the same id). Thread-safe. */
-atf_status atf_writer_intern_symbol(atf_writer *w, const char *name, size_t len, uint32_t *id);
+atf_writer_status atf_writer_intern_symbol(atf_writer *w, const char *name, size_t len, uint32_t *id);
 
 /* Appends the records in [records, records + bytes) (atf_ring_record, end to end, each `size`
- * bytes) as events. Either every record of the batch is accepted or, on ATF_E_BAD_RECORD, none
+ * bytes) as events. Either every record of the batch is accepted or, on ATF_WRITER_E_BAD_RECORD, none
  * is (the batch is checked first; see writer/internal/batch.h for the rules; an event after a
  * TRACE_END of the same batch is such a record). A well-formed batch with events after a TRACE_END
- * written earlier is refused with ATF_E_STATE. ATF_E_LIMIT: the records before the one that hit
+ * written earlier is refused with ATF_WRITER_E_STATE. ATF_WRITER_E_LIMIT: the records before the one that hit
  * the limit were accepted, the rest were not.
- * REQUIRES: records 8-byte aligned (else ATF_E_INVALID_ARGUMENT). */
-atf_status atf_writer_write(atf_writer *w, const void *records, size_t bytes);
+ * REQUIRES: records 8-byte aligned (else ATF_WRITER_E_INVALID_ARGUMENT). */
+atf_writer_status atf_writer_write(atf_writer *w, const void *records, size_t bytes);
 
 /* Appends records like atf_writer_write(), in one walk: each record is checked right before it is
- * encoded, so a bad record stops the batch with ATF_E_BAD_RECORD after the records before it were
+ * encoded, so a bad record stops the batch with ATF_WRITER_E_BAD_RECORD after the records before it were
  * accepted (a prefix; the same rules), and a well-formed event after a TRACE_END written by an
- * earlier batch stops it with ATF_E_STATE (a malformed one is ATF_E_BAD_RECORD: the record's own
+ * earlier batch stops it with ATF_WRITER_E_STATE (a malformed one is ATF_WRITER_E_BAD_RECORD: the record's own
  * check comes first). *events (may be NULL) is set in every case to the number of
- * events (non-PAD records) of this batch the writer holds afterwards: all of them on ATF_OK, the
- * accepted prefix on ATF_E_BAD_RECORD / ATF_E_STATE / ATF_E_LIMIT, and after an I/O error those not
+ * events (non-PAD records) of this batch the writer holds afterwards: all of them on ATF_WRITER_OK, the
+ * accepted prefix on ATF_WRITER_E_BAD_RECORD / ATF_WRITER_E_STATE / ATF_WRITER_E_LIMIT, and after an I/O error those not
  * lost with the failed buffer. The drain worker's entry point: no second pass, no stats call. */
-atf_status atf_writer_append(atf_writer *w, const void *records, size_t bytes, uint64_t *events);
+atf_writer_status atf_writer_append(atf_writer *w, const void *records, size_t bytes, uint64_t *events);
 
 /* Writes buffered events to events.bin and fsyncs it: the durability point. */
-atf_status atf_writer_flush(atf_writer *w);
+atf_writer_status atf_writer_flush(atf_writer *w);
 
 /* Writes buffered events to events.bin without fsync: on return every event passed to
  * atf_writer_write()/_append() before it has been written with write(2) (with the I/O thread,
  * the buffer in flight has been collected), so it survives a crash of this process, not a power
  * loss (bytes_durable does not move). Costs one write of the partial buffer; never waits for the
  * disk. Errors as atf_writer_flush() (the failed state after an I/O error). */
-atf_status atf_writer_write_out(atf_writer *w);
+atf_writer_status atf_writer_write_out(atf_writer *w);
 
-/* Adds a module identity (UUID string 8-4-4-4-12 hex, else ATF_E_INVALID_ARGUMENT; stored
+/* Adds a module identity (UUID string 8-4-4-4-12 hex, else ATF_WRITER_E_INVALID_ARGUMENT; stored
  * lowercase) to the manifest's `modules`; duplicates are ignored. Thread-safe. With
  * collect_modules, the writer adds the loaded modules itself at open and at finalize (Linux: the
  * GNU build id of each ELF object, first 16 bytes as a UUID, zero-padded when shorter; darwin:
  * LC_UUID). */
-atf_status atf_writer_add_module(atf_writer *w, const char *uuid);
+atf_writer_status atf_writer_add_module(atf_writer *w, const char *uuid);
 
 /* Records that `count` events of `thread_id` were dropped before reaching the writer (full ring).
  * Adds up per thread (saturating at UINT64_MAX); the manifest gets droppedEvents and
  * droppedEventsByThread. Thread-safe. */
-atf_status atf_writer_record_drops(atf_writer *w, int32_t thread_id, uint64_t count);
+atf_writer_status atf_writer_record_drops(atf_writer *w, int32_t thread_id, uint64_t count);
 
 /* Writes TraceEnd (with `exit_code`) unless a TRACE_END record was written, flushes, and writes
- * trace.json atomically. A second call returns ATF_OK and changes nothing. */
-atf_status atf_writer_finalize(atf_writer *w, int32_t exit_code);
+ * trace.json atomically. A second call returns ATF_WRITER_OK and changes nothing. */
+atf_writer_status atf_writer_finalize(atf_writer *w, int32_t exit_code);
 
 /* Frees the writer. Does not finalize: a session closed without finalize has no trace.json, as
  * after a crash; buffered events are still written (best effort, not fsync'ed). Accepts NULL. */

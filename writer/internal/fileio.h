@@ -23,8 +23,8 @@ ATF_MUST_USE int atf_rename_retry(const atf_file_ops *ops, const char *from, con
 /* Opens `dir` read-only and fsyncs it, so entries created in it survive a power loss. */
 ATF_MUST_USE int atf_fsync_dir(const atf_file_ops *ops, const char *dir);
 
-/* ENOSPC, EDQUOT -> ATF_E_NO_SPACE; EEXIST -> ATF_E_EXISTS; ENOMEM -> ATF_E_NO_MEMORY; other -> ATF_E_IO. */
-atf_status atf_status_from_errno(int err);
+/* ENOSPC, EDQUOT -> ATF_WRITER_E_NO_SPACE; EEXIST -> ATF_WRITER_E_EXISTS; ENOMEM -> ATF_WRITER_E_NO_MEMORY; other -> ATF_WRITER_E_IO. */
+atf_writer_status atf_status_from_errno(int err);
 
 #ifdef __cplusplus
 }

@@ -84,9 +84,9 @@ struct atf_writer {
 };
 
 /* Puts the writer in the failed state with `err` (an errno value); returns its status. */
-atf_status atf_writer_fail(atf_writer *w, int err);
-/* ATF_OK while open; ATF_E_FAILED / ATF_E_STATE otherwise. */
-ATF_MUST_USE atf_status atf_writer_check_open(const atf_writer *w);
+atf_writer_status atf_writer_fail(atf_writer *w, int err);
+/* ATF_WRITER_OK while open; ATF_WRITER_E_FAILED / ATF_WRITER_E_STATE otherwise. */
+ATF_MUST_USE atf_writer_status atf_writer_check_open(const atf_writer *w);
 
 /* ---- session.c ---- */
 /* a + "/" + b, malloc'ed (NULL when out of memory). */
@@ -100,7 +100,7 @@ char *atf_session_executable_path(void);
 /* A random id in [1, 2^53); 0 on failure (no entropy). */
 int atf_session_random_id(uint64_t *out);
 /* Creates <root>/<session>/pid_<pid>/events.bin and makes the new entries durable. */
-ATF_MUST_USE atf_status atf_session_create(atf_writer *w, const atf_writer_options *o,
+ATF_MUST_USE atf_writer_status atf_session_create(atf_writer *w, const atf_writer_options *o,
                                            uint64_t now_ns);
 
 /* ---- sink.c ---- */
@@ -109,22 +109,22 @@ ATF_MUST_USE atf_status atf_session_create(atf_writer *w, const atf_writer_optio
 int atf_sink_io_start(atf_writer *w);
 void atf_sink_io_stop(atf_writer *w);
 /* Waits for the buffer the I/O thread is writing, if any, and settles it. */
-ATF_MUST_USE atf_status atf_sink_collect(atf_writer *w);
+ATF_MUST_USE atf_writer_status atf_sink_collect(atf_writer *w);
 /* Empties the buffer: hands it to the I/O thread (after settling the previous one), or writes it
  * on this thread. */
-ATF_MUST_USE atf_status atf_sink_handover(atf_writer *w);
+ATF_MUST_USE atf_writer_status atf_sink_handover(atf_writer *w);
 /* Writes the buffer on this thread (after the one in flight, if any). */
-ATF_MUST_USE atf_status atf_sink_write_now(atf_writer *w);
+ATF_MUST_USE atf_writer_status atf_sink_write_now(atf_writer *w);
 /* The durability point: everything written, then fsync. */
-ATF_MUST_USE atf_status atf_sink_flush(atf_writer *w);
+ATF_MUST_USE atf_writer_status atf_sink_flush(atf_writer *w);
 /* Writes one event larger than the buffer on this thread (nothing in flight), or fails the writer
  * and cuts the file back to its last complete record. */
-ATF_MUST_USE atf_status atf_sink_write_oversized(atf_writer *w, const uint8_t *bytes, size_t len);
+ATF_MUST_USE atf_writer_status atf_sink_write_oversized(atf_writer *w, const uint8_t *bytes, size_t len);
 
 /* ---- tables.c ---- */
 /* atf_modules_collect's callback: adds a module to the table. */
 void atf_tables_on_module(void *ctx, const char *uuid);
 /* Renders the manifest from the writer's state and writes trace.json atomically. */
-ATF_MUST_USE atf_status atf_tables_write_manifest(atf_writer *w);
+ATF_MUST_USE atf_writer_status atf_tables_write_manifest(atf_writer *w);
 
 #endif /* ATF_WRITER_INTERNAL_WRITER_IMPL_H_ */

@@ -17,8 +17,8 @@ uint64_t FixedClock(void* ctx) {
   return *t;
 }
 
-std::string Check(atf_status st, const char* what) {
-  return st == ATF_OK ? "" : std::string(what) + ": " + atf_strerror(st);
+std::string Check(atf_writer_status st, const char* what) {
+  return st == ATF_WRITER_OK ? "" : std::string(what) + ": " + atf_writer_strerror(st);
 }
 
 }  // namespace

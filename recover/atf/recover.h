@@ -1,4 +1,4 @@
-/* recover/recover.h: turns the session of a process that died (no trace.json, a torn tail, damaged
+/* recover/atf/recover.h: turns the session of a process that died (no trace.json, a torn tail, damaged
  * records) into a valid ATF V4 session, and destroys nothing: whatever it removes it keeps in a
  * side file and names it.
  *
@@ -38,8 +38,8 @@
  * fits in the validator's 1 MiB, and the directory's path leaves room for the manifest's names.
  * Paths are never cut: every file is opened relative to the session directory.
  */
-#ifndef ATF_RECOVER_RECOVER_H_
-#define ATF_RECOVER_RECOVER_H_
+#ifndef ATF_RECOVER_ATF_RECOVER_H_
+#define ATF_RECOVER_ATF_RECOVER_H_
 
 #include <stdint.h>
 
@@ -94,4 +94,4 @@ atf_recover_status atf_recover_session(const char *dir, const atf_recover_option
 }
 #endif
 
-#endif /* ATF_RECOVER_RECOVER_H_ */
+#endif /* ATF_RECOVER_ATF_RECOVER_H_ */
