@@ -613,18 +613,9 @@ static void fill_stats(atf_tracer_stats *out, uint64_t noslot) {
     out->produced += d->produced;
     out->written += d->written;
     out->dropped += d->dropped;
-    out->dropped_unmatched += d->unmatched;
+    out->dropped_unmatched += d->dropped_unmatched;
     out->lost += d->lost;
-    if (i < cap) {
-      atf_tracer_thread_stats *ts = &detail[i];
-      ts->thread_id = d->thread_id;
-      ts->generation = d->generation;
-      ts->produced = d->produced;
-      ts->written = d->written;
-      ts->dropped = d->dropped;
-      ts->dropped_unmatched = d->unmatched;
-      ts->lost = d->lost;
-    }
+    if (i < cap) detail[i] = *d;
   }
   out->threads = g_drain.nthreads + g_drain.threads_untracked;
   out->thread_stats_count = g_drain.nthreads;

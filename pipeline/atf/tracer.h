@@ -48,6 +48,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "atf/thread_stats.h"
 #include "atf/writer.h"
 
 #ifdef __cplusplus
@@ -115,12 +116,7 @@ typedef struct atf_tracer_options {
 } atf_tracer_options;
 
 /* Per thread lifetime (a reused OS thread id appears once per lifetime). */
-typedef struct atf_tracer_thread_stats {
-  int32_t thread_id;
-  uint32_t generation;
-  uint64_t produced, written, dropped, lost;
-  uint64_t dropped_unmatched; /* of dropped: returns whose call was not recorded */
-} atf_tracer_thread_stats;
+/* atf_tracer_thread_stats: one thread lifetime's accounting (atf/thread_stats.h). */
 
 typedef struct atf_tracer_stats {
   /* Events passed to atf_tracer_record_*; produced == written + dropped + lost. */

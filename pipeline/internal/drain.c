@@ -163,7 +163,7 @@ static void remember_thread(atf_drain *d, atf_slot *s) {
   t->produced = atomic_load_explicit(&s->produced, memory_order_relaxed) + nested;
   t->written = atomic_load_explicit(&s->written, memory_order_relaxed);
   t->dropped = atomic_load_explicit(&s->dropped, memory_order_relaxed) + nested;
-  t->unmatched = atomic_load_explicit(&s->unmatched, memory_order_relaxed);
+  t->dropped_unmatched = atomic_load_explicit(&s->unmatched, memory_order_relaxed);
   t->lost = atomic_load_explicit(&s->lost, memory_order_relaxed);
 }
 

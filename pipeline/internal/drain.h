@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "atf/thread_stats.h"
 #include "pipeline/internal/registry.h"
 
 #ifdef __cplusplus
@@ -37,13 +38,8 @@ typedef struct atf_drain_sink {
   int (*write_out)(void *ctx);
 } atf_drain_sink;
 
-/* One thread lifetime's accounting, recorded when its slot is freed. */
-typedef struct atf_drain_thread_stats {
-  int32_t thread_id;
-  uint32_t generation;
-  uint64_t produced, written, dropped, lost;
-  uint64_t unmatched; /* of dropped: returns without a recorded call */
-} atf_drain_thread_stats;
+/* One thread lifetime's accounting: the tracer's public struct, filled here and handed out as is. */
+typedef atf_tracer_thread_stats atf_drain_thread_stats;
 
 typedef struct atf_drain {
   atf_registry *reg;
