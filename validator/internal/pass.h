@@ -23,7 +23,8 @@ typedef struct atf_pass_record {
   bool valid;             // it broke no rule (allowed rules aside)
   // Salvage (atf_pass_hooks.salvage): the record belongs to the salvaged session, the records
   // that decode and, against those kept before them, start with a TraceStart, keep event_id
-  // increasing and each thread's timestamps non-decreasing, and end at the first TraceEnd.
+  // increasing, each thread's timestamps non-decreasing and each FunctionReturn closing its
+  // thread's innermost kept FunctionCall (session.call_return), and end at the first TraceEnd.
   bool keep;
 } atf_pass_record;
 
