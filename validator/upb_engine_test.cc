@@ -214,8 +214,10 @@ TEST_F(UpbEngine, ValuesComeThroughTheVisitor) {
   atf::v4::Event e = atf_test::Call(9, 77, atf_test::kBaseNs, "main", 0x401000);
   (*e.mutable_function_call()->mutable_argument_registers())["RDI"] = 42;
   e.mutable_function_call()->set_stack_shallow_copy(std::string("\x00\x01\xff", 3));
+  e.mutable_function_call()->set_call_site(0x8000000000401234ull);
   const EngineResult r = AgreeOnBody(atf_test::Serialize(e));
   ASSERT_TRUE(r.ok) << r.message;
+  EXPECT_EQ(r.ev.call_site, 0x8000000000401234ull) << "FunctionCall.call_site, field 5";
   EXPECT_EQ(r.ev.event_id, 9u);
   EXPECT_EQ(r.ev.thread_id, 77);
   EXPECT_EQ(r.ev.time_ns, atf_test::kBaseNs);
@@ -242,6 +244,7 @@ TEST_F(UpbEngine, SmallestEncodingTakesOnePass) {
   atf::v4::Event e = atf_test::Call(9, 77, atf_test::kBaseNs, "main", 0x401000);
   (*e.mutable_function_call()->mutable_argument_registers())["RDI"] = 42;
   e.mutable_function_call()->set_stack_shallow_copy("stack");
+  e.mutable_function_call()->set_call_site(0x401234);  // field 5 counts in the smallest encoding
   const std::string minimal = atf_test::Serialize(e);
   EXPECT_EQ(passes(minimal), std::make_pair(uint64_t{0}, uint64_t{0}));
   EXPECT_EQ(passes(atf_test::Serialize(atf_test::Start(0, atf_test::kBaseNs))), std::make_pair(uint64_t{0}, uint64_t{0}));
