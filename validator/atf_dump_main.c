@@ -589,23 +589,6 @@ static int parse_args(int argc, char** argv, dumper* d, options* o) {
   return -1;
 }
 
-// --format report: the call report (validator/call_report.c) of a regular events.bin, opened
-// without blocking (a FIFO is refused at once).
-static int run_report(dumper* d, const options* o, const char* events_path) {
-  const int fd = open(events_path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-  struct stat st;
-  if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    fprintf(stderr, "atf-dump: %s: %s\n", events_path, fd < 0 ? strerror(errno) : "not a regular file");
-    if (fd >= 0) close(fd);
-    return EXIT_USAGE;
-  }
-  d->report_options.max_record_size = o->validate.max_record_size;
-  const int status = atf_call_report_run(events_path, fd, (uint64_t)st.st_size, &d->report_options,
-                                         o->validate.max_errors);
-  close(fd);
-  return status;
-}
-
 int main(int argc, char** argv) {
   dumper d;
   memset(&d, 0, sizeof d);
@@ -635,25 +618,41 @@ int main(int argc, char** argv) {
   snprintf(manifest_path, n + sizeof "/trace.json", "%.*s%strace.json", dir_len < 0 ? 0 : dir_len, o.path,
            dir_len < 0 ? "" : "/");
   const char* const paths[2] = {events_path, manifest_path};
-  if (d.report) {
-    const int status = run_report(&d, &o, events_path);
-    free(events_path);
-    free(manifest_path);
-    return status;
-  }
 
-  if (d.format->begin != NULL) d.format->begin(&d);
-  const atf_pass_hooks hooks = {&d, false, print_record};
+  // --format report: the call report (validator/call_report.c) is a hook of the same pass; it is
+  // printed after the pass, like the other formats' ends.
+  atf_call_report crep;
+  atf_call_report_builder* builder = d.report ? atf_call_report_begin(&d.report_options, &crep) : NULL;
+  if (!d.report && d.format->begin != NULL) d.format->begin(&d);
+  const atf_pass_hooks hooks = d.report ? (atf_pass_hooks){builder, false, atf_call_report_on_record}
+                                        : (atf_pass_hooks){&d, false, print_record};
   atf_validate_report report;
-  const atf_validate_status vs = atf_pass_run(AT_FDCWD, o.path, o.path, &o.validate, &hooks, &report);
+  memset(&report, 0, sizeof report);
+  const atf_validate_status vs = d.report && builder == NULL
+                                     ? ATF_VALIDATE_ENOMEM
+                                     : atf_pass_run(AT_FDCWD, o.path, o.path, &o.validate, &hooks, &report);
   int status = EXIT_USAGE;
+  bool report_ok = false;
+  if (d.report && vs == ATF_VALIDATE_OK) {
+    size_t mlen = 0;
+    char* manifest = atf_call_report_read_manifest(events_path, &mlen);
+    report_ok = atf_call_report_finish(builder, &report, manifest, mlen);
+    builder = NULL;
+    free(manifest);
+  }
+  atf_call_report_abandon(builder);  // the pass failed (or never ran)
   if (d.write_failed) {
     fprintf(stderr, "atf-dump: writing the output failed\n");
   } else if (vs != ATF_VALIDATE_OK) {
     fprintf(stderr, "atf-dump: %s\n", report.reason[0] ? report.reason : atf_validate_strerror(vs));
+  } else if (d.report && !report_ok) {
+    fprintf(stderr, "atf-dump: out of memory\n");
   } else {
-    if (d.format->end != NULL) d.format->end(&d);
-    if (!atf_buf_write(&d.out, stdout) || fflush(stdout) != 0) {
+    if (!d.report && d.format->end != NULL) d.format->end(&d);
+    const bool printed = d.report ? atf_call_report_print(&crep, events_path, &d.report_options, stdout)
+                                  : atf_buf_write(&d.out, stdout);
+    if (d.report) atf_call_report_free(&crep);
+    if (!printed || fflush(stdout) != 0) {
       fprintf(stderr, "atf-dump: writing the output failed\n");
     } else {
       print_list(paths, "", report.errors, report.errors_len, report.error_count);

@@ -606,6 +606,7 @@ static atf_validate_status check_events(validation* v) {
     if (st == ATF_FRAME_END) break;
     if (st == ATF_FRAME_IO) return io_failure(v, EVENTS_FILE);
     if (st != ATF_FRAME_OK) {
+      rep->stopped_at_framing = true;
       framing_error(v, st, &f, index);
       v->last_record_failed = true;  // a torn tail is not a last record
       break;
@@ -693,9 +694,15 @@ static bool begin(validation* v, const atf_validate_options* options, atf_valida
 atf_validate_status atf_validate_buffers(const uint8_t* events, size_t events_len, const uint8_t* manifest,
                                          size_t manifest_len, const atf_validate_options* options,
                                          atf_validate_report* report) {
+  return atf_pass_run_buffers(events, events_len, manifest, manifest_len, options, NULL, report);
+}
+
+atf_validate_status atf_pass_run_buffers(const uint8_t* events, size_t events_len, const uint8_t* manifest,
+                                         size_t manifest_len, const atf_validate_options* options,
+                                         const atf_pass_hooks* hooks, atf_validate_report* report) {
   validation v;
   atf_validate_options defaults;
-  if (!begin(&v, options, &defaults, NULL, report) || (events == NULL && events_len > 0)) {
+  if (!begin(&v, options, &defaults, hooks, report) || (events == NULL && events_len > 0)) {
     snprintf(report->reason, sizeof report->reason, "invalid arguments");
     return ATF_VALIDATE_EUSAGE;
   }

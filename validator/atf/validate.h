@@ -194,6 +194,8 @@ typedef struct atf_validate_report {
   // checked for depth only, not for their address.
   bool calls_capped;
   uint64_t calls_unchecked;
+  // Broken framing (framing.varint, framing.truncated) ended the pass: nothing after it was read.
+  bool stopped_at_framing;
 } atf_validate_report;
 
 // Validates PATH: a session directory holding events.bin (and normally trace.json), or an events.bin

@@ -44,6 +44,11 @@ typedef struct atf_pass_hooks {
 atf_validate_status atf_pass_run(int dirfd, const char* name, const char* display, const atf_validate_options* options,
                                  const atf_pass_hooks* hooks, atf_validate_report* report);
 
+// atf_validate_buffers() with hooks (NULL: none).
+atf_validate_status atf_pass_run_buffers(const uint8_t* events, size_t events_len, const uint8_t* manifest,
+                                         size_t manifest_len, const atf_validate_options* options,
+                                         const atf_pass_hooks* hooks, atf_validate_report* report);
+
 #ifdef __cplusplus
 }  // extern "C"
 #endif
