@@ -21,7 +21,9 @@
 // it (its args say which address was open); a return that closes nothing becomes an instant event
 // ("unmatched_return" in its args); calls still open at the end get an E at their thread's latest
 // timestamp ("unclosed" in its args). Threads beyond the call tree's table (65 536) have their calls
-// and returns printed as instant events.
+// and returns printed as instant events. A viewer orders a thread's events by time: a B or E whose
+// timestamp is earlier than an earlier event of its thread (order.timestamp is broken) is printed at
+// the thread's latest time so far, its own time in its args ("ts_in_file_ns").
 //
 // uint64 values: JSON Lines writes them as JSON integers with every digit (exact for parsers that
 // keep 64-bit integers: Python, Go, C++, serde_json); the Chrome format is read by JavaScript,
@@ -398,11 +400,13 @@ static bool chrome_record(dumper* d) {
     case ATF_PAYLOAD_FUNCTION_RETURN: {
       char note[128];
       const char* ph = chrome_call_phase(d, note, sizeof note);
-      chrome_head(d, ph, NULL);
+      const uint64_t latest = ph[0] == 'i' ? 0 : atf_call_tree_latest(&d->calls, ev->thread_id);
+      chrome_head_at(d, ph, NULL, ev->thread_id, latest > ev->time_ns ? latest : ev->time_ns);
       chrome_name(d, ATF_TEXT_SYMBOL);
       atf_buf_printf(o, "%s,\"args\":{\"event_id\":\"%" PRIu64 "\",\"address\":\"0x%" PRIx64 "\"",
                      ph[0] == 'i' ? ",\"s\":\"t\"" : "", ev->event_id, ev->address);
       if (ev->call_site != 0) atf_buf_printf(o, ",\"call_site\":\"0x%" PRIx64 "\"", ev->call_site);
+      if (latest > ev->time_ns) atf_buf_printf(o, ",\"ts_in_file_ns\":\"%" PRIu64 "\"", ev->time_ns);
       atf_buf_printf(o, "%s,\"registers\":{", note);
       ok = put_repeated(d);
       atf_buf_puts(o, "}}}");

@@ -384,7 +384,8 @@ TEST_F(Cli, DumpChromeIsBalancedForAnySession) {
       Call(8, 2, b + 7, "g2", 0x21),    Return(9, 3, b + 8, "x", 0x31),  // mismatched: closes k
       Return(10, 1, b + 9, "f", 0x10),  Return(11, 1, b + 10, "z", 0x12),  // the second: unmatched
       Call(12, 3, b + 11, "m", 0x32),   atf_test::Signal(13, 2, b + 50, 10, "SIGUSR1"),
-      atf_test::End(14, b + 60)};
+      Call(14, 4, b + 20, "p", 0x40),   Return(15, 4, b + 15, "p", 0x40),  // time goes back on tid 4
+      atf_test::End(16, b + 60)};
   atf_test::WriteSession(dir_, atf_test::Frames(events), nullptr);
   ::unlink((dir_ + "/trace.json").c_str());
   const auto r = atf_test::RunTool(std::string(kDump) + " --format chrome " + dir_);
@@ -395,6 +396,7 @@ TEST_F(Cli, DumpChromeIsBalancedForAnySession) {
   const atf_json_node* list = j.Get(0, "traceEvents");
   ASSERT_NE(list, nullptr);
   std::map<uint64_t, int> depth;
+  std::map<uint64_t, double> last_ts;  // of B and E: a viewer orders them by time
   std::map<uint64_t, std::string> last_unclosed_ts;
   int unmatched = 0, mismatched = 0, unclosed = 0, begins = 0, ends = 0;
   for (size_t i = list->first; i != ATF_JSON_NONE; i = j.doc.nodes[i].next) {
@@ -402,6 +404,11 @@ TEST_F(Cli, DumpChromeIsBalancedForAnySession) {
     const uint64_t tid = j.Get(i, "tid")->u64;
     const atf_json_node* args = j.Get(i, "args");
     const size_t a = args ? j.Index(args) : ATF_JSON_NONE;
+    if (ph == "B" || ph == "E") {
+      const double ts = std::stod(std::string(j.Get(i, "ts")->text, j.Get(i, "ts")->len));
+      EXPECT_GE(ts, last_ts[tid]) << "tid " << tid << " goes back in time\n" << r.out;
+      last_ts[tid] = ts;
+    }
     if (ph == "B") {
       depth[tid]++, begins++;
     } else if (ph == "E") {
@@ -420,8 +427,10 @@ TEST_F(Cli, DumpChromeIsBalancedForAnySession) {
     }
   }
   for (const auto& [tid, d] : depth) EXPECT_EQ(d, 0) << "tid " << tid << " left open";
-  EXPECT_EQ(begins, 6);
-  EXPECT_EQ(ends, 6);
+  EXPECT_EQ(begins, 7);
+  EXPECT_EQ(ends, 7);
+  EXPECT_NE(r.out.find("\"ph\":\"E\",\"pid\":4242,\"tid\":4,\"ts\":0.020,"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\"ts_in_file_ns\":\"1700000000123456804\""), std::string::npos) << r.out;
   EXPECT_EQ(unmatched, 2);
   EXPECT_EQ(mismatched, 2);
   EXPECT_EQ(unclosed, 3);  // g and g2 on tid 2, m on tid 3

@@ -137,6 +137,12 @@ bool atf_call_tree_note(atf_call_tree *t, int32_t tid, uint64_t time_ns, bool *o
   return lookup(t, tid, time_ns, oom) != NULL;
 }
 
+uint64_t atf_call_tree_latest(atf_call_tree *t, int32_t tid) {
+  bool oom = false;
+  const atf_call_tree_state *s = lookup(t, tid, 0, &oom);
+  return s != NULL ? s->last_ns : 0;
+}
+
 size_t atf_call_tree_threads(const atf_call_tree *t) { return t->nstates; }
 
 atf_call_tree_thread_info atf_call_tree_thread(const atf_call_tree *t, size_t i) {

@@ -95,6 +95,9 @@ bool atf_call_tree_would_close(atf_call_tree *t, int32_t tid, uint64_t address);
  * the thread is not tracked (table full, or memory ran out: *oom). */
 bool atf_call_tree_note(atf_call_tree *t, int32_t tid, uint64_t time_ns, bool *oom);
 
+/* The latest timestamp seen on thread `tid` (0 when the thread is not tracked). */
+uint64_t atf_call_tree_latest(atf_call_tree *t, int32_t tid);
+
 /* The threads seen, in the order they were first seen: i < atf_call_tree_threads(t). */
 size_t atf_call_tree_threads(const atf_call_tree *t);
 atf_call_tree_thread_info atf_call_tree_thread(const atf_call_tree *t, size_t i);

@@ -58,9 +58,13 @@ TEST(CallTree, LatestTimePerThreadIsKept) {
   t.Call(3, 1, 100);
   bool oom = false;
   EXPECT_TRUE(atf_call_tree_note(&t.t, 3, 250, &oom));
-  t.Return(3, 1, 200);  // earlier than the latest: the latest stays
+  t.Call(3, 1, 200);  // earlier than the latest: the latest stays
   ASSERT_EQ(atf_call_tree_threads(&t.t), 1u);
   EXPECT_EQ(atf_call_tree_thread(&t.t, 0).last_ns, 250u);
+  EXPECT_EQ(atf_call_tree_latest(&t.t, 3), 250u);
+  EXPECT_TRUE(atf_call_tree_would_close(&t.t, 3, 1));
+  EXPECT_FALSE(atf_call_tree_would_close(&t.t, 3, 2));
+  EXPECT_EQ(atf_call_tree_thread(&t.t, 0).depth, 2u) << "would_close changes nothing";
 }
 
 // The pool bound: past max_open stored calls, calls are counted only and their returns checked
