@@ -272,7 +272,7 @@ TEST_F(UpbEngine, NoVisitorCallsForARejectedRecord) {
                                [](void* c, uint64_t) { static_cast<Count*>(c)->calls++; }};
   const std::string body = kHdr + LenField(12, LenField(1, "sym") + LenField(3, LenField(1, "A"))) + LenField(13, "");
   atf_event ev;
-  atf_decode_error err;
+  atf_decode_error err{};  // quiet = false: messages wanted
   ASSERT_FALSE(atf_upb_decode_record(engine_, reinterpret_cast<const uint8_t*>(body.data()), body.size(), 0, &v,
                                      &ev, &err));
   EXPECT_STREQ(err.rule, "schema.payload");
@@ -441,7 +441,7 @@ TEST_F(UpbEngine, LimitsAreTheEnginesNotTheRecords) {
   // A record of 2^31 bytes or more is refused before a byte of it is read.
   const uint8_t byte = 0;
   atf_event ev;
-  atf_decode_error err;
+  atf_decode_error err{};  // quiet = false: messages wanted
   EXPECT_FALSE(atf_upb_decode_record(engine_, &byte, size_t{1} << 31, 7, nullptr, &ev, &err));
   EXPECT_STREQ(err.rule, ATF_UPB_RULE_LIMIT);
   EXPECT_EQ(err.offset, 7u);
