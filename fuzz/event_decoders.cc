@@ -17,7 +17,7 @@ bool Event::operator==(const Event& o) const {
   return event_id == o.event_id && thread_id == o.thread_id && seconds == o.seconds && nanos == o.nanos &&
          payload == o.payload && executable_path == o.executable_path && operating_system == o.operating_system &&
          cpu_architecture == o.cpu_architecture && args == o.args && exit_code == o.exit_code && symbol == o.symbol &&
-         address == o.address && stack == o.stack && signal_number == o.signal_number &&
+         address == o.address && stack == o.stack && call_site == o.call_site && signal_number == o.signal_number &&
          signal_name == o.signal_name && regs == o.regs;
 }
 
@@ -44,7 +44,7 @@ std::string Event::Describe() const {
     << Hex(cpu_architecture) << "\" args=[";
   for (const auto& a : args) o << "\"" << Hex(a) << "\" ";
   o << "]\n  exit_code=" << exit_code << " symbol=\"" << Hex(symbol) << "\" address=" << address
-    << " stack(" << stack.size() << ")=\"" << Hex(stack.substr(0, 64)) << "\"\n  signal=" << signal_number
+    << " call_site=" << call_site << " stack(" << stack.size() << ")=\"" << Hex(stack.substr(0, 64)) << "\"\n  signal=" << signal_number
     << " \"" << Hex(signal_name) << "\" regs={";
   for (const auto& r : regs) o << Hex(r.first) << ":" << r.second << " ";
   o << "}\n";
@@ -137,7 +137,7 @@ bool DecodeWithUpbEngine(const uint8_t* body, size_t len, Event* out, std::strin
   Collector c{out, {}};
   atf_event_visitor visitor{&c, OnText, OnRegister};
   atf_event ev;
-  atf_decode_error err;
+  atf_decode_error err{};  // quiet = false: messages wanted
   const bool ok = atf_upb_decode_record(engine.e, body, len, 0, &visitor, &ev, &err);
   return Finish(ok, ev, err, out, rule);
 }
@@ -156,6 +156,9 @@ static bool Finish(bool ok, const atf_event& ev, const atf_decode_error& err, Ev
   switch (ev.payload) {
     case ATF_PAYLOAD_TRACE_END: out->exit_code = ev.exit_code; break;
     case ATF_PAYLOAD_FUNCTION_CALL:
+      out->address = ev.address;
+      out->call_site = ev.call_site;
+      break;
     case ATF_PAYLOAD_FUNCTION_RETURN: out->address = ev.address; break;
     case ATF_PAYLOAD_SIGNAL_DELIVERY: out->signal_number = ev.signal_number; break;
     default: break;
@@ -197,6 +200,7 @@ bool DecodeWithProtobufC(const uint8_t* body, size_t len, Event* out, std::strin
       const Atf__V4__FunctionCall* f = ev->function_call;
       out->symbol = f->symbol;
       out->address = f->address;
+      out->call_site = f->call_site;
       out->regs = EntriesOf(f->argument_registers, f->n_argument_registers);
       out->stack.assign(reinterpret_cast<const char*>(f->stack_shallow_copy.data), f->stack_shallow_copy.len);
       break;
@@ -257,6 +261,7 @@ bool DecodeWithCpp(const uint8_t* body, size_t len, Event* out) {
       const auto& f = ev.function_call();
       out->symbol = f.symbol();
       out->address = f.address();
+      out->call_site = f.call_site();
       out->regs = FromMap(f.argument_registers());
       out->stack = f.stack_shallow_copy();
       break;

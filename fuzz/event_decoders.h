@@ -36,6 +36,7 @@ struct Event {
   std::string symbol;
   uint64_t address = 0;
   std::string stack;  // FunctionCall only
+  uint64_t call_site = 0;  // FunctionCall only (field 5; 0 when absent)
   // SignalDelivery
   int32_t signal_number = 0;
   std::string signal_name;

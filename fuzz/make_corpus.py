@@ -184,8 +184,10 @@ def intern(piece, repeat_sel=0):
 
 
 def record(kind, tid=None, ts=("delta8", 1), address=None, symbol=0, value=None, regs="max", vmode=1,
-           stack=None, stack_bytes=b"", force_stack=False, back=False):
-    """One record op. `back`: ts is earlier than the thread's last one, keep it (order error)."""
+           stack=None, stack_bytes=b"", force_stack=False, back=False, call_site=None, bad_flags=False):
+    """One record op. `back`: ts is earlier than the thread's last one, keep it (order error).
+    `call_site`: a call's FunctionCall.call_site (ATF_RECORD_FLAG_CALL_SITE); `bad_flags`: an unknown
+    flag (a bad record)."""
     k = KIND[kind]
     out = u8(k)
     if tid is None:
@@ -200,6 +202,12 @@ def record(kind, tid=None, ts=("delta8", 1), address=None, symbol=0, value=None,
     if k in (1, 2):
         out += (u8(0) + u64(address)) if address is not None else u8(1) + u8(2)  # UINT64_MAX
         out += u8(symbol)
+        if bad_flags:
+            out += u8(0xFF)
+        elif call_site is not None:
+            out += u8(2) + u64(call_site)
+        else:
+            out += u8(0)
     if k in (3, 4):
         out += u8(1) + u32(value if value is not None else 0)
     out += u8(0x80) if regs == "max" else u8(regs)
@@ -308,6 +316,28 @@ def make_writer_roundtrip():
         + [record("call", symbol=1, stack=200, stack_bytes=b"s" * 200) for _ in range(40)]
         + [write_batch(), flush(), record("signal", value=11), record("return", symbol=1),
            write_batch()], io_thread=True, append=True))
+    # FunctionCall.call_site (ATF_RECORD_FLAG_CALL_SITE): edge values across the low/high halves,
+    # balanced calls and returns on two threads (valid, session.call_return holds).
+    c.add("call_sites", program(1, 0, 3, False, False, 21, b"/bin/cs", [b"cs"], 0, [
+        intern(b"outer"), intern(b"inner"),
+        record("call", symbol=1, address=0x401000, call_site=0x401234),
+        record("call", symbol=2, address=0x402000, call_site=0xFFFFFFFF),
+        record("call", tid=22, symbol=2, address=0x402000, call_site=0x100000000),
+        record("call", tid=22, symbol=1, address=0x401000, call_site=2**64 - 1),
+        record("call", symbol=2, address=0x402000, call_site=0),
+        record("return", symbol=2, address=0x402000), record("return", symbol=2, address=0x402000),
+        record("return", tid=22, symbol=1, address=0x401000), write_batch(),
+        record("return", tid=22, symbol=2, address=0x402000), record("return", symbol=1, address=0x401000),
+        record("call", symbol=1, address=0x401000, call_site=0x7FFFFFFFFFFFFFFF), write_batch()]))
+    # session.call_return broken: a return on a thread without open calls, one of another address
+    # than the innermost call, calls left open; then a refused batch with an unknown record flag.
+    c.add("call_return_broken", program(2, 0, 3, False, False, 31, b"/bin/cr", [], 0, [
+        intern(b"f"),
+        record("return", symbol=1, address=0x10),
+        record("call", symbol=1, address=0x10, call_site=0x20), record("call", address=0x11),
+        record("return", symbol=1, address=0x10), record("return", symbol=1, address=0x10),
+        record("call", tid=32, address=0x30), write_batch(),
+        record("call", bad_flags=True), write_batch()]))
     c.add("io_thread_every_batch", program(2, 1, 3, True, True, 12, b"/bin/io2", [], 5, [
         intern(b"U" * 100, 3), record("call", symbol=1), write_batch(), record("return", symbol=1),
         record("call", symbol=1, stack=64), write_batch(), flush(), record("end", value=5, regs=0),

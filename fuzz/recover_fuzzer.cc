@@ -128,6 +128,7 @@ uint64_t TimeNs(const atf_fuzz::Event& e) {
 std::vector<const Record*> Salvaged(const std::vector<Record>& records, size_t* threads) {
   std::vector<const Record*> kept;
   std::map<int32_t, uint64_t> last_ns;
+  std::map<int32_t, std::vector<uint64_t>> open;  // per thread, the kept calls not yet returned
   std::map<int32_t, bool> seen;
   bool ended = false;
   for (const Record& r : records) {
@@ -138,6 +139,10 @@ std::vector<const Record*> Salvaged(const std::vector<Record>& records, size_t* 
     if (!kept.empty() && e.event_id <= kept.back()->event.event_id) continue;
     auto t = last_ns.find(e.thread_id);
     if (t != last_ns.end() && TimeNs(e) < t->second) continue;
+    std::vector<uint64_t>& calls = open[e.thread_id];
+    if (e.payload == atf_fuzz::kReturn && (calls.empty() || calls.back() != e.address)) continue;
+    if (e.payload == atf_fuzz::kReturn) calls.pop_back();
+    if (e.payload == atf_fuzz::kCall) calls.push_back(e.address);
     last_ns[e.thread_id] = TimeNs(e);
     kept.push_back(&r);
     ended = e.payload == atf_fuzz::kTraceEnd;

@@ -220,6 +220,25 @@ void AppendRecord(Session* s, FuzzInput* in, int kind) {
     h.address = asel % 3 == 0 ? in->U64() : asel % 3 == 1 ? Special64(in->U8()) : in->U32();
     h.symbol_id = in->U8() % (static_cast<uint32_t>(s->symbols.size()) + 2);  // + one unknown id
   }
+  // Call site (ATF_RECORD_FLAG_CALL_SITE): on calls, half of the time; a flag the writer does not
+  // know, or the call-site flag on a return, now and then (a bad record).
+  uint64_t call_site = 0;
+  bool bad_flags = false;
+  if (kind == ATF_KIND_CALL || kind == ATF_KIND_RETURN) {
+    const uint8_t csel = in->U8();
+    if (kind == ATF_KIND_CALL && (csel % 4 == 2 || csel % 4 == 3) && csel < 0xf0) {
+      call_site = csel % 4 == 2 ? in->U64() : Special64(in->U8());
+      h.flags = ATF_RECORD_FLAG_CALL_SITE;
+      h.value = static_cast<int32_t>(static_cast<uint32_t>(call_site));
+      h.reserved = static_cast<uint32_t>(call_site >> 32);
+    } else if (csel == 0xff) {
+      h.flags = 0x0002;
+      bad_flags = true;
+    } else if (csel == 0xfe && kind == ATF_KIND_RETURN) {
+      h.flags = ATF_RECORD_FLAG_CALL_SITE;
+      bad_flags = true;
+    }
+  }
   // Value: signal number or exit code.
   if (kind == ATF_KIND_SIGNAL || kind == ATF_KIND_TRACE_END) {
     const uint8_t vsel = in->U8();
@@ -263,11 +282,11 @@ void AppendRecord(Session* s, FuzzInput* in, int kind) {
   if (stack) std::memcpy(atf_record_stack(r), bytes.data(), stack);
 
   // (Symbol ids are checked against the table when the batch is written: see WriteBatch.)
-  const bool bad = regs > max_regs || (kind != ATF_KIND_CALL && stack > 0) || s->batch_has_end;
+  const bool bad = regs > max_regs || (kind != ATF_KIND_CALL && stack > 0) || s->batch_has_end || bad_flags;
   if (getenv("ATF_FUZZ_TRACE")) {
-    fprintf(stderr, "record kind=%d tid=%d ts=%llu regs=%u/%u stack=%u symbol=%u%s\n", kind, h.thread_id,
-            (unsigned long long)h.timestamp_ns, regs, max_regs, stack, h.symbol_id,
-            bad ? " BAD" : "");
+    fprintf(stderr, "record kind=%d tid=%d ts=%llu regs=%u/%u stack=%u symbol=%u call_site=%llx flags=%u%s\n", kind,
+            h.thread_id, (unsigned long long)h.timestamp_ns, regs, max_regs, stack, h.symbol_id,
+            (unsigned long long)call_site, h.flags, bad ? " BAD" : "");
   }
   s->batch_bad |= bad;
   s->batch_record_bad.push_back(bad);
@@ -285,6 +304,7 @@ void AppendRecord(Session* s, FuzzInput* in, int kind) {
   switch (kind) {
     case ATF_KIND_CALL:
       e.stack = bytes.substr(0, std::min<size_t>(stack, s->max_stack));
+      e.call_site = call_site;
       [[fallthrough]];
     case ATF_KIND_RETURN:
       e.address = h.address;
@@ -499,7 +519,8 @@ void CheckSession(Session* s, const atf_fuzz::MemFs& fs, atf_writer* w, bool any
   atf_encoder_init(enc, ArchOf(s->arch), s->os.c_str(), symtab, s->max_stack);
 
   std::map<int32_t, uint64_t> last;
-  std::vector<uint64_t> order_errors;
+  std::map<int32_t, std::vector<uint64_t>> open_calls;  // session.call_return, per thread
+  std::vector<std::pair<uint64_t, const char*>> errors;   // record, rule: what the validator must report
   uint64_t tmin = UINT64_MAX, tmax = 0, counts[ATF_VALIDATE_PAYLOAD_COUNT] = {};
   for (size_t i = 0; i < frames.size(); ++i) {
     const Event& e = s->events[i];
@@ -508,8 +529,19 @@ void CheckSession(Session* s, const atf_fuzz::MemFs& fs, atf_writer* w, bool any
     if (i > 0) CheckEncoders(enc, s->ring[i], e.event_id, framed);
     const uint64_t t = TimeNs(e);
     auto it = last.find(e.thread_id);
-    if (it != last.end() && t < it->second) order_errors.push_back(i);
+    const bool order_error = it != last.end() && t < it->second;
+    if (order_error) errors.emplace_back(i, "order.timestamp");
     last[e.thread_id] = t;
+    // A return closes the innermost open call of its thread; one of another address, or on a thread
+    // without open calls, is an error (the first error of a record wins: order.timestamp first).
+    std::vector<uint64_t>& stack = open_calls[e.thread_id];
+    if (e.payload == atf_fuzz::kCall) {
+      stack.push_back(e.address);
+    } else if (e.payload == atf_fuzz::kReturn) {
+      const bool broken = stack.empty() || stack.back() != e.address;
+      if (!stack.empty()) stack.pop_back();
+      if (broken && !order_error) errors.emplace_back(i, "session.call_return");
+    }
     tmin = std::min(tmin, t);
     tmax = std::max(tmax, t);
     counts[e.payload == atf_fuzz::kTraceStart ? 0 : e.payload - atf_fuzz::kTraceStart]++;
@@ -525,17 +557,17 @@ void CheckSession(Session* s, const atf_fuzz::MemFs& fs, atf_writer* w, bool any
   ATF_FUZZ_CHECK(rep.manifest_checked && rep.records == frames.size() && rep.bytes == events->size());
   for (int k = 0; k < ATF_VALIDATE_PAYLOAD_COUNT; ++k) ATF_FUZZ_CHECK(rep.counts[k] == counts[k]);
   ATF_FUZZ_CHECK(rep.has_time && rep.time_min_ns == tmin && rep.time_max_ns == tmax);
-  if (rep.error_count != order_errors.size()) {
-    std::string msg = "validator errors differ from the model (" + std::to_string(order_errors.size()) +
-                      " order errors expected):";
+  if (rep.error_count != errors.size()) {
+    std::string msg = "validator errors differ from the model (" + std::to_string(errors.size()) +
+                      " errors expected):";
     for (size_t k = 0; k < rep.errors_len; ++k) msg += std::string("\n  ") + rep.errors[k].rule + ": " + rep.errors[k].message;
     Fail(__FILE__, __LINE__, msg);
   }
   for (size_t k = 0; k < rep.errors_len; ++k) {
-    ATF_FUZZ_CHECK(std::strcmp(rep.errors[k].rule, "order.timestamp") == 0);
-    ATF_FUZZ_CHECK(rep.errors[k].record == order_errors[k] && rep.errors[k].offset == frames[order_errors[k]].offset);
+    ATF_FUZZ_CHECK(std::strcmp(rep.errors[k].rule, errors[k].second) == 0);
+    ATF_FUZZ_CHECK(rep.errors[k].record == errors[k].first && rep.errors[k].offset == frames[errors[k].first].offset);
   }
-  ATF_FUZZ_CHECK(rep.valid == order_errors.empty());
+  ATF_FUZZ_CHECK(rep.valid == errors.empty());
   atf_validate_report_free(&rep);
 
   atf_writer_stats st;

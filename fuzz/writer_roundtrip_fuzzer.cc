@@ -15,11 +15,15 @@
 //     unchanged; otherwise the output is valid UTF-8 with every well-formed sequence of the input
 //     kept in order and each run of bad bytes replaced by 1..(run length) U+FFFD (checked here,
 //     not with the writer's sanitiser);
+//   - FunctionCall.call_site: calls carry one (ATF_RECORD_FLAG_CALL_SITE) half of the time, and
+//     every decoder above must return it;
 //   - atf_validate_buffers on events.bin + trace.json reports exactly the errors the model predicts
 //     (none, unless the program made a thread's timestamps decrease: then order.timestamp at those
-//     records), with exact counts, time range and sizes;
+//     records; or a return that does not close its thread's innermost open call, by the model's own
+//     stacks: then session.call_return there), with exact counts, time range and sizes;
 //   - batch semantics: a batch with a bad record (reg_count past the kind's names, a stack on a
-//     non-call, an unknown symbol id, an event after TRACE_END) is refused whole
+//     non-call, an unknown symbol id, an unknown flag or the call-site flag on a return, an event
+//     after TRACE_END) is refused whole
 //     (ATF_WRITER_E_BAD_RECORD), events after a written TRACE_END are refused (ATF_WRITER_E_STATE);
 //   - writer statistics: events and bytes written, stack truncations, UTF-8 replacements.
 //

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <random>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -135,6 +136,9 @@ TEST_P(RandomSessions, WriterSessionsValidate) {
     }
     uint64_t ts = opt.now + 1000000;  // after TraceStart (the session clock starts at opt.now)
     uint64_t produced = 1;  // TraceStart
+    // Per thread, the open calls' addresses: a return closes the innermost one (session.call_return),
+    // as the tracer guarantees; a return on a thread without open calls is a call instead.
+    std::map<int32_t, std::vector<uint64_t>> open;
     for (int batch = 0; batch < 20; ++batch) {
       atf_test::Batch b;
       for (int i = 0; i < 100; ++i) {
@@ -149,11 +153,16 @@ TEST_P(RandomSessions, WriterSessionsValidate) {
             break;
           case 1:
           case 2:
-            regs.resize(std::min<size_t>(regs.size(), atf_register_count(arch, ATF_KIND_RETURN)));
-            b.Return(tid, ts, rng(), ids[rng() % ids.size()], regs);
-            break;
+            if (!open[tid].empty()) {
+              regs.resize(std::min<size_t>(regs.size(), atf_register_count(arch, ATF_KIND_RETURN)));
+              b.Return(tid, ts, open[tid].back(), ids[rng() % ids.size()], regs);
+              open[tid].pop_back();
+              break;
+            }
+            [[fallthrough]];
           default:
-            b.Call(tid, ts, rng(), ids[rng() % ids.size()], regs, std::string(rng() % 128, 'k'));
+            open[tid].push_back(rng());
+            b.Call(tid, ts, open[tid].back(), ids[rng() % ids.size()], regs, std::string(rng() % 128, 'k'));
         }
         ++produced;
       }

@@ -15,6 +15,16 @@
 // one is printed by decoding the record once more, streaming the elements. So the peak is about
 // one record plus 3 MiB, however the record's bytes expand when escaped.
 //
+// Chrome output is balanced for any input (ours or not, with drops or not): per thread, a
+// FunctionCall is a B and the FunctionReturn that closes the innermost open call (internal/
+// call_tree.h, in bounded memory) an E; a return of another address than that call's still closes
+// it (its args say which address was open); a return that closes nothing becomes an instant event
+// ("unmatched_return" in its args); calls still open at the end get an E at their thread's latest
+// timestamp ("unclosed" in its args). Threads beyond the call tree's table (65 536) have their calls
+// and returns printed as instant events. A viewer orders a thread's events by time: a B or E whose
+// timestamp is earlier than an earlier event of its thread (order.timestamp is broken) is printed at
+// the thread's latest time so far, its own time in its args ("ts_in_file_ns").
+//
 // uint64 values: JSON Lines writes them as JSON integers with every digit (exact for parsers that
 // keep 64-bit integers: Python, Go, C++, serde_json); the Chrome format is read by JavaScript,
 // which would round them, so there addresses and registers are hex strings and timestamps are
@@ -34,6 +44,7 @@
 #include "validator/atf/validate.h"
 #include "validator/internal/cli.h"
 #include "validator/call_report.h"
+#include "validator/internal/call_tree.h"
 #include "validator/internal/decode.h"
 #include "validator/internal/file.h"
 #include "validator/internal/json_writer.h"
@@ -89,8 +100,10 @@ struct dumper {
   uint32_t pid;
   atf_buf out;
   bool write_failed;
-  // Chrome: events written, time base.
+  // Chrome: events written, time base, open calls per thread.
   uint64_t written;
+  atf_call_tree calls;
+  bool calls_oom;
   bool have_base;
   uint64_t base_ns;
   // The record being printed.
@@ -242,6 +255,7 @@ static bool jsonl_payload(dumper* d) {
         atf_buf_puts(o, ",\"stack_shallow_copy\":\"");
         put_bytes(d, d->text[ATF_TEXT_STACK], d->text_len[ATF_TEXT_STACK]);
         atf_buf_puts(o, "\"");
+        if (ev->call_site != 0) atf_buf_printf(o, ",\"call_site\":%" PRIu64, ev->call_site);
       }
       break;
     }
@@ -277,22 +291,73 @@ static bool jsonl_record(dumper* d) {
 
 static void chrome_begin(dumper* d) { atf_buf_puts(&d->out, "{\"displayTimeUnit\":\"ns\",\"traceEvents\":["); }
 
+static void chrome_head_at(dumper* d, const char* ph, const char* name_or_null, int32_t tid, uint64_t t);
+
+// Calls still open at the end: an E each, at their thread's latest timestamp.
+static void chrome_close_open_calls(dumper* d) {
+  for (size_t i = 0; i < atf_call_tree_threads(&d->calls); ++i) {
+    const atf_call_tree_thread_info t = atf_call_tree_thread(&d->calls, i);
+    for (uint64_t k = 0; k < t.depth; ++k) {
+      chrome_head_at(d, "E", NULL, t.tid, t.last_ns);
+      atf_buf_puts(&d->out, ",\"args\":{\"unclosed\":\"no FunctionReturn in the file; closed at the thread's last event\"}}");
+      maybe_flush(d);
+    }
+  }
+}
+
 static void chrome_end(dumper* d) {
+  chrome_close_open_calls(d);
   atf_buf_printf(&d->out, "\n],\"otherData\":{\"source\":\"atf-dump\",\"time_base_ns\":\"%" PRIu64 "\"}}\n",
                  d->base_ns);
 }
 
-static void chrome_head(dumper* d, const char* ph, const char* name_or_null) {
-  const atf_event* ev = d->rec->ev;
+static void chrome_head_at(dumper* d, const char* ph, const char* name_or_null, int32_t tid, uint64_t t) {
   atf_buf* o = &d->out;
   atf_buf_puts(o, d->written++ ? ",\n{\"ph\":\"" : "\n{\"ph\":\"");
   atf_buf_puts(o, ph);
   atf_buf_puts(o, "\"");
   if (name_or_null != NULL) atf_buf_printf(o, ",\"name\":\"%s\"", name_or_null);
-  const uint64_t t = ev->time_ns, b = d->base_ns;
+  const uint64_t b = d->base_ns;
   const uint64_t delta = t >= b ? t - b : b - t;
-  atf_buf_printf(o, ",\"pid\":%u,\"tid\":%d,\"ts\":%s%" PRIu64 ".%03u", (unsigned)d->pid, (int)ev->thread_id,
+  atf_buf_printf(o, ",\"pid\":%u,\"tid\":%d,\"ts\":%s%" PRIu64 ".%03u", (unsigned)d->pid, (int)tid,
                  t >= b ? "" : "-", delta / 1000, (unsigned)(delta % 1000));
+}
+
+static void chrome_head(dumper* d, const char* ph, const char* name_or_null) {
+  chrome_head_at(d, ph, name_or_null, d->rec->ev->thread_id, d->rec->ev->time_ns);
+}
+
+// The phase of a FunctionCall or FunctionReturn, from the thread's open calls, and what its args
+// must say: "B", "E" or "i" (an instant: a return that closes nothing, or an untracked thread).
+static const char* chrome_call_phase(dumper* d, char* note, size_t note_len) {
+  const atf_event* ev = d->rec->ev;
+  const bool call = ev->payload == ATF_PAYLOAD_FUNCTION_CALL;
+  uint64_t innermost = 0;
+  const atf_call_tree_step step = call ? atf_call_tree_call(&d->calls, ev->thread_id, ev->address, ev->time_ns)
+                                       : atf_call_tree_return(&d->calls, ev->thread_id, ev->address, ev->time_ns,
+                                                              &innermost);
+  note[0] = '\0';
+  switch (step) {
+    case ATF_CALL_TREE_OPENED:
+    case ATF_CALL_TREE_OPENED_DEPTH:
+      return "B";
+    case ATF_CALL_TREE_CLOSED:
+    case ATF_CALL_TREE_CLOSED_DEPTH:
+      return "E";
+    case ATF_CALL_TREE_MISMATCH:
+      snprintf(note, note_len, ",\"mismatch\":\"closes the innermost open call, of 0x%" PRIx64 "\"", innermost);
+      return "E";
+    case ATF_CALL_TREE_UNMATCHED:
+      snprintf(note, note_len, ",\"unmatched_return\":\"closes no open FunctionCall of its thread\"");
+      return "i";
+    case ATF_CALL_TREE_NOMEM:
+      d->calls_oom = true;
+      break;
+    case ATF_CALL_TREE_UNTRACKED:
+      break;
+  }
+  snprintf(note, note_len, ",\"untracked\":\"more threads than atf-dump pairs calls for (65536)\"");
+  return "i";
 }
 
 static void chrome_name(dumper* d, atf_text_field field) {
@@ -310,6 +375,9 @@ static bool chrome_record(dumper* d) {
   atf_buf* o = &d->out;
   bool ok = true;
   if (!d->have_base) d->have_base = true, d->base_ns = ev->time_ns;
+  if (ev->payload != ATF_PAYLOAD_FUNCTION_CALL && ev->payload != ATF_PAYLOAD_FUNCTION_RETURN) {
+    atf_call_tree_note(&d->calls, ev->thread_id, ev->time_ns, &d->calls_oom);  // the thread's latest time
+  }
   switch (ev->payload) {
     case ATF_PAYLOAD_TRACE_START:
       chrome_head(d, "M", "process_name");
@@ -329,14 +397,21 @@ static bool chrome_record(dumper* d) {
       atf_buf_printf(o, ",\"s\":\"p\",\"args\":{\"exit_code\":%d}}", (int)ev->exit_code);
       break;
     case ATF_PAYLOAD_FUNCTION_CALL:
-    case ATF_PAYLOAD_FUNCTION_RETURN:
-      chrome_head(d, ev->payload == ATF_PAYLOAD_FUNCTION_CALL ? "B" : "E", NULL);
+    case ATF_PAYLOAD_FUNCTION_RETURN: {
+      char note[128];
+      const char* ph = chrome_call_phase(d, note, sizeof note);
+      const uint64_t latest = ph[0] == 'i' ? 0 : atf_call_tree_latest(&d->calls, ev->thread_id);
+      chrome_head_at(d, ph, NULL, ev->thread_id, latest > ev->time_ns ? latest : ev->time_ns);
       chrome_name(d, ATF_TEXT_SYMBOL);
-      atf_buf_printf(o, ",\"args\":{\"event_id\":\"%" PRIu64 "\",\"address\":\"0x%" PRIx64 "\",\"registers\":{",
-                     ev->event_id, ev->address);
+      atf_buf_printf(o, "%s,\"args\":{\"event_id\":\"%" PRIu64 "\",\"address\":\"0x%" PRIx64 "\"",
+                     ph[0] == 'i' ? ",\"s\":\"t\"" : "", ev->event_id, ev->address);
+      if (ev->call_site != 0) atf_buf_printf(o, ",\"call_site\":\"0x%" PRIx64 "\"", ev->call_site);
+      if (latest > ev->time_ns) atf_buf_printf(o, ",\"ts_in_file_ns\":\"%" PRIu64 "\"", ev->time_ns);
+      atf_buf_printf(o, "%s,\"registers\":{", note);
       ok = put_repeated(d);
       atf_buf_puts(o, "}}}");
       break;
+    }
     case ATF_PAYLOAD_SIGNAL_DELIVERY:
       chrome_head(d, "i", NULL);
       chrome_name(d, ATF_TEXT_SIGNAL_NAME);
@@ -394,7 +469,8 @@ static bool print_record(void* ctx, atf_reader* reader, const atf_pass_record* r
   }
   free(d->big);
   d->big = NULL;
-  return ok && !d->write_failed && !d->repeated.oom;
+  if (d->calls_oom) snprintf(reason, 256, "out of memory");
+  return ok && !d->write_failed && !d->repeated.oom && !d->calls_oom;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -517,28 +593,12 @@ static int parse_args(int argc, char** argv, dumper* d, options* o) {
   return -1;
 }
 
-// --format report: the call report (validator/call_report.c) of a regular events.bin, opened
-// without blocking (a FIFO is refused at once).
-static int run_report(dumper* d, const options* o, const char* events_path) {
-  const int fd = open(events_path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-  struct stat st;
-  if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    fprintf(stderr, "atf-dump: %s: %s\n", events_path, fd < 0 ? strerror(errno) : "not a regular file");
-    if (fd >= 0) close(fd);
-    return EXIT_USAGE;
-  }
-  d->report_options.max_record_size = o->validate.max_record_size;
-  const int status = atf_call_report_run(events_path, fd, (uint64_t)st.st_size, &d->report_options,
-                                         o->validate.max_errors);
-  close(fd);
-  return status;
-}
-
 int main(int argc, char** argv) {
   dumper d;
   memset(&d, 0, sizeof d);
   d.format = &kFormats[0];
   atf_call_report_options_init(&d.report_options);
+  atf_call_tree_init(&d.calls, 0, 0, atf_thread_table_random_seed());
   options o;
   memset(&o, 0, sizeof o);
   atf_validate_options_init(&o.validate);
@@ -562,25 +622,41 @@ int main(int argc, char** argv) {
   snprintf(manifest_path, n + sizeof "/trace.json", "%.*s%strace.json", dir_len < 0 ? 0 : dir_len, o.path,
            dir_len < 0 ? "" : "/");
   const char* const paths[2] = {events_path, manifest_path};
-  if (d.report) {
-    const int status = run_report(&d, &o, events_path);
-    free(events_path);
-    free(manifest_path);
-    return status;
-  }
 
-  if (d.format->begin != NULL) d.format->begin(&d);
-  const atf_pass_hooks hooks = {&d, false, print_record};
+  // --format report: the call report (validator/call_report.c) is a hook of the same pass; it is
+  // printed after the pass, like the other formats' ends.
+  atf_call_report crep;
+  atf_call_report_builder* builder = d.report ? atf_call_report_begin(&d.report_options, &crep) : NULL;
+  if (!d.report && d.format->begin != NULL) d.format->begin(&d);
+  const atf_pass_hooks hooks = d.report ? (atf_pass_hooks){builder, false, atf_call_report_on_record}
+                                        : (atf_pass_hooks){&d, false, print_record};
   atf_validate_report report;
-  const atf_validate_status vs = atf_pass_run(AT_FDCWD, o.path, o.path, &o.validate, &hooks, &report);
+  memset(&report, 0, sizeof report);
+  const atf_validate_status vs = d.report && builder == NULL
+                                     ? ATF_VALIDATE_ENOMEM
+                                     : atf_pass_run(AT_FDCWD, o.path, o.path, &o.validate, &hooks, &report);
   int status = EXIT_USAGE;
+  bool report_ok = false;
+  if (d.report && vs == ATF_VALIDATE_OK) {
+    size_t mlen = 0;
+    char* manifest = atf_call_report_read_manifest(events_path, &mlen);
+    report_ok = atf_call_report_finish(builder, &report, manifest, mlen);
+    builder = NULL;
+    free(manifest);
+  }
+  atf_call_report_abandon(builder);  // the pass failed (or never ran)
   if (d.write_failed) {
     fprintf(stderr, "atf-dump: writing the output failed\n");
   } else if (vs != ATF_VALIDATE_OK) {
     fprintf(stderr, "atf-dump: %s\n", report.reason[0] ? report.reason : atf_validate_strerror(vs));
+  } else if (d.report && !report_ok) {
+    fprintf(stderr, "atf-dump: out of memory\n");
   } else {
-    if (d.format->end != NULL) d.format->end(&d);
-    if (!atf_buf_write(&d.out, stdout) || fflush(stdout) != 0) {
+    if (!d.report && d.format->end != NULL) d.format->end(&d);
+    const bool printed = d.report ? atf_call_report_print(&crep, events_path, &d.report_options, stdout)
+                                  : atf_buf_write(&d.out, stdout);
+    if (d.report) atf_call_report_free(&crep);
+    if (!printed || fflush(stdout) != 0) {
       fprintf(stderr, "atf-dump: writing the output failed\n");
     } else {
       print_list(paths, "", report.errors, report.errors_len, report.error_count);
@@ -591,6 +667,7 @@ int main(int argc, char** argv) {
   atf_validate_report_free(&report);
   atf_buf_free(&d.out);
   atf_buf_free(&d.repeated);
+  atf_call_tree_free(&d.calls);
   free(events_path);
   free(manifest_path);
   return status;

@@ -195,6 +195,10 @@ static void print_summary(const cli* c, const atf_validate_report* r) {
   if (r->has_recovered) printf(", recovered %s", r->recovered ? "true" : "false");
   printf("\n  warnings %" PRIu64 " (unknown fields %" PRIu64 ", allowed rules %" PRIu64 ")\n", r->warnings,
          r->unknown_fields, r->rule_warning_count);
+  if (r->calls_capped) {
+    printf("  open-call budget full: %" PRIu64 " returns checked for depth only (session.call_return)\n",
+           r->calls_unchecked);
+  }
   if (r->rule_warning_count > 0) {
     printf("  allowed rules broken %" PRIu64 "%s:\n", r->rule_warning_count,
            r->rule_warning_count > r->rule_warnings_len ? " (first ones shown)" : "");

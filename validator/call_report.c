@@ -1,7 +1,8 @@
 /* call_report.c: see call_report.h.
  *
- * One pass over events.bin with the validator's decoder; a visitor keeps the symbol of each
- * FunctionCall/FunctionReturn. Three tables, all open addressing with linear probing: functions
+ * A hook of the validation pass (internal/pass.h): the pass frames, decodes and checks every
+ * record; the hook gets each record that decodes and decodes a FunctionCall/FunctionReturn once
+ * more with a visitor that keeps its symbol. Three tables, all open addressing with linear probing: functions
  * keyed by (address, symbol bytes), threads keyed by thread id, and "active" counts keyed by
  * (thread, function) for the open frames of each function on each thread (an entry is deleted,
  * by backward shift, when its count returns to 0, so the table never holds more entries than
@@ -19,6 +20,7 @@
 
 #include "validator/atf/validate.h"
 #include "validator/internal/decode.h"
+#include "validator/internal/pass.h"
 #include "validator/internal/json_reader.h"
 #include "validator/internal/json_writer.h"
 
@@ -67,8 +69,13 @@ typedef struct builder {
   map active;     /* ((thread << 32) | fn) + 1 -> open frames */
   size_t open_frames;
   atf_buf symbol; /* the current record's */
+  uint64_t decoded; /* records the pass handed over */
   bool oom;
 } builder;
+
+struct atf_call_report_builder {
+  builder b;
+};
 
 /* ---- options ----------------------------------------------------------------------------------- */
 
@@ -487,77 +494,93 @@ static bool finish(builder *b, atf_call_report *rep, const atf_call_report_optio
   return true;
 }
 
-bool atf_call_report_build(atf_reader *r, const char *manifest, size_t manifest_len,
-                           const atf_call_report_options *o,
-                           void (*on_invalid)(void *, uint64_t, uint64_t, const char *,
-                                              const char *),
-                           void *ctx, atf_call_report *rep, char *err, size_t err_len) {
+atf_call_report_builder *atf_call_report_begin(const atf_call_report_options *o, atf_call_report *rep) {
   memset(rep, 0, sizeof *rep);
-  builder b;
-  memset(&b, 0, sizeof b);
-  b.rep = rep;
-  b.o = o;
-  b.max_functions = bound(o->max_functions, ATF_CALL_REPORT_MAX_FUNCTIONS);
-  b.max_threads = bound(o->max_threads, ATF_CALL_REPORT_MAX_THREADS);
-  b.max_depth = bound(o->max_depth, ATF_CALL_REPORT_MAX_DEPTH);
-  b.max_open_frames = bound(o->max_open_frames, ATF_CALL_REPORT_MAX_OPEN_FRAMES);
-  read_manifest(rep, o, manifest, manifest_len);
-  const uint64_t max_record = o->max_record_size ? o->max_record_size : ATF_VALIDATE_DEFAULT_MAX_RECORD;
-  const atf_event_visitor visitor = {&b, on_text, on_register};
-  bool ok = true;
-  uint64_t off = 0;
-  for (uint64_t index = 0; !b.oom; ++index) {
-    atf_frame f;
-    atf_frame_status st = atf_reader_frame(r, off, &f);
-    if (st == ATF_FRAME_END) break;
-    if (st == ATF_FRAME_IO) {
-      snprintf(err, err_len, "read error");
-      ok = false;
-      break;
-    }
-    if (st != ATF_FRAME_OK) {
-      rep->stopped_at_framing = true;
-      rep->invalid_records++;
-      if (on_invalid) on_invalid(ctx, off, index, st == ATF_FRAME_VARINT ? "framing.varint" : "framing.truncated",
-                                 "broken framing; nothing after this offset is read");
-      break;
-    }
-    off = f.body_offset + f.length;
-    rep->records++;
-    if (f.length > max_record) {
-      rep->invalid_records++;
-      if (on_invalid) on_invalid(ctx, f.offset, index, "framing.too_large", "record longer than the limit; skipped");
-      continue;
-    }
-    atf_event ev;
-    atf_decode_error derr;
-    atf_buf_clear(&b.symbol);
-    if (!atf_decode_record(r, f.body_offset, f.length, &visitor, &ev, &derr)) {
-      if (strcmp(derr.rule, "io") == 0) {
-        snprintf(err, err_len, "read error");
-        ok = false;
-        break;
-      }
-      rep->invalid_records++;
-      if (on_invalid) on_invalid(ctx, derr.offset, index, derr.rule, derr.message);
-      continue;
-    }
-    if (ev.payload != ATF_PAYLOAD_FUNCTION_CALL && ev.payload != ATF_PAYLOAD_FUNCTION_RETURN) continue;
-    if (o->one_thread && ev.thread_id != o->thread_id) continue;
-    if (b.symbol.oom) b.oom = true;
-    if (ev.payload == ATF_PAYLOAD_FUNCTION_CALL) {
-      on_call(&b, &ev);
-    } else {
-      on_return(&b, &ev);
-    }
+  atf_call_report_builder *cb = calloc(1, sizeof *cb);
+  if (cb == NULL) return NULL;
+  builder *b = &cb->b;
+  b->rep = rep;
+  b->o = o;
+  b->max_functions = bound(o->max_functions, ATF_CALL_REPORT_MAX_FUNCTIONS);
+  b->max_threads = bound(o->max_threads, ATF_CALL_REPORT_MAX_THREADS);
+  b->max_depth = bound(o->max_depth, ATF_CALL_REPORT_MAX_DEPTH);
+  b->max_open_frames = bound(o->max_open_frames, ATF_CALL_REPORT_MAX_OPEN_FRAMES);
+  return cb;
+}
+
+bool atf_call_report_on_record(void *ctx, atf_reader *reader, const atf_pass_record *rec, char *reason) {
+  builder *b = &((atf_call_report_builder *)ctx)->b;
+  const atf_event *ev = rec->ev;
+  b->decoded++;
+  if (ev->payload != ATF_PAYLOAD_FUNCTION_CALL && ev->payload != ATF_PAYLOAD_FUNCTION_RETURN) return true;
+  if (b->o->one_thread && ev->thread_id != b->o->thread_id) return true;
+  /* Once more, for the symbol (it decoded in the pass: only a file that changed fails here). */
+  const atf_event_visitor visitor = {b, on_text, on_register};
+  atf_event again;
+  atf_decode_error err;
+  memset(&err, 0, sizeof err);
+  err.quiet = true;
+  atf_buf_clear(&b->symbol);
+  if (!atf_decode_record(reader, rec->frame->body_offset, rec->frame->length, &visitor, &again, &err)) {
+    snprintf(reason, 256, "events.bin: read error");
+    return false;
   }
-  if (ok && !b.oom && !finish(&b, rep, o)) b.oom = true;
-  if (b.oom) {
-    snprintf(err, err_len, "out of memory");
-    ok = false;
+  if (b->symbol.oom) b->oom = true;
+  if (ev->payload == ATF_PAYLOAD_FUNCTION_CALL) {
+    on_call(b, ev);
+  } else {
+    on_return(b, ev);
   }
-  builder_free(&b);
+  if (b->oom) snprintf(reason, 256, "out of memory");
+  return !b->oom;
+}
+
+void atf_call_report_abandon(atf_call_report_builder *cb) {
+  if (cb == NULL) return;
+  builder_free(&cb->b);
+  atf_call_report_free(cb->b.rep);
+  free(cb);
+}
+
+bool atf_call_report_finish(atf_call_report_builder *cb, const atf_validate_report *v, const char *manifest,
+                            size_t manifest_len) {
+  builder *b = &cb->b;
+  atf_call_report *rep = b->rep;
+  rep->records = v->records;
+  rep->stopped_at_framing = v->stopped_at_framing;
+  /* Records that did not decode (or were too large), and the broken framing that ended the pass. */
+  rep->invalid_records = v->records - (b->decoded < v->records ? b->decoded : v->records) + v->stopped_at_framing;
+  read_manifest(rep, b->o, manifest, manifest_len);
+  const bool ok = !b->oom && finish(b, rep, b->o);
+  builder_free(b);
   if (!ok) atf_call_report_free(rep);
+  free(cb);
+  return ok;
+}
+
+bool atf_call_report_build(const uint8_t *events, size_t events_len, const char *manifest, size_t manifest_len,
+                           const atf_call_report_options *o, atf_call_report *rep, char *err, size_t err_len) {
+  atf_call_report_builder *cb = atf_call_report_begin(o, rep);
+  if (cb == NULL) {
+    snprintf(err, err_len, "out of memory");
+    return false;
+  }
+  atf_validate_options vo;
+  atf_validate_options_init(&vo);
+  if (o->max_record_size != 0) vo.max_record_size = o->max_record_size;
+  vo.max_errors = 0; /* the report counts records; the caller validates if it wants the errors */
+  const atf_pass_hooks hooks = {cb, false, atf_call_report_on_record};
+  atf_validate_report v;
+  const atf_validate_status st = atf_pass_run_buffers(events, events_len, (const uint8_t *)manifest, manifest_len,
+                                                      &vo, &hooks, &v);
+  bool ok = st == ATF_VALIDATE_OK;
+  if (!ok) {
+    snprintf(err, err_len, "%s", v.reason[0] ? v.reason : atf_validate_strerror(st));
+    atf_call_report_abandon(cb);
+  } else if (!(ok = atf_call_report_finish(cb, &v, manifest, manifest_len))) {
+    snprintf(err, err_len, "out of memory");
+  }
+  atf_validate_report_free(&v);
   return ok;
 }
 
@@ -639,28 +662,7 @@ bool atf_call_report_print(const atf_call_report *rep, const char *source,
 
 /* ---- atf-dump --format=report ------------------------------------------------------------------ */
 
-typedef struct shown_errors {
-  const char *path;
-  size_t shown, max;
-  uint64_t more;
-} shown_errors;
-
-/* The first `max` invalid records on stderr; the rest only counted. */
-static void print_invalid(void *ctx, uint64_t offset, uint64_t record, const char *rule,
-                          const char *message) {
-  shown_errors *s = ctx;
-  if (s->shown >= s->max) {
-    s->more++;
-    return;
-  }
-  s->shown++;
-  fprintf(stderr, "atf-dump: %s offset %" PRIu64 " record %" PRIu64 ": %s: %s\n", s->path,
-          offset, record, rule, message);
-}
-
-/* trace.json beside events.bin, read when it is a regular file no larger than the validator's
- * manifest limit (a FIFO or a huge file is not read). NULL otherwise. */
-static char *read_manifest_file(const char *events_path, size_t *len) {
+char *atf_call_report_read_manifest(const char *events_path, size_t *len) {
   char path[4096];
   const char *slash = strrchr(events_path, '/');
   int dir_len = slash == NULL ? 0 : (int)(slash - events_path + 1);
@@ -684,34 +686,4 @@ static char *read_manifest_file(const char *events_path, size_t *len) {
   }
   close(fd);
   return data;
-}
-
-int atf_call_report_run(const char *events_path, int fd, uint64_t size,
-                        const atf_call_report_options *o, size_t max_errors) {
-  atf_reader r;
-  if (!atf_reader_init_fd(&r, fd, size, ATF_READER_DEFAULT_WINDOW)) {
-    fprintf(stderr, "atf-dump: out of memory\n");
-    return 2;
-  }
-  size_t mlen = 0;
-  char *manifest = read_manifest_file(events_path, &mlen);
-  atf_call_report rep;
-  memset(&rep, 0, sizeof rep);
-  char err[128];
-  int status = 2;
-  shown_errors shown = {events_path, 0, max_errors, 0};
-  if (!atf_call_report_build(&r, manifest, mlen, o, print_invalid, &shown, &rep, err, sizeof err)) {
-    fprintf(stderr, "atf-dump: %s: %s\n", events_path, err);
-  } else if (!atf_call_report_print(&rep, events_path, o, stdout)) {
-    fprintf(stderr, "atf-dump: writing the output failed\n");
-  } else {
-    status = rep.invalid_records != 0 ? 1 : 0;
-  }
-  if (shown.more != 0) {
-    fprintf(stderr, "atf-dump: %" PRIu64 " more not shown (--max-errors)\n", shown.more);
-  }
-  atf_call_report_free(&rep);
-  free(manifest);
-  atf_reader_free(&r);
-  return status;
 }

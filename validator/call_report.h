@@ -2,8 +2,8 @@
  *
  * What a function tracer's user reads first: for each function, how often it was called, the time
  * from its calls to their returns (total) and that time minus the time spent in traced callees
- * (self), sorted; for all threads or one. Decoded with the validator's own reader and decoder
- * (validator/internal), never the writer's code.
+ * (self), sorted; for all threads or one. Built on the validator's pass (validator/internal/pass.h),
+ * never the writer's code: the records are framed, decoded and checked once, as atf-validate does.
  *
  * Matching: per thread, a FunctionCall opens a frame and the FunctionReturn with the same address
  * closes the innermost open frame of that address. A return whose address is not the innermost
@@ -36,6 +36,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "validator/internal/pass.h"
 #include "validator/internal/reader.h"
 
 #ifdef __cplusplus
@@ -103,16 +104,39 @@ void atf_call_report_options_init(atf_call_report_options *o);
 int atf_call_report_parse_option(const char *arg, atf_call_report_options *o, char *err,
                                  size_t err_len);
 
-/* Builds the report from the events of `r`. `manifest` (trace.json's bytes) may be NULL.
- * `on_invalid` is told about every record that breaks a rule (skipped) and may be NULL.
- * Returns false when memory ran out or the input could not be read (`err` says which). */
-ATF_MUST_USE bool atf_call_report_build(atf_reader *r, const char *manifest, size_t manifest_len,
-                                        const atf_call_report_options *o,
-                                        void (*on_invalid)(void *ctx, uint64_t offset,
-                                                           uint64_t record, const char *rule,
-                                                           const char *message),
-                                        void *ctx, atf_call_report *out, char *err,
-                                        size_t err_len);
+/* The report is built by a hook of the validation pass (validator/internal/pass.h), which frames,
+ * decodes and checks every record as atf-validate does; the hook sees each record that decodes
+ * (valid or not: a record breaking an order or session rule still counts) and ignores the rest:
+ *
+ *   atf_call_report_builder *b = atf_call_report_begin(&options, &report);
+ *   atf_pass_hooks hooks = {b, false, atf_call_report_on_record};
+ *   atf_pass_run(..., &hooks, &validation);        // errors: in validation, as for any format
+ *   atf_call_report_finish(b, &validation, manifest, manifest_len);
+ *
+ * `out` is filled as the records arrive; NULL when memory ran out. `o` must outlive the builder. */
+typedef struct atf_call_report_builder atf_call_report_builder;
+atf_call_report_builder *atf_call_report_begin(const atf_call_report_options *o, atf_call_report *out);
+
+/* The pass hook (atf_pass_hooks.on_record); ctx is the builder. Fails (false, `reason` set) when
+ * memory ran out or the record could not be read again. */
+bool atf_call_report_on_record(void *ctx, atf_reader *reader, const atf_pass_record *rec, char *reason);
+
+/* After a pass that returned ATF_VALIDATE_OK with report `v`: closes the frames still open, reads
+ * `manifest` (trace.json's bytes, may be NULL) for drops, sorts the rows; frees the builder.
+ * invalid_records: records that did not decode (or were over the size limit), plus one for broken
+ * framing. Returns false when memory ran out (out is then freed). */
+ATF_MUST_USE bool atf_call_report_finish(atf_call_report_builder *b, const atf_validate_report *v,
+                                         const char *manifest, size_t manifest_len);
+
+/* Frees a builder whose pass failed, and its report. NULL is allowed. */
+void atf_call_report_abandon(atf_call_report_builder *b);
+
+/* The whole report of an in-memory events.bin (and trace.json's bytes, may be NULL), through
+ * atf_pass_run_buffers() with o->max_record_size (0: 64 MiB). Returns false when memory ran out
+ * (`err` says so). */
+ATF_MUST_USE bool atf_call_report_build(const uint8_t *events, size_t events_len, const char *manifest,
+                                        size_t manifest_len, const atf_call_report_options *o,
+                                        atf_call_report *out, char *err, size_t err_len);
 
 /* Prints the report as text: a header of '#' lines (source, threads, counts, drops), then one line
  * per function: total and self time in seconds with nanosecond digits, calls, unreturned, name
@@ -122,12 +146,10 @@ bool atf_call_report_print(const atf_call_report *rep, const char *source,
 
 void atf_call_report_free(atf_call_report *rep);
 
-/* atf-dump's --format report: reads PATH's events.bin (fd, size) and trace.json beside it, prints
- * the report to stdout, the first `max_errors` invalid records to stderr (then how many more).
- * Returns an exit status: 0 ok, 1 some records
- * invalid, 2 I/O error or out of memory. */
-int atf_call_report_run(const char *events_path, int fd, uint64_t size,
-                        const atf_call_report_options *o, size_t max_errors);
+/* trace.json beside `events_path` (a path to events.bin), read when it is a regular file no larger
+ * than the validator's manifest limit (a FIFO or a huge file is not read): malloc'ed bytes and
+ * *len, or NULL. */
+char *atf_call_report_read_manifest(const char *events_path, size_t *len);
 
 #ifdef __cplusplus
 }

@@ -4,6 +4,8 @@
 #include "validator/call_report.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <map>
 #include <random>
@@ -51,12 +53,10 @@ struct Report {
     atf_call_report_options_init(&o);
     if (opts != nullptr) o = *opts;
     if (bytes.empty()) bytes = atf_test::Frames(events);
-    atf_reader r;
-    atf_reader_init_mem(&r, reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
     char err[128] = "";
-    ok = atf_call_report_build(&r, manifest ? manifest->data() : nullptr, manifest ? manifest->size() : 0, &o,
-                               nullptr, nullptr, &rep, err, sizeof err);
-    atf_reader_free(&r);
+    ok = atf_call_report_build(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(),
+                               manifest ? manifest->data() : nullptr, manifest ? manifest->size() : 0, &o, &rep, err,
+                               sizeof err);
     EXPECT_TRUE(ok) << err;
     for (size_t i = 0; ok && i < rep.nrows; ++i) by_name[rep.rows[i].symbol] = rep.rows[i];
     char* buf = nullptr;
@@ -420,6 +420,49 @@ TEST(CallReportCli, ReportOfASessionDirectory) {
   EXPECT_NE(r.err.find("framing.truncated"), std::string::npos) << r.err;
   r = atf_test::RunTool("{ validator/atf-dump --format=report " + dir + " >/dev/full; }");
   EXPECT_EQ(r.status, 2);
+}
+
+// The report is a hook of the validation pass: its errors are the validator's, printed as the other
+// formats print them, and --max-errors, --allow and --profile apply.
+TEST(CallReportCli, ErrorsAreThePassesAndTheOptionsApply) {
+  const std::string dir = atf_test::TempDir() + "/report_rules";
+  // Three returns that close no call on thread 3 (session.call_return), then a valid pair.
+  std::vector<Event> ev = {atf_test::Start(1, T0),
+                           Return(2, 3, T0 + 1, "x", 0x99),
+                           Return(3, 3, T0 + 2, "x", 0x99),
+                           Return(4, 3, T0 + 3, "x", 0x99),
+                           Call(5, 3, T0 + 10, "main", 0x10),
+                           Return(6, 3, T0 + 30, "main", 0x10),
+                           atf_test::End(7, T0 + 40)};
+  const std::string bytes = atf_test::Frames(ev);
+  const std::string manifest = atf_test::ManifestJson(atf_test::ManifestFor(ev, bytes));
+  atf_test::WriteSession(dir, bytes, &manifest);
+  auto r = atf_test::RunTool("validator/atf-dump --format=report --max-errors 1 " + dir);
+  EXPECT_EQ(r.status, 1) << r.err;
+  EXPECT_NE(r.out.find("0.000000020          0.000000020            1            0  main\n"), std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("3 returns without a call"), std::string::npos) << r.out;
+  const auto jsonl = atf_test::RunTool("validator/atf-dump --format=jsonl --max-errors 1 " + dir);
+  EXPECT_EQ(r.err, jsonl.err) << "the same errors, printed the same way";
+  EXPECT_NE(r.err.find("record 1: session.call_return: FunctionReturn of 0x99 on thread 3 closes no open "
+                       "FunctionCall\n"),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("atf-dump: 2 more not shown (--max-errors)\n"), std::string::npos) << r.err;
+  for (const char* opt : {"--allow session.call_return", "--allow session.*", "--profile original"}) {
+    r = atf_test::RunTool(std::string("validator/atf-dump --format=report ") + opt + " " + dir);
+    EXPECT_EQ(r.status, 0) << opt << ": " << r.err;
+    EXPECT_NE(r.err.find("atf-dump: warning: "), std::string::npos) << opt << ": " << r.err;
+    EXPECT_NE(r.out.find("  main\n"), std::string::npos) << r.out;
+  }
+  // A FIFO in place of events.bin is refused by the pass at once (I/O error, exit 2).
+  const std::string fifo_dir = atf_test::TempDir() + "/report_fifo";
+  ::mkdir(fifo_dir.c_str(), 0755);
+  ::unlink((fifo_dir + "/events.bin").c_str());
+  ASSERT_EQ(::mkfifo((fifo_dir + "/events.bin").c_str(), 0644), 0);
+  r = atf_test::RunTool("validator/atf-dump --format=report " + fifo_dir);
+  EXPECT_EQ(r.status, 2) << r.err;
+  EXPECT_NE(r.err.find("FIFO"), std::string::npos) << r.err;
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include <cstdlib>
 
 #include <algorithm>
+#include <map>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -367,6 +368,96 @@ TEST_F(Cli, DumpChromeNamesAnonymousFunctionsByAddress) {
       << r.out;
   EXPECT_NE(r.out.find("\"ph\":\"E\",\"pid\":4242,\"tid\":101,\"ts\":0.002,\"name\":\"0x4010a0\""), std::string::npos)
       << r.out;
+}
+
+// Chrome output is balanced for any session: unmatched returns become instants, mismatched returns
+// close the innermost call, calls still open at the end get an E at their thread's last timestamp.
+TEST_F(Cli, DumpChromeIsBalancedForAnySession) {
+  using atf_test::Call;
+  using atf_test::Return;
+  const uint64_t b = atf_test::kBaseNs;
+  const std::vector<atf::v4::Event> events = {
+      atf_test::Start(1, b),
+      Return(2, 1, b + 1, "r", 0x10),  // unmatched
+      Call(3, 1, b + 2, "f", 0x10),     Call(4, 2, b + 3, "g", 0x20),     Call(5, 1, b + 4, "h", 0x11),
+      Call(6, 3, b + 5, "k", 0x30),     Return(7, 1, b + 6, "f", 0x10),  // mismatched: closes h
+      Call(8, 2, b + 7, "g2", 0x21),    Return(9, 3, b + 8, "x", 0x31),  // mismatched: closes k
+      Return(10, 1, b + 9, "f", 0x10),  Return(11, 1, b + 10, "z", 0x12),  // the second: unmatched
+      Call(12, 3, b + 11, "m", 0x32),   atf_test::Signal(13, 2, b + 50, 10, "SIGUSR1"),
+      Call(14, 4, b + 20, "p", 0x40),   Return(15, 4, b + 15, "p", 0x40),  // time goes back on tid 4
+      atf_test::End(16, b + 60)};
+  atf_test::WriteSession(dir_, atf_test::Frames(events), nullptr);
+  ::unlink((dir_ + "/trace.json").c_str());
+  const auto r = atf_test::RunTool(std::string(kDump) + " --format chrome " + dir_);
+  EXPECT_EQ(r.status, 1) << "session.call_return is broken: " << r.err;
+  EXPECT_NE(r.err.find("session.call_return"), std::string::npos) << r.err;
+  Json j(r.out);
+  ASSERT_EQ(j.status, ATF_JSON_OK) << j.doc.error << "\n" << r.out;
+  const atf_json_node* list = j.Get(0, "traceEvents");
+  ASSERT_NE(list, nullptr);
+  std::map<uint64_t, int> depth;
+  std::map<uint64_t, double> last_ts;  // of B and E: a viewer orders them by time
+  std::map<uint64_t, std::string> last_unclosed_ts;
+  int unmatched = 0, mismatched = 0, unclosed = 0, begins = 0, ends = 0;
+  for (size_t i = list->first; i != ATF_JSON_NONE; i = j.doc.nodes[i].next) {
+    const std::string ph = j.Str(i, "ph");
+    const uint64_t tid = j.Get(i, "tid")->u64;
+    const atf_json_node* args = j.Get(i, "args");
+    const size_t a = args ? j.Index(args) : ATF_JSON_NONE;
+    if (ph == "B" || ph == "E") {
+      const double ts = std::stod(std::string(j.Get(i, "ts")->text, j.Get(i, "ts")->len));
+      EXPECT_GE(ts, last_ts[tid]) << "tid " << tid << " goes back in time\n" << r.out;
+      last_ts[tid] = ts;
+    }
+    if (ph == "B") {
+      depth[tid]++, begins++;
+    } else if (ph == "E") {
+      ends++;
+      ASSERT_GT(depth[tid], 0) << "an E without an open B on tid " << tid << "\n" << r.out;
+      depth[tid]--;
+      mismatched += args != nullptr && j.Get(a, "mismatch") != nullptr;
+      if (args != nullptr && j.Get(a, "unclosed") != nullptr) {
+        unclosed++;
+        const atf_json_node* ts = j.Get(i, "ts");
+        last_unclosed_ts[tid] = std::string(ts->text, ts->len);
+      }
+    } else if (ph == "i" && args != nullptr && j.Get(a, "unmatched_return") != nullptr) {
+      unmatched++;
+      EXPECT_EQ(tid, 1u);
+    }
+  }
+  for (const auto& [tid, d] : depth) EXPECT_EQ(d, 0) << "tid " << tid << " left open";
+  EXPECT_EQ(begins, 7);
+  EXPECT_EQ(ends, 7);
+  EXPECT_NE(r.out.find("\"ph\":\"E\",\"pid\":4242,\"tid\":4,\"ts\":0.020,"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\"ts_in_file_ns\":\"1700000000123456804\""), std::string::npos) << r.out;
+  EXPECT_EQ(unmatched, 2);
+  EXPECT_EQ(mismatched, 2);
+  EXPECT_EQ(unclosed, 3);  // g and g2 on tid 2, m on tid 3
+  EXPECT_EQ(last_unclosed_ts[2], "0.050") << "at tid 2's last event, the signal";
+  EXPECT_EQ(last_unclosed_ts[3], "0.011");
+}
+
+// FunctionCall.call_site: JSON Lines prints it as an integer (when present), Chrome as a hex string.
+TEST_F(Cli, DumpPrintsTheCallSite) {
+  const uint64_t b = atf_test::kBaseNs;
+  std::vector<atf::v4::Event> events = {atf_test::Start(1, b), atf_test::Call(2, 7, b + 1, "f", 0x401000),
+                                        atf_test::Return(3, 7, b + 2, "f", 0x401000),
+                                        atf_test::Call(4, 7, b + 3, "g", 0x402000), atf_test::End(5, b + 4)};
+  events[1].mutable_function_call()->set_call_site(0xFFFFFFFFFFFFFFF0ull);  // above 2^53: exact digits
+  atf_test::WriteSession(dir_, atf_test::Frames(events), nullptr);
+  ::unlink((dir_ + "/trace.json").c_str());
+  const auto jsonl = atf_test::RunTool(std::string(kDump) + " " + dir_);
+  ASSERT_EQ(jsonl.status, 0) << jsonl.err;
+  EXPECT_NE(jsonl.out.find("\"call_site\":18446744073709551600}"), std::string::npos) << jsonl.out;
+  EXPECT_EQ(std::count(jsonl.out.begin(), jsonl.out.end(), 'c') > 0 &&
+                jsonl.out.find("call_site") == jsonl.out.rfind("call_site"),
+            true)
+      << "absent (0) on the other call";
+  const auto chrome = atf_test::RunTool(std::string(kDump) + " --format chrome " + dir_);
+  ASSERT_EQ(chrome.status, 0) << chrome.err;
+  EXPECT_NE(chrome.out.find("\"address\":\"0x401000\",\"call_site\":\"0xfffffffffffffff0\""), std::string::npos)
+      << chrome.out;
 }
 
 TEST(CliProgress, ShownOnATerminalForLargeFiles) {

@@ -141,13 +141,10 @@ void CheckCallReport(const uint8_t* events, size_t events_len, const uint8_t* ma
       o.max_depth = 8;
       o.max_open_frames = 12;
     }
-    atf_reader r;
-    atf_reader_init_mem(&r, events, events_len);
     atf_call_report rep;
     char err[128];
-    FUZZ_ASSERT(atf_call_report_build(&r, reinterpret_cast<const char*>(manifest), manifest_len, &o, nullptr,
-                                      nullptr, &rep, err, sizeof err));
-    atf_reader_free(&r);
+    FUZZ_ASSERT(atf_call_report_build(events, events_len, reinterpret_cast<const char*>(manifest), manifest_len, &o,
+                                      &rep, err, sizeof err));
     FUZZ_ASSERT(rep.matched + rep.unmatched_returns <= rep.returns);
     FUZZ_ASSERT(rep.matched + rep.unreturned <= rep.calls);
     uint64_t calls = 0, unreturned = 0, unmatched = 0;

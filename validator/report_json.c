@@ -54,6 +54,8 @@ bool atf_validate_report_write_json(const atf_validate_report* r, FILE* out) {
   atf_buf_puts(&b, "}");
   u64_member(&b, "threads", r->threads);
   bool_member(&b, "threads_capped", r->threads_capped);
+  bool_member(&b, "calls_capped", r->calls_capped);
+  u64_member(&b, "calls_unchecked", r->calls_unchecked);
   key(&b, "time_min_ns");
   r->has_time ? atf_buf_u64(&b, r->time_min_ns) : atf_buf_puts(&b, "null");
   key(&b, "time_max_ns");

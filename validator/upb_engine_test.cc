@@ -214,8 +214,10 @@ TEST_F(UpbEngine, ValuesComeThroughTheVisitor) {
   atf::v4::Event e = atf_test::Call(9, 77, atf_test::kBaseNs, "main", 0x401000);
   (*e.mutable_function_call()->mutable_argument_registers())["RDI"] = 42;
   e.mutable_function_call()->set_stack_shallow_copy(std::string("\x00\x01\xff", 3));
+  e.mutable_function_call()->set_call_site(0x8000000000401234ull);
   const EngineResult r = AgreeOnBody(atf_test::Serialize(e));
   ASSERT_TRUE(r.ok) << r.message;
+  EXPECT_EQ(r.ev.call_site, 0x8000000000401234ull) << "FunctionCall.call_site, field 5";
   EXPECT_EQ(r.ev.event_id, 9u);
   EXPECT_EQ(r.ev.thread_id, 77);
   EXPECT_EQ(r.ev.time_ns, atf_test::kBaseNs);
@@ -242,6 +244,7 @@ TEST_F(UpbEngine, SmallestEncodingTakesOnePass) {
   atf::v4::Event e = atf_test::Call(9, 77, atf_test::kBaseNs, "main", 0x401000);
   (*e.mutable_function_call()->mutable_argument_registers())["RDI"] = 42;
   e.mutable_function_call()->set_stack_shallow_copy("stack");
+  e.mutable_function_call()->set_call_site(0x401234);  // field 5 counts in the smallest encoding
   const std::string minimal = atf_test::Serialize(e);
   EXPECT_EQ(passes(minimal), std::make_pair(uint64_t{0}, uint64_t{0}));
   EXPECT_EQ(passes(atf_test::Serialize(atf_test::Start(0, atf_test::kBaseNs))), std::make_pair(uint64_t{0}, uint64_t{0}));
@@ -269,7 +272,7 @@ TEST_F(UpbEngine, NoVisitorCallsForARejectedRecord) {
                                [](void* c, uint64_t) { static_cast<Count*>(c)->calls++; }};
   const std::string body = kHdr + LenField(12, LenField(1, "sym") + LenField(3, LenField(1, "A"))) + LenField(13, "");
   atf_event ev;
-  atf_decode_error err;
+  atf_decode_error err{};  // quiet = false: messages wanted
   ASSERT_FALSE(atf_upb_decode_record(engine_, reinterpret_cast<const uint8_t*>(body.data()), body.size(), 0, &v,
                                      &ev, &err));
   EXPECT_STREQ(err.rule, "schema.payload");
@@ -438,7 +441,7 @@ TEST_F(UpbEngine, LimitsAreTheEnginesNotTheRecords) {
   // A record of 2^31 bytes or more is refused before a byte of it is read.
   const uint8_t byte = 0;
   atf_event ev;
-  atf_decode_error err;
+  atf_decode_error err{};  // quiet = false: messages wanted
   EXPECT_FALSE(atf_upb_decode_record(engine_, &byte, size_t{1} << 31, 7, nullptr, &ev, &err));
   EXPECT_STREQ(err.rule, ATF_UPB_RULE_LIMIT);
   EXPECT_EQ(err.offset, 7u);

@@ -25,6 +25,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "validator/internal/call_tree.h"
 #include "validator/internal/decode.h"
 #include "validator/internal/file.h"
 #include "validator/internal/manifest.h"
@@ -104,6 +105,8 @@ typedef struct validation {
   bool have_prev_id;
   uint64_t prev_id;
   atf_thread_table threads;
+  atf_call_tree calls;  // session.call_return
+  atf_call_tree kept_calls;  // salvage: the open calls of the records kept
   uint64_t starts, ends;
   atf_payload last_payload;
   uint64_t last_offset;
@@ -234,6 +237,37 @@ static bool check_order(validation* v, const atf_event* ev, atf_thread_slot* slo
   return true;
 }
 
+// session.call_return for a FunctionCall or FunctionReturn (internal/call_tree.h keeps the stacks,
+// in bounded memory). The stacks follow every decoded record; a violation is reported only when the
+// record broke no rule before (`ok`). Returns false when it is an error.
+static bool check_calls(validation* v, const atf_event* ev, uint64_t index, uint64_t off, bool ok) {
+  atf_validate_report* rep = v->rep;
+  uint64_t innermost = 0;
+  atf_call_tree_step step;
+  if (ev->payload == ATF_PAYLOAD_FUNCTION_CALL) {
+    step = atf_call_tree_call(&v->calls, ev->thread_id, ev->address, ev->time_ns);
+  } else if (ev->payload == ATF_PAYLOAD_FUNCTION_RETURN) {
+    step = atf_call_tree_return(&v->calls, ev->thread_id, ev->address, ev->time_ns, &innermost);
+  } else {
+    return true;
+  }
+  if (step == ATF_CALL_TREE_NOMEM) v->oom = true;
+  if (v->calls.capped && !rep->calls_capped) rep->calls_capped = true, rep->warnings++;
+  rep->calls_unchecked = v->calls.unchecked;
+  if (!ok) return true;
+  if (step == ATF_CALL_TREE_UNMATCHED) {
+    return !ADD(v, ATF_RULE_SESSION_CALL_RETURN, EVENTS_FILE, off, index,
+                "FunctionReturn of 0x%" PRIx64 " on thread %d closes no open FunctionCall", ev->address,
+                (int)ev->thread_id);
+  }
+  if (step == ATF_CALL_TREE_MISMATCH) {
+    return !ADD(v, ATF_RULE_SESSION_CALL_RETURN, EVENTS_FILE, off, index,
+                "FunctionReturn of 0x%" PRIx64 " on thread %d, but its innermost open FunctionCall is of 0x%" PRIx64,
+                ev->address, (int)ev->thread_id, innermost);
+  }
+  return true;
+}
+
 static void note_time_range(validation* v, const atf_event* ev, uint64_t index, uint64_t off) {
   const atf_manifest* m = &v->manifest;
   if (!v->have_manifest || !m->time_start_ns.present || !m->time_end_ns.present) return;
@@ -310,6 +344,18 @@ static bool salvage_keeps(validation* v, const atf_event* ev, atf_thread_slot* s
   if ((v->kept == 0) != (ev->payload == ATF_PAYLOAD_TRACE_START)) return false;
   if (v->kept > 0 && ev->event_id <= v->kept_last_id) return false;
   if (slot != NULL && slot->kept && ev->time_ns < slot->kept_last_ns) return false;
+  // A return must close the innermost kept call of its thread (session.call_return).
+  if (ev->payload == ATF_PAYLOAD_FUNCTION_RETURN && !atf_call_tree_would_close(&v->kept_calls, ev->thread_id, ev->address)) {
+    return false;
+  }
+  if (ev->payload == ATF_PAYLOAD_FUNCTION_CALL || ev->payload == ATF_PAYLOAD_FUNCTION_RETURN) {
+    uint64_t innermost;
+    const atf_call_tree_step step =
+        ev->payload == ATF_PAYLOAD_FUNCTION_CALL
+            ? atf_call_tree_call(&v->kept_calls, ev->thread_id, ev->address, ev->time_ns)
+            : atf_call_tree_return(&v->kept_calls, ev->thread_id, ev->address, ev->time_ns, &innermost);
+    if (step == ATF_CALL_TREE_NOMEM) v->oom = true;
+  }
   v->kept++;
   v->kept_last_id = ev->event_id;
   v->kept_ended = ev->payload == ATF_PAYLOAD_TRACE_END;
@@ -348,7 +394,8 @@ static bool apply_decoded(validation* v, const atf_frame* f, uint64_t index, con
     rep->threads_capped = true;
     rep->warnings++;
   }
-  const bool ok = check_order(v, ev, slot, is_new, index, f->offset);
+  bool ok = check_order(v, ev, slot, is_new, index, f->offset);
+  ok = check_calls(v, ev, index, f->offset, ok) && ok;
   if (ev->payload == ATF_PAYLOAD_TRACE_START && !rep->has_trace_start && !capture_trace_start(v, f)) return false;
   v->last_payload = ok ? ev->payload : ATF_PAYLOAD_NONE;
   v->last_record_failed = !ok;
@@ -559,6 +606,7 @@ static atf_validate_status check_events(validation* v) {
     if (st == ATF_FRAME_END) break;
     if (st == ATF_FRAME_IO) return io_failure(v, EVENTS_FILE);
     if (st != ATF_FRAME_OK) {
+      rep->stopped_at_framing = true;
       framing_error(v, st, &f, index);
       v->last_record_failed = true;  // a torn tail is not a last record
       break;
@@ -608,6 +656,8 @@ static atf_validate_status run(validation* v, const char* manifest, size_t manif
   v->rep->valid = true;
   v->prefix_intact = true;
   atf_thread_table_init(&v->threads, ATF_VALIDATE_MAX_THREADS, atf_thread_table_random_seed());
+  atf_call_tree_init(&v->calls, ATF_VALIDATE_MAX_THREADS, 0, atf_thread_table_random_seed());
+  atf_call_tree_init(&v->kept_calls, ATF_VALIDATE_MAX_THREADS, 0, atf_thread_table_random_seed());
   if (has_manifest) check_manifest(v, manifest, manifest_len, manifest_size);
   atf_validate_status st = v->oom ? ATF_VALIDATE_ENOMEM : check_events(v);
   if (st == ATF_VALIDATE_OK) {
@@ -616,6 +666,8 @@ static atf_validate_status run(validation* v, const char* manifest, size_t manif
     if (v->oom) st = ATF_VALIDATE_ENOMEM;
   }
   atf_thread_table_free(&v->threads);
+  atf_call_tree_free(&v->calls);
+  atf_call_tree_free(&v->kept_calls);
   free(v->frames);
   free(v->outcomes);
   if (st == ATF_VALIDATE_ENOMEM) snprintf(v->rep->reason, sizeof v->rep->reason, "out of memory");
@@ -642,9 +694,15 @@ static bool begin(validation* v, const atf_validate_options* options, atf_valida
 atf_validate_status atf_validate_buffers(const uint8_t* events, size_t events_len, const uint8_t* manifest,
                                          size_t manifest_len, const atf_validate_options* options,
                                          atf_validate_report* report) {
+  return atf_pass_run_buffers(events, events_len, manifest, manifest_len, options, NULL, report);
+}
+
+atf_validate_status atf_pass_run_buffers(const uint8_t* events, size_t events_len, const uint8_t* manifest,
+                                         size_t manifest_len, const atf_validate_options* options,
+                                         const atf_pass_hooks* hooks, atf_validate_report* report) {
   validation v;
   atf_validate_options defaults;
-  if (!begin(&v, options, &defaults, NULL, report) || (events == NULL && events_len > 0)) {
+  if (!begin(&v, options, &defaults, hooks, report) || (events == NULL && events_len > 0)) {
     snprintf(report->reason, sizeof report->reason, "invalid arguments");
     return ATF_VALIDATE_EUSAGE;
   }

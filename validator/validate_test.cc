@@ -696,6 +696,124 @@ TEST(Validate, ProfileOriginalAcceptsWhatTheOriginalFormatAllows) {
   EXPECT_EQ(torn.FirstRule(), "framing.truncated");
 }
 
+// session.call_return: per thread, a return closes the innermost open call (same address); calls
+// still open at the end are allowed.
+TEST(Validate, ReturnsCloseTheInnermostCallOfTheirThread) {
+  const uint64_t b = kBaseNs;
+  using atf_test::Call;
+  using atf_test::Return;
+  // Two threads interleaved, nested calls, and calls still open at the end: valid.
+  const std::vector<atf::v4::Event> good = {
+      atf_test::Start(1, b),        Call(2, 1, b + 1, "f", 0x10), Call(3, 2, b + 2, "g", 0x20),
+      Call(4, 1, b + 3, "h", 0x11), Return(5, 1, b + 4, "h", 0x11), Return(6, 2, b + 5, "g", 0x20),
+      Call(7, 2, b + 6, "k", 0x21), atf_test::End(8, b + 7)};
+  Report ok;
+  ValidateBuffers(Frames(good), nullptr, &ok);
+  EXPECT_TRUE(ok.r.valid) << ok.Errors();
+  EXPECT_FALSE(ok.r.calls_capped);
+
+  // A return on a thread without open calls, then one of another address than the innermost call.
+  const std::vector<atf::v4::Event> bad = {
+      atf_test::Start(1, b),        Return(2, 1, b + 1, "f", 0x10), Call(3, 1, b + 2, "f", 0x10),
+      Call(4, 1, b + 3, "g", 0x11), Return(5, 1, b + 4, "f", 0x10), Return(6, 1, b + 5, "f", 0x10),
+      atf_test::End(7, b + 6)};
+  const std::string bytes = Frames(bad);
+  Report strict;
+  ValidateBuffers(bytes, nullptr, &strict);
+  EXPECT_FALSE(strict.r.valid);
+  ASSERT_EQ(strict.r.errors_len, 2u) << strict.Errors();
+  EXPECT_STREQ(strict.r.errors[0].rule, "session.call_return");
+  EXPECT_EQ(strict.r.errors[0].record, 1u);
+  EXPECT_EQ(strict.r.errors[0].offset, Frames({bad[0]}).size()) << "the return's length prefix";
+  EXPECT_STREQ(strict.r.errors[0].message, "FunctionReturn of 0x10 on thread 1 closes no open FunctionCall");
+  EXPECT_EQ(strict.r.errors[1].record, 4u);
+  EXPECT_STREQ(strict.r.errors[1].message,
+               "FunctionReturn of 0x10 on thread 1, but its innermost open FunctionCall is of 0x11");
+  EXPECT_EQ(strict.r.valid_prefix_records, 1u);
+  // The mismatched return closed 0x11 (one complaint for a lost return): record 5 closes 0x10.
+
+  // Allowed (--allow session.call_return, or --profile original): warnings, valid.
+  atf_validate_options opt;
+  atf_validate_options_init(&opt);
+  ASSERT_TRUE(atf_validate_rule_parse("session.call_return", &opt.allowed_rules));
+  EXPECT_EQ(opt.allowed_rules, ATF_VALIDATE_RULE_BIT(ATF_RULE_SESSION_CALL_RETURN));
+  Report allowed;
+  ValidateBuffers(bytes, nullptr, &allowed, &opt);
+  EXPECT_TRUE(allowed.r.valid) << allowed.Errors();
+  EXPECT_EQ(allowed.r.rule_warning_count, 2u);
+  EXPECT_EQ(allowed.r.valid_prefix_records, bad.size());
+  opt.allowed_rules = ATF_VALIDATE_PROFILE_ORIGINAL;
+  Report original;
+  ValidateBuffers(bytes, nullptr, &original, &opt);
+  EXPECT_TRUE(original.r.valid) << original.Errors();
+  EXPECT_EQ(original.r.rule_warning_count, 2u);
+
+  // First error wins: a return that also breaks order.timestamp reports that rule only, and the
+  // stacks still follow it (the next return closes the call below).
+  const std::vector<atf::v4::Event> late = {atf_test::Start(1, b), Call(2, 1, b + 5, "f", 0x10),
+                                            Call(3, 1, b + 6, "g", 0x11), Return(4, 1, b + 1, "f", 0x10),
+                                            Return(5, 1, b + 7, "f", 0x10), atf_test::End(6, b + 8)};
+  Report first;
+  ValidateBuffers(Frames(late), nullptr, &first);
+  EXPECT_EQ(first.r.error_count, 1u) << first.Errors();
+  EXPECT_EQ(first.FirstRule(), "order.timestamp");
+}
+
+// The open-call budget: a depth past ATF_CALL_TREE_MAX_OPEN (1 048 576) on one thread is counted,
+// not stored; the returns above the budget are checked for depth only, and the report says so.
+TEST(Validate, CallReturnPastItsBudgetChecksDepthOnly) {
+  const uint64_t b = kBaseNs;
+  const uint64_t stored = 1u << 20, extra = 1000, depth = stored + extra;
+  std::string bytes = Frames({atf_test::Start(1, b)});
+  uint64_t id = 2;
+  // Two million records: encoded here by patching one record's event_id and address (both written
+  // as 5-byte varints so every record has the same size) rather than by protobuf, for speed.
+  auto pinned = [](bool is_call, uint64_t ns) {
+    atf::v4::Event e;
+    e.set_event_id(1u << 28);
+    e.set_thread_id(9);
+    e.mutable_timestamp()->set_seconds(static_cast<int64_t>(ns / 1000000000u));
+    e.mutable_timestamp()->set_nanos(static_cast<int32_t>(ns % 1000000000u));
+    if (is_call) {
+      e.mutable_function_call()->set_address(1u << 28);
+    } else {
+      e.mutable_function_return()->set_address(1u << 28);
+    }
+    return atf_test::Frame(atf_test::Serialize(e));
+  };
+  const std::string call = pinned(true, b + 1), ret = pinned(false, b + 2);
+  auto patch = [](std::string r, uint64_t at_id, uint64_t v_id, uint64_t v_addr) {
+    // event_id's varint follows the 0x08 tag; the address's the last 0x10 tag (5 bytes at the end).
+    for (int k = 0; k < 5; ++k) r[at_id + k] = static_cast<char>(((v_id >> (7 * k)) & 0x7f) | (k < 4 ? 0x80 : 0));
+    for (int k = 0; k < 5; ++k) {
+      r[r.size() - 5 + k] = static_cast<char>(((v_addr >> (7 * k)) & 0x7f) | (k < 4 ? 0x80 : 0));
+    }
+    return r;
+  };
+  ASSERT_EQ(call[1], 0x08);
+  ASSERT_EQ(call[call.size() - 6], 0x10);
+  bytes.reserve(bytes.size() + depth * (call.size() + ret.size()) + 64);
+  for (uint64_t i = 0; i < depth; ++i) bytes += patch(call, 2, id++, 0x1000 + i);
+  // The `extra` innermost returns name a wrong address: past the budget that is not seen.
+  for (uint64_t i = depth; i-- > 0;) bytes += patch(ret, 2, id++, i >= stored ? 0xdead : 0x1000 + i);
+  bytes += Frames({atf_test::End(id++, b + 3)});
+  Report capped;
+  ValidateBuffers(bytes, nullptr, &capped);
+  EXPECT_TRUE(capped.r.valid) << capped.Errors();
+  EXPECT_TRUE(capped.r.calls_capped);
+  EXPECT_EQ(capped.r.calls_unchecked, extra);
+  EXPECT_EQ(capped.r.warnings, 1u);
+
+  // Below the budget addresses are checked again, and a return at depth 0 is caught whatever.
+  std::string wrong = bytes.substr(0, bytes.size() - Frames({atf_test::End(id - 1, b + 3)}).size());
+  wrong += Frames({atf_test::Return(id, 9, b + 3, "", 0x1000)});
+  wrong += Frames({atf_test::End(id + 1, b + 4)});
+  Report unmatched;
+  ValidateBuffers(wrong, nullptr, &unmatched);
+  ASSERT_EQ(unmatched.r.error_count, 1u);
+  EXPECT_STREQ(unmatched.r.errors[0].message, "FunctionReturn of 0x1000 on thread 9 closes no open FunctionCall");
+}
+
 // What a recovery needs from the report: the first TraceStart's strings (a NUL kept, the last of
 // a repeated field), and the valid prefix's last event_id, time range and end.
 TEST(Validate, ReportCarriesTraceStartAndThePrefix) {
@@ -763,8 +881,10 @@ TEST(Validate, PassHookSeesEveryDecodableRecordAndSalvageKeepsTheSession) {
       atf_test::Frame(atf_test::Serialize(atf_test::Call(2, 8, b + 4, "f", 1))),  // 4 id repeated
       atf_test::Frame(atf_test::Serialize(atf_test::Call(3, 7, b + 2, "f", 1))),  // 5 thread 7 goes back
       atf_test::Frame(atf_test::Serialize(atf_test::Start(4, b + 5))),          // 6 a second TraceStart
-      atf_test::Frame(atf_test::Serialize(atf_test::End(10, b + 6))),           // 7 kept (id gap)
-      atf_test::Frame(atf_test::Serialize(atf_test::Call(11, 7, b + 7, "f", 1))),  // 8 after the end
+      atf_test::Frame(atf_test::Serialize(atf_test::Return(5, 9, b + 5, "f", 1))),  // 7 closes no call
+      atf_test::Frame(atf_test::Serialize(atf_test::Return(6, 7, b + 5, "f", 1))),  // 8 kept: closes 3
+      atf_test::Frame(atf_test::Serialize(atf_test::End(10, b + 6))),           // 9 kept (id gap)
+      atf_test::Frame(atf_test::Serialize(atf_test::Call(11, 7, b + 7, "f", 1))),  // 10 after the end
   };
   for (const auto& r : records) bytes += r;
   const std::string dir = NewDir("hooks");
@@ -779,10 +899,10 @@ TEST(Validate, PassHookSeesEveryDecodableRecordAndSalvageKeepsTheSession) {
     Report rep;
     ASSERT_EQ(atf_pass_run(AT_FDCWD, dir.c_str(), dir.c_str(), &opt, &hooks, &rep.r), ATF_VALIDATE_OK) << rep.r.reason;
     EXPECT_FALSE(rep.r.valid);
-    ASSERT_EQ(seen.size(), 8u);
-    const uint64_t index[] = {0, 1, 3, 4, 5, 6, 7, 8};
-    const bool keep[] = {true, true, true, false, false, false, true, false};
-    const bool valid[] = {true, true, true, false, false, false, true, true};
+    ASSERT_EQ(seen.size(), 10u);
+    const uint64_t index[] = {0, 1, 3, 4, 5, 6, 7, 8, 9, 10};
+    const bool keep[] = {true, true, true, false, false, false, false, true, true, false};
+    const bool valid[] = {true, true, true, false, false, false, false, true, true, true};
     std::string salvaged;
     for (size_t i = 0; i < seen.size(); ++i) {
       SCOPED_TRACE(i);

@@ -17,8 +17,9 @@
  *   - truncate: the bytes after the valid prefix are copied to a side file (events.bin.cut, or
  *     events.bin.cut.1, ...: never an existing name), fsync'ed, and only then cut;
  *   - salvage: events.bin is rewritten with every record that decodes and fits the session (a
- *     TraceStart first, event_id increasing, each thread's timestamps non-decreasing, up to the
- *     first TraceEnd; event_id gaps are valid) and the original is kept whole as events.bin.orig
+ *     TraceStart first, event_id increasing, each thread's timestamps non-decreasing, each
+ *     FunctionReturn closing its thread's innermost kept FunctionCall, up to the first TraceEnd;
+ *     event_id gaps are valid) and the original is kept whole as events.bin.orig
  *     (or .orig.1, ...). Needs room for the copy.
  * A TraceEnd is appended when the kept records do not end with one: event_id one past the last,
  * thread_id 0, the timestamp of the latest kept event (the process died at an unknown time after

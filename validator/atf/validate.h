@@ -84,7 +84,8 @@ typedef enum atf_validate_rule {
   ATF_RULE_MANIFEST_EVENT_COUNT = 21,
   ATF_RULE_MANIFEST_BYTES_WRITTEN = 22,
   ATF_RULE_MANIFEST_TIME_RANGE = 23,
-  ATF_RULE_COUNT = 24,
+  ATF_RULE_SESSION_CALL_RETURN = 24,
+  ATF_RULE_COUNT = 25,
 } atf_validate_rule;
 
 #define ATF_VALIDATE_RULE_BIT(rule) (UINT64_C(1) << (rule))
@@ -94,13 +95,14 @@ typedef enum atf_validate_rule {
 #define ATF_VALIDATE_ALLOWABLE_RULES (((UINT64_C(1) << ATF_RULE_COUNT) - 1) & ~((UINT64_C(1) << ATF_RULE_ORDER_EVENT_ID) - 1))
 // Profile "original": only what the original ATF V4 format states is checked (framing, wire,
 // schema, UTF-8, manifest syntax, types, required keys, counts and sizes); the rules this toolkit
-// adds become warnings: order.*, session.*, manifest.uuid and manifest.time_range.
+// adds become warnings: order.*, session.* (session.call_return included), manifest.uuid and
+// manifest.time_range.
 #define ATF_VALIDATE_PROFILE_ORIGINAL                                                                        \
   (ATF_VALIDATE_RULE_BIT(ATF_RULE_ORDER_EVENT_ID) | ATF_VALIDATE_RULE_BIT(ATF_RULE_ORDER_TIMESTAMP) |         \
    ATF_VALIDATE_RULE_BIT(ATF_RULE_SESSION_FIRST) | ATF_VALIDATE_RULE_BIT(ATF_RULE_SESSION_LAST) |             \
    ATF_VALIDATE_RULE_BIT(ATF_RULE_SESSION_DUPLICATE_START) |                                                  \
    ATF_VALIDATE_RULE_BIT(ATF_RULE_SESSION_DUPLICATE_END) | ATF_VALIDATE_RULE_BIT(ATF_RULE_MANIFEST_UUID) |    \
-   ATF_VALIDATE_RULE_BIT(ATF_RULE_MANIFEST_TIME_RANGE))
+   ATF_VALIDATE_RULE_BIT(ATF_RULE_MANIFEST_TIME_RANGE) | ATF_VALIDATE_RULE_BIT(ATF_RULE_SESSION_CALL_RETURN))
 
 // "framing.varint", ... (docs/format.md); "unknown" outside the enum.
 const char* atf_validate_rule_name(atf_validate_rule rule);
@@ -157,7 +159,7 @@ typedef struct atf_validate_report {
   bool threads_capped;        // more threads than the table holds
   bool has_time;              // at least one record decoded
   uint64_t time_min_ns, time_max_ns;
-  uint64_t warnings;          // unknown fields + thread-table overflow + rule_warning_count
+  uint64_t warnings;          // unknown fields + thread-table overflow + calls_capped + rule_warning_count
   uint64_t unknown_fields;
   // Recovery: the longest run of records from the start that are each fully valid, ending at the
   // first TraceEnd (a session ends there). Truncating events.bin at valid_prefix_bytes leaves
@@ -187,6 +189,13 @@ typedef struct atf_validate_report {
   size_t rule_warnings_len;
   atf_validate_error* rule_warnings;
   char reason[256];           // when a call fails with EIO/EUSAGE/ENOMEM: why, one line
+  // session.call_return past its memory budget (docs/format.md): calls made while the open-call
+  // budget was full were counted, not stored (one warning), and calls_unchecked returns were then
+  // checked for depth only, not for their address.
+  bool calls_capped;
+  uint64_t calls_unchecked;
+  // Broken framing (framing.varint, framing.truncated) ended the pass: nothing after it was read.
+  bool stopped_at_framing;
 } atf_validate_report;
 
 // Validates PATH: a session directory holding events.bin (and normally trace.json), or an events.bin

@@ -459,7 +459,10 @@ static bool check_record(decoder* d, const atf_v4_Event* m) {
   ev->payload = (atf_payload)m->which_payload;
   switch (m->which_payload) {
     case atf_v4_Event_trace_end_tag: ev->exit_code = m->payload.trace_end.exit_code; break;
-    case atf_v4_Event_function_call_tag: ev->address = m->payload.function_call.address; break;
+    case atf_v4_Event_function_call_tag:
+      ev->address = m->payload.function_call.address;
+      ev->call_site = m->payload.function_call.call_site;
+      break;
     case atf_v4_Event_function_return_tag: ev->address = m->payload.function_return.address; break;
     case atf_v4_Event_signal_delivery_tag: ev->signal_number = m->payload.signal_delivery.number; break;
     default: break;

@@ -81,6 +81,7 @@ typedef struct atf_event {
   atf_payload payload;
   int32_t exit_code;      // TraceEnd
   uint64_t address;       // FunctionCall, FunctionReturn
+  uint64_t call_site;     // FunctionCall (field 5; 0 when absent)
   int32_t signal_number;  // SignalDelivery
   uint64_t unknown_fields;
 } atf_event;

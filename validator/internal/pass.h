@@ -23,7 +23,8 @@ typedef struct atf_pass_record {
   bool valid;             // it broke no rule (allowed rules aside)
   // Salvage (atf_pass_hooks.salvage): the record belongs to the salvaged session, the records
   // that decode and, against those kept before them, start with a TraceStart, keep event_id
-  // increasing and each thread's timestamps non-decreasing, and end at the first TraceEnd.
+  // increasing, each thread's timestamps non-decreasing and each FunctionReturn closing its
+  // thread's innermost kept FunctionCall (session.call_return), and end at the first TraceEnd.
   bool keep;
 } atf_pass_record;
 
@@ -42,6 +43,11 @@ typedef struct atf_pass_hooks {
 // messages.
 atf_validate_status atf_pass_run(int dirfd, const char* name, const char* display, const atf_validate_options* options,
                                  const atf_pass_hooks* hooks, atf_validate_report* report);
+
+// atf_validate_buffers() with hooks (NULL: none).
+atf_validate_status atf_pass_run_buffers(const uint8_t* events, size_t events_len, const uint8_t* manifest,
+                                         size_t manifest_len, const atf_validate_options* options,
+                                         const atf_pass_hooks* hooks, atf_validate_report* report);
 
 #ifdef __cplusplus
 }  // extern "C"

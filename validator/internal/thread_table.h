@@ -25,6 +25,7 @@ typedef struct atf_thread_slot {
   uint64_t kept_last_ns;  // of its last record kept by salvage
   int32_t tid;
   bool used, kept;        // kept: kept_last_ns is set
+  uint32_t aux;           // the owner's own index for this thread (call_tree.c), 0 when none
 } atf_thread_slot;
 
 typedef struct atf_thread_table {

@@ -74,7 +74,7 @@ typedef struct view {
   field_ref ts_seconds, ts_nanos;
   field_ref start_path, start_args, start_os, start_arch;
   field_ref end_exit;
-  field_ref call_symbol, call_address, call_stack;
+  field_ref call_symbol, call_address, call_stack, call_site;
   field_ref ret_symbol, ret_address;
   field_ref sig_number, sig_name;
   field_ref entry_key, entry_value; /* the three entry messages share one layout shape */
@@ -231,6 +231,7 @@ static bool resolve_fields(view* v) {
             resolve(call, "FunctionCall", 1, TYPE_STRING, text, &v->call_symbol) &&
             resolve(call, "FunctionCall", 2, UINT64, LABEL_OPTIONAL, &v->call_address) &&
             resolve(call, "FunctionCall", 4, TYPE_BYTES, text, &v->call_stack) &&
+            resolve(call, "FunctionCall", 5, UINT64, LABEL_OPTIONAL, &v->call_site) &&
             resolve(ret, "FunctionReturn", 1, TYPE_STRING, text, &v->ret_symbol) &&
             resolve(ret, "FunctionReturn", 2, UINT64, LABEL_OPTIONAL, &v->ret_address) &&
             resolve(sig, "SignalDelivery", 1, INT32, LABEL_OPTIONAL, &v->sig_number) &&
@@ -489,6 +490,7 @@ static void scan_payload(scan* sc, int p, const upb_msg* m) {
       in.size += u64_size(msg_u64(m, v->call_address));
       scan_entries(&in, m, v->regs[2]);
       scan_text(&in, m, v->call_stack, false);
+      in.size += u64_size(msg_u64(m, v->call_site));
       break;
     case 3:
       scan_text(&in, m, v->ret_symbol, true);
@@ -666,7 +668,10 @@ static bool check_record(record* r, const view* v, const upb_msg* msg, const upb
   const upb_msg* m = payloads[payload];
   switch (ev->payload) {
     case ATF_PAYLOAD_TRACE_END: ev->exit_code = msg_i32(m, v->end_exit); break;
-    case ATF_PAYLOAD_FUNCTION_CALL: ev->address = msg_u64(m, v->call_address); break;
+    case ATF_PAYLOAD_FUNCTION_CALL:
+      ev->address = msg_u64(m, v->call_address);
+      ev->call_site = msg_u64(m, v->call_site);
+      break;
     case ATF_PAYLOAD_FUNCTION_RETURN: ev->address = msg_u64(m, v->ret_address); break;
     case ATF_PAYLOAD_SIGNAL_DELIVERY: ev->signal_number = msg_i32(m, v->sig_number); break;
     default: break;

@@ -76,7 +76,7 @@ EngineResult DecodeNanopb(const uint8_t* input, size_t input_len, uint64_t off, 
   Collector c{&r, {}};
   const atf_event_visitor v = {&c, Collector::Text, Collector::Reg};
   atf_event ev;
-  atf_decode_error err;
+  atf_decode_error err{};  // quiet = false: messages wanted
   const bool ok = atf_decode_record(&reader, off, len, &v, &ev, &err);
   atf_reader_free(&reader);
   Finish(&r, ok, ev, err);
@@ -88,7 +88,7 @@ EngineResult DecodeUpb(atf_upb_engine* e, const uint8_t* input, uint64_t off, ui
   Collector c{&r, {}};
   const atf_event_visitor v = {&c, Collector::Text, Collector::Reg};
   atf_event ev;
-  atf_decode_error err;
+  atf_decode_error err{};  // quiet = false: messages wanted
   const bool ok = atf_upb_decode_record(e, len ? input + off : nullptr, len, off, &v, &ev, &err);
   Finish(&r, ok, ev, err);
   return r;
@@ -102,7 +102,7 @@ std::string EngineResult::Describe() const {
   }
   o << "VALID id=" << ev.event_id << " tid=" << ev.thread_id << " ts=" << ev.seconds << "." << ev.nanos
     << " time_ns=" << ev.time_ns << " payload=" << ev.payload << " exit=" << ev.exit_code
-    << " address=" << ev.address << " signal=" << ev.signal_number << " unknown=" << ev.unknown_fields
+    << " address=" << ev.address << " call_site=" << ev.call_site << " signal=" << ev.signal_number << " unknown=" << ev.unknown_fields
     << " path=\"" << Hex(path) << "\" os=\"" << Hex(os) << "\" arch=\"" << Hex(arch) << "\" symbol=\""
     << Hex(symbol) << "\" name=\"" << Hex(name) << "\" stack(" << stack.size() << ") args=[";
   for (const auto& a : args) o << "\"" << Hex(a) << "\" ";
@@ -117,7 +117,7 @@ std::string EngineResult::Diff(const EngineResult& o) const {
       ok == o.ok && rule == o.rule && offset == o.offset &&
       (!ok || (ev.event_id == o.ev.event_id && ev.thread_id == o.ev.thread_id && ev.seconds == o.ev.seconds &&
                ev.nanos == o.ev.nanos && ev.time_ns == o.ev.time_ns && ev.payload == o.ev.payload &&
-               ev.exit_code == o.ev.exit_code && ev.address == o.ev.address &&
+               ev.exit_code == o.ev.exit_code && ev.address == o.ev.address && ev.call_site == o.ev.call_site &&
                ev.signal_number == o.ev.signal_number && ev.unknown_fields == o.ev.unknown_fields &&
                path == o.path && os == o.os && arch == o.arch && symbol == o.symbol && stack == o.stack &&
                name == o.name && args == o.args && regs == o.regs));

@@ -18,14 +18,14 @@ bool Event::operator==(const Event& o) const {
          executable_path == o.executable_path && operating_system == o.operating_system &&
          cpu_architecture == o.cpu_architecture && args == o.args && exit_code == o.exit_code &&
          symbol == o.symbol && address == o.address && registers == o.registers &&
-         stack == o.stack && number == o.number;
+         stack == o.stack && call_site == o.call_site && number == o.number;
 }
 
 std::string Describe(const Event& m) {
   std::ostringstream os;
   os << "{id=" << m.event_id << " tid=" << m.thread_id << " ts=" << m.seconds << "." << m.nanos
      << " kind=" << static_cast<int>(m.kind) << " symbol/name=\"" << m.symbol
-     << "\" address=" << m.address << " regs=[";
+     << "\" address=" << m.address << " call_site=" << m.call_site << " regs=[";
   for (const auto& r : m.registers) os << r.first << "=" << r.second << " ";
   os << "] stack=" << m.stack.size() << " args=" << m.args.size() << " exe=\""
      << m.executable_path << "\" os=" << m.operating_system << " arch=" << m.cpu_architecture
@@ -93,6 +93,7 @@ bool DecodeProtobufC(const std::string& bytes, Event* m) {
     case ATF__V4__EVENT__PAYLOAD_FUNCTION_CALL:
       m->symbol = ev->function_call->symbol;
       m->address = ev->function_call->address;
+      m->call_site = ev->function_call->call_site;
       m->registers = CRegisters(ev->function_call->n_argument_registers,
                                 ev->function_call->argument_registers);
       m->stack.assign(reinterpret_cast<const char*>(ev->function_call->stack_shallow_copy.data),
@@ -148,6 +149,7 @@ bool DecodeCpp(const std::string& bytes, Event* m) {
     case atf::v4::Event::kFunctionCall:
       m->symbol = ev.function_call().symbol();
       m->address = ev.function_call().address();
+      m->call_site = ev.function_call().call_site();
       m->registers = CppRegisters(ev.function_call().argument_registers());
       m->stack = ev.function_call().stack_shallow_copy();
       break;
@@ -257,7 +259,10 @@ bool DecodeNanopb(const std::string& bytes, Event* m) {
   m->nanos = ev.timestamp.nanos;
   m->kind = static_cast<Kind>(ev.which_payload);
   if (ev.which_payload == atf_v4_Event_trace_end_tag) m->exit_code = ev.payload.trace_end.exit_code;
-  if (ev.which_payload == atf_v4_Event_function_call_tag) m->address = ev.payload.function_call.address;
+  if (ev.which_payload == atf_v4_Event_function_call_tag) {
+    m->address = ev.payload.function_call.address;
+    m->call_site = ev.payload.function_call.call_site;
+  }
   if (ev.which_payload == atf_v4_Event_function_return_tag) m->address = ev.payload.function_return.address;
   if (ev.which_payload == atf_v4_Event_signal_delivery_tag) m->number = ev.payload.signal_delivery.number;
   return true;

@@ -29,6 +29,7 @@ struct Event {
   uint64_t address = 0;
   Registers registers;  // in wire order
   std::string stack;
+  uint64_t call_site = 0;  // FunctionCall.call_site (0 when absent)
   int32_t number = 0;
 
   bool operator==(const Event& o) const;
