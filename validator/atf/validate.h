@@ -84,14 +84,16 @@ typedef enum atf_validate_rule {
   ATF_RULE_MANIFEST_EVENT_COUNT = 21,
   ATF_RULE_MANIFEST_BYTES_WRITTEN = 22,
   ATF_RULE_MANIFEST_TIME_RANGE = 23,
-  ATF_RULE_COUNT = 24,
+  ATF_RULE_ENGINE_DISAGREE = 24,  // engine "both": the upb and nanopb engines decoded a record differently
+  ATF_RULE_COUNT = 25,
 } atf_validate_rule;
 
 #define ATF_VALIDATE_RULE_BIT(rule) (UINT64_C(1) << (rule))
 // The rules that may be allowed (turned into warnings): those checked after a record decoded
 // (order.*, session.*) and the manifest's (manifest.*). A record that breaks a framing, wire or
-// schema rule cannot be read on, so those always stay errors.
-#define ATF_VALIDATE_ALLOWABLE_RULES (((UINT64_C(1) << ATF_RULE_COUNT) - 1) & ~((UINT64_C(1) << ATF_RULE_ORDER_EVENT_ID) - 1))
+// schema rule cannot be read on, so those always stay errors, and so does engine.disagree.
+#define ATF_VALIDATE_ALLOWABLE_RULES \
+  (((UINT64_C(1) << (ATF_RULE_MANIFEST_TIME_RANGE + 1)) - 1) & ~((UINT64_C(1) << ATF_RULE_ORDER_EVENT_ID) - 1))
 // Profile "original": only what the original ATF V4 format states is checked (framing, wire,
 // schema, UTF-8, manifest syntax, types, required keys, counts and sizes); the rules this toolkit
 // adds become warnings: order.*, session.*, manifest.uuid and manifest.time_range.
@@ -107,6 +109,23 @@ const char* atf_validate_rule_name(atf_validate_rule rule);
 // Sets *mask to the bit of the rule named `text`, or to the bits of a group written "order.*".
 // Returns false when no rule matches.
 bool atf_validate_rule_parse(const char* text, uint64_t* mask);
+
+// The record decoder (docs/format.md, "Engines"). Values are fixed.
+typedef enum atf_validate_engine {
+  // The upb engine (third_party/upb, patched). A record it cannot decode within its bounds (its
+  // arena limit, 2^31 bytes or more, or larger than the read window) is decoded by the nanopb
+  // engine instead: counted in report->engine_fallbacks, a warning.
+  ATF_VALIDATE_ENGINE_UPB = 0,
+  ATF_VALIDATE_ENGINE_NANOPB = 1,  // the nanopb engine
+  // Both decode every record; any difference (verdict, rule, offset, values) is an error of rule
+  // engine.disagree, so a record passes only when two unrelated decoders agree on it.
+  ATF_VALIDATE_ENGINE_BOTH = 2,
+} atf_validate_engine;
+
+// "upb", "nanopb", "both"; "unknown" outside the enum.
+const char* atf_validate_engine_name(atf_validate_engine engine);
+// Parses one of those names; false when `text` is none of them.
+bool atf_validate_engine_parse(const char* text, atf_validate_engine* engine);
 
 typedef struct atf_validate_options {
   uint64_t max_record_size;  // records longer than this: framing.too_large (default 64 MiB)
@@ -127,6 +146,9 @@ typedef struct atf_validate_options {
   // Default 0: every rule is an error. Evaluation goes on past an allowed violation, so it never
   // hides an error of the same record.
   uint64_t allowed_rules;
+  // The record decoder (default ATF_VALIDATE_ENGINE_UPB). The report does not depend on it,
+  // except for engine_fallbacks and, with ATF_VALIDATE_ENGINE_BOTH, engine.disagree errors.
+  atf_validate_engine engine;
 } atf_validate_options;
 
 // Fills in the defaults.
@@ -158,7 +180,12 @@ typedef struct atf_validate_report {
   bool has_time;              // at least one record decoded
   uint64_t time_min_ns, time_max_ns;
   uint64_t warnings;          // unknown fields + thread-table overflow + rule_warning_count
+                              // + engine_fallbacks
   uint64_t unknown_fields;
+  atf_validate_engine engine;  // the engine that was asked for
+  // Records the upb engine could not decode within its bounds and left to the nanopb engine
+  // (engines upb and both; see atf_validate_engine). A warning each.
+  uint64_t engine_fallbacks;
   // Recovery: the longest run of records from the start that are each fully valid, ending at the
   // first TraceEnd (a session ends there). Truncating events.bin at valid_prefix_bytes leaves
   // only valid records.
