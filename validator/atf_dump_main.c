@@ -35,6 +35,7 @@
 #include "validator/internal/cli.h"
 #include "validator/call_report.h"
 #include "validator/internal/decode.h"
+#include "validator/internal/engine.h"
 #include "validator/internal/file.h"
 #include "validator/internal/json_writer.h"
 #include "validator/internal/pass.h"
@@ -66,6 +67,7 @@ static const char kUsage[] =
     "                        counted)\n"
     "  --allow RULE          a rule whose violations are warnings (as atf-validate --allow)\n"
     "  --profile P           strict (default) or original (as atf-validate --profile)\n"
+    "  --engine E            record decoder: upb (default), nanopb, or both (as atf-validate --engine)\n"
     "  --help, -h, --version\n"
     "\n"
     "exit status: 0 ok, 1 some rule broken (named on stderr), 2 usage or I/O error\n";
@@ -204,7 +206,7 @@ static bool put_repeated(dumper* d) {
   memset(&err, 0, sizeof err);
   err.quiet = true;
   const atf_frame* f = d->rec->frame;
-  const bool ok = atf_decode_record(d->reader, f->body_offset, f->length, &visitor, &ev, &err);
+  const bool ok = atf_engine_decode(d->rec->engine, d->reader, f->body_offset, f->length, &visitor, &ev, &err);
   d->streaming = false;
   return ok;  // it decoded a moment ago, from the same bytes in memory
 }
@@ -386,7 +388,8 @@ static bool print_record(void* ctx, atf_reader* reader, const atf_pass_record* r
   memset(&err, 0, sizeof err);
   err.quiet = true;
   // It decoded in the pass: only a file that changed since fails here.
-  const bool ok = atf_decode_record(d->reader, f->body_offset, f->length, &visitor, &ev, &err) && d->format->record(d);
+  const bool ok = atf_engine_decode(rec->engine, d->reader, f->body_offset, f->length, &visitor, &ev, &err) &&
+                  d->format->record(d);
   if (ok) {
     maybe_flush(d);
   } else {
@@ -417,7 +420,7 @@ typedef struct options {
 } options;
 
 enum { OPT_HELP, OPT_VERSION, OPT_FORMAT, OPT_BYTES, OPT_MAX_RECORD, OPT_MAX_ERRORS, OPT_ALLOW, OPT_PROFILE,
-       OPT_THREAD, OPT_SORT };
+       OPT_THREAD, OPT_SORT, OPT_ENGINE };
 
 static const atf_cli_option kOptions[] = {
     {"--help", "-h", false, OPT_HELP},
@@ -428,6 +431,7 @@ static const atf_cli_option kOptions[] = {
     {"--max-errors", NULL, true, OPT_MAX_ERRORS},
     {"--allow", NULL, true, OPT_ALLOW},
     {"--profile", NULL, true, OPT_PROFILE},
+    {"--engine", NULL, true, OPT_ENGINE},
     {"--thread", NULL, true, OPT_THREAD},
     {"--sort", NULL, true, OPT_SORT},
     {NULL, NULL, false, 0},
@@ -466,6 +470,9 @@ static bool apply_option(const atf_cli* p, dumper* d, options* o, int id, const 
       if (strlen(value) >= 48 || atf_call_report_parse_option(arg, &d->report_options, err, sizeof err) != 1) break;
       return true;
     }
+    case OPT_ENGINE:
+      if (!atf_validate_engine_parse(value, &o->validate.engine)) break;
+      return true;
     case OPT_PROFILE:
       if (strcmp(value, "original") == 0) o->validate.allowed_rules |= ATF_VALIDATE_PROFILE_ORIGINAL;
       if (strcmp(value, "original") != 0 && strcmp(value, "strict") != 0) break;
@@ -585,6 +592,12 @@ int main(int argc, char** argv) {
     } else {
       print_list(paths, "", report.errors, report.errors_len, report.error_count);
       print_list(paths, "warning: ", report.rule_warnings, report.rule_warnings_len, report.rule_warning_count);
+      if (report.engine_fallbacks > 0) {
+        fprintf(stderr,
+                "atf-dump: warning: %" PRIu64 " record(s) beyond the upb engine's bounds were decoded by the nanopb "
+                "engine\n",
+                report.engine_fallbacks);
+      }
       status = report.valid ? EXIT_OK : EXIT_INVALID;
     }
   }

@@ -34,6 +34,8 @@ static const char kUsage[] =
     "  --profile P            strict (default): every rule; original: only what the original\n"
     "                         ATF V4 format states (order.*, session.*, manifest.uuid and\n"
     "                         manifest.time_range become warnings)\n"
+    "  --engine E             record decoder: upb (default), nanopb, or both (each record decoded by\n"
+    "                         both; any difference is an error, rule engine.disagree)\n"
     "  --quiet, -q            print nothing on stdout; the exit status tells\n"
     "  --help, -h, --version\n"
     "\n"
@@ -45,7 +47,18 @@ typedef struct cli {
   const char* path;
 } cli;
 
-enum { OPT_HELP, OPT_VERSION, OPT_JSON, OPT_QUIET, OPT_MAX_ERRORS, OPT_MAX_RECORD, OPT_THREADS, OPT_ALLOW, OPT_PROFILE };
+enum {
+  OPT_HELP,
+  OPT_VERSION,
+  OPT_JSON,
+  OPT_QUIET,
+  OPT_MAX_ERRORS,
+  OPT_MAX_RECORD,
+  OPT_THREADS,
+  OPT_ALLOW,
+  OPT_PROFILE,
+  OPT_ENGINE
+};
 
 static const atf_cli_option kOptions[] = {
     {"--help", "-h", false, OPT_HELP},
@@ -57,6 +70,7 @@ static const atf_cli_option kOptions[] = {
     {"--threads", NULL, true, OPT_THREADS},
     {"--allow", NULL, true, OPT_ALLOW},
     {"--profile", NULL, true, OPT_PROFILE},
+    {"--engine", NULL, true, OPT_ENGINE},
     {NULL, NULL, false, 0},
 };
 
@@ -85,6 +99,9 @@ static bool apply_option(const atf_cli* p, cli* c, int id, const char* value) {
         return false;
       }
       c->options.allowed_rules |= n;
+      return true;
+    case OPT_ENGINE:
+      if (!atf_validate_engine_parse(value, &c->options.engine)) break;
       return true;
     case OPT_PROFILE:
       if (strcmp(value, "original") == 0) {
@@ -193,8 +210,13 @@ static void print_summary(const cli* c, const atf_validate_report* r) {
   printf("\n  manifest: %s", r->manifest_checked ? "checked" : "trace.json not found, manifest rules skipped");
   if (r->has_dropped_events) printf(", droppedEvents %" PRIu64, r->dropped_events);
   if (r->has_recovered) printf(", recovered %s", r->recovered ? "true" : "false");
-  printf("\n  warnings %" PRIu64 " (unknown fields %" PRIu64 ", allowed rules %" PRIu64 ")\n", r->warnings,
-         r->unknown_fields, r->rule_warning_count);
+  printf("\n  engine %s", atf_validate_engine_name(r->engine));
+  if (r->engine_fallbacks > 0) {
+    printf(" (%" PRIu64 " record(s) beyond the upb engine's bounds decoded by the nanopb engine)", r->engine_fallbacks);
+  }
+  printf("\n  warnings %" PRIu64 " (unknown fields %" PRIu64 ", allowed rules %" PRIu64 ", engine fallbacks %" PRIu64
+         ")\n",
+         r->warnings, r->unknown_fields, r->rule_warning_count, r->engine_fallbacks);
   if (r->rule_warning_count > 0) {
     printf("  allowed rules broken %" PRIu64 "%s:\n", r->rule_warning_count,
            r->rule_warning_count > r->rule_warnings_len ? " (first ones shown)" : "");

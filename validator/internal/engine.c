@@ -150,7 +150,7 @@ static bool decode_both(atf_engine *e, atf_reader *r, uint64_t off, uint64_t len
     return atf_decode_record(r, off, len, visitor, ev, err);
   }
   if (!ok_u && strcmp(err->rule, "io") == 0) return false;
-  if (atf_engine_test_tamper != NULL) atf_engine_test_tamper(ev, err, &ok_u);
+  if (atf_engine_test_tamper != NULL) atf_engine_test_tamper(ev, err, &ok_u, hu.text);
   atf_event ev_n;
   atf_decode_error err_n;
   memset(&err_n, 0, sizeof err_n);

@@ -40,9 +40,10 @@ typedef enum atf_engine_kind {
 #define ATF_ENGINE_RULE_DISAGREE "engine.disagree"
 
 /* Test-only: when set (never in the tools), called after the upb engine decoded a record in
- * ATF_ENGINE_BOTH mode, before the comparison, with what it produced; it may change it. It is how
- * the tests make the engines disagree on purpose. */
-typedef void (*atf_engine_tamper_fn)(atf_event* ev, atf_decode_error* err, bool* ok);
+ * ATF_ENGINE_BOTH mode, before the comparison, with what it produced (its verdict, fixed fields or
+ * error, and its ATF_TEXT_FIELD_COUNT value hashes); it may change them. It is how the tests make
+ * the engines disagree on purpose. */
+typedef void (*atf_engine_tamper_fn)(atf_event* ev, atf_decode_error* err, bool* ok, uint64_t* text_hashes);
 extern atf_engine_tamper_fn atf_engine_test_tamper;
 
 typedef struct atf_engine {
