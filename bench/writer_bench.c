@@ -18,6 +18,7 @@
 #include "bench/pipeline_run.h"
 #include "bench/record_run.h"
 #include "bench/writer_run.h"
+#include "validator/atf/validate.h"
 
 typedef struct options {
   int json;
@@ -200,8 +201,8 @@ int main(int argc, char **argv) {
   if (argc == 4 && !strcmp(argv[1], "--rss-child")) {
     return bench_writer_rss_child(strtoull(argv[2], NULL, 10), argv[3]);
   }
-  if (argc == 4 && !strcmp(argv[1], "--validate-child")) {
-    return bench_validator_child(argv[2], (unsigned)strtoul(argv[3], NULL, 10));
+  if (argc == 5 && !strcmp(argv[1], "--validate-child")) {
+    return bench_validator_child(argv[2], (unsigned)strtoul(argv[3], NULL, 10), argv[4]);
   }
   options o;
   if (parse(argc, argv, &o) != 0) return 2;
@@ -283,9 +284,12 @@ int main(int argc, char **argv) {
     }
   }
 
-  /* Validator on a file of at least --validator-mib MiB written by the writer: one decoding
-   * thread (the default) and two, alternating, three runs each; medians. */
+  /* Validator on a file of at least --validator-mib MiB written by the writer: the default engine
+   * with one decoding thread (the library's default) and two, then each engine (upb, nanopb,
+   * both) with one thread, alternating, three runs each; medians. */
+  static const char *const kEngines[3] = {"upb", "nanopb", "both"};
   double val_mb_s = 0, val_rss = 0, val2_mb_s = 0, val2_rss = 0;
+  double eng_mb_s[3] = {0, 0, 0}, eng_rss[3] = {0, 0, 0};
   uint64_t val_bytes = 0;
   if (want_validator) {
     char big[4096];
@@ -293,10 +297,12 @@ int main(int argc, char **argv) {
       fprintf(stderr, "writer_bench: writing the validator's session failed in %s\n", o.dir);
       return 1;
     }
-    double rate[2][3], rss[2][3];
+    double rate[5][3], rss[5][3];
     for (int r = 0; r < 3; ++r) {
-      for (int k = 0; k < 2; ++k) {
-        if (bench_validator(big, (unsigned)k + 1, &rate[k][r], &rss[k][r], &val_bytes) != 0) {
+      for (int k = 0; k < 5; ++k) {
+        const unsigned threads = k == 1 ? 2 : 1;
+        const char *engine = k < 2 ? NULL : kEngines[k - 2];
+        if (bench_validator(big, threads, engine, &rate[k][r], &rss[k][r], &val_bytes) != 0) {
           fprintf(stderr, "writer_bench: validator run failed (%s)\n", big);
           return 1;
         }
@@ -306,6 +312,7 @@ int main(int argc, char **argv) {
     val2_mb_s = median3(rate[1]);
     val_rss = max3(rss[0]);
     val2_rss = max3(rss[1]);
+    for (int k = 0; k < 3; ++k) eng_mb_s[k] = median3(rate[k + 2]), eng_rss[k] = max3(rss[k + 2]);
     bench_remove_session(big);
   }
 
@@ -422,14 +429,23 @@ int main(int argc, char **argv) {
     }
   }
   if (want_validator) {
+    atf_validate_options defaults;
+    atf_validate_options_init(&defaults);
     if (o.json) {
       printf("%s\"validator_mb_per_s\": %.1f, \"validator_peak_rss_mib\": %.1f, "
              "\"validator_2_threads_mb_per_s\": %.1f, \"validator_2_threads_peak_rss_mib\": %.1f, "
-             "\"validator_file_bytes\": %" PRIu64,
-             sep, val_mb_s, val_rss, val2_mb_s, val2_rss, val_bytes);
+             "\"validator_file_bytes\": %" PRIu64 ", \"validator_engine\": \"%s\"",
+             sep, val_mb_s, val_rss, val2_mb_s, val2_rss, val_bytes, atf_validate_engine_name(defaults.engine));
+      printf(", \"validator_engines\": {\"upb\": %.1f, \"nanopb\": %.1f, \"both\": %.1f}", eng_mb_s[0], eng_mb_s[1],
+             eng_mb_s[2]);
+      printf(", \"validator_engines_peak_rss_mib\": {\"upb\": %.1f, \"nanopb\": %.1f, \"both\": %.1f}", eng_rss[0],
+             eng_rss[1], eng_rss[2]);
     } else {
-      printf("validator: %.1f MB/s on %.2f GiB, peak RSS %.1f MiB (2 threads: %.1f MB/s, %.1f MiB)\n",
-             val_mb_s, (double)val_bytes / (1 << 30), val_rss, val2_mb_s, val2_rss);
+      printf("validator (%s engine): %.1f MB/s on %.2f GiB, peak RSS %.1f MiB (2 threads: %.1f MB/s, %.1f MiB)\n",
+             atf_validate_engine_name(defaults.engine), val_mb_s, (double)val_bytes / (1 << 30), val_rss, val2_mb_s, val2_rss);
+      printf("validator engines, 1 thread: upb %.1f MB/s (%.1f MiB), nanopb %.1f MB/s (%.1f MiB), both %.1f MB/s "
+             "(%.1f MiB)\n",
+             eng_mb_s[0], eng_rss[0], eng_mb_s[1], eng_rss[1], eng_mb_s[2], eng_rss[2]);
     }
   }
   if (o.json) printf(", \"sink\": %" PRIu64 "}\n", sink % 2);
