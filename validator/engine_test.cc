@@ -88,7 +88,7 @@ TEST(Engine, UnknownEngineIsAUsageError) {
   const std::string bytes = atf_test::Frames(atf_test::SampleSession(1));
   rep.status = atf_validate_buffers(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), nullptr, 0, &opt,
                                     &rep.r);
-  EXPECT_EQ(rep.status, ATF_VALIDATE_EUSAGE);
+  EXPECT_EQ(rep.status, ATF_VALIDATE_E_USAGE);
   EXPECT_NE(std::string(rep.r.reason).find("engine"), std::string::npos) << rep.r.reason;
 }
 

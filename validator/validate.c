@@ -45,9 +45,9 @@
 const char* atf_validate_strerror(atf_validate_status status) {
   switch (status) {
     case ATF_VALIDATE_OK: return "ok";
-    case ATF_VALIDATE_EUSAGE: return "invalid arguments";
-    case ATF_VALIDATE_EIO: return "I/O error";
-    case ATF_VALIDATE_ENOMEM: return "out of memory";
+    case ATF_VALIDATE_E_USAGE: return "invalid arguments";
+    case ATF_VALIDATE_E_IO: return "I/O error";
+    case ATF_VALIDATE_E_NO_MEMORY: return "out of memory";
   }
   return "unknown status";
 }
@@ -543,10 +543,10 @@ static void framing_error(validation* v, atf_frame_status st, const atf_frame* f
 }
 
 static atf_validate_status io_failure(validation* v, const char* what) {
-  if (v->hook_failed) return ATF_VALIDATE_EIO;  // the hook wrote the reason
+  if (v->hook_failed) return ATF_VALIDATE_E_IO;  // the hook wrote the reason
   snprintf(v->rep->reason, sizeof v->rep->reason, "%s: %s", what,
            v->reader.io_errno ? strerror(v->reader.io_errno) : "file changed while being read");
-  return ATF_VALIDATE_EIO;
+  return ATF_VALIDATE_E_IO;
 }
 
 // Past max_errors, a run of zero bytes at `off` is counted in one step. Returns the bytes done.
@@ -567,16 +567,16 @@ static atf_validate_status check_events(validation* v) {
   for (; v->engines_ready < v->decoders; ++v->engines_ready) {
     if (!atf_engine_init(&v->engines[v->engines_ready], (atf_engine_kind)v->opt->engine)) {
       const char* why = atf_upb_engine_schema_error();
-      if (why == NULL) return ATF_VALIDATE_ENOMEM;
+      if (why == NULL) return ATF_VALIDATE_E_NO_MEMORY;
       snprintf(rep->reason, sizeof rep->reason, "upb engine: %s", why);
-      return ATF_VALIDATE_EIO;
+      return ATF_VALIDATE_E_IO;
     }
   }
   v->batch_cap = rep->bytes < BATCH_MAX ? (size_t)rep->bytes : BATCH_MAX;  // a record takes >= 1 byte
   if (v->batch_cap > 0) {
     v->frames = malloc(v->batch_cap * sizeof *v->frames);
     v->outcomes = malloc(v->batch_cap * sizeof *v->outcomes);
-    if (v->frames == NULL || v->outcomes == NULL) return ATF_VALIDATE_ENOMEM;
+    if (v->frames == NULL || v->outcomes == NULL) return ATF_VALIDATE_E_NO_MEMORY;
   }
   for (;;) {
     if (v->opt->progress != NULL && off >= next_progress) {
@@ -592,7 +592,7 @@ static atf_validate_status check_events(validation* v) {
     }
     const long done = run_batch(v, &off, &index);
     if (done < 0) return io_failure(v, EVENTS_FILE);
-    if (v->oom) return ATF_VALIDATE_ENOMEM;
+    if (v->oom) return ATF_VALIDATE_E_NO_MEMORY;
     if (done > 0) continue;
     atf_frame f;
     const atf_frame_status st = atf_reader_frame(&v->reader, off, &f);
@@ -605,7 +605,7 @@ static atf_validate_status check_events(validation* v) {
     }
     rep->records++;
     if (!check_record(v, &f, index, false)) return io_failure(v, EVENTS_FILE);
-    if (v->oom) return ATF_VALIDATE_ENOMEM;
+    if (v->oom) return ATF_VALIDATE_E_NO_MEMORY;
     off = f.body_offset + f.length;
     index++;
   }
@@ -649,19 +649,19 @@ static atf_validate_status run(validation* v, const char* manifest, size_t manif
   v->prefix_intact = true;
   atf_thread_table_init(&v->threads, ATF_VALIDATE_MAX_THREADS, atf_thread_table_random_seed());
   if (has_manifest) check_manifest(v, manifest, manifest_len, manifest_size);
-  atf_validate_status st = v->oom ? ATF_VALIDATE_ENOMEM : check_events(v);
+  atf_validate_status st = v->oom ? ATF_VALIDATE_E_NO_MEMORY : check_events(v);
   v->rep->engine_fallbacks = v->fallbacks;
   v->rep->warnings += v->fallbacks;
   if (st == ATF_VALIDATE_OK) {
     check_session_end(v);
     cross_check_manifest(v);
-    if (v->oom) st = ATF_VALIDATE_ENOMEM;
+    if (v->oom) st = ATF_VALIDATE_E_NO_MEMORY;
   }
   atf_thread_table_free(&v->threads);
   for (unsigned i = 0; i < v->engines_ready; ++i) atf_engine_free(&v->engines[i]);
   free(v->frames);
   free(v->outcomes);
-  if (st == ATF_VALIDATE_ENOMEM) snprintf(v->rep->reason, sizeof v->rep->reason, "out of memory");
+  if (st == ATF_VALIDATE_E_NO_MEMORY) snprintf(v->rep->reason, sizeof v->rep->reason, "out of memory");
   return st;
 }
 
@@ -694,7 +694,7 @@ atf_validate_status atf_validate_buffers(const uint8_t* events, size_t events_le
   atf_validate_options defaults;
   if (!begin(&v, options, &defaults, NULL, report) || (events == NULL && events_len > 0)) {
     if (report->reason[0] == '\0') snprintf(report->reason, sizeof report->reason, "invalid arguments");
-    return ATF_VALIDATE_EUSAGE;
+    return ATF_VALIDATE_E_USAGE;
   }
   static const uint8_t kEmpty[1] = {0};
   atf_reader_init_mem(&v.reader, events ? events : kEmpty, events_len);
@@ -723,12 +723,12 @@ atf_validate_status atf_pass_run(int dirfd, const char* name, const char* displa
   atf_validate_options defaults;
   if (!begin(&v, options, &defaults, hooks, report) || name == NULL || name[0] == '\0') {
     if (report->reason[0] == '\0') snprintf(report->reason, sizeof report->reason, "no path given");
-    return ATF_VALIDATE_EUSAGE;
+    return ATF_VALIDATE_E_USAGE;
   }
   struct stat st;
   if (fstatat(dirfd, name, &st, 0) != 0) {
     snprintf(report->reason, sizeof report->reason, "%s: %s", display, strerror(errno));
-    return ATF_VALIDATE_EIO;
+    return ATF_VALIDATE_E_IO;
   }
   const bool is_dir = S_ISDIR(st.st_mode);
   const char* leaf;
@@ -736,11 +736,11 @@ atf_validate_status atf_pass_run(int dirfd, const char* name, const char* displa
   const int dfd = atf_file_open_dir_of(dirfd, name, is_dir, &leaf, &owned);
   if (dfd < 0 && dfd != AT_FDCWD) {
     snprintf(report->reason, sizeof report->reason, "%s: %s", display, strerror(errno));
-    return ATF_VALIDATE_EIO;
+    return ATF_VALIDATE_E_IO;
   }
   const char* sep = is_dir ? "/" : "";
   const char* events_name = is_dir ? EVENTS_FILE : leaf;
-  atf_validate_status status = ATF_VALIDATE_EIO;
+  atf_validate_status status = ATF_VALIDATE_E_IO;
   int fd = -1;
   uint64_t size = 0, manifest_size = 0;
   const char* why = NULL;
@@ -754,7 +754,7 @@ atf_validate_status atf_pass_run(int dirfd, const char* name, const char* displa
     snprintf(report->reason, sizeof report->reason, "%s%s%s%s: %s", is_dir ? display : "", sep, MANIFEST_FILE,
              is_dir ? "" : " beside the events file", atf_file_strerror(err, why));
   } else if (!atf_reader_init_fd(&v.reader, fd, size, v.opt->window_size)) {
-    status = ATF_VALIDATE_ENOMEM;  // a 1 MiB malloc failure: not reproducible in a test
+    status = ATF_VALIDATE_E_NO_MEMORY;  // a 1 MiB malloc failure: not reproducible in a test
     snprintf(report->reason, sizeof report->reason, "out of memory");
   } else {
     report->bytes = size;

@@ -35,12 +35,16 @@ extern "C" {
 // Record index of errors that belong to no record (manifest rules, empty file).
 #define ATF_VALIDATE_NO_RECORD UINT64_MAX
 
-// Outcome of a call. Values are fixed.
+// Outcome of a call, named in the toolkit's one scheme (ATF_<MODULE>_E_*, as ATF_RECOVER_E_* and
+// ATF_TRACER_E_*). Values are fixed: they are those of the earlier names ATF_VALIDATE_EUSAGE (1),
+// ATF_VALIDATE_EIO (2) and ATF_VALIDATE_ENOMEM (3), which are gone.
 typedef enum atf_validate_status {
-  ATF_VALIDATE_OK = 0,       // the input was read; report->valid says whether it conforms
-  ATF_VALIDATE_EUSAGE = 1,   // bad arguments (no path, NULL buffers, zero max_record_size)
-  ATF_VALIDATE_EIO = 2,      // a file is missing or unreadable (report->reason says which)
-  ATF_VALIDATE_ENOMEM = 3,
+  ATF_VALIDATE_OK = 0,           // the input was read; report->valid says whether it conforms
+  ATF_VALIDATE_E_USAGE = 1,      // bad arguments (no path, NULL buffers, zero max_record_size,
+                                 // unknown engine)
+  ATF_VALIDATE_E_IO = 2,         // a file is missing or unreadable, or the upb engine's embedded
+                                 // schema did not load (report->reason says which)
+  ATF_VALIDATE_E_NO_MEMORY = 3,
 } atf_validate_status;
 
 const char* atf_validate_strerror(atf_validate_status status);
@@ -213,7 +217,7 @@ typedef struct atf_validate_report {
   uint64_t rule_warning_count;
   size_t rule_warnings_len;
   atf_validate_error* rule_warnings;
-  char reason[256];           // when a call fails with EIO/EUSAGE/ENOMEM: why, one line
+  char reason[256];           // when a call fails (ATF_VALIDATE_E_*): why, one line
 } atf_validate_report;
 
 // Validates PATH: a session directory holding events.bin (and normally trace.json), or an events.bin

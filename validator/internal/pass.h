@@ -37,7 +37,7 @@ typedef struct atf_pass_hooks {
   // Called for each record that decodes. The record's bytes are input bytes
   // [frame->body_offset, + frame->length) of `reader` (atf_reader_get, atf_reader_copy,
   // atf_engine_decode with rec->engine); nothing else reads the input until the hook returns. Returning false ends
-  // the pass with ATF_VALIDATE_EIO and the hook's text in report->reason (at most 255 bytes).
+  // the pass with ATF_VALIDATE_E_IO and the hook's text in report->reason (at most 255 bytes).
   bool (*on_record)(void* ctx, atf_reader* reader, const atf_pass_record* rec, char* reason);
 } atf_pass_hooks;
 
