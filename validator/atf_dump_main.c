@@ -478,44 +478,31 @@ static bool apply_option(const atf_cli* p, dumper* d, options* o, int id, const 
       if (strcmp(value, "original") != 0 && strcmp(value, "strict") != 0) break;
       return true;
   }
-  const char* name = "";
-  for (const atf_cli_option* opt = kOptions; opt->name != NULL; ++opt) {
-    if (opt->id == id) name = opt->name;
-  }
-  atf_cli_error(p, "invalid %s '%s'", name, value);
+  atf_cli_error(p, "invalid %s '%s'", atf_cli_option_name(kOptions, id), value);
   return false;
+}
+
+typedef struct parse_ctx {
+  dumper* d;
+  options* o;
+} parse_ctx;
+
+static bool apply_cb(void* ctx, const atf_cli* p, int id, const char* value) {
+  const parse_ctx* c = ctx;
+  return apply_option(p, c->d, c->o, id, value);
 }
 
 // Returns -1 to go on, or an exit status.
 static int parse_args(int argc, char** argv, dumper* d, options* o) {
   atf_cli p;
   atf_cli_init(&p, "atf-dump", argc, argv);
-  for (;;) {
-    const char* value;
-    const int id = atf_cli_next(&p, kOptions, &value);
-    if (id == ATF_CLI_END) break;
-    if (id == ATF_CLI_ERROR) return EXIT_USAGE;
-    if (id == OPT_HELP) {
-      fputs(kUsage, stdout);
-      return EXIT_OK;
-    }
-    if (id == OPT_VERSION) {
-      printf("atf-dump %s\n", ATF_VALIDATE_VERSION);
-      return EXIT_OK;
-    }
-    if (id == ATF_CLI_OPERAND) {
-      if (o->path != NULL) {
-        atf_cli_error(&p, "more than one PATH: '%s'", value);
-        return EXIT_USAGE;
-      }
-      o->path = value;
-    } else if (!apply_option(&p, d, o, id, value)) {
-      return EXIT_USAGE;
-    }
-  }
-  if (o->path == NULL) {
-    atf_cli_error(&p, "missing PATH");
-    return EXIT_USAGE;
+  parse_ctx ctx = {d, o};
+  const atf_cli_spec spec = {kOptions, OPT_HELP, OPT_VERSION, kUsage, "atf-dump " ATF_VALIDATE_VERSION, "PATH",
+                             apply_cb, &ctx};
+  switch (atf_cli_parse("atf-dump", argc, argv, &spec, &o->path)) {
+    case ATF_CLI_PARSED: break;
+    case ATF_CLI_DONE: return EXIT_OK;
+    default: return EXIT_USAGE;
   }
   if (!d->report && (d->report_options.one_thread || d->report_options.sort != ATF_CALL_REPORT_SORT_TOTAL)) {
     atf_cli_error(&p, "--thread and --sort apply to --format report");

@@ -111,49 +111,24 @@ static bool apply_option(const atf_cli* p, cli* c, int id, const char* value) {
       }
       return true;
   }
-  const char* name = "";
-  for (const atf_cli_option* o = kOptions; o->name != NULL; ++o) {
-    if (o->id == id) name = o->name;
-  }
-  atf_cli_error(p, "invalid %s '%s'", name, value);
+  atf_cli_error(p, "invalid %s '%s'", atf_cli_option_name(kOptions, id), value);
   return false;
 }
+
+static bool apply_cb(void* ctx, const atf_cli* p, int id, const char* value) { return apply_option(p, ctx, id, value); }
 
 // Returns -1 to go on, or an exit status.
 static int parse_args(int argc, char** argv, cli* c) {
   atf_validate_options_init(&c->options);
   c->options.threads = 0; /* the tool: one decoding thread per online CPU (the library: 1) */
   c->options.max_errors = DEFAULT_SHOWN_ERRORS;
-  atf_cli p;
-  atf_cli_init(&p, "atf-validate", argc, argv);
-  for (;;) {
-    const char* value;
-    const int id = atf_cli_next(&p, kOptions, &value);
-    if (id == ATF_CLI_END) break;
-    if (id == ATF_CLI_ERROR) return EXIT_USAGE;
-    if (id == OPT_HELP) {
-      fputs(kUsage, stdout);
-      return EXIT_VALID;
-    }
-    if (id == OPT_VERSION) {
-      printf("atf-validate %s\n", ATF_VALIDATE_VERSION);
-      return EXIT_VALID;
-    }
-    if (id == ATF_CLI_OPERAND) {
-      if (c->path != NULL) {
-        atf_cli_error(&p, "more than one PATH: '%s'", value);
-        return EXIT_USAGE;
-      }
-      c->path = value;
-    } else if (!apply_option(&p, c, id, value)) {
-      return EXIT_USAGE;
-    }
+  const atf_cli_spec spec = {kOptions, OPT_HELP, OPT_VERSION, kUsage, "atf-validate " ATF_VALIDATE_VERSION, "PATH",
+                             apply_cb, c};
+  switch (atf_cli_parse("atf-validate", argc, argv, &spec, &c->path)) {
+    case ATF_CLI_PARSED: return -1;
+    case ATF_CLI_DONE: return EXIT_VALID;
+    default: return EXIT_USAGE;
   }
-  if (c->path == NULL) {
-    atf_cli_error(&p, "missing PATH");
-    return EXIT_USAGE;
-  }
-  return -1;
 }
 
 static void show_progress(uint64_t done, uint64_t total, void* arg) {
