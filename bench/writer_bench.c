@@ -28,6 +28,7 @@ typedef struct options {
   double pipeline_seconds; /* the producers' run per pipeline row */
   uint32_t ring_bytes;
   uint64_t validator_bytes;
+  int keep_validator_session;
   int drain_nice;
   int pipeline_io_thread; /* -1: the tracer's default */
   int pipeline_reps;      /* runs per pipeline row; the median by events/s is reported */
@@ -88,7 +89,7 @@ static void usage(FILE *f) {
           "usage: writer_bench [--json] [--events N] [--reps R] [--dir DIR]\n"
           "                    [--pipeline-seconds S] [--ring-bytes N] [--drain-nice N] [--validator-mib N]\n"
           "                    [--pipeline-io-thread 0|1] [--pipeline-reps R]\n"
-          "                    [--only record,writer,pipeline,validator]\n");
+          "                    [--only record,writer,pipeline,validator] [--keep-validator-session]\n");
 }
 
 static int parse(int argc, char **argv, options *o) {
@@ -102,6 +103,7 @@ static int parse(int argc, char **argv, options *o) {
   o->drain_nice = 0;
   o->pipeline_io_thread = -1;
   o->pipeline_reps = 3;
+  o->keep_validator_session = 0;
   o->sections = SECTION_RECORD | SECTION_WRITER | SECTION_PIPELINE | SECTION_VALIDATOR;
   for (int i = 1; i < argc; ++i) {
     if (!strcmp(argv[i], "--json")) {
@@ -128,6 +130,8 @@ static int parse(int argc, char **argv, options *o) {
                         "pipeline, validator\n");
         return -1;
       }
+    } else if (!strcmp(argv[i], "--keep-validator-session")) {
+      o->keep_validator_session = 1; /* for profiling the validator on the bench's session */
     } else if (!strcmp(argv[i], "--validator-mib") && i + 1 < argc) {
       o->validator_bytes = strtoull(argv[++i], NULL, 10) << 20;
     } else if (!strcmp(argv[i], "--help")) {
@@ -313,7 +317,11 @@ int main(int argc, char **argv) {
     val_rss = max3(rss[0]);
     val2_rss = max3(rss[1]);
     for (int k = 0; k < 3; ++k) eng_mb_s[k] = median3(rate[k + 2]), eng_rss[k] = max3(rss[k + 2]);
-    bench_remove_session(big);
+    if (o.keep_validator_session) {
+      fprintf(stderr, "writer_bench: the validator's session is kept in %s\n", big);
+    } else {
+      bench_remove_session(big);
+    }
   }
 
   const char *sep = "";

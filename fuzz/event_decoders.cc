@@ -137,7 +137,7 @@ bool DecodeWithUpbEngine(const uint8_t* body, size_t len, Event* out, std::strin
   Collector c{out, {}};
   atf_event_visitor visitor{&c, OnText, OnRegister};
   atf_event ev;
-  atf_decode_error err;
+  atf_decode_error err{};
   const bool ok = atf_upb_decode_record(engine.e, body, len, 0, &visitor, &ev, &err);
   return Finish(ok, ev, err, out, rule);
 }

@@ -13,7 +13,8 @@
 // into one buffer of its size, at most --max-record-size), in pieces of at most 64 KiB. Its
 // repeated field (args or a register map) is formatted into a buffer of at most 1 MiB; a larger
 // one is printed by decoding the record once more, streaming the elements. So the peak is about
-// one record plus 3 MiB, however the record's bytes expand when escaped.
+// one record plus 3 MiB (plus the upb engine's arena, at most 8 MiB: internal/engine.h), however
+// the record's bytes expand when escaped.
 //
 // uint64 values: JSON Lines writes them as JSON integers with every digit (exact for parsers that
 // keep 64-bit integers: Python, Go, C++, serde_json); the Chrome format is read by JavaScript,

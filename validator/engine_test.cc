@@ -309,6 +309,32 @@ TEST(EngineFallback, RecordsLargerThanTheWindowAreCountedAsWarnings) {
   }
 }
 
+// A record inside the window whose decoding needs more than the upb engine's arena limit (8 MiB in
+// the validator): 128 000 register entries with the same one-letter name (legal: the last wins).
+TEST(EngineFallback, RecordsBeyondTheArenaLimitAreCountedAsWarnings) {
+  auto events = atf_test::SampleSession(1);
+  size_t at = 0;
+  while (!events[at].has_function_call()) ++at;
+  std::string body = atf_test::Serialize(events[at]);
+  const std::string call = events[at].function_call().SerializeAsString();
+  std::string entries;
+  const std::string entry = atf_test::LenField(3, atf_test::LenField(1, "R") + atf_test::VarintField(2, 1));
+  for (int i = 0; i < 128000; ++i) entries += entry;
+  // The payload (Event field 12) again, holding only the entries: protobuf merges the two.
+  body += atf_test::LenField(12, entries);
+  ASSERT_LT(body.size(), 1u << 20);
+  std::string bytes;
+  for (size_t i = 0; i < events.size(); ++i) bytes += atf_test::Frame(i == at ? body : atf_test::Serialize(events[i]));
+  for (atf_validate_engine e : kEngines) {
+    SCOPED_TRACE(atf_validate_engine_name(e));
+    Report rep;
+    Validate(bytes, e, &rep);
+    ASSERT_EQ(rep.status, ATF_VALIDATE_OK);
+    EXPECT_TRUE(rep.r.valid) << rep.Summary();
+    EXPECT_EQ(rep.r.engine_fallbacks, e == ATF_VALIDATE_ENGINE_NANOPB ? 0u : 1u);
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // The tools.
 

@@ -116,8 +116,8 @@ bool atf_validate_rule_parse(const char* text, uint64_t* mask);
 
 // The record decoder (docs/format.md, "Engines"). Values are fixed.
 typedef enum atf_validate_engine {
-  // The upb engine (third_party/upb, patched). A record it cannot decode within its bounds (its
-  // arena limit, 2^31 bytes or more, or larger than the read window) is decoded by the nanopb
+  // The upb engine (third_party/upb, patched). A record it cannot decode within its bounds (8 MiB
+  // of arena memory, 2^31 bytes or more, or larger than the read window) is decoded by the nanopb
   // engine instead: counted in report->engine_fallbacks, a warning.
   ATF_VALIDATE_ENGINE_UPB = 0,
   ATF_VALIDATE_ENGINE_NANOPB = 1,  // the nanopb engine

@@ -36,7 +36,7 @@ bool atf_engine_init(atf_engine *e, atf_engine_kind kind) {
   memset(e, 0, sizeof *e);
   e->kind = kind;
   if (kind == ATF_ENGINE_NANOPB) return true;
-  e->upb = atf_upb_engine_new(0);
+  e->upb = atf_upb_engine_new(ATF_ENGINE_UPB_ARENA_LIMIT);
   return e->upb != NULL;
 }
 

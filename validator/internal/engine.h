@@ -4,7 +4,7 @@
  * through atf_engine_decode(), which has atf_decode_record()'s contract (decode.h), whatever the
  * engine:
  *   - ATF_ENGINE_UPB: the upb engine (upb_engine.h). A record it cannot decode within its limits
- *     (rule ATF_UPB_RULE_LIMIT: arena bound, 2^31 bytes or more) or that is larger than the
+ *     (rule ATF_UPB_RULE_LIMIT: ATF_ENGINE_UPB_ARENA_LIMIT, 2^31 bytes or more) or that is larger than the
  *     reader's window (upb decodes from contiguous memory) is decoded by the nanopb engine instead:
  *     a fallback, counted (atf_engine.fallbacks), which the report shows as a warning.
  *   - ATF_ENGINE_NANOPB: the nanopb engine (decode.h).
@@ -38,6 +38,13 @@ typedef enum atf_engine_kind {
 } atf_engine_kind;
 
 #define ATF_ENGINE_RULE_DISAGREE "engine.disagree"
+
+/* Arena memory the upb engine may use for one record beyond its fixed 64 KiB block (its own
+ * default is 64 MiB): a record needing more falls back to the nanopb engine. A writer's record (a
+ * few dozen registers at most) needs a few KiB; a 1 MiB record of 5-byte register entries needs
+ * 17 MiB (upb_engine.h) and falls back. So each decoding thread holds at most the window's record,
+ * 64 KiB and this, whatever the input declares. */
+#define ATF_ENGINE_UPB_ARENA_LIMIT (8u * 1024u * 1024u)
 
 /* Test-only: when set (never in the tools), called after the upb engine decoded a record in
  * ATF_ENGINE_BOTH mode, before the comparison, with what it produced (its verdict, fixed fields or

@@ -76,7 +76,7 @@ EngineResult DecodeNanopb(const uint8_t* input, size_t input_len, uint64_t off, 
   Collector c{&r, {}};
   const atf_event_visitor v = {&c, Collector::Text, Collector::Reg};
   atf_event ev;
-  atf_decode_error err;
+  atf_decode_error err{};  // quiet false: the caller sets it before the call (decode.h)
   const bool ok = atf_decode_record(&reader, off, len, &v, &ev, &err);
   atf_reader_free(&reader);
   Finish(&r, ok, ev, err);
@@ -88,7 +88,7 @@ EngineResult DecodeUpb(atf_upb_engine* e, const uint8_t* input, uint64_t off, ui
   Collector c{&r, {}};
   const atf_event_visitor v = {&c, Collector::Text, Collector::Reg};
   atf_event ev;
-  atf_decode_error err;
+  atf_decode_error err{};
   const bool ok = atf_upb_decode_record(e, len ? input + off : nullptr, len, off, &v, &ev, &err);
   Finish(&r, ok, ev, err);
   return r;
