@@ -531,6 +531,7 @@ bool atf_call_report_build(atf_reader *r, const char *manifest, size_t manifest_
     }
     atf_event ev;
     atf_decode_error derr;
+    memset(&derr, 0, sizeof derr); /* quiet is read by the decoder: set before the call */
     atf_buf_clear(&b.symbol);
     if (!atf_decode_record(r, f.body_offset, f.length, &visitor, &ev, &derr)) {
       if (strcmp(derr.rule, "io") == 0) {
