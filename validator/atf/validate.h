@@ -96,8 +96,9 @@ typedef enum atf_validate_rule {
 // The rules that may be allowed (turned into warnings): those checked after a record decoded
 // (order.*, session.*) and the manifest's (manifest.*). A record that breaks a framing, wire or
 // schema rule cannot be read on, so those always stay errors, and so does engine.disagree.
-#define ATF_VALIDATE_ALLOWABLE_RULES \
-  (((UINT64_C(1) << (ATF_RULE_MANIFEST_TIME_RANGE + 1)) - 1) & ~((UINT64_C(1) << ATF_RULE_ORDER_EVENT_ID) - 1))
+#define ATF_VALIDATE_ALLOWABLE_RULES                                                                   \
+  (((UINT64_C(1) << ATF_RULE_COUNT) - 1) & ~((UINT64_C(1) << ATF_RULE_ORDER_EVENT_ID) - 1) &             \
+   ~ATF_VALIDATE_RULE_BIT(ATF_RULE_ENGINE_DISAGREE))
 // Profile "original": only what the original ATF V4 format states is checked (framing, wire,
 // schema, UTF-8, manifest syntax, types, required keys, counts and sizes); the rules this toolkit
 // adds become warnings: order.*, session.*, manifest.uuid and manifest.time_range.
