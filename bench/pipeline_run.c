@@ -163,12 +163,13 @@ int bench_write_fresh(const char *dir, unsigned mib, double *mb_per_s, double *c
   return rc;
 }
 
-int bench_validator_child(const char *session_dir, unsigned threads) {
+int bench_validator_child(const char *session_dir, unsigned threads, const char *engine) {
   atf_validate_report rep;
   memset(&rep, 0, sizeof rep);
   atf_validate_options opt;
   atf_validate_options_init(&opt);
   opt.threads = threads;
+  if (strcmp(engine, "default") != 0 && !atf_validate_engine_parse(engine, &opt.engine)) return 2;
   const uint64_t t0 = bench_now_ns();
   const int ok = atf_validate_path(session_dir, &opt, &rep) == ATF_VALIDATE_OK;
   const uint64_t t1 = bench_now_ns();
@@ -177,7 +178,7 @@ int bench_validator_child(const char *session_dir, unsigned threads) {
   return ok ? 0 : 1;
 }
 
-int bench_validator(const char *session_dir, unsigned threads, double *mb_per_s,
+int bench_validator(const char *session_dir, unsigned threads, const char *engine, double *mb_per_s,
                     double *peak_rss_mib, uint64_t *file_bytes) {
   char path[4200];
   snprintf(path, sizeof path, "%s/events.bin", session_dir);
@@ -187,7 +188,7 @@ int bench_validator(const char *session_dir, unsigned threads, double *mb_per_s,
   char nthreads[16];
   snprintf(nthreads, sizeof nthreads, "%u", threads);
   char *const argv[] = {(char *)"writer_bench", (char *)"--validate-child", (char *)session_dir,
-                        nthreads, NULL};
+                        nthreads, (char *)(engine != NULL ? engine : "default"), NULL};
   char buf[128];
   if (bench_run_child_output(argv, buf, sizeof buf) != 0) return -1;
   double secs = 0, rss = 0;

@@ -38,13 +38,15 @@ int bench_pipeline(const char *dir, int producers, double seconds, uint32_t ring
 int bench_write_fresh(const char *dir, unsigned mib, double *mb_per_s, double *cpu_ns_per_byte);
 
 /* Validates `session_dir` in a fresh child process (this binary re-executed with
- * --validate-child) with `threads` decoding threads (atf_validate_options.threads); MB/s of
+ * --validate-child) with `threads` decoding threads (atf_validate_options.threads) and the
+ * record engine named `engine` ("upb", "nanopb", "both"; NULL: the library's default); MB/s of
  * events.bin and the child's peak RSS in MiB. */
-int bench_validator(const char *session_dir, unsigned threads, double *mb_per_s,
+int bench_validator(const char *session_dir, unsigned threads, const char *engine, double *mb_per_s,
                     double *peak_rss_mib, uint64_t *file_bytes);
 
-/* The child side: validates and prints "<seconds> <peak rss MiB> <valid>"; returns exit status. */
-int bench_validator_child(const char *session_dir, unsigned threads);
+/* The child side: validates and prints "<seconds> <peak rss MiB> <valid>"; returns exit status.
+ * `engine` as above ("default": the library's default). */
+int bench_validator_child(const char *session_dir, unsigned threads, const char *engine);
 
 #ifdef __cplusplus
 }

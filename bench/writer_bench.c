@@ -18,6 +18,7 @@
 #include "bench/pipeline_run.h"
 #include "bench/record_run.h"
 #include "bench/writer_run.h"
+#include "validator/atf/validate.h"
 
 typedef struct options {
   int json;
@@ -27,6 +28,7 @@ typedef struct options {
   double pipeline_seconds; /* the producers' run per pipeline row */
   uint32_t ring_bytes;
   uint64_t validator_bytes;
+  int keep_validator_session;
   int drain_nice;
   int pipeline_io_thread; /* -1: the tracer's default */
   int pipeline_reps;      /* runs per pipeline row; the median by events/s is reported */
@@ -87,7 +89,7 @@ static void usage(FILE *f) {
           "usage: writer_bench [--json] [--events N] [--reps R] [--dir DIR]\n"
           "                    [--pipeline-seconds S] [--ring-bytes N] [--drain-nice N] [--validator-mib N]\n"
           "                    [--pipeline-io-thread 0|1] [--pipeline-reps R]\n"
-          "                    [--only record,writer,pipeline,validator]\n");
+          "                    [--only record,writer,pipeline,validator] [--keep-validator-session]\n");
 }
 
 static int parse(int argc, char **argv, options *o) {
@@ -101,6 +103,7 @@ static int parse(int argc, char **argv, options *o) {
   o->drain_nice = 0;
   o->pipeline_io_thread = -1;
   o->pipeline_reps = 3;
+  o->keep_validator_session = 0;
   o->sections = SECTION_RECORD | SECTION_WRITER | SECTION_PIPELINE | SECTION_VALIDATOR;
   for (int i = 1; i < argc; ++i) {
     if (!strcmp(argv[i], "--json")) {
@@ -127,6 +130,8 @@ static int parse(int argc, char **argv, options *o) {
                         "pipeline, validator\n");
         return -1;
       }
+    } else if (!strcmp(argv[i], "--keep-validator-session")) {
+      o->keep_validator_session = 1; /* for profiling the validator on the bench's session */
     } else if (!strcmp(argv[i], "--validator-mib") && i + 1 < argc) {
       o->validator_bytes = strtoull(argv[++i], NULL, 10) << 20;
     } else if (!strcmp(argv[i], "--help")) {
@@ -210,8 +215,8 @@ int main(int argc, char **argv) {
   if (argc == 4 && !strcmp(argv[1], "--rss-child")) {
     return bench_writer_rss_child(strtoull(argv[2], NULL, 10), argv[3]);
   }
-  if (argc == 4 && !strcmp(argv[1], "--validate-child")) {
-    return bench_validator_child(argv[2], (unsigned)strtoul(argv[3], NULL, 10));
+  if (argc == 5 && !strcmp(argv[1], "--validate-child")) {
+    return bench_validator_child(argv[2], (unsigned)strtoul(argv[3], NULL, 10), argv[4]);
   }
   options o;
   if (parse(argc, argv, &o) != 0) return 2;
@@ -293,9 +298,12 @@ int main(int argc, char **argv) {
     }
   }
 
-  /* Validator on a file of at least --validator-mib MiB written by the writer: one decoding
-   * thread (the default) and two, alternating, three runs each; medians. */
+  /* Validator on a file of at least --validator-mib MiB written by the writer: the default engine
+   * with one decoding thread (the library's default) and two, then each engine (upb, nanopb,
+   * both) with one thread, alternating, three runs each; medians. */
+  static const char *const kEngines[3] = {"upb", "nanopb", "both"};
   double val_mb_s = 0, val_rss = 0, val2_mb_s = 0, val2_rss = 0;
+  double eng_mb_s[3] = {0, 0, 0}, eng_rss[3] = {0, 0, 0};
   uint64_t val_bytes = 0;
   if (want_validator) {
     char big[4096];
@@ -303,10 +311,12 @@ int main(int argc, char **argv) {
       fprintf(stderr, "writer_bench: writing the validator's session failed in %s\n", o.dir);
       return 1;
     }
-    double rate[2][3], rss[2][3];
+    double rate[5][3], rss[5][3];
     for (int r = 0; r < 3; ++r) {
-      for (int k = 0; k < 2; ++k) {
-        if (bench_validator(big, (unsigned)k + 1, &rate[k][r], &rss[k][r], &val_bytes) != 0) {
+      for (int k = 0; k < 5; ++k) {
+        const unsigned threads = k == 1 ? 2 : 1;
+        const char *engine = k < 2 ? NULL : kEngines[k - 2];
+        if (bench_validator(big, threads, engine, &rate[k][r], &rss[k][r], &val_bytes) != 0) {
           fprintf(stderr, "writer_bench: validator run failed (%s)\n", big);
           return 1;
         }
@@ -316,7 +326,12 @@ int main(int argc, char **argv) {
     val2_mb_s = median3(rate[1]);
     val_rss = max3(rss[0]);
     val2_rss = max3(rss[1]);
-    bench_remove_session(big);
+    for (int k = 0; k < 3; ++k) eng_mb_s[k] = median3(rate[k + 2]), eng_rss[k] = max3(rss[k + 2]);
+    if (o.keep_validator_session) {
+      fprintf(stderr, "writer_bench: the validator's session is kept in %s\n", big);
+    } else {
+      bench_remove_session(big);
+    }
   }
 
   const char *sep = "";
@@ -437,14 +452,23 @@ int main(int argc, char **argv) {
     }
   }
   if (want_validator) {
+    atf_validate_options defaults;
+    atf_validate_options_init(&defaults);
     if (o.json) {
       printf("%s\"validator_mb_per_s\": %.1f, \"validator_peak_rss_mib\": %.1f, "
              "\"validator_2_threads_mb_per_s\": %.1f, \"validator_2_threads_peak_rss_mib\": %.1f, "
-             "\"validator_file_bytes\": %" PRIu64,
-             sep, val_mb_s, val_rss, val2_mb_s, val2_rss, val_bytes);
+             "\"validator_file_bytes\": %" PRIu64 ", \"validator_engine\": \"%s\"",
+             sep, val_mb_s, val_rss, val2_mb_s, val2_rss, val_bytes, atf_validate_engine_name(defaults.engine));
+      printf(", \"validator_engines\": {\"upb\": %.1f, \"nanopb\": %.1f, \"both\": %.1f}", eng_mb_s[0], eng_mb_s[1],
+             eng_mb_s[2]);
+      printf(", \"validator_engines_peak_rss_mib\": {\"upb\": %.1f, \"nanopb\": %.1f, \"both\": %.1f}", eng_rss[0],
+             eng_rss[1], eng_rss[2]);
     } else {
-      printf("validator: %.1f MB/s on %.2f GiB, peak RSS %.1f MiB (2 threads: %.1f MB/s, %.1f MiB)\n",
-             val_mb_s, (double)val_bytes / (1 << 30), val_rss, val2_mb_s, val2_rss);
+      printf("validator (%s engine): %.1f MB/s on %.2f GiB, peak RSS %.1f MiB (2 threads: %.1f MB/s, %.1f MiB)\n",
+             atf_validate_engine_name(defaults.engine), val_mb_s, (double)val_bytes / (1 << 30), val_rss, val2_mb_s, val2_rss);
+      printf("validator engines, 1 thread: upb %.1f MB/s (%.1f MiB), nanopb %.1f MB/s (%.1f MiB), both %.1f MB/s "
+             "(%.1f MiB)\n",
+             eng_mb_s[0], eng_rss[0], eng_mb_s[1], eng_rss[1], eng_mb_s[2], eng_rss[2]);
     }
   }
   if (o.json) printf(", \"sink\": %" PRIu64 "}\n", sink % 2);

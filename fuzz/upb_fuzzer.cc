@@ -12,6 +12,9 @@
 //   2. the engine: the input as one record body, decoded by the upb engine and by the nanopb
 //      engine: same verdict, rule, offset and values (validator/testing/engine_compare.h).
 //   3. the engine on the input as an events.bin: the same for every complete record.
+//   4. the input as an events.bin through the validator's public option, engine "both"
+//      (atf_validate_options.engine): no record yields engine.disagree, and the report's verdict
+//      and error count are those of the nanopb engine alone.
 #include <cstdint>
 #include <cstdlib>
 #include <string>
@@ -22,6 +25,7 @@
 #include "upb/decode.h"
 #include "upb/def.h"
 #include "upb_patches_test_descriptor_set.h"
+#include "validator/atf/validate.h"
 #include "validator/internal/upb_engine.h"
 #include "validator/testing/engine_compare.h"
 extern "C" {
@@ -143,6 +147,34 @@ void Compare(const uint8_t* input, size_t input_len, uint64_t off, uint64_t len)
   ATF_FUZZ_CHECK(upb.ok || upb.rule != ATF_UPB_RULE_LIMIT);  // no fuzz input is that large
 }
 
+
+// 4. (see the top): engine "both" through atf_validate_buffers.
+void CheckEngineBoth(const uint8_t* data, size_t size) {
+  atf_validate_report reports[2];
+  const atf_validate_engine engines[2] = {ATF_VALIDATE_ENGINE_BOTH, ATF_VALIDATE_ENGINE_NANOPB};
+  for (int i = 0; i < 2; ++i) {
+    atf_validate_options opt;
+    atf_validate_options_init(&opt);
+    opt.engine = engines[i];
+    opt.max_errors = ATF_VALIDATE_MAX_ERRORS;  // every error kept: a disagreement cannot hide
+    opt.max_record_size = 1 << 20;
+    if (atf_validate_buffers(data, size, nullptr, 0, &opt, &reports[i]) != ATF_VALIDATE_OK) {
+      atf_fuzz::Fail(__FILE__, __LINE__, "atf_validate_buffers failed");
+    }
+  }
+  for (size_t i = 0; i < reports[0].errors_len; ++i) {
+    if (std::string(reports[0].errors[i].rule) == "engine.disagree") {
+      atf_fuzz::Fail(__FILE__, __LINE__, reports[0].errors[i].message);
+    }
+  }
+  if (reports[0].valid != reports[1].valid || reports[0].error_count != reports[1].error_count ||
+      reports[0].records != reports[1].records) {
+    atf_fuzz::Fail(__FILE__, __LINE__, "engine both and engine nanopb give different reports");
+  }
+  atf_validate_report_free(&reports[0]);
+  atf_validate_report_free(&reports[1]);
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -150,5 +182,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   Compare(data, size, 0, size);
   atf_test::ForEachRecord(std::string(reinterpret_cast<const char*>(data), size),
                           [&](uint64_t off, uint64_t len) { Compare(data, size, off, len); });
+  CheckEngineBoth(data, size);
   return 0;
 }

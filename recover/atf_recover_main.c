@@ -49,40 +49,33 @@ static const atf_cli_option kOptions[] = {
     {NULL, NULL, false, 0},
 };
 
+/* Applies one option of kOptions to the atf_recover_options `ctx`. */
+static bool apply_option(void *ctx, const atf_cli *p, int id, const char *value) {
+  atf_recover_options *o = ctx;
+  switch (id) {
+    case OPT_TRUNCATE: o->truncate = 1; return true;
+    case OPT_SALVAGE: o->salvage = 1; return true;
+    case OPT_DRY_RUN: o->dry_run = 1; return true;
+    case OPT_EXIT_CODE:
+      if (atf_cli_int32(value, &o->exit_code)) return true;
+      atf_cli_error(p, "invalid --exit-code '%s'", value);
+      return false;
+  }
+  return false;
+}
+
 int main(int argc, char **argv) {
   atf_recover_options o;
   atf_recover_options_init(&o);
   const char *dir = NULL;
   atf_cli p;
   atf_cli_init(&p, "atf-recover", argc, argv);
-  for (;;) {
-    const char *value;
-    const int id = atf_cli_next(&p, kOptions, &value);
-    if (id == ATF_CLI_END) break;
-    switch (id) {
-      case ATF_CLI_ERROR: return ATF_RECOVER_E_USAGE;
-      case OPT_HELP: fputs(kUsage, stdout); return 0;
-      case OPT_VERSION: puts("atf-recover 1.1.0"); return 0;
-      case OPT_TRUNCATE: o.truncate = 1; break;
-      case OPT_SALVAGE: o.salvage = 1; break;
-      case OPT_DRY_RUN: o.dry_run = 1; break;
-      case OPT_EXIT_CODE:
-        if (!atf_cli_int32(value, &o.exit_code)) {
-          atf_cli_error(&p, "invalid --exit-code '%s'", value);
-          return ATF_RECOVER_E_USAGE;
-        }
-        break;
-      default: /* ATF_CLI_OPERAND */
-        if (dir != NULL) {
-          atf_cli_error(&p, "more than one SESSION_DIR: '%s'", value);
-          return ATF_RECOVER_E_USAGE;
-        }
-        dir = value;
-    }
-  }
-  if (dir == NULL) {
-    atf_cli_error(&p, "missing SESSION_DIR");
-    return ATF_RECOVER_E_USAGE;
+  const atf_cli_spec spec = {kOptions, OPT_HELP, OPT_VERSION, kUsage, "atf-recover 1.1.0", "SESSION_DIR",
+                             apply_option, &o};
+  switch (atf_cli_parse("atf-recover", argc, argv, &spec, &dir)) {
+    case ATF_CLI_PARSED: break;
+    case ATF_CLI_DONE: return 0;
+    default: return ATF_RECOVER_E_USAGE;
   }
   if (o.truncate && o.salvage) {
     atf_cli_error(&p, "--truncate and --salvage exclude each other");

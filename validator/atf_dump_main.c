@@ -13,7 +13,8 @@
 // into one buffer of its size, at most --max-record-size), in pieces of at most 64 KiB. Its
 // repeated field (args or a register map) is formatted into a buffer of at most 1 MiB; a larger
 // one is printed by decoding the record once more, streaming the elements. So the peak is about
-// one record plus 3 MiB, however the record's bytes expand when escaped.
+// one record plus 3 MiB (plus the upb engine's arena, at most 8 MiB: internal/engine.h), however
+// the record's bytes expand when escaped.
 //
 // Chrome output is balanced for any input (ours or not, with drops or not): per thread, a
 // FunctionCall is a B and the FunctionReturn that closes the innermost open call (internal/
@@ -46,6 +47,7 @@
 #include "validator/call_report.h"
 #include "validator/internal/call_tree.h"
 #include "validator/internal/decode.h"
+#include "validator/internal/engine.h"
 #include "validator/internal/file.h"
 #include "validator/internal/json_writer.h"
 #include "validator/internal/pass.h"
@@ -77,6 +79,7 @@ static const char kUsage[] =
     "                        counted)\n"
     "  --allow RULE          a rule whose violations are warnings (as atf-validate --allow)\n"
     "  --profile P           strict (default) or original (as atf-validate --profile)\n"
+    "  --engine E            record decoder: upb (default), nanopb, or both (as atf-validate --engine)\n"
     "  --help, -h, --version\n"
     "\n"
     "exit status: 0 ok, 1 some rule broken (named on stderr), 2 usage or I/O error\n";
@@ -217,7 +220,7 @@ static bool put_repeated(dumper* d) {
   memset(&err, 0, sizeof err);
   err.quiet = true;
   const atf_frame* f = d->rec->frame;
-  const bool ok = atf_decode_record(d->reader, f->body_offset, f->length, &visitor, &ev, &err);
+  const bool ok = atf_engine_decode(d->rec->engine, d->reader, f->body_offset, f->length, &visitor, &ev, &err);
   d->streaming = false;
   return ok;  // it decoded a moment ago, from the same bytes in memory
 }
@@ -461,7 +464,8 @@ static bool print_record(void* ctx, atf_reader* reader, const atf_pass_record* r
   memset(&err, 0, sizeof err);
   err.quiet = true;
   // It decoded in the pass: only a file that changed since fails here.
-  const bool ok = atf_decode_record(d->reader, f->body_offset, f->length, &visitor, &ev, &err) && d->format->record(d);
+  const bool ok = atf_engine_decode(rec->engine, d->reader, f->body_offset, f->length, &visitor, &ev, &err) &&
+                  d->format->record(d);
   if (ok) {
     maybe_flush(d);
   } else {
@@ -493,7 +497,7 @@ typedef struct options {
 } options;
 
 enum { OPT_HELP, OPT_VERSION, OPT_FORMAT, OPT_BYTES, OPT_MAX_RECORD, OPT_MAX_ERRORS, OPT_ALLOW, OPT_PROFILE,
-       OPT_THREAD, OPT_SORT };
+       OPT_THREAD, OPT_SORT, OPT_ENGINE };
 
 static const atf_cli_option kOptions[] = {
     {"--help", "-h", false, OPT_HELP},
@@ -504,6 +508,7 @@ static const atf_cli_option kOptions[] = {
     {"--max-errors", NULL, true, OPT_MAX_ERRORS},
     {"--allow", NULL, true, OPT_ALLOW},
     {"--profile", NULL, true, OPT_PROFILE},
+    {"--engine", NULL, true, OPT_ENGINE},
     {"--thread", NULL, true, OPT_THREAD},
     {"--sort", NULL, true, OPT_SORT},
     {NULL, NULL, false, 0},
@@ -542,49 +547,39 @@ static bool apply_option(const atf_cli* p, dumper* d, options* o, int id, const 
       if (strlen(value) >= 48 || atf_call_report_parse_option(arg, &d->report_options, err, sizeof err) != 1) break;
       return true;
     }
+    case OPT_ENGINE:
+      if (!atf_validate_engine_parse(value, &o->validate.engine)) break;
+      return true;
     case OPT_PROFILE:
       if (strcmp(value, "original") == 0) o->validate.allowed_rules |= ATF_VALIDATE_PROFILE_ORIGINAL;
       if (strcmp(value, "original") != 0 && strcmp(value, "strict") != 0) break;
       return true;
   }
-  const char* name = "";
-  for (const atf_cli_option* opt = kOptions; opt->name != NULL; ++opt) {
-    if (opt->id == id) name = opt->name;
-  }
-  atf_cli_error(p, "invalid %s '%s'", name, value);
+  atf_cli_error(p, "invalid %s '%s'", atf_cli_option_name(kOptions, id), value);
   return false;
+}
+
+typedef struct parse_ctx {
+  dumper* d;
+  options* o;
+} parse_ctx;
+
+static bool apply_cb(void* ctx, const atf_cli* p, int id, const char* value) {
+  const parse_ctx* c = ctx;
+  return apply_option(p, c->d, c->o, id, value);
 }
 
 // Returns -1 to go on, or an exit status.
 static int parse_args(int argc, char** argv, dumper* d, options* o) {
   atf_cli p;
   atf_cli_init(&p, "atf-dump", argc, argv);
-  for (;;) {
-    const char* value;
-    const int id = atf_cli_next(&p, kOptions, &value);
-    if (id == ATF_CLI_END) break;
-    if (id == ATF_CLI_ERROR) return EXIT_USAGE;
-    if (id == OPT_HELP) {
-      fputs(kUsage, stdout);
-      return EXIT_OK;
-    }
-    if (id == OPT_VERSION) {
-      printf("atf-dump %s\n", ATF_VALIDATE_VERSION);
-      return EXIT_OK;
-    }
-    if (id == ATF_CLI_OPERAND) {
-      if (o->path != NULL) {
-        atf_cli_error(&p, "more than one PATH: '%s'", value);
-        return EXIT_USAGE;
-      }
-      o->path = value;
-    } else if (!apply_option(&p, d, o, id, value)) {
-      return EXIT_USAGE;
-    }
-  }
-  if (o->path == NULL) {
-    atf_cli_error(&p, "missing PATH");
-    return EXIT_USAGE;
+  parse_ctx ctx = {d, o};
+  const atf_cli_spec spec = {kOptions, OPT_HELP, OPT_VERSION, kUsage, "atf-dump " ATF_VALIDATE_VERSION, "PATH",
+                             apply_cb, &ctx};
+  switch (atf_cli_parse("atf-dump", argc, argv, &spec, &o->path)) {
+    case ATF_CLI_PARSED: break;
+    case ATF_CLI_DONE: return EXIT_OK;
+    default: return EXIT_USAGE;
   }
   if (!d->report && (d->report_options.one_thread || d->report_options.sort != ATF_CALL_REPORT_SORT_TOTAL)) {
     atf_cli_error(&p, "--thread and --sort apply to --format report");
@@ -633,7 +628,7 @@ int main(int argc, char** argv) {
   atf_validate_report report;
   memset(&report, 0, sizeof report);
   const atf_validate_status vs = d.report && builder == NULL
-                                     ? ATF_VALIDATE_ENOMEM
+                                     ? ATF_VALIDATE_E_NO_MEMORY
                                      : atf_pass_run(AT_FDCWD, o.path, o.path, &o.validate, &hooks, &report);
   int status = EXIT_USAGE;
   bool report_ok = false;
@@ -661,6 +656,12 @@ int main(int argc, char** argv) {
     } else {
       print_list(paths, "", report.errors, report.errors_len, report.error_count);
       print_list(paths, "warning: ", report.rule_warnings, report.rule_warnings_len, report.rule_warning_count);
+      if (report.engine_fallbacks > 0) {
+        fprintf(stderr,
+                "atf-dump: warning: %" PRIu64 " record(s) beyond the upb engine's bounds were decoded by the nanopb "
+                "engine\n",
+                report.engine_fallbacks);
+      }
       status = report.valid ? EXIT_OK : EXIT_INVALID;
     }
   }

@@ -34,6 +34,8 @@ static const char kUsage[] =
     "  --profile P            strict (default): every rule; original: only what the original\n"
     "                         ATF V4 format states (order.*, session.*, manifest.uuid and\n"
     "                         manifest.time_range become warnings)\n"
+    "  --engine E             record decoder: upb (default), nanopb, or both (each record decoded by\n"
+    "                         both; any difference is an error, rule engine.disagree)\n"
     "  --quiet, -q            print nothing on stdout; the exit status tells\n"
     "  --help, -h, --version\n"
     "\n"
@@ -45,7 +47,18 @@ typedef struct cli {
   const char* path;
 } cli;
 
-enum { OPT_HELP, OPT_VERSION, OPT_JSON, OPT_QUIET, OPT_MAX_ERRORS, OPT_MAX_RECORD, OPT_THREADS, OPT_ALLOW, OPT_PROFILE };
+enum {
+  OPT_HELP,
+  OPT_VERSION,
+  OPT_JSON,
+  OPT_QUIET,
+  OPT_MAX_ERRORS,
+  OPT_MAX_RECORD,
+  OPT_THREADS,
+  OPT_ALLOW,
+  OPT_PROFILE,
+  OPT_ENGINE
+};
 
 static const atf_cli_option kOptions[] = {
     {"--help", "-h", false, OPT_HELP},
@@ -57,6 +70,7 @@ static const atf_cli_option kOptions[] = {
     {"--threads", NULL, true, OPT_THREADS},
     {"--allow", NULL, true, OPT_ALLOW},
     {"--profile", NULL, true, OPT_PROFILE},
+    {"--engine", NULL, true, OPT_ENGINE},
     {NULL, NULL, false, 0},
 };
 
@@ -86,6 +100,9 @@ static bool apply_option(const atf_cli* p, cli* c, int id, const char* value) {
       }
       c->options.allowed_rules |= n;
       return true;
+    case OPT_ENGINE:
+      if (!atf_validate_engine_parse(value, &c->options.engine)) break;
+      return true;
     case OPT_PROFILE:
       if (strcmp(value, "original") == 0) {
         c->options.allowed_rules |= ATF_VALIDATE_PROFILE_ORIGINAL;
@@ -94,49 +111,24 @@ static bool apply_option(const atf_cli* p, cli* c, int id, const char* value) {
       }
       return true;
   }
-  const char* name = "";
-  for (const atf_cli_option* o = kOptions; o->name != NULL; ++o) {
-    if (o->id == id) name = o->name;
-  }
-  atf_cli_error(p, "invalid %s '%s'", name, value);
+  atf_cli_error(p, "invalid %s '%s'", atf_cli_option_name(kOptions, id), value);
   return false;
 }
+
+static bool apply_cb(void* ctx, const atf_cli* p, int id, const char* value) { return apply_option(p, ctx, id, value); }
 
 // Returns -1 to go on, or an exit status.
 static int parse_args(int argc, char** argv, cli* c) {
   atf_validate_options_init(&c->options);
   c->options.threads = 0; /* the tool: one decoding thread per online CPU (the library: 1) */
   c->options.max_errors = DEFAULT_SHOWN_ERRORS;
-  atf_cli p;
-  atf_cli_init(&p, "atf-validate", argc, argv);
-  for (;;) {
-    const char* value;
-    const int id = atf_cli_next(&p, kOptions, &value);
-    if (id == ATF_CLI_END) break;
-    if (id == ATF_CLI_ERROR) return EXIT_USAGE;
-    if (id == OPT_HELP) {
-      fputs(kUsage, stdout);
-      return EXIT_VALID;
-    }
-    if (id == OPT_VERSION) {
-      printf("atf-validate %s\n", ATF_VALIDATE_VERSION);
-      return EXIT_VALID;
-    }
-    if (id == ATF_CLI_OPERAND) {
-      if (c->path != NULL) {
-        atf_cli_error(&p, "more than one PATH: '%s'", value);
-        return EXIT_USAGE;
-      }
-      c->path = value;
-    } else if (!apply_option(&p, c, id, value)) {
-      return EXIT_USAGE;
-    }
+  const atf_cli_spec spec = {kOptions, OPT_HELP, OPT_VERSION, kUsage, "atf-validate " ATF_VALIDATE_VERSION, "PATH",
+                             apply_cb, c};
+  switch (atf_cli_parse("atf-validate", argc, argv, &spec, &c->path)) {
+    case ATF_CLI_PARSED: return -1;
+    case ATF_CLI_DONE: return EXIT_VALID;
+    default: return EXIT_USAGE;
   }
-  if (c->path == NULL) {
-    atf_cli_error(&p, "missing PATH");
-    return EXIT_USAGE;
-  }
-  return -1;
 }
 
 static void show_progress(uint64_t done, uint64_t total, void* arg) {
@@ -193,8 +185,13 @@ static void print_summary(const cli* c, const atf_validate_report* r) {
   printf("\n  manifest: %s", r->manifest_checked ? "checked" : "trace.json not found, manifest rules skipped");
   if (r->has_dropped_events) printf(", droppedEvents %" PRIu64, r->dropped_events);
   if (r->has_recovered) printf(", recovered %s", r->recovered ? "true" : "false");
-  printf("\n  warnings %" PRIu64 " (unknown fields %" PRIu64 ", allowed rules %" PRIu64 ")\n", r->warnings,
-         r->unknown_fields, r->rule_warning_count);
+  printf("\n  engine %s", atf_validate_engine_name(r->engine));
+  if (r->engine_fallbacks > 0) {
+    printf(" (%" PRIu64 " record(s) beyond the upb engine's bounds decoded by the nanopb engine)", r->engine_fallbacks);
+  }
+  printf("\n  warnings %" PRIu64 " (unknown fields %" PRIu64 ", allowed rules %" PRIu64 ", engine fallbacks %" PRIu64
+         ")\n",
+         r->warnings, r->unknown_fields, r->rule_warning_count, r->engine_fallbacks);
   if (r->calls_capped) {
     printf("  open-call budget full: %" PRIu64 " returns checked for depth only (session.call_return)\n",
            r->calls_unchecked);

@@ -293,8 +293,13 @@ TEST_F(Cli, DumpMemoryStaysNearOneRecord) {
   ::unlink((dir_ + "/trace.json").c_str());
   const std::string small_dir = atf_test::TempDir() + "/small_session";
   atf_test::WriteSession(small_dir, bytes_, nullptr);
-  for (const char* format : {"jsonl", "chrome"}) {
+  // The nanopb engine decodes the register record through callbacks, holding nothing per entry;
+  // the upb engine (the default) decodes it into an arena of at most 8 MiB (the validator's
+  // limit, ATF_ENGINE_UPB_ARENA_LIMIT), which AddressSanitizer's quarantine may hold twice (the
+  // pass's decode, then the dump's).
+  for (const char* format : {"jsonl", "chrome", "jsonl --engine nanopb"}) {
     SCOPED_TRACE(format);
+    const bool nanopb = std::string(format).find("nanopb") != std::string::npos;
     long small_kib = 0, big_kib = 0;
     const auto baseline = atf_test::RunToolMeasured(std::string(kDump) + " --format " + format + " " + small_dir,
                                                     &small_kib);
@@ -302,9 +307,10 @@ TEST_F(Cli, DumpMemoryStaysNearOneRecord) {
     const auto r = atf_test::RunToolMeasured(std::string(kDump) + " --format " + format + " " + dir_, &big_kib);
     ASSERT_EQ(r.status, 0) << r.err;
     const long record_kib = static_cast<long>(atf_test::Serialize(nul).size() >> 10);  // the largest
-    EXPECT_LT(big_kib - small_kib, record_kib + 8 * 1024)
+    const long arena_kib = nanopb ? 0 : 2 * 8 * 1024;
+    EXPECT_LT(big_kib - small_kib, record_kib + 8 * 1024 + arena_kib)
         << "peak " << big_kib << " KiB against " << small_kib << " KiB for a small session";
-    if (std::string(format) == "jsonl") {
+    if (std::string(format) != "chrome") {
       std::istringstream lines(r.out);
       std::string line;
       std::vector<std::string> all;

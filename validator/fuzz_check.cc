@@ -104,6 +104,39 @@ std::string Summary(const atf_validate_report& r) {
   return s;
 }
 
+// Everything a report says about the input whatever the engine: Summary() without the warnings
+// that are the upb engine's fallbacks, and the kept errors' rules, offsets and records (their
+// messages are each engine's wording).
+std::string EngineSummary(const atf_validate_report& r) {
+  std::string s = Summary(r) + "w" + std::to_string(r.warnings - r.engine_fallbacks) + " ";
+  for (size_t i = 0; i < r.errors_len; ++i) {
+    s += std::string(r.errors[i].rule) + "@" + std::to_string(r.errors[i].offset) + "#" +
+         std::to_string(r.errors[i].record) + " ";
+  }
+  return s;
+}
+
+// The engines (atf_validate_options.engine): upb (the default, `r`), nanopb and both give the same
+// report; with both, the engines never disagree (a disagreement is a finding) and a record is
+// valid only when both accept it.
+void CheckEngines(const uint8_t* events, size_t events_len, const uint8_t* manifest, size_t m,
+                  const atf_validate_options& upb_opt, const atf_validate_report& r) {
+  FUZZ_ASSERT(r.engine == ATF_VALIDATE_ENGINE_UPB);
+  FUZZ_ASSERT(r.warnings >= r.engine_fallbacks);
+  for (atf_validate_engine engine : {ATF_VALIDATE_ENGINE_NANOPB, ATF_VALIDATE_ENGINE_BOTH}) {
+    atf_validate_options opt = upb_opt;
+    opt.engine = engine;
+    atf_validate_report o;
+    FUZZ_ASSERT(atf_validate_buffers(events, events_len, manifest, m, &opt, &o) == ATF_VALIDATE_OK);
+    FUZZ_ASSERT(o.engine == engine);
+    for (size_t i = 0; i < o.errors_len; ++i) FUZZ_ASSERT(std::strcmp(o.errors[i].rule, "engine.disagree") != 0);
+    if (engine == ATF_VALIDATE_ENGINE_NANOPB) FUZZ_ASSERT(o.engine_fallbacks == 0);
+    if (engine == ATF_VALIDATE_ENGINE_BOTH) FUZZ_ASSERT(o.engine_fallbacks == r.engine_fallbacks);
+    FUZZ_ASSERT(EngineSummary(o) == EngineSummary(r));
+    atf_validate_report_free(&o);
+  }
+}
+
 // Allowed rules: errors only of rules not allowed, warnings only of allowed ones, and a session
 // valid without them is valid with them.
 void CheckAllowed(const uint8_t* events, size_t events_len, const uint8_t* manifest, size_t m,
@@ -211,6 +244,7 @@ void CheckOne(const uint8_t* data, size_t size) {
   const uint64_t prefix = r.valid_prefix_bytes;
   const uint8_t* manifest = has_manifest ? data + events_len : nullptr;
   CheckAllowed(events, events_len, manifest, m, opt, r);
+  CheckEngines(events, events_len, manifest, m, opt, r);
   atf_validate_options quiet = opt;
   quiet.max_errors = 0;
   atf_validate_report q;

@@ -62,6 +62,9 @@ bool atf_validate_report_write_json(const atf_validate_report* r, FILE* out) {
   r->has_time ? atf_buf_u64(&b, r->time_max_ns) : atf_buf_puts(&b, "null");
   u64_member(&b, "warnings", r->warnings);
   u64_member(&b, "unknown_fields", r->unknown_fields);
+  key(&b, "engine");
+  atf_buf_json_string(&b, atf_validate_engine_name(r->engine));
+  u64_member(&b, "engine_fallbacks", r->engine_fallbacks);
   u64_member(&b, "valid_prefix_bytes", r->valid_prefix_bytes);
   u64_member(&b, "valid_prefix_records", r->valid_prefix_records);
   bool_member(&b, "manifest_checked", r->manifest_checked);

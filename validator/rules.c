@@ -10,7 +10,7 @@ static const char* const kRuleNames[ATF_RULE_COUNT] = {
     "session.duplicate_start", "session.duplicate_end", "manifest.json",        "manifest.duplicate_key",
     "manifest.type",        "manifest.range",          "manifest.missing_key",  "manifest.uuid",
     "manifest.too_large",   "manifest.event_count",    "manifest.bytes_written", "manifest.time_range",
-    "session.call_return",
+    "session.call_return",  "engine.disagree",
 };
 
 const char* atf_validate_rule_name(atf_validate_rule rule) {

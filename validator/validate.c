@@ -1,5 +1,5 @@
-// atf_validate: framing, order, session and manifest rules on top of the record decoder
-// (internal/decode.c). One pass over events.bin, front to back, through the reader's fixed window;
+// atf_validate: framing, order, session and manifest rules on top of the record engine
+// (internal/engine.h: upb, nanopb or both). One pass over events.bin, front to back, through the reader's fixed window;
 // the framing itself is internal/reader.c's.
 //
 // Error policy: the first error of a record wins (later rules are not evaluated for it) and
@@ -27,6 +27,7 @@
 
 #include "validator/internal/call_tree.h"
 #include "validator/internal/decode.h"
+#include "validator/internal/engine.h"
 #include "validator/internal/file.h"
 #include "validator/internal/manifest.h"
 #include "validator/internal/pass.h"
@@ -45,11 +46,27 @@
 const char* atf_validate_strerror(atf_validate_status status) {
   switch (status) {
     case ATF_VALIDATE_OK: return "ok";
-    case ATF_VALIDATE_EUSAGE: return "invalid arguments";
-    case ATF_VALIDATE_EIO: return "I/O error";
-    case ATF_VALIDATE_ENOMEM: return "out of memory";
+    case ATF_VALIDATE_E_USAGE: return "invalid arguments";
+    case ATF_VALIDATE_E_IO: return "I/O error";
+    case ATF_VALIDATE_E_NO_MEMORY: return "out of memory";
   }
   return "unknown status";
+}
+
+_Static_assert(ATF_VALIDATE_ENGINE_UPB == (int)ATF_ENGINE_UPB && ATF_VALIDATE_ENGINE_NANOPB == (int)ATF_ENGINE_NANOPB &&
+                   ATF_VALIDATE_ENGINE_BOTH == (int)ATF_ENGINE_BOTH,
+               "engine values");
+
+const char* atf_validate_engine_name(atf_validate_engine engine) {
+  const char* name = atf_engine_name((atf_engine_kind)engine);
+  return name != NULL ? name : "unknown";
+}
+
+bool atf_validate_engine_parse(const char* text, atf_validate_engine* engine) {
+  atf_engine_kind k;
+  if (!atf_engine_parse(text, &k)) return false;
+  *engine = (atf_validate_engine)k;
+  return true;
 }
 
 const char* atf_validate_payload_name(atf_validate_payload payload) {
@@ -64,6 +81,7 @@ void atf_validate_options_init(atf_validate_options* options) {
   options->max_errors = DEFAULT_MAX_ERRORS;
   options->window_size = ATF_READER_DEFAULT_WINDOW;
   options->threads = 1;
+  options->engine = ATF_VALIDATE_ENGINE_UPB;
 }
 
 static void free_text(atf_validate_text* t) { free(t->data); }
@@ -83,6 +101,7 @@ void atf_validate_report_free(atf_validate_report* report) {
 // batch stays in cache): a record that fails is decoded again, alone, for its message.
 typedef struct outcome {
   bool ok;
+  bool fallback;  // the upb engine left it to the nanopb engine
   const char* rule;  // when !ok: the rule and offset (the decoder ran quiet)
   uint64_t err_offset;
   atf_event ev;
@@ -98,6 +117,9 @@ typedef struct validation {
   bool oom;
   bool hook_failed;
   unsigned decoders;  // decoding threads, the calling one included
+  atf_engine engines[MAX_DECODE_THREADS];  // one per decoding thread; [0] the calling thread's
+  unsigned engines_ready;
+  uint64_t fallbacks;  // records decoded by the nanopb engine in place of the upb engine
   atf_frame* frames;  // a batch: BATCH_MAX or fewer entries (never more than the input has bytes)
   outcome* outcomes;
   size_t batch_cap;
@@ -327,7 +349,9 @@ static bool capture_trace_start(validation* v, const atf_frame* f) {
   atf_decode_error err;
   memset(&err, 0, sizeof err);
   err.quiet = true;
-  const bool ok = atf_decode_record(&v->reader, f->body_offset, f->length, &visitor, &ev, &err);
+  const uint64_t fallbacks = v->engines[0].fallbacks;  // counted when the record was checked
+  const bool ok = atf_engine_decode(&v->engines[0], &v->reader, f->body_offset, f->length, &visitor, &ev, &err);
+  v->engines[0].fallbacks = fallbacks;
   rep->has_trace_start = true;
   atf_validate_text* texts[] = {&rep->executable_path, &rep->operating_system, &rep->cpu_architecture};
   for (int i = 0; i < 3; ++i) {
@@ -406,7 +430,7 @@ static bool apply_decoded(validation* v, const atf_frame* f, uint64_t index, con
     v->prefix_intact = false;
   }
   if (v->hooks == NULL || v->hooks->on_record == NULL) return true;
-  const atf_pass_record rec = {f, index, ev, ok, v->hooks->salvage && salvage_keeps(v, ev, slot)};
+  const atf_pass_record rec = {f, index, ev, ok, v->hooks->salvage && salvage_keeps(v, ev, slot), &v->engines[0]};
   if (!v->hooks->on_record(v->hooks->ctx, &v->reader, &rec, v->rep->reason)) return !(v->hook_failed = true);
   return true;
 }
@@ -427,17 +451,19 @@ static bool apply_failed(validation* v, const atf_frame* f, uint64_t index, cons
   return true;
 }
 
-// Decodes one framed record alone and applies it. Returns false to stop.
-static bool check_record(validation* v, const atf_frame* f, uint64_t index) {
+// Decodes one framed record alone and applies it; `counted`: a batch counted its fallback already.
+// Returns false to stop.
+static bool check_record(validation* v, const atf_frame* f, uint64_t index, bool counted) {
   atf_event ev;
   atf_decode_error err;
   memset(&err, 0, sizeof err);
   err.quiet = errors_full(v);
-  if (f->length <= v->opt->max_record_size &&
-      atf_decode_record(&v->reader, f->body_offset, f->length, NULL, &ev, &err)) {
-    return apply_decoded(v, f, index, &ev);
-  }
-  return apply_failed(v, f, index, &err);
+  atf_engine* e = &v->engines[0];
+  const uint64_t fallbacks = e->fallbacks;
+  const bool ok = f->length <= v->opt->max_record_size &&
+                  atf_engine_decode(e, &v->reader, f->body_offset, f->length, NULL, &ev, &err);
+  if (!counted) v->fallbacks += e->fallbacks - fallbacks;
+  return ok ? apply_decoded(v, f, index, &ev) : apply_failed(v, f, index, &err);
 }
 
 // `n` zero bytes from `off`: n empty records, each without a payload (schema.payload). Only
@@ -466,11 +492,14 @@ typedef struct batch_work {
   outcome* out;
   size_t n;
   atomic_size_t next;
+  atf_engine* engines;   // one per thread, taken in turn
+  atomic_uint next_engine;
 } batch_work;
 
 static void* decode_batch(void* arg) {
   batch_work* w = arg;
   atf_reader view = w->view;
+  atf_engine* e = &w->engines[atomic_fetch_add(&w->next_engine, 1)];
   atf_decode_error err;
   memset(&err, 0, sizeof err);
   err.quiet = true;  // a record that fails is decoded again for its message, if one is kept
@@ -480,7 +509,9 @@ static void* decode_batch(void* arg) {
     const size_t end = w->n - first < BATCH_CHUNK ? w->n : first + BATCH_CHUNK;
     for (size_t i = first; i < end; ++i) {
       outcome* o = &w->out[i];
-      o->ok = atf_decode_record(&view, w->frames[i].body_offset, w->frames[i].length, NULL, &o->ev, &err);
+      const uint64_t fallbacks = e->fallbacks;
+      o->ok = atf_engine_decode(e, &view, w->frames[i].body_offset, w->frames[i].length, NULL, &o->ev, &err);
+      o->fallback = e->fallbacks != fallbacks;
       o->rule = err.rule;
       o->err_offset = err.offset;
     }
@@ -495,7 +526,7 @@ static long run_batch(validation* v, uint64_t* off, uint64_t* index) {
   uint64_t end;
   const size_t n = atf_reader_frame_window(&v->reader, *off, v->opt->max_record_size, v->frames, v->batch_cap, &end);
   if (n == 0) return 0;
-  batch_work w = {v->reader, v->frames, v->outcomes, n, 0};
+  batch_work w = {v->reader, v->frames, v->outcomes, n, 0, v->engines, 0};
   w.view.fd = -1;
   w.view.buf = NULL;
   pthread_t tids[MAX_DECODE_THREADS];
@@ -511,11 +542,12 @@ static long run_batch(validation* v, uint64_t* off, uint64_t* index) {
     const outcome* o = &v->outcomes[i];
     const atf_frame* f = &v->frames[i];
     v->rep->records++;
+    v->fallbacks += o->fallback;
     bool go_on;
     if (o->ok) {
       go_on = apply_decoded(v, f, *index, &o->ev);
     } else if (!errors_full(v)) {
-      go_on = check_record(v, f, *index);  // again, alone, for the message
+      go_on = check_record(v, f, *index, true);  // again, alone, for the message
     } else {
       atf_decode_error err;
       err.rule = o->rule;
@@ -558,10 +590,10 @@ static void framing_error(validation* v, atf_frame_status st, const atf_frame* f
 }
 
 static atf_validate_status io_failure(validation* v, const char* what) {
-  if (v->hook_failed) return ATF_VALIDATE_EIO;  // the hook wrote the reason
+  if (v->hook_failed) return ATF_VALIDATE_E_IO;  // the hook wrote the reason
   snprintf(v->rep->reason, sizeof v->rep->reason, "%s: %s", what,
            v->reader.io_errno ? strerror(v->reader.io_errno) : "file changed while being read");
-  return ATF_VALIDATE_EIO;
+  return ATF_VALIDATE_E_IO;
 }
 
 // Past max_errors, a run of zero bytes at `off` is counted in one step. Returns the bytes done.
@@ -579,11 +611,19 @@ static atf_validate_status check_events(validation* v) {
   uint64_t off = 0, index = 0, next_progress = 0;
   const uint64_t step = rep->bytes / 100 > (1u << 20) ? rep->bytes / 100 : (1u << 20);
   v->decoders = decode_threads(v->opt);
+  for (; v->engines_ready < v->decoders; ++v->engines_ready) {
+    if (!atf_engine_init(&v->engines[v->engines_ready], (atf_engine_kind)v->opt->engine)) {
+      const char* why = atf_upb_engine_schema_error();
+      if (why == NULL) return ATF_VALIDATE_E_NO_MEMORY;
+      snprintf(rep->reason, sizeof rep->reason, "upb engine: %s", why);
+      return ATF_VALIDATE_E_IO;
+    }
+  }
   v->batch_cap = rep->bytes < BATCH_MAX ? (size_t)rep->bytes : BATCH_MAX;  // a record takes >= 1 byte
   if (v->batch_cap > 0) {
     v->frames = malloc(v->batch_cap * sizeof *v->frames);
     v->outcomes = malloc(v->batch_cap * sizeof *v->outcomes);
-    if (v->frames == NULL || v->outcomes == NULL) return ATF_VALIDATE_ENOMEM;
+    if (v->frames == NULL || v->outcomes == NULL) return ATF_VALIDATE_E_NO_MEMORY;
   }
   for (;;) {
     if (v->opt->progress != NULL && off >= next_progress) {
@@ -599,7 +639,7 @@ static atf_validate_status check_events(validation* v) {
     }
     const long done = run_batch(v, &off, &index);
     if (done < 0) return io_failure(v, EVENTS_FILE);
-    if (v->oom) return ATF_VALIDATE_ENOMEM;
+    if (v->oom) return ATF_VALIDATE_E_NO_MEMORY;
     if (done > 0) continue;
     atf_frame f;
     const atf_frame_status st = atf_reader_frame(&v->reader, off, &f);
@@ -612,8 +652,8 @@ static atf_validate_status check_events(validation* v) {
       break;
     }
     rep->records++;
-    if (!check_record(v, &f, index)) return io_failure(v, EVENTS_FILE);
-    if (v->oom) return ATF_VALIDATE_ENOMEM;
+    if (!check_record(v, &f, index, false)) return io_failure(v, EVENTS_FILE);
+    if (v->oom) return ATF_VALIDATE_E_NO_MEMORY;
     off = f.body_offset + f.length;
     index++;
   }
@@ -659,18 +699,21 @@ static atf_validate_status run(validation* v, const char* manifest, size_t manif
   atf_call_tree_init(&v->calls, ATF_VALIDATE_MAX_THREADS, 0, atf_thread_table_random_seed());
   atf_call_tree_init(&v->kept_calls, ATF_VALIDATE_MAX_THREADS, 0, atf_thread_table_random_seed());
   if (has_manifest) check_manifest(v, manifest, manifest_len, manifest_size);
-  atf_validate_status st = v->oom ? ATF_VALIDATE_ENOMEM : check_events(v);
+  atf_validate_status st = v->oom ? ATF_VALIDATE_E_NO_MEMORY : check_events(v);
+  v->rep->engine_fallbacks = v->fallbacks;
+  v->rep->warnings += v->fallbacks;
   if (st == ATF_VALIDATE_OK) {
     check_session_end(v);
     cross_check_manifest(v);
-    if (v->oom) st = ATF_VALIDATE_ENOMEM;
+    if (v->oom) st = ATF_VALIDATE_E_NO_MEMORY;
   }
   atf_thread_table_free(&v->threads);
   atf_call_tree_free(&v->calls);
   atf_call_tree_free(&v->kept_calls);
+  for (unsigned i = 0; i < v->engines_ready; ++i) atf_engine_free(&v->engines[i]);
   free(v->frames);
   free(v->outcomes);
-  if (st == ATF_VALIDATE_ENOMEM) snprintf(v->rep->reason, sizeof v->rep->reason, "out of memory");
+  if (st == ATF_VALIDATE_E_NO_MEMORY) snprintf(v->rep->reason, sizeof v->rep->reason, "out of memory");
   return st;
 }
 
@@ -688,6 +731,11 @@ static bool begin(validation* v, const atf_validate_options* options, atf_valida
   v->max_errors = options->max_errors < ATF_VALIDATE_MAX_ERRORS ? options->max_errors : ATF_VALIDATE_MAX_ERRORS;
   v->allowed = options->allowed_rules & ATF_VALIDATE_ALLOWABLE_RULES;
   report->allowed_rules = v->allowed;
+  report->engine = options->engine;
+  if (atf_engine_name((atf_engine_kind)options->engine) == NULL) {
+    snprintf(report->reason, sizeof report->reason, "unknown engine %d", (int)options->engine);
+    return false;
+  }
   return options->max_record_size > 0;
 }
 
@@ -703,8 +751,8 @@ atf_validate_status atf_pass_run_buffers(const uint8_t* events, size_t events_le
   validation v;
   atf_validate_options defaults;
   if (!begin(&v, options, &defaults, hooks, report) || (events == NULL && events_len > 0)) {
-    snprintf(report->reason, sizeof report->reason, "invalid arguments");
-    return ATF_VALIDATE_EUSAGE;
+    if (report->reason[0] == '\0') snprintf(report->reason, sizeof report->reason, "invalid arguments");
+    return ATF_VALIDATE_E_USAGE;
   }
   static const uint8_t kEmpty[1] = {0};
   atf_reader_init_mem(&v.reader, events ? events : kEmpty, events_len);
@@ -732,13 +780,13 @@ atf_validate_status atf_pass_run(int dirfd, const char* name, const char* displa
   validation v;
   atf_validate_options defaults;
   if (!begin(&v, options, &defaults, hooks, report) || name == NULL || name[0] == '\0') {
-    snprintf(report->reason, sizeof report->reason, "no path given");
-    return ATF_VALIDATE_EUSAGE;
+    if (report->reason[0] == '\0') snprintf(report->reason, sizeof report->reason, "no path given");
+    return ATF_VALIDATE_E_USAGE;
   }
   struct stat st;
   if (fstatat(dirfd, name, &st, 0) != 0) {
     snprintf(report->reason, sizeof report->reason, "%s: %s", display, strerror(errno));
-    return ATF_VALIDATE_EIO;
+    return ATF_VALIDATE_E_IO;
   }
   const bool is_dir = S_ISDIR(st.st_mode);
   const char* leaf;
@@ -746,11 +794,11 @@ atf_validate_status atf_pass_run(int dirfd, const char* name, const char* displa
   const int dfd = atf_file_open_dir_of(dirfd, name, is_dir, &leaf, &owned);
   if (dfd < 0 && dfd != AT_FDCWD) {
     snprintf(report->reason, sizeof report->reason, "%s: %s", display, strerror(errno));
-    return ATF_VALIDATE_EIO;
+    return ATF_VALIDATE_E_IO;
   }
   const char* sep = is_dir ? "/" : "";
   const char* events_name = is_dir ? EVENTS_FILE : leaf;
-  atf_validate_status status = ATF_VALIDATE_EIO;
+  atf_validate_status status = ATF_VALIDATE_E_IO;
   int fd = -1;
   uint64_t size = 0, manifest_size = 0;
   const char* why = NULL;
@@ -764,7 +812,7 @@ atf_validate_status atf_pass_run(int dirfd, const char* name, const char* displa
     snprintf(report->reason, sizeof report->reason, "%s%s%s%s: %s", is_dir ? display : "", sep, MANIFEST_FILE,
              is_dir ? "" : " beside the events file", atf_file_strerror(err, why));
   } else if (!atf_reader_init_fd(&v.reader, fd, size, v.opt->window_size)) {
-    status = ATF_VALIDATE_ENOMEM;  // a 1 MiB malloc failure: not reproducible in a test
+    status = ATF_VALIDATE_E_NO_MEMORY;  // a 1 MiB malloc failure: not reproducible in a test
     snprintf(report->reason, sizeof report->reason, "out of memory");
   } else {
     report->bytes = size;

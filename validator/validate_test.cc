@@ -101,9 +101,9 @@ TEST(Validate, PathFormsAndMissingManifest) {
 
 TEST(Validate, IoErrorsAreNotValidationErrors) {
   Report a, b;
-  EXPECT_EQ(atf_validate_path((atf_test::TempDir() + "/does/not/exist").c_str(), nullptr, &a.r), ATF_VALIDATE_EIO);
+  EXPECT_EQ(atf_validate_path((atf_test::TempDir() + "/does/not/exist").c_str(), nullptr, &a.r), ATF_VALIDATE_E_IO);
   EXPECT_NE(std::string(a.r.reason).find("does/not/exist"), std::string::npos);
-  EXPECT_EQ(atf_validate_path(NewDir("empty_dir").c_str(), nullptr, &b.r), ATF_VALIDATE_EIO);
+  EXPECT_EQ(atf_validate_path(NewDir("empty_dir").c_str(), nullptr, &b.r), ATF_VALIDATE_E_IO);
   EXPECT_NE(std::string(b.r.reason).find("events.bin"), std::string::npos);
 }
 
@@ -359,24 +359,24 @@ TEST(Validate, FilesOver4GiB) {
 
 TEST(Validate, BadArguments) {
   Report a;
-  EXPECT_EQ(atf_validate_buffers(nullptr, 5, nullptr, 0, nullptr, &a.r), ATF_VALIDATE_EUSAGE);
+  EXPECT_EQ(atf_validate_buffers(nullptr, 5, nullptr, 0, nullptr, &a.r), ATF_VALIDATE_E_USAGE);
   Report b;
   atf_validate_options opt;
   atf_validate_options_init(&opt);
   opt.max_record_size = 0;
   EXPECT_EQ(atf_validate_buffers(reinterpret_cast<const uint8_t*>(""), 0, nullptr, 0, &opt, &b.r),
-            ATF_VALIDATE_EUSAGE);
-  EXPECT_STREQ(atf_validate_strerror(ATF_VALIDATE_EIO), "I/O error");
+            ATF_VALIDATE_E_USAGE);
+  EXPECT_STREQ(atf_validate_strerror(ATF_VALIDATE_E_IO), "I/O error");
   EXPECT_STREQ(atf_validate_strerror(ATF_VALIDATE_OK), "ok");
-  EXPECT_STREQ(atf_validate_strerror(ATF_VALIDATE_EUSAGE), "invalid arguments");
-  EXPECT_STREQ(atf_validate_strerror(ATF_VALIDATE_ENOMEM), "out of memory");
+  EXPECT_STREQ(atf_validate_strerror(ATF_VALIDATE_E_USAGE), "invalid arguments");
+  EXPECT_STREQ(atf_validate_strerror(ATF_VALIDATE_E_NO_MEMORY), "out of memory");
   EXPECT_STREQ(atf_validate_strerror(static_cast<atf_validate_status>(42)), "unknown status");
   EXPECT_STREQ(atf_validate_payload_name(ATF_VALIDATE_PAYLOAD_COUNT), "unknown");
 
   Report c, d;
-  EXPECT_EQ(atf_validate_path("", nullptr, &c.r), ATF_VALIDATE_EUSAGE);
+  EXPECT_EQ(atf_validate_path("", nullptr, &c.r), ATF_VALIDATE_E_USAGE);
   EXPECT_STREQ(c.r.reason, "no path given");
-  EXPECT_EQ(atf_validate_path(nullptr, nullptr, &d.r), ATF_VALIDATE_EUSAGE);
+  EXPECT_EQ(atf_validate_path(nullptr, nullptr, &d.r), ATF_VALIDATE_E_USAGE);
 }
 
 // Paths are never cut: a directory named by a path that leaves no room for "/events.bin" within
@@ -437,7 +437,7 @@ TEST(Validate, AnythingButARegularFileIsRefused) {
   for (const auto& c : cases) {
     SCOPED_TRACE(c.path);
     Report rep;
-    EXPECT_EQ(atf_validate_path(c.path.c_str(), nullptr, &rep.r), ATF_VALIDATE_EIO);
+    EXPECT_EQ(atf_validate_path(c.path.c_str(), nullptr, &rep.r), ATF_VALIDATE_E_IO);
     EXPECT_NE(std::string(rep.r.reason).find(c.reason), std::string::npos) << rep.r.reason;
   }
   ::close(sock);
@@ -446,7 +446,7 @@ TEST(Validate, AnythingButARegularFileIsRefused) {
 // /proc files say 0 bytes and hold text: not taken for an empty events.bin.
 TEST(Validate, AFileWhoseSizeSaysZeroButHoldsDataIsRefused) {
   Report rep;
-  EXPECT_EQ(atf_validate_path("/proc/self/status", nullptr, &rep.r), ATF_VALIDATE_EIO);
+  EXPECT_EQ(atf_validate_path("/proc/self/status", nullptr, &rep.r), ATF_VALIDATE_E_IO);
   EXPECT_NE(std::string(rep.r.reason).find("size says 0 bytes but it holds data"), std::string::npos)
       << rep.r.reason;
   // A really empty file is an empty events.bin (session.first), not an I/O error.
@@ -927,7 +927,7 @@ TEST(Validate, PassHookSeesEveryDecodableRecordAndSalvageKeepsTheSession) {
                                     return false;
                                   }};
   Report failed;
-  EXPECT_EQ(atf_pass_run(AT_FDCWD, dir.c_str(), dir.c_str(), nullptr, &failing, &failed.r), ATF_VALIDATE_EIO);
+  EXPECT_EQ(atf_pass_run(AT_FDCWD, dir.c_str(), dir.c_str(), nullptr, &failing, &failed.r), ATF_VALIDATE_E_IO);
   EXPECT_STREQ(failed.r.reason, "the hook said no");
 }
 
@@ -948,7 +948,7 @@ TEST(Validate, AFileThatShrinksWhileReadIsAnIoError) {
     atf_validate_options_init(&opt);
     opt.threads = threads;
     Report rep;
-    EXPECT_EQ(atf_validate_path(kShortFile, &opt, &rep.r), ATF_VALIDATE_EIO);
+    EXPECT_EQ(atf_validate_path(kShortFile, &opt, &rep.r), ATF_VALIDATE_E_IO);
     EXPECT_STREQ(rep.r.reason, "events.bin: file changed while being read");
   }
 }
@@ -960,7 +960,7 @@ TEST(Validate, UnreadableManifestIsAnIoError) {
   atf_test::WriteSession(dir, Frames(events), nullptr);
   ::mkdir((dir + "/trace.json").c_str(), 0755);
   Report rep;
-  EXPECT_EQ(atf_validate_path(dir.c_str(), nullptr, &rep.r), ATF_VALIDATE_EIO);
+  EXPECT_EQ(atf_validate_path(dir.c_str(), nullptr, &rep.r), ATF_VALIDATE_E_IO);
   EXPECT_NE(std::string(rep.r.reason).find("trace.json"), std::string::npos) << rep.r.reason;
 }
 

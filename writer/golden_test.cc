@@ -45,14 +45,16 @@ const RecordDecoder kRecordDecoders[] = {
 };
 
 // Engines of the validator library, which checks a whole session (framing, schema, order, manifest)
-// with its own nanopb decoder. upb (issue 13): when the validator gains its upb engine, add a row
-// here that selects it in atf_validate_options; every golden session then runs through it too.
+// with its own record decoders, selected in atf_validate_options.engine: nanopb, upb, and both
+// (every record decoded by both, any difference an engine.disagree error).
 struct ValidatorEngine {
   const char* name;
   void (*configure)(atf_validate_options* options);
 };
 const ValidatorEngine kValidatorEngines[] = {
-    {"validator library (nanopb)", [](atf_validate_options*) {}},
+    {"validator library (nanopb)", [](atf_validate_options* o) { o->engine = ATF_VALIDATE_ENGINE_NANOPB; }},
+    {"validator library (upb)", [](atf_validate_options* o) { o->engine = ATF_VALIDATE_ENGINE_UPB; }},
+    {"validator library (both, compared)", [](atf_validate_options* o) { o->engine = ATF_VALIDATE_ENGINE_BOTH; }},
 };
 
 // ---- the expected sessions, from the records of testing/golden_session.cc -----------------------

@@ -35,12 +35,16 @@ extern "C" {
 // Record index of errors that belong to no record (manifest rules, empty file).
 #define ATF_VALIDATE_NO_RECORD UINT64_MAX
 
-// Outcome of a call. Values are fixed.
+// Outcome of a call, named in the toolkit's one scheme (ATF_<MODULE>_E_*, as ATF_RECOVER_E_* and
+// ATF_TRACER_E_*). Values are fixed: they are those of the earlier names ATF_VALIDATE_EUSAGE (1),
+// ATF_VALIDATE_EIO (2) and ATF_VALIDATE_ENOMEM (3), which are gone.
 typedef enum atf_validate_status {
-  ATF_VALIDATE_OK = 0,       // the input was read; report->valid says whether it conforms
-  ATF_VALIDATE_EUSAGE = 1,   // bad arguments (no path, NULL buffers, zero max_record_size)
-  ATF_VALIDATE_EIO = 2,      // a file is missing or unreadable (report->reason says which)
-  ATF_VALIDATE_ENOMEM = 3,
+  ATF_VALIDATE_OK = 0,           // the input was read; report->valid says whether it conforms
+  ATF_VALIDATE_E_USAGE = 1,      // bad arguments (no path, NULL buffers, zero max_record_size,
+                                 // unknown engine)
+  ATF_VALIDATE_E_IO = 2,         // a file is missing or unreadable, or the upb engine's embedded
+                                 // schema did not load (report->reason says which)
+  ATF_VALIDATE_E_NO_MEMORY = 3,
 } atf_validate_status;
 
 const char* atf_validate_strerror(atf_validate_status status);
@@ -85,14 +89,17 @@ typedef enum atf_validate_rule {
   ATF_RULE_MANIFEST_BYTES_WRITTEN = 22,
   ATF_RULE_MANIFEST_TIME_RANGE = 23,
   ATF_RULE_SESSION_CALL_RETURN = 24,
-  ATF_RULE_COUNT = 25,
+  ATF_RULE_ENGINE_DISAGREE = 25,  // engine "both": the upb and nanopb engines decoded a record differently
+  ATF_RULE_COUNT = 26,
 } atf_validate_rule;
 
 #define ATF_VALIDATE_RULE_BIT(rule) (UINT64_C(1) << (rule))
 // The rules that may be allowed (turned into warnings): those checked after a record decoded
 // (order.*, session.*) and the manifest's (manifest.*). A record that breaks a framing, wire or
-// schema rule cannot be read on, so those always stay errors.
-#define ATF_VALIDATE_ALLOWABLE_RULES (((UINT64_C(1) << ATF_RULE_COUNT) - 1) & ~((UINT64_C(1) << ATF_RULE_ORDER_EVENT_ID) - 1))
+// schema rule cannot be read on, so those always stay errors, and so does engine.disagree.
+#define ATF_VALIDATE_ALLOWABLE_RULES                                                                   \
+  (((UINT64_C(1) << ATF_RULE_COUNT) - 1) & ~((UINT64_C(1) << ATF_RULE_ORDER_EVENT_ID) - 1) &             \
+   ~ATF_VALIDATE_RULE_BIT(ATF_RULE_ENGINE_DISAGREE))
 // Profile "original": only what the original ATF V4 format states is checked (framing, wire,
 // schema, UTF-8, manifest syntax, types, required keys, counts and sizes); the rules this toolkit
 // adds become warnings: order.*, session.* (session.call_return included), manifest.uuid and
@@ -109,6 +116,23 @@ const char* atf_validate_rule_name(atf_validate_rule rule);
 // Sets *mask to the bit of the rule named `text`, or to the bits of a group written "order.*".
 // Returns false when no rule matches.
 bool atf_validate_rule_parse(const char* text, uint64_t* mask);
+
+// The record decoder (docs/format.md, "Engines"). Values are fixed.
+typedef enum atf_validate_engine {
+  // The upb engine (third_party/upb, patched). A record it cannot decode within its bounds (8 MiB
+  // of arena memory, 2^31 bytes or more, or larger than the read window) is decoded by the nanopb
+  // engine instead: counted in report->engine_fallbacks, a warning.
+  ATF_VALIDATE_ENGINE_UPB = 0,
+  ATF_VALIDATE_ENGINE_NANOPB = 1,  // the nanopb engine
+  // Both decode every record; any difference (verdict, rule, offset, values) is an error of rule
+  // engine.disagree, so a record passes only when two unrelated decoders agree on it.
+  ATF_VALIDATE_ENGINE_BOTH = 2,
+} atf_validate_engine;
+
+// "upb", "nanopb", "both"; "unknown" outside the enum.
+const char* atf_validate_engine_name(atf_validate_engine engine);
+// Parses one of those names; false when `text` is none of them.
+bool atf_validate_engine_parse(const char* text, atf_validate_engine* engine);
 
 typedef struct atf_validate_options {
   uint64_t max_record_size;  // records longer than this: framing.too_large (default 64 MiB)
@@ -129,6 +153,9 @@ typedef struct atf_validate_options {
   // Default 0: every rule is an error. Evaluation goes on past an allowed violation, so it never
   // hides an error of the same record.
   uint64_t allowed_rules;
+  // The record decoder (default ATF_VALIDATE_ENGINE_UPB). The report does not depend on it,
+  // except for engine_fallbacks and, with ATF_VALIDATE_ENGINE_BOTH, engine.disagree errors.
+  atf_validate_engine engine;
 } atf_validate_options;
 
 // Fills in the defaults.
@@ -160,7 +187,12 @@ typedef struct atf_validate_report {
   bool has_time;              // at least one record decoded
   uint64_t time_min_ns, time_max_ns;
   uint64_t warnings;          // unknown fields + thread-table overflow + calls_capped + rule_warning_count
+                              // + engine_fallbacks
   uint64_t unknown_fields;
+  atf_validate_engine engine;  // the engine that was asked for
+  // Records the upb engine could not decode within its bounds and left to the nanopb engine
+  // (engines upb and both; see atf_validate_engine). A warning each.
+  uint64_t engine_fallbacks;
   // Recovery: the longest run of records from the start that are each fully valid, ending at the
   // first TraceEnd (a session ends there). Truncating events.bin at valid_prefix_bytes leaves
   // only valid records.
@@ -188,7 +220,7 @@ typedef struct atf_validate_report {
   uint64_t rule_warning_count;
   size_t rule_warnings_len;
   atf_validate_error* rule_warnings;
-  char reason[256];           // when a call fails with EIO/EUSAGE/ENOMEM: why, one line
+  char reason[256];           // when a call fails (ATF_VALIDATE_E_*): why, one line
   // session.call_return past its memory budget (docs/format.md): calls made while the open-call
   // budget was full were counted, not stored (one warning), and calls_unchecked returns were then
   // checked for depth only, not for their address.

@@ -63,6 +63,45 @@ int atf_cli_next(atf_cli* c, const atf_cli_option* options, const char** value) 
   }
 }
 
+atf_cli_result atf_cli_parse(const char* tool, int argc, char** argv, const atf_cli_spec* spec,
+                             const char** operand) {
+  atf_cli c;
+  atf_cli_init(&c, tool, argc, argv);
+  *operand = NULL;
+  for (;;) {
+    const char* value;
+    const int id = atf_cli_next(&c, spec->options, &value);
+    if (id == ATF_CLI_END) break;
+    if (id == ATF_CLI_ERROR) return ATF_CLI_USAGE;
+    if (id == spec->help_id || id == spec->version_id) {
+      fputs(id == spec->help_id ? spec->usage : spec->version, stdout);
+      if (id == spec->version_id) fputc('\n', stdout);
+      return ATF_CLI_DONE;
+    }
+    if (id == ATF_CLI_OPERAND) {
+      if (*operand != NULL) {
+        atf_cli_error(&c, "more than one %s: '%s'", spec->operand, value);
+        return ATF_CLI_USAGE;
+      }
+      *operand = value;
+    } else if (!spec->apply(spec->ctx, &c, id, value)) {
+      return ATF_CLI_USAGE;
+    }
+  }
+  if (*operand == NULL) {
+    atf_cli_error(&c, "missing %s", spec->operand);
+    return ATF_CLI_USAGE;
+  }
+  return ATF_CLI_PARSED;
+}
+
+const char* atf_cli_option_name(const atf_cli_option* options, int id) {
+  for (const atf_cli_option* o = options; o->name != NULL; ++o) {
+    if (o->id == id) return o->name;
+  }
+  return "";
+}
+
 // Decimal digits only, no overflow.
 static bool decimal(const char* s, const char** end, uint64_t* out) {
   uint64_t v = 0;

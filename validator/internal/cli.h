@@ -41,6 +41,31 @@ void atf_cli_init(atf_cli* c, const char* tool, int argc, char** argv);
 // with an entry whose name is NULL.
 int atf_cli_next(atf_cli* c, const atf_cli_option* options, const char** value);
 
+// What every tool's command line is: options (applied by `apply`, which prints its own usage
+// error and returns false for a bad value), --help and --version, exactly one operand.
+typedef struct atf_cli_spec {
+  const atf_cli_option* options;
+  int help_id, version_id;  // ids of --help and --version in `options`
+  const char* usage;        // printed on stdout for --help
+  const char* version;      // printed on stdout, with a newline, for --version
+  const char* operand;      // the operand's name in messages: "PATH", "SESSION_DIR"
+  bool (*apply)(void* ctx, const atf_cli* c, int id, const char* value);
+  void* ctx;
+} atf_cli_spec;
+
+typedef enum atf_cli_result {
+  ATF_CLI_PARSED = 0,  // *operand is set: run the tool
+  ATF_CLI_DONE = 1,    // --help or --version was printed: exit successfully
+  ATF_CLI_USAGE = 2,   // a usage error was printed (one line on stderr)
+} atf_cli_result;
+
+// Parses argv[1..] with `spec`.
+atf_cli_result atf_cli_parse(const char* tool, int argc, char** argv, const atf_cli_spec* spec,
+                             const char** operand);
+
+// The name of option `id` in `options` ("" when none has it), for messages.
+const char* atf_cli_option_name(const atf_cli_option* options, int id);
+
 // Prints "<tool>: <message> (try --help)" on stderr, one line.
 void atf_cli_error(const atf_cli* c, const char* fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -97,4 +97,60 @@ TEST(CliGrammar, Int32) {
   }
 }
 
+// atf_cli_parse: the loop every tool runs (options applied, --help/--version, one operand).
+enum { P_HELP, P_VERSION, P_COUNT };
+const atf_cli_option kParseOptions[] = {
+    {"--help", "-h", false, P_HELP},
+    {"--version", nullptr, false, P_VERSION},
+    {"--count", nullptr, true, P_COUNT},
+    {nullptr, nullptr, false, 0},
+};
+
+struct Parsed {
+  atf_cli_result result;
+  std::string operand;
+  uint64_t count = 0;
+  std::string out;
+};
+
+bool ApplyCount(void* ctx, const atf_cli* c, int id, const char* value) {
+  auto* p = static_cast<Parsed*>(ctx);
+  if (id == P_COUNT && atf_cli_count(value, 100, &p->count)) return true;
+  atf_cli_error(c, "invalid %s '%s'", atf_cli_option_name(kParseOptions, id), value);
+  return false;
+}
+
+Parsed Parse(std::vector<std::string> args) {
+  args.insert(args.begin(), "tool");
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(&a[0]);
+  Parsed p;
+  const atf_cli_spec spec = {kParseOptions, P_HELP, P_VERSION, "usage text\n", "tool 9.9", "PATH", ApplyCount, &p};
+  const char* operand = nullptr;
+  testing::internal::CaptureStdout();
+  p.result = atf_cli_parse("tool", static_cast<int>(argv.size()), argv.data(), &spec, &operand);
+  p.out = testing::internal::GetCapturedStdout();
+  if (operand != nullptr) p.operand = operand;
+  return p;
+}
+
+TEST(CliParse, OptionsHelpVersionAndOneOperand) {
+  Parsed p = Parse({"--count", "7", "dir"});
+  EXPECT_EQ(p.result, ATF_CLI_PARSED);
+  EXPECT_EQ(p.operand, "dir");
+  EXPECT_EQ(p.count, 7u);
+  EXPECT_EQ(Parse({"-h", "dir"}).out, "usage text\n");
+  EXPECT_EQ(Parse({"-h"}).result, ATF_CLI_DONE);
+  p = Parse({"--version"});
+  EXPECT_EQ(p.result, ATF_CLI_DONE);
+  EXPECT_EQ(p.out, "tool 9.9\n");
+  EXPECT_EQ(Parse({}).result, ATF_CLI_USAGE);                  // missing PATH
+  EXPECT_EQ(Parse({"a", "b"}).result, ATF_CLI_USAGE);          // two
+  EXPECT_EQ(Parse({"--count=101", "a"}).result, ATF_CLI_USAGE);  // apply refuses
+  EXPECT_EQ(Parse({"--nope", "a"}).result, ATF_CLI_USAGE);
+  EXPECT_EQ(Parse({"--", "--count"}).operand, "--count");
+  EXPECT_STREQ(atf_cli_option_name(kParseOptions, P_COUNT), "--count");
+  EXPECT_STREQ(atf_cli_option_name(kParseOptions, 42), "");
+}
+
 }  // namespace

@@ -329,12 +329,8 @@ static bool read_text(pb_istream_t* s, const pb_field_t* field, void** arg) {
   const uint64_t len = s->bytes_left;
   atf_utf8_state u = ATF_UTF8_STATE_INIT;
   if (ref->field == ATF_TEXT_REGISTER_NAME) d->name_len = len;
-  if (d->rs.base != NULL && s->callback == d->rs.stream.callback) {
-    // Buffered record: the bytes are in memory already; nanopb's buffer stream keeps its read
-    // pointer in `state`, so take them in place and advance it.
-    const uint8_t* p = s->state;
-    s->state = (void*)(p + len);
-    s->bytes_left = 0;
+  const uint8_t* p = atf_record_stream_take(&d->rs, s, (size_t)len);
+  if (p != NULL) {  // a buffered record: the bytes are in memory already, taken in place
     return take_chunk(ref, &u, at, p, (size_t)len, ATF_CHUNK_FIRST | ATF_CHUNK_LAST);
   }
   uint8_t chunk[ATF_DECODE_CHUNK];
@@ -375,15 +371,13 @@ static bool read_register(pb_istream_t* s, const pb_field_t* field, void** arg) 
 // A string, bytes or map entry that scan() checked already, in a buffered record: step over it.
 static bool step_over(pb_istream_t* s, const pb_field_t* field, void** arg) {
   (void)field;
-  (void)arg;
-  s->state = (uint8_t*)s->state + s->bytes_left;
-  s->bytes_left = 0;
-  return true;
+  const decoder* d = *arg;
+  return atf_record_stream_take(&d->rs, s, s->bytes_left) != NULL;
 }
 
 static void set_text(pb_callback_t* cb, decoder* d, atf_text_field f) {
   cb->funcs.decode = d->checked ? step_over : read_text;
-  cb->arg = &d->refs[f];
+  cb->arg = d->checked ? (void*)d : (void*)&d->refs[f];
 }
 
 static void set_registers(pb_callback_t* cb, decoder* d) {

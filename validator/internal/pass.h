@@ -10,6 +10,7 @@
 
 #include "validator/atf/validate.h"
 #include "validator/internal/decode.h"
+#include "validator/internal/engine.h"
 #include "validator/internal/reader.h"
 
 #ifdef __cplusplus
@@ -26,6 +27,9 @@ typedef struct atf_pass_record {
   // increasing, each thread's timestamps non-decreasing and each FunctionReturn closing its
   // thread's innermost kept FunctionCall (session.call_return), and end at the first TraceEnd.
   bool keep;
+  // The pass's engine (options.engine), for decoding the record again with a visitor
+  // (atf_engine_decode) so that a hook sees what the pass checked. Its counters are the hook's.
+  atf_engine* engine;
 } atf_pass_record;
 
 typedef struct atf_pass_hooks {
@@ -33,8 +37,8 @@ typedef struct atf_pass_hooks {
   bool salvage;  // compute atf_pass_record.keep
   // Called for each record that decodes. The record's bytes are input bytes
   // [frame->body_offset, + frame->length) of `reader` (atf_reader_get, atf_reader_copy,
-  // atf_decode_record); nothing else reads the input until the hook returns. Returning false ends
-  // the pass with ATF_VALIDATE_EIO and the hook's text in report->reason (at most 255 bytes).
+  // atf_engine_decode with rec->engine); nothing else reads the input until the hook returns. Returning false ends
+  // the pass with ATF_VALIDATE_E_IO and the hook's text in report->reason (at most 255 bytes).
   bool (*on_record)(void* ctx, atf_reader* reader, const atf_pass_record* rec, char* reason);
 } atf_pass_hooks;
 

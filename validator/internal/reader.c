@@ -230,6 +230,14 @@ bool atf_record_stream_open(atf_record_stream* rs, atf_reader* r, uint64_t off, 
   return true;
 }
 
+const uint8_t* atf_record_stream_take(const atf_record_stream* rs, pb_istream_t* s, size_t n) {
+  if (rs->base == NULL || s->callback != mem_read || s->bytes_left < n) return NULL;
+  const uint8_t* p = s->state;
+  s->state = (void*)(p + n);
+  s->bytes_left -= n;
+  return p;
+}
+
 uint64_t atf_record_stream_offset(const atf_record_stream* rs, const pb_istream_t* s) {
   // nanopb's buffer stream keeps its read pointer in `state`, and its substreams copy it.
   if (rs->base != NULL && s->callback == rs->stream.callback) {

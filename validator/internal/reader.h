@@ -104,6 +104,12 @@ typedef struct atf_record_stream {
 // Opens a stream over [off, off + len). Returns false on an I/O error.
 ATF_MUST_USE bool atf_record_stream_open(atf_record_stream* rs, atf_reader* r, uint64_t off, uint64_t len);
 
+// Buffered mode only (rs->base set, `s` this stream or a substream of it): the next `n` bytes of
+// `s` in place, which the stream then steps over; NULL when `s` is not buffered or holds fewer.
+// The read position lives in `state`, which nanopb leaves to the stream's implementation (this
+// file's): nothing else reads or writes it.
+const uint8_t* atf_record_stream_take(const atf_record_stream* rs, pb_istream_t* s, size_t n);
+
 // Absolute input offset of the next byte `s` (this stream or a substream of it) will read.
 uint64_t atf_record_stream_offset(const atf_record_stream* rs, const pb_istream_t* s);
 

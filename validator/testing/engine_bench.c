@@ -58,7 +58,7 @@ static bool decode_one(atf_upb_engine* e, atf_reader* r, const uint8_t* body, ui
                        const atf_event_visitor* v, result* res) {
   atf_event ev;
   atf_decode_error err;
-  memset(&err, 0, sizeof err);
+  memset(&err, 0, sizeof err); /* quiet false: set before the call (decode.h) */
   bool ok;
   if (e != NULL && body != NULL) {
     ok = atf_upb_decode_record(e, body, (size_t)len, off, v, &ev, &err);
