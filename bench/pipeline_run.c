@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "atf/tracer.h"
+#include "pipeline/atf/tracer.h"
 #include "bench/baselines.h"
 #include "bench/mix.h"
 #include "bench/writer_run.h"

@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "atf/tracer.h"
+#include "pipeline/atf/tracer.h"
 #include "bench/baselines.h"
 #include "bench/writer_run.h"
 

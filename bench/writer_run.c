@@ -8,8 +8,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "atf/file_ops.h"
-#include "atf/writer.h"
+#include "writer/atf/file_ops.h"
+#include "writer/atf/writer.h"
 #include "bench/baselines.h"
 
 /* File operations that discard what is written: the writer's own cost without the kernel's copy

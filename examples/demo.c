@@ -33,7 +33,7 @@
 #include <ucontext.h>
 #endif
 
-#include "atf/tracer.h"
+#include "pipeline/atf/tracer.h"
 #include "validator/atf/validate.h"
 
 typedef struct config {

@@ -1,8 +1,8 @@
 #include "fuzz/manifest_render.h"
 
 #include "fuzz/event_decoders.h"
-#include "internal/manifest.h"
-#include "internal/utf8.h"
+#include "writer/internal/manifest.h"
+#include "writer/internal/utf8.h"
 
 namespace atf_fuzz {
 

@@ -10,7 +10,7 @@
 #include <set>
 #include <string>
 
-#include "atf/file_ops.h"
+#include "writer/atf/file_ops.h"
 
 namespace atf_fuzz {
 

@@ -37,7 +37,7 @@
 #include <vector>
 
 #include "fuzz/event_decoders.h"
-#include "atf/recover.h"
+#include "recover/atf/recover.h"
 #include "validator/atf/validate.h"
 #include "validator/internal/reader.h"
 

@@ -19,7 +19,7 @@
 #include <string>
 
 #include "fuzz/event_decoders.h"
-#include "internal/varint.h"
+#include "writer/internal/varint.h"
 #include "validator/internal/reader.h"
 #include "writer/fastpath/fast_varint.h"
 

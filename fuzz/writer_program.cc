@@ -11,15 +11,15 @@
 #include <string>
 #include <vector>
 
-#include "atf/file_ops.h"
-#include "atf/ring_record.h"
-#include "atf/writer.h"
+#include "writer/atf/file_ops.h"
+#include "writer/atf/ring_record.h"
+#include "writer/atf/writer.h"
 #include "fuzz/event_decoders.h"
 #include "fuzz/fuzz_input.h"
 #include "fuzz/mem_file_ops.h"
 #include "fuzz/writer_program.h"
-#include "internal/encode.h"
-#include "internal/symtab.h"
+#include "writer/internal/encode.h"
+#include "writer/internal/symtab.h"
 #include "validator/atf/validate.h"
 
 namespace {

@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "atf/writer.h"
+#include "writer/atf/writer.h"
 #include "fuzz/mem_file_ops.h"
 
 namespace atf_fuzz {

@@ -34,7 +34,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "atf/tracer.h"
+#include "pipeline/atf/tracer.h"
 #include "instrument/internal/addr_cache.h"
 #include "instrument/internal/compiler.h"
 #include "instrument/internal/config.h"

@@ -10,10 +10,10 @@
 #include <string>
 #include <vector>
 
-#include "atf/writer.h"
-#include "testing/decode.h"
-#include "testing/records.h"
-#include "testing/session.h"
+#include "writer/atf/writer.h"
+#include "writer/testing/decode.h"
+#include "writer/testing/records.h"
+#include "writer/testing/session.h"
 #include "validator/internal/upb_engine.h"
 #include "validator/testing/engine_compare.h"
 

@@ -12,12 +12,12 @@
 #include <vector>
 
 #include "validator/atf/validate.h"
-#include "atf/writer.h"
+#include "writer/atf/writer.h"
 #include "atf_v4.pb.h"
-#include "testing/decode.h"
-#include "testing/golden_session.h"
-#include "testing/records.h"
-#include "testing/session.h"
+#include "writer/testing/decode.h"
+#include "writer/testing/golden_session.h"
+#include "writer/testing/records.h"
+#include "writer/testing/session.h"
 
 namespace {
 

@@ -28,9 +28,9 @@
 #include <string>
 #include <vector>
 
-#include "atf/writer.h"
+#include "writer/atf/writer.h"
 #include "pipeline/testing/session.h"
-#include "atf/recover.h"
+#include "recover/atf/recover.h"
 
 namespace {
 

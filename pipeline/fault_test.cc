@@ -9,10 +9,10 @@
 #include <string>
 #include <vector>
 
-#include "atf/file_ops.h"
-#include "atf/tracer.h"
+#include "writer/atf/file_ops.h"
+#include "pipeline/atf/tracer.h"
 #include "pipeline/testing/session.h"
-#include "atf/recover.h"
+#include "recover/atf/recover.h"
 
 namespace {
 

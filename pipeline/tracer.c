@@ -38,7 +38,7 @@
  * start/stop/flush/symbol and the thread-exit hook also take; it is never taken on the steady
  * record path, nor in a signal handler (a thread's first event in a signal handler is dropped).
  */
-#include "atf/tracer.h"
+#include "pipeline/atf/tracer.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -53,8 +53,8 @@
 #include <linux/membarrier.h>
 #endif
 
-#include "atf/ring_record.h"
-#include "atf/writer.h"
+#include "writer/atf/ring_record.h"
+#include "writer/atf/writer.h"
 #include "pipeline/internal/clock.h"
 #include "pipeline/internal/drain.h"
 #include "pipeline/internal/registry.h"

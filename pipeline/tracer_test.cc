@@ -1,6 +1,6 @@
 // End-to-end tests of the tracer: producers -> rings -> drain -> writer -> events.bin, read back with
 // Google's C++ protobuf and checked by the validator library.
-#include "atf/tracer.h"
+#include "pipeline/atf/tracer.h"
 
 #include <gtest/gtest.h>
 #include <dirent.h>

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "atf/recover.h"
+#include "recover/atf/recover.h"
 #include "validator/internal/cli.h"
 
 static const char kUsage[] =

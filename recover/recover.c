@@ -9,7 +9,7 @@
  * fsync'ed, and only then is the new trace.json renamed into place. Every file is named relative
  * to the session directory's descriptor; no path is built in a fixed buffer.
  */
-#include "atf/recover.h"
+#include "recover/atf/recover.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -22,9 +22,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "atf/file_ops.h"
-#include "internal/encode.h"
-#include "internal/manifest.h"
+#include "writer/atf/file_ops.h"
+#include "writer/internal/encode.h"
+#include "writer/internal/manifest.h"
 #include "recover/old_manifest.h"
 #include "validator/atf/validate.h"
 #include "validator/internal/file.h"

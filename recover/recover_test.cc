@@ -1,6 +1,6 @@
 // atf-recover's library: sessions cut the ways a crash cuts them, and corrupted ones; nothing is
 // ever destroyed (issue 12).
-#include "atf/recover.h"
+#include "recover/atf/recover.h"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "atf/tracer.h"
+#include "pipeline/atf/tracer.h"
 #include "pipeline/testing/session.h"
 #include "validator/internal/json_reader.h"
 

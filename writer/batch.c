@@ -1,5 +1,5 @@
 /* Ring record batch checker: see internal/batch.h. */
-#include "internal/batch.h"
+#include "writer/internal/batch.h"
 
 void atf_record_limits_init(atf_record_limits *l, atf_arch arch) {
   for (int kind = 0; kind <= ATF_KIND_TRACE_END; kind++) {

@@ -3,8 +3,8 @@
 
 #include <functional>
 
-#include "internal/batch.h"
-#include "testing/records.h"
+#include "writer/internal/batch.h"
+#include "writer/testing/records.h"
 
 namespace {
 

@@ -1,7 +1,7 @@
 /* Reference conversion of ring records to protobuf-c Events: see internal/convert.h. */
-#include "internal/convert.h"
+#include "writer/internal/convert.h"
 
-#include "internal/names.h"
+#include "writer/internal/names.h"
 
 void atf_convert_scratch_init(atf_convert_scratch *s, atf_arch arch) {
   static const Atf__V4__Event kEvent = ATF__V4__EVENT__INIT;

@@ -9,12 +9,12 @@
 #include <string>
 #include <vector>
 
-#include "internal/convert.h"
-#include "internal/encode.h"
-#include "internal/symtab.h"
-#include "internal/varint.h"
-#include "testing/decode.h"
-#include "testing/records.h"
+#include "writer/internal/convert.h"
+#include "writer/internal/encode.h"
+#include "writer/internal/symtab.h"
+#include "writer/internal/varint.h"
+#include "writer/testing/decode.h"
+#include "writer/testing/records.h"
 
 namespace {
 

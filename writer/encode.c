@@ -1,7 +1,7 @@
 /* The per-event encoding step: see internal/encode.h. */
-#include "internal/encode.h"
+#include "writer/internal/encode.h"
 
-#include "internal/varint.h"
+#include "writer/internal/varint.h"
 
 /* Register names of `kind` on `arch` in canonical order; returns how many. */
 static unsigned register_names(atf_arch arch, int kind, const char *names[ATF_RECORD_MAX_REGS]) {

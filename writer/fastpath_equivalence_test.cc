@@ -11,9 +11,9 @@
 #include <string>
 #include <vector>
 
-#include "internal/encode.h"
-#include "internal/symtab.h"
-#include "testing/records.h"
+#include "writer/internal/encode.h"
+#include "writer/internal/symtab.h"
+#include "writer/testing/records.h"
 #include "writer/fastpath/fast_encode.h"
 
 namespace {

@@ -11,11 +11,11 @@
 #include <string>
 #include <vector>
 
-#include "atf/writer.h"
-#include "testing/decode.h"
-#include "testing/fault_ops.h"
-#include "testing/records.h"
-#include "testing/session.h"
+#include "writer/atf/writer.h"
+#include "writer/testing/decode.h"
+#include "writer/testing/fault_ops.h"
+#include "writer/testing/records.h"
+#include "writer/testing/session.h"
 
 namespace {
 

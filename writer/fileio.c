@@ -5,8 +5,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "atf/file_ops.h"
-#include "internal/fileio.h"
+#include "writer/atf/file_ops.h"
+#include "writer/internal/fileio.h"
 
 static int posix_open(void *ctx, const char *path, int flags, mode_t mode) {
   (void)ctx;

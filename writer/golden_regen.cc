@@ -11,8 +11,8 @@
 #include <fstream>
 #include <string>
 
-#include "testing/decode.h"
-#include "testing/golden_session.h"
+#include "writer/testing/decode.h"
+#include "writer/testing/golden_session.h"
 
 int main(int argc, char** argv) {
   if (argc != 2) {

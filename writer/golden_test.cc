@@ -14,10 +14,10 @@
 #include <string>
 #include <vector>
 
-#include "atf/writer.h"
-#include "testing/decode.h"
-#include "testing/golden_session.h"
-#include "testing/session.h"
+#include "writer/atf/writer.h"
+#include "writer/testing/decode.h"
+#include "writer/testing/golden_session.h"
+#include "writer/testing/session.h"
 #include "validator/atf/validate.h"
 
 namespace {

@@ -1,5 +1,5 @@
 /* trace.json rendering and atomic write: see internal/manifest.h. */
-#include "internal/manifest.h"
+#include "writer/internal/manifest.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal/fileio.h"
+#include "writer/internal/fileio.h"
 
 #define WRITER_NAME "atf-writer " ATF_WRITER_VERSION
 

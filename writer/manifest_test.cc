@@ -13,10 +13,10 @@
 #include <string>
 #include <vector>
 
-#include "internal/manifest.h"
-#include "testing/decode.h"
-#include "testing/fault_ops.h"
-#include "testing/session.h"
+#include "writer/internal/manifest.h"
+#include "writer/testing/decode.h"
+#include "writer/testing/fault_ops.h"
+#include "writer/testing/session.h"
 
 namespace {
 

@@ -2,7 +2,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* dl_iterate_phdr */
 #endif
-#include "internal/modules.h"
+#include "writer/internal/modules.h"
 
 #include <string.h>
 

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "internal/modules.h"
+#include "writer/internal/modules.h"
 
 namespace {
 

@@ -1,8 +1,8 @@
 /* Status strings, host detection, register and signal names (atf/writer.h, internal/names.h). */
 #include <string.h>
 
-#include "atf/writer.h"
-#include "internal/names.h"
+#include "writer/atf/writer.h"
+#include "writer/internal/names.h"
 
 const char *atf_writer_strerror(atf_writer_status status) {
   switch (status) {

@@ -15,8 +15,8 @@
 #include <sys/random.h> /* getentropy */
 #endif
 
-#include "internal/fileio.h"
-#include "internal/writer_impl.h"
+#include "writer/internal/fileio.h"
+#include "writer/internal/writer_impl.h"
 
 char *atf_session_path_join(const char *a, const char *b) {
   size_t n = strlen(a) + 1 + strlen(b) + 1;

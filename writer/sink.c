@@ -27,9 +27,9 @@
 #include <unistd.h>
 #endif
 
-#include "internal/fileio.h"
-#include "internal/varint.h"
-#include "internal/writer_impl.h"
+#include "writer/internal/fileio.h"
+#include "writer/internal/varint.h"
+#include "writer/internal/writer_impl.h"
 
 static int truncate_to(atf_writer *w, uint64_t length) {
   for (;;) {

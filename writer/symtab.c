@@ -5,14 +5,14 @@
  * index without a lock. Dedup is a open-addressing hash table of ids keyed on the raw bytes, touched
  * only under the mutex.
  */
-#include "internal/symtab.h"
+#include "writer/internal/symtab.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal/utf8.h"
+#include "writer/internal/utf8.h"
 
 #define CHUNK 4096u
 #define DIRECTORY (ATF_SYMTAB_MAX / CHUNK)

@@ -7,7 +7,7 @@
 #include <thread>
 #include <vector>
 
-#include "internal/symtab.h"
+#include "writer/internal/symtab.h"
 
 namespace {
 

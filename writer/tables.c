@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal/modules.h"
-#include "internal/writer_impl.h"
+#include "writer/internal/modules.h"
+#include "writer/internal/writer_impl.h"
 
 /* REQUIRES: w->lock held. Ignores duplicates (case-insensitively: stored lowercase). */
 static void add_module_locked(atf_writer *w, const char *uuid, atf_writer_status *st) {

@@ -1,5 +1,5 @@
 /* UTF-8 sanitiser: see internal/utf8.h. */
-#include "internal/utf8.h"
+#include "writer/internal/utf8.h"
 
 #include <string.h>
 

@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "internal/utf8.h"
+#include "writer/internal/utf8.h"
 
 namespace {
 

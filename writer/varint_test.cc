@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "atf_v4.pb-c.h"
-#include "internal/varint.h"
+#include "writer/internal/varint.h"
 
 namespace {
 

@@ -18,10 +18,10 @@
 #include <string>
 #include <vector>
 
-#include "atf/file_ops.h"
-#include "atf/writer.h"
-#include "internal/encode.h"
-#include "internal/symtab.h"
+#include "writer/atf/file_ops.h"
+#include "writer/atf/writer.h"
+#include "writer/internal/encode.h"
+#include "writer/internal/symtab.h"
 #include "writer/fastpath/fast_encode.h"
 
 namespace {

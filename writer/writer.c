@@ -11,7 +11,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
-#include "atf/writer.h"
+#include "writer/atf/writer.h"
 
 #include <errno.h>
 #include <stdatomic.h>
@@ -21,12 +21,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "internal/batch.h"
-#include "internal/encode.h"
-#include "internal/fileio.h"
-#include "internal/modules.h"
-#include "internal/utf8.h"
-#include "internal/writer_impl.h"
+#include "writer/internal/batch.h"
+#include "writer/internal/encode.h"
+#include "writer/internal/fileio.h"
+#include "writer/internal/modules.h"
+#include "writer/internal/utf8.h"
+#include "writer/internal/writer_impl.h"
 
 #define DEFAULT_FLUSH_INTERVAL_NS 100000000ull
 

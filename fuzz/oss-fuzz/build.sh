@@ -84,7 +84,7 @@ upb=$repo/third_party/upb/upstream
 [ -f "$upb/upb/decode.c" ] || "$repo/tools/fetch-third-party.sh"
 
 # ---- compile -----------------------------------------------------------------------------------
-includes=(-I"$repo" -I"$repo/writer" -I"$gen" -I"$gen/nanopb" -isystem "$upb" -isystem "$upb/generated_for_cmake")
+includes=(-I"$repo" -I"$gen" -I"$gen/nanopb" -isystem "$upb" -isystem "$upb/generated_for_cmake")
 objs=()
 cc() {  # cc DEFINES SOURCE
   local defs=$1 src=$2 obj

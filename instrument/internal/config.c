@@ -4,8 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "atf/ring_record.h"
-#include "atf/tracer.h"
+#include "writer/atf/ring_record.h"
+#include "pipeline/atf/tracer.h"
 #include "instrument/internal/compiler.h"
 
 /* 1 for 1/on/yes/true, 0 for 0/off/no/false, -1 otherwise. */

@@ -48,8 +48,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "atf/thread_stats.h"
-#include "atf/writer.h"
+#include "pipeline/atf/thread_stats.h"
+#include "writer/atf/writer.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -14,7 +14,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "atf/ring_record.h"
+#include "writer/atf/ring_record.h"
 #include "pipeline/internal/clock.h"
 
 #if defined(__linux__)

@@ -18,7 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "atf/thread_stats.h"
+#include "pipeline/atf/thread_stats.h"
 #include "pipeline/internal/registry.h"
 
 #ifdef __cplusplus

@@ -13,7 +13,7 @@
 #include <thread>
 #include <vector>
 
-#include "atf/ring_record.h"
+#include "writer/atf/ring_record.h"
 
 namespace {
 

@@ -9,7 +9,7 @@
 #include <unistd.h>
 #endif
 
-#include "atf/ring_record.h"
+#include "writer/atf/ring_record.h"
 
 int atf_ring_capacity_ok(uint64_t capacity) {
   return capacity >= ATF_RING_MIN_BYTES && capacity <= ATF_RING_MAX_BYTES &&

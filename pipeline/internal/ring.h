@@ -24,7 +24,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "atf/ring_record.h"
+#include "writer/atf/ring_record.h"
 #include "pipeline/internal/atomic.h"
 
 #ifdef __cplusplus

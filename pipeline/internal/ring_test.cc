@@ -11,7 +11,7 @@
 #include <thread>
 #include <vector>
 
-#include "atf/ring_record.h"
+#include "writer/atf/ring_record.h"
 
 namespace {
 

@@ -23,7 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "atf/tracer.h"
+#include "pipeline/atf/tracer.h"
 
 #define PRODUCERS 2
 

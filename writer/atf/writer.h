@@ -74,7 +74,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "atf/ring_record.h"
+#include "writer/atf/ring_record.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -13,9 +13,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "atf/ring_record.h"
-#include "atf/writer.h"
-#include "internal/compiler.h"
+#include "writer/atf/ring_record.h"
+#include "writer/atf/writer.h"
+#include "writer/internal/compiler.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -13,8 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "atf/ring_record.h"
-#include "atf/writer.h"
+#include "writer/atf/ring_record.h"
+#include "writer/atf/writer.h"
 #include "atf_v4.pb-c.h"
 
 #ifdef __cplusplus

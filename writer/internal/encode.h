@@ -17,10 +17,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "atf/ring_record.h"
-#include "atf/writer.h"
-#include "internal/convert.h"
-#include "internal/symtab.h"
+#include "writer/atf/ring_record.h"
+#include "writer/atf/writer.h"
+#include "writer/internal/convert.h"
+#include "writer/internal/symtab.h"
 #include "writer/fastpath/fast_encode.h"
 
 #ifdef __cplusplus

@@ -4,9 +4,9 @@
 
 #include <stddef.h>
 
-#include "atf/file_ops.h"
-#include "atf/writer.h"
-#include "internal/compiler.h"
+#include "writer/atf/file_ops.h"
+#include "writer/atf/writer.h"
+#include "writer/internal/compiler.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -12,8 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "atf/writer.h"
-#include "internal/compiler.h"
+#include "writer/atf/writer.h"
+#include "writer/internal/compiler.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -15,13 +15,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "atf/file_ops.h"
-#include "atf/writer.h"
-#include "internal/batch.h"
-#include "internal/compiler.h"
-#include "internal/encode.h"
-#include "internal/manifest.h"
-#include "internal/symtab.h"
+#include "writer/atf/file_ops.h"
+#include "writer/atf/writer.h"
+#include "writer/internal/batch.h"
+#include "writer/internal/compiler.h"
+#include "writer/internal/encode.h"
+#include "writer/internal/manifest.h"
+#include "writer/internal/symtab.h"
 
 #define ATF_WRITER_DEFAULT_BUFFER_BYTES (1u << 20)
 #define ATF_WRITER_MIN_BUFFER_BYTES (64u << 10)

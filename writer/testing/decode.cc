@@ -1,5 +1,5 @@
 // Test-only decoders: see decode.h.
-#include "testing/decode.h"
+#include "writer/testing/decode.h"
 
 #include <algorithm>
 #include <fstream>

@@ -1,4 +1,4 @@
-#include "testing/fault_ops.h"
+#include "writer/testing/fault_ops.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -10,7 +10,7 @@
 #include <string>
 #include <thread>
 
-#include "atf/file_ops.h"
+#include "writer/atf/file_ops.h"
 
 namespace atf_test {
 

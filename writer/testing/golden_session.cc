@@ -1,11 +1,11 @@
-#include "testing/golden_session.h"
+#include "writer/testing/golden_session.h"
 
 #include <cstdint>
 #include <string>
 #include <vector>
 
-#include "atf/writer.h"
-#include "testing/records.h"
+#include "writer/atf/writer.h"
+#include "writer/testing/records.h"
 
 namespace atf_test {
 namespace {

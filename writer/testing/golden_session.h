@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "atf/writer.h"
+#include "writer/atf/writer.h"
 
 namespace atf_test {
 

@@ -1,4 +1,4 @@
-#include "testing/records.h"
+#include "writer/testing/records.h"
 
 #include <cstring>
 

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "atf/ring_record.h"
+#include "writer/atf/ring_record.h"
 
 namespace atf_test {
 

@@ -1,4 +1,4 @@
-#include "testing/session.h"
+#include "writer/testing/session.h"
 
 #include <stdlib.h>
 

@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "atf/writer.h"
-#include "testing/decode.h"
+#include "writer/atf/writer.h"
+#include "writer/testing/decode.h"
 
 namespace atf_test {
 
