@@ -6,10 +6,10 @@
  *
  * bench/instrument_bench.py runs it plain, with ATF_TRACE=0 (hooks called, tracing off) and traced
  * into a ring that holds the N calls' events, so the difference is the two hooks and two tracer
- * records of a call, not the writer's speed. As in writer_bench's record section, the ring is warmed up
- * first: WARMUP calls (enough to touch every page of the ring once), then SLEEP_MS for the drain to
- * empty it, so the timed loop writes into resident memory rather than paying first-touch page
- * faults.
+ * records of a call, not the writer's speed. As in writer_bench's record section, the ring is
+ * warmed up first: WARMUP calls (enough to touch every page of the ring once), then SLEEP_MS for
+ * the drain to empty it, so the timed loop writes into resident memory rather than paying
+ * first-touch page faults.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>

@@ -28,7 +28,8 @@ int bench_mix_build(bench_mix *m, size_t events, uint64_t seed) {
     bench_mix_free(m);
     return -1;
   }
-  for (int i = 0; i < BENCH_SYMBOLS; ++i) snprintf(m->symbols[i], sizeof m->symbols[i], "bench_fn_%d", i);
+  for (int i = 0; i < BENCH_SYMBOLS; ++i)
+    snprintf(m->symbols[i], sizeof m->symbols[i], "bench_fn_%d", i);
 
   uint64_t rng = seed;
   uint64_t ts = 1767225600000000000ull; /* 2026-01-01T00:00:00Z */

@@ -25,10 +25,10 @@ extern "C" {
 #define BENCH_SIGNAL_EVERY 100000
 
 typedef struct bench_mix {
-  uint8_t *records;      /* atf_ring_record, end to end, 8-byte aligned */
+  uint8_t *records; /* atf_ring_record, end to end, 8-byte aligned */
   size_t bytes;
-  size_t *offsets;       /* offsets[i] = start of event i (not counting TraceStart) */
-  size_t events;         /* calls + returns + signals + the final TraceEnd */
+  size_t *offsets; /* offsets[i] = start of event i (not counting TraceStart) */
+  size_t events;   /* calls + returns + signals + the final TraceEnd */
   char symbols[BENCH_SYMBOLS][24];
 } bench_mix;
 

@@ -18,7 +18,7 @@
 #include "validator/atf/validate.h"
 
 typedef struct producer_arg {
-  uint64_t events;      /* at most this many (then the walk returns to depth 0) */
+  uint64_t events;        /* at most this many (then the walk returns to depth 0) */
   const atomic_int *stop; /* or until this is set */
   uint32_t symbols[BENCH_SYMBOLS];
   uint64_t seed;
@@ -97,8 +97,7 @@ int bench_pipeline(const char *dir, int producers, double seconds, uint32_t ring
   }
   const uint64_t ns = (uint64_t)(seconds * 1e9);
   struct timespec ts = {(time_t)(ns / 1000000000u), (long)(ns % 1000000000u)};
-  while (nanosleep(&ts, &ts) != 0) {
-  }
+  while (nanosleep(&ts, &ts) != 0) {}
   atomic_store(&stop, 1);
   for (int t = 0; t < producers; ++t) pthread_join(threads[t], NULL);
   const uint64_t t1 = bench_now_ns();
@@ -159,7 +158,8 @@ int bench_write_fresh(const char *dir, unsigned mib, double *mb_per_s, double *c
   free(buf);
   const double bytes = (double)mib * (double)chunk;
   *mb_per_s = bytes / 1e6 / ((double)(t1 - t0) / 1e9);
-  *cpu_ns_per_byte = ((double)(c1.tv_sec - c0.tv_sec) * 1e9 + (double)(c1.tv_nsec - c0.tv_nsec)) / bytes;
+  *cpu_ns_per_byte =
+      ((double)(c1.tv_sec - c0.tv_sec) * 1e9 + (double)(c1.tv_nsec - c0.tv_nsec)) / bytes;
   return rc;
 }
 
@@ -187,8 +187,12 @@ int bench_validator(const char *session_dir, unsigned threads, const char *engin
   *file_bytes = (uint64_t)stbuf.st_size;
   char nthreads[16];
   snprintf(nthreads, sizeof nthreads, "%u", threads);
-  char *const argv[] = {(char *)"writer_bench", (char *)"--validate-child", (char *)session_dir,
-                        nthreads, (char *)(engine != NULL ? engine : "default"), NULL};
+  char *const argv[] = {(char *)"writer_bench",
+                        (char *)"--validate-child",
+                        (char *)session_dir,
+                        nthreads,
+                        (char *)(engine != NULL ? engine : "default"),
+                        NULL};
   char buf[128];
   if (bench_run_child_output(argv, buf, sizeof buf) != 0) return -1;
   double secs = 0, rss = 0;

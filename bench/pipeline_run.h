@@ -1,4 +1,5 @@
-/* pipeline_run.h: producers -> rings -> drain -> writer -> file, and the validator on a big file. */
+/* pipeline_run.h: producers -> rings -> drain -> writer -> file, and the validator on a big file.
+ */
 #ifndef ATF_BENCH_PIPELINE_RUN_H_
 #define ATF_BENCH_PIPELINE_RUN_H_
 
@@ -11,23 +12,23 @@ extern "C" {
 
 typedef struct bench_pipeline_result {
   int producers;
-  int block;            /* overflow policy: 0 drop, 1 block */
+  int block; /* overflow policy: 0 drop, 1 block */
   uint64_t produced, written, dropped;
   uint64_t dropped_unmatched, dropped_no_slot; /* of dropped (atf_tracer_stats) */
-  double events_per_s;  /* written / the producers' run time (what the drain sustained) */
+  double events_per_s;           /* written / the producers' run time (what the drain sustained) */
   double events_per_s_with_stop; /* written / (start .. stop: final drain, TraceEnd, fsync) */
-  int valid;            /* the validator accepted the session */
+  int valid;                     /* the validator accepted the session */
   double drain_cpu_ns_per_event; /* the drain thread's CPU time / written */
   uint64_t file_bytes, file_events; /* events.bin's size and records (TraceStart, TraceEnd too) */
-  uint64_t ring_bytes;  /* per producer */
+  uint64_t ring_bytes;              /* per producer */
 } bench_pipeline_result;
 
 /* `producers` threads record events of the standard mix's shape (calls with 6 registers and a
  * 128-byte stack copy, returns with 1 register, nested) as fast as they can for `seconds` (then
- * each returns from its open calls), through per-thread rings of `ring_bytes`, the drain thread at `drain_nice` (see
- * atf_tracer_options), the writer's I/O thread on or off (`io_thread` 0/1; < 0: the tracer's
- * default), full rings dropping (`block` 0) or blocking (1); then stop, validate, delete the
- * session. */
+ * each returns from its open calls), through per-thread rings of `ring_bytes`, the drain thread at
+ * `drain_nice` (see atf_tracer_options), the writer's I/O thread on or off (`io_thread` 0/1; < 0:
+ * the tracer's default), full rings dropping (`block` 0) or blocking (1); then stop, validate,
+ * delete the session. */
 int bench_pipeline(const char *dir, int producers, double seconds, uint32_t ring_bytes,
                    int drain_nice, int io_thread, int block, bench_pipeline_result *out);
 

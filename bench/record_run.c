@@ -3,13 +3,13 @@
  * The record runs trace a recursion, as instrumented code does: 256 nested calls, then their 256
  * returns, over and over; the calls and the returns are timed apart, each block of 256 with the
  * monotonic clock (whose own cost is a fraction of a percent of a block), and a run's figure is the
- * median block: a block in which the thread was preempted (the machine is shared) does not count. The ring is 64 MiB and
- * warmed up (every page touched, then drained), so the run measures the record path on resident
- * memory, not the drain's speed or first-touch page faults; the drain thread runs meanwhile, as in
- * real use. The baseline copies the call's bytes (a 40-byte header, 6 registers, 128 stack bytes)
- * into a warmed buffer of the same 64 MiB, front to back, as the ring is written. The drop run uses
- * a 4 KiB ring that the producer outruns: nearly every call fails to reserve (and drops its subtree)
- * and every return is then dropped with it.
+ * median block: a block in which the thread was preempted (the machine is shared) does not count.
+ * The ring is 64 MiB and warmed up (every page touched, then drained), so the run measures the
+ * record path on resident memory, not the drain's speed or first-touch page faults; the drain
+ * thread runs meanwhile, as in real use. The baseline copies the call's bytes (a 40-byte header, 6
+ * registers, 128 stack bytes) into a warmed buffer of the same 64 MiB, front to back, as the ring
+ * is written. The drop run uses a 4 KiB ring that the producer outruns: nearly every call fails to
+ * reserve (and drops its subtree) and every return is then dropped with it.
  */
 #define _GNU_SOURCE
 #include "bench/record_run.h"

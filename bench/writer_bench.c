@@ -85,11 +85,13 @@ static double max3(const double *v) {
 }
 
 static void usage(FILE *f) {
-  fprintf(f,
-          "usage: writer_bench [--json] [--events N] [--reps R] [--dir DIR]\n"
-          "                    [--pipeline-seconds S] [--ring-bytes N] [--drain-nice N] [--validator-mib N]\n"
-          "                    [--pipeline-io-thread 0|1] [--pipeline-reps R]\n"
-          "                    [--only record,writer,pipeline,validator] [--keep-validator-session]\n");
+  fprintf(
+      f,
+      "usage: writer_bench [--json] [--events N] [--reps R] [--dir DIR]\n"
+      "                    [--pipeline-seconds S] [--ring-bytes N] [--drain-nice N] "
+      "[--validator-mib N]\n"
+      "                    [--pipeline-io-thread 0|1] [--pipeline-reps R]\n"
+      "                    [--only record,writer,pipeline,validator] [--keep-validator-session]\n");
 }
 
 static int parse(int argc, char **argv, options *o) {
@@ -126,8 +128,9 @@ static int parse(int argc, char **argv, options *o) {
       o->pipeline_reps = atoi(argv[++i]);
     } else if (!strcmp(argv[i], "--only") && i + 1 < argc) {
       if (parse_sections(argv[++i], &o->sections) != 0) {
-        fprintf(stderr, "writer_bench: --only takes a comma-separated list of record, writer, "
-                        "pipeline, validator\n");
+        fprintf(stderr,
+                "writer_bench: --only takes a comma-separated list of record, writer, "
+                "pipeline, validator\n");
         return -1;
       }
     } else if (!strcmp(argv[i], "--keep-validator-session")) {
@@ -144,8 +147,9 @@ static int parse(int argc, char **argv, options *o) {
   }
   if (o->events < 1000 || o->reps < 1 || o->reps > 99 || o->pipeline_reps < 1 ||
       o->pipeline_reps > 15 || !(o->pipeline_seconds >= 0.01 && o->pipeline_seconds <= 600)) {
-    fprintf(stderr, "writer_bench: --events must be >= 1000, --reps in 1..99, --pipeline-reps in "
-                    "1..15, --pipeline-seconds in 0.01..600\n");
+    fprintf(stderr,
+            "writer_bench: --events must be >= 1000, --reps in 1..99, --pipeline-reps in "
+            "1..15, --pipeline-seconds in 0.01..600\n");
     return -1;
   }
   return 0;
@@ -157,7 +161,7 @@ static int parse(int argc, char **argv, options *o) {
 typedef struct pipeline_row {
   bench_pipeline_result r;
   double writer_alone_events_per_s;
-  double writer_alone_cpu_ns_per_event; /* the writer-alone thread's CPU time per event */
+  double writer_alone_cpu_ns_per_event;         /* the writer-alone thread's CPU time per event */
   double write_mb_per_s, write_cpu_ns_per_byte; /* bench_write_fresh, same reps */
 } pipeline_row;
 
@@ -234,7 +238,8 @@ int main(int argc, char **argv) {
 
   bench_mix mix;
   memset(&mix, 0, sizeof mix);
-  if ((want_writer || want_pipeline || want_validator) && bench_mix_build(&mix, o.events, 42) != 0) {
+  if ((want_writer || want_pipeline || want_validator) &&
+      bench_mix_build(&mix, o.events, 42) != 0) {
     fprintf(stderr, "writer_bench: out of memory building %zu events\n", o.events);
     return 1;
   }
@@ -338,13 +343,14 @@ int main(int argc, char **argv) {
   if (o.json) printf("{\"events\": %zu, \"reps\": %d", mix.events, o.reps), sep = ", ";
   if (o.sections & SECTION_RECORD) {
     if (o.json) {
-      printf("%s\"record\": {\"record_ns\": %.2f, \"record_return_ns\": %.2f, "
-             "\"record_monotonic_ns\": %.2f, \"record_drop_ns\": %.2f, \"record_memcpy_ns\": %.2f, "
-             "\"record_over_memcpy\": %.2f, \"record_drop_over_memcpy\": %.2f, "
-             "\"drop_fraction\": %.4f, \"clock\": \"%s\"}",
-             sep, rec.record_ns, rec.record_return_ns, rec.record_monotonic_ns, rec.record_drop_ns,
-             rec.record_memcpy_ns, rec.record_ns / rec.record_memcpy_ns,
-             rec.record_drop_ns / rec.record_memcpy_ns, rec.drop_fraction, rec.clock);
+      printf(
+          "%s\"record\": {\"record_ns\": %.2f, \"record_return_ns\": %.2f, "
+          "\"record_monotonic_ns\": %.2f, \"record_drop_ns\": %.2f, \"record_memcpy_ns\": %.2f, "
+          "\"record_over_memcpy\": %.2f, \"record_drop_over_memcpy\": %.2f, "
+          "\"drop_fraction\": %.4f, \"clock\": \"%s\"}",
+          sep, rec.record_ns, rec.record_return_ns, rec.record_monotonic_ns, rec.record_drop_ns,
+          rec.record_memcpy_ns, rec.record_ns / rec.record_memcpy_ns,
+          rec.record_drop_ns / rec.record_memcpy_ns, rec.drop_fraction, rec.clock);
     } else {
       printf("record path (median of %d runs; clock %s):\n", o.reps, rec.clock);
       printf("  %-44s %8.2f ns\n", "memcpy of the call's 216 bytes", rec.record_memcpy_ns);
@@ -368,19 +374,20 @@ int main(int argc, char **argv) {
     const double no_io_ns = median_ns_per_event(wn, o.reps, mix.events);
     const double io_thread_ns = median_ns_per_event(wt, o.reps, mix.events);
     if (o.json) {
-      printf("%s\"mix\": {\"raw_copy_ns\": %.2f, \"original_v4_ns\": %.2f, "
-             "\"protobuf_c_pack_ns\": %.2f, \"libprotobuf_ns\": %.2f, \"writer_ns\": %.2f, "
-             "\"writer_durable_ns\": %.2f, \"writer_no_io_ns\": %.2f, \"writer_events_per_s\": %.0f, "
-             "\"bytes_per_event\": %.1f, \"writer_over_raw_copy\": %.2f, "
-             "\"original_v4_over_writer\": %.1f, \"writer_io_thread_ns\": %.2f, "
-             "\"writer_io_thread_events_per_s\": %.0f, \"writer_io_thread_over_raw_copy\": %.2f}, "
-             "\"batch_1k_latency_us\": {\"p50\": %.2f, \"p99\": %.2f, \"p999\": %.2f}, "
-             "\"writer_peak_rss_mib\": %.1f, "
-             "\"writer_peak_rss_mib_by_events\": {\"100000\": %.1f, \"%zu\": %.1f}",
-             sep, raw_ns, orig_ns, pbc_ns, cpp_ns, writer_ns, durable_ns, no_io_ns,
-             1e9 / writer_ns, bytes_per_event, writer_ns / raw_ns, orig_ns / writer_ns,
-             io_thread_ns, 1e9 / io_thread_ns, io_thread_ns / raw_ns, p50, p99, p999,
-             rss_small > rss_large ? rss_small : rss_large, rss_small, 10 * mix.events, rss_large);
+      printf(
+          "%s\"mix\": {\"raw_copy_ns\": %.2f, \"original_v4_ns\": %.2f, "
+          "\"protobuf_c_pack_ns\": %.2f, \"libprotobuf_ns\": %.2f, \"writer_ns\": %.2f, "
+          "\"writer_durable_ns\": %.2f, \"writer_no_io_ns\": %.2f, \"writer_events_per_s\": %.0f, "
+          "\"bytes_per_event\": %.1f, \"writer_over_raw_copy\": %.2f, "
+          "\"original_v4_over_writer\": %.1f, \"writer_io_thread_ns\": %.2f, "
+          "\"writer_io_thread_events_per_s\": %.0f, \"writer_io_thread_over_raw_copy\": %.2f}, "
+          "\"batch_1k_latency_us\": {\"p50\": %.2f, \"p99\": %.2f, \"p999\": %.2f}, "
+          "\"writer_peak_rss_mib\": %.1f, "
+          "\"writer_peak_rss_mib_by_events\": {\"100000\": %.1f, \"%zu\": %.1f}",
+          sep, raw_ns, orig_ns, pbc_ns, cpp_ns, writer_ns, durable_ns, no_io_ns, 1e9 / writer_ns,
+          bytes_per_event, writer_ns / raw_ns, orig_ns / writer_ns, io_thread_ns,
+          1e9 / io_thread_ns, io_thread_ns / raw_ns, p50, p99, p999,
+          rss_small > rss_large ? rss_small : rss_large, rss_small, 10 * mix.events, rss_large);
       sep = ", ";
     } else {
       printf("standard mix: %zu events, median of %d runs\n", mix.events, o.reps);
@@ -408,46 +415,49 @@ int main(int argc, char **argv) {
       printf("%s\"pipeline\": [", sep);
       for (int i = 0; i < 8; ++i) {
         const bench_pipeline_result *r = &pipe[i].r;
-        printf("%s{\"producers\": %d, \"policy\": \"%s\", \"events_per_s\": %.0f, "
-               "\"events_per_s_with_stop\": %.0f, \"writer_alone_events_per_s\": %.0f, "
-               "\"over_writer_alone\": %.3f, \"drain_cpu_ns_per_event\": %.1f, "
-               "\"writer_alone_cpu_ns_per_event\": %.1f, \"bytes_per_event\": %.1f, "
-               "\"write_mb_per_s\": %.0f, \"write_cpu_ns_per_byte\": %.3f, "
-               "\"storage_bound_events_per_s\": %.0f, "
-               "\"produced\": %" PRIu64 ", \"written\": %" PRIu64
-               ", \"dropped\": %" PRIu64 ", \"dropped_unmatched\": %" PRIu64
-               ", \"dropped_no_slot\": %" PRIu64 ", \"drop_rate\": %.4f, \"valid\": %s}",
-               i ? ", " : "", r->producers, r->block ? "block" : "drop", r->events_per_s,
-               r->events_per_s_with_stop, pipe[i].writer_alone_events_per_s,
-               r->events_per_s / pipe[i].writer_alone_events_per_s, r->drain_cpu_ns_per_event,
-               pipe[i].writer_alone_cpu_ns_per_event, bytes_per_event(r), pipe[i].write_mb_per_s,
-               pipe[i].write_cpu_ns_per_byte, pipe[i].write_mb_per_s * 1e6 / bytes_per_event(r),
-               r->produced, r->written, r->dropped,
-               r->dropped_unmatched, r->dropped_no_slot,
-               r->produced ? (double)r->dropped / (double)r->produced : 0.0,
-               r->valid ? "true" : "false");
+        printf(
+            "%s{\"producers\": %d, \"policy\": \"%s\", \"events_per_s\": %.0f, "
+            "\"events_per_s_with_stop\": %.0f, \"writer_alone_events_per_s\": %.0f, "
+            "\"over_writer_alone\": %.3f, \"drain_cpu_ns_per_event\": %.1f, "
+            "\"writer_alone_cpu_ns_per_event\": %.1f, \"bytes_per_event\": %.1f, "
+            "\"write_mb_per_s\": %.0f, \"write_cpu_ns_per_byte\": %.3f, "
+            "\"storage_bound_events_per_s\": %.0f, "
+            "\"produced\": %" PRIu64 ", \"written\": %" PRIu64 ", \"dropped\": %" PRIu64
+            ", \"dropped_unmatched\": %" PRIu64 ", \"dropped_no_slot\": %" PRIu64
+            ", \"drop_rate\": %.4f, \"valid\": %s}",
+            i ? ", " : "", r->producers, r->block ? "block" : "drop", r->events_per_s,
+            r->events_per_s_with_stop, pipe[i].writer_alone_events_per_s,
+            r->events_per_s / pipe[i].writer_alone_events_per_s, r->drain_cpu_ns_per_event,
+            pipe[i].writer_alone_cpu_ns_per_event, bytes_per_event(r), pipe[i].write_mb_per_s,
+            pipe[i].write_cpu_ns_per_byte, pipe[i].write_mb_per_s * 1e6 / bytes_per_event(r),
+            r->produced, r->written, r->dropped, r->dropped_unmatched, r->dropped_no_slot,
+            r->produced ? (double)r->dropped / (double)r->produced : 0.0,
+            r->valid ? "true" : "false");
       }
-      printf("], \"pipeline_reps\": %d, \"pipeline_seconds\": %.2f, \"drain_nice\": %d, "
-             "\"bytes_per_producer\": %u",
-             o.pipeline_reps, o.pipeline_seconds, o.drain_nice, o.ring_bytes);
+      printf(
+          "], \"pipeline_reps\": %d, \"pipeline_seconds\": %.2f, \"drain_nice\": %d, "
+          "\"bytes_per_producer\": %u",
+          o.pipeline_reps, o.pipeline_seconds, o.drain_nice, o.ring_bytes);
       sep = ", ";
     } else {
-      printf("pipeline (rings of %u bytes per producer, producers run %.2f s per row, drain nice %d, "
-             "median of %d runs):\n",
-             o.ring_bytes, o.pipeline_seconds, o.drain_nice, o.pipeline_reps);
+      printf(
+          "pipeline (rings of %u bytes per producer, producers run %.2f s per row, drain nice %d, "
+          "median of %d runs):\n",
+          o.ring_bytes, o.pipeline_seconds, o.drain_nice, o.pipeline_reps);
       for (int i = 0; i < 8; ++i) {
         const bench_pipeline_result *r = &pipe[i].r;
-        printf("  %d producers, %-5s %6.2f M events/s written (%.2fx the writer alone: %.2f M/s; "
-               "%5.2f M/s counting stop; CPU ns/event: drain %.1f, writer alone %.1f; %.0f B/event, "
-               "storage bound %.2f M/s at %.0f MB/s), %" PRIu64 " dropped of %" PRIu64 " (%.1f%%), %s\n",
-               r->producers, r->block ? "block" : "drop", r->events_per_s / 1e6,
-               r->events_per_s / pipe[i].writer_alone_events_per_s,
-               pipe[i].writer_alone_events_per_s / 1e6, r->events_per_s_with_stop / 1e6,
-               r->drain_cpu_ns_per_event, pipe[i].writer_alone_cpu_ns_per_event, bytes_per_event(r),
-               pipe[i].write_mb_per_s / bytes_per_event(r), pipe[i].write_mb_per_s,
-               r->dropped, r->produced,
-               r->produced ? 100.0 * (double)r->dropped / (double)r->produced : 0.0,
-               r->valid ? "valid" : "INVALID");
+        printf(
+            "  %d producers, %-5s %6.2f M events/s written (%.2fx the writer alone: %.2f M/s; "
+            "%5.2f M/s counting stop; CPU ns/event: drain %.1f, writer alone %.1f; %.0f B/event, "
+            "storage bound %.2f M/s at %.0f MB/s), %" PRIu64 " dropped of %" PRIu64
+            " (%.1f%%), %s\n",
+            r->producers, r->block ? "block" : "drop", r->events_per_s / 1e6,
+            r->events_per_s / pipe[i].writer_alone_events_per_s,
+            pipe[i].writer_alone_events_per_s / 1e6, r->events_per_s_with_stop / 1e6,
+            r->drain_cpu_ns_per_event, pipe[i].writer_alone_cpu_ns_per_event, bytes_per_event(r),
+            pipe[i].write_mb_per_s / bytes_per_event(r), pipe[i].write_mb_per_s, r->dropped,
+            r->produced, r->produced ? 100.0 * (double)r->dropped / (double)r->produced : 0.0,
+            r->valid ? "valid" : "INVALID");
       }
     }
   }
@@ -455,20 +465,28 @@ int main(int argc, char **argv) {
     atf_validate_options defaults;
     atf_validate_options_init(&defaults);
     if (o.json) {
-      printf("%s\"validator_mb_per_s\": %.1f, \"validator_peak_rss_mib\": %.1f, "
-             "\"validator_2_threads_mb_per_s\": %.1f, \"validator_2_threads_peak_rss_mib\": %.1f, "
-             "\"validator_file_bytes\": %" PRIu64 ", \"validator_engine\": \"%s\"",
-             sep, val_mb_s, val_rss, val2_mb_s, val2_rss, val_bytes, atf_validate_engine_name(defaults.engine));
-      printf(", \"validator_engines\": {\"upb\": %.1f, \"nanopb\": %.1f, \"both\": %.1f}", eng_mb_s[0], eng_mb_s[1],
-             eng_mb_s[2]);
-      printf(", \"validator_engines_peak_rss_mib\": {\"upb\": %.1f, \"nanopb\": %.1f, \"both\": %.1f}", eng_rss[0],
-             eng_rss[1], eng_rss[2]);
+      printf(
+          "%s\"validator_mb_per_s\": %.1f, \"validator_peak_rss_mib\": %.1f, "
+          "\"validator_2_threads_mb_per_s\": %.1f, \"validator_2_threads_peak_rss_mib\": %.1f, "
+          "\"validator_file_bytes\": %" PRIu64 ", \"validator_engine\": \"%s\"",
+          sep, val_mb_s, val_rss, val2_mb_s, val2_rss, val_bytes,
+          atf_validate_engine_name(defaults.engine));
+      printf(", \"validator_engines\": {\"upb\": %.1f, \"nanopb\": %.1f, \"both\": %.1f}",
+             eng_mb_s[0], eng_mb_s[1], eng_mb_s[2]);
+      printf(
+          ", \"validator_engines_peak_rss_mib\": {\"upb\": %.1f, \"nanopb\": %.1f, \"both\": %.1f}",
+          eng_rss[0], eng_rss[1], eng_rss[2]);
     } else {
-      printf("validator (%s engine): %.1f MB/s on %.2f GiB, peak RSS %.1f MiB (2 threads: %.1f MB/s, %.1f MiB)\n",
-             atf_validate_engine_name(defaults.engine), val_mb_s, (double)val_bytes / (1 << 30), val_rss, val2_mb_s, val2_rss);
-      printf("validator engines, 1 thread: upb %.1f MB/s (%.1f MiB), nanopb %.1f MB/s (%.1f MiB), both %.1f MB/s "
-             "(%.1f MiB)\n",
-             eng_mb_s[0], eng_rss[0], eng_mb_s[1], eng_rss[1], eng_mb_s[2], eng_rss[2]);
+      printf(
+          "validator (%s engine): %.1f MB/s on %.2f GiB, peak RSS %.1f MiB (2 threads: %.1f MB/s, "
+          "%.1f MiB)\n",
+          atf_validate_engine_name(defaults.engine), val_mb_s, (double)val_bytes / (1 << 30),
+          val_rss, val2_mb_s, val2_rss);
+      printf(
+          "validator engines, 1 thread: upb %.1f MB/s (%.1f MiB), nanopb %.1f MB/s (%.1f MiB), "
+          "both %.1f MB/s "
+          "(%.1f MiB)\n",
+          eng_mb_s[0], eng_rss[0], eng_mb_s[1], eng_rss[1], eng_mb_s[2], eng_rss[2]);
     }
   }
   if (o.json) printf(", \"sink\": %" PRIu64 "}\n", sink % 2);

@@ -171,13 +171,15 @@ int bench_writer_big_session(const bench_mix *m, const char *dir, uint64_t min_b
     return -1;
   }
   memcpy(copy, m->records, m->offsets[n]);
-  const uint64_t span = bench_mix_record(m, n)->timestamp_ns - bench_mix_record(m, 0)->timestamp_ns + 1;
+  const uint64_t span =
+      bench_mix_record(m, n)->timestamp_ns - bench_mix_record(m, 0)->timestamp_ns + 1;
   int ok = 1;
   atf_writer_stats st;
   atf_writer_get_stats(w, &st);
   while (ok && st.bytes_written + st.events_buffered * 160 < min_bytes) {
     ok = atf_writer_write(w, copy, m->offsets[n]) == ATF_WRITER_OK;
-    for (size_t k = 0; k < n; ++k) ((atf_ring_record *)(copy + m->offsets[k]))->timestamp_ns += span;
+    for (size_t k = 0; k < n; ++k)
+      ((atf_ring_record *)(copy + m->offsets[k]))->timestamp_ns += span;
     atf_writer_get_stats(w, &st);
   }
   ok = ok && atf_writer_finalize(w, 0) == ATF_WRITER_OK;

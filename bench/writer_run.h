@@ -12,10 +12,10 @@ extern "C" {
 #endif
 
 typedef struct bench_writer_result {
-  uint64_t write_ns;    /* all atf_writer_write calls: encode + write() into the page cache */
-  uint64_t durable_ns;  /* write_ns + the final atf_writer_flush (fsync) */
+  uint64_t write_ns;   /* all atf_writer_write calls: encode + write() into the page cache */
+  uint64_t durable_ns; /* write_ns + the final atf_writer_flush (fsync) */
   uint64_t file_bytes;
-  uint64_t events;      /* events in events.bin, TraceStart and TraceEnd included */
+  uint64_t events; /* events in events.bin, TraceStart and TraceEnd included */
 } bench_writer_result;
 
 /* bench_writer_mix flags. */

@@ -122,9 +122,9 @@ __attribute__((noinline)) static uint64_t walk(uint64_t depth, uint64_t seed, wo
   uint64_t args[4] = {depth, seed, (uint64_t)(uintptr_t)w, call_index};
   unsigned char stack[128];
   size_t stack_len = snapshot_stack(stack, sizeof stack);
-  record(atf_tracer_record_call(g_walk_symbol, (uint64_t)(uintptr_t)&walk, args, 4, stack,
-                                stack_len),
-         w);
+  record(
+      atf_tracer_record_call(g_walk_symbol, (uint64_t)(uintptr_t)&walk, args, 4, stack, stack_len),
+      w);
   uint64_t x = seed ^ (depth * 0x9E3779B97F4A7C15u);
   for (uint64_t i = 0; i < g_work; i++) { /* the function's own work */
     x ^= x << 13;
@@ -349,10 +349,11 @@ int main(int argc, char **argv) {
          started, cfg.depth, cfg.events, cfg.work, cfg.block ? "block" : "drop",
          stats.clock ? stats.clock : "?");
   char shown[PATH_MAX];
-  if (realpath(stats.session_dir, shown) == NULL) snprintf(shown, sizeof shown, "%s", stats.session_dir);
+  if (realpath(stats.session_dir, shown) == NULL)
+    snprintf(shown, sizeof shown, "%s", stats.session_dir);
   printf("session    %s\n", shown);
-  printf("events     %" PRIu64 " traced (%" PRIu64 " written, %" PRIu64
-         " dropped), %" PRIu64 " in events.bin with TraceStart/TraceEnd\n",
+  printf("events     %" PRIu64 " traced (%" PRIu64 " written, %" PRIu64 " dropped), %" PRIu64
+         " in events.bin with TraceStart/TraceEnd\n",
          stats.produced, stats.written, stats.dropped, stats.file_events);
   printf("bytes      %" PRIu64 " (events.bin)\n", stats.file_bytes);
   printf("threads    %" PRIu64 "\n", stats.threads);
@@ -364,10 +365,11 @@ int main(int argc, char **argv) {
   printf("signals    %" PRIu64 " sent, %" PRIu64 " recorded, %" PRIu64 " dropped\n",
          (uint64_t)atomic_load(&g_signals_sent), (uint64_t)atomic_load(&g_signals_recorded),
          (uint64_t)atomic_load(&g_signals_dropped));
-  printf("rate       %.2f M events/s traced (%.3f s workload), %.2f M events/s written "
-         "(%.3f s start to stop)\n",
-         secs > 0 ? (double)stats.produced / secs / 1e6 : 0.0, secs,
-         total_secs > 0 ? (double)stats.written / total_secs / 1e6 : 0.0, total_secs);
+  printf(
+      "rate       %.2f M events/s traced (%.3f s workload), %.2f M events/s written "
+      "(%.3f s start to stop)\n",
+      secs > 0 ? (double)stats.produced / secs / 1e6 : 0.0, secs,
+      total_secs > 0 ? (double)stats.written / total_secs / 1e6 : 0.0, total_secs);
   if (st != ATF_TRACER_OK) {
     printf("tracer     %s (writer: %s)\n", atf_tracer_strerror(st),
            atf_writer_strerror(stats.writer_status));

@@ -13,15 +13,16 @@
 
 namespace atf_fuzz {
 
-bool Event::operator==(const Event& o) const {
-  return event_id == o.event_id && thread_id == o.thread_id && seconds == o.seconds && nanos == o.nanos &&
-         payload == o.payload && executable_path == o.executable_path && operating_system == o.operating_system &&
-         cpu_architecture == o.cpu_architecture && args == o.args && exit_code == o.exit_code && symbol == o.symbol &&
-         address == o.address && stack == o.stack && call_site == o.call_site && signal_number == o.signal_number &&
+bool Event::operator==(const Event &o) const {
+  return event_id == o.event_id && thread_id == o.thread_id && seconds == o.seconds &&
+         nanos == o.nanos && payload == o.payload && executable_path == o.executable_path &&
+         operating_system == o.operating_system && cpu_architecture == o.cpu_architecture &&
+         args == o.args && exit_code == o.exit_code && symbol == o.symbol && address == o.address &&
+         stack == o.stack && call_site == o.call_site && signal_number == o.signal_number &&
          signal_name == o.signal_name && regs == o.regs;
 }
 
-static std::string Hex(const std::string& s) {
+static std::string Hex(const std::string &s) {
   static const char kDigits[] = "0123456789abcdef";
   std::string out;
   for (unsigned char c : s) {
@@ -40,20 +41,20 @@ std::string Event::Describe() const {
   std::ostringstream o;
   o << "  event_id=" << event_id << " thread_id=" << thread_id << " ts=" << seconds << "." << nanos
     << " payload=" << payload << "\n";
-  o << "  start: exe=\"" << Hex(executable_path) << "\" os=\"" << Hex(operating_system) << "\" arch=\""
-    << Hex(cpu_architecture) << "\" args=[";
-  for (const auto& a : args) o << "\"" << Hex(a) << "\" ";
+  o << "  start: exe=\"" << Hex(executable_path) << "\" os=\"" << Hex(operating_system)
+    << "\" arch=\"" << Hex(cpu_architecture) << "\" args=[";
+  for (const auto &a : args) o << "\"" << Hex(a) << "\" ";
   o << "]\n  exit_code=" << exit_code << " symbol=\"" << Hex(symbol) << "\" address=" << address
-    << " call_site=" << call_site << " stack(" << stack.size() << ")=\"" << Hex(stack.substr(0, 64)) << "\"\n  signal=" << signal_number
-    << " \"" << Hex(signal_name) << "\" regs={";
-  for (const auto& r : regs) o << Hex(r.first) << ":" << r.second << " ";
+    << " call_site=" << call_site << " stack(" << stack.size() << ")=\"" << Hex(stack.substr(0, 64))
+    << "\"\n  signal=" << signal_number << " \"" << Hex(signal_name) << "\" regs={";
+  for (const auto &r : regs) o << Hex(r.first) << ":" << r.second << " ";
   o << "}\n";
   return o.str();
 }
 
-Registers AsMap(const Registers& regs) {
+Registers AsMap(const Registers &regs) {
   std::map<std::string, uint64_t> m;
-  for (const auto& r : regs) m[r.first] = r.second;
+  for (const auto &r : regs) m[r.first] = r.second;
   return Registers(m.begin(), m.end());
 }
 
@@ -62,12 +63,12 @@ Event WithMapRegisters(Event e) {
   return e;
 }
 
-void Fail(const char* file, int line, const std::string& message) {
+void Fail(const char *file, int line, const std::string &message) {
   std::fprintf(stderr, "%s:%d: %s\n", file, line, message.c_str());
   std::abort();
 }
 
-void ExpectEqual(const Event& a, const Event& b, const char* what) {
+void ExpectEqual(const Event &a, const Event &b, const char *what) {
   if (a == b) return;
   Fail(__FILE__, __LINE__, std::string(what) + " differ:\n" + a.Describe() + "vs\n" + b.Describe());
 }
@@ -77,43 +78,59 @@ void ExpectEqual(const Event& a, const Event& b, const char* what) {
 namespace {
 
 struct Collector {
-  Event* ev;
+  Event *ev;
   std::string name;  // register name being assembled
 };
 
-void OnText(void* ctx, atf_text_field field, const uint8_t* data, size_t len, unsigned flags) {
-  Collector* c = static_cast<Collector*>(ctx);
-  std::string* s = nullptr;
+void OnText(void *ctx, atf_text_field field, const uint8_t *data, size_t len, unsigned flags) {
+  Collector *c = static_cast<Collector *>(ctx);
+  std::string *s = nullptr;
   switch (field) {
-    case ATF_TEXT_EXECUTABLE_PATH: s = &c->ev->executable_path; break;
-    case ATF_TEXT_OPERATING_SYSTEM: s = &c->ev->operating_system; break;
-    case ATF_TEXT_CPU_ARCHITECTURE: s = &c->ev->cpu_architecture; break;
-    case ATF_TEXT_SYMBOL: s = &c->ev->symbol; break;
-    case ATF_TEXT_STACK: s = &c->ev->stack; break;
-    case ATF_TEXT_SIGNAL_NAME: s = &c->ev->signal_name; break;
-    case ATF_TEXT_REGISTER_NAME: s = &c->name; break;
+    case ATF_TEXT_EXECUTABLE_PATH:
+      s = &c->ev->executable_path;
+      break;
+    case ATF_TEXT_OPERATING_SYSTEM:
+      s = &c->ev->operating_system;
+      break;
+    case ATF_TEXT_CPU_ARCHITECTURE:
+      s = &c->ev->cpu_architecture;
+      break;
+    case ATF_TEXT_SYMBOL:
+      s = &c->ev->symbol;
+      break;
+    case ATF_TEXT_STACK:
+      s = &c->ev->stack;
+      break;
+    case ATF_TEXT_SIGNAL_NAME:
+      s = &c->ev->signal_name;
+      break;
+    case ATF_TEXT_REGISTER_NAME:
+      s = &c->name;
+      break;
     case ATF_TEXT_ARG:
       if (flags & ATF_CHUNK_FIRST) c->ev->args.emplace_back();
       s = &c->ev->args.back();
       break;
-    default: Fail(__FILE__, __LINE__, "unknown text field from the validator");
+    default:
+      Fail(__FILE__, __LINE__, "unknown text field from the validator");
   }
   // A repeated singular field restarts (last occurrence wins); args were started above.
   if ((flags & ATF_CHUNK_FIRST) && field != ATF_TEXT_ARG) s->clear();
-  s->append(reinterpret_cast<const char*>(data), len);
+  s->append(reinterpret_cast<const char *>(data), len);
 }
 
-void OnRegister(void* ctx, uint64_t value) {
-  Collector* c = static_cast<Collector*>(ctx);
+void OnRegister(void *ctx, uint64_t value) {
+  Collector *c = static_cast<Collector *>(ctx);
   c->ev->regs.emplace_back(c->name, value);
   c->name.clear();
 }
 
 }  // namespace
 
-static bool Finish(bool ok, const atf_event& ev, const atf_decode_error& err, Event* out, std::string* rule);
+static bool Finish(bool ok, const atf_event &ev, const atf_decode_error &err, Event *out,
+                   std::string *rule);
 
-bool DecodeWithValidator(const uint8_t* body, size_t len, Event* out, std::string* rule) {
+bool DecodeWithValidator(const uint8_t *body, size_t len, Event *out, std::string *rule) {
   *out = Event();
   static const uint8_t kEmpty[1] = {0};
   atf_reader reader;
@@ -127,9 +144,9 @@ bool DecodeWithValidator(const uint8_t* body, size_t len, Event* out, std::strin
   return Finish(ok, ev, err, out, rule);
 }
 
-bool DecodeWithUpbEngine(const uint8_t* body, size_t len, Event* out, std::string* rule) {
+bool DecodeWithUpbEngine(const uint8_t *body, size_t len, Event *out, std::string *rule) {
   static thread_local struct Engine {
-    atf_upb_engine* e = atf_upb_engine_new(0);
+    atf_upb_engine *e = atf_upb_engine_new(0);
     ~Engine() { atf_upb_engine_free(e); }
   } engine;
   if (engine.e == nullptr) Fail(__FILE__, __LINE__, "upb engine: cannot load the schema");
@@ -143,7 +160,8 @@ bool DecodeWithUpbEngine(const uint8_t* body, size_t len, Event* out, std::strin
 }
 
 // The fixed fields of a decoded record into *out (which holds the visitor's values), or the rule.
-static bool Finish(bool ok, const atf_event& ev, const atf_decode_error& err, Event* out, std::string* rule) {
+static bool Finish(bool ok, const atf_event &ev, const atf_decode_error &err, Event *out,
+                   std::string *rule) {
   if (!ok) {
     if (rule != nullptr) *rule = err.rule != nullptr ? err.rule : "(none)";
     return false;
@@ -154,14 +172,21 @@ static bool Finish(bool ok, const atf_event& ev, const atf_decode_error& err, Ev
   out->nanos = ev.nanos;
   out->payload = ev.payload;
   switch (ev.payload) {
-    case ATF_PAYLOAD_TRACE_END: out->exit_code = ev.exit_code; break;
+    case ATF_PAYLOAD_TRACE_END:
+      out->exit_code = ev.exit_code;
+      break;
     case ATF_PAYLOAD_FUNCTION_CALL:
       out->address = ev.address;
       out->call_site = ev.call_site;
       break;
-    case ATF_PAYLOAD_FUNCTION_RETURN: out->address = ev.address; break;
-    case ATF_PAYLOAD_SIGNAL_DELIVERY: out->signal_number = ev.signal_number; break;
-    default: break;
+    case ATF_PAYLOAD_FUNCTION_RETURN:
+      out->address = ev.address;
+      break;
+    case ATF_PAYLOAD_SIGNAL_DELIVERY:
+      out->signal_number = ev.signal_number;
+      break;
+    default:
+      break;
   }
   return true;
 }
@@ -169,15 +194,15 @@ static bool Finish(bool ok, const atf_event& ev, const atf_decode_error& err, Ev
 // ---- protobuf-c ---------------------------------------------------------------------------------
 
 template <typename Entry>
-static Registers EntriesOf(Entry* const* entries, size_t n) {
+static Registers EntriesOf(Entry *const *entries, size_t n) {
   Registers r;
   for (size_t i = 0; i < n; ++i) r.emplace_back(entries[i]->key, entries[i]->value);
   return r;
 }
 
-bool DecodeWithProtobufC(const uint8_t* body, size_t len, Event* out, std::string* repacked) {
+bool DecodeWithProtobufC(const uint8_t *body, size_t len, Event *out, std::string *repacked) {
   *out = Event();
-  Atf__V4__Event* ev = atf__v4__event__unpack(nullptr, len, body);
+  Atf__V4__Event *ev = atf__v4__event__unpack(nullptr, len, body);
   if (ev == nullptr) return false;
   out->event_id = ev->event_id;
   out->thread_id = ev->thread_id;
@@ -188,43 +213,48 @@ bool DecodeWithProtobufC(const uint8_t* body, size_t len, Event* out, std::strin
   out->payload = ev->payload_case;
   switch (ev->payload_case) {
     case ATF__V4__EVENT__PAYLOAD_TRACE_START: {
-      const Atf__V4__TraceStart* s = ev->trace_start;
+      const Atf__V4__TraceStart *s = ev->trace_start;
       out->executable_path = s->executable_path;
       for (size_t i = 0; i < s->n_args; ++i) out->args.emplace_back(s->args[i]);
       out->operating_system = s->operating_system;
       out->cpu_architecture = s->cpu_architecture;
       break;
     }
-    case ATF__V4__EVENT__PAYLOAD_TRACE_END: out->exit_code = ev->trace_end->exit_code; break;
+    case ATF__V4__EVENT__PAYLOAD_TRACE_END:
+      out->exit_code = ev->trace_end->exit_code;
+      break;
     case ATF__V4__EVENT__PAYLOAD_FUNCTION_CALL: {
-      const Atf__V4__FunctionCall* f = ev->function_call;
+      const Atf__V4__FunctionCall *f = ev->function_call;
       out->symbol = f->symbol;
       out->address = f->address;
       out->call_site = f->call_site;
       out->regs = EntriesOf(f->argument_registers, f->n_argument_registers);
-      out->stack.assign(reinterpret_cast<const char*>(f->stack_shallow_copy.data), f->stack_shallow_copy.len);
+      out->stack.assign(reinterpret_cast<const char *>(f->stack_shallow_copy.data),
+                        f->stack_shallow_copy.len);
       break;
     }
     case ATF__V4__EVENT__PAYLOAD_FUNCTION_RETURN: {
-      const Atf__V4__FunctionReturn* f = ev->function_return;
+      const Atf__V4__FunctionReturn *f = ev->function_return;
       out->symbol = f->symbol;
       out->address = f->address;
       out->regs = EntriesOf(f->return_registers, f->n_return_registers);
       break;
     }
     case ATF__V4__EVENT__PAYLOAD_SIGNAL_DELIVERY: {
-      const Atf__V4__SignalDelivery* s = ev->signal_delivery;
+      const Atf__V4__SignalDelivery *s = ev->signal_delivery;
       out->signal_number = s->number;
       out->signal_name = s->name;
       out->regs = EntriesOf(s->registers, s->n_registers);
       break;
     }
-    default: break;
+    default:
+      break;
   }
   if (repacked != nullptr) {
     repacked->assign(atf__v4__event__get_packed_size(ev), '\0');
-    const size_t n = atf__v4__event__pack(ev, reinterpret_cast<uint8_t*>(&(*repacked)[0]));
-    if (n != repacked->size()) Fail(__FILE__, __LINE__, "protobuf-c pack size differs from get_packed_size");
+    const size_t n = atf__v4__event__pack(ev, reinterpret_cast<uint8_t *>(&(*repacked)[0]));
+    if (n != repacked->size())
+      Fail(__FILE__, __LINE__, "protobuf-c pack size differs from get_packed_size");
   }
   atf__v4__event__free_unpacked(ev, nullptr);
   return true;
@@ -233,12 +263,12 @@ bool DecodeWithProtobufC(const uint8_t* body, size_t len, Event* out, std::strin
 // ---- Google's C++ protobuf ----------------------------------------------------------------------
 
 template <typename Map>
-static Registers FromMap(const Map& m) {
+static Registers FromMap(const Map &m) {
   Registers r(m.begin(), m.end());
   return AsMap(r);
 }
 
-bool DecodeWithCpp(const uint8_t* body, size_t len, Event* out) {
+bool DecodeWithCpp(const uint8_t *body, size_t len, Event *out) {
   *out = Event();
   atf::v4::Event ev;
   if (!ev.ParseFromArray(body, static_cast<int>(len))) return false;
@@ -249,16 +279,18 @@ bool DecodeWithCpp(const uint8_t* body, size_t len, Event* out) {
   out->payload = ev.payload_case();
   switch (ev.payload_case()) {
     case atf::v4::Event::kTraceStart: {
-      const auto& s = ev.trace_start();
+      const auto &s = ev.trace_start();
       out->executable_path = s.executable_path();
       out->args.assign(s.args().begin(), s.args().end());
       out->operating_system = s.operating_system();
       out->cpu_architecture = s.cpu_architecture();
       break;
     }
-    case atf::v4::Event::kTraceEnd: out->exit_code = ev.trace_end().exit_code(); break;
+    case atf::v4::Event::kTraceEnd:
+      out->exit_code = ev.trace_end().exit_code();
+      break;
     case atf::v4::Event::kFunctionCall: {
-      const auto& f = ev.function_call();
+      const auto &f = ev.function_call();
       out->symbol = f.symbol();
       out->address = f.address();
       out->call_site = f.call_site();
@@ -267,28 +299,29 @@ bool DecodeWithCpp(const uint8_t* body, size_t len, Event* out) {
       break;
     }
     case atf::v4::Event::kFunctionReturn: {
-      const auto& f = ev.function_return();
+      const auto &f = ev.function_return();
       out->symbol = f.symbol();
       out->address = f.address();
       out->regs = FromMap(f.return_registers());
       break;
     }
     case atf::v4::Event::kSignalDelivery: {
-      const auto& s = ev.signal_delivery();
+      const auto &s = ev.signal_delivery();
       out->signal_number = s.number();
       out->signal_name = s.name();
       out->regs = FromMap(s.registers());
       break;
     }
-    default: break;
+    default:
+      break;
   }
   return true;
 }
 
 // ---- UTF-8 --------------------------------------------------------------------------------------
 
-bool IsValidUtf8(const std::string& str) {
-  const auto* s = reinterpret_cast<const unsigned char*>(str.data());
+bool IsValidUtf8(const std::string &str) {
+  const auto *s = reinterpret_cast<const unsigned char *>(str.data());
   const size_t n = str.size();
   for (size_t i = 0; i < n;) {
     const unsigned c = s[i];

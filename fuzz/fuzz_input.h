@@ -12,7 +12,7 @@ namespace atf_fuzz {
 
 class FuzzInput {
  public:
-  FuzzInput(const uint8_t* data, size_t size) : p_(data), left_(size) {}
+  FuzzInput(const uint8_t *data, size_t size) : p_(data), left_(size) {}
 
   size_t remaining() const { return left_; }
   bool empty() const { return left_ == 0; }
@@ -29,7 +29,7 @@ class FuzzInput {
   // Up to n bytes (fewer at the end of the input).
   std::string Bytes(size_t n) {
     if (n > left_) n = left_;
-    std::string s(reinterpret_cast<const char*>(p_), n);
+    std::string s(reinterpret_cast<const char *>(p_), n);
     p_ += n;
     left_ -= n;
     return s;
@@ -38,7 +38,7 @@ class FuzzInput {
   std::string ShortString() { return Bytes(U8()); }
 
  private:
-  const uint8_t* p_;
+  const uint8_t *p_;
   size_t left_;
 };
 

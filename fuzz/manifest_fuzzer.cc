@@ -5,7 +5,8 @@
 //   - atf_json_parse either rejects it or returns a tree that is consistent: every node reachable
 //     once from the root, child counts equal the linked lists, nesting <= ATF_JSON_MAX_DEPTH, no
 //     object with a repeated key, every string valid UTF-8, offsets inside the text;
-//   - exact integers: each number's is_uint64 / negative / overflow / u64 equal a decimal parse done
+//   - exact integers: each number's is_uint64 / negative / overflow / u64 equal a decimal parse
+//   done
 //     here on its source text (no doubles);
 //   - what the strict reader accepts, cJSON (lenient) accepts too, with the same shape, keys and
 //     strings, and numbers equal to strtod of their text;
@@ -35,12 +36,12 @@ namespace {
 using atf_fuzz::Fail;
 
 struct Walk {
-  const atf_json_doc* doc;
+  const atf_json_doc *doc;
   size_t text_len;
   size_t visited = 0;
 };
 
-void CheckNumber(const atf_json_node& n) {
+void CheckNumber(const atf_json_node &n) {
   const std::string t(n.text, n.len);
   ATF_FUZZ_CHECK(!t.empty());
   const bool integral = t.find_first_of(".eE") == std::string::npos;
@@ -67,16 +68,20 @@ void CheckNumber(const atf_json_node& n) {
   if (!over) ATF_FUZZ_CHECK(n.u64 == static_cast<uint64_t>(v));
 }
 
-void CheckNode(Walk* w, size_t i, int depth) {
-  const atf_json_doc* doc = w->doc;
+void CheckNode(Walk *w, size_t i, int depth) {
+  const atf_json_doc *doc = w->doc;
   ATF_FUZZ_CHECK(i < doc->n_nodes);
   ATF_FUZZ_CHECK(depth <= ATF_JSON_MAX_DEPTH + 1);
-  const atf_json_node& n = doc->nodes[i];
+  const atf_json_node &n = doc->nodes[i];
   w->visited++;
   ATF_FUZZ_CHECK(n.offset < n.end && n.end <= w->text_len);  // [offset, end) is the value's text
   switch (n.type) {
-    case ATF_JSON_NUMBER: CheckNumber(n); break;
-    case ATF_JSON_STRING: ATF_FUZZ_CHECK(atf_fuzz::IsValidUtf8(std::string(n.text, n.len))); break;
+    case ATF_JSON_NUMBER:
+      CheckNumber(n);
+      break;
+    case ATF_JSON_STRING:
+      ATF_FUZZ_CHECK(atf_fuzz::IsValidUtf8(std::string(n.text, n.len)));
+      break;
     case ATF_JSON_ARRAY:
     case ATF_JSON_OBJECT: {
       ATF_FUZZ_CHECK(depth <= ATF_JSON_MAX_DEPTH);
@@ -85,7 +90,7 @@ void CheckNode(Walk* w, size_t i, int depth) {
       for (size_t c = n.first; c != ATF_JSON_NONE; c = doc->nodes[c].next) {
         ATF_FUZZ_CHECK(c < doc->n_nodes && ++count <= n.count);
         if (n.type == ATF_JSON_OBJECT) {
-          const atf_json_node& k = doc->nodes[c];
+          const atf_json_node &k = doc->nodes[c];
           ATF_FUZZ_CHECK(k.type == ATF_JSON_STRING);
           w->visited++;
           ATF_FUZZ_CHECK(keys.insert(std::string(k.text, k.len)).second);
@@ -98,20 +103,27 @@ void CheckNode(Walk* w, size_t i, int depth) {
       ATF_FUZZ_CHECK(count == n.count);
       break;
     }
-    default: break;
+    default:
+      break;
   }
 }
 
-bool HasNul(const atf_json_node& n) { return std::memchr(n.text, 0, n.len) != nullptr; }
+bool HasNul(const atf_json_node &n) { return std::memchr(n.text, 0, n.len) != nullptr; }
 
 // The strict tree and cJSON's agree on node i.
-void SameAsCjson(const atf_json_doc* doc, size_t i, const cJSON* c) {
-  const atf_json_node& n = doc->nodes[i];
+void SameAsCjson(const atf_json_doc *doc, size_t i, const cJSON *c) {
+  const atf_json_node &n = doc->nodes[i];
   ATF_FUZZ_CHECK(c != nullptr);
   switch (n.type) {
-    case ATF_JSON_NULL: ATF_FUZZ_CHECK(cJSON_IsNull(c)); break;
-    case ATF_JSON_FALSE: ATF_FUZZ_CHECK(cJSON_IsFalse(c)); break;
-    case ATF_JSON_TRUE: ATF_FUZZ_CHECK(cJSON_IsTrue(c)); break;
+    case ATF_JSON_NULL:
+      ATF_FUZZ_CHECK(cJSON_IsNull(c));
+      break;
+    case ATF_JSON_FALSE:
+      ATF_FUZZ_CHECK(cJSON_IsFalse(c));
+      break;
+    case ATF_JSON_TRUE:
+      ATF_FUZZ_CHECK(cJSON_IsTrue(c));
+      break;
     case ATF_JSON_NUMBER: {
       ATF_FUZZ_CHECK(cJSON_IsNumber(c));
       const std::string t(n.text, n.len);
@@ -126,12 +138,13 @@ void SameAsCjson(const atf_json_doc* doc, size_t i, const cJSON* c) {
     case ATF_JSON_ARRAY:
     case ATF_JSON_OBJECT: {
       ATF_FUZZ_CHECK(n.type == ATF_JSON_ARRAY ? cJSON_IsArray(c) : cJSON_IsObject(c));
-      const cJSON* child = c->child;
+      const cJSON *child = c->child;
       for (size_t k = n.first; k != ATF_JSON_NONE; k = doc->nodes[k].next, child = child->next) {
         ATF_FUZZ_CHECK(child != nullptr);
         if (n.type == ATF_JSON_OBJECT) {
-          const atf_json_node& key = doc->nodes[k];
-          if (!HasNul(key)) ATF_FUZZ_CHECK(std::string(child->string) == std::string(key.text, key.len));
+          const atf_json_node &key = doc->nodes[k];
+          if (!HasNul(key))
+            ATF_FUZZ_CHECK(std::string(child->string) == std::string(key.text, key.len));
           SameAsCjson(doc, key.value, child);
         } else {
           SameAsCjson(doc, k, child);
@@ -148,8 +161,8 @@ struct Errors {
   size_t count = 0;
 };
 
-void OnError(void* ctx, uint64_t offset, const char* rule, const char* message) {
-  Errors* e = static_cast<Errors*>(ctx);
+void OnError(void *ctx, uint64_t offset, const char *rule, const char *message) {
+  Errors *e = static_cast<Errors *>(ctx);
   e->count++;
   ATF_FUZZ_CHECK(offset <= e->len);
   ATF_FUZZ_CHECK(rule != nullptr && std::strncmp(rule, "manifest.", 9) == 0);
@@ -157,14 +170,16 @@ void OnError(void* ctx, uint64_t offset, const char* rule, const char* message) 
 }
 
 // What atf_manifest_check must extract for `key`, read off the tree.
-void ExpectUint(const atf_json_doc* doc, bool parsed, const char* key, const atf_manifest_uint& got) {
+void ExpectUint(const atf_json_doc *doc, bool parsed, const char *key,
+                const atf_manifest_uint &got) {
   size_t v = parsed ? atf_json_get(doc, 0, key) : ATF_JSON_NONE;
-  const bool want = v != ATF_JSON_NONE && doc->nodes[v].type == ATF_JSON_NUMBER && doc->nodes[v].is_uint64;
+  const bool want =
+      v != ATF_JSON_NONE && doc->nodes[v].type == ATF_JSON_NUMBER && doc->nodes[v].is_uint64;
   ATF_FUZZ_CHECK(got.present == want);
   if (want) ATF_FUZZ_CHECK(got.value == doc->nodes[v].u64 && got.offset == doc->nodes[v].offset);
 }
 
-void CheckText(const char* text, size_t len) {
+void CheckText(const char *text, size_t len) {
   atf_json_doc doc;
   const atf_json_status st = atf_json_parse(text, len, &doc);
   ATF_FUZZ_CHECK(st == doc.status);
@@ -175,7 +190,7 @@ void CheckText(const char* text, size_t len) {
     Walk w{&doc, len};
     CheckNode(&w, 0, 0);
     ATF_FUZZ_CHECK(w.visited == doc.n_nodes && doc.n_nodes <= ATF_JSON_MAX_NODES);
-    cJSON* c = cJSON_ParseWithLength(text, len);
+    cJSON *c = cJSON_ParseWithLength(text, len);
     if (c == nullptr) Fail(__FILE__, __LINE__, "strict reader accepts what cJSON rejects");
     SameAsCjson(&doc, 0, c);
     cJSON_Delete(c);
@@ -187,7 +202,7 @@ void CheckText(const char* text, size_t len) {
   atf_manifest m;
   ATF_FUZZ_CHECK(atf_manifest_check(text, len, &m, OnError, &errors));
   if (!parsed) ATF_FUZZ_CHECK(errors.count == 1);
-  const atf_json_doc* d = object ? &doc : nullptr;
+  const atf_json_doc *d = object ? &doc : nullptr;
   ExpectUint(d, object, "pid", m.pid);
   ExpectUint(d, object, "sessionId", m.session_id);
   ExpectUint(d, object, "timeStartNs", m.time_start_ns);
@@ -196,8 +211,8 @@ void CheckText(const char* text, size_t len) {
   ExpectUint(d, object, "bytesWritten", m.bytes_written);
   ExpectUint(d, object, "droppedEvents", m.dropped_events);
   if (errors.count == 0) {
-    ATF_FUZZ_CHECK(m.pid.present && m.session_id.present && m.time_start_ns.present && m.time_end_ns.present &&
-                   m.event_count.present && m.bytes_written.present);
+    ATF_FUZZ_CHECK(m.pid.present && m.session_id.present && m.time_start_ns.present &&
+                   m.time_end_ns.present && m.event_count.present && m.bytes_written.present);
     ATF_FUZZ_CHECK(m.time_start_ns.value <= m.time_end_ns.value);
   }
   atf_json_free(&doc);
@@ -205,32 +220,38 @@ void CheckText(const char* text, size_t len) {
 
 // ---- writer-rendered manifests ------------------------------------------------------------------
 
-uint64_t Interesting64(atf_fuzz::FuzzInput* in) {
+uint64_t Interesting64(atf_fuzz::FuzzInput *in) {
   const uint8_t sel = in->U8();
   const uint64_t small = in->U8();
   switch (sel % 5) {
-    case 0: return in->U64();
-    case 1: return UINT64_MAX - small;
-    case 2: return (uint64_t{1} << 53) - 2 + small % 4;  // doubles lose these
-    case 3: return small;
-    default: return uint64_t{1} << (small % 64);
+    case 0:
+      return in->U64();
+    case 1:
+      return UINT64_MAX - small;
+    case 2:
+      return (uint64_t{1} << 53) - 2 + small % 4;  // doubles lose these
+    case 3:
+      return small;
+    default:
+      return uint64_t{1} << (small % 64);
   }
 }
 
-std::string Uuid(atf_fuzz::FuzzInput* in) {
+std::string Uuid(atf_fuzz::FuzzInput *in) {
   static const char kHex[] = "0123456789abcdef";
   std::string s;
-  for (int i = 0; i < 36; ++i) s += (i == 8 || i == 13 || i == 18 || i == 23) ? '-' : kHex[in->U8() & 15];
+  for (int i = 0; i < 36; ++i)
+    s += (i == 8 || i == 13 || i == 18 || i == 23) ? '-' : kHex[in->U8() & 15];
   return s;
 }
 
-std::string JsonString(const atf_json_doc* doc, const char* key) {
+std::string JsonString(const atf_json_doc *doc, const char *key) {
   const size_t v = atf_json_get(doc, 0, key);
   ATF_FUZZ_CHECK(v != ATF_JSON_NONE && doc->nodes[v].type == ATF_JSON_STRING);
   return std::string(doc->nodes[v].text, doc->nodes[v].len);
 }
 
-void CheckRendered(atf_fuzz::FuzzInput* in) {
+void CheckRendered(atf_fuzz::FuzzInput *in) {
   atf_fuzz::ManifestValues v;
   auto text = [&] {
     std::string raw = in->ShortString();
@@ -277,14 +298,14 @@ void CheckRendered(atf_fuzz::FuzzInput* in) {
   const size_t mods = atf_json_get(&doc, 0, "modules");
   ATF_FUZZ_CHECK(mods != ATF_JSON_NONE && doc.nodes[mods].count == v.modules.size());
   size_t k = doc.nodes[mods].first;
-  for (const auto& want : v.modules) {
+  for (const auto &want : v.modules) {
     ATF_FUZZ_CHECK(std::string(doc.nodes[k].text, doc.nodes[k].len) == want);
     k = doc.nodes[k].next;
   }
   if (v.has_drops) {
     const size_t by = atf_json_get(&doc, 0, "droppedEventsByThread");
     ATF_FUZZ_CHECK(by != ATF_JSON_NONE && doc.nodes[by].count == v.drops.size());
-    for (const auto& d : v.drops) {
+    for (const auto &d : v.drops) {
       const size_t n = atf_json_get(&doc, by, std::to_string(d.first).c_str());
       ATF_FUZZ_CHECK(n != ATF_JSON_NONE && doc.nodes[n].is_uint64 && doc.nodes[n].u64 == d.second);
     }
@@ -294,13 +315,13 @@ void CheckRendered(atf_fuzz::FuzzInput* in) {
 
 }  // namespace
 
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (size == 0) return 0;
   if (data[0] & 1) {
     atf_fuzz::FuzzInput in(data + 1, size - 1);
     CheckRendered(&in);
   } else {
-    CheckText(reinterpret_cast<const char*>(data + 1), size - 1);
+    CheckText(reinterpret_cast<const char *>(data + 1), size - 1);
   }
   return 0;
 }

@@ -6,11 +6,11 @@
 
 namespace atf_fuzz {
 
-std::string RenderWriterManifest(const ManifestValues& v) {
-  std::vector<const char*> modules;
-  for (const auto& m : v.modules) modules.push_back(m.c_str());
+std::string RenderWriterManifest(const ManifestValues &v) {
+  std::vector<const char *> modules;
+  for (const auto &m : v.modules) modules.push_back(m.c_str());
   std::vector<atf_thread_drops> drops;
-  for (const auto& d : v.drops) drops.push_back({d.first, d.second});
+  for (const auto &d : v.drops) drops.push_back({d.first, d.second});
   atf_manifest m = {};
   m.os = v.os.c_str();
   m.arch = v.arch.c_str();
@@ -28,15 +28,15 @@ std::string RenderWriterManifest(const ManifestValues& v) {
   m.dropped_events = v.dropped_events;
   m.drops = drops.data();
   m.n_drops = drops.size();
-  char* json = atf_manifest_render(&m);
+  char *json = atf_manifest_render(&m);
   ATF_FUZZ_CHECK(json != nullptr);
   std::string out(json);
   atf_manifest_free(json);
   return out;
 }
 
-std::string SanitiseWithWriter(const std::string& raw) {
-  const auto* in = reinterpret_cast<const uint8_t*>(raw.data());
+std::string SanitiseWithWriter(const std::string &raw) {
+  const auto *in = reinterpret_cast<const uint8_t *>(raw.data());
   std::string out(atf_utf8_sanitized_size(in, raw.size()) + 1, '\0');
   size_t len = 0;
   atf_utf8_sanitize(in, raw.size(), &out[0], &len);

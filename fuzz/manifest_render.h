@@ -22,10 +22,10 @@ struct ManifestValues {
 };
 
 // atf_manifest_render() of `v`; aborts when it returns NULL.
-std::string RenderWriterManifest(const ManifestValues& v);
+std::string RenderWriterManifest(const ManifestValues &v);
 
 // The writer's sanitiser (writer/internal/utf8.h), used only to prepare valid UTF-8 input.
-std::string SanitiseWithWriter(const std::string& raw);
+std::string SanitiseWithWriter(const std::string &raw);
 
 }  // namespace atf_fuzz
 

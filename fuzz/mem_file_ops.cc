@@ -7,14 +7,14 @@
 
 namespace atf_fuzz {
 
-static std::string Parent(const std::string& path) {
+static std::string Parent(const std::string &path) {
   const size_t slash = path.rfind('/');
   return slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
 }
 
 MemFs::MemFs() : MemFs(Faults()) {}
 
-MemFs::MemFs(const Faults& faults) : faults_(faults) {
+MemFs::MemFs(const Faults &faults) : faults_(faults) {
   ops_ = {this, DoOpen, DoWrite, DoFsync, DoFtruncate, DoClose, DoRename, DoMkdir, DoUnlink};
   dirs_.insert("/");
   dirs_.insert(".");
@@ -27,13 +27,13 @@ bool MemFs::IsEvents(int fd) const {
          it->second.path.compare(it->second.path.size() - kName.size(), kName.size(), kName) == 0;
 }
 
-const std::string* MemFs::File(const std::string& path) const {
+const std::string *MemFs::File(const std::string &path) const {
   auto it = files_.find(path);
   return it == files_.end() ? nullptr : &it->second;
 }
 
-int MemFs::DoOpen(void* ctx, const char* path, int flags, mode_t) {
-  MemFs* fs = static_cast<MemFs*>(ctx);
+int MemFs::DoOpen(void *ctx, const char *path, int flags, mode_t) {
+  MemFs *fs = static_cast<MemFs *>(ctx);
   const std::string p(path);
   const bool is_dir = fs->dirs_.count(p) != 0;
   const bool is_file = fs->files_.count(p) != 0;
@@ -54,12 +54,12 @@ int MemFs::DoOpen(void* ctx, const char* path, int flags, mode_t) {
   return fd;
 }
 
-ssize_t MemFs::DoWrite(void* ctx, int fd, const void* buf, size_t len) {
-  MemFs* fs = static_cast<MemFs*>(ctx);
+ssize_t MemFs::DoWrite(void *ctx, int fd, const void *buf, size_t len) {
+  MemFs *fs = static_cast<MemFs *>(ctx);
   auto it = fs->fds_.find(fd);
   if (it == fs->fds_.end() || it->second.dir) return errno = EBADF, -1;
   if (fs->IsEvents(fd)) {
-    const Faults& f = fs->faults_;
+    const Faults &f = fs->faults_;
     if (f.eintr_every && ++fs->calls_ % f.eintr_every == 0) return errno = EINTR, -1;
     if (f.short_write && len > f.short_write) len = f.short_write;
     if (f.limit_on && it->second.pos + len > f.limit) {
@@ -70,18 +70,18 @@ ssize_t MemFs::DoWrite(void* ctx, int fd, const void* buf, size_t len) {
       len = static_cast<size_t>(f.limit - it->second.pos);
     }
   }
-  std::string& f = fs->files_[it->second.path];
+  std::string &f = fs->files_[it->second.path];
   if (f.size() < it->second.pos) f.resize(it->second.pos, '\0');
-  f.replace(it->second.pos, len, static_cast<const char*>(buf), len);
+  f.replace(it->second.pos, len, static_cast<const char *>(buf), len);
   it->second.pos += len;
   return static_cast<ssize_t>(len);
 }
 
-int MemFs::DoFsync(void* ctx, int fd) {
-  MemFs* fs = static_cast<MemFs*>(ctx);
+int MemFs::DoFsync(void *ctx, int fd) {
+  MemFs *fs = static_cast<MemFs *>(ctx);
   if (!fs->fds_.count(fd)) return errno = EBADF, -1;
   if (fs->IsEvents(fd)) {
-    const Faults& f = fs->faults_;
+    const Faults &f = fs->faults_;
     if (f.eintr_every && ++fs->calls_ % f.eintr_every == 0) return errno = EINTR, -1;
     if (f.fsync_fail_at && ++fs->fsyncs_ == f.fsync_fail_at) {
       fs->hard_faults_++;
@@ -91,22 +91,23 @@ int MemFs::DoFsync(void* ctx, int fd) {
   return 0;
 }
 
-int MemFs::DoFtruncate(void* ctx, int fd, off_t len) {
-  MemFs* fs = static_cast<MemFs*>(ctx);
+int MemFs::DoFtruncate(void *ctx, int fd, off_t len) {
+  MemFs *fs = static_cast<MemFs *>(ctx);
   auto it = fs->fds_.find(fd);
   if (it == fs->fds_.end() || it->second.dir || len < 0) return errno = EINVAL, -1;
-  if (fs->IsEvents(fd) && fs->faults_.truncate_fails && fs->hard_faults_ > 0) return errno = EIO, -1;
+  if (fs->IsEvents(fd) && fs->faults_.truncate_fails && fs->hard_faults_ > 0)
+    return errno = EIO, -1;
   fs->files_[it->second.path].resize(static_cast<size_t>(len), '\0');
   return 0;
 }
 
-int MemFs::DoClose(void* ctx, int fd) {
-  MemFs* fs = static_cast<MemFs*>(ctx);
+int MemFs::DoClose(void *ctx, int fd) {
+  MemFs *fs = static_cast<MemFs *>(ctx);
   return fs->fds_.erase(fd) ? 0 : (errno = EBADF, -1);
 }
 
-int MemFs::DoRename(void* ctx, const char* from, const char* to) {
-  MemFs* fs = static_cast<MemFs*>(ctx);
+int MemFs::DoRename(void *ctx, const char *from, const char *to) {
+  MemFs *fs = static_cast<MemFs *>(ctx);
   auto it = fs->files_.find(from);
   if (it == fs->files_.end()) return errno = ENOENT, -1;
   if (fs->dirs_.count(to)) return errno = EISDIR, -1;
@@ -116,8 +117,8 @@ int MemFs::DoRename(void* ctx, const char* from, const char* to) {
   return 0;
 }
 
-int MemFs::DoMkdir(void* ctx, const char* path, mode_t) {
-  MemFs* fs = static_cast<MemFs*>(ctx);
+int MemFs::DoMkdir(void *ctx, const char *path, mode_t) {
+  MemFs *fs = static_cast<MemFs *>(ctx);
   const std::string p(path);
   if (fs->dirs_.count(p) || fs->files_.count(p)) return errno = EEXIST, -1;
   if (fs->dirs_.count(Parent(p)) == 0) return errno = ENOENT, -1;
@@ -125,8 +126,8 @@ int MemFs::DoMkdir(void* ctx, const char* path, mode_t) {
   return 0;
 }
 
-int MemFs::DoUnlink(void* ctx, const char* path) {
-  MemFs* fs = static_cast<MemFs*>(ctx);
+int MemFs::DoUnlink(void *ctx, const char *path) {
+  MemFs *fs = static_cast<MemFs *>(ctx);
   return fs->files_.erase(path) ? 0 : (errno = ENOENT, -1);
 }
 

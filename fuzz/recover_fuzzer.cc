@@ -45,29 +45,29 @@ namespace {
 
 std::string g_dir;  // <private tmp>/session_fuzz/pid_4242
 
-std::string Slurp(const std::string& path, bool* exists) {
+std::string Slurp(const std::string &path, bool *exists) {
   std::ifstream f(path, std::ios::binary);
   *exists = static_cast<bool>(f);
   return std::string((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
 }
 
-void Put(const std::string& path, const uint8_t* data, size_t len) {
-  FILE* f = std::fopen(path.c_str(), "wb");
+void Put(const std::string &path, const uint8_t *data, size_t len) {
+  FILE *f = std::fopen(path.c_str(), "wb");
   ATF_FUZZ_CHECK(f != nullptr);
   ATF_FUZZ_CHECK(len == 0 || std::fwrite(data, 1, len, f) == len);
   ATF_FUZZ_CHECK(std::fclose(f) == 0);
 }
 
 // The files a recovery may leave: its own and its side files (one run: no numbered copies).
-const char* const kKnownFiles[] = {"events.bin", "trace.json", "trace.json.invalid", "events.bin.cut",
-                                   "events.bin.orig"};
+const char *const kKnownFiles[] = {"events.bin", "trace.json", "trace.json.invalid",
+                                   "events.bin.cut", "events.bin.orig"};
 
 void Clean() {
-  for (const char* name : kKnownFiles) unlink((g_dir + "/" + name).c_str());
+  for (const char *name : kKnownFiles) unlink((g_dir + "/" + name).c_str());
   // Nothing else may be left behind (no temporary file, no numbered side file in one run).
-  DIR* d = opendir(g_dir.c_str());
+  DIR *d = opendir(g_dir.c_str());
   ATF_FUZZ_CHECK(d != nullptr);
-  while (struct dirent* e = readdir(d)) {
+  while (struct dirent *e = readdir(d)) {
     if (std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0) {
       atf_fuzz::Fail(__FILE__, __LINE__, std::string("recovery left a file behind: ") + e->d_name);
     }
@@ -86,8 +86,10 @@ void RemoveAll() {
 
 void Init() {
   if (!g_dir.empty()) return;
-  const char* base = getenv("TEST_TMPDIR");
-  std::string tmpl = std::string(base != nullptr ? base : access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp") +
+  const char *base = getenv("TEST_TMPDIR");
+  std::string tmpl = std::string(base != nullptr                 ? base
+                                 : access("/dev/shm", W_OK) == 0 ? "/dev/shm"
+                                                                 : "/tmp") +
                      "/atf_recover_fuzz.XXXXXX";
   ATF_FUZZ_CHECK(mkdtemp(&tmpl[0]) != nullptr);
   g_root = tmpl;
@@ -104,42 +106,44 @@ struct Record {
   atf_fuzz::Event event;
 };
 
-std::vector<Record> Records(const uint8_t* events, size_t len) {
+std::vector<Record> Records(const uint8_t *events, size_t len) {
   std::vector<Record> out;
   atf_reader r;
   atf_reader_init_mem(&r, events, len);
   atf_frame f;
-  for (uint64_t off = 0; atf_reader_frame(&r, off, &f) == ATF_FRAME_OK; off = f.body_offset + f.length) {
+  for (uint64_t off = 0; atf_reader_frame(&r, off, &f) == ATF_FRAME_OK;
+       off = f.body_offset + f.length) {
     Record rec{f.offset, f.body_offset + f.length, false, {}};
-    rec.decodes = atf_fuzz::DecodeWithValidator(events + f.body_offset, f.length, &rec.event, nullptr);
+    rec.decodes =
+        atf_fuzz::DecodeWithValidator(events + f.body_offset, f.length, &rec.event, nullptr);
     out.push_back(rec);
   }
   atf_reader_free(&r);
   return out;
 }
 
-uint64_t TimeNs(const atf_fuzz::Event& e) {
+uint64_t TimeNs(const atf_fuzz::Event &e) {
   return static_cast<uint64_t>(e.seconds) * 1000000000u + static_cast<uint64_t>(e.nanos);
 }
 
 // Salvage, from atf/recover.h: the records that decode and, against those kept before them, start
 // with a TraceStart, keep event_id increasing and each thread's timestamps non-decreasing, and
 // end at the first TraceEnd. Sets *threads to the distinct thread ids seen.
-std::vector<const Record*> Salvaged(const std::vector<Record>& records, size_t* threads) {
-  std::vector<const Record*> kept;
+std::vector<const Record *> Salvaged(const std::vector<Record> &records, size_t *threads) {
+  std::vector<const Record *> kept;
   std::map<int32_t, uint64_t> last_ns;
   std::map<int32_t, std::vector<uint64_t>> open;  // per thread, the kept calls not yet returned
   std::map<int32_t, bool> seen;
   bool ended = false;
-  for (const Record& r : records) {
+  for (const Record &r : records) {
     if (!r.decodes) continue;
-    const atf_fuzz::Event& e = r.event;
+    const atf_fuzz::Event &e = r.event;
     seen[e.thread_id] = true;
     if (ended || kept.empty() != (e.payload == atf_fuzz::kTraceStart)) continue;
     if (!kept.empty() && e.event_id <= kept.back()->event.event_id) continue;
     auto t = last_ns.find(e.thread_id);
     if (t != last_ns.end() && TimeNs(e) < t->second) continue;
-    std::vector<uint64_t>& calls = open[e.thread_id];
+    std::vector<uint64_t> &calls = open[e.thread_id];
     if (e.payload == atf_fuzz::kReturn && (calls.empty() || calls.back() != e.address)) continue;
     if (e.payload == atf_fuzz::kReturn) calls.pop_back();
     if (e.payload == atf_fuzz::kCall) calls.push_back(e.address);
@@ -153,12 +157,13 @@ std::vector<const Record*> Salvaged(const std::vector<Record>& records, size_t* 
 
 }  // namespace
 
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (size == 0) return 0;
   Init();
   const uint8_t flags = data[0];
-  const bool truncate = flags & 1, has_manifest = flags & 2, dry_run = flags & 4, salvage = flags & 8;
-  const uint8_t* events = data + 1;
+  const bool truncate = flags & 1, has_manifest = flags & 2, dry_run = flags & 4,
+             salvage = flags & 8;
+  const uint8_t *events = data + 1;
   size_t events_len = size - 1, m = 0;
   if (has_manifest) {
     if (size < 3) return 0;
@@ -171,11 +176,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string ev_path = g_dir + "/events.bin", tj_path = g_dir + "/trace.json";
   Put(ev_path, events, events_len);
   if (has_manifest) Put(tj_path, events + events_len, m);
-  const std::string original(reinterpret_cast<const char*>(events), events_len);
-  const std::string old_manifest(reinterpret_cast<const char*>(events + events_len), m);
+  const std::string original(reinterpret_cast<const char *>(events), events_len);
+  const std::string old_manifest(reinterpret_cast<const char *>(events + events_len), m);
 
   atf_validate_report before;
-  ATF_FUZZ_CHECK(atf_validate_buffers(events, events_len, has_manifest ? events + events_len : nullptr, m, nullptr,
+  ATF_FUZZ_CHECK(atf_validate_buffers(events, events_len,
+                                      has_manifest ? events + events_len : nullptr, m, nullptr,
                                       &before) == ATF_VALIDATE_OK);
   atf_recover_options o;
   atf_recover_options_init(&o);
@@ -189,13 +195,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // What is kept: the validator's valid prefix (up to its first TraceEnd), or the salvaged records.
   const std::vector<Record> records = Records(events, events_len);
   size_t threads = 0;
-  const std::vector<const Record*> salvaged = Salvaged(records, &threads);
+  const std::vector<const Record *> salvaged = Salvaged(records, &threads);
   std::string kept;
   uint64_t kept_records = 0;
   bool ends = false;
   uint64_t last_id = 0;
   if (salvage) {
-    for (const Record* rec : salvaged) kept.append(original, rec->offset, rec->end - rec->offset);
+    for (const Record *rec : salvaged) kept.append(original, rec->offset, rec->end - rec->offset);
     kept_records = salvaged.size();
     if (!salvaged.empty()) ends = salvaged.back()->event.payload == atf_fuzz::kTraceEnd;
     if (!salvaged.empty()) last_id = salvaged.back()->event.event_id;
@@ -206,7 +212,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     last_id = before.valid_prefix_last_event_id;
     for (size_t i = 0; i < before.valid_prefix_records; ++i) {
       ATF_FUZZ_CHECK(records[i].decodes);  // the valid prefix holds records that decode...
-      if (i + 1 < before.valid_prefix_records) ATF_FUZZ_CHECK(records[i].event.payload != atf_fuzz::kTraceEnd);
+      if (i + 1 < before.valid_prefix_records)
+        ATF_FUZZ_CHECK(records[i].event.payload != atf_fuzz::kTraceEnd);
     }  // ...and ends at its first TraceEnd
   }
   const bool can_end = ends || last_id != UINT64_MAX;
@@ -215,7 +222,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   if (truncate && salvage) {
     ATF_FUZZ_CHECK(st == ATF_RECOVER_E_USAGE);
-  } else if (st == ATF_RECOVER_E_USAGE || st == ATF_RECOVER_E_IO || st == ATF_RECOVER_E_STILL_INVALID) {
+  } else if (st == ATF_RECOVER_E_USAGE || st == ATF_RECOVER_E_IO ||
+             st == ATF_RECOVER_E_STILL_INVALID) {
     atf_fuzz::Fail(__FILE__, __LINE__, "recovery failed: " + what);
   } else if (st == ATF_RECOVER_E_CANNOT && can_end) {
     atf_fuzz::Fail(__FILE__, __LINE__, "CANNOT, but a TraceEnd could follow: " + what);
@@ -223,14 +231,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if ((st == ATF_RECOVER_ALREADY_VALID) != already && !(truncate && salvage)) {
     atf_fuzz::Fail(__FILE__, __LINE__, "ALREADY_VALID wrong: " + what);
   }
-  if (!already && !(truncate && salvage) && model_applies && (st == ATF_RECOVER_E_NO_PREFIX) != (kept_records == 0)) {
+  if (!already && !(truncate && salvage) && model_applies &&
+      (st == ATF_RECOVER_E_NO_PREFIX) != (kept_records == 0)) {
     atf_fuzz::Fail(__FILE__, __LINE__, "NO_PREFIX wrong: " + what);
   }
   if (st != ATF_RECOVER_E_USAGE) {
     ATF_FUZZ_CHECK(r.file_bytes == events_len);
     if (model_applies && (r.prefix_bytes != kept.size() || r.prefix_records != kept_records)) {
-      atf_fuzz::Fail(__FILE__, __LINE__, "kept " + std::to_string(r.prefix_bytes) + " bytes, expected " +
-                                             std::to_string(kept.size()) + ": " + what);
+      atf_fuzz::Fail(__FILE__, __LINE__,
+                     "kept " + std::to_string(r.prefix_bytes) + " bytes, expected " +
+                         std::to_string(kept.size()) + ": " + what);
     }
   }
   if (st == ATF_RECOVER_TAIL_KEPT) ATF_FUZZ_CHECK(!truncate && !salvage && r.tail_bytes > 0);
@@ -238,8 +248,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   bool exists = false;
   const std::string after = Slurp(ev_path, &exists);
   ATF_FUZZ_CHECK(exists);
-  const bool untouched = dry_run || st == ATF_RECOVER_ALREADY_VALID || st == ATF_RECOVER_E_NO_PREFIX ||
-                         st == ATF_RECOVER_E_CANNOT || st == ATF_RECOVER_E_USAGE;
+  const bool untouched = dry_run || st == ATF_RECOVER_ALREADY_VALID ||
+                         st == ATF_RECOVER_E_NO_PREFIX || st == ATF_RECOVER_E_CANNOT ||
+                         st == ATF_RECOVER_E_USAGE;
   if (untouched || st == ATF_RECOVER_TAIL_KEPT) {
     if (after != original) atf_fuzz::Fail(__FILE__, __LINE__, "events.bin changed: " + what);
   }
@@ -254,21 +265,26 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   } else {
     // Nothing destroyed: the old manifest, the cut bytes, the original events.bin are kept.
     ATF_FUZZ_CHECK(aside == has_manifest);
-    if (aside && kept_manifest != old_manifest) atf_fuzz::Fail(__FILE__, __LINE__, "old manifest lost: " + what);
+    if (aside && kept_manifest != old_manifest)
+      atf_fuzz::Fail(__FILE__, __LINE__, "old manifest lost: " + what);
     ATF_FUZZ_CHECK(cut == (r.tail_cut && truncate));
-    if (cut && cut_bytes != original.substr(r.prefix_bytes)) atf_fuzz::Fail(__FILE__, __LINE__, "cut bytes lost: " + what);
+    if (cut && cut_bytes != original.substr(r.prefix_bytes))
+      atf_fuzz::Fail(__FILE__, __LINE__, "cut bytes lost: " + what);
     ATF_FUZZ_CHECK(orig == (r.tail_cut && salvage));
-    if (orig && orig_bytes != original) atf_fuzz::Fail(__FILE__, __LINE__, "original events.bin lost: " + what);
+    if (orig && orig_bytes != original)
+      atf_fuzz::Fail(__FILE__, __LINE__, "original events.bin lost: " + what);
   }
   if (st == ATF_RECOVER_OK && !dry_run) {
     ATF_FUZZ_CHECK(after.size() == r.final_bytes);
     if (model_applies && after.compare(0, kept.size(), kept) != 0) {
-      atf_fuzz::Fail(__FILE__, __LINE__, "events.bin does not start with the kept records: " + what);
+      atf_fuzz::Fail(__FILE__, __LINE__,
+                     "events.bin does not start with the kept records: " + what);
     }
     ATF_FUZZ_CHECK(r.trace_end_appended == !ends);
     atf_validate_report rep;
     ATF_FUZZ_CHECK(atf_validate_path(g_dir.c_str(), nullptr, &rep) == ATF_VALIDATE_OK);
-    if (!rep.valid) atf_fuzz::Fail(__FILE__, __LINE__, "recovered session does not validate: " + what);
+    if (!rep.valid)
+      atf_fuzz::Fail(__FILE__, __LINE__, "recovered session does not validate: " + what);
     ATF_FUZZ_CHECK(rep.has_recovered && rep.recovered && rep.records == r.final_records);
     atf_validate_report_free(&rep);
   }

@@ -42,9 +42,9 @@ struct Raw {
   Schema atf{atf_v4_descriptor_set, atf_v4_descriptor_set_size};
 };
 
-Raw& RawSchemas() {
-  static Raw* raw = [] {
-    Raw* r = new Raw;
+Raw &RawSchemas() {
+  static Raw *raw = [] {
+    Raw *r = new Raw;
     ATF_FUZZ_CHECK(r->test.error().empty() && r->atf.error().empty());
     return r;
   }();
@@ -52,18 +52,20 @@ Raw& RawSchemas() {
 }
 
 struct Input {
-  const char* begin;
-  const char* end;
-  bool Inside(const char* p, size_t n) const { return n == 0 || (p >= begin && p <= end && n <= size_t(end - p)); }
+  const char *begin;
+  const char *end;
+  bool Inside(const char *p, size_t n) const {
+    return n == 0 || (p >= begin && p <= end && n <= size_t(end - p));
+  }
 };
 
 // Every string and bytes value of a decoded message (and its submessages) lies inside the input.
-void CheckStrings(const Input& in, const upb_msg* msg, const upb_msgdef* m, Schema* s, int depth) {
+void CheckStrings(const Input &in, const upb_msg *msg, const upb_msgdef *m, Schema *s, int depth) {
   ATF_FUZZ_CHECK(depth < 100);
-  const upb_msglayout* l = s->Layout(m);
+  const upb_msglayout *l = s->Layout(m);
   upb_msg_field_iter it;
   for (upb_msg_field_begin(&it, m); !upb_msg_field_done(&it); upb_msg_field_next(&it)) {
-    const upb_fielddef* f = upb_msg_iter_field(&it);
+    const upb_fielddef *f = upb_msg_iter_field(&it);
     const int index = static_cast<int>(upb_fielddef_index(f));
     const upb_fieldtype_t type = upb_fielddef_type(f);
     const bool text = type == UPB_TYPE_STRING || type == UPB_TYPE_BYTES;
@@ -87,27 +89,28 @@ void CheckStrings(const Input& in, const upb_msg* msg, const upb_msgdef* m, Sche
   }
 }
 
-bool CheckUnknown(void* ctx, const upb_msglayout* l, uint32_t tag, const char* start, const char* end) {
-  const Input* in = static_cast<const Input*>(ctx);
+bool CheckUnknown(void *ctx, const upb_msglayout *l, uint32_t tag, const char *start,
+                  const char *end) {
+  const Input *in = static_cast<const Input *>(ctx);
   ATF_FUZZ_CHECK(l != nullptr);
   ATF_FUZZ_CHECK(start >= in->begin && start < end && end <= in->end);
   ATF_FUZZ_CHECK((tag >> 3) != 0 && (tag & 7) != 4 && (tag & 7) <= 5);
   return true;
 }
 
-void DecodeRaw(const Input& in, Schema* s, const upb_msgdef* m, const upb_msglayout* l) {
+void DecodeRaw(const Input &in, Schema *s, const upb_msgdef *m, const upb_msglayout *l) {
   const size_t size = static_cast<size_t>(in.end - in.begin);
   bool plain;
   {
     CheckedArena arena;
-    upb_msg* msg = upb_msg_new(l, arena.arena());
+    upb_msg *msg = upb_msg_new(l, arena.arena());
     plain = upb_decode(in.begin, size, msg, l, arena.arena());
     ATF_FUZZ_CHECK(arena.CanariesIntact());
     if (plain && m != nullptr) CheckStrings(in, msg, m, s, 0);
   }
   CheckedArena arena;
-  upb_msg* msg = upb_msg_new(l, arena.arena());
-  upb_decodeopts opts = {CheckUnknown, const_cast<Input*>(&in), nullptr};
+  upb_msg *msg = upb_msg_new(l, arena.arena());
+  upb_decodeopts opts = {CheckUnknown, const_cast<Input *>(&in), nullptr};
   const bool ex = upb_decode_ex(in.begin, size, msg, l, arena.arena(), &opts);
   ATF_FUZZ_CHECK(arena.CanariesIntact());
   ATF_FUZZ_CHECK(ex == plain);
@@ -118,28 +121,28 @@ void DecodeRaw(const Input& in, Schema* s, const upb_msgdef* m, const upb_msglay
   }
 }
 
-void CheckRawUpb(const uint8_t* data, size_t size) {
-  Raw& raw = RawSchemas();
-  const Input in{reinterpret_cast<const char*>(data), reinterpret_cast<const char*>(data) + size};
-  for (const char* name : {"upbtest.Outer", "upbtest.WithMap"}) {
-    const upb_msgdef* m = raw.test.Message(name);
+void CheckRawUpb(const uint8_t *data, size_t size) {
+  Raw &raw = RawSchemas();
+  const Input in{reinterpret_cast<const char *>(data), reinterpret_cast<const char *>(data) + size};
+  for (const char *name : {"upbtest.Outer", "upbtest.WithMap"}) {
+    const upb_msgdef *m = raw.test.Message(name);
     DecodeRaw(in, &raw.test, m, raw.test.Layout(m));
   }
-  const upb_msgdef* event = raw.atf.Message("atf.v4.Event");
+  const upb_msgdef *event = raw.atf.Message("atf.v4.Event");
   DecodeRaw(in, &raw.atf, event, raw.atf.Layout(event));
   DecodeRaw(in, nullptr, nullptr, &google_protobuf_FileDescriptorSet_msginit);
 }
 
-atf_upb_engine* Engine() {
-  static atf_upb_engine* e = [] {
-    atf_upb_engine* engine = atf_upb_engine_new(0);
+atf_upb_engine *Engine() {
+  static atf_upb_engine *e = [] {
+    atf_upb_engine *engine = atf_upb_engine_new(0);
     if (engine == nullptr) atf_fuzz::Fail(__FILE__, __LINE__, "upb engine: cannot load the schema");
     return engine;
   }();
   return e;
 }
 
-void Compare(const uint8_t* input, size_t input_len, uint64_t off, uint64_t len) {
+void Compare(const uint8_t *input, size_t input_len, uint64_t off, uint64_t len) {
   const atf_test::EngineResult nanopb = atf_test::DecodeNanopb(input, input_len, off, len);
   const atf_test::EngineResult upb = atf_test::DecodeUpb(Engine(), input, off, len);
   const std::string diff = nanopb.Diff(upb);
@@ -147,9 +150,8 @@ void Compare(const uint8_t* input, size_t input_len, uint64_t off, uint64_t len)
   ATF_FUZZ_CHECK(upb.ok || upb.rule != ATF_UPB_RULE_LIMIT);  // no fuzz input is that large
 }
 
-
 // 4. (see the top): engine "both" through atf_validate_buffers.
-void CheckEngineBoth(const uint8_t* data, size_t size) {
+void CheckEngineBoth(const uint8_t *data, size_t size) {
   atf_validate_report reports[2];
   const atf_validate_engine engines[2] = {ATF_VALIDATE_ENGINE_BOTH, ATF_VALIDATE_ENGINE_NANOPB};
   for (int i = 0; i < 2; ++i) {
@@ -177,10 +179,10 @@ void CheckEngineBoth(const uint8_t* data, size_t size) {
 
 }  // namespace
 
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   CheckRawUpb(data, size);
   Compare(data, size, 0, size);
-  atf_test::ForEachRecord(std::string(reinterpret_cast<const char*>(data), size),
+  atf_test::ForEachRecord(std::string(reinterpret_cast<const char *>(data), size),
                           [&](uint64_t off, uint64_t len) { Compare(data, size, off, len); });
   CheckEngineBoth(data, size);
   return 0;

@@ -20,20 +20,21 @@
 
 namespace {
 
-void CheckRecords(const uint8_t* events, size_t len) {
+void CheckRecords(const uint8_t *events, size_t len) {
   atf_reader r;
   atf_reader_init_mem(&r, events, len);
   uint64_t accepted[ATF_VALIDATE_PAYLOAD_COUNT] = {};
   uint64_t off = 0;
   atf_frame f;
   while (atf_reader_frame(&r, off, &f) == ATF_FRAME_OK) {
-    const uint8_t* body = events + f.body_offset;
+    const uint8_t *body = events + f.body_offset;
     atf_fuzz::Event v, c;
     if (atf_fuzz::DecodeWithValidator(body, f.length, &v, nullptr)) {
       ATF_FUZZ_CHECK(v.payload >= atf_fuzz::kTraceStart && v.payload <= atf_fuzz::kSignal);
       accepted[v.payload - atf_fuzz::kTraceStart]++;
       if (!atf_fuzz::DecodeWithCpp(body, f.length, &c)) {
-        atf_fuzz::Fail(__FILE__, __LINE__, "validator accepts a record C++ protobuf rejects:\n" + v.Describe());
+        atf_fuzz::Fail(__FILE__, __LINE__,
+                       "validator accepts a record C++ protobuf rejects:\n" + v.Describe());
       }
       atf_fuzz::ExpectEqual(atf_fuzz::WithMapRegisters(v), c, "validator and C++ protobuf");
     }
@@ -50,7 +51,8 @@ void CheckRecords(const uint8_t* events, size_t len) {
   }
   ATF_FUZZ_CHECK(total <= rep.records);
   if (rep.valid) {
-    ATF_FUZZ_CHECK(rep.counts[ATF_VALIDATE_TRACE_START] == 1 && rep.counts[ATF_VALIDATE_TRACE_END] == 1);
+    ATF_FUZZ_CHECK(rep.counts[ATF_VALIDATE_TRACE_START] == 1 &&
+                   rep.counts[ATF_VALIDATE_TRACE_END] == 1);
     ATF_FUZZ_CHECK(total == rep.records);
     ATF_FUZZ_CHECK(rep.valid_prefix_bytes == len && rep.valid_prefix_records == rep.records);
     ATF_FUZZ_CHECK(rep.has_time && rep.time_min_ns <= rep.time_max_ns);
@@ -60,7 +62,7 @@ void CheckRecords(const uint8_t* events, size_t len) {
 
 }  // namespace
 
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   atf_fuzz::CheckOne(data, size);
   if (size < 2) return 0;
   size_t m = data[0] | static_cast<size_t>(data[1]) << 8;

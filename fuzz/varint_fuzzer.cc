@@ -28,7 +28,7 @@ namespace {
 enum RefStatus { kOk, kTooLong, kCut };
 
 // Reference varint reader: p[0, n).
-RefStatus RefVarint(const uint8_t* p, size_t n, uint64_t* v, size_t* used) {
+RefStatus RefVarint(const uint8_t *p, size_t n, uint64_t *v, size_t *used) {
   *v = 0;
   for (size_t i = 0; i < 10; ++i) {
     if (i == n) return kCut;
@@ -42,7 +42,7 @@ RefStatus RefVarint(const uint8_t* p, size_t n, uint64_t* v, size_t* used) {
   return kTooLong;
 }
 
-void CheckFramingWalk(const uint8_t* data, size_t size) {
+void CheckFramingWalk(const uint8_t *data, size_t size) {
   atf_reader r;
   atf_reader_init_mem(&r, data, size);
   uint64_t off = 0;
@@ -121,8 +121,8 @@ void CheckValue(uint64_t v) {
     buf[n] = 0;
     buf[n + 1] = 0;
     atf_reader_init_mem(&r, buf, n + v);
-    ATF_FUZZ_CHECK(atf_reader_frame(&r, 0, &f) == ATF_FRAME_OK && f.length == v && f.prefix_len == n &&
-                   f.body_offset == n);
+    ATF_FUZZ_CHECK(atf_reader_frame(&r, 0, &f) == ATF_FRAME_OK && f.length == v &&
+                   f.prefix_len == n && f.body_offset == n);
     atf_reader_free(&r);
   }
   atf_reader_init_mem(&r, buf, n);
@@ -139,7 +139,7 @@ void CheckValue(uint64_t v) {
 
 }  // namespace
 
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   CheckFramingWalk(data, size);
   for (size_t i = 0; i + 8 <= size; i += 8) {
     uint64_t v = 0;

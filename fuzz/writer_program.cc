@@ -40,8 +40,8 @@ std::vector<std::string> RegisterNames(int arch, int kind) {
   if (arch == 1) {
     if (kind == ATF_KIND_CALL) return {"RDI", "RSI", "RDX", "RCX", "R8", "R9"};
     if (kind == ATF_KIND_RETURN) return {"RAX", "RDX"};
-    return {"RAX", "RBX", "RCX", "RDX", "RSI", "RDI", "RBP", "RSP", "R8",     "R9",
-            "R10", "R11", "R12", "R13", "R14", "R15", "RIP", "RFLAGS"};
+    return {"RAX", "RBX", "RCX", "RDX", "RSI", "RDI", "RBP", "RSP", "R8",
+            "R9",  "R10", "R11", "R12", "R13", "R14", "R15", "RIP", "RFLAGS"};
   }
   std::vector<std::string> v;
   if (arch == 2) {
@@ -54,16 +54,16 @@ std::vector<std::string> RegisterNames(int arch, int kind) {
   return v;
 }
 
-std::string SignalName(const std::string& os, int32_t n) {
-  static const char* const kLinux[] = {
-      nullptr,   "SIGHUP",  "SIGINT",  "SIGQUIT", "SIGILL",  "SIGTRAP", "SIGABRT",   "SIGBUS",
-      "SIGFPE",  "SIGKILL", "SIGUSR1", "SIGSEGV", "SIGUSR2", "SIGPIPE", "SIGALRM",   "SIGTERM",
-      "SIGSTKFLT", "SIGCHLD", "SIGCONT", "SIGSTOP", "SIGTSTP", "SIGTTIN", "SIGTTOU", "SIGURG",
-      "SIGXCPU", "SIGXFSZ", "SIGVTALRM", "SIGPROF", "SIGWINCH", "SIGIO", "SIGPWR",   "SIGSYS"};
-  static const char* const kDarwin[] = {
-      nullptr,   "SIGHUP",  "SIGINT",  "SIGQUIT", "SIGILL",  "SIGTRAP", "SIGABRT",   "SIGEMT",
-      "SIGFPE",  "SIGKILL", "SIGBUS",  "SIGSEGV", "SIGSYS",  "SIGPIPE", "SIGALRM",   "SIGTERM",
-      "SIGURG",  "SIGSTOP", "SIGTSTP", "SIGCONT", "SIGCHLD", "SIGTTIN", "SIGTTOU",   "SIGIO",
+std::string SignalName(const std::string &os, int32_t n) {
+  static const char *const kLinux[] = {
+      nullptr,     "SIGHUP",  "SIGINT",    "SIGQUIT", "SIGILL",   "SIGTRAP", "SIGABRT", "SIGBUS",
+      "SIGFPE",    "SIGKILL", "SIGUSR1",   "SIGSEGV", "SIGUSR2",  "SIGPIPE", "SIGALRM", "SIGTERM",
+      "SIGSTKFLT", "SIGCHLD", "SIGCONT",   "SIGSTOP", "SIGTSTP",  "SIGTTIN", "SIGTTOU", "SIGURG",
+      "SIGXCPU",   "SIGXFSZ", "SIGVTALRM", "SIGPROF", "SIGWINCH", "SIGIO",   "SIGPWR",  "SIGSYS"};
+  static const char *const kDarwin[] = {
+      nullptr,   "SIGHUP",  "SIGINT",    "SIGQUIT", "SIGILL",   "SIGTRAP", "SIGABRT", "SIGEMT",
+      "SIGFPE",  "SIGKILL", "SIGBUS",    "SIGSEGV", "SIGSYS",   "SIGPIPE", "SIGALRM", "SIGTERM",
+      "SIGURG",  "SIGSTOP", "SIGTSTP",   "SIGCONT", "SIGCHLD",  "SIGTTIN", "SIGTTOU", "SIGIO",
       "SIGXCPU", "SIGXFSZ", "SIGVTALRM", "SIGPROF", "SIGWINCH", "SIGINFO", "SIGUSR1", "SIGUSR2"};
   if (n >= 1 && n <= 31 && os == "linux") return kLinux[n];
   if (n >= 1 && n <= 31 && os == "darwin") return kDarwin[n];
@@ -72,7 +72,7 @@ std::string SignalName(const std::string& os, int32_t n) {
 
 // Length of the well-formed UTF-8 sequence (not U+0000) at s[i], or 0. Decodes the code point
 // arithmetically and rejects overlong forms, surrogates and values above U+10FFFF.
-size_t WellFormedAt(const std::string& s, size_t i) {
+size_t WellFormedAt(const std::string &s, size_t i) {
   const unsigned char b = static_cast<unsigned char>(s[i]);
   if (b == 0) return 0;
   if (b < 0x80) return 1;
@@ -97,7 +97,7 @@ size_t WellFormedAt(const std::string& s, size_t i) {
   return len;
 }
 
-bool CleanText(const std::string& s) {
+bool CleanText(const std::string &s) {
   for (size_t i = 0; i < s.size();) {
     const size_t n = WellFormedAt(s, i);
     if (n == 0) return false;
@@ -107,15 +107,17 @@ bool CleanText(const std::string& s) {
 }
 
 // Checks `out` is a documented sanitising of `in` (see the file comment).
-void CheckSanitised(const std::string& in, const std::string& out, const char* what) {
+void CheckSanitised(const std::string &in, const std::string &out, const char *what) {
   static const std::string kFffd = "\xEF\xBF\xBD";
-  auto fail = [&](const char* why) {
+  auto fail = [&](const char *why) {
     Event a, b;
     a.symbol = in;
     b.symbol = out;
-    Fail(__FILE__, __LINE__, std::string(what) + ": bad sanitising (" + why + "):\n" + a.Describe() + b.Describe());
+    Fail(__FILE__, __LINE__,
+         std::string(what) + ": bad sanitising (" + why + "):\n" + a.Describe() + b.Describe());
   };
-  if (!atf_fuzz::IsValidUtf8(out) || out.find('\0') != std::string::npos) fail("output not clean UTF-8");
+  if (!atf_fuzz::IsValidUtf8(out) || out.find('\0') != std::string::npos)
+    fail("output not clean UTF-8");
   if (CleanText(in)) {
     if (in != out) fail("valid input changed");
     return;
@@ -159,8 +161,8 @@ struct Session {
   std::string os;
   uint32_t max_stack;
   int32_t session_tid;
-  std::vector<std::string> symbols;   // raw bytes interned, by id - 1
-  std::vector<Event> events;          // expected, in file order (text fields: raw input)
+  std::vector<std::string> symbols;         // raw bytes interned, by id - 1
+  std::vector<Event> events;                // expected, in file order (text fields: raw input)
   std::vector<std::vector<uint64_t>> ring;  // the record of each event (empty for TraceStart)
   uint64_t stack_truncations = 0;
   bool trace_end_written = false;
@@ -176,13 +178,23 @@ struct Session {
   bool append = false;  // batches go through atf_writer_append (prefix semantics)
 };
 
-uint64_t Clock(void* ctx) { return static_cast<Session*>(ctx)->clock_ns; }
+uint64_t Clock(void *ctx) { return static_cast<Session *>(ctx)->clock_ns; }
 
-atf_arch ArchOf(int a) { return a == 1 ? ATF_ARCH_X86_64 : a == 2 ? ATF_ARCH_ARM64 : ATF_ARCH_UNKNOWN; }
+atf_arch ArchOf(int a) {
+  return a == 1 ? ATF_ARCH_X86_64 : a == 2 ? ATF_ARCH_ARM64 : ATF_ARCH_UNKNOWN;
+}
 
 uint64_t Special64(uint8_t k) {
-  static const uint64_t kValues[] = {0, 1, UINT64_MAX, UINT64_C(1) << 63, (UINT64_C(1) << 63) - 1,
-                                     0x7f, 0x80, UINT64_C(1) << 53, 0x3fff, 0x4000};
+  static const uint64_t kValues[] = {0,
+                                     1,
+                                     UINT64_MAX,
+                                     UINT64_C(1) << 63,
+                                     (UINT64_C(1) << 63) - 1,
+                                     0x7f,
+                                     0x80,
+                                     UINT64_C(1) << 53,
+                                     0x3fff,
+                                     0x4000};
   return kValues[k % (sizeof kValues / sizeof kValues[0])];
 }
 
@@ -191,28 +203,47 @@ int32_t Special32(uint8_t k) {
   return kValues[k % 8];
 }
 
-void AppendRecord(Session* s, FuzzInput* in, int kind) {
+void AppendRecord(Session *s, FuzzInput *in, int kind) {
   atf_ring_record h = {};
   h.kind = static_cast<uint8_t>(kind);
   // Thread id.
   const uint8_t tsel = in->U8();
   switch (tsel % 4) {
-    case 0: h.thread_id = s->session_tid; break;
-    case 1: h.thread_id = in->U8(); break;
-    case 2: h.thread_id = static_cast<int32_t>(in->U32()); break;
-    default: h.thread_id = Special32(in->U8()); break;
+    case 0:
+      h.thread_id = s->session_tid;
+      break;
+    case 1:
+      h.thread_id = in->U8();
+      break;
+    case 2:
+      h.thread_id = static_cast<int32_t>(in->U32());
+      break;
+    default:
+      h.thread_id = Special32(in->U8());
+      break;
   }
   // Timestamp: mostly non-decreasing per thread, sometimes anything.
   auto it = s->last_ts.find(h.thread_id);
   const uint64_t last = it != s->last_ts.end() ? it->second : kStartNs;
   switch (in->U8() % 5) {
-    case 0: h.timestamp_ns = last + in->U8(); break;
-    case 1: h.timestamp_ns = last + in->U32(); break;
-    case 2: h.timestamp_ns = in->U64(); break;
-    case 3: h.timestamp_ns = UINT64_MAX; break;
-    default: h.timestamp_ns = last; break;
+    case 0:
+      h.timestamp_ns = last + in->U8();
+      break;
+    case 1:
+      h.timestamp_ns = last + in->U32();
+      break;
+    case 2:
+      h.timestamp_ns = in->U64();
+      break;
+    case 3:
+      h.timestamp_ns = UINT64_MAX;
+      break;
+    default:
+      h.timestamp_ns = last;
+      break;
   }
-  if (h.timestamp_ns < last && in->U8() % 2 == 0) h.timestamp_ns = last;  // keep most sessions valid
+  if (h.timestamp_ns < last && in->U8() % 2 == 0)
+    h.timestamp_ns = last;  // keep most sessions valid
   s->last_ts[h.thread_id] = h.timestamp_ns;
   // Address and symbol (calls and returns).
   if (kind == ATF_KIND_CALL || kind == ATF_KIND_RETURN) {
@@ -242,7 +273,9 @@ void AppendRecord(Session* s, FuzzInput* in, int kind) {
   // Value: signal number or exit code.
   if (kind == ATF_KIND_SIGNAL || kind == ATF_KIND_TRACE_END) {
     const uint8_t vsel = in->U8();
-    h.value = vsel % 3 == 0 ? in->U8() % 40 : vsel % 3 == 1 ? static_cast<int32_t>(in->U32()) : Special32(in->U8());
+    h.value = vsel % 3 == 0   ? in->U8() % 40
+              : vsel % 3 == 1 ? static_cast<int32_t>(in->U32())
+                              : Special32(in->U8());
   }
   // Registers: up to the kind's names, sometimes one more (a bad record).
   const unsigned max_regs = static_cast<unsigned>(RegisterNames(s->arch, kind).size());
@@ -253,17 +286,27 @@ void AppendRecord(Session* s, FuzzInput* in, int kind) {
   const uint64_t fill = vmode == 2 ? in->U64() : 0;
   std::vector<uint64_t> values;
   for (unsigned i = 0; i < regs; ++i) {
-    values.push_back(vmode == 0 ? in->U64() : vmode == 1 ? Special64(static_cast<uint8_t>(i)) : fill);
+    values.push_back(vmode == 0   ? in->U64()
+                     : vmode == 1 ? Special64(static_cast<uint8_t>(i))
+                                  : fill);
   }
   // Stack: calls, and now and then another kind (a bad record).
   unsigned stack = 0;
   const uint8_t ssel = in->U8();
   if (kind == ATF_KIND_CALL || ssel == 0xff) {
     switch (ssel % 4) {
-      case 0: stack = 0; break;
-      case 1: stack = in->U8(); break;
-      case 2: stack = s->max_stack + in->U8() % 3; break;
-      default: stack = in->U16() % (ATF_RECORD_MAX_STACK + 1); break;
+      case 0:
+        stack = 0;
+        break;
+      case 1:
+        stack = in->U8();
+        break;
+      case 2:
+        stack = s->max_stack + in->U8() % 3;
+        break;
+      default:
+        stack = in->U16() % (ATF_RECORD_MAX_STACK + 1);
+        break;
     }
     if (stack > ATF_RECORD_MAX_STACK) stack = ATF_RECORD_MAX_STACK;
     if (kind != ATF_KIND_CALL && stack == 0) stack = 1;
@@ -277,16 +320,19 @@ void AppendRecord(Session* s, FuzzInput* in, int kind) {
   h.size = static_cast<uint16_t>(size);
   std::vector<uint64_t> rec(size / 8, 0);
   std::memcpy(rec.data(), &h, sizeof h);
-  auto* r = reinterpret_cast<atf_ring_record*>(rec.data());
+  auto *r = reinterpret_cast<atf_ring_record *>(rec.data());
   if (regs) std::memcpy(atf_record_regs(r), values.data(), 8 * regs);
   if (stack) std::memcpy(atf_record_stack(r), bytes.data(), stack);
 
   // (Symbol ids are checked against the table when the batch is written: see WriteBatch.)
-  const bool bad = regs > max_regs || (kind != ATF_KIND_CALL && stack > 0) || s->batch_has_end || bad_flags;
+  const bool bad =
+      regs > max_regs || (kind != ATF_KIND_CALL && stack > 0) || s->batch_has_end || bad_flags;
   if (getenv("ATF_FUZZ_TRACE")) {
-    fprintf(stderr, "record kind=%d tid=%d ts=%llu regs=%u/%u stack=%u symbol=%u call_site=%llx flags=%u%s\n", kind,
-            h.thread_id, (unsigned long long)h.timestamp_ns, regs, max_regs, stack, h.symbol_id,
-            (unsigned long long)call_site, h.flags, bad ? " BAD" : "");
+    fprintf(
+        stderr,
+        "record kind=%d tid=%d ts=%llu regs=%u/%u stack=%u symbol=%u call_site=%llx flags=%u%s\n",
+        kind, h.thread_id, (unsigned long long)h.timestamp_ns, regs, max_regs, stack, h.symbol_id,
+        (unsigned long long)call_site, h.flags, bad ? " BAD" : "");
   }
   s->batch_bad |= bad;
   s->batch_record_bad.push_back(bad);
@@ -297,7 +343,8 @@ void AppendRecord(Session* s, FuzzInput* in, int kind) {
   e.thread_id = h.thread_id;
   e.seconds = static_cast<int64_t>(h.timestamp_ns / 1000000000u);
   e.nanos = static_cast<int32_t>(h.timestamp_ns % 1000000000u);
-  static const int kPayload[] = {0, atf_fuzz::kCall, atf_fuzz::kReturn, atf_fuzz::kSignal, atf_fuzz::kTraceEnd};
+  static const int kPayload[] = {0, atf_fuzz::kCall, atf_fuzz::kReturn, atf_fuzz::kSignal,
+                                 atf_fuzz::kTraceEnd};
   e.payload = kPayload[kind];
   const std::vector<std::string> names = RegisterNames(s->arch, kind);
   for (unsigned i = 0; i < regs && i < names.size(); ++i) e.regs.emplace_back(names[i], values[i]);
@@ -313,26 +360,28 @@ void AppendRecord(Session* s, FuzzInput* in, int kind) {
       e.signal_number = h.value;
       e.signal_name = SignalName(s->os, h.value);
       break;
-    default: e.exit_code = h.value; break;
+    default:
+      e.exit_code = h.value;
+      break;
   }
   s->batch_events.push_back(e);
   s->batch_records.push_back(rec);
 }
 
-void AppendPad(Session* s, FuzzInput* in) {
+void AppendPad(Session *s, FuzzInput *in) {
   const size_t size = ATF_RECORD_HEADER_SIZE + 8 * (in->U8() % 4);
   std::vector<uint64_t> rec(size / 8, 0);
-  atf_ring_record* r = reinterpret_cast<atf_ring_record*>(rec.data());
+  atf_ring_record *r = reinterpret_cast<atf_ring_record *>(rec.data());
   r->size = static_cast<uint16_t>(size);
   r->kind = ATF_KIND_PAD;
   s->batch.insert(s->batch.end(), rec.begin(), rec.end());
 }
 
 // Returns false (relaxed runs) when the status was not the model's.
-bool WriteBatch(Session* s, atf_writer* w, atf_fuzz::WriterOutcome* out, bool strict) {
+bool WriteBatch(Session *s, atf_writer *w, atf_fuzz::WriterOutcome *out, bool strict) {
   // Symbol ids name the table as it is when the batch is written.
   for (size_t i = 0; i < s->batch_events.size(); ++i) {
-    const auto* r = reinterpret_cast<const atf_ring_record*>(s->batch_records[i].data());
+    const auto *r = reinterpret_cast<const atf_ring_record *>(s->batch_records[i].data());
     if (r->kind != ATF_KIND_CALL && r->kind != ATF_KIND_RETURN) continue;
     if (r->symbol_id > s->symbols.size()) {
       s->batch_bad = true;
@@ -342,8 +391,9 @@ bool WriteBatch(Session* s, atf_writer* w, atf_fuzz::WriterOutcome* out, bool st
     }
   }
   uint64_t taken = 0;
-  const atf_writer_status st = s->append ? atf_writer_append(w, s->batch.data(), s->batch.size() * 8, &taken)
-                                  : atf_writer_write(w, s->batch.data(), s->batch.size() * 8);
+  const atf_writer_status st =
+      s->append ? atf_writer_append(w, s->batch.data(), s->batch.size() * 8, &taken)
+                : atf_writer_write(w, s->batch.data(), s->batch.size() * 8);
   // A malformed record is refused as such first: atf_writer_write checks the whole batch before
   // anything else, atf_writer_append each record before it looks at the session's state.
   atf_writer_status want = ATF_WRITER_OK;
@@ -368,18 +418,20 @@ bool WriteBatch(Session* s, atf_writer* w, atf_fuzz::WriterOutcome* out, bool st
     return false;
   }
   if (st != want) {
-    Fail(__FILE__, __LINE__, std::string(s->append ? "atf_writer_append" : "atf_writer_write") + " returned " +
-                                 std::to_string(st) + ", expected " + std::to_string(want));
+    Fail(__FILE__, __LINE__,
+         std::string(s->append ? "atf_writer_append" : "atf_writer_write") + " returned " +
+             std::to_string(st) + ", expected " + std::to_string(want));
   }
   if (s->append && taken != keep) {
-    Fail(__FILE__, __LINE__, "atf_writer_append accepted " + std::to_string(taken) + " events, expected " +
-                                 std::to_string(keep));
+    Fail(__FILE__, __LINE__,
+         "atf_writer_append accepted " + std::to_string(taken) + " events, expected " +
+             std::to_string(keep));
   }
   if (st != ATF_WRITER_OK && !s->append) keep = 0;
   for (size_t i = 0; i < keep; ++i) {
     Event e = s->batch_events[i];
     e.event_id = ATF_WRITER_FIRST_EVENT_ID + s->events.size();
-    const auto* r = reinterpret_cast<const atf_ring_record*>(s->batch_records[i].data());
+    const auto *r = reinterpret_cast<const atf_ring_record *>(s->batch_records[i].data());
     if (r->kind == ATF_KIND_CALL && r->stack_len > s->max_stack) s->stack_truncations++;
     if (r->kind == ATF_KIND_TRACE_END) s->trace_end_written = true;
     s->events.push_back(e);
@@ -388,8 +440,9 @@ bool WriteBatch(Session* s, atf_writer* w, atf_fuzz::WriterOutcome* out, bool st
   if (keep < s->batch_events.size()) {
     // Refused records change nothing: the per-thread clock goes back to the accepted events.
     s->last_ts.clear();
-    for (const Event& e : s->events) {
-      s->last_ts[e.thread_id] = static_cast<uint64_t>(e.seconds) * 1000000000u + static_cast<uint64_t>(e.nanos);
+    for (const Event &e : s->events) {
+      s->last_ts[e.thread_id] =
+          static_cast<uint64_t>(e.seconds) * 1000000000u + static_cast<uint64_t>(e.nanos);
     }
   }
   s->batch.clear();
@@ -400,7 +453,9 @@ bool WriteBatch(Session* s, atf_writer* w, atf_fuzz::WriterOutcome* out, bool st
   return true;
 }
 
-uint64_t TimeNs(const Event& e) { return static_cast<uint64_t>(e.seconds) * 1000000000u + static_cast<uint64_t>(e.nanos); }
+uint64_t TimeNs(const Event &e) {
+  return static_cast<uint64_t>(e.seconds) * 1000000000u + static_cast<uint64_t>(e.nanos);
+}
 
 // ---- checking the files -------------------------------------------------------------------------
 
@@ -408,7 +463,7 @@ struct Frame {
   size_t offset, body, length;
 };
 
-std::vector<Frame> FrameAll(const std::string& f) {
+std::vector<Frame> FrameAll(const std::string &f) {
   std::vector<Frame> out;
   size_t pos = 0;
   while (pos < f.size()) {
@@ -431,24 +486,32 @@ std::vector<Frame> FrameAll(const std::string& f) {
 }
 
 // The ring record re-encoded through both paths of the encoding step equals `framed`.
-void CheckEncoders(atf_encoder* enc, const std::vector<uint64_t>& rec, uint64_t id, const std::string& framed) {
-  const auto* r = reinterpret_cast<const atf_ring_record*>(rec.data());
+void CheckEncoders(atf_encoder *enc, const std::vector<uint64_t> &rec, uint64_t id,
+                   const std::string &framed) {
+  const auto *r = reinterpret_cast<const atf_ring_record *>(rec.data());
   std::string a(framed.size() + 64, '\x5a'), b(framed.size() + 64, '\x5a');
   int conv = 0;
-  const size_t na = atf_encode_record(enc, r, id, reinterpret_cast<uint8_t*>(&a[0]), a.size(), &conv);
-  const size_t nb = atf_encode_record_reference(enc, r, id, reinterpret_cast<uint8_t*>(&b[0]), b.size());
+  const size_t na =
+      atf_encode_record(enc, r, id, reinterpret_cast<uint8_t *>(&a[0]), a.size(), &conv);
+  const size_t nb =
+      atf_encode_record_reference(enc, r, id, reinterpret_cast<uint8_t *>(&b[0]), b.size());
   ATF_FUZZ_CHECK(nb == framed.size());
   if (na > a.size()) {  // the fast path's bound did not fit: room for the bound, then it must
     ATF_FUZZ_CHECK(conv == 0 && na > framed.size());
     a.assign(na, '\x5a');
-    ATF_FUZZ_CHECK(atf_encode_record(enc, r, id, reinterpret_cast<uint8_t*>(&a[0]), a.size(), &conv) == framed.size());
+    ATF_FUZZ_CHECK(atf_encode_record(enc, r, id, reinterpret_cast<uint8_t *>(&a[0]), a.size(),
+                                     &conv) == framed.size());
   }
-  ATF_FUZZ_CHECK(atf_encode_record(enc, r, id, reinterpret_cast<uint8_t*>(&a[0]), a.size(), &conv) == framed.size());
-  if (a.compare(0, framed.size(), framed) != 0) Fail(__FILE__, __LINE__, "atf_encode_record bytes differ from events.bin");
-  if (b.compare(0, nb, framed) != 0) Fail(__FILE__, __LINE__, "reference encoding differs from events.bin");
+  ATF_FUZZ_CHECK(atf_encode_record(enc, r, id, reinterpret_cast<uint8_t *>(&a[0]), a.size(),
+                                   &conv) == framed.size());
+  if (a.compare(0, framed.size(), framed) != 0)
+    Fail(__FILE__, __LINE__, "atf_encode_record bytes differ from events.bin");
+  if (b.compare(0, nb, framed) != 0)
+    Fail(__FILE__, __LINE__, "reference encoding differs from events.bin");
   // Exactly enough room: written, or (fast path) its bound returned and nothing written.
   std::string c(framed.size(), '\x5a');
-  const size_t nc = atf_encode_record(enc, r, id, reinterpret_cast<uint8_t*>(&c[0]), c.size(), &conv);
+  const size_t nc =
+      atf_encode_record(enc, r, id, reinterpret_cast<uint8_t *>(&c[0]), c.size(), &conv);
   if (nc == framed.size()) {
     ATF_FUZZ_CHECK(c == framed);
   } else {
@@ -457,30 +520,34 @@ void CheckEncoders(atf_encoder* enc, const std::vector<uint64_t>& rec, uint64_t 
   // One byte short: a size over the room is returned and nothing is written; the reference path
   // returns the exact size and leaves the converted event, which frames to the same bytes.
   std::string d(framed.size() - 1, '\x5a');
-  const size_t nd = atf_encode_record(enc, r, id, reinterpret_cast<uint8_t*>(&d[0]), d.size(), &conv);
+  const size_t nd =
+      atf_encode_record(enc, r, id, reinterpret_cast<uint8_t *>(&d[0]), d.size(), &conv);
   ATF_FUZZ_CHECK(nd > d.size() && d == std::string(framed.size() - 1, '\x5a'));
   if (conv) {
     ATF_FUZZ_CHECK(nd == framed.size());
     std::string e(framed.size(), '\0');
-    ATF_FUZZ_CHECK(atf_encode_event(&enc->scratch.event, reinterpret_cast<uint8_t*>(&e[0]), e.size()) == framed.size());
+    ATF_FUZZ_CHECK(atf_encode_event(&enc->scratch.event, reinterpret_cast<uint8_t *>(&e[0]),
+                                    e.size()) == framed.size());
     ATF_FUZZ_CHECK(e == framed);
   }
 }
 
-void CheckEvent(const Event& want_raw, const std::string& body, bool start, const char* what) {
+void CheckEvent(const Event &want_raw, const std::string &body, bool start, const char *what) {
   Event v, c, p;
   std::string rule, repacked;
-  const auto* b = reinterpret_cast<const uint8_t*>(body.data());
+  const auto *b = reinterpret_cast<const uint8_t *>(body.data());
   if (!atf_fuzz::DecodeWithValidator(b, body.size(), &v, &rule)) {
     Fail(__FILE__, __LINE__, std::string(what) + ": validator rejects a written record: " + rule);
   }
   Event u;
   if (!atf_fuzz::DecodeWithUpbEngine(b, body.size(), &u, &rule)) {
-    Fail(__FILE__, __LINE__, std::string(what) + ": the upb engine rejects a written record: " + rule);
+    Fail(__FILE__, __LINE__,
+         std::string(what) + ": the upb engine rejects a written record: " + rule);
   }
   ATF_FUZZ_CHECK(atf_fuzz::DecodeWithProtobufC(b, body.size(), &p, &repacked));
   ATF_FUZZ_CHECK(atf_fuzz::DecodeWithCpp(b, body.size(), &c));
-  if (repacked != body) Fail(__FILE__, __LINE__, std::string(what) + ": protobuf-c repack differs from events.bin");
+  if (repacked != body)
+    Fail(__FILE__, __LINE__, std::string(what) + ": protobuf-c repack differs from events.bin");
   // Text fields: sanitised from the raw input, checked independently; the rest must be exact.
   Event want = want_raw;
   CheckSanitised(want_raw.symbol, v.symbol, "symbol");
@@ -489,42 +556,47 @@ void CheckEvent(const Event& want_raw, const std::string& body, bool start, cons
     CheckSanitised(want_raw.executable_path, v.executable_path, "executable path");
     want.executable_path = v.executable_path;
     ATF_FUZZ_CHECK(v.args.size() == want_raw.args.size());
-    for (size_t i = 0; i < v.args.size(); ++i) CheckSanitised(want_raw.args[i], v.args[i], "argument");
+    for (size_t i = 0; i < v.args.size(); ++i)
+      CheckSanitised(want_raw.args[i], v.args[i], "argument");
     want.args = v.args;
   }
   atf_fuzz::ExpectEqual(want, v, "expected event and validator decode");
   atf_fuzz::ExpectEqual(want, u, "expected event and upb engine decode");
   atf_fuzz::ExpectEqual(want, p, "expected event and protobuf-c decode");
-  atf_fuzz::ExpectEqual(atf_fuzz::WithMapRegisters(want), c, "expected event and C++ protobuf decode");
+  atf_fuzz::ExpectEqual(atf_fuzz::WithMapRegisters(want), c,
+                        "expected event and C++ protobuf decode");
 }
 
-void CheckSession(Session* s, const atf_fuzz::MemFs& fs, atf_writer* w, bool any_replacement) {
-  const std::string* events = fs.File(std::string(kSessionDir) + "/events.bin");
-  const std::string* manifest = fs.File(std::string(kSessionDir) + "/trace.json");
+void CheckSession(Session *s, const atf_fuzz::MemFs &fs, atf_writer *w, bool any_replacement) {
+  const std::string *events = fs.File(std::string(kSessionDir) + "/events.bin");
+  const std::string *manifest = fs.File(std::string(kSessionDir) + "/trace.json");
   ATF_FUZZ_CHECK(events != nullptr && manifest != nullptr);
   ATF_FUZZ_CHECK(fs.File(std::string(kSessionDir) + "/trace.json.tmp") == nullptr);
 
   const std::vector<Frame> frames = FrameAll(*events);
   ATF_FUZZ_CHECK(frames.size() == s->events.size());
 
-  atf_symtab* symtab = atf_symtab_new();
+  atf_symtab *symtab = atf_symtab_new();
   ATF_FUZZ_CHECK(symtab != nullptr);
   for (size_t i = 0; i < s->symbols.size(); ++i) {
     uint32_t id;
     uint64_t repl;
-    ATF_FUZZ_CHECK(atf_symtab_intern(symtab, s->symbols[i].data(), s->symbols[i].size(), &id, &repl) == ATF_WRITER_OK);
+    ATF_FUZZ_CHECK(atf_symtab_intern(symtab, s->symbols[i].data(), s->symbols[i].size(), &id,
+                                     &repl) == ATF_WRITER_OK);
     ATF_FUZZ_CHECK(id == i + 1);
   }
-  auto* enc = new atf_encoder;
+  auto *enc = new atf_encoder;
   atf_encoder_init(enc, ArchOf(s->arch), s->os.c_str(), symtab, s->max_stack);
 
   std::map<int32_t, uint64_t> last;
   std::map<int32_t, std::vector<uint64_t>> open_calls;  // session.call_return, per thread
-  std::vector<std::pair<uint64_t, const char*>> errors;   // record, rule: what the validator must report
+  std::vector<std::pair<uint64_t, const char *>>
+      errors;  // record, rule: what the validator must report
   uint64_t tmin = UINT64_MAX, tmax = 0, counts[ATF_VALIDATE_PAYLOAD_COUNT] = {};
   for (size_t i = 0; i < frames.size(); ++i) {
-    const Event& e = s->events[i];
-    const std::string framed = events->substr(frames[i].offset, frames[i].body + frames[i].length - frames[i].offset);
+    const Event &e = s->events[i];
+    const std::string framed =
+        events->substr(frames[i].offset, frames[i].body + frames[i].length - frames[i].offset);
     CheckEvent(e, events->substr(frames[i].body, frames[i].length), i == 0, "record");
     if (i > 0) CheckEncoders(enc, s->ring[i], e.event_id, framed);
     const uint64_t t = TimeNs(e);
@@ -534,7 +606,7 @@ void CheckSession(Session* s, const atf_fuzz::MemFs& fs, atf_writer* w, bool any
     last[e.thread_id] = t;
     // A return closes the innermost open call of its thread; one of another address, or on a thread
     // without open calls, is an error (the first error of a record wins: order.timestamp first).
-    std::vector<uint64_t>& stack = open_calls[e.thread_id];
+    std::vector<uint64_t> &stack = open_calls[e.thread_id];
     if (e.payload == atf_fuzz::kCall) {
       stack.push_back(e.address);
     } else if (e.payload == atf_fuzz::kReturn) {
@@ -551,21 +623,25 @@ void CheckSession(Session* s, const atf_fuzz::MemFs& fs, atf_writer* w, bool any
   atf_symtab_free(symtab);
 
   atf_validate_report rep;
-  ATF_FUZZ_CHECK(atf_validate_buffers(reinterpret_cast<const uint8_t*>(events->data()), events->size(),
-                                      reinterpret_cast<const uint8_t*>(manifest->data()), manifest->size(), nullptr,
-                                      &rep) == ATF_VALIDATE_OK);
-  ATF_FUZZ_CHECK(rep.manifest_checked && rep.records == frames.size() && rep.bytes == events->size());
+  ATF_FUZZ_CHECK(atf_validate_buffers(reinterpret_cast<const uint8_t *>(events->data()),
+                                      events->size(),
+                                      reinterpret_cast<const uint8_t *>(manifest->data()),
+                                      manifest->size(), nullptr, &rep) == ATF_VALIDATE_OK);
+  ATF_FUZZ_CHECK(rep.manifest_checked && rep.records == frames.size() &&
+                 rep.bytes == events->size());
   for (int k = 0; k < ATF_VALIDATE_PAYLOAD_COUNT; ++k) ATF_FUZZ_CHECK(rep.counts[k] == counts[k]);
   ATF_FUZZ_CHECK(rep.has_time && rep.time_min_ns == tmin && rep.time_max_ns == tmax);
   if (rep.error_count != errors.size()) {
     std::string msg = "validator errors differ from the model (" + std::to_string(errors.size()) +
                       " errors expected):";
-    for (size_t k = 0; k < rep.errors_len; ++k) msg += std::string("\n  ") + rep.errors[k].rule + ": " + rep.errors[k].message;
+    for (size_t k = 0; k < rep.errors_len; ++k)
+      msg += std::string("\n  ") + rep.errors[k].rule + ": " + rep.errors[k].message;
     Fail(__FILE__, __LINE__, msg);
   }
   for (size_t k = 0; k < rep.errors_len; ++k) {
     ATF_FUZZ_CHECK(std::strcmp(rep.errors[k].rule, errors[k].second) == 0);
-    ATF_FUZZ_CHECK(rep.errors[k].record == errors[k].first && rep.errors[k].offset == frames[errors[k].first].offset);
+    ATF_FUZZ_CHECK(rep.errors[k].record == errors[k].first &&
+                   rep.errors[k].offset == frames[errors[k].first].offset);
   }
   ATF_FUZZ_CHECK(rep.valid == errors.empty());
   atf_validate_report_free(&rep);
@@ -578,7 +654,7 @@ void CheckSession(Session* s, const atf_fuzz::MemFs& fs, atf_writer* w, bool any
   ATF_FUZZ_CHECK((st.utf8_replacements > 0) == any_replacement);
 }
 
-std::string CString(FuzzInput* in) {
+std::string CString(FuzzInput *in) {
   std::string s = in->ShortString();
   return s.substr(0, s.find('\0'));
 }
@@ -587,12 +663,12 @@ std::string CString(FuzzInput* in) {
 
 namespace atf_fuzz {
 
-void RunWriterProgram(const uint8_t* data, size_t size, const WriterRun& run, WriterOutcome* out) {
+void RunWriterProgram(const uint8_t *data, size_t size, const WriterRun &run, WriterOutcome *out) {
   *out = WriterOutcome();
   FuzzInput in(data, size);
   Session s;
   const uint8_t config = in.U8();
-  static const char* const kOs[] = {"linux", "darwin", "unknown"};  // as written
+  static const char *const kOs[] = {"linux", "darwin", "unknown"};  // as written
   static const atf_os kOsIds[] = {ATF_OS_LINUX, ATF_OS_DARWIN, ATF_OS_UNKNOWN};
   static const uint32_t kStackCaps[] = {0, 1, 7, 32, 256, 1000, 4095, 4096};
   s.arch = config % 3;
@@ -606,11 +682,11 @@ void RunWriterProgram(const uint8_t* data, size_t size, const WriterRun& run, Wr
   for (unsigned n = in.U8() % 4; n > 0; --n) args.push_back(CString(&in));
   const int32_t exit_code = static_cast<int32_t>(in.U32());
   bool any_replacement = !CleanText(exe);
-  for (const auto& a : args) any_replacement |= !CleanText(a);
+  for (const auto &a : args) any_replacement |= !CleanText(a);
 
   atf_fuzz::MemFs fs(run.faults);
-  std::vector<const char*> argv;
-  for (const auto& a : args) argv.push_back(a.c_str());
+  std::vector<const char *> argv;
+  for (const auto &a : args) argv.push_back(a.c_str());
   atf_writer_options o;
   atf_writer_options_init(&o);
   o.output_root = "/fuzz";
@@ -637,13 +713,14 @@ void RunWriterProgram(const uint8_t* data, size_t size, const WriterRun& run, Wr
   o.collect_modules = 0;
   o.file_ops = fs.ops();
   o.session_thread_id = s.session_tid;
-  atf_writer* w = nullptr;
+  atf_writer *w = nullptr;
   const std::string events_path = std::string(kSessionDir) + "/events.bin";
   const std::string manifest_path = std::string(kSessionDir) + "/trace.json";
   auto collect = [&] {
     out->hard_faults = fs.hard_faults();
-    if (const std::string* f = fs.File(events_path)) out->events_exists = true, out->events = *f;
-    if (const std::string* f = fs.File(manifest_path)) out->manifest_exists = true, out->manifest = *f;
+    if (const std::string *f = fs.File(events_path)) out->events_exists = true, out->events = *f;
+    if (const std::string *f = fs.File(manifest_path))
+      out->manifest_exists = true, out->manifest = *f;
     out->tmp_exists = fs.File(manifest_path + ".tmp") != nullptr;
   };
   out->open_status = atf_writer_open(&o, &w);
@@ -655,7 +732,7 @@ void RunWriterProgram(const uint8_t* data, size_t size, const WriterRun& run, Wr
   ATF_FUZZ_CHECK(out->open_status == ATF_WRITER_OK);
   // A call's status: the model's prediction, or (relaxed) the end of the program.
   bool stopped = false;
-  auto expect = [&](atf_writer_status st, atf_writer_status want, const char* what) {
+  auto expect = [&](atf_writer_status st, atf_writer_status want, const char *what) {
     out->statuses.push_back(st);
     if (st == want) return;
     if (!run.strict) {
@@ -693,7 +770,8 @@ void RunWriterProgram(const uint8_t* data, size_t size, const WriterRun& run, Wr
       std::string name;
       for (unsigned k = kRepeat[in.U8() % 4]; k > 0; --k) name += piece;
       uint32_t id = 0;
-      expect(atf_writer_intern_symbol(w, name.data(), name.size(), &id), ATF_WRITER_OK, "atf_writer_intern_symbol");
+      expect(atf_writer_intern_symbol(w, name.data(), name.size(), &id), ATF_WRITER_OK,
+             "atf_writer_intern_symbol");
       if (stopped) break;
       auto known = std::find(s.symbols.begin(), s.symbols.end(), name);
       if (known != s.symbols.end()) {
@@ -722,8 +800,9 @@ void RunWriterProgram(const uint8_t* data, size_t size, const WriterRun& run, Wr
 
   // finalize's TraceEnd (unless the program wrote one) is stamped with the latest timestamp.
   uint64_t latest = kStartNs;
-  for (const Event& e : s.events) latest = std::max(latest, TimeNs(e));
-  for (const Event& e : s.batch_events) latest = std::max(latest, TimeNs(e));  // a batch a relaxed run cut
+  for (const Event &e : s.events) latest = std::max(latest, TimeNs(e));
+  for (const Event &e : s.batch_events)
+    latest = std::max(latest, TimeNs(e));  // a batch a relaxed run cut
   s.clock_ns = latest;
   out->finalize_status = atf_writer_finalize(w, exit_code);
   out->statuses.push_back(out->finalize_status);
@@ -744,7 +823,7 @@ void RunWriterProgram(const uint8_t* data, size_t size, const WriterRun& run, Wr
     end.payload = atf_fuzz::kTraceEnd;
     end.exit_code = exit_code;
     std::vector<uint64_t> rec(ATF_RECORD_HEADER_SIZE / 8, 0);
-    atf_ring_record* r = reinterpret_cast<atf_ring_record*>(rec.data());
+    atf_ring_record *r = reinterpret_cast<atf_ring_record *>(rec.data());
     r->size = ATF_RECORD_HEADER_SIZE;
     r->kind = ATF_KIND_TRACE_END;
     r->thread_id = s.session_tid;

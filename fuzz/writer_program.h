@@ -37,11 +37,11 @@ struct WriterOutcome {
   bool events_exists = false, manifest_exists = false, tmp_exists = false;
   std::string events, manifest;
   atf_writer_stats stats = {};
-  uint64_t durable = 0;     // bytes_durable after the last successful flush point
+  uint64_t durable = 0;      // bytes_durable after the last successful flush point
   unsigned hard_faults = 0;  // injected by the file system
 };
 
-void RunWriterProgram(const uint8_t* data, size_t size, const WriterRun& run, WriterOutcome* out);
+void RunWriterProgram(const uint8_t *data, size_t size, const WriterRun &run, WriterOutcome *out);
 
 }  // namespace atf_fuzz
 

@@ -43,7 +43,7 @@
 
 #include "fuzz/writer_program.h"
 
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   atf_fuzz::WriterOutcome out;
   atf_fuzz::RunWriterProgram(data, size, atf_fuzz::WriterRun(), &out);
   return 0;

@@ -53,7 +53,7 @@ static struct hot {
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER; /* objects, cache writers */
 static atf_objects g_objects;
 static atf_instrument_config g_config;
-static pid_t g_owner; /* the process whose session it is */
+static pid_t g_owner;    /* the process whose session it is */
 static uint64_t g_eager; /* symbols interned when their object was first seen */
 typedef void *(*dlopen_fn)(const char *, int);
 typedef int (*dlclose_fn)(void *);
@@ -122,7 +122,8 @@ ATF_NOINSTR static uint32_t resolve(uint64_t addr) {
   return id;
 }
 
-/* ---- the hooks -------------------------------------------------------------------------------- */
+/* ---- the hooks --------------------------------------------------------------------------------
+ */
 
 ATF_NOINSTR static void find_stack(void) {
   pthread_attr_t attr;
@@ -184,8 +185,7 @@ ATF_NOINSTR void __cyg_profile_func_enter(void *this_fn, void *call_site) {
   /* The CFA: the traced function's stack pointer when it called this hook (the stack copy's
    * start). Taking it costs this function a frame pointer, nothing else. call_site is the
    * traced function's return address in its caller: FunctionCall.call_site. */
-  enter_active((uint64_t)(uintptr_t)this_fn, (uint64_t)(uintptr_t)call_site,
-               __builtin_dwarf_cfa());
+  enter_active((uint64_t)(uintptr_t)this_fn, (uint64_t)(uintptr_t)call_site, __builtin_dwarf_cfa());
 }
 
 ATF_NOINSTR void __cyg_profile_func_exit(void *this_fn, void *call_site) {
@@ -194,7 +194,8 @@ ATF_NOINSTR void __cyg_profile_func_exit(void *this_fn, void *call_site) {
   exit_active((uint64_t)(uintptr_t)this_fn);
 }
 
-/* ---- public API ------------------------------------------------------------------------------- */
+/* ---- public API -------------------------------------------------------------------------------
+ */
 
 ATF_NOINSTR int atf_instrument_active(void) {
   return atomic_load_explicit(&g_hot.active, memory_order_acquire) && getpid() == g_owner;
@@ -204,7 +205,8 @@ ATF_NOINSTR const char *atf_instrument_session_dir(void) {
   return atf_instrument_active() ? atf_tracer_session_dir() : NULL;
 }
 
-/* ---- dlopen / dlclose ------------------------------------------------------------------------- */
+/* ---- dlopen / dlclose -------------------------------------------------------------------------
+ */
 
 ATF_NOINSTR static void refresh_objects(void) {
   if (!atomic_load_explicit(&g_hot.active, memory_order_acquire) || getpid() != g_owner) return;
@@ -240,7 +242,8 @@ ATF_NOINSTR int dlclose(void *handle) {
   return rc;
 }
 
-/* ---- session lifetime ------------------------------------------------------------------------- */
+/* ---- session lifetime -------------------------------------------------------------------------
+ */
 
 ATF_NOINSTR static void before_fork(void) { pthread_mutex_lock(&g_lock); }
 ATF_NOINSTR static void after_fork_parent(void) { pthread_mutex_unlock(&g_lock); }
@@ -264,10 +267,11 @@ ATF_NOINSTR static void on_process_exit(int status, void *arg) {
   if (g_config.verbose && rc != ATF_TRACER_E_STATE) {
     fprintf(stderr,
             "atf-instrument: session %s: exit code %d, %" PRIu64 " events traced, %" PRIu64
-            " written, %" PRIu64 " dropped, %" PRIu64 " threads, %" PRIu64 " events in events.bin"
+            " written, %" PRIu64 " dropped, %" PRIu64 " threads, %" PRIu64
+            " events in events.bin"
             " (%" PRIu64 " bytes)\n",
-            st.session_dir, status, st.produced, st.written, st.dropped, st.threads,
-            st.file_events, st.file_bytes);
+            st.session_dir, status, st.produced, st.written, st.dropped, st.threads, st.file_events,
+            st.file_bytes);
   }
   t_hook.depth--;
 }
@@ -288,9 +292,10 @@ ATF_NOINSTR static int start(int argc, char **argv) {
   o.overflow = g_config.overflow_block ? ATF_TRACER_OVERFLOW_BLOCK : ATF_TRACER_OVERFLOW_DROP;
   atf_tracer_status st = atf_tracer_start(&o);
   if (st != ATF_TRACER_OK) {
-    fprintf(stderr, "atf-instrument: cannot start tracing into %s: %s%s%s; the program runs "
-            "untraced\n", g_config.output_root, atf_tracer_strerror(st),
-            st == ATF_TRACER_E_WRITER ? ": " : "",
+    fprintf(stderr,
+            "atf-instrument: cannot start tracing into %s: %s%s%s; the program runs "
+            "untraced\n",
+            g_config.output_root, atf_tracer_strerror(st), st == ATF_TRACER_E_WRITER ? ": " : "",
             st == ATF_TRACER_E_WRITER ? atf_writer_strerror(atf_tracer_last_writer_status()) : "");
     return -1;
   }
@@ -318,8 +323,7 @@ ATF_NOINSTR static int start(int argc, char **argv) {
 }
 
 /* glibc passes (argc, argv, envp) to ELF constructors. */
-ATF_NOINSTR __attribute__((constructor(101))) static void atf_instrument_init(int argc,
-                                                                              char **argv,
+ATF_NOINSTR __attribute__((constructor(101))) static void atf_instrument_init(int argc, char **argv,
                                                                               char **envp) {
   (void)envp;
   char err[256];

@@ -1,6 +1,7 @@
-// The instrument library end to end: testing/traced_program.c (compiled with -finstrument-functions,
-// linked with libatf_instrument.so or the static library) run with ATF_* variables; its sessions
-// read back with Google's C++ protobuf and checked with the validator library.
+// The instrument library end to end: testing/traced_program.c (compiled with
+// -finstrument-functions, linked with libatf_instrument.so or the static library) run with ATF_*
+// variables; its sessions read back with Google's C++ protobuf and checked with the validator
+// library.
 #include <gtest/gtest.h>
 
 #include <csignal>
@@ -23,7 +24,7 @@ using atf_test::SessionDirs;
 const char kProgram[] = "instrument/traced_program";
 const char kStatic[] = "instrument/traced_program_static";
 
-std::string Root(const std::string& name) { return atf_test::TempDir() + "/" + name; }
+std::string Root(const std::string &name) { return atf_test::TempDir() + "/" + name; }
 
 struct Validated {
   bool valid = false;
@@ -32,7 +33,7 @@ struct Validated {
   std::string errors;
 };
 
-Validated Validate(const std::string& dir) {
+Validated Validate(const std::string &dir) {
   atf_validate_report rep;
   Validated v;
   if (atf_validate_path(dir.c_str(), nullptr, &rep) == ATF_VALIDATE_OK) {
@@ -53,7 +54,7 @@ struct Session {
   Validated v;
 };
 
-Session OnlySession(const std::string& root) {
+Session OnlySession(const std::string &root) {
   Session out;
   const auto dirs = SessionDirs(root);
   EXPECT_EQ(dirs.size(), 1u) << root;
@@ -66,12 +67,12 @@ Session OnlySession(const std::string& root) {
   return out;
 }
 
-int32_t ExitCode(const std::vector<Event>& ev) {
+int32_t ExitCode(const std::vector<Event> &ev) {
   return !ev.empty() && ev.back().has_trace_end() ? ev.back().trace_end().exit_code() : -1000;
 }
 
 TEST(Instrument, SimpleRunIsTracedFromBeforeMainToExit) {
-  for (const char* program : {kProgram, kStatic}) {
+  for (const char *program : {kProgram, kStatic}) {
     const std::string root = Root("simple");
     const auto r = RunTraced(root, "", std::string(program) + " simple 42");
     EXPECT_EQ(r.status, 42) << r.err;
@@ -79,7 +80,7 @@ TEST(Instrument, SimpleRunIsTracedFromBeforeMainToExit) {
     EXPECT_TRUE(s.v.valid) << s.v.errors;
     EXPECT_TRUE(s.v.manifest_checked);
     ASSERT_GT(s.events.size(), 2u);
-    const auto& start = s.events.front().trace_start();
+    const auto &start = s.events.front().trace_start();
     ASSERT_EQ(start.args_size(), 3);
     EXPECT_EQ(start.args(1), "simple");
     EXPECT_EQ(start.args(2), "42");
@@ -92,7 +93,7 @@ TEST(Instrument, SimpleRunIsTracedFromBeforeMainToExit) {
     EXPECT_EQ(s.s.calls_by_symbol["outer"], 1u);
     EXPECT_EQ(s.s.calls_by_symbol["inner_leaf"], 8u);  // static: named from .symtab
     EXPECT_EQ(s.s.calls_by_symbol["recurse"], 8u + (0 + 1 + 2 + 3) * 2);
-    for (const auto& e : s.events) {
+    for (const auto &e : s.events) {
       if (!e.has_function_call()) continue;
       EXPECT_NE(e.function_call().address(), 0u);
       EXPECT_TRUE(e.function_call().argument_registers().empty());  // none invented
@@ -103,22 +104,24 @@ TEST(Instrument, SimpleRunIsTracedFromBeforeMainToExit) {
 
 TEST(Instrument, SessionLabelAndStackBytes) {
   const std::string root = Root("stack");
-  const auto r = RunTraced(root, "ATF_SESSION_LABEL=labelled ATF_STACK_BYTES=64", std::string(kProgram) + " simple 0");
+  const auto r = RunTraced(root, "ATF_SESSION_LABEL=labelled ATF_STACK_BYTES=64",
+                           std::string(kProgram) + " simple 0");
   ASSERT_EQ(r.status, 0) << r.err;
   Session s = OnlySession(root);
   EXPECT_EQ(s.dir.find(root + "/session_labelled/pid_"), 0u) << s.dir;
   EXPECT_TRUE(s.v.valid) << s.v.errors;
   uint64_t recurse_addr = 0;
-  for (const auto& e : s.events) {
-    if (e.has_function_call() && e.function_call().symbol() == "recurse") recurse_addr = e.function_call().address();
+  for (const auto &e : s.events) {
+    if (e.has_function_call() && e.function_call().symbol() == "recurse")
+      recurse_addr = e.function_call().address();
   }
   ASSERT_NE(recurse_addr, 0u);
   // Each copy is 64 real bytes of the caller's stack: inner_leaf's holds its return address,
   // which points into recurse.
   int leaf_calls = 0, with_return_address = 0;
-  for (const auto& e : s.events) {
+  for (const auto &e : s.events) {
     if (!e.has_function_call()) continue;
-    const std::string& stack = e.function_call().stack_shallow_copy();
+    const std::string &stack = e.function_call().stack_shallow_copy();
     EXPECT_EQ(stack.size(), 64u) << e.function_call().symbol();
     if (e.function_call().symbol() != "inner_leaf") continue;
     leaf_calls++;
@@ -144,11 +147,15 @@ TEST(Instrument, SwitchedOffOrMisconfiguredTheProgramRunsUntraced) {
   r = RunTraced(root, "ATF_OVERFLOW=sometimes", std::string(kProgram) + " simple 3");
   EXPECT_EQ(r.status, 3);
   EXPECT_EQ(r.err,
-            "atf-instrument: ATF_OVERFLOW='sometimes': expected drop or block; the program runs untraced\n");
+            "atf-instrument: ATF_OVERFLOW='sometimes': expected drop or block; the program runs "
+            "untraced\n");
   EXPECT_TRUE(SessionDirs(root).empty());
-  r = atf_test::RunTool("env ATF_OUTPUT_ROOT=/proc/self/no/such/dir " + std::string(kProgram) + " simple 3");
+  r = atf_test::RunTool("env ATF_OUTPUT_ROOT=/proc/self/no/such/dir " + std::string(kProgram) +
+                        " simple 3");
   EXPECT_EQ(r.status, 3);
-  EXPECT_EQ(r.err.find("atf-instrument: cannot start tracing into /proc/self/no/such/dir: writer error: "), 0u)
+  EXPECT_EQ(r.err.find(
+                "atf-instrument: cannot start tracing into /proc/self/no/such/dir: writer error: "),
+            0u)
       << r.err;
   EXPECT_NE(r.err.find("; the program runs untraced\n"), std::string::npos) << r.err;
 }
@@ -158,7 +165,7 @@ TEST(Instrument, SwitchedOffOrMisconfiguredTheProgramRunsUntraced) {
 // library's exit processing was registered after the library's constructor ran), the static
 // variant's before (its constructor runs after that registration).
 TEST(Instrument, AtexitHandlersAndDestructors) {
-  for (const char* program : {kProgram, kStatic}) {
+  for (const char *program : {kProgram, kStatic}) {
     const std::string root = Root("atexit");
     const auto r = RunTraced(root, "", std::string(program) + " atexit");
     EXPECT_EQ(r.status, 0) << r.err;
@@ -203,7 +210,7 @@ TEST(Instrument, ExitFromAThreadWhileOthersRunEndsTheSessionComplete) {
   // Joined threads finished everything; the exiting thread is still inside exiting_worker, main
   // inside main -> threads_exit, the running ones inside running_worker (and maybe deeper).
   int finished = 0;
-  for (const auto& [tid, calls] : s.s.calls_by_thread) {
+  for (const auto &[tid, calls] : s.s.calls_by_thread) {
     if (s.s.open_at_end.count(tid) == 0) finished++;
   }
   EXPECT_EQ(finished, 2);
@@ -220,7 +227,7 @@ TEST(Instrument, ForkedChildTracesNothingAndTheParentGoesOn) {
   EXPECT_EQ(s.dir.find("/pid_" + std::to_string(child)), std::string::npos);
   EXPECT_TRUE(s.v.valid) << s.v.errors;
   EXPECT_EQ(ExitCode(s.events), 0);
-  for (const auto& e : s.events) ASSERT_NE(e.thread_id(), child);
+  for (const auto &e : s.events) ASSERT_NE(e.thread_id(), child);
   EXPECT_EQ(s.s.calls_by_symbol.count("child_only_function"), 0u);
   EXPECT_EQ(s.s.calls_by_symbol["parent_after_fork"], 1u);
   EXPECT_EQ(s.s.first_error, "");
@@ -229,7 +236,8 @@ TEST(Instrument, ForkedChildTracesNothingAndTheParentGoesOn) {
 
 TEST(Instrument, SignalHandlersOnAnAlternateStack) {
   const std::string root = Root("signals");
-  const auto r = RunTraced(root, "ATF_OVERFLOW=block ATF_STACK_BYTES=32", std::string(kProgram) + " signals 300");
+  const auto r = RunTraced(root, "ATF_OVERFLOW=block ATF_STACK_BYTES=32",
+                           std::string(kProgram) + " signals 300");
   EXPECT_EQ(r.status, 0) << r.err;
   int handled = 0, on_altstack = 0;
   ASSERT_EQ(sscanf(r.out.c_str(), "handled %d altstack %d", &handled, &on_altstack), 2) << r.out;
@@ -251,13 +259,15 @@ TEST(Instrument, SignalHandlersOnAnAlternateStack) {
   }
   // On the alternate stack no bytes are copied; on the thread's stack 32. (ThreadSanitizer runs
   // handlers on the thread's stack: then they get 32 bytes too.)
-  if (on_altstack != handled) std::printf("note: %d of %d handlers ran on the alternate stack\n", on_altstack, handled);
-  for (const auto& e : s.events) {
+  if (on_altstack != handled)
+    std::printf("note: %d of %d handlers ran on the alternate stack\n", on_altstack, handled);
+  for (const auto &e : s.events) {
     if (!e.has_function_call()) continue;
-    const std::string& sym = e.function_call().symbol();
+    const std::string &sym = e.function_call().symbol();
     const bool in_handler = sym == "on_signal" || sym == "handler_helper";
     if (in_handler) {
-      if (on_altstack == handled) EXPECT_EQ(e.function_call().stack_shallow_copy().size(), 0u) << sym;
+      if (on_altstack == handled)
+        EXPECT_EQ(e.function_call().stack_shallow_copy().size(), 0u) << sym;
     } else if (sym != "inner_leaf") {  // inner_leaf runs on both stacks
       EXPECT_EQ(e.function_call().stack_shallow_copy().size(), 32u) << sym;
     }
@@ -282,10 +292,12 @@ TEST(Instrument, CrashLeavesASessionAtfRecoverRepairs) {
 // Plugin B is the same code as A under other names; the loader maps it where A was. With B loaded
 // through the dlopen wrapper its names are interned at once; loaded with dlmopen (not wrapped) its
 // addresses are resolved on first call, right only because dlclose(A) dropped A's cached names.
-void CheckPlugins(const char* how) {
+void CheckPlugins(const char *how) {
   const std::string root = Root(std::string("dlopen_") + how);
-  const auto r = RunTraced(root, "", std::string(kProgram) +
-                                         " dlopen ./instrument/libplugin_a.so ./instrument/libplugin_b.so " + how);
+  const auto r =
+      RunTraced(root, "",
+                std::string(kProgram) +
+                    " dlopen ./instrument/libplugin_a.so ./instrument/libplugin_b.so " + how);
   ASSERT_EQ(r.status, 0) << r.err;
   char a[32] = "", b[32] = "";
   ASSERT_EQ(sscanf(r.out.c_str(), "entry A %31s\nentry B %31s", a, b), 2) << r.out;
@@ -301,12 +313,15 @@ void CheckPlugins(const char* how) {
   EXPECT_EQ(s.s.calls_by_symbol["plugin_entry"], 2u) << how;
   bool seen_b = false;
   std::set<uint64_t> a_addrs, b_addrs;
-  for (const auto& e : s.events) {
-    const std::string& sym = atf_test::SymbolOf(e);
+  for (const auto &e : s.events) {
+    const std::string &sym = atf_test::SymbolOf(e);
     if (sym.rfind("plugin_b_", 0) == 0) seen_b = true;
-    if (sym.rfind("plugin_a_", 0) == 0) EXPECT_FALSE(seen_b) << how << ": an A name after B was loaded";
-    if (e.has_function_call() && sym.rfind("plugin_a_", 0) == 0) a_addrs.insert(e.function_call().address());
-    if (e.has_function_call() && sym.rfind("plugin_b_", 0) == 0) b_addrs.insert(e.function_call().address());
+    if (sym.rfind("plugin_a_", 0) == 0)
+      EXPECT_FALSE(seen_b) << how << ": an A name after B was loaded";
+    if (e.has_function_call() && sym.rfind("plugin_a_", 0) == 0)
+      a_addrs.insert(e.function_call().address());
+    if (e.has_function_call() && sym.rfind("plugin_b_", 0) == 0)
+      b_addrs.insert(e.function_call().address());
   }
   if (std::string(a) == b) {
     EXPECT_EQ(a_addrs, b_addrs) << how;  // the same addresses, named differently
@@ -324,9 +339,12 @@ TEST(Instrument, DlopenDlcloseNamesEachObjectsFunctions) {
 // helper has no symbol and gets "0x<address>", the same for every event of that address.
 TEST(Instrument, FunctionsWithoutASymbolAreNamedByAddress) {
   const std::string stripped = atf_test::TempDir() + "/libplugin_a_stripped.so";
-  ASSERT_EQ(atf_test::RunTool("strip --strip-all -o " + stripped + " instrument/libplugin_a.so").status, 0);
+  ASSERT_EQ(
+      atf_test::RunTool("strip --strip-all -o " + stripped + " instrument/libplugin_a.so").status,
+      0);
   const std::string root = Root("stripped");
-  const auto r = RunTraced(root, "", std::string(kProgram) + " dlopen " + stripped + " ./instrument/libplugin_b.so");
+  const auto r = RunTraced(
+      root, "", std::string(kProgram) + " dlopen " + stripped + " ./instrument/libplugin_b.so");
   ASSERT_EQ(r.status, 0) << r.err;
   Session s = OnlySession(root);
   EXPECT_TRUE(s.v.valid) << s.v.errors;
@@ -335,10 +353,11 @@ TEST(Instrument, FunctionsWithoutASymbolAreNamedByAddress) {
   EXPECT_EQ(s.s.calls_by_symbol.count("plugin_a_static_helper"), 0u);
   EXPECT_EQ(s.s.calls_by_symbol["plugin_b_static_helper"], 2u);
   std::set<std::string> hex_names;
-  for (const auto& e : s.events) {
+  for (const auto &e : s.events) {
     if (!e.has_function_call() || e.function_call().symbol().rfind("0x", 0) != 0) continue;
     char want[32];
-    std::snprintf(want, sizeof want, "0x%llx", static_cast<unsigned long long>(e.function_call().address()));
+    std::snprintf(want, sizeof want, "0x%llx",
+                  static_cast<unsigned long long>(e.function_call().address()));
     EXPECT_EQ(e.function_call().symbol(), want);
     hex_names.insert(want);
   }
@@ -348,7 +367,8 @@ TEST(Instrument, FunctionsWithoutASymbolAreNamedByAddress) {
 
 TEST(Instrument, ReportCountsEqualTheEventsInTheFile) {
   const std::string root = Root("report");
-  ASSERT_EQ(RunTraced(root, "ATF_OVERFLOW=block", std::string(kProgram) + " threads-return").status, 5);
+  ASSERT_EQ(RunTraced(root, "ATF_OVERFLOW=block", std::string(kProgram) + " threads-return").status,
+            5);
   Session s = OnlySession(root);
   const auto rep = atf_test::RunTool("validator/atf-dump --format=report " + s.dir);
   ASSERT_EQ(rep.status, 0) << rep.err;

@@ -22,7 +22,7 @@ const char kMinigzipStatic[] = "third_party/zlib/minigzip_traced_static";
 std::string Input() {
   std::string words[64];
   uint64_t x = 14;
-  for (auto& w : words) {
+  for (auto &w : words) {
     for (int i = 0; i < 3 + static_cast<int>(x % 7); ++i) {
       x = x * 6364136223846793005ull + 1442695040888963407ull;
       w.push_back(static_cast<char>('a' + (x >> 59) % 26));
@@ -46,7 +46,7 @@ struct Traced {
   std::string errors;
 };
 
-Traced Trace(const std::string& name, const std::string& env, const std::string& command) {
+Traced Trace(const std::string &name, const std::string &env, const std::string &command) {
   const std::string root = atf_test::TempDir() + "/" + name;
   const auto r = atf_test::RunTraced(root, env, command);
   Traced t;
@@ -67,7 +67,7 @@ Traced Trace(const std::string& name, const std::string& env, const std::string&
   return t;
 }
 
-void ExpectCompleteAndBalanced(const Traced& t, const char* known) {
+void ExpectCompleteAndBalanced(const Traced &t, const char *known) {
   EXPECT_TRUE(t.valid) << t.errors;
   EXPECT_EQ(t.dropped, 0u);
   ASSERT_FALSE(t.events.empty());
@@ -75,40 +75,43 @@ void ExpectCompleteAndBalanced(const Traced& t, const char* known) {
   EXPECT_EQ(t.events.back().trace_end().exit_code(), 0);
   EXPECT_EQ(t.s.first_error, "");        // every return closes its thread's innermost call
   EXPECT_TRUE(t.s.open_at_end.empty());  // main returned: nothing left open
-  for (const auto& [tid, calls] : t.s.calls_by_thread) EXPECT_EQ(t.s.returns_by_thread.at(tid), calls);
+  for (const auto &[tid, calls] : t.s.calls_by_thread)
+    EXPECT_EQ(t.s.returns_by_thread.at(tid), calls);
   EXPECT_GT(t.s.calls_by_symbol.at(known), 0u) << known;
   EXPECT_EQ(t.s.returns_by_symbol.at(known), t.s.calls_by_symbol.at(known));
   EXPECT_EQ(t.s.calls_by_symbol.at("main"), 1u);
   // Every call carries its call site (the hook's call_site), which lies outside the called
   // function's first bytes: a return address into the caller.
   uint64_t with_site = 0, calls = 0;
-  for (const auto& ev : t.events) {
+  for (const auto &ev : t.events) {
     if (!ev.has_function_call()) continue;
     calls++;
-    const auto& c = ev.function_call();
+    const auto &c = ev.function_call();
     if (c.call_site() != 0 && c.call_site() != c.address()) with_site++;
   }
   EXPECT_EQ(with_site, calls);
 }
 
 // The report's calls column, per function and in total, against the events.
-void ExpectReportMatches(const Traced& t) {
+void ExpectReportMatches(const Traced &t) {
   const auto rep = atf_test::RunTool("validator/atf-dump --format=report " + t.dir);
   ASSERT_EQ(rep.status, 0) << rep.err;
   const auto calls = atf_test::ReportCalls(rep.out);
   EXPECT_EQ(calls, t.s.calls_by_symbol);
   uint64_t sum = 0;
-  for (const auto& [name, n] : calls) sum += n;
+  for (const auto &[name, n] : calls) sum += n;
   EXPECT_EQ(sum, t.s.calls);
 }
 
 TEST(ZlibTrace, MinigzipCompressesAndDecompressesTraced) {
   const std::string tmp = atf_test::TempDir();
   std::ofstream(tmp + "/input.txt", std::ios::binary) << Input();
-  const Traced gz = Trace("gz", "ATF_OVERFLOW=block",
-                          std::string(kMinigzip) + " -c " + tmp + "/input.txt > " + tmp + "/input.gz");
-  const Traced gunzip = Trace("gunzip", "ATF_OVERFLOW=block",
-                              std::string(kMinigzip) + " -d -c " + tmp + "/input.gz > " + tmp + "/output.txt");
+  const Traced gz =
+      Trace("gz", "ATF_OVERFLOW=block",
+            std::string(kMinigzip) + " -c " + tmp + "/input.txt > " + tmp + "/input.gz");
+  const Traced gunzip =
+      Trace("gunzip", "ATF_OVERFLOW=block",
+            std::string(kMinigzip) + " -d -c " + tmp + "/input.gz > " + tmp + "/output.txt");
   EXPECT_EQ(atf_test::RunTool("cmp " + tmp + "/input.txt " + tmp + "/output.txt").status, 0);
 
   ExpectCompleteAndBalanced(gz, "deflate");
@@ -139,7 +142,8 @@ TEST(ZlibTrace, WithDropsTheReportStillCountsTheFileAndSaysSo) {
   EXPECT_GT(gz.dropped, 0u);  // a 1 KiB ring cannot keep up
   ExpectReportMatches(gz);
   const auto rep = atf_test::RunTool("validator/atf-dump --format=report " + gz.dir);
-  EXPECT_NE(rep.out.find("# drops: " + std::to_string(gz.dropped) + " events were dropped"), std::string::npos)
+  EXPECT_NE(rep.out.find("# drops: " + std::to_string(gz.dropped) + " events were dropped"),
+            std::string::npos)
       << rep.out.substr(0, 600);
 }
 

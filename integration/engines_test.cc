@@ -22,9 +22,9 @@ namespace {
 // Both engines on every record of `events`; returns the number of records. The upb engine decodes
 // each record once, except one holding a negative int32 (the writer encodes it in 10 bytes, not in
 // the 5 that also decode to it), which it decodes again (upb_engine.h, "One pass per record").
-size_t ExpectEnginesAgree(const std::string& events, atf_upb_engine* e) {
+size_t ExpectEnginesAgree(const std::string &events, atf_upb_engine *e) {
   size_t records = 0;
-  const auto* p = reinterpret_cast<const uint8_t*>(events.data());
+  const auto *p = reinterpret_cast<const uint8_t *>(events.data());
   atf_test::ForEachRecord(events, [&](uint64_t off, uint64_t len) {
     atf_upb_engine_stats before, after;
     atf_upb_engine_get_stats(e, &before);
@@ -33,7 +33,7 @@ size_t ExpectEnginesAgree(const std::string& events, atf_upb_engine* e) {
     atf_upb_engine_get_stats(e, &after);
     EXPECT_EQ(nanopb.Diff(upb), "") << "record at " << off;
     EXPECT_TRUE(upb.ok) << upb.Describe();
-    const atf_event& ev = upb.ev;
+    const atf_event &ev = upb.ev;
     const bool negative = ev.thread_id < 0 || ev.exit_code < 0 || ev.signal_number < 0;
     EXPECT_EQ(after.redecoded - before.redecoded, negative ? 1u : 0u) << "record at " << off;
     EXPECT_EQ(after.located, before.located);
@@ -49,13 +49,13 @@ class Engines : public ::testing::Test {
     ASSERT_NE(engine_, nullptr) << atf_upb_engine_schema_error();
   }
   void TearDown() override { atf_upb_engine_free(engine_); }
-  atf_upb_engine* engine_ = nullptr;
+  atf_upb_engine *engine_ = nullptr;
 };
 
 // The four golden sessions (one per target OS and architecture, the same records): every record
 // decodes the same way with both engines, and each session has all 12 of its records.
 TEST_F(Engines, GoldenSessionsDecodeTheSame) {
-  for (const char* target : {"linux-x86_64", "linux-arm64", "darwin-x86_64", "darwin-arm64"}) {
+  for (const char *target : {"linux-x86_64", "linux-arm64", "darwin-x86_64", "darwin-arm64"}) {
     SCOPED_TRACE(target);
     const std::string events =
         atf_test::ReadFile(std::string("testdata/golden/") + target + "/events.bin");
@@ -74,12 +74,13 @@ TEST_F(Engines, RandomWriterSessionsDecodeTheSame) {
     opt.o.arch = arch;
     opt.o.max_stack_bytes = 256;
     opt.o.buffer_bytes = 64 * 1024;
-    atf_writer* w = nullptr;
+    atf_writer *w = nullptr;
     ASSERT_EQ(atf_writer_open(&opt.o, &w), ATF_WRITER_OK);
-    const std::vector<std::string> names = {"main", "bad\xff\xfe utf8", std::string("nul\0x", 5),
-                                            std::string(300, 'n'), "", "\xe2\x9c\x93"};
+    const std::vector<std::string> names = {
+        "main", "bad\xff\xfe utf8", std::string("nul\0x", 5), std::string(300, 'n'),
+        "",     "\xe2\x9c\x93"};
     std::vector<uint32_t> ids;
-    for (const auto& n : names) {
+    for (const auto &n : names) {
       uint32_t id;
       ASSERT_EQ(atf_writer_intern_symbol(w, n.data(), n.size(), &id), ATF_WRITER_OK);
       ids.push_back(id);
@@ -91,11 +92,12 @@ TEST_F(Engines, RandomWriterSessionsDecodeTheSame) {
         const int32_t tid = static_cast<int32_t>(rng() % 4) - 1;  // -1 .. 2
         ts += rng() % 1000;
         std::vector<uint64_t> regs(rng() % (atf_register_count(arch, ATF_KIND_CALL) + 1));
-        for (auto& v : regs) v = rng() >> (rng() % 64);
+        for (auto &v : regs) v = rng() >> (rng() % 64);
         switch (rng() % 7) {
           case 0:
             b.Signal(tid, ts, static_cast<int32_t>(rng() % 65) - 1,
-                     std::vector<uint64_t>(rng() % (atf_register_count(arch, ATF_KIND_SIGNAL) + 1), rng()));
+                     std::vector<uint64_t>(rng() % (atf_register_count(arch, ATF_KIND_SIGNAL) + 1),
+                                           rng()));
             break;
           case 1:
           case 2:
@@ -104,7 +106,7 @@ TEST_F(Engines, RandomWriterSessionsDecodeTheSame) {
             break;
           default: {
             std::string stack(rng() % 300, '\0');
-            for (auto& c : stack) c = static_cast<char>(rng());
+            for (auto &c : stack) c = static_cast<char>(rng());
             b.Call(tid, ts, rng(), ids[rng() % ids.size()], regs, stack);
           }
         }

@@ -42,12 +42,12 @@ struct ChildReport {
   // Events acknowledged as durable, all threads.
   int64_t AckedEvents() const {
     int64_t n = 0;
-    for (const auto& [tid, seq] : acked) n += seq + 1;
+    for (const auto &[tid, seq] : acked) n += seq + 1;
     return n;
   }
 };
 
-void ParseLine(const std::string& line, ChildReport* r) {
+void ParseLine(const std::string &line, ChildReport *r) {
   std::istringstream in(line);
   std::string word;
   in >> word;
@@ -68,7 +68,7 @@ void ParseLine(const std::string& line, ChildReport* r) {
 // acknowledged event count does not grow for `stall` is reported as stuck (false, *stalled set): a
 // hang guard tied to the child's progress, far beyond any pause of a working child.
 template <typename Pred>
-bool ReadUntil(int fd, std::string* buf, ChildReport* r, Pred enough, bool* stalled,
+bool ReadUntil(int fd, std::string *buf, ChildReport *r, Pred enough, bool *stalled,
                std::chrono::milliseconds stall = std::chrono::seconds(60)) {
   auto progress_at = std::chrono::steady_clock::now();
   int64_t acked = r->AckedEvents();
@@ -84,7 +84,8 @@ bool ReadUntil(int fd, std::string* buf, ChildReport* r, Pred enough, bool* stal
       acked = r->AckedEvents();
       progress_at = now;
     }
-    const auto left = stall - std::chrono::duration_cast<std::chrono::milliseconds>(now - progress_at);
+    const auto left =
+        stall - std::chrono::duration_cast<std::chrono::milliseconds>(now - progress_at);
     pollfd p{fd, POLLIN, 0};
     int ready = left.count() <= 0 ? 0 : poll(&p, 1, static_cast<int>(left.count()));
     if (ready == 0) {
@@ -100,21 +101,20 @@ bool ReadUntil(int fd, std::string* buf, ChildReport* r, Pred enough, bool* stal
 }
 
 std::string ChildPath() {
-  const char* srcdir = std::getenv("TEST_SRCDIR");
+  const char *srcdir = std::getenv("TEST_SRCDIR");
   return std::string(srcdir ? srcdir : ".") + "/atf_v4/pipeline/crash_child";
 }
 
 const std::string kArg0 = atf_register_name(atf_host_arch(), ATF_KIND_CALL, 0);
 
 struct Tally {
-  int killed = 0, torn = 0, no_manifest = 0, trace_end_appended = 0,
-      power_cuts = 0;
+  int killed = 0, torn = 0, no_manifest = 0, trace_end_appended = 0, power_cuts = 0;
 };
 
 // Byte offset where the last durable record ends: TraceStart (the writer fsyncs it before
 // atf_tracer_start returns, and the child reports DIR after that) or the last record holding an
 // acknowledged event, whichever is later.
-size_t AckedEnd(const std::string& events, const std::map<int32_t, int64_t>& acked) {
+size_t AckedEnd(const std::string &events, const std::map<int32_t, int64_t> &acked) {
   size_t off = 0, end = 0;
   while (off < events.size()) {
     uint64_t len = 0;
@@ -131,8 +131,8 @@ size_t AckedEnd(const std::string& events, const std::map<int32_t, int64_t>& ack
     if (off == 0) end = p + len;  // TraceStart
     if (ev.ParseFromArray(events.data() + p, static_cast<int>(len)) && ev.has_function_call()) {
       auto it = acked.find(ev.thread_id());
-      int64_t seq = static_cast<int64_t>(
-          atf_test::Reg(ev.function_call().argument_registers(), kArg0));
+      int64_t seq =
+          static_cast<int64_t>(atf_test::Reg(ev.function_call().argument_registers(), kArg0));
       if (it != acked.end() && seq <= it->second) end = p + len;
     }
     off = p + len;
@@ -142,11 +142,12 @@ size_t AckedEnd(const std::string& events, const std::map<int32_t, int64_t>& ack
 
 // Checks that the valid prefix of `dir` holds, per thread, events 0, 1, 2, ... up to at least the
 // acknowledged ones, and that only the tail is wrong. Returns the verdict.
-atf_test::Verdict CheckPrefix(const std::string& dir, const ChildReport& rep) {
+atf_test::Verdict CheckPrefix(const std::string &dir, const ChildReport &rep) {
   atf_test::Verdict v = atf_test::Validate(dir);
-  for (const std::string& rule : v.rules) {
+  for (const std::string &rule : v.rules) {
     EXPECT_TRUE(rule == "framing.truncated" || rule == "session.last")
-        << "a crash may only tear the tail:\n" << v.text;
+        << "a crash may only tear the tail:\n"
+        << v.text;
   }
   std::string events = atf_test::ReadFile(dir + "/events.bin");
   EXPECT_LE(v.valid_prefix_bytes, events.size());
@@ -154,24 +155,24 @@ atf_test::Verdict CheckPrefix(const std::string& dir, const ChildReport& rep) {
   std::string error;
   EXPECT_TRUE(atf_test::ParseEvents(
       events.substr(0, v.valid_prefix_bytes),
-      [&](const atf::v4::Event& ev) {
+      [&](const atf::v4::Event &ev) {
         if (!ev.has_function_call()) return;
-        int64_t seq = static_cast<int64_t>(
-            atf_test::Reg(ev.function_call().argument_registers(), kArg0));
+        int64_t seq =
+            static_cast<int64_t>(atf_test::Reg(ev.function_call().argument_registers(), kArg0));
         EXPECT_EQ(seq, next[ev.thread_id()]) << "thread " << ev.thread_id();
         next[ev.thread_id()] = seq + 1;
       },
       &error))
       << error;
-  for (const auto& [tid, seq] : rep.acked) {
+  for (const auto &[tid, seq] : rep.acked) {
     EXPECT_GE(next[tid] - 1, seq) << "thread " << tid << ": acknowledged event " << seq
                                   << " is not in the valid prefix";
   }
   return v;
 }
 
-void RunTrial(const std::string& root, int trial, int64_t kill_after_events, int pause_us,
-              std::mt19937_64* rng, Tally* tally) {
+void RunTrial(const std::string &root, int trial, int64_t kill_after_events, int pause_us,
+              std::mt19937_64 *rng, Tally *tally) {
   int fds[2], in[2];
   ASSERT_EQ(pipe(fds), 0);
   ASSERT_EQ(pipe(in), 0);
@@ -186,8 +187,7 @@ void RunTrial(const std::string& root, int trial, int64_t kill_after_events, int
     close(fds[1]);
     close(in[0]);
     close(in[1]);
-    execl(child.c_str(), child.c_str(), root.c_str(), label.c_str(),
-          static_cast<char*>(nullptr));
+    execl(child.c_str(), child.c_str(), root.c_str(), label.c_str(), static_cast<char *>(nullptr));
     _exit(127);
   }
   close(fds[1]);
@@ -196,11 +196,11 @@ void RunTrial(const std::string& root, int trial, int64_t kill_after_events, int
   std::string buf;
   bool stalled = false;
   bool alive = ReadUntil(
-      fds[0], &buf, &rep, [&](const ChildReport& r) { return !r.dir.empty(); }, &stalled);
+      fds[0], &buf, &rep, [&](const ChildReport &r) { return !r.dir.empty(); }, &stalled);
   if (alive) {
     alive = ReadUntil(
         fds[0], &buf, &rep,
-        [&](const ChildReport& r) { return r.AckedEvents() >= kill_after_events; }, &stalled);
+        [&](const ChildReport &r) { return r.AckedEvents() >= kill_after_events; }, &stalled);
   }
   if (alive && pause_us > 0) usleep(static_cast<useconds_t>(pause_us));
   kill(pid, SIGKILL);
@@ -208,7 +208,8 @@ void RunTrial(const std::string& root, int trial, int64_t kill_after_events, int
   waitpid(pid, &status, 0);
   close(in[1]);
   bool unused = false;
-  ReadUntil(fds[0], &buf, &rep, [](const ChildReport&) { return false; }, &unused);  // to EOF
+  ReadUntil(
+      fds[0], &buf, &rep, [](const ChildReport &) { return false; }, &unused);  // to EOF
   close(fds[0]);
   ASSERT_FALSE(stalled) << "the child acknowledged no new event for 60 s (stuck)";
   ASSERT_FALSE(rep.dir.empty()) << "child never started (exec " << child << ")";
@@ -261,11 +262,11 @@ void RunTrial(const std::string& root, int trial, int64_t kill_after_events, int
 
 TEST(CrashTest, SigkillAtRandomMomentsLosesNothingAcknowledged) {
   uint64_t seed = std::random_device()();
-  if (const char* s = std::getenv("ATF_CRASH_SEED")) seed = std::strtoull(s, nullptr, 10);
+  if (const char *s = std::getenv("ATF_CRASH_SEED")) seed = std::strtoull(s, nullptr, 10);
   int trials = 60;
-  if (const char* s = std::getenv("ATF_CRASH_TRIALS")) trials = std::atoi(s);
-  std::printf("crash_test: ATF_CRASH_SEED=%llu, %d trials\n",
-              static_cast<unsigned long long>(seed), trials);
+  if (const char *s = std::getenv("ATF_CRASH_TRIALS")) trials = std::atoi(s);
+  std::printf("crash_test: ATF_CRASH_SEED=%llu, %d trials\n", static_cast<unsigned long long>(seed),
+              trials);
   RecordProperty("seed", std::to_string(seed));
   std::mt19937_64 rng(seed);          // kill times
   std::mt19937_64 cut_rng(seed + 1);  // simulated power cuts
@@ -282,10 +283,10 @@ TEST(CrashTest, SigkillAtRandomMomentsLosesNothingAcknowledged) {
     RunTrial(root, trial, kill_after_events, pause_us, &cut_rng, &tally);
     if (HasFailure()) return;
   }
-  std::printf("crash_test: %d killed, %d without trace.json, %d torn tails, "
-              "%d simulated power cuts, %d TraceEnds appended by recovery\n",
-              tally.killed, tally.no_manifest, tally.torn, tally.power_cuts,
-              tally.trace_end_appended);
+  std::printf(
+      "crash_test: %d killed, %d without trace.json, %d torn tails, "
+      "%d simulated power cuts, %d TraceEnds appended by recovery\n",
+      tally.killed, tally.no_manifest, tally.torn, tally.power_cuts, tally.trace_end_appended);
   EXPECT_EQ(tally.killed, trials);
 }
 

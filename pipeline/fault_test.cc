@@ -17,22 +17,22 @@
 namespace {
 
 enum Op { kWrite = 0, kFsync = 1, kRename = 2, kOps = 3 };
-const char* const kOpNames[kOps] = {"write", "fsync", "rename"};
+const char *const kOpNames[kOps] = {"write", "fsync", "rename"};
 enum Mode { kNoSpace, kIo, kShort };
-const char* const kModeNames[] = {"ENOSPC", "EIO", "short write"};
+const char *const kModeNames[] = {"ENOSPC", "EIO", "short write"};
 
 struct Faults {
   int calls[kOps] = {0, 0, 0};
-  int fail_op = -1;   // which op, -1 = none
-  int fail_at = -1;   // which call of it (0-based)
+  int fail_op = -1;  // which op, -1 = none
+  int fail_at = -1;  // which call of it (0-based)
   Mode mode = kNoSpace;
   bool fired = false;
   bool disk_full = false;  // after a short write, writes fail with ENOSPC
 };
 
-Faults* g_faults;
+Faults *g_faults;
 
-const atf_file_ops* Real() { return atf_file_ops_posix(); }
+const atf_file_ops *Real() { return atf_file_ops_posix(); }
 
 bool Hit(Op op) {
   int n = g_faults->calls[op]++;
@@ -43,10 +43,10 @@ bool Hit(Op op) {
   return false;
 }
 
-int FOpen(void*, const char* path, int flags, mode_t mode) {
+int FOpen(void *, const char *path, int flags, mode_t mode) {
   return Real()->open(Real()->ctx, path, flags, mode);
 }
-ssize_t FWrite(void*, int fd, const void* buf, size_t len) {
+ssize_t FWrite(void *, int fd, const void *buf, size_t len) {
   if (g_faults->disk_full) {
     errno = ENOSPC;
     return -1;
@@ -61,26 +61,26 @@ ssize_t FWrite(void*, int fd, const void* buf, size_t len) {
   }
   return Real()->write(Real()->ctx, fd, buf, len);
 }
-int FFsync(void*, int fd) {
+int FFsync(void *, int fd) {
   if (Hit(kFsync)) {
     errno = g_faults->mode == kIo ? EIO : ENOSPC;
     return -1;
   }
   return Real()->fsync(Real()->ctx, fd);
 }
-int FFtruncate(void*, int fd, off_t len) { return Real()->ftruncate(Real()->ctx, fd, len); }
-int FClose(void*, int fd) { return Real()->close(Real()->ctx, fd); }
-int FRename(void*, const char* from, const char* to) {
+int FFtruncate(void *, int fd, off_t len) { return Real()->ftruncate(Real()->ctx, fd, len); }
+int FClose(void *, int fd) { return Real()->close(Real()->ctx, fd); }
+int FRename(void *, const char *from, const char *to) {
   if (Hit(kRename)) {
     errno = g_faults->mode == kIo ? EIO : ENOSPC;
     return -1;
   }
   return Real()->rename(Real()->ctx, from, to);
 }
-int FMkdir(void*, const char* path, mode_t mode) { return Real()->mkdir(Real()->ctx, path, mode); }
-int FUnlink(void*, const char* path) { return Real()->unlink(Real()->ctx, path); }
+int FMkdir(void *, const char *path, mode_t mode) { return Real()->mkdir(Real()->ctx, path, mode); }
+int FUnlink(void *, const char *path) { return Real()->unlink(Real()->ctx, path); }
 
-const atf_file_ops kFaultOps = {nullptr, FOpen,  FWrite,  FFsync, FFtruncate,
+const atf_file_ops kFaultOps = {nullptr, FOpen,   FWrite, FFsync, FFtruncate,
                                 FClose,  FRename, FMkdir, FUnlink};
 
 struct Outcome {
@@ -89,7 +89,7 @@ struct Outcome {
 };
 
 // One session: 300 events, an explicit flush, 300 more, stop.
-Outcome RunSession(const std::string& root, Faults* faults) {
+Outcome RunSession(const std::string &root, Faults *faults) {
   g_faults = faults;
   Outcome out;
   atf_tracer_options o;
@@ -130,7 +130,7 @@ Outcome RunSession(const std::string& root, Faults* faults) {
   return out;
 }
 
-void CheckDisk(const Outcome& out) {
+void CheckDisk(const Outcome &out) {
   if (!atf_test::FileExists(out.dir + "/events.bin")) return;  // failed before events.bin existed
   atf_test::Verdict v = atf_test::Validate(out.dir);
   std::string events = atf_test::ReadFile(out.dir + "/events.bin");

@@ -77,10 +77,10 @@ static struct record_globals {
   alignas(ATF_CACHE_LINE) _Atomic uint64_t epoch; /* odd: a session is running */
   _Atomic uint32_t max_symbol; /* highest id atf_tracer_symbol returned this session */
   uint32_t max_stack;
-  uint32_t block;        /* overflow policy BLOCK */
-  uint32_t light_fence;  /* membarrier is registered: recorders need only a compiler barrier */
-  uint32_t return_keep;  /* DROP: the largest return record, kept free per open call */
-  uint64_t start_ns;     /* TraceStart's time: no event of the session is earlier */
+  uint32_t block;       /* overflow policy BLOCK */
+  uint32_t light_fence; /* membarrier is registered: recorders need only a compiler barrier */
+  uint32_t return_keep; /* DROP: the largest return record, kept free per open call */
+  uint64_t start_ns;    /* TraceStart's time: no event of the session is earlier */
   unsigned reg_count[ATF_KIND_TRACE_END + 1];
 } g_hot;
 #define g_epoch g_hot.epoch
@@ -119,13 +119,20 @@ static __thread struct thread_state t __attribute__((tls_model("initial-exec")))
 
 const char *atf_tracer_strerror(atf_tracer_status status) {
   switch (status) {
-    case ATF_TRACER_OK: return "ok";
-    case ATF_TRACER_E_INVALID_ARGUMENT: return "invalid argument";
-    case ATF_TRACER_E_STATE: return "no session running, or one already is";
-    case ATF_TRACER_E_DROPPED: return "event dropped";
-    case ATF_TRACER_E_NO_MEMORY: return "out of memory";
-    case ATF_TRACER_E_WRITER: return "writer error";
-    case ATF_TRACER_E_THREAD: return "cannot start the drain thread";
+    case ATF_TRACER_OK:
+      return "ok";
+    case ATF_TRACER_E_INVALID_ARGUMENT:
+      return "invalid argument";
+    case ATF_TRACER_E_STATE:
+      return "no session running, or one already is";
+    case ATF_TRACER_E_DROPPED:
+      return "event dropped";
+    case ATF_TRACER_E_NO_MEMORY:
+      return "out of memory";
+    case ATF_TRACER_E_WRITER:
+      return "writer error";
+    case ATF_TRACER_E_THREAD:
+      return "cannot start the drain thread";
   }
   return "unknown status";
 }
@@ -357,9 +364,7 @@ static inline void enter(void) {
   }
 }
 
-static inline void leave(void) {
-  atomic_store_explicit(&t.busy, 0, memory_order_release);
-}
+static inline void leave(void) { atomic_store_explicit(&t.busy, 0, memory_order_release); }
 
 static atf_tracer_status record(const event *e, int in_signal) {
   if (atomic_load_explicit(&t.busy, memory_order_relaxed) != 0) return drop_nested();
@@ -380,17 +385,15 @@ static atf_tracer_status record(const event *e, int in_signal) {
   return st;
 }
 
-atf_tracer_status atf_tracer_record_call(uint32_t symbol_id, uint64_t address,
-                                         const uint64_t *regs, unsigned nregs,
-                                         const void *stack, size_t stack_len) {
+atf_tracer_status atf_tracer_record_call(uint32_t symbol_id, uint64_t address, const uint64_t *regs,
+                                         unsigned nregs, const void *stack, size_t stack_len) {
   event e = {ATF_KIND_CALL, 0, symbol_id, address, 0, regs, nregs, stack, stack_len};
   return record(&e, 0);
 }
 
 atf_tracer_status atf_tracer_record_call_at(uint32_t symbol_id, uint64_t address,
                                             uint64_t call_site, const uint64_t *regs,
-                                            unsigned nregs, const void *stack,
-                                            size_t stack_len) {
+                                            unsigned nregs, const void *stack, size_t stack_len) {
   event e = {ATF_KIND_CALL, 0, symbol_id, address, call_site, regs, nregs, stack, stack_len};
   return record(&e, 0);
 }
@@ -473,8 +476,8 @@ static uint64_t session_clock(void *ctx) {
 atf_tracer_status atf_tracer_start(const atf_tracer_options *o) {
   if (o == NULL || o->writer.output_root == NULL || !atf_ring_capacity_ok(o->ring_bytes) ||
       o->max_threads == 0 || o->max_threads > ATF_TRACER_MAX_THREADS_LIMIT ||
-      o->max_stack_bytes > ATF_RECORD_MAX_STACK || o->idle_sleep_ns == 0 ||
-      o->drain_nice < -20 || o->drain_nice > 19 ||
+      o->max_stack_bytes > ATF_RECORD_MAX_STACK || o->idle_sleep_ns == 0 || o->drain_nice < -20 ||
+      o->drain_nice > 19 ||
       (o->overflow != ATF_TRACER_OVERFLOW_DROP && o->overflow != ATF_TRACER_OVERFLOW_BLOCK) ||
       (o->clock != ATF_TRACER_CLOCK_AUTO && o->clock != ATF_TRACER_CLOCK_MONOTONIC)) {
     return ATF_TRACER_E_INVALID_ARGUMENT;

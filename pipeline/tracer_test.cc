@@ -1,5 +1,5 @@
-// End-to-end tests of the tracer: producers -> rings -> drain -> writer -> events.bin, read back with
-// Google's C++ protobuf and checked by the validator library.
+// End-to-end tests of the tracer: producers -> rings -> drain -> writer -> events.bin, read back
+// with Google's C++ protobuf and checked by the validator library.
 #include "pipeline/atf/tracer.h"
 
 #include <gtest/gtest.h>
@@ -33,8 +33,8 @@ int32_t Tid() { return static_cast<int32_t>(syscall(SYS_gettid)); }
 const std::string kArg0 = atf_register_name(atf_host_arch(), ATF_KIND_CALL, 0);
 const std::string kRet0 = atf_register_name(atf_host_arch(), ATF_KIND_RETURN, 0);
 
-atf_tracer_options Options(const std::string& name) {
-  static std::vector<std::string>* roots = new std::vector<std::string>();
+atf_tracer_options Options(const std::string &name) {
+  static std::vector<std::string> *roots = new std::vector<std::string>();
   roots->push_back(atf_test::TempDir(name));
   atf_tracer_options o;
   atf_tracer_options_init(&o);
@@ -53,7 +53,7 @@ struct Producer {
 // Alternates calls and returns; the sequence number goes in the first argument / return register.
 // With `backoff`, a producer whose event was dropped pauses 50 us, like a workload that does
 // real work between events; without it, producers outrun the writer and most events drop.
-void Produce(uint32_t sym, uint64_t n, Producer* p, bool backoff) {
+void Produce(uint32_t sym, uint64_t n, Producer *p, bool backoff) {
   p->tid = Tid();
   unsigned char stack[24];
   for (uint64_t i = 0; i < n; i++) {
@@ -77,7 +77,7 @@ void Produce(uint32_t sym, uint64_t n, Producer* p, bool backoff) {
 
 // Reads the session back and checks each producer's events arrived complete and in order.
 // `other_written`: events recorded besides the producers' calls and returns (signals).
-void CheckSession(const atf_tracer_stats& st, const std::vector<Producer>& producers,
+void CheckSession(const atf_tracer_stats &st, const std::vector<Producer> &producers,
                   uint64_t other_written = 0) {
   std::map<int32_t, std::vector<uint64_t>> seqs;
   uint64_t events = 0, last_id = 0;
@@ -85,7 +85,7 @@ void CheckSession(const atf_tracer_stats& st, const std::vector<Producer>& produ
   std::string error;
   ASSERT_TRUE(ForEachEvent(
       std::string(st.session_dir) + "/events.bin",
-      [&](const atf::v4::Event& ev) {
+      [&](const atf::v4::Event &ev) {
         if (!first) EXPECT_GT(ev.event_id(), last_id);
         first = false;
         last_id = ev.event_id();
@@ -100,8 +100,8 @@ void CheckSession(const atf_tracer_stats& st, const std::vector<Producer>& produ
       << error;
   EXPECT_EQ(events, st.file_events);
   uint64_t ok = 0;
-  for (const Producer& p : producers) {
-    const std::vector<uint64_t>& s = seqs[p.tid];
+  for (const Producer &p : producers) {
+    const std::vector<uint64_t> &s = seqs[p.tid];
     ASSERT_EQ(s.size(), p.ok) << "thread " << p.tid;
     for (size_t i = 1; i < s.size(); i++) ASSERT_LT(s[i - 1], s[i]) << "thread " << p.tid;
     ok += p.ok;
@@ -115,15 +115,16 @@ void CheckSession(const atf_tracer_stats& st, const std::vector<Producer>& produ
   }
 }
 
-void RunProducers(const atf_tracer_options& o, int threads, uint64_t per_thread, bool backoff,
-                  atf_tracer_stats* st, std::vector<Producer>* producers) {
+void RunProducers(const atf_tracer_options &o, int threads, uint64_t per_thread, bool backoff,
+                  atf_tracer_stats *st, std::vector<Producer> *producers) {
   ASSERT_EQ(atf_tracer_start(&o), ATF_TRACER_OK);
   uint32_t sym = 0;
   ASSERT_EQ(atf_tracer_symbol("produce", &sym), ATF_TRACER_OK);
   producers->assign(threads, Producer());
   std::vector<std::thread> ts;
-  for (int i = 0; i < threads; i++) ts.emplace_back(Produce, sym, per_thread, &(*producers)[i], backoff);
-  for (auto& t : ts) t.join();
+  for (int i = 0; i < threads; i++)
+    ts.emplace_back(Produce, sym, per_thread, &(*producers)[i], backoff);
+  for (auto &t : ts) t.join();
   ASSERT_EQ(atf_tracer_stop(0, st), ATF_TRACER_OK);
 }
 
@@ -153,7 +154,7 @@ TEST(TracerTest, EightProducersAMillionEventsAllAccountedFor) {
   EXPECT_EQ(st.lost, 0u);
   EXPECT_EQ(st.threads, 8u);
   ASSERT_EQ(st.thread_stats_count, 8u);
-  for (const Producer& p : producers) {
+  for (const Producer &p : producers) {
     bool found = false;
     for (size_t i = 0; i < st.thread_stats_count; i++) {
       if (detail[i].thread_id != p.tid) continue;
@@ -191,7 +192,7 @@ TEST(TracerTest, BlockPolicyNeverDropsWithTinyRings) {
   EXPECT_EQ(st.produced, 160000u);
   EXPECT_EQ(st.dropped, 0u);
   EXPECT_EQ(st.written, st.produced);
-  for (const Producer& p : producers) EXPECT_EQ(p.dropped, 0u);
+  for (const Producer &p : producers) EXPECT_EQ(p.dropped, 0u);
   CheckSession(st, producers);
 }
 
@@ -228,7 +229,7 @@ TEST(TracerTest, StopWhileProducersBlockIsClean) {
   std::vector<std::thread> ts;
   for (int i = 0; i < kThreads; i++) {
     ts.emplace_back([&, i] {
-      Producer* p = &producers[i];
+      Producer *p = &producers[i];
       p->tid = Tid();
       unsigned char stack[64] = {0};
       for (uint64_t seq = 0;; seq++) {
@@ -245,7 +246,7 @@ TEST(TracerTest, StopWhileProducersBlockIsClean) {
   while (total.load() < 50000) std::this_thread::yield();  // rings are full and blocking by now
   atf_tracer_stats st{};
   ASSERT_EQ(atf_tracer_stop(0, &st), ATF_TRACER_OK);
-  for (auto& t : ts) t.join();
+  for (auto &t : ts) t.join();
   EXPECT_EQ(stopped_seen.load(), kThreads);
   EXPECT_EQ(st.dropped, 0u);
   EXPECT_EQ(st.written, st.produced);
@@ -275,8 +276,9 @@ TEST(TracerTest, ThreadsStartingAndExitingReuseSlots) {
   });
   for (int wave = 0; wave < 10; wave++) {
     std::vector<std::thread> ts;
-    for (int i = 0; i < 4; i++) ts.emplace_back(Produce, sym, 2000, &producers[1 + wave * 4 + i], false);
-    for (auto& t : ts) t.join();
+    for (int i = 0; i < 4; i++)
+      ts.emplace_back(Produce, sym, 2000, &producers[1 + wave * 4 + i], false);
+    for (auto &t : ts) t.join();
     ASSERT_EQ(atf_tracer_flush(), ATF_TRACER_OK);  // the drain frees the exited threads' slots
   }
   stop_long = true;
@@ -411,15 +413,15 @@ TEST(TracerTest, RejectsBadOptions) {
 // The nice values of this process's threads, from /proc/self/task/<tid>/stat (field 19).
 std::vector<int> ThreadNiceValues() {
   std::vector<int> out;
-  DIR* dir = opendir("/proc/self/task");
+  DIR *dir = opendir("/proc/self/task");
   while (dir != nullptr) {
-    const dirent* e = readdir(dir);
+    const dirent *e = readdir(dir);
     if (e == nullptr) break;
     if (e->d_name[0] == '.') continue;
-    std::FILE* f = std::fopen((std::string("/proc/self/task/") + e->d_name + "/stat").c_str(), "r");
+    std::FILE *f = std::fopen((std::string("/proc/self/task/") + e->d_name + "/stat").c_str(), "r");
     char line[1024] = {0};
     if (f != nullptr && std::fgets(line, sizeof line, f) != nullptr) {
-      const char* p = std::strrchr(line, ')');  // the command name may hold spaces
+      const char *p = std::strrchr(line, ')');  // the command name may hold spaces
       for (int field = 2; p != nullptr && *p; ++p) {
         if (*p == ' ' && ++field == 19) {
           out.push_back(std::atoi(p + 1));
@@ -546,7 +548,7 @@ TEST(TracerTest, SignalStormDuringRecordsNeverCorruptsTheRing) {
     target = pthread_self();
     ready = true;
     // Events with ~2 us of work between them, so signals land both inside and outside records.
-    Producer* p = &producers[0];
+    Producer *p = &producers[0];
     p->tid = Tid();
     for (uint64_t i = 0; i < 50000; i++) {
       uint64_t regs[6] = {2 * i, 0, 0, 0, 0, 0};
@@ -554,8 +556,7 @@ TEST(TracerTest, SignalStormDuringRecordsNeverCorruptsTheRing) {
       regs[0] = 2 * i + 1;
       (atf_tracer_record_return(0, 1, regs, 1) == ATF_TRACER_OK ? p->ok : p->dropped)++;
       auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(2);
-      while (std::chrono::steady_clock::now() < until) {
-      }
+      while (std::chrono::steady_clock::now() < until) {}
     }
     done = true;
   });
@@ -582,7 +583,7 @@ TEST(TracerTest, SignalStormDuringRecordsNeverCorruptsTheRing) {
   std::string error;
   ASSERT_TRUE(ForEachEvent(
       std::string(st.session_dir) + "/events.bin",
-      [&](const atf::v4::Event& ev) { signals_in_file += ev.has_signal_delivery(); }, &error))
+      [&](const atf::v4::Event &ev) { signals_in_file += ev.has_signal_delivery(); }, &error))
       << error;
   EXPECT_EQ(signals_in_file, g_signal_ok.load());
   CheckSession(st, producers, g_signal_ok.load());
@@ -593,16 +594,16 @@ TEST(TracerTest, SignalStormDuringRecordsNeverCorruptsTheRing) {
 // Per thread, the calls and returns of a session must nest: every return closes the innermost open
 // call (same address), and no call stays open while its thread goes on past its return. Checks the
 // file and returns the calls still open at the end, per thread.
-std::map<int32_t, size_t> CheckBalanced(const std::string& dir) {
+std::map<int32_t, size_t> CheckBalanced(const std::string &dir) {
   std::map<int32_t, std::vector<uint64_t>> stacks;
   std::string error;
   EXPECT_TRUE(ForEachEvent(
       dir + "/events.bin",
-      [&](const atf::v4::Event& ev) {
+      [&](const atf::v4::Event &ev) {
         if (ev.has_function_call()) {
           stacks[ev.thread_id()].push_back(ev.function_call().address());
         } else if (ev.has_function_return()) {
-          std::vector<uint64_t>& st = stacks[ev.thread_id()];
+          std::vector<uint64_t> &st = stacks[ev.thread_id()];
           ASSERT_FALSE(st.empty()) << "a return without its call, thread " << ev.thread_id()
                                    << ", event " << ev.event_id();
           ASSERT_EQ(st.back(), ev.function_return().address())
@@ -613,13 +614,13 @@ std::map<int32_t, size_t> CheckBalanced(const std::string& dir) {
       &error))
       << error;
   std::map<int32_t, size_t> open;
-  for (const auto& [tid, st] : stacks) open[tid] = st.size();
+  for (const auto &[tid, st] : stacks) open[tid] = st.size();
   return open;
 }
 
 // A random walk of nested calls (the address names the depth) with signals in between; the walk
 // returns to depth 0 at the end. Records what the tracer said of each event.
-void Recurse(uint32_t sym, uint64_t events, int max_depth, uint64_t seed, Producer* p,
+void Recurse(uint32_t sym, uint64_t events, int max_depth, uint64_t seed, Producer *p,
              bool signals) {
   p->tid = Tid();
   std::mt19937_64 rng(seed);
@@ -641,8 +642,8 @@ void Recurse(uint32_t sym, uint64_t events, int max_depth, uint64_t seed, Produc
   }
 }
 
-void BalancedRun(const char* name, uint32_t ring_bytes, atf_tracer_overflow policy, int threads,
-                 int max_depth, bool signals, atf_tracer_stats* st) {
+void BalancedRun(const char *name, uint32_t ring_bytes, atf_tracer_overflow policy, int threads,
+                 int max_depth, bool signals, atf_tracer_stats *st) {
   atf_tracer_options o = Options(name);
   o.ring_bytes = ring_bytes;
   o.overflow = policy;
@@ -658,15 +659,15 @@ void BalancedRun(const char* name, uint32_t ring_bytes, atf_tracer_overflow poli
   for (int i = 0; i < threads; i++) {
     ts.emplace_back(Recurse, sym, 30000, max_depth, 1000 + i, &producers[i], signals);
   }
-  for (auto& t : ts) t.join();
+  for (auto &t : ts) t.join();
   ASSERT_EQ(atf_tracer_stop(0, st), ATF_TRACER_OK);
   sigaction(SIGUSR1, &old, nullptr);
   uint64_t ok = 0, dropped = 0;
-  for (const Producer& p : producers) ok += p.ok, dropped += p.dropped;
+  for (const Producer &p : producers) ok += p.ok, dropped += p.dropped;
   EXPECT_EQ(st->written + st->dropped, st->produced);
   EXPECT_GE(st->written, ok);  // and the signals the handler recorded
   std::map<int32_t, size_t> open = CheckBalanced(st->session_dir);
-  for (const Producer& p : producers) {
+  for (const Producer &p : producers) {
     EXPECT_EQ(open[p.tid], 0u) << "every walk returned to depth 0: thread " << p.tid;
   }
   atf_test::Verdict v = Validate(st->session_dir);
@@ -711,7 +712,7 @@ TEST(TracerTest, CallSiteReachesTheFile) {
   std::string error;
   ASSERT_TRUE(atf_test::ReadEvents(std::string(st.session_dir) + "/events.bin", &events, &error));
   std::vector<uint64_t> got;
-  for (const auto& ev : events) {
+  for (const auto &ev : events) {
     if (ev.has_function_call()) got.push_back(ev.function_call().call_site());
   }
   EXPECT_EQ(got, (std::vector<uint64_t>{0x401234, 0xffffffffffffffffull, 0x80000000ull, 1, 0}));
@@ -749,7 +750,8 @@ TEST(TracerTest, ADroppedCallTakesItsWholeSubtree) {
   unsigned char stack[200] = {0};
   // Fill the ring with open calls until one is refused.
   int recorded = 0;
-  while (atf_tracer_record_call(0, 0x100 + recorded, regs, 6, stack, sizeof stack) == ATF_TRACER_OK) {
+  while (atf_tracer_record_call(0, 0x100 + recorded, regs, 6, stack, sizeof stack) ==
+         ATF_TRACER_OK) {
     recorded++;
     ASSERT_LT(recorded, 100);
   }
@@ -767,7 +769,7 @@ TEST(TracerTest, ADroppedCallTakesItsWholeSubtree) {
   EXPECT_EQ(st.written, 2u * recorded);
   EXPECT_EQ(st.dropped, 4u);
   std::map<int32_t, size_t> open = CheckBalanced(st.session_dir);
-  for (const auto& [tid, n] : open) EXPECT_EQ(n, 0u) << tid;
+  for (const auto &[tid, n] : open) EXPECT_EQ(n, 0u) << tid;
 }
 
 }  // namespace

@@ -53,9 +53,15 @@ static const atf_cli_option kOptions[] = {
 static bool apply_option(void *ctx, const atf_cli *p, int id, const char *value) {
   atf_recover_options *o = ctx;
   switch (id) {
-    case OPT_TRUNCATE: o->truncate = 1; return true;
-    case OPT_SALVAGE: o->salvage = 1; return true;
-    case OPT_DRY_RUN: o->dry_run = 1; return true;
+    case OPT_TRUNCATE:
+      o->truncate = 1;
+      return true;
+    case OPT_SALVAGE:
+      o->salvage = 1;
+      return true;
+    case OPT_DRY_RUN:
+      o->dry_run = 1;
+      return true;
     case OPT_EXIT_CODE:
       if (atf_cli_int32(value, &o->exit_code)) return true;
       atf_cli_error(p, "invalid --exit-code '%s'", value);
@@ -70,12 +76,15 @@ int main(int argc, char **argv) {
   const char *dir = NULL;
   atf_cli p;
   atf_cli_init(&p, "atf-recover", argc, argv);
-  const atf_cli_spec spec = {kOptions, OPT_HELP, OPT_VERSION, kUsage, "atf-recover 1.1.0", "SESSION_DIR",
-                             apply_option, &o};
+  const atf_cli_spec spec = {kOptions,      OPT_HELP,     OPT_VERSION, kUsage, "atf-recover 1.1.0",
+                             "SESSION_DIR", apply_option, &o};
   switch (atf_cli_parse("atf-recover", argc, argv, &spec, &dir)) {
-    case ATF_CLI_PARSED: break;
-    case ATF_CLI_DONE: return 0;
-    default: return ATF_RECOVER_E_USAGE;
+    case ATF_CLI_PARSED:
+      break;
+    case ATF_CLI_DONE:
+      return 0;
+    default:
+      return ATF_RECOVER_E_USAGE;
   }
   if (o.truncate && o.salvage) {
     atf_cli_error(&p, "--truncate and --salvage exclude each other");

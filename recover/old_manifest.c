@@ -18,7 +18,8 @@ typedef struct faults {
 
 static void note_fault(void *ctx, uint64_t offset, const char *rule, const char *message) {
   faults *f = ctx;
-  if (f->n == 0 && f->first[0] == '\0') snprintf(f->first, sizeof f->first, "%s: %s", rule, message);
+  if (f->n == 0 && f->first[0] == '\0')
+    snprintf(f->first, sizeof f->first, "%s: %s", rule, message);
   if (f->n == f->cap) {
     const size_t cap = f->cap ? f->cap * 2 : 16;
     uint64_t *at = realloc(f->at, cap * sizeof *at);
@@ -64,7 +65,8 @@ int recover_old_manifest_read(const char *data, size_t len, recover_old_manifest
     for (size_t k = doc.nodes[0].first; rc == 0 && k != ATF_JSON_NONE; k = doc.nodes[k].next) {
       const atf_json_node *key = &doc.nodes[k];
       const atf_json_node *value = &doc.nodes[key->value];
-      if (memchr(key->text, '\0', key->len) != NULL || faulty(&f, value->offset, value->end)) continue;
+      if (memchr(key->text, '\0', key->len) != NULL || faulty(&f, value->offset, value->end))
+        continue;
       recover_member *m = &out->members[out->n];
       m->key = copy(key->text, key->len);
       m->json = copy(data + value->offset, value->end - value->offset);
@@ -97,8 +99,8 @@ const recover_member *recover_old_manifest_get(const recover_old_manifest *m, co
 int recover_member_u64(const recover_member *member, uint64_t *value) {
   atf_json_doc doc;
   const size_t n = strlen(member->json);
-  const int ok = atf_json_parse(member->json, n, &doc) == ATF_JSON_OK && doc.nodes[0].type == ATF_JSON_NUMBER &&
-                 doc.nodes[0].is_uint64;
+  const int ok = atf_json_parse(member->json, n, &doc) == ATF_JSON_OK &&
+                 doc.nodes[0].type == ATF_JSON_NUMBER && doc.nodes[0].is_uint64;
   if (ok) *value = doc.nodes[0].u64;
   atf_json_free(&doc);
   return ok;

@@ -39,14 +39,22 @@
 
 const char *atf_recover_strerror(atf_recover_status status) {
   switch (status) {
-    case ATF_RECOVER_OK: return "recovered: the session validates";
-    case ATF_RECOVER_ALREADY_VALID: return "the session validates already; nothing changed";
-    case ATF_RECOVER_TAIL_KEPT: return "manifest written, invalid tail kept (use --truncate or --salvage)";
-    case ATF_RECOVER_E_USAGE: return "usage error";
-    case ATF_RECOVER_E_IO: return "I/O error";
-    case ATF_RECOVER_E_NO_PREFIX: return "no valid record to keep";
-    case ATF_RECOVER_E_STILL_INVALID: return "the session still does not validate";
-    case ATF_RECOVER_E_CANNOT: return "the session cannot be recovered this way; nothing changed";
+    case ATF_RECOVER_OK:
+      return "recovered: the session validates";
+    case ATF_RECOVER_ALREADY_VALID:
+      return "the session validates already; nothing changed";
+    case ATF_RECOVER_TAIL_KEPT:
+      return "manifest written, invalid tail kept (use --truncate or --salvage)";
+    case ATF_RECOVER_E_USAGE:
+      return "usage error";
+    case ATF_RECOVER_E_IO:
+      return "I/O error";
+    case ATF_RECOVER_E_NO_PREFIX:
+      return "no valid record to keep";
+    case ATF_RECOVER_E_STILL_INVALID:
+      return "the session still does not validate";
+    case ATF_RECOVER_E_CANNOT:
+      return "the session cannot be recovered this way; nothing changed";
   }
   return "unknown status";
 }
@@ -57,8 +65,8 @@ void atf_recover_options_init(atf_recover_options *o) {
 }
 
 __attribute__((format(printf, 3, 4))) static atf_recover_status say(atf_recover_result *r,
-                                                                     atf_recover_status st,
-                                                                     const char *fmt, ...) {
+                                                                    atf_recover_status st,
+                                                                    const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(r->message, sizeof r->message, fmt, ap);
@@ -132,13 +140,13 @@ static int fsync_dir(int dirfd) { return fsync(dirfd) == 0 ? 0 : errno; }
 
 typedef struct kept {
   uint64_t records, bytes, last_id, time_min, time_max;
-  uint64_t written;       /* bytes of the new file written out (the buffer follows them) */
-  int ends;               /* the last kept record is a TraceEnd */
-  int fd;                 /* salvage: the new events.bin (-1: count only) */
-  unsigned char *buf;     /* its write buffer, buf_size bytes */
+  uint64_t written;   /* bytes of the new file written out (the buffer follows them) */
+  int ends;           /* the last kept record is a TraceEnd */
+  int fd;             /* salvage: the new events.bin (-1: count only) */
+  unsigned char *buf; /* its write buffer, buf_size bytes */
   size_t buf_size;
   size_t buffered;
-  int failed;             /* a write failed (errno in err) */
+  int failed; /* a write failed (errno in err) */
   int err;
 } kept;
 
@@ -165,7 +173,7 @@ static bool keep_record(void *ctx, atf_reader *reader, const atf_pass_record *re
   uint64_t off = f->offset, left = f->body_offset + f->length - f->offset;
   k->bytes += left;
   if (k->fd < 0) return true;
-  while (left > 0) {  /* the record, length prefix included, through the validator's reader */
+  while (left > 0) { /* the record, length prefix included, through the validator's reader */
     size_t n = k->buf_size - k->buffered;
     if (n > left) n = (size_t)left;
     if (n > reader->cap) n = reader->cap;
@@ -190,18 +198,18 @@ typedef enum mode { MODE_KEEP, MODE_TRUNCATE, MODE_SALVAGE } mode;
 
 typedef struct plan {
   mode mode;
-  int tail_kept;              /* MODE_KEEP with bytes after the valid prefix: describe as is */
+  int tail_kept; /* MODE_KEEP with bytes after the valid prefix: describe as is */
   uint64_t keep_bytes, keep_records, last_id, time_min, time_max;
-  int ends;                   /* the kept records end with a TraceEnd */
+  int ends;                    /* the kept records end with a TraceEnd */
   unsigned char end_frame[64]; /* the TraceEnd to append */
   size_t end_len;
   uint64_t final_records, final_bytes;
-  char *json;                 /* the manifest to write */
+  char *json; /* the manifest to write */
 } plan;
 
 /* [varint length][Event] of a TraceEnd, through the writer's encoder. */
-static size_t encode_trace_end(uint64_t event_id, uint64_t time_ns, int32_t exit_code, unsigned char *out,
-                               size_t cap) {
+static size_t encode_trace_end(uint64_t event_id, uint64_t time_ns, int32_t exit_code,
+                               unsigned char *out, size_t cap) {
   Google__Protobuf__Timestamp ts = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
   ts.seconds = (int64_t)(time_ns / 1000000000u);
   ts.nanos = (int32_t)(time_ns % 1000000000u);
@@ -260,8 +268,8 @@ static char *json_u64(uint64_t v) {
 
 /* Keys the recovery computes; an old manifest's values of them are not carried over. */
 static int recomputed(const char *key) {
-  static const char *const kKeys[] = {"formatVersion", "os", "arch", "timeStartNs", "timeEndNs",
-                                      "eventCount", "bytesWritten"};
+  static const char *const kKeys[] = {"formatVersion", "os",         "arch",        "timeStartNs",
+                                      "timeEndNs",     "eventCount", "bytesWritten"};
   for (size_t i = 0; i < sizeof kKeys / sizeof kKeys[0]; i++) {
     if (strcmp(key, kKeys[i]) == 0) return 1;
   }
@@ -269,8 +277,8 @@ static int recomputed(const char *key) {
 }
 
 /* A TraceStart string for the manifest, or the old manifest's, or `fallback`. */
-static char *start_text(const atf_validate_text *t, const recover_old_manifest *old, const char *key,
-                        const char *fallback) {
+static char *start_text(const atf_validate_text *t, const recover_old_manifest *old,
+                        const char *key, const char *fallback) {
   if (t->len > 0) return json_string(t->data, t->len);
   const recover_member *m = recover_old_manifest_get(old, key);
   if (m != NULL && m->json[0] == '"') return dup_text(m->json);
@@ -289,13 +297,14 @@ typedef struct facts {
 /* Renders the manifest of the plan into p->json. Returns 0, or a status with r->message. */
 static atf_recover_status render_manifest(const facts *x, plan *p, atf_recover_result *r) {
   const atf_validate_report *rep = x->rep;
-  const atf_validate_text *texts[] = {&rep->operating_system, &rep->cpu_architecture, &rep->executable_path};
+  const atf_validate_text *texts[] = {&rep->operating_system, &rep->cpu_architecture,
+                                      &rep->executable_path};
   const char *names[] = {"operating_system", "cpu_architecture", "executable_path"};
   for (int i = 0; i < 3; i++) {
     if (texts[i]->truncated) {
       return say(r, ATF_RECOVER_E_CANNOT,
-                 "%s: TraceStart.%s is over %u bytes: no trace.json can hold it; nothing changed", x->dir,
-                 names[i], ATF_VALIDATE_MAX_TEXT);
+                 "%s: TraceStart.%s is over %u bytes: no trace.json can hold it; nothing changed",
+                 x->dir, names[i], ATF_VALIDATE_MAX_TEXT);
     }
   }
   members ms;
@@ -313,13 +322,16 @@ static atf_recover_status render_manifest(const facts *x, plan *p, atf_recover_r
     put(&ms, "pid", json_u64(pid));
   }
   if (recover_old_manifest_get(x->old, "executablePath") == NULL) {
-    put(&ms, "executablePath", json_string(rep->executable_path.data ? rep->executable_path.data : "",
-                                           rep->executable_path.len));
+    put(&ms, "executablePath",
+        json_string(rep->executable_path.data ? rep->executable_path.data : "",
+                    rep->executable_path.len));
   }
-  if (recover_old_manifest_get(x->old, "writer") == NULL) put(&ms, "writer", dup_text("\"unknown\""));
+  if (recover_old_manifest_get(x->old, "writer") == NULL)
+    put(&ms, "writer", dup_text("\"unknown\""));
   if (recover_old_manifest_get(x->old, "clock") == NULL) put(&ms, "clock", dup_text("\"unknown\""));
   for (size_t i = 0; i < x->old->n && !ms.oom; i++) {
-    if (!recomputed(x->old->members[i].key)) put(&ms, x->old->members[i].key, dup_text(x->old->members[i].json));
+    if (!recomputed(x->old->members[i].key))
+      put(&ms, x->old->members[i].key, dup_text(x->old->members[i].json));
   }
   put(&ms, "recovered", dup_text("true"));
   put(&ms, "recoveredBy", dup_text("\"atf-recover\""));
@@ -358,12 +370,13 @@ static atf_recover_status render_manifest(const facts *x, plan *p, atf_recover_r
   char why[256];
   if (len > ATF_VALIDATE_MAX_MANIFEST) {
     return say(r, ATF_RECOVER_E_CANNOT,
-               "%s: the rebuilt trace.json would be %zu bytes, over the %u a manifest may hold; nothing changed",
+               "%s: the rebuilt trace.json would be %zu bytes, over the %u a manifest may hold; "
+               "nothing changed",
                x->dir, len, ATF_VALIDATE_MAX_MANIFEST);
   }
   if (!recover_manifest_check(p->json, len, why, sizeof why)) { /* never: a guard of the above */
-    return say(r, ATF_RECOVER_E_CANNOT, "%s: the rebuilt trace.json would not validate (%s); nothing changed",
-               x->dir, why);
+    return say(r, ATF_RECOVER_E_CANNOT,
+               "%s: the rebuilt trace.json would not validate (%s); nothing changed", x->dir, why);
   }
   return ATF_RECOVER_OK;
 }
@@ -383,7 +396,8 @@ static void read_old_manifest(int dirfd, recover_old_manifest *old) {
   if (atf_file_open(dirfd, MANIFEST, true, &fd, &size, &why) != 0) return;
   char *data = NULL;
   size_t len = 0;
-  if (atf_file_read_all(fd, size, ATF_VALIDATE_MAX_MANIFEST, &data, &len) == 0 && len <= ATF_VALIDATE_MAX_MANIFEST) {
+  if (atf_file_read_all(fd, size, ATF_VALIDATE_MAX_MANIFEST, &data, &len) == 0 &&
+      len <= ATF_VALIDATE_MAX_MANIFEST) {
     (void)recover_old_manifest_read(data, len, old); /* out of memory: nothing carried over */
   }
   free(data);
@@ -421,32 +435,39 @@ typedef struct session {
 
 /* Acts, first half: moves the old manifest aside and removes what is not kept from events.bin,
  * into its side file. Names the side files in r and `tmp_aside`. */
-static atf_recover_status act_aside(session *s, plan *p, atf_recover_result *r, kept *k, char *tmp_aside,
-                                    size_t tmp_size) {
+static atf_recover_status act_aside(session *s, plan *p, atf_recover_result *r, kept *k,
+                                    char *tmp_aside, size_t tmp_size) {
   int err;
-  if ((err = keep_aside(s->dirfd, MANIFEST_TMP, MANIFEST_TMP ".invalid", tmp_aside, tmp_size)) != 0) {
-    return say(r, ATF_RECOVER_E_IO, "%s/%s: keeping it aside: %s", s->dir, MANIFEST_TMP, strerror(err));
+  if ((err = keep_aside(s->dirfd, MANIFEST_TMP, MANIFEST_TMP ".invalid", tmp_aside, tmp_size)) !=
+      0) {
+    return say(r, ATF_RECOVER_E_IO, "%s/%s: keeping it aside: %s", s->dir, MANIFEST_TMP,
+               strerror(err));
   }
-  if ((err = keep_aside(s->dirfd, MANIFEST, MANIFEST ".invalid", r->manifest_aside, sizeof r->manifest_aside)) != 0) {
+  if ((err = keep_aside(s->dirfd, MANIFEST, MANIFEST ".invalid", r->manifest_aside,
+                        sizeof r->manifest_aside)) != 0) {
     return say(r, ATF_RECOVER_E_IO, "%s/%s: keeping it aside: %s", s->dir, MANIFEST, strerror(err));
   }
   if (p->mode == MODE_TRUNCATE && r->tail_bytes > 0) {
     int fd = -1;
-    err = first_free(s->dirfd, EVENTS ".cut", r->events_aside, sizeof r->events_aside, create_at, &fd);
+    err = first_free(s->dirfd, EVENTS ".cut", r->events_aside, sizeof r->events_aside, create_at,
+                     &fd);
     if (err == 0) err = copy_tail(s->events, fd, p->keep_bytes, r->file_bytes);
     if (fd >= 0) close(fd);
     if (err == 0) err = fsync_dir(s->dirfd);
     if (err == 0 && ftruncate(s->events, (off_t)p->keep_bytes) != 0) err = errno;
-    if (err != 0) return say(r, ATF_RECOVER_E_IO, "%s: cutting events.bin: %s", s->dir, strerror(err));
+    if (err != 0)
+      return say(r, ATF_RECOVER_E_IO, "%s: cutting events.bin: %s", s->dir, strerror(err));
     r->tail_cut = 1;
   } else if (p->mode == MODE_SALVAGE) {
     if (!flush_kept(k) || fsync(k->fd) != 0) {
-      return say(r, ATF_RECOVER_E_IO, "%s/%s: %s", s->dir, s->salvage_tmp, strerror(k->failed ? k->err : errno));
+      return say(r, ATF_RECOVER_E_IO, "%s/%s: %s", s->dir, s->salvage_tmp,
+                 strerror(k->failed ? k->err : errno));
     }
     err = keep_aside(s->dirfd, EVENTS, EVENTS ".orig", r->events_aside, sizeof r->events_aside);
     if (err == 0 && renameat(s->dirfd, s->salvage_tmp, s->dirfd, EVENTS) != 0) err = errno;
     if (err == 0) err = fsync_dir(s->dirfd);
-    if (err != 0) return say(r, ATF_RECOVER_E_IO, "%s: replacing events.bin: %s", s->dir, strerror(err));
+    if (err != 0)
+      return say(r, ATF_RECOVER_E_IO, "%s: replacing events.bin: %s", s->dir, strerror(err));
     s->salvage_tmp[0] = '\0';
     close(s->events);
     s->events = k->fd; /* the new events.bin */
@@ -456,7 +477,8 @@ static atf_recover_status act_aside(session *s, plan *p, atf_recover_result *r, 
   return ATF_RECOVER_OK;
 }
 
-/* Acts, second half: appends the TraceEnd if needed, makes events.bin durable, writes trace.json. */
+/* Acts, second half: appends the TraceEnd if needed, makes events.bin durable, writes trace.json.
+ */
 static atf_recover_status act_finish(session *s, plan *p, atf_recover_result *r) {
   if (!p->ends && !p->tail_kept) {
     if (!write_all(s->events, p->end_frame, p->end_len, p->keep_bytes)) {
@@ -464,9 +486,11 @@ static atf_recover_status act_finish(session *s, plan *p, atf_recover_result *r)
     }
     r->trace_end_appended = 1;
   }
-  if (fsync(s->events) != 0) return say(r, ATF_RECOVER_E_IO, "%s/events.bin: fsync: %s", s->dir, strerror(errno));
+  if (fsync(s->events) != 0)
+    return say(r, ATF_RECOVER_E_IO, "%s/events.bin: fsync: %s", s->dir, strerror(errno));
   int err = 0;
-  if (atf_manifest_write(atf_file_ops_posix(), s->dir, p->json, strlen(p->json), &err) != ATF_WRITER_OK) {
+  if (atf_manifest_write(atf_file_ops_posix(), s->dir, p->json, strlen(p->json), &err) !=
+      ATF_WRITER_OK) {
     return say(r, ATF_RECOVER_E_IO, "%s: cannot write trace.json: %s", s->dir, strerror(err));
   }
   r->manifest_written = 1;
@@ -474,7 +498,8 @@ static atf_recover_status act_finish(session *s, plan *p, atf_recover_result *r)
 }
 
 /* What the plan keeps, from the report (valid prefix) or the salvage pass. */
-static void plan_keep(const atf_validate_report *rep, const kept *k, plan *p, atf_recover_result *r) {
+static void plan_keep(const atf_validate_report *rep, const kept *k, plan *p,
+                      atf_recover_result *r) {
   if (p->mode == MODE_SALVAGE) {
     p->keep_bytes = k->bytes;
     p->keep_records = k->records;
@@ -522,19 +547,24 @@ static atf_recover_status validate_again(session *s, atf_recover_result *r) {
 
 static void describe(const session *s, const plan *p, atf_recover_result *r, int dry) {
   char what[400];
-  int n = snprintf(what, sizeof what, "kept %" PRIu64 " records (%" PRIu64 " bytes)", p->keep_records, p->keep_bytes);
+  int n = snprintf(what, sizeof what, "kept %" PRIu64 " records (%" PRIu64 " bytes)",
+                   p->keep_records, p->keep_bytes);
   if (p->mode == MODE_TRUNCATE && r->tail_bytes > 0) {
-    n += snprintf(what + n, sizeof what - (size_t)n, ", cut %" PRIu64 " bytes at offset %" PRIu64 " %s",
-                  r->tail_bytes, p->keep_bytes, dry ? "(to be kept in events.bin.cut)" : "kept in ");
+    n += snprintf(what + n, sizeof what - (size_t)n,
+                  ", cut %" PRIu64 " bytes at offset %" PRIu64 " %s", r->tail_bytes, p->keep_bytes,
+                  dry ? "(to be kept in events.bin.cut)" : "kept in ");
     if (!dry) n += snprintf(what + n, sizeof what - (size_t)n, "%s", r->events_aside);
   } else if (p->mode == MODE_SALVAGE) {
     n += snprintf(what + n, sizeof what - (size_t)n,
-                  ", dropped %" PRIu64 " records (%" PRIu64 " bytes), the original %s%s", r->dropped_records,
-                  r->tail_bytes, dry ? "to be kept whole as events.bin.orig" : "kept whole as ",
+                  ", dropped %" PRIu64 " records (%" PRIu64 " bytes), the original %s%s",
+                  r->dropped_records, r->tail_bytes,
+                  dry ? "to be kept whole as events.bin.orig" : "kept whole as ",
                   dry ? "" : r->events_aside);
   }
-  n += snprintf(what + n, sizeof what - (size_t)n, ", %s TraceEnd", p->ends ? "kept the" : "appended a");
-  if (r->manifest_aside[0]) snprintf(what + n, sizeof what - (size_t)n, "; old trace.json kept as %s", r->manifest_aside);
+  n += snprintf(what + n, sizeof what - (size_t)n, ", %s TraceEnd",
+                p->ends ? "kept the" : "appended a");
+  if (r->manifest_aside[0])
+    snprintf(what + n, sizeof what - (size_t)n, "; old trace.json kept as %s", r->manifest_aside);
   say(r, ATF_RECOVER_OK, "%s %s: %s", dry ? "would recover" : "recovered", s->dir, what);
 }
 
@@ -544,11 +574,16 @@ static atf_recover_status recover(session *s, const atf_recover_options *o, atf_
   memset(&k, 0, sizeof k);
   k.fd = -1;
   if (md == MODE_SALVAGE && !o->dry_run) {
-    int err = first_free(s->dirfd, EVENTS ".salvage-tmp", s->salvage_tmp, sizeof s->salvage_tmp, create_at, &k.fd);
+    int err = first_free(s->dirfd, EVENTS ".salvage-tmp", s->salvage_tmp, sizeof s->salvage_tmp,
+                         create_at, &k.fd);
     struct stat st;
-    k.buf_size = fstat(s->events, &st) == 0 && (uint64_t)st.st_size < COPY_BUFFER ? (size_t)st.st_size + 1 : COPY_BUFFER;
+    k.buf_size = fstat(s->events, &st) == 0 && (uint64_t)st.st_size < COPY_BUFFER
+                     ? (size_t)st.st_size + 1
+                     : COPY_BUFFER;
     if (err == 0 && (k.buf = malloc(k.buf_size)) == NULL) err = ENOMEM;
-    if (err != 0) return say(r, ATF_RECOVER_E_IO, "%s: creating the salvaged events.bin: %s", s->dir, strerror(err));
+    if (err != 0)
+      return say(r, ATF_RECOVER_E_IO, "%s: creating the salvaged events.bin: %s", s->dir,
+                 strerror(err));
   }
   /* Look: one pass; salvage copies the records it keeps as it goes. */
   atf_validate_options vo;
@@ -577,18 +612,23 @@ static atf_recover_status recover(session *s, const atf_recover_options *o, atf_
     goto out;
   }
   if (p.keep_records == 0) {
-    st = say(r, ATF_RECOVER_E_NO_PREFIX, "%s: no valid record at the start (%s)", s->dir, first_error(&rep));
+    st = say(r, ATF_RECOVER_E_NO_PREFIX, "%s: no valid record at the start (%s)", s->dir,
+             first_error(&rep));
     goto out;
   }
-  if (md == MODE_SALVAGE && r->tail_bytes == 0) p.mode = MODE_KEEP; /* nothing to drop: no rewrite */
+  if (md == MODE_SALVAGE && r->tail_bytes == 0)
+    p.mode = MODE_KEEP; /* nothing to drop: no rewrite */
   /* Event ids strictly increase, so nothing can follow an event_id of 2^64-1. */
   if (!p.ends && !p.tail_kept && p.last_id == UINT64_MAX) {
-    st = say(r, ATF_RECOVER_E_CANNOT,
-             "%s: the last kept record has event_id 2^64-1: no TraceEnd can follow it; nothing changed", s->dir);
+    st = say(
+        r, ATF_RECOVER_E_CANNOT,
+        "%s: the last kept record has event_id 2^64-1: no TraceEnd can follow it; nothing changed",
+        s->dir);
     goto out;
   }
   if (!p.ends && !p.tail_kept) {
-    p.end_len = encode_trace_end(p.last_id + 1, p.time_max, o->exit_code, p.end_frame, sizeof p.end_frame);
+    p.end_len =
+        encode_trace_end(p.last_id + 1, p.time_max, o->exit_code, p.end_frame, sizeof p.end_frame);
   }
   if (!p.tail_kept) {
     p.final_records = p.keep_records + (p.ends ? 0 : 1);
@@ -623,13 +663,16 @@ static atf_recover_status recover(session *s, const atf_recover_options *o, atf_
   x.side_files[2] = tmp_aside;
   free(p.json);
   p.json = NULL;
-  if ((st = render_manifest(&x, &p, r)) != ATF_RECOVER_OK || (st = act_finish(s, &p, r)) != ATF_RECOVER_OK) goto out;
+  if ((st = render_manifest(&x, &p, r)) != ATF_RECOVER_OK ||
+      (st = act_finish(s, &p, r)) != ATF_RECOVER_OK)
+    goto out;
   if (p.tail_kept) {
     st = say(r, ATF_RECOVER_TAIL_KEPT,
-             "wrote trace.json (recovered); events.bin keeps %" PRIu64 " bytes after its valid prefix of %" PRIu64
+             "wrote trace.json (recovered); events.bin keeps %" PRIu64
+             " bytes after its valid prefix of %" PRIu64
              " (%s)%s%s: run with --truncate or --salvage to remove them",
-             r->tail_bytes, r->prefix_bytes, first_error(&rep), r->manifest_aside[0] ? "; old trace.json kept as " : "",
-             r->manifest_aside);
+             r->tail_bytes, r->prefix_bytes, first_error(&rep),
+             r->manifest_aside[0] ? "; old trace.json kept as " : "", r->manifest_aside);
     goto out;
   }
   r->final_bytes = p.final_bytes;
@@ -645,17 +688,19 @@ out:
   return st;
 }
 
-atf_recover_status atf_recover_session(const char *dir, const atf_recover_options *opt, atf_recover_result *r) {
+atf_recover_status atf_recover_session(const char *dir, const atf_recover_options *opt,
+                                       atf_recover_result *r) {
   atf_recover_options defaults;
   atf_recover_options_init(&defaults);
   const atf_recover_options *o = opt ? opt : &defaults;
   memset(r, 0, sizeof *r);
   if (dir == NULL || dir[0] == '\0') return say(r, ATF_RECOVER_E_USAGE, "no session directory");
-  if (o->truncate && o->salvage) return say(r, ATF_RECOVER_E_USAGE, "truncate and salvage exclude each other");
+  if (o->truncate && o->salvage)
+    return say(r, ATF_RECOVER_E_USAGE, "truncate and salvage exclude each other");
   /* The writer's manifest writer names files by path: check the room before anything changes. */
   if (strlen(dir) + sizeof "/" MANIFEST_TMP > PATH_MAX) {
-    return say(r, ATF_RECOVER_E_USAGE, "session directory path of %zu bytes: too long for trace.json's names",
-               strlen(dir));
+    return say(r, ATF_RECOVER_E_USAGE,
+               "session directory path of %zu bytes: too long for trace.json's names", strlen(dir));
   }
   session s;
   memset(&s, 0, sizeof s);
@@ -671,7 +716,8 @@ atf_recover_status atf_recover_session(const char *dir, const atf_recover_option
     return say(r, ATF_RECOVER_E_IO, "%s/%s: %s", dir, EVENTS, atf_file_strerror(err, why));
   }
   close(fd);
-  s.events = openat(s.dirfd, EVENTS, (o->dry_run ? O_RDONLY : O_RDWR) | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+  s.events = openat(s.dirfd, EVENTS,
+                    (o->dry_run ? O_RDONLY : O_RDWR) | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
   atf_recover_status st;
   if (s.events < 0) {
     st = say(r, ATF_RECOVER_E_IO, "%s/%s: %s", dir, EVENTS, strerror(errno));

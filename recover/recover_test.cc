@@ -26,7 +26,7 @@ using atf_test::ReadFile;
 using atf_test::Validate;
 
 // Offsets of each record's length prefix, plus the file size at the end.
-std::vector<size_t> FrameOffsets(const std::string& data) {
+std::vector<size_t> FrameOffsets(const std::string &data) {
   std::vector<size_t> out;
   size_t off = 0;
   while (off < data.size()) {
@@ -45,15 +45,15 @@ std::vector<size_t> FrameOffsets(const std::string& data) {
   return out;
 }
 
-void WriteFile(const std::string& path, const std::string& data) {
-  FILE* f = std::fopen(path.c_str(), "wb");
+void WriteFile(const std::string &path, const std::string &data) {
+  FILE *f = std::fopen(path.c_str(), "wb");
   ASSERT_NE(f, nullptr);
   ASSERT_EQ(std::fwrite(data.data(), 1, data.size(), f), data.size());
   std::fclose(f);
 }
 
 // A finalized session of 1 + 2 * pairs + 1 records; returns its directory.
-std::string MakeSession(const std::string& name, int pairs) {
+std::string MakeSession(const std::string &name, int pairs) {
   static int n = 0;
   std::string root = atf_test::TempDir(name + std::to_string(n++));
   atf_tracer_options o;
@@ -76,7 +76,7 @@ std::string MakeSession(const std::string& name, int pairs) {
   return dir;
 }
 
-atf_recover_status Recover(const std::string& dir, bool truncate, atf_recover_result* r,
+atf_recover_status Recover(const std::string &dir, bool truncate, atf_recover_result *r,
                            bool dry_run = false) {
   atf_recover_options o;
   atf_recover_options_init(&o);
@@ -154,7 +154,8 @@ TEST(RecoverTest, TornTailIsKeptWithoutTruncateAndCutWithIt) {
   atf_test::Verdict after = Validate(dir);
   EXPECT_TRUE(after.valid) << after.text;
   EXPECT_TRUE(after.recovered);
-  EXPECT_EQ(ReadFile(dir + "/trace.json.invalid"), first_manifest) << "the first recovered manifest is kept";
+  EXPECT_EQ(ReadFile(dir + "/trace.json.invalid"), first_manifest)
+      << "the first recovered manifest is kept";
   EXPECT_EQ(ReadFile(dir + "/events.bin.cut"), torn.substr(frames[9])) << "the cut bytes are kept";
   EXPECT_STREQ(r.events_aside, "events.bin.cut");
   EXPECT_NE(std::string(r.message).find("events.bin.cut"), std::string::npos) << r.message;
@@ -171,7 +172,8 @@ TEST(RecoverTest, CorruptRecordInTheMiddleEndsThePrefix) {
   EXPECT_EQ(r.prefix_records, 4u);
   EXPECT_EQ(r.final_records, 5u);
   EXPECT_TRUE(FileExists(dir + "/trace.json.invalid")) << "the old manifest is kept aside";
-  EXPECT_EQ(ReadFile(dir + "/events.bin.cut"), events.substr(frames[4])) << "every cut byte is kept";
+  EXPECT_EQ(ReadFile(dir + "/events.bin.cut"), events.substr(frames[4]))
+      << "every cut byte is kept";
   EXPECT_TRUE(Validate(dir).valid) << Validate(dir).text;
 }
 
@@ -210,7 +212,7 @@ TEST(RecoverTest, NothingToKeep) {
 // ---- issue 12: recovery destroys nothing -------------------------------------------------
 
 // Hand-made events (this test does not share the validator's builders): [varint length][Event].
-std::string Frame(const atf::v4::Event& e) {
+std::string Frame(const atf::v4::Event &e) {
   std::string body = e.SerializeAsString(), out;
   for (uint64_t v = body.size();; v >>= 7) {
     out.push_back(static_cast<char>((v & 0x7f) | (v > 0x7f ? 0x80 : 0)));
@@ -230,7 +232,7 @@ atf::v4::Event At(uint64_t id, int32_t tid, uint64_t ns) {
 
 const uint64_t kNs = 1700000000123456789ull;
 
-atf::v4::Event StartEvent(const std::string& os = "linux") {
+atf::v4::Event StartEvent(const std::string &os = "linux") {
   atf::v4::Event e = At(0, 0, kNs);
   e.mutable_trace_start()->set_executable_path("/usr/bin/app");
   e.mutable_trace_start()->set_operating_system(os);
@@ -245,7 +247,8 @@ atf::v4::Event CallEvent(uint64_t id, uint64_t ns) {
 }
 
 // A session directory .../pid_<pid> holding `events` and, unless empty, `manifest`.
-std::string Session(const std::string& name, const std::string& events, const std::string& manifest = "") {
+std::string Session(const std::string &name, const std::string &events,
+                    const std::string &manifest = "") {
   std::string dir = atf_test::TempDir(name) + "/pid_4321";
   mkdir(dir.c_str(), 0755);
   WriteFile(dir + "/events.bin", events);
@@ -256,14 +259,17 @@ std::string Session(const std::string& name, const std::string& events, const st
 struct Manifest {
   atf_json_doc doc;
   std::string text;
-  explicit Manifest(const std::string& path) : text(ReadFile(path)) {
-    EXPECT_EQ(atf_json_parse(text.data(), text.size(), &doc), ATF_JSON_OK) << doc.error << "\n" << text;
+  explicit Manifest(const std::string &path) : text(ReadFile(path)) {
+    EXPECT_EQ(atf_json_parse(text.data(), text.size(), &doc), ATF_JSON_OK) << doc.error << "\n"
+                                                                           << text;
   }
   ~Manifest() { atf_json_free(&doc); }
   // A member's text, verbatim.
-  std::string Raw(const char* key) const {
+  std::string Raw(const char *key) const {
     const size_t v = atf_json_get(&doc, 0, key);
-    return v == ATF_JSON_NONE ? "(absent)" : text.substr(doc.nodes[v].offset, doc.nodes[v].end - doc.nodes[v].offset);
+    return v == ATF_JSON_NONE
+               ? "(absent)"
+               : text.substr(doc.nodes[v].offset, doc.nodes[v].end - doc.nodes[v].offset);
   }
 };
 
@@ -289,12 +295,15 @@ TEST(RecoverKeeps, TheOriginalManifestAcrossRuns) {
 // What the old manifest knew survives: sessionId, pid, executablePath, modules, droppedEvents (and
 // by thread), unknown keys, verbatim; broken keys are left out (they stay in trace.json.invalid).
 TEST(RecoverKeeps, WhatTheOldManifestKnew) {
-  std::string events = Frame(StartEvent()) + Frame(CallEvent(1, kNs + 1)) + Frame(CallEvent(2, kNs + 2));
+  std::string events =
+      Frame(StartEvent()) + Frame(CallEvent(1, kNs + 1)) + Frame(CallEvent(2, kNs + 2));
   const std::string old =
-      "{\"os\": \"linux\", \"arch\": \"x86_64\", \"pid\": 18446744073709551615, \"sessionId\": 987654321987,"
+      "{\"os\": \"linux\", \"arch\": \"x86_64\", \"pid\": 18446744073709551615, \"sessionId\": "
+      "987654321987,"
       " \"executablePath\": \"/opt/the \\\"app\\\"\", \"timeStartNs\": 1000, \"timeEndNs\": 2000,"
       " \"eventCount\": 99, \"bytesWritten\": 1,"
-      " \"modules\": [\"0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0\", \"8e9f0a1b-2c3d-4e5f-8071-92a3b4c5d6e7\"],"
+      " \"modules\": [\"0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0\", "
+      "\"8e9f0a1b-2c3d-4e5f-8071-92a3b4c5d6e7\"],"
       " \"droppedEvents\": 12, \"droppedEventsByThread\": {\"-5\": 12}, \"clock\": \"custom\","
       " \"vendor\": {\"exact\": 18446744073709551614, \"list\": [1, \"\\u0000\"]},"
       " \"recovered\": \"not a boolean\"}";
@@ -308,7 +317,8 @@ TEST(RecoverKeeps, WhatTheOldManifestKnew) {
   EXPECT_EQ(m.Raw("pid"), "18446744073709551615");
   EXPECT_EQ(m.Raw("sessionId"), "987654321987");
   EXPECT_EQ(m.Raw("executablePath"), "\"/opt/the \\\"app\\\"\"");
-  EXPECT_EQ(m.Raw("modules"), "[\"0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0\", \"8e9f0a1b-2c3d-4e5f-8071-92a3b4c5d6e7\"]");
+  EXPECT_EQ(m.Raw("modules"),
+            "[\"0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0\", \"8e9f0a1b-2c3d-4e5f-8071-92a3b4c5d6e7\"]");
   EXPECT_EQ(m.Raw("droppedEvents"), "12");
   EXPECT_EQ(m.Raw("droppedEventsByThread"), "{\"-5\": 12}");
   EXPECT_EQ(m.Raw("clock"), "\"custom\"");
@@ -323,7 +333,8 @@ TEST(RecoverKeeps, WhatTheOldManifestKnew) {
 // Without an old manifest: pid from the directory name (even with a trailing slash), os and arch
 // from TraceStart, a NUL in them kept (escaped), nothing invented.
 TEST(RecoverKeeps, TraceStartStringsWhole) {
-  const std::string events = Frame(StartEvent(std::string("lin\0ux", 6))) + Frame(CallEvent(1, kNs + 1));
+  const std::string events =
+      Frame(StartEvent(std::string("lin\0ux", 6))) + Frame(CallEvent(1, kNs + 1));
   const std::string dir = Session("nul_os", events);
   atf_recover_result r;
   ASSERT_EQ(Recover(dir + "//", false, &r), ATF_RECOVER_OK) << r.message;
@@ -363,7 +374,8 @@ TEST(RecoverKeeps, SalvageKeepsEveryRecordThatStillDecodes) {
   EXPECT_EQ(r.prefix_records, 21u);
   EXPECT_EQ(r.dropped_records, 1u);
   EXPECT_FALSE(r.trace_end_appended) << "the session's own TraceEnd is kept";
-  EXPECT_EQ(ReadFile(dir + "/events.bin"), events.substr(0, frames[10]) + events.substr(frames[11]));
+  EXPECT_EQ(ReadFile(dir + "/events.bin"),
+            events.substr(0, frames[10]) + events.substr(frames[11]));
   EXPECT_EQ(ReadFile(dir + "/events.bin.orig"), damaged) << "the original is kept whole";
   EXPECT_STREQ(r.events_aside, "events.bin.orig");
   EXPECT_NE(std::string(r.message).find("events.bin.orig"), std::string::npos) << r.message;
@@ -387,7 +399,8 @@ TEST(RecoverKeeps, SalvageOfRecordsLargerThanItsBuffer) {
     const std::string frame = Frame(call);
     if (i == 2) {
       damaged_record = frame;
-      damaged_record[damaged_record.size() - 10] = static_cast<char>(0xff);  // invalid UTF-8 in the symbol
+      damaged_record[damaged_record.size() - 10] =
+          static_cast<char>(0xff);  // invalid UTF-8 in the symbol
       events += damaged_record;
     } else {
       events += frame;
@@ -403,9 +416,11 @@ TEST(RecoverKeeps, SalvageOfRecordsLargerThanItsBuffer) {
   EXPECT_TRUE(r.trace_end_appended);
   const std::string kept = ReadFile(dir + "/events.bin");
   const size_t drop_at = events.find(damaged_record);
-  const std::string expected = events.substr(0, drop_at) + events.substr(drop_at + damaged_record.size());
+  const std::string expected =
+      events.substr(0, drop_at) + events.substr(drop_at + damaged_record.size());
   ASSERT_GT(kept.size(), expected.size());
-  EXPECT_TRUE(kept.compare(0, expected.size(), expected) == 0) << "the kept records, in order, byte for byte";
+  EXPECT_TRUE(kept.compare(0, expected.size(), expected) == 0)
+      << "the kept records, in order, byte for byte";
   EXPECT_EQ(ReadFile(dir + "/events.bin.orig"), events);
   EXPECT_TRUE(Validate(dir).valid) << Validate(dir).text;
 }
@@ -425,7 +440,8 @@ TEST(RecoverKeeps, NothingWhenItCannotFinish) {
     EXPECT_FALSE(FileExists(dir + "/trace.json.invalid"));
   }
   // A path that leaves no room for "/trace.json.tmp" within PATH_MAX.
-  const std::string small = Session("long_path", Frame(StartEvent()) + Frame(CallEvent(1, kNs + 1)));
+  const std::string small =
+      Session("long_path", Frame(StartEvent()) + Frame(CallEvent(1, kNs + 1)));
   std::string path = small;
   while (path.size() < 4084) path += "/.";
   atf_recover_result r;
@@ -451,7 +467,8 @@ TEST(RecoverKeeps, RefusesAFifo) {
   ASSERT_EQ(mkfifo((dir + "/events.bin").c_str(), 0644), 0);
   atf_recover_result r;
   EXPECT_EQ(Recover(dir, true, &r), ATF_RECOVER_E_IO);
-  EXPECT_NE(std::string(r.message).find("not a regular file (a FIFO)"), std::string::npos) << r.message;
+  EXPECT_NE(std::string(r.message).find("not a regular file (a FIFO)"), std::string::npos)
+      << r.message;
   atf_recover_options o;
   atf_recover_options_init(&o);
   o.truncate = o.salvage = 1;
@@ -459,14 +476,14 @@ TEST(RecoverKeeps, RefusesAFifo) {
 }
 
 // Runs the atf-recover binary on dir in a child of its own; its peak RSS in KiB.
-long RecoverPeakKib(const std::string& dir, int* status) {
-  const char* srcdir = getenv("TEST_SRCDIR");
+long RecoverPeakKib(const std::string &dir, int *status) {
+  const char *srcdir = getenv("TEST_SRCDIR");
   const std::string bin = std::string(srcdir ? srcdir : ".") + "/atf_v4/recover/atf-recover";
   const pid_t pid = fork();
   if (pid == 0) {
     const int null = open("/dev/null", O_WRONLY);
     dup2(null, 1);
-    execl(bin.c_str(), bin.c_str(), dir.c_str(), static_cast<char*>(nullptr));
+    execl(bin.c_str(), bin.c_str(), dir.c_str(), static_cast<char *>(nullptr));
     _exit(127);
   }
   int raw = 0;
@@ -483,8 +500,13 @@ TEST(RecoverKeeps, LargeRecordsAtBothEndsInLittleMemory) {
   atf::v4::Event start = StartEvent();
   start.mutable_trace_start()->add_args(std::string(17u << 20, 'a'));
   std::string last = At(5, 7, kNs + 5).SerializeAsString();
-  std::string payload = "\x0a\x01" "f";
-  const std::string entry("\x1a\x03\x0a\x01" "A", 5);  // one register "A" (value 0)
+  std::string payload =
+      "\x0a\x01"
+      "f";
+  const std::string entry(
+      "\x1a\x03\x0a\x01"
+      "A",
+      5);  // one register "A" (value 0)
   payload.reserve(17u << 20);
   while (payload.size() < (17u << 20)) payload += entry;
   std::string varint;
@@ -500,7 +522,8 @@ TEST(RecoverKeeps, LargeRecordsAtBothEndsInLittleMemory) {
   }
   const std::string events = Frame(start) + Frame(CallEvent(1, kNs + 1)) + len + last;
   const std::string dir = Session("large_ends", events);
-  const std::string small = Session("small_ends", Frame(StartEvent()) + Frame(CallEvent(1, kNs + 1)));
+  const std::string small =
+      Session("small_ends", Frame(StartEvent()) + Frame(CallEvent(1, kNs + 1)));
   int status = -1, small_status = -1;
   const long small_kib = RecoverPeakKib(small, &small_status);
   const long big_kib = RecoverPeakKib(dir, &status);

@@ -7,6 +7,7 @@ PACKAGES=(
   bazel-bootstrap            # Bazel 4.2.3
   build-essential            # libc headers, binutils, libstdc++ for clang
   clang libclang-rt-14-dev llvm  # compiler, sanitizer and libFuzzer runtimes, llvm-cov
+  clang-format git            # tools/format.sh: the house format (clang-format 14), CI checks it
   pkg-config
   protobuf-compiler libprotobuf-dev    # protoc; Google's C++ protobuf (tests, benchmarks)
   protobuf-c-compiler libprotobuf-c-dev  # writer

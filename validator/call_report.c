@@ -2,9 +2,9 @@
  *
  * A hook of the validation pass (internal/pass.h): the pass frames, decodes and checks every
  * record; the hook gets each record that decodes and decodes a FunctionCall/FunctionReturn once
- * more with a visitor that keeps its symbol. Three tables, all open addressing with linear probing: functions
- * keyed by (address, symbol bytes), threads keyed by thread id, and "active" counts keyed by
- * (thread, function) for the open frames of each function on each thread (an entry is deleted,
+ * more with a visitor that keeps its symbol. Three tables, all open addressing with linear probing:
+ * functions keyed by (address, symbol bytes), threads keyed by thread id, and "active" counts keyed
+ * by (thread, function) for the open frames of each function on each thread (an entry is deleted,
  * by backward shift, when its count returns to 0, so the table never holds more entries than
  * there are open frames). A frame is outermost when its (thread, function) count was 0 on entry.
  */
@@ -68,7 +68,7 @@ typedef struct builder {
   map thread_ids; /* tid + 2^32 -> thread index */
   map active;     /* ((thread << 32) | fn) + 1 -> open frames */
   size_t open_frames;
-  atf_buf symbol; /* the current record's */
+  atf_buf symbol;   /* the current record's */
   uint64_t decoded; /* records the pass handed over */
   bool oom;
 } builder;
@@ -77,7 +77,8 @@ struct atf_call_report_builder {
   builder b;
 };
 
-/* ---- options ----------------------------------------------------------------------------------- */
+/* ---- options -----------------------------------------------------------------------------------
+ */
 
 void atf_call_report_options_init(atf_call_report_options *o) {
   memset(o, 0, sizeof *o);
@@ -113,9 +114,12 @@ int atf_call_report_parse_option(const char *arg, atf_call_report_options *o, ch
   return 0;
 }
 
-/* ---- small helpers ----------------------------------------------------------------------------- */
+/* ---- small helpers -----------------------------------------------------------------------------
+ */
 
-static uint32_t bound(uint32_t asked, uint32_t limit) { return asked == 0 || asked > limit ? limit : asked; }
+static uint32_t bound(uint32_t asked, uint32_t limit) {
+  return asked == 0 || asked > limit ? limit : asked;
+}
 
 static uint64_t add_sat(uint64_t a, uint64_t b) { return a > UINT64_MAX - b ? UINT64_MAX : a + b; }
 
@@ -145,7 +149,8 @@ static bool reserve(void **p, size_t *cap, size_t need, size_t size, size_t firs
   return true;
 }
 
-/* ---- map --------------------------------------------------------------------------------------- */
+/* ---- map ---------------------------------------------------------------------------------------
+ */
 
 static size_t map_find(const map *m, uint64_t key) {
   if (m->cap == 0) return SIZE_MAX;
@@ -222,7 +227,8 @@ static void map_free(map *m) {
   memset(m, 0, sizeof *m);
 }
 
-/* ---- functions and threads --------------------------------------------------------------------- */
+/* ---- functions and threads ---------------------------------------------------------------------
+ */
 
 static bool fn_slots_grow(builder *b) {
   size_t cap = b->fn_slot_cap ? b->fn_slot_cap * 2 : 1024;
@@ -303,7 +309,8 @@ static thread_state *thread_get(builder *b, int32_t tid, size_t *index) {
 
 static uint64_t active_key(size_t thread, uint32_t f) { return (((uint64_t)thread << 32) | f) + 1; }
 
-/* ---- events ------------------------------------------------------------------------------------ */
+/* ---- events ------------------------------------------------------------------------------------
+ */
 
 static void on_call(builder *b, const atf_event *ev) {
   b->rep->calls++;
@@ -367,8 +374,8 @@ static void on_return(builder *b, const atf_event *ev) {
     b->rep->events_over_limits++;
     return;
   }
-  size_t stop = t->depth > ATF_CALL_REPORT_SEARCH_DEPTH ? t->depth - ATF_CALL_REPORT_SEARCH_DEPTH
-                                                        : 0;
+  size_t stop =
+      t->depth > ATF_CALL_REPORT_SEARCH_DEPTH ? t->depth - ATF_CALL_REPORT_SEARCH_DEPTH : 0;
   size_t k = t->depth;
   while (k > stop && t->stack[k - 1].address != ev->address) k--;
   if (k == stop) { /* no open call of this function */
@@ -398,10 +405,11 @@ static void on_register(void *ctx, uint64_t value) {
   (void)value;
 }
 
-/* ---- manifest ---------------------------------------------------------------------------------- */
+/* ---- manifest ----------------------------------------------------------------------------------
+ */
 
-static void read_manifest(atf_call_report *rep, const atf_call_report_options *o,
-                          const char *data, size_t len) {
+static void read_manifest(atf_call_report *rep, const atf_call_report_options *o, const char *data,
+                          size_t len) {
   if (data == NULL) {
     snprintf(rep->manifest_note, sizeof rep->manifest_note,
              "no trace.json (the session did not end normally)");
@@ -432,7 +440,8 @@ static void read_manifest(atf_call_report *rep, const atf_call_report_options *o
   atf_json_free(&doc);
 }
 
-/* ---- build ------------------------------------------------------------------------------------- */
+/* ---- build -------------------------------------------------------------------------------------
+ */
 
 static void builder_free(builder *b) {
   for (size_t i = 0; i < b->nthreads; i++) free(b->threads[i].stack);
@@ -451,11 +460,11 @@ static int row_cmp_name(const atf_call_report_row *a, const atf_call_report_row 
   return a->address < b->address ? -1 : a->address > b->address;
 }
 
-#define DESC(field)                                                  \
-  static int cmp_##field(const void *pa, const void *pb) {           \
-    const atf_call_report_row *a = pa, *b = pb;                      \
-    if (a->field != b->field) return a->field > b->field ? -1 : 1;   \
-    return row_cmp_name(a, b);                                       \
+#define DESC(field)                                                \
+  static int cmp_##field(const void *pa, const void *pb) {         \
+    const atf_call_report_row *a = pa, *b = pb;                    \
+    if (a->field != b->field) return a->field > b->field ? -1 : 1; \
+    return row_cmp_name(a, b);                                     \
   }
 DESC(total_ns)
 DESC(self_ns)
@@ -494,7 +503,8 @@ static bool finish(builder *b, atf_call_report *rep, const atf_call_report_optio
   return true;
 }
 
-atf_call_report_builder *atf_call_report_begin(const atf_call_report_options *o, atf_call_report *rep) {
+atf_call_report_builder *atf_call_report_begin(const atf_call_report_options *o,
+                                               atf_call_report *rep) {
   memset(rep, 0, sizeof *rep);
   atf_call_report_builder *cb = calloc(1, sizeof *cb);
   if (cb == NULL) return NULL;
@@ -508,11 +518,13 @@ atf_call_report_builder *atf_call_report_begin(const atf_call_report_options *o,
   return cb;
 }
 
-bool atf_call_report_on_record(void *ctx, atf_reader *reader, const atf_pass_record *rec, char *reason) {
+bool atf_call_report_on_record(void *ctx, atf_reader *reader, const atf_pass_record *rec,
+                               char *reason) {
   builder *b = &((atf_call_report_builder *)ctx)->b;
   const atf_event *ev = rec->ev;
   b->decoded++;
-  if (ev->payload != ATF_PAYLOAD_FUNCTION_CALL && ev->payload != ATF_PAYLOAD_FUNCTION_RETURN) return true;
+  if (ev->payload != ATF_PAYLOAD_FUNCTION_CALL && ev->payload != ATF_PAYLOAD_FUNCTION_RETURN)
+    return true;
   if (b->o->one_thread && ev->thread_id != b->o->thread_id) return true;
   /* Once more, for the symbol (it decoded in the pass: only a file that changed fails here). */
   const atf_event_visitor visitor = {b, on_text, on_register};
@@ -521,7 +533,8 @@ bool atf_call_report_on_record(void *ctx, atf_reader *reader, const atf_pass_rec
   memset(&err, 0, sizeof err);
   err.quiet = true;
   atf_buf_clear(&b->symbol);
-  if (!atf_decode_record(reader, rec->frame->body_offset, rec->frame->length, &visitor, &again, &err)) {
+  if (!atf_decode_record(reader, rec->frame->body_offset, rec->frame->length, &visitor, &again,
+                         &err)) {
     snprintf(reason, 256, "events.bin: read error");
     return false;
   }
@@ -542,14 +555,15 @@ void atf_call_report_abandon(atf_call_report_builder *cb) {
   free(cb);
 }
 
-bool atf_call_report_finish(atf_call_report_builder *cb, const atf_validate_report *v, const char *manifest,
-                            size_t manifest_len) {
+bool atf_call_report_finish(atf_call_report_builder *cb, const atf_validate_report *v,
+                            const char *manifest, size_t manifest_len) {
   builder *b = &cb->b;
   atf_call_report *rep = b->rep;
   rep->records = v->records;
   rep->stopped_at_framing = v->stopped_at_framing;
   /* Records that did not decode (or were too large), and the broken framing that ended the pass. */
-  rep->invalid_records = v->records - (b->decoded < v->records ? b->decoded : v->records) + v->stopped_at_framing;
+  rep->invalid_records =
+      v->records - (b->decoded < v->records ? b->decoded : v->records) + v->stopped_at_framing;
   read_manifest(rep, b->o, manifest, manifest_len);
   const bool ok = !b->oom && finish(b, rep, b->o);
   builder_free(b);
@@ -558,8 +572,9 @@ bool atf_call_report_finish(atf_call_report_builder *cb, const atf_validate_repo
   return ok;
 }
 
-bool atf_call_report_build(const uint8_t *events, size_t events_len, const char *manifest, size_t manifest_len,
-                           const atf_call_report_options *o, atf_call_report *rep, char *err, size_t err_len) {
+bool atf_call_report_build(const uint8_t *events, size_t events_len, const char *manifest,
+                           size_t manifest_len, const atf_call_report_options *o,
+                           atf_call_report *rep, char *err, size_t err_len) {
   atf_call_report_builder *cb = atf_call_report_begin(o, rep);
   if (cb == NULL) {
     snprintf(err, err_len, "out of memory");
@@ -571,8 +586,8 @@ bool atf_call_report_build(const uint8_t *events, size_t events_len, const char 
   vo.max_errors = 0; /* the report counts records; the caller validates if it wants the errors */
   const atf_pass_hooks hooks = {cb, false, atf_call_report_on_record};
   atf_validate_report v;
-  const atf_validate_status st = atf_pass_run_buffers(events, events_len, (const uint8_t *)manifest, manifest_len,
-                                                      &vo, &hooks, &v);
+  const atf_validate_status st = atf_pass_run_buffers(events, events_len, (const uint8_t *)manifest,
+                                                      manifest_len, &vo, &hooks, &v);
   bool ok = st == ATF_VALIDATE_OK;
   if (!ok) {
     snprintf(err, err_len, "%s", v.reason[0] ? v.reason : atf_validate_strerror(st));
@@ -592,7 +607,8 @@ void atf_call_report_free(atf_call_report *rep) {
   rep->nrows = 0;
 }
 
-/* ---- output ------------------------------------------------------------------------------------ */
+/* ---- output ------------------------------------------------------------------------------------
+ */
 
 static void seconds(char *buf, size_t len, uint64_t ns) {
   snprintf(buf, len, "%" PRIu64 ".%09" PRIu64, ns / 1000000000u, ns % 1000000000u);
@@ -615,7 +631,8 @@ static void print_drops(const atf_call_report *rep, const atf_call_report_option
     return;
   }
   fprintf(out,
-          "# drops: %" PRIu64 " events were dropped before they reached events.bin (trace.json): "
+          "# drops: %" PRIu64
+          " events were dropped before they reached events.bin (trace.json): "
           "the table counts only the events in the file; a dropped call's time is in its "
           "caller's self time, a call whose return was dropped has no time\n",
           dropped);
@@ -660,7 +677,8 @@ bool atf_call_report_print(const atf_call_report *rep, const char *source,
   return fflush(out) == 0 && !ferror(out);
 }
 
-/* ---- atf-dump --format=report ------------------------------------------------------------------ */
+/* ---- atf-dump --format=report ------------------------------------------------------------------
+ */
 
 char *atf_call_report_read_manifest(const char *events_path, size_t *len) {
   char path[4096];

@@ -2,8 +2,9 @@
  *
  * What a function tracer's user reads first: for each function, how often it was called, the time
  * from its calls to their returns (total) and that time minus the time spent in traced callees
- * (self), sorted; for all threads or one. Built on the validator's pass (validator/internal/pass.h),
- * never the writer's code: the records are framed, decoded and checked once, as atf-validate does.
+ * (self), sorted; for all threads or one. Built on the validator's pass
+ * (validator/internal/pass.h), never the writer's code: the records are framed, decoded and checked
+ * once, as atf-validate does.
  *
  * Matching: per thread, a FunctionCall opens a frame and the FunctionReturn with the same address
  * closes the innermost open frame of that address. A return whose address is not the innermost
@@ -58,7 +59,7 @@ typedef enum atf_call_report_sort {
 } atf_call_report_sort;
 
 typedef struct atf_call_report_options {
-  bool one_thread;     /* only events of thread_id */
+  bool one_thread; /* only events of thread_id */
   int32_t thread_id;
   atf_call_report_sort sort;
   uint64_t max_record_size; /* records longer than this are skipped as invalid (0: 64 MiB) */
@@ -67,10 +68,10 @@ typedef struct atf_call_report_options {
 } atf_call_report_options;
 
 typedef struct atf_call_report_row {
-  const char *symbol;  /* as in the events; "" when they carried none */
+  const char *symbol; /* as in the events; "" when they carried none */
   uint64_t address;
-  uint64_t calls;      /* FunctionCall events */
-  uint64_t unreturned; /* of calls: no matching FunctionReturn in the file */
+  uint64_t calls;             /* FunctionCall events */
+  uint64_t unreturned;        /* of calls: no matching FunctionReturn in the file */
   uint64_t unmatched_returns; /* FunctionReturn events of this function that closed no call */
   uint64_t total_ns, self_ns;
 } atf_call_report_row;
@@ -78,18 +79,18 @@ typedef struct atf_call_report_row {
 typedef struct atf_call_report {
   atf_call_report_row *rows; /* sorted */
   size_t nrows;
-  uint64_t calls, returns;   /* FunctionCall / FunctionReturn events of the selected threads */
-  uint64_t matched;          /* returns that closed a call */
+  uint64_t calls, returns; /* FunctionCall / FunctionReturn events of the selected threads */
+  uint64_t matched;        /* returns that closed a call */
   uint64_t unreturned, unmatched_returns;
-  uint64_t threads;          /* threads with function events (selected ones) */
+  uint64_t threads; /* threads with function events (selected ones) */
   uint64_t records, invalid_records;
   uint64_t events_over_limits;
-  bool stopped_at_framing;   /* broken framing: nothing after it was read */
+  bool stopped_at_framing; /* broken framing: nothing after it was read */
   /* trace.json: droppedEvents (all threads) and droppedEventsByThread for the selected thread */
   bool manifest_read;
   bool has_dropped, has_thread_dropped;
   uint64_t dropped_events, thread_dropped_events;
-  char manifest_note[160];   /* why the manifest could not be read, when it could not */
+  char manifest_note[160]; /* why the manifest could not be read, when it could not */
   /* private */
   char *names;
   size_t names_len;
@@ -115,11 +116,13 @@ int atf_call_report_parse_option(const char *arg, atf_call_report_options *o, ch
  *
  * `out` is filled as the records arrive; NULL when memory ran out. `o` must outlive the builder. */
 typedef struct atf_call_report_builder atf_call_report_builder;
-atf_call_report_builder *atf_call_report_begin(const atf_call_report_options *o, atf_call_report *out);
+atf_call_report_builder *atf_call_report_begin(const atf_call_report_options *o,
+                                               atf_call_report *out);
 
 /* The pass hook (atf_pass_hooks.on_record); ctx is the builder. Fails (false, `reason` set) when
  * memory ran out or the record could not be read again. */
-bool atf_call_report_on_record(void *ctx, atf_reader *reader, const atf_pass_record *rec, char *reason);
+bool atf_call_report_on_record(void *ctx, atf_reader *reader, const atf_pass_record *rec,
+                               char *reason);
 
 /* After a pass that returned ATF_VALIDATE_OK with report `v`: closes the frames still open, reads
  * `manifest` (trace.json's bytes, may be NULL) for drops, sorts the rows; frees the builder.
@@ -134,9 +137,10 @@ void atf_call_report_abandon(atf_call_report_builder *b);
 /* The whole report of an in-memory events.bin (and trace.json's bytes, may be NULL), through
  * atf_pass_run_buffers() with o->max_record_size (0: 64 MiB). Returns false when memory ran out
  * (`err` says so). */
-ATF_MUST_USE bool atf_call_report_build(const uint8_t *events, size_t events_len, const char *manifest,
-                                        size_t manifest_len, const atf_call_report_options *o,
-                                        atf_call_report *out, char *err, size_t err_len);
+ATF_MUST_USE bool atf_call_report_build(const uint8_t *events, size_t events_len,
+                                        const char *manifest, size_t manifest_len,
+                                        const atf_call_report_options *o, atf_call_report *out,
+                                        char *err, size_t err_len);
 
 /* Prints the report as text: a header of '#' lines (source, threads, counts, drops), then one line
  * per function: total and self time in seconds with nanosecond digits, calls, unreturned, name

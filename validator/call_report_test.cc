@@ -25,7 +25,8 @@ using atf_test::Return;
 constexpr uint64_t T0 = atf_test::kBaseNs;
 
 // Call/Return without registers or stack copy, framed: the bulk tests' events (cheap to encode).
-std::string Light(bool call, uint64_t id, int32_t tid, uint64_t ns, const std::string& symbol, uint64_t address) {
+std::string Light(bool call, uint64_t id, int32_t tid, uint64_t ns, const std::string &symbol,
+                  uint64_t address) {
   Event e;
   e.set_event_id(id);
   e.set_thread_id(tid);
@@ -47,28 +48,28 @@ struct Report {
   std::string printed;
   std::map<std::string, atf_call_report_row> by_name;
 
-  Report(const std::vector<Event>& events, const std::string* manifest = nullptr,
-         atf_call_report_options* opts = nullptr, std::string bytes = "") {
+  Report(const std::vector<Event> &events, const std::string *manifest = nullptr,
+         atf_call_report_options *opts = nullptr, std::string bytes = "") {
     atf_call_report_options o;
     atf_call_report_options_init(&o);
     if (opts != nullptr) o = *opts;
     if (bytes.empty()) bytes = atf_test::Frames(events);
     char err[128] = "";
-    ok = atf_call_report_build(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(),
-                               manifest ? manifest->data() : nullptr, manifest ? manifest->size() : 0, &o, &rep, err,
-                               sizeof err);
+    ok = atf_call_report_build(reinterpret_cast<const uint8_t *>(bytes.data()), bytes.size(),
+                               manifest ? manifest->data() : nullptr,
+                               manifest ? manifest->size() : 0, &o, &rep, err, sizeof err);
     EXPECT_TRUE(ok) << err;
     for (size_t i = 0; ok && i < rep.nrows; ++i) by_name[rep.rows[i].symbol] = rep.rows[i];
-    char* buf = nullptr;
+    char *buf = nullptr;
     size_t len = 0;
-    FILE* f = open_memstream(&buf, &len);
+    FILE *f = open_memstream(&buf, &len);
     atf_call_report_print(&rep, "mem", &o, f);
     fclose(f);
     printed.assign(buf, len);
     free(buf);
   }
   ~Report() { atf_call_report_free(&rep); }
-  const atf_call_report_row& Row(const std::string& name) {
+  const atf_call_report_row &Row(const std::string &name) {
     EXPECT_EQ(by_name.count(name), 1u) << name << "\n" << printed;
     return by_name[name];
   }
@@ -98,15 +99,16 @@ TEST(CallReport, NestedCallsExactTotalAndSelf) {
   EXPECT_EQ(r.Row("B").self_ns, 50u);
   // Sorted by total time: A first. Times printed exactly, in seconds.
   EXPECT_STREQ(r.rep.rows[0].symbol, "A");
-  EXPECT_NE(r.printed.find("0.000000100          0.000000050            1            0  A\n"), std::string::npos)
+  EXPECT_NE(r.printed.find("0.000000100          0.000000050            1            0  A\n"),
+            std::string::npos)
       << r.printed;
   EXPECT_NE(r.printed.find("# drops: unknown: no trace.json"), std::string::npos) << r.printed;
 }
 
 TEST(CallReport, RecursionCountsTheOutermostActivationInTotal) {
   // A [0, 100) calls A [10, 30) which calls A [12, 20).
-  std::vector<Event> ev = {Call(1, 1, T0 + 0, "A", 0x10), Call(2, 1, T0 + 10, "A", 0x10),
-                           Call(3, 1, T0 + 12, "A", 0x10), Return(4, 1, T0 + 20, "A", 0x10),
+  std::vector<Event> ev = {Call(1, 1, T0 + 0, "A", 0x10),    Call(2, 1, T0 + 10, "A", 0x10),
+                           Call(3, 1, T0 + 12, "A", 0x10),   Return(4, 1, T0 + 20, "A", 0x10),
                            Return(5, 1, T0 + 30, "A", 0x10), Return(6, 1, T0 + 100, "A", 0x10)};
   Report r(ev);
   ASSERT_TRUE(r.ok);
@@ -117,8 +119,8 @@ TEST(CallReport, RecursionCountsTheOutermostActivationInTotal) {
 
 TEST(CallReport, ThreadsAreSeparateAndOneCanBeSelected) {
   // Interleaved in the file; each thread's stack is its own.
-  std::vector<Event> ev = {Call(1, 1, T0 + 0, "A", 0x10),  Call(2, 2, T0 + 1, "A", 0x10),
-                           Call(3, 2, T0 + 5, "B", 0x20),  Return(4, 1, T0 + 10, "A", 0x10),
+  std::vector<Event> ev = {Call(1, 1, T0 + 0, "A", 0x10),    Call(2, 2, T0 + 1, "A", 0x10),
+                           Call(3, 2, T0 + 5, "B", 0x20),    Return(4, 1, T0 + 10, "A", 0x10),
                            Return(5, 2, T0 + 25, "B", 0x20), Return(6, 2, T0 + 41, "A", 0x10)};
   Report all(ev);
   ASSERT_TRUE(all.ok);
@@ -142,7 +144,7 @@ TEST(CallReport, ThreadsAreSeparateAndOneCanBeSelected) {
 TEST(CallReport, MissingReturnsAndStrayReturnsAreCountedNotTimed) {
   // B's return is missing (dropped); A's return closes A and leaves B unreturned. C returns
   // without a call. D is still open at the end (exit() inside it).
-  std::vector<Event> ev = {Call(1, 1, T0 + 0, "A", 0x10),    Call(2, 1, T0 + 5, "B", 0x20),
+  std::vector<Event> ev = {Call(1, 1, T0 + 0, "A", 0x10), Call(2, 1, T0 + 5, "B", 0x20),
                            Return(3, 1, T0 + 50, "A", 0x10), Return(4, 1, T0 + 60, "C", 0x30),
                            Call(5, 1, T0 + 70, "D", 0x40)};
   Report r(ev);
@@ -159,8 +161,9 @@ TEST(CallReport, MissingReturnsAndStrayReturnsAreCountedNotTimed) {
   EXPECT_EQ(r.Row("C").calls, 0u);
   EXPECT_EQ(r.Row("C").unmatched_returns, 1u);
   EXPECT_EQ(r.Row("D").unreturned, 1u);
-  EXPECT_NE(r.printed.find("1 calls returned, 2 without a return in the file, 1 returns without a call"),
-            std::string::npos)
+  EXPECT_NE(
+      r.printed.find("1 calls returned, 2 without a return in the file, 1 returns without a call"),
+      std::string::npos)
       << r.printed;
 }
 
@@ -181,7 +184,8 @@ TEST(CallReport, DropsFromTheManifestAreStated) {
   EXPECT_NE(t.printed.find("# drops: 12 events"), std::string::npos) << t.printed;
   o.thread_id = 8;
   Report other(ev, &dropped, &o);
-  EXPECT_NE(other.printed.find("12 events in the session, none listed for this thread"), std::string::npos)
+  EXPECT_NE(other.printed.find("12 events in the session, none listed for this thread"),
+            std::string::npos)
       << other.printed;
   const std::string none = R"({"eventCount": 4})";
   Report clean(ev, &none);
@@ -189,14 +193,15 @@ TEST(CallReport, DropsFromTheManifestAreStated) {
   const std::string broken = "{not json";
   Report bad(ev, &broken);
   EXPECT_FALSE(bad.rep.manifest_read);
-  EXPECT_NE(bad.printed.find("# drops: unknown: trace.json is not a JSON object"), std::string::npos);
+  EXPECT_NE(bad.printed.find("# drops: unknown: trace.json is not a JSON object"),
+            std::string::npos);
 }
 
 TEST(CallReport, SortOrdersAndAnonymousFunctions) {
-  std::vector<Event> ev = {Call(1, 1, T0, "b", 0x20),      Return(2, 1, T0 + 5, "b", 0x20),
-                           Call(3, 1, T0 + 5, "a", 0x10),  Return(4, 1, T0 + 7, "a", 0x10),
-                           Call(5, 1, T0 + 7, "a", 0x10),  Return(6, 1, T0 + 9, "a", 0x10),
-                           Call(7, 1, T0 + 9, "", 0xabc),  Return(8, 1, T0 + 10, "", 0xabc)};
+  std::vector<Event> ev = {Call(1, 1, T0, "b", 0x20),     Return(2, 1, T0 + 5, "b", 0x20),
+                           Call(3, 1, T0 + 5, "a", 0x10), Return(4, 1, T0 + 7, "a", 0x10),
+                           Call(5, 1, T0 + 7, "a", 0x10), Return(6, 1, T0 + 9, "a", 0x10),
+                           Call(7, 1, T0 + 9, "", 0xabc), Return(8, 1, T0 + 10, "", 0xabc)};
   atf_call_report_options o;
   atf_call_report_options_init(&o);
   Report total(ev, nullptr, &o);
@@ -312,7 +317,7 @@ TEST(CallReport, RandomSessionsMatchAReferenceComputation) {
     auto name = [](uint64_t addr) { return "f" + std::to_string(addr); };
     for (int step = 0; step < 60000; ++step) {
       const int32_t tid = 100 + static_cast<int32_t>(rng() % 8);
-      auto& st = stacks[tid];
+      auto &st = stacks[tid];
       now += 1 + rng() % 50;
       const bool call = st.empty() || (st.size() < 200 && rng() % 100 < 52);
       if (call) {
@@ -337,13 +342,13 @@ TEST(CallReport, RandomSessionsMatchAReferenceComputation) {
     Report r({}, nullptr, nullptr, bytes);
     ASSERT_TRUE(r.ok);
     uint64_t open = 0;
-    for (const auto& [tid, st] : stacks) open += st.size();
+    for (const auto &[tid, st] : stacks) open += st.size();
     EXPECT_EQ(r.rep.unreturned, open);
     EXPECT_EQ(r.rep.unmatched_returns, 0u);
     EXPECT_EQ(r.rep.threads, 8u);
     ASSERT_EQ(r.rep.nrows, ref.size());
-    for (const auto& [addr, want] : ref) {
-      const atf_call_report_row& got = r.Row(name(addr));
+    for (const auto &[addr, want] : ref) {
+      const atf_call_report_row &got = r.Row(name(addr));
       ASSERT_EQ(got.calls, want.calls) << name(addr);
       ASSERT_EQ(got.total_ns, want.total) << name(addr);
       ASSERT_EQ(got.self_ns, want.self) << name(addr);
@@ -370,8 +375,8 @@ TEST(CallReport, ThreadLimitAndRecordSizeLimit) {
   }
   atf_call_report_options_init(&o);
   o.max_record_size = 20;
-  std::vector<Event> ev = {Call(1, 1, T0, "a_rather_long_function_name", 0x10), Call(2, 1, T0 + 1, "b", 0x20),
-                           Return(3, 1, T0 + 2, "b", 0x20)};
+  std::vector<Event> ev = {Call(1, 1, T0, "a_rather_long_function_name", 0x10),
+                           Call(2, 1, T0 + 1, "b", 0x20), Return(3, 1, T0 + 2, "b", 0x20)};
   Report small(ev, nullptr, &o);
   EXPECT_EQ(small.rep.invalid_records, 3u);  // every record here is longer than 20 bytes
   EXPECT_EQ(small.rep.calls, 0u);
@@ -402,10 +407,12 @@ TEST(CallReportCli, ReportOfASessionDirectory) {
   atf_test::WriteSession(dir, bytes, &manifest);
   auto r = atf_test::RunTool("validator/atf-dump --format=report " + dir);
   EXPECT_EQ(r.status, 0) << r.err;
-  EXPECT_NE(r.out.find("0.000000020          0.000000020            1            0  main\n"), std::string::npos)
+  EXPECT_NE(r.out.find("0.000000020          0.000000020            1            0  main\n"),
+            std::string::npos)
       << r.out;
   EXPECT_NE(r.out.find("# drops: none (trace.json)"), std::string::npos) << r.out;
-  r = atf_test::RunTool("validator/atf-dump --format=report --thread=4 --sort=calls " + dir + "/events.bin");
+  r = atf_test::RunTool("validator/atf-dump --format=report --thread=4 --sort=calls " + dir +
+                        "/events.bin");
   EXPECT_EQ(r.status, 0) << r.err;
   EXPECT_NE(r.out.find("# events: 0 calls"), std::string::npos) << r.out;
   r = atf_test::RunTool("validator/atf-dump --thread=3 " + dir);
@@ -439,17 +446,20 @@ TEST(CallReportCli, ErrorsAreThePassesAndTheOptionsApply) {
   atf_test::WriteSession(dir, bytes, &manifest);
   auto r = atf_test::RunTool("validator/atf-dump --format=report --max-errors 1 " + dir);
   EXPECT_EQ(r.status, 1) << r.err;
-  EXPECT_NE(r.out.find("0.000000020          0.000000020            1            0  main\n"), std::string::npos)
+  EXPECT_NE(r.out.find("0.000000020          0.000000020            1            0  main\n"),
+            std::string::npos)
       << r.out;
   EXPECT_NE(r.out.find("3 returns without a call"), std::string::npos) << r.out;
   const auto jsonl = atf_test::RunTool("validator/atf-dump --format=jsonl --max-errors 1 " + dir);
   EXPECT_EQ(r.err, jsonl.err) << "the same errors, printed the same way";
-  EXPECT_NE(r.err.find("record 1: session.call_return: FunctionReturn of 0x99 on thread 3 closes no open "
-                       "FunctionCall\n"),
-            std::string::npos)
+  EXPECT_NE(
+      r.err.find("record 1: session.call_return: FunctionReturn of 0x99 on thread 3 closes no open "
+                 "FunctionCall\n"),
+      std::string::npos)
       << r.err;
   EXPECT_NE(r.err.find("atf-dump: 2 more not shown (--max-errors)\n"), std::string::npos) << r.err;
-  for (const char* opt : {"--allow session.call_return", "--allow session.*", "--profile original"}) {
+  for (const char *opt :
+       {"--allow session.call_return", "--allow session.*", "--profile original"}) {
     r = atf_test::RunTool(std::string("validator/atf-dump --format=report ") + opt + " " + dir);
     EXPECT_EQ(r.status, 0) << opt << ": " << r.err;
     EXPECT_NE(r.err.find("atf-dump: warning: "), std::string::npos) << opt << ": " << r.err;

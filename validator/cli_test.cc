@@ -1,5 +1,6 @@
 // atf-validate and atf-dump as a CI pipeline runs them: exit statuses, one-line usage errors, and
-// output that parses as JSON (read back with the validator's strict JSON reader) holding every event.
+// output that parses as JSON (read back with the validator's strict JSON reader) holding every
+// event.
 #include <gtest/gtest.h>
 
 #include <fcntl.h>
@@ -28,15 +29,17 @@ const char kDump[] = "validator/atf-dump";
 struct Json {
   atf_json_doc doc;
   atf_json_status status;
-  explicit Json(const std::string& text) { status = atf_json_parse(text.data(), text.size(), &doc); }
+  explicit Json(const std::string &text) {
+    status = atf_json_parse(text.data(), text.size(), &doc);
+  }
   ~Json() { atf_json_free(&doc); }
-  const atf_json_node* Get(size_t obj, const char* key) const {
+  const atf_json_node *Get(size_t obj, const char *key) const {
     const size_t i = atf_json_get(&doc, obj, key);
     return i == ATF_JSON_NONE ? nullptr : &doc.nodes[i];
   }
-  size_t Index(const atf_json_node* n) const { return static_cast<size_t>(n - doc.nodes); }
-  std::string Str(size_t obj, const char* key) const {
-    const atf_json_node* n = Get(obj, key);
+  size_t Index(const atf_json_node *n) const { return static_cast<size_t>(n - doc.nodes); }
+  std::string Str(size_t obj, const char *key) const {
+    const atf_json_node *n = Get(obj, key);
     return n && n->type == ATF_JSON_STRING ? std::string(n->text, n->len) : "(missing)";
   }
 };
@@ -79,7 +82,8 @@ TEST_F(Cli, JsonReport) {
 
 TEST_F(Cli, InvalidSessionExitsOneAndMaxErrorsCapsTheList) {
   std::string broken = bytes_;
-  for (int i = 0; i < 2; ++i) broken += atf_test::Frame(atf_test::Serialize(atf_test::End(1, atf_test::kBaseNs)));
+  for (int i = 0; i < 2; ++i)
+    broken += atf_test::Frame(atf_test::Serialize(atf_test::End(1, atf_test::kBaseNs)));
   atf_test::WriteSession(dir_, broken, nullptr);
   ::unlink((dir_ + "/trace.json").c_str());
   const auto r = atf_test::RunTool(std::string(kValidate) + " --json --max-errors 1 " + dir_);
@@ -88,7 +92,8 @@ TEST_F(Cli, InvalidSessionExitsOneAndMaxErrorsCapsTheList) {
   ASSERT_EQ(j.status, ATF_JSON_OK);
   EXPECT_EQ(j.Get(0, "valid")->type, ATF_JSON_FALSE);
   EXPECT_EQ(j.Get(0, "errors")->count, 1u);
-  EXPECT_EQ(j.Get(0, "error_count")->u64, 2u);  // order.event_id twice (first error per record wins)
+  EXPECT_EQ(j.Get(0, "error_count")->u64,
+            2u);  // order.event_id twice (first error per record wins)
   const auto q = atf_test::RunTool(std::string(kValidate) + " --quiet " + dir_);
   EXPECT_EQ(q.status, 1);
   EXPECT_EQ(q.out, "");
@@ -96,7 +101,7 @@ TEST_F(Cli, InvalidSessionExitsOneAndMaxErrorsCapsTheList) {
 
 // A path to `dir` too long to append "/events.bin" to within PATH_MAX: the tools open files
 // relative to the directory, so nothing is cut.
-std::string LongPathTo(const std::string& dir) {
+std::string LongPathTo(const std::string &dir) {
   std::string path = dir;
   while (path.size() < 4090) path += "/.";
   return path;
@@ -105,26 +110,29 @@ std::string LongPathTo(const std::string& dir) {
 TEST_F(Cli, InvalidSessionSummaryNamesEveryError) {
   std::string broken = bytes_;
   broken += atf_test::Frame(atf_test::Serialize(atf_test::End(1, atf_test::kBaseNs)));
-  broken += atf_test::Frame(atf_test::Serialize(atf_test::Call(100, 101, atf_test::kBaseNs + 999999, "late", 1)));
+  broken += atf_test::Frame(
+      atf_test::Serialize(atf_test::Call(100, 101, atf_test::kBaseNs + 999999, "late", 1)));
   atf_test::WriteSession(dir_, broken, nullptr);
   ::unlink((dir_ + "/trace.json").c_str());
   // "--" ends the options; the threads and record size options are accepted in both spellings.
-  const auto r = atf_test::RunTool(std::string(kValidate) + " --threads=2 --max-record-size 1K --max-errors=5 -- " +
-                                   dir_);
+  const auto r = atf_test::RunTool(std::string(kValidate) +
+                                   " --threads=2 --max-record-size 1K --max-errors=5 -- " + dir_);
   EXPECT_EQ(r.status, 1) << r.err;
   EXPECT_NE(r.out.find(": INVALID"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("manifest: trace.json not found"), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("valid prefix: 15 records, " + std::to_string(bytes_.size()) + " bytes"), std::string::npos)
+  EXPECT_NE(r.out.find("valid prefix: 15 records, " + std::to_string(bytes_.size()) + " bytes"),
+            std::string::npos)
       << r.out;
   EXPECT_NE(r.out.find("errors 2:"), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("events.bin offset " + std::to_string(bytes_.size()) + " record 15: order.event_id"),
+  EXPECT_NE(r.out.find("events.bin offset " + std::to_string(bytes_.size()) +
+                       " record 15: order.event_id"),
             std::string::npos)
       << r.out;
   EXPECT_NE(r.out.find("record 16: session.last"), std::string::npos) << r.out;
 }
 
 TEST_F(Cli, LongPathsAreNotCut) {
-  for (const char* tool : {kValidate, kDump}) {
+  for (const char *tool : {kValidate, kDump}) {
     const auto r = atf_test::RunTool(std::string(tool) + " " + LongPathTo(dir_));
     EXPECT_EQ(r.status, 0) << tool << ": " << r.err;
   }
@@ -137,11 +145,12 @@ TEST_F(Cli, OneGrammarForBothTools) {
   ::mkdir(link.c_str(), 0755);
   ::unlink((link + "/-").c_str());
   ASSERT_EQ(::symlink((dir_ + "/events.bin").c_str(), (link + "/-").c_str()), 0);
-  for (const char* tool : {kValidate, kDump}) {
+  for (const char *tool : {kValidate, kDump}) {
     SCOPED_TRACE(tool);
     const std::string bin = std::string(getenv("PWD") ? getenv("PWD") : ".") + "/" + tool;
-    for (const std::string& args : {" --max-record-size 1K -- " + dir_, " --max-record-size=1k " + dir_,
-                                    " --max-errors 3 --max-errors=4 " + dir_}) {
+    for (const std::string &args :
+         {" --max-record-size 1K -- " + dir_, " --max-record-size=1k " + dir_,
+          " --max-errors 3 --max-errors=4 " + dir_}) {
       const auto r = atf_test::RunTool(std::string(tool) + args);
       EXPECT_EQ(r.status, 0) << args << ": " << r.err;
     }
@@ -159,8 +168,8 @@ TEST_F(Cli, FifosAreRefusedAtOnce) {
   ASSERT_EQ(::mkfifo((dir_ + "/fifo").c_str(), 0644), 0);
   ::unlink((dir_ + "/trace.json").c_str());
   ASSERT_EQ(::mkfifo((dir_ + "/trace.json").c_str(), 0644), 0);
-  for (const char* tool : {kValidate, kDump}) {
-    for (const std::string& path : {dir_ + "/fifo", dir_}) {
+  for (const char *tool : {kValidate, kDump}) {
+    for (const std::string &path : {dir_ + "/fifo", dir_}) {
       SCOPED_TRACE(std::string(tool) + " " + path);
       const auto r = atf_test::RunTool(std::string(tool) + " " + path);
       EXPECT_EQ(r.status, 2);
@@ -181,8 +190,9 @@ TEST_F(Cli, AllowedRulesAreListedApartInJson) {
   atf_test::WriteSession(dir_, bytes, &manifest);
   const auto strict = atf_test::RunTool(std::string(kValidate) + " --json " + dir_);
   EXPECT_EQ(strict.status, 1);
-  for (const std::string& opt : {std::string(" --allow manifest.time_range"), std::string(" --allow=manifest.*"),
-                                 std::string(" --profile original")}) {
+  for (const std::string &opt :
+       {std::string(" --allow manifest.time_range"), std::string(" --allow=manifest.*"),
+        std::string(" --profile original")}) {
     SCOPED_TRACE(opt);
     const auto r = atf_test::RunTool(std::string(kValidate) + " --json" + opt + " " + dir_);
     EXPECT_EQ(r.status, 0) << r.out;
@@ -192,11 +202,11 @@ TEST_F(Cli, AllowedRulesAreListedApartInJson) {
     EXPECT_EQ(j.Get(0, "errors")->count, 0u);
     EXPECT_EQ(j.Get(0, "error_count")->u64, 0u);
     EXPECT_EQ(j.Get(0, "rule_warning_count")->u64, 1u);
-    const atf_json_node* list = j.Get(0, "rule_warnings");
+    const atf_json_node *list = j.Get(0, "rule_warnings");
     ASSERT_NE(list, nullptr);
     ASSERT_EQ(list->count, 1u);
     EXPECT_EQ(j.Str(list->first, "rule"), "manifest.time_range");
-    const atf_json_node* allowed = j.Get(0, "allowed_rules");
+    const atf_json_node *allowed = j.Get(0, "allowed_rules");
     ASSERT_NE(allowed, nullptr);
     bool listed = false;
     for (size_t i = allowed->first; i != ATF_JSON_NONE; i = j.doc.nodes[i].next) {
@@ -205,7 +215,8 @@ TEST_F(Cli, AllowedRulesAreListedApartInJson) {
     EXPECT_TRUE(listed);
     EXPECT_EQ(j.Get(0, "warnings")->u64, 1u);
   }
-  const auto text = atf_test::RunTool(std::string(kValidate) + " --allow manifest.time_range " + dir_);
+  const auto text =
+      atf_test::RunTool(std::string(kValidate) + " --allow manifest.time_range " + dir_);
   EXPECT_EQ(text.status, 0);
   EXPECT_NE(text.out.find("allowed rules broken 1:"), std::string::npos) << text.out;
   EXPECT_NE(text.out.find("manifest.time_range"), std::string::npos) << text.out;
@@ -217,8 +228,9 @@ TEST_F(Cli, AllowedRulesAreListedApartInJson) {
 // A duplicate manifest key holding a newline and an escape sequence cannot fake summary lines.
 TEST_F(Cli, SummaryShowsInputTextEscaped) {
   std::string manifest = atf_test::ManifestJson(atf_test::ManifestFor(events_, bytes_));
-  manifest.insert(1, "\"x\\n    events.bin offset 0: all good\\u001b[2J\": 1, "
-                     "\"x\\n    events.bin offset 0: all good\\u001b[2J\": 2, ");
+  manifest.insert(1,
+                  "\"x\\n    events.bin offset 0: all good\\u001b[2J\": 1, "
+                  "\"x\\n    events.bin offset 0: all good\\u001b[2J\": 2, ");
   atf_test::WriteSession(dir_, bytes_, &manifest);
   const auto r = atf_test::RunTool(std::string(kValidate) + " " + dir_);
   EXPECT_EQ(r.status, 1);
@@ -231,9 +243,10 @@ TEST_F(Cli, SummaryShowsInputTextEscaped) {
 // rule goes to stderr and the exit status is 1. Only an undecodable record is left out.
 TEST_F(Cli, DumpPrintsRecordsThatBreakOrderRules) {
   const uint64_t b = atf_test::kBaseNs;
-  const std::vector<atf::v4::Event> events = {atf_test::Start(0, b), atf_test::Call(5, 101, b + 10, "f", 1),
-                                              atf_test::Return(3, 101, b + 5, "f", 1), atf_test::Start(6, b + 11),
-                                              atf_test::End(7, b + 12)};
+  const std::vector<atf::v4::Event> events = {atf_test::Start(0, b),
+                                              atf_test::Call(5, 101, b + 10, "f", 1),
+                                              atf_test::Return(3, 101, b + 5, "f", 1),
+                                              atf_test::Start(6, b + 11), atf_test::End(7, b + 12)};
   std::string bytes = atf_test::Frames(events);
   bytes += atf_test::Frame(std::string(5, '\xff'));  // does not decode
   atf_test::WriteSession(dir_, bytes, nullptr);
@@ -250,14 +263,17 @@ TEST_F(Cli, DumpPrintsRecordsThatBreakOrderRules) {
 // Garbage is quiet: at most --max-errors lines (default 20), then how many more.
 TEST_F(Cli, DumpCapsItsErrorMessages) {
   std::string bytes = bytes_;
-  bytes.insert(bytes.size() - atf_test::Frame(atf_test::Serialize(events_.back())).size(), std::string(100000, '\0'));
+  bytes.insert(bytes.size() - atf_test::Frame(atf_test::Serialize(events_.back())).size(),
+               std::string(100000, '\0'));
   atf_test::WriteSession(dir_, bytes, nullptr);
   ::unlink((dir_ + "/trace.json").c_str());
   const auto capped = atf_test::RunTool(std::string(kDump) + " --max-errors 3 " + dir_);
   EXPECT_EQ(capped.status, 1);
-  EXPECT_EQ(std::count(capped.out.begin(), capped.out.end(), '\n'), static_cast<long>(events_.size()));
+  EXPECT_EQ(std::count(capped.out.begin(), capped.out.end(), '\n'),
+            static_cast<long>(events_.size()));
   EXPECT_EQ(std::count(capped.err.begin(), capped.err.end(), '\n'), 4) << capped.err;
-  EXPECT_NE(capped.err.find("atf-dump: 99997 more not shown (--max-errors)"), std::string::npos) << capped.err;
+  EXPECT_NE(capped.err.find("atf-dump: 99997 more not shown (--max-errors)"), std::string::npos)
+      << capped.err;
   const auto deflt = atf_test::RunTool(std::string(kDump) + " " + dir_);
   EXPECT_EQ(std::count(deflt.err.begin(), deflt.err.end(), '\n'), 21) << deflt.err.substr(0, 300);
 }
@@ -265,11 +281,14 @@ TEST_F(Cli, DumpCapsItsErrorMessages) {
 // U+2028 / U+2029 in a string are escaped in the output (they end lines in JavaScript).
 TEST_F(Cli, DumpEscapesLineSeparators) {
   std::vector<atf::v4::Event> events = {atf_test::Start(0, atf_test::kBaseNs),
-                                        atf_test::Call(1, 101, atf_test::kBaseNs + 1, "a\xe2\x80\xa8" "b\xe2\x80\xa9", 1),
+                                        atf_test::Call(1, 101, atf_test::kBaseNs + 1,
+                                                       "a\xe2\x80\xa8"
+                                                       "b\xe2\x80\xa9",
+                                                       1),
                                         atf_test::End(2, atf_test::kBaseNs + 2)};
   atf_test::WriteSession(dir_, atf_test::Frames(events), nullptr);
   ::unlink((dir_ + "/trace.json").c_str());
-  for (const char* format : {"jsonl", "chrome"}) {
+  for (const char *format : {"jsonl", "chrome"}) {
     const auto r = atf_test::RunTool(std::string(kDump) + " --format " + format + " " + dir_);
     EXPECT_EQ(r.status, 0) << r.err;
     EXPECT_NE(r.out.find("a\\u2028b\\u2029"), std::string::npos) << r.out;
@@ -284,10 +303,12 @@ TEST_F(Cli, DumpMemoryStaysNearOneRecord) {
   const uint64_t b = atf_test::kBaseNs;
   atf::v4::Event nul = atf_test::Call(1, 101, b + 1, std::string(2u << 20, '\0'), 0x40);
   atf::v4::Event regs = atf_test::Call(2, 101, b + 2, "many", 0x50);
-  auto* map = regs.mutable_function_call()->mutable_argument_registers();
+  auto *map = regs.mutable_function_call()->mutable_argument_registers();
   map->clear();
-  for (int i = 0; i < 60000; ++i) (*map)["R" + std::to_string(i)] = static_cast<uint64_t>(i) * 0x100000001ull;
-  const std::vector<atf::v4::Event> big = {atf_test::Start(0, b), nul, regs, atf_test::End(3, b + 3)};
+  for (int i = 0; i < 60000; ++i)
+    (*map)["R" + std::to_string(i)] = static_cast<uint64_t>(i) * 0x100000001ull;
+  const std::vector<atf::v4::Event> big = {atf_test::Start(0, b), nul, regs,
+                                           atf_test::End(3, b + 3)};
   const std::string bytes = atf_test::Frames(big);
   atf_test::WriteSession(dir_, bytes, nullptr);
   ::unlink((dir_ + "/trace.json").c_str());
@@ -297,16 +318,18 @@ TEST_F(Cli, DumpMemoryStaysNearOneRecord) {
   // the upb engine (the default) decodes it into an arena of at most 8 MiB (the validator's
   // limit, ATF_ENGINE_UPB_ARENA_LIMIT), which AddressSanitizer's quarantine may hold twice (the
   // pass's decode, then the dump's).
-  for (const char* format : {"jsonl", "chrome", "jsonl --engine nanopb"}) {
+  for (const char *format : {"jsonl", "chrome", "jsonl --engine nanopb"}) {
     SCOPED_TRACE(format);
     const bool nanopb = std::string(format).find("nanopb") != std::string::npos;
     long small_kib = 0, big_kib = 0;
-    const auto baseline = atf_test::RunToolMeasured(std::string(kDump) + " --format " + format + " " + small_dir,
-                                                    &small_kib);
+    const auto baseline = atf_test::RunToolMeasured(
+        std::string(kDump) + " --format " + format + " " + small_dir, &small_kib);
     ASSERT_EQ(baseline.status, 0) << baseline.err;
-    const auto r = atf_test::RunToolMeasured(std::string(kDump) + " --format " + format + " " + dir_, &big_kib);
+    const auto r = atf_test::RunToolMeasured(
+        std::string(kDump) + " --format " + format + " " + dir_, &big_kib);
     ASSERT_EQ(r.status, 0) << r.err;
-    const long record_kib = static_cast<long>(atf_test::Serialize(nul).size() >> 10);  // the largest
+    const long record_kib =
+        static_cast<long>(atf_test::Serialize(nul).size() >> 10);  // the largest
     const long arena_kib = nanopb ? 0 : 2 * 8 * 1024;
     EXPECT_LT(big_kib - small_kib, record_kib + 8 * 1024 + arena_kib)
         << "peak " << big_kib << " KiB against " << small_kib << " KiB for a small session";
@@ -318,10 +341,12 @@ TEST_F(Cli, DumpMemoryStaysNearOneRecord) {
       ASSERT_EQ(all.size(), 4u);
       Json sym(all[1]);
       ASSERT_EQ(sym.status, ATF_JSON_OK) << sym.doc.error;
-      EXPECT_EQ(sym.Str(sym.Index(sym.Get(0, "function_call")), "symbol"), nul.function_call().symbol());
+      EXPECT_EQ(sym.Str(sym.Index(sym.Get(0, "function_call")), "symbol"),
+                nul.function_call().symbol());
       Json reg(all[2]);
       ASSERT_EQ(reg.status, ATF_JSON_OK) << reg.doc.error;
-      const size_t map_node = reg.Index(reg.Get(reg.Index(reg.Get(0, "function_call")), "argument_registers"));
+      const size_t map_node =
+          reg.Index(reg.Get(reg.Index(reg.Get(0, "function_call")), "argument_registers"));
       EXPECT_EQ(reg.doc.nodes[map_node].count, 60000u);
       EXPECT_EQ(reg.Get(map_node, "R59999")->u64, 59999ull * 0x100000001ull);
       EXPECT_EQ(reg.Str(reg.Index(reg.Get(0, "function_call")), "stack_shallow_copy").size(), 256u);
@@ -334,7 +359,7 @@ TEST_F(Cli, DumpMemoryStaysNearOneRecord) {
 }
 
 TEST_F(Cli, OutputWriteFailuresExitTwo) {
-  for (const std::string& tool : {std::string(kValidate), std::string(kDump)}) {
+  for (const std::string &tool : {std::string(kValidate), std::string(kDump)}) {
     SCOPED_TRACE(tool);
     const auto r = atf_test::RunTool("{ " + tool + " " + dir_ + " >/dev/full; }");
     EXPECT_EQ(r.status, 2);
@@ -345,12 +370,14 @@ TEST_F(Cli, OutputWriteFailuresExitTwo) {
 TEST_F(Cli, DumpReportsBrokenFramingAndSkipsLongRecords) {
   // A record over --max-record-size is named and skipped; a torn tail ends the dump.
   std::string bytes = bytes_;
-  const auto long_call = atf_test::Call(100, 101, atf_test::kBaseNs + 999999, std::string(600, 's'), 1);
+  const auto long_call =
+      atf_test::Call(100, 101, atf_test::kBaseNs + 999999, std::string(600, 's'), 1);
   bytes += atf_test::Frame(atf_test::Serialize(long_call));
   bytes += "\x85";  // a length prefix cut off
   atf_test::WriteSession(dir_, bytes, nullptr);
   ::unlink((dir_ + "/trace.json").c_str());
-  const auto r = atf_test::RunTool(std::string(kDump) + " --max-record-size=500 " + dir_ + "/events.bin");
+  const auto r =
+      atf_test::RunTool(std::string(kDump) + " --max-record-size=500 " + dir_ + "/events.bin");
   EXPECT_EQ(r.status, 1);
   EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), static_cast<long>(events_.size()));
   EXPECT_NE(r.err.find("record 15: framing.too_large"), std::string::npos) << r.err;
@@ -359,10 +386,11 @@ TEST_F(Cli, DumpReportsBrokenFramingAndSkipsLongRecords) {
 }
 
 TEST_F(Cli, DumpChromeNamesAnonymousFunctionsByAddress) {
-  std::vector<atf::v4::Event> events = {atf_test::Start(0, atf_test::kBaseNs),
-                                        atf_test::Call(1, 101, atf_test::kBaseNs + 1, "", 0x4010a0),
-                                        atf_test::Return(2, 101, atf_test::kBaseNs + 2, "", 0x4010a0),
-                                        atf_test::End(3, atf_test::kBaseNs + 3)};
+  std::vector<atf::v4::Event> events = {
+      atf_test::Start(0, atf_test::kBaseNs),
+      atf_test::Call(1, 101, atf_test::kBaseNs + 1, "", 0x4010a0),
+      atf_test::Return(2, 101, atf_test::kBaseNs + 2, "", 0x4010a0),
+      atf_test::End(3, atf_test::kBaseNs + 3)};
   atf_test::WriteSession(dir_, atf_test::Frames(events), nullptr);
   ::unlink((dir_ + "/trace.json").c_str());
   const auto r = atf_test::RunTool(std::string(kDump) + " --format chrome " + dir_);
@@ -370,9 +398,11 @@ TEST_F(Cli, DumpChromeNamesAnonymousFunctionsByAddress) {
   Json j(r.out);
   ASSERT_EQ(j.status, ATF_JSON_OK) << j.doc.error;
   EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '"') > 0, true);
-  EXPECT_NE(r.out.find("\"ph\":\"B\",\"pid\":4242,\"tid\":101,\"ts\":0.001,\"name\":\"0x4010a0\""), std::string::npos)
+  EXPECT_NE(r.out.find("\"ph\":\"B\",\"pid\":4242,\"tid\":101,\"ts\":0.001,\"name\":\"0x4010a0\""),
+            std::string::npos)
       << r.out;
-  EXPECT_NE(r.out.find("\"ph\":\"E\",\"pid\":4242,\"tid\":101,\"ts\":0.002,\"name\":\"0x4010a0\""), std::string::npos)
+  EXPECT_NE(r.out.find("\"ph\":\"E\",\"pid\":4242,\"tid\":101,\"ts\":0.002,\"name\":\"0x4010a0\""),
+            std::string::npos)
       << r.out;
 }
 
@@ -383,14 +413,14 @@ TEST_F(Cli, DumpChromeIsBalancedForAnySession) {
   using atf_test::Return;
   const uint64_t b = atf_test::kBaseNs;
   const std::vector<atf::v4::Event> events = {
-      atf_test::Start(1, b),
-      Return(2, 1, b + 1, "r", 0x10),  // unmatched
-      Call(3, 1, b + 2, "f", 0x10),     Call(4, 2, b + 3, "g", 0x20),     Call(5, 1, b + 4, "h", 0x11),
-      Call(6, 3, b + 5, "k", 0x30),     Return(7, 1, b + 6, "f", 0x10),  // mismatched: closes h
-      Call(8, 2, b + 7, "g2", 0x21),    Return(9, 3, b + 8, "x", 0x31),  // mismatched: closes k
-      Return(10, 1, b + 9, "f", 0x10),  Return(11, 1, b + 10, "z", 0x12),  // the second: unmatched
-      Call(12, 3, b + 11, "m", 0x32),   atf_test::Signal(13, 2, b + 50, 10, "SIGUSR1"),
-      Call(14, 4, b + 20, "p", 0x40),   Return(15, 4, b + 15, "p", 0x40),  // time goes back on tid 4
+      atf_test::Start(1, b),           Return(2, 1, b + 1, "r", 0x10),  // unmatched
+      Call(3, 1, b + 2, "f", 0x10),    Call(4, 2, b + 3, "g", 0x20),
+      Call(5, 1, b + 4, "h", 0x11),    Call(6, 3, b + 5, "k", 0x30),
+      Return(7, 1, b + 6, "f", 0x10),                                     // mismatched: closes h
+      Call(8, 2, b + 7, "g2", 0x21),   Return(9, 3, b + 8, "x", 0x31),    // mismatched: closes k
+      Return(10, 1, b + 9, "f", 0x10), Return(11, 1, b + 10, "z", 0x12),  // the second: unmatched
+      Call(12, 3, b + 11, "m", 0x32),  atf_test::Signal(13, 2, b + 50, 10, "SIGUSR1"),
+      Call(14, 4, b + 20, "p", 0x40),  Return(15, 4, b + 15, "p", 0x40),  // time goes back on tid 4
       atf_test::End(16, b + 60)};
   atf_test::WriteSession(dir_, atf_test::Frames(events), nullptr);
   ::unlink((dir_ + "/trace.json").c_str());
@@ -399,7 +429,7 @@ TEST_F(Cli, DumpChromeIsBalancedForAnySession) {
   EXPECT_NE(r.err.find("session.call_return"), std::string::npos) << r.err;
   Json j(r.out);
   ASSERT_EQ(j.status, ATF_JSON_OK) << j.doc.error << "\n" << r.out;
-  const atf_json_node* list = j.Get(0, "traceEvents");
+  const atf_json_node *list = j.Get(0, "traceEvents");
   ASSERT_NE(list, nullptr);
   std::map<uint64_t, int> depth;
   std::map<uint64_t, double> last_ts;  // of B and E: a viewer orders them by time
@@ -408,7 +438,7 @@ TEST_F(Cli, DumpChromeIsBalancedForAnySession) {
   for (size_t i = list->first; i != ATF_JSON_NONE; i = j.doc.nodes[i].next) {
     const std::string ph = j.Str(i, "ph");
     const uint64_t tid = j.Get(i, "tid")->u64;
-    const atf_json_node* args = j.Get(i, "args");
+    const atf_json_node *args = j.Get(i, "args");
     const size_t a = args ? j.Index(args) : ATF_JSON_NONE;
     if (ph == "B" || ph == "E") {
       const double ts = std::stod(std::string(j.Get(i, "ts")->text, j.Get(i, "ts")->len));
@@ -424,7 +454,7 @@ TEST_F(Cli, DumpChromeIsBalancedForAnySession) {
       mismatched += args != nullptr && j.Get(a, "mismatch") != nullptr;
       if (args != nullptr && j.Get(a, "unclosed") != nullptr) {
         unclosed++;
-        const atf_json_node* ts = j.Get(i, "ts");
+        const atf_json_node *ts = j.Get(i, "ts");
         last_unclosed_ts[tid] = std::string(ts->text, ts->len);
       }
     } else if (ph == "i" && args != nullptr && j.Get(a, "unmatched_return") != nullptr) {
@@ -432,10 +462,11 @@ TEST_F(Cli, DumpChromeIsBalancedForAnySession) {
       EXPECT_EQ(tid, 1u);
     }
   }
-  for (const auto& [tid, d] : depth) EXPECT_EQ(d, 0) << "tid " << tid << " left open";
+  for (const auto &[tid, d] : depth) EXPECT_EQ(d, 0) << "tid " << tid << " left open";
   EXPECT_EQ(begins, 7);
   EXPECT_EQ(ends, 7);
-  EXPECT_NE(r.out.find("\"ph\":\"E\",\"pid\":4242,\"tid\":4,\"ts\":0.020,"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\"ph\":\"E\",\"pid\":4242,\"tid\":4,\"ts\":0.020,"), std::string::npos)
+      << r.out;
   EXPECT_NE(r.out.find("\"ts_in_file_ns\":\"1700000000123456804\""), std::string::npos) << r.out;
   EXPECT_EQ(unmatched, 2);
   EXPECT_EQ(mismatched, 2);
@@ -444,13 +475,16 @@ TEST_F(Cli, DumpChromeIsBalancedForAnySession) {
   EXPECT_EQ(last_unclosed_ts[3], "0.011");
 }
 
-// FunctionCall.call_site: JSON Lines prints it as an integer (when present), Chrome as a hex string.
+// FunctionCall.call_site: JSON Lines prints it as an integer (when present), Chrome as a hex
+// string.
 TEST_F(Cli, DumpPrintsTheCallSite) {
   const uint64_t b = atf_test::kBaseNs;
-  std::vector<atf::v4::Event> events = {atf_test::Start(1, b), atf_test::Call(2, 7, b + 1, "f", 0x401000),
-                                        atf_test::Return(3, 7, b + 2, "f", 0x401000),
-                                        atf_test::Call(4, 7, b + 3, "g", 0x402000), atf_test::End(5, b + 4)};
-  events[1].mutable_function_call()->set_call_site(0xFFFFFFFFFFFFFFF0ull);  // above 2^53: exact digits
+  std::vector<atf::v4::Event> events = {
+      atf_test::Start(1, b), atf_test::Call(2, 7, b + 1, "f", 0x401000),
+      atf_test::Return(3, 7, b + 2, "f", 0x401000), atf_test::Call(4, 7, b + 3, "g", 0x402000),
+      atf_test::End(5, b + 4)};
+  events[1].mutable_function_call()->set_call_site(
+      0xFFFFFFFFFFFFFFF0ull);  // above 2^53: exact digits
   atf_test::WriteSession(dir_, atf_test::Frames(events), nullptr);
   ::unlink((dir_ + "/trace.json").c_str());
   const auto jsonl = atf_test::RunTool(std::string(kDump) + " " + dir_);
@@ -462,7 +496,8 @@ TEST_F(Cli, DumpPrintsTheCallSite) {
       << "absent (0) on the other call";
   const auto chrome = atf_test::RunTool(std::string(kDump) + " --format chrome " + dir_);
   ASSERT_EQ(chrome.status, 0) << chrome.err;
-  EXPECT_NE(chrome.out.find("\"address\":\"0x401000\",\"call_site\":\"0xfffffffffffffff0\""), std::string::npos)
+  EXPECT_NE(chrome.out.find("\"address\":\"0x401000\",\"call_site\":\"0xfffffffffffffff0\""),
+            std::string::npos)
       << chrome.out;
 }
 
@@ -472,8 +507,10 @@ TEST(CliProgress, ShownOnATerminalForLargeFiles) {
   const std::string dir = atf_test::TempDir() + "/progress";
   ::mkdir(dir.c_str(), 0755);
   const std::string head =
-      atf_test::Frame(atf_test::Serialize(atf_test::Start(0, atf_test::kBaseNs))) + atf_test::Varint(65u << 20);
-  const std::string tail = atf_test::Frame(atf_test::Serialize(atf_test::End(1, atf_test::kBaseNs + 1)));
+      atf_test::Frame(atf_test::Serialize(atf_test::Start(0, atf_test::kBaseNs))) +
+      atf_test::Varint(65u << 20);
+  const std::string tail =
+      atf_test::Frame(atf_test::Serialize(atf_test::End(1, atf_test::kBaseNs + 1)));
   const int fd = ::open((dir + "/events.bin").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   ASSERT_GE(fd, 0);
   ASSERT_EQ(::pwrite(fd, head.data(), head.size(), 0), static_cast<ssize_t>(head.size()));
@@ -492,12 +529,13 @@ TEST(CliProgress, ShownOnATerminalForLargeFiles) {
     const int tty = ::open(terminal.c_str(), O_RDWR);
     const int null = ::open("/dev/null", O_WRONLY);
     if (tty < 0 || null < 0 || ::dup2(tty, 2) < 0 || ::dup2(null, 1) < 0) ::_exit(126);
-    ::execl(kValidate, kValidate, dir.c_str(), static_cast<char*>(nullptr));
+    ::execl(kValidate, kValidate, dir.c_str(), static_cast<char *>(nullptr));
     ::_exit(127);
   }
   std::string shown;
   char buf[4096];
-  for (ssize_t n; (n = ::read(master, buf, sizeof buf)) > 0;) shown.append(buf, static_cast<size_t>(n));
+  for (ssize_t n; (n = ::read(master, buf, sizeof buf)) > 0;)
+    shown.append(buf, static_cast<size_t>(n));
   int status = 0;
   ASSERT_EQ(::waitpid(pid, &status, 0), pid);
   ::close(master);
@@ -511,10 +549,11 @@ TEST(CliUsage, AFileThatShrinksWhileReadExitsTwo) {
   // sysfs files are 4096 bytes by stat and a few bytes by read, like a file truncated under us.
   const char kShortFile[] = "/sys/devices/system/cpu/online";
   struct stat st;
-  if (::stat(kShortFile, &st) != 0 || st.st_size <= 64 || atf_test::ReadFile(kShortFile).size() >= 64) {
+  if (::stat(kShortFile, &st) != 0 || st.st_size <= 64 ||
+      atf_test::ReadFile(kShortFile).size() >= 64) {
     GTEST_SKIP() << kShortFile << " is not a short sysfs file here";
   }
-  for (const char* tool : {kValidate, kDump}) {
+  for (const char *tool : {kValidate, kDump}) {
     const auto r = atf_test::RunTool(std::string(tool) + " " + kShortFile);
     EXPECT_EQ(r.status, 2) << tool;
     EXPECT_NE(r.err.find("events.bin: file changed while being read"), std::string::npos) << r.err;
@@ -559,7 +598,7 @@ TEST(CliUsage, BadCommandLinesExitTwoWithOneLine) {
       std::string(kDump) + " --format=jsonl=x .",
       std::string(kDump) + " -q .",
   };
-  for (const auto& cmd : commands) {
+  for (const auto &cmd : commands) {
     SCOPED_TRACE(cmd);
     const auto r = atf_test::RunTool(cmd);
     EXPECT_EQ(r.status, 2);
@@ -570,7 +609,7 @@ TEST(CliUsage, BadCommandLinesExitTwoWithOneLine) {
 }
 
 TEST(CliUsage, HelpAndVersion) {
-  for (const char* tool : {kValidate, kDump}) {
+  for (const char *tool : {kValidate, kDump}) {
     const auto h = atf_test::RunTool(std::string(tool) + " --help");
     EXPECT_EQ(h.status, 0);
     EXPECT_NE(h.out.find("usage:"), std::string::npos);
@@ -581,7 +620,7 @@ TEST(CliUsage, HelpAndVersion) {
 }
 
 TEST_F(Cli, DumpJsonLinesHoldsEveryEventAndField) {
-  for (const char* bytes_opt : {"", " --bytes=base64"}) {
+  for (const char *bytes_opt : {"", " --bytes=base64"}) {
     const auto r = atf_test::RunTool(std::string(kDump) + bytes_opt + " " + dir_);
     ASSERT_EQ(r.status, 0) << r.err;
     std::istringstream lines(r.out);
@@ -590,7 +629,7 @@ TEST_F(Cli, DumpJsonLinesHoldsEveryEventAndField) {
     while (std::getline(lines, line)) {
       SCOPED_TRACE(line);
       ASSERT_LT(n, events_.size());
-      const atf::v4::Event& e = events_[n];
+      const atf::v4::Event &e = events_[n];
       Json j(line);
       ASSERT_EQ(j.status, ATF_JSON_OK) << j.doc.error;
       EXPECT_EQ(j.Get(0, "record")->u64, n);
@@ -606,7 +645,7 @@ TEST_F(Cli, DumpJsonLinesHoldsEveryEventAndField) {
         EXPECT_EQ(j.Str(p, "symbol"), e.function_call().symbol());
         EXPECT_EQ(j.Get(p, "address")->u64, e.function_call().address());
         const size_t regs = j.Index(j.Get(p, "argument_registers"));
-        for (const auto& kv : e.function_call().argument_registers()) {
+        for (const auto &kv : e.function_call().argument_registers()) {
           EXPECT_EQ(j.Get(regs, kv.first.c_str())->u64, kv.second) << kv.first;  // exact above 2^53
         }
         EXPECT_EQ(j.Str(p, "stack_shallow_copy").size(), *bytes_opt ? 172u : 256u);  // 128 bytes
@@ -617,7 +656,7 @@ TEST_F(Cli, DumpJsonLinesHoldsEveryEventAndField) {
       } else if (e.has_signal_delivery()) {
         const size_t p = j.Index(j.Get(0, "signal_delivery"));
         EXPECT_EQ(j.Str(p, "name"), "SIGSEGV");
-        EXPECT_EQ(j.Get(j.Index(j.Get(p, "registers")), "")  , nullptr);
+        EXPECT_EQ(j.Get(j.Index(j.Get(p, "registers")), ""), nullptr);
         EXPECT_EQ(j.Get(p, "registers")->count, 18u);
       } else {
         EXPECT_EQ(j.Get(j.Index(j.Get(0, "trace_end")), "exit_code")->u64, 139u);
@@ -633,7 +672,7 @@ TEST_F(Cli, DumpChromeTraceLoadsAsJson) {
   ASSERT_EQ(r.status, 0) << r.err;
   Json j(r.out);
   ASSERT_EQ(j.status, ATF_JSON_OK) << j.doc.error;
-  const atf_json_node* list = j.Get(0, "traceEvents");
+  const atf_json_node *list = j.Get(0, "traceEvents");
   ASSERT_NE(list, nullptr);
   int begins = 0, ends = 0, instants = 0, meta = 0;
   for (size_t i = list->first; i != ATF_JSON_NONE; i = j.doc.nodes[i].next) {

@@ -37,70 +37,87 @@ struct Model {
   int32_t exit_code = 0, number = 0;
   uint64_t address = 0;
 
-  bool operator==(const Model& o) const {
-    return event_id == o.event_id && thread_id == o.thread_id && seconds == o.seconds && nanos == o.nanos &&
-           payload == o.payload && path == o.path && os == o.os && arch == o.arch && symbol == o.symbol &&
-           stack == o.stack && name == o.name && args == o.args && regs == o.regs && exit_code == o.exit_code &&
-           number == o.number && address == o.address;
+  bool operator==(const Model &o) const {
+    return event_id == o.event_id && thread_id == o.thread_id && seconds == o.seconds &&
+           nanos == o.nanos && payload == o.payload && path == o.path && os == o.os &&
+           arch == o.arch && symbol == o.symbol && stack == o.stack && name == o.name &&
+           args == o.args && regs == o.regs && exit_code == o.exit_code && number == o.number &&
+           address == o.address;
   }
 };
 
-void PrintTo(const Model& m, std::ostream* os) {
+void PrintTo(const Model &m, std::ostream *os) {
   *os << "{id=" << m.event_id << " tid=" << m.thread_id << " ts=" << m.seconds << "." << m.nanos
-      << " payload=" << m.payload << " symbol=" << m.symbol << " name=" << m.name << " path=" << m.path
-      << " args=" << m.args.size() << " regs=" << m.regs.size() << " stack=" << m.stack.size()
-      << " address=" << m.address << " exit=" << m.exit_code << " number=" << m.number << "}";
+      << " payload=" << m.payload << " symbol=" << m.symbol << " name=" << m.name
+      << " path=" << m.path << " args=" << m.args.size() << " regs=" << m.regs.size()
+      << " stack=" << m.stack.size() << " address=" << m.address << " exit=" << m.exit_code
+      << " number=" << m.number << "}";
 }
 
 // Visitor that assembles a Model from the decoder's chunks.
 struct Collector {
   Model m;
   std::string reg_name;
-  static void Text(void* ctx, atf_text_field f, const uint8_t* p, size_t n, unsigned flags) {
-    auto* c = static_cast<Collector*>(ctx);
-    const std::string chunk(reinterpret_cast<const char*>(p), n);
-    std::string* target = nullptr;
+  static void Text(void *ctx, atf_text_field f, const uint8_t *p, size_t n, unsigned flags) {
+    auto *c = static_cast<Collector *>(ctx);
+    const std::string chunk(reinterpret_cast<const char *>(p), n);
+    std::string *target = nullptr;
     switch (f) {
-      case ATF_TEXT_EXECUTABLE_PATH: target = &c->m.path; break;
-      case ATF_TEXT_OPERATING_SYSTEM: target = &c->m.os; break;
-      case ATF_TEXT_CPU_ARCHITECTURE: target = &c->m.arch; break;
-      case ATF_TEXT_SYMBOL: target = &c->m.symbol; break;
-      case ATF_TEXT_STACK: target = &c->m.stack; break;
-      case ATF_TEXT_SIGNAL_NAME: target = &c->m.name; break;
-      case ATF_TEXT_REGISTER_NAME: target = &c->reg_name; break;
+      case ATF_TEXT_EXECUTABLE_PATH:
+        target = &c->m.path;
+        break;
+      case ATF_TEXT_OPERATING_SYSTEM:
+        target = &c->m.os;
+        break;
+      case ATF_TEXT_CPU_ARCHITECTURE:
+        target = &c->m.arch;
+        break;
+      case ATF_TEXT_SYMBOL:
+        target = &c->m.symbol;
+        break;
+      case ATF_TEXT_STACK:
+        target = &c->m.stack;
+        break;
+      case ATF_TEXT_SIGNAL_NAME:
+        target = &c->m.name;
+        break;
+      case ATF_TEXT_REGISTER_NAME:
+        target = &c->reg_name;
+        break;
       case ATF_TEXT_ARG:
         if (flags & ATF_CHUNK_FIRST) c->m.args.emplace_back();
         target = &c->m.args.back();
         break;
-      default: break;
+      default:
+        break;
     }
     if ((flags & ATF_CHUNK_FIRST) && f != ATF_TEXT_ARG) target->clear();
     target->append(chunk);
   }
-  static void Reg(void* ctx, uint64_t v) {
-    auto* c = static_cast<Collector*>(ctx);
+  static void Reg(void *ctx, uint64_t v) {
+    auto *c = static_cast<Collector *>(ctx);
     c->m.regs.emplace_back(c->reg_name, v);
   }
 };
 
 // Decodes from memory, or (streamed) from a file through the smallest window, so that records
 // larger than the window are read in chunks.
-bool DecodeOurs(const std::string& bytes, Model* out, atf_decode_error* err, uint64_t* unknown = nullptr,
-                bool streamed = false) {
+bool DecodeOurs(const std::string &bytes, Model *out, atf_decode_error *err,
+                uint64_t *unknown = nullptr, bool streamed = false) {
   atf_reader r;
   int fd = -1;
   if (streamed) {
     const std::string path = atf_test::TempDir() + "/record.bin";
-    FILE* f = fopen(path.c_str(), "wb");
+    FILE *f = fopen(path.c_str(), "wb");
     fwrite(bytes.data(), 1, bytes.size(), f);
     fclose(f);
     fd = open(path.c_str(), O_RDONLY);
     EXPECT_TRUE(atf_reader_init_fd(&r, fd, bytes.size(), ATF_READER_MIN_WINDOW));
   } else {
-    atf_reader_init_mem(&r, reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
+    atf_reader_init_mem(&r, reinterpret_cast<const uint8_t *>(bytes.data()), bytes.size());
   }
   struct Closer {
-    atf_reader* r;
+    atf_reader *r;
     int fd;
     ~Closer() {
       atf_reader_free(r);
@@ -123,7 +140,9 @@ bool DecodeOurs(const std::string& bytes, Model* out, atf_decode_error* err, uin
   // Maps have no order in C++ protobuf; compare sorted (last value of a repeated key wins there).
   Registers dedup;
   for (auto it = c.m.regs.rbegin(); it != c.m.regs.rend(); ++it) {
-    if (std::none_of(dedup.begin(), dedup.end(), [&](const auto& e) { return e.first == it->first; })) dedup.push_back(*it);
+    if (std::none_of(dedup.begin(), dedup.end(),
+                     [&](const auto &e) { return e.first == it->first; }))
+      dedup.push_back(*it);
   }
   std::sort(dedup.begin(), dedup.end());
   c.m.regs = dedup;
@@ -132,13 +151,13 @@ bool DecodeOurs(const std::string& bytes, Model* out, atf_decode_error* err, uin
 }
 
 template <typename Map>
-Registers Sorted(const Map& map) {
+Registers Sorted(const Map &map) {
   Registers r(map.begin(), map.end());
   std::sort(r.begin(), r.end());
   return r;
 }
 
-Model Reference(const std::string& bytes) {
+Model Reference(const std::string &bytes) {
   atf::v4::Event e;
   EXPECT_TRUE(e.ParseFromString(bytes));
   Model m;
@@ -179,7 +198,7 @@ Model Reference(const std::string& bytes) {
   return m;
 }
 
-void ExpectSameAsReference(const std::string& bytes, bool streamed = false) {
+void ExpectSameAsReference(const std::string &bytes, bool streamed = false) {
   Model ours;
   atf_decode_error err{};
   ASSERT_TRUE(DecodeOurs(bytes, &ours, &err, nullptr, streamed)) << err.rule << ": " << err.message;
@@ -187,31 +206,43 @@ void ExpectSameAsReference(const std::string& bytes, bool streamed = false) {
 }
 
 TEST(Decode, SampleSessionMatchesReference) {
-  for (const auto& e : atf_test::SampleSession(3)) ExpectSameAsReference(atf_test::Serialize(e));
+  for (const auto &e : atf_test::SampleSession(3)) ExpectSameAsReference(atf_test::Serialize(e));
 }
 
-std::string RandomText(std::mt19937_64& rng, size_t max_len) {
-  static const char* const kPieces[] = {"a", "Z", "_", "::", "\"", "\\", "\n", "\x01", "\xc3\xa4", "\xe2\x9c\x93",
-                                        "\xf0\x9f\x98\x80", "\x7f", " "};
+std::string RandomText(std::mt19937_64 &rng, size_t max_len) {
+  static const char *const kPieces[] = {"a",
+                                        "Z",
+                                        "_",
+                                        "::",
+                                        "\"",
+                                        "\\",
+                                        "\n",
+                                        "\x01",
+                                        "\xc3\xa4",
+                                        "\xe2\x9c\x93",
+                                        "\xf0\x9f\x98\x80",
+                                        "\x7f",
+                                        " "};
   std::string s;
   const size_t n = rng() % (max_len + 1);
   while (s.size() < n) s += kPieces[rng() % (sizeof kPieces / sizeof kPieces[0])];
   return s;
 }
 
-atf::v4::Event RandomEvent(std::mt19937_64& rng) {
+atf::v4::Event RandomEvent(std::mt19937_64 &rng) {
   atf::v4::Event e;
   e.set_event_id(rng() >> (rng() % 64));
   e.set_thread_id(static_cast<int32_t>(rng()));
   e.mutable_timestamp()->set_seconds(static_cast<int64_t>(rng() % 18446744073ull));
   e.mutable_timestamp()->set_nanos(static_cast<int32_t>(rng() % 1000000000));
-  auto regs = [&](auto* map) {
+  auto regs = [&](auto *map) {
     const int n = static_cast<int>(rng() % 20);
-    for (int i = 0; i < n; ++i) (*map)[std::string("R") + std::to_string(rng() % 40)] = rng() >> (rng() % 64);
+    for (int i = 0; i < n; ++i)
+      (*map)[std::string("R") + std::to_string(rng() % 40)] = rng() >> (rng() % 64);
   };
   switch (rng() % 5) {
     case 0: {
-      auto* s = e.mutable_trace_start();
+      auto *s = e.mutable_trace_start();
       s->set_executable_path(RandomText(rng, 300));
       const int n = static_cast<int>(rng() % 6);
       for (int i = 0; i < n; ++i) s->add_args(RandomText(rng, 40));
@@ -223,24 +254,24 @@ atf::v4::Event RandomEvent(std::mt19937_64& rng) {
       e.mutable_trace_end()->set_exit_code(static_cast<int32_t>(rng()));
       break;
     case 2: {
-      auto* c = e.mutable_function_call();
+      auto *c = e.mutable_function_call();
       c->set_symbol(RandomText(rng, 100));
       c->set_address(rng());
       regs(c->mutable_argument_registers());
       std::string stack(rng() % 9000, '\0');  // sometimes beyond one decode chunk
-      for (auto& ch : stack) ch = static_cast<char>(rng());
+      for (auto &ch : stack) ch = static_cast<char>(rng());
       c->set_stack_shallow_copy(stack);
       break;
     }
     case 3: {
-      auto* r = e.mutable_function_return();
+      auto *r = e.mutable_function_return();
       r->set_symbol(RandomText(rng, 100));
       r->set_address(rng());
       regs(r->mutable_return_registers());
       break;
     }
     default: {
-      auto* s = e.mutable_signal_delivery();
+      auto *s = e.mutable_signal_delivery();
       s->set_number(static_cast<int32_t>(rng()));
       s->set_name(RandomText(rng, 12));
       regs(s->mutable_registers());
@@ -303,36 +334,41 @@ TEST(Decode, UnknownFieldsAreCountedAndSkipped) {
 
 TEST(Decode, MapEntryFieldsInAnyOrderAndRepeated) {
   // value before key, key twice (last wins), and a C++-style explicit zero value.
-  const std::string entry = atf_test::VarintField(2, 9) + atf_test::LenField(1, "RAX") + atf_test::LenField(1, "RBX");
-  const std::string bytes = atf_test::VarintField(1, 4) +
-                            atf_test::LenField(3, atf_test::VarintField(1, 1) + atf_test::VarintField(2, 2)) +
-                            atf_test::LenField(13, atf_test::LenField(3, entry) +
-                                                       atf_test::LenField(3, atf_test::LenField(1, "RDX") +
-                                                                                 atf_test::VarintField(2, 0)));
+  const std::string entry =
+      atf_test::VarintField(2, 9) + atf_test::LenField(1, "RAX") + atf_test::LenField(1, "RBX");
+  const std::string bytes =
+      atf_test::VarintField(1, 4) +
+      atf_test::LenField(3, atf_test::VarintField(1, 1) + atf_test::VarintField(2, 2)) +
+      atf_test::LenField(13, atf_test::LenField(3, entry) +
+                                 atf_test::LenField(3, atf_test::LenField(1, "RDX") +
+                                                           atf_test::VarintField(2, 0)));
   ExpectSameAsReference(bytes);
 }
 
 struct Rejection {
-  const char* name;
+  const char *name;
   std::string bytes;
-  const char* rule;
+  const char *rule;
   uint64_t offset;
 };
 
 TEST(Decode, RejectsWithRuleAndOffset) {
-  const std::string hdr = atf_test::VarintField(1, 1) +
-                          atf_test::LenField(3, atf_test::VarintField(1, 1) + atf_test::VarintField(2, 2));
+  const std::string hdr =
+      atf_test::VarintField(1, 1) +
+      atf_test::LenField(3, atf_test::VarintField(1, 1) + atf_test::VarintField(2, 2));
   // hdr is 2 + 6 = 8 bytes; the payload's tag and length follow, then its fields.
   const std::vector<Rejection> cases = {
-      {"bad utf8 at its byte", hdr + atf_test::LenField(12, atf_test::LenField(1, "abc\xff")), "schema.utf8",
-       8 + 2 + 2 + 3},
-      {"empty register name at the entry", hdr + atf_test::LenField(13, atf_test::LenField(3, atf_test::VarintField(2, 1))),
+      {"bad utf8 at its byte", hdr + atf_test::LenField(12, atf_test::LenField(1, "abc\xff")),
+       "schema.utf8", 8 + 2 + 2 + 3},
+      {"empty register name at the entry",
+       hdr + atf_test::LenField(13, atf_test::LenField(3, atf_test::VarintField(2, 1))),
        "schema.register_name", 8 + 2 + 2},
       {"no payload at the record", hdr, "schema.payload", 0},
       {"no timestamp", atf_test::LenField(11, ""), "schema.timestamp", 0},
-      {"wrong wire type for a string", hdr + atf_test::LenField(14, atf_test::VarintField(2, 1)), "wire.decode", 10},
+      {"wrong wire type for a string", hdr + atf_test::LenField(14, atf_test::VarintField(2, 1)),
+       "wire.decode", 10},
   };
-  for (const auto& c : cases) {
+  for (const auto &c : cases) {
     SCOPED_TRACE(c.name);
     Model m;
     atf_decode_error err{};
@@ -342,17 +378,18 @@ TEST(Decode, RejectsWithRuleAndOffset) {
   }
 }
 
-void ExpectFastPathAgrees(const std::string& bytes);
+void ExpectFastPathAgrees(const std::string &bytes);
 
 // docs/format.md, wire.decode: an int32 whose varint is not a sign-extended 32-bit value is
 // rejected, at its tag. Google's C++ protobuf (and nanopb) read such a varint and keep its low 32
 // bits: the validator is stricter on purpose, and says so.
 TEST(Decode, EveryInt32FieldMustHoldASignExtended32BitValue) {
-  const std::string ts = atf_test::LenField(3, atf_test::VarintField(1, 1) + atf_test::VarintField(2, 2));
+  const std::string ts =
+      atf_test::LenField(3, atf_test::VarintField(1, 1) + atf_test::VarintField(2, 2));
   const std::string id = atf_test::VarintField(1, 1);
-  using Get = int64_t (*)(const atf::v4::Event&);
+  using Get = int64_t (*)(const atf::v4::Event &);
   struct Case {
-    const char* name;
+    const char *name;
     std::string bytes;
     uint64_t tag_offset;  // of the int32 field's tag
     int64_t cpp_value;    // what C++ protobuf reads (the low 32 bits)
@@ -360,30 +397,38 @@ TEST(Decode, EveryInt32FieldMustHoldASignExtended32BitValue) {
   };
   // id: 2 bytes; ts: 6 bytes (1a 04 08 01 10 02); a payload's tag and length: 2 bytes.
   const std::vector<Case> cases = {
-      {"Event.thread_id 2^32+101", id + atf_test::VarintField(2, (uint64_t{1} << 32) + 101) + ts + atf_test::LenField(11, ""),
-       2, 101, [](const atf::v4::Event& e) -> int64_t { return e.thread_id(); }},
+      {"Event.thread_id 2^32+101",
+       id + atf_test::VarintField(2, (uint64_t{1} << 32) + 101) + ts + atf_test::LenField(11, ""),
+       2, 101, [](const atf::v4::Event &e) -> int64_t { return e.thread_id(); }},
       {"Timestamp.nanos 2^32+5",
-       id + atf_test::LenField(3, atf_test::VarintField(1, 1) + atf_test::VarintField(2, (uint64_t{1} << 32) + 5)) +
+       id +
+           atf_test::LenField(
+               3, atf_test::VarintField(1, 1) + atf_test::VarintField(2, (uint64_t{1} << 32) + 5)) +
            atf_test::LenField(11, ""),
-       2 + 2 + 2, 5, [](const atf::v4::Event& e) -> int64_t { return e.timestamp().nanos(); }},
+       2 + 2 + 2, 5, [](const atf::v4::Event &e) -> int64_t { return e.timestamp().nanos(); }},
       {"Timestamp.nanos 0xFFFFFFFF in 5 bytes",
-       id + atf_test::LenField(3, atf_test::VarintField(1, 1) + atf_test::VarintField(2, 0xFFFFFFFFull)) +
+       id +
+           atf_test::LenField(
+               3, atf_test::VarintField(1, 1) + atf_test::VarintField(2, 0xFFFFFFFFull)) +
            atf_test::LenField(11, ""),
-       2 + 2 + 2, -1, [](const atf::v4::Event& e) -> int64_t { return e.timestamp().nanos(); }},
-      {"TraceEnd.exit_code 2^40+3", id + ts + atf_test::LenField(11, atf_test::VarintField(1, (uint64_t{1} << 40) + 3)),
-       2 + 6 + 2, 3, [](const atf::v4::Event& e) -> int64_t { return e.trace_end().exit_code(); }},
+       2 + 2 + 2, -1, [](const atf::v4::Event &e) -> int64_t { return e.timestamp().nanos(); }},
+      {"TraceEnd.exit_code 2^40+3",
+       id + ts + atf_test::LenField(11, atf_test::VarintField(1, (uint64_t{1} << 40) + 3)),
+       2 + 6 + 2, 3, [](const atf::v4::Event &e) -> int64_t { return e.trace_end().exit_code(); }},
       {"SignalDelivery.number 2^35+11",
-       id + ts + atf_test::LenField(14, atf_test::VarintField(1, (uint64_t{1} << 35) + 11)), 2 + 6 + 2, 11,
-       [](const atf::v4::Event& e) -> int64_t { return e.signal_delivery().number(); }},
+       id + ts + atf_test::LenField(14, atf_test::VarintField(1, (uint64_t{1} << 35) + 11)),
+       2 + 6 + 2, 11,
+       [](const atf::v4::Event &e) -> int64_t { return e.signal_delivery().number(); }},
   };
-  for (const auto& c : cases) {
+  for (const auto &c : cases) {
     SCOPED_TRACE(c.name);
     Model m;
     atf_decode_error err{};
     ASSERT_FALSE(DecodeOurs(c.bytes, &m, &err));
     EXPECT_STREQ(err.rule, "wire.decode") << err.message;
     EXPECT_EQ(err.offset, c.tag_offset) << err.message;
-    EXPECT_NE(std::string(err.message).find("sign-extended 32-bit"), std::string::npos) << err.message;
+    EXPECT_NE(std::string(err.message).find("sign-extended 32-bit"), std::string::npos)
+        << err.message;
     ExpectFastPathAgrees(c.bytes);
     atf::v4::Event e;
     ASSERT_TRUE(e.ParseFromString(c.bytes)) << "C++ protobuf accepts it";
@@ -402,7 +447,8 @@ TEST(Decode, EveryInt32FieldMustHoldASignExtended32BitValue) {
 // nanopb took a 5th byte of 0x78..0x7f as a sign extension (0x10 or 0x70 were overflows); Google's
 // C++ protobuf keeps the low 32 bits. The validator rejects every 5th byte above 0x0f.
 TEST(Decode, FiveByteTagsAboveUint32AreRejected) {
-  const std::string ts = atf_test::LenField(3, atf_test::VarintField(1, 1) + atf_test::VarintField(2, 2));
+  const std::string ts =
+      atf_test::LenField(3, atf_test::VarintField(1, 1) + atf_test::VarintField(2, 2));
   for (uint8_t fifth : {0x10, 0x70, 0x78, 0x7f}) {
     SCOPED_TRACE(static_cast<int>(fifth));
     const std::string bytes = ts + std::string("\x82\x80\x80\x80", 4) + static_cast<char>(fifth) +
@@ -415,7 +461,8 @@ TEST(Decode, FiveByteTagsAboveUint32AreRejected) {
     ExpectFastPathAgrees(bytes);
   }
   // 0x0f: field number 2^28 (the largest fit 29 bits), an unknown length-delimited field.
-  const std::string ok = ts + std::string("\x82\x80\x80\x80\x0f\x00", 6) + atf_test::LenField(11, "");
+  const std::string ok =
+      ts + std::string("\x82\x80\x80\x80\x0f\x00", 6) + atf_test::LenField(11, "");
   Model m;
   atf_decode_error err{};
   uint64_t unknown = 0;
@@ -431,7 +478,7 @@ TEST(Decode, AFileThatShrankIsAnIoErrorNotADefect) {
   e.mutable_function_call()->set_stack_shallow_copy(std::string(100000, 's'));
   const std::string bytes = atf_test::Serialize(e);
   const std::string path = atf_test::TempDir() + "/shrunk.bin";
-  FILE* f = fopen(path.c_str(), "wb");
+  FILE *f = fopen(path.c_str(), "wb");
   fwrite(bytes.data(), 1, 1000, f);  // only the first 1000 bytes
   fclose(f);
   const int fd = open(path.c_str(), O_RDONLY);
@@ -455,16 +502,16 @@ TEST(Decode, AFileThatShrankIsAnIoErrorNotADefect) {
 // atf_decode_record without a visitor takes the fast path (scan, then pb_decode stepping over
 // strings and map entries) for records it accepts; with a visitor, every record goes through walk()
 // and the checking callbacks. Both must reach the same verdict, values, rule, offset and message.
-std::string Hex(const std::string& s) {
+std::string Hex(const std::string &s) {
   std::string out;
   char b[4];
   for (unsigned char c : s) snprintf(b, sizeof b, "%02x ", c), out += b;
   return out;
 }
 
-void ExpectFastPathAgrees(const std::string& bytes) {
+void ExpectFastPathAgrees(const std::string &bytes) {
   atf_reader r;
-  atf_reader_init_mem(&r, reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
+  atf_reader_init_mem(&r, reinterpret_cast<const uint8_t *>(bytes.data()), bytes.size());
   Collector c;
   const atf_event_visitor v = {&c, Collector::Text, Collector::Reg};
   atf_event slow_ev, fast_ev;
@@ -484,13 +531,13 @@ void ExpectFastPathAgrees(const std::string& bytes) {
 TEST(Decode, FastPathAgreesOnValidAndMutatedRecords) {
   std::mt19937_64 rng(7);
   std::vector<std::string> records;
-  for (const auto& e : atf_test::SampleSession(3)) records.push_back(atf_test::Serialize(e));
+  for (const auto &e : atf_test::SampleSession(3)) records.push_back(atf_test::Serialize(e));
   for (int i = 0; i < 120; ++i) {
     std::string bytes = atf_test::Serialize(RandomEvent(rng));
     if (bytes.size() < 600) records.push_back(bytes);
   }
   size_t checked = 0;
-  for (const auto& bytes : records) {
+  for (const auto &bytes : records) {
     ExpectFastPathAgrees(bytes);
     // Every truncation, and every byte replaced by values that break varints, wire types and UTF-8.
     for (size_t n = 0; n < bytes.size(); ++n) ExpectFastPathAgrees(bytes.substr(0, n));
@@ -508,7 +555,8 @@ TEST(Decode, FastPathAgreesOnValidAndMutatedRecords) {
 }
 
 TEST(Decode, FastPathAgreesOnHandMadeEdgeCases) {
-  const std::string ts = atf_test::LenField(3, atf_test::VarintField(1, 1) + atf_test::VarintField(2, 2));
+  const std::string ts =
+      atf_test::LenField(3, atf_test::VarintField(1, 1) + atf_test::VarintField(2, 2));
   const std::string entry_no_key = atf_test::LenField(3, atf_test::VarintField(2, 1));
   const std::string entry_empty_last =
       atf_test::LenField(3, atf_test::LenField(1, "RAX") + atf_test::LenField(1, ""));
@@ -526,9 +574,9 @@ TEST(Decode, FastPathAgreesOnHandMadeEdgeCases) {
       ts + std::string("\x82\x80\x80\x80\x7f", 5) + atf_test::LenField(11, ""),
       ts + std::string("\x62\x80\x80\x80\x80\x00", 6),
       ts + std::string("\x62\x80\x80\x80\x80\x78", 6),
-      ts + atf_test::Tag(99, 3) + atf_test::LenField(11, ""),  // a group
-      ts + atf_test::Tag(99, 1) + "1234567",                    // a cut-off fixed64
-      ts + atf_test::Tag(99, 5) + "123",                        // a cut-off fixed32
+      ts + atf_test::Tag(99, 3) + atf_test::LenField(11, ""),                  // a group
+      ts + atf_test::Tag(99, 1) + "1234567",                                   // a cut-off fixed64
+      ts + atf_test::Tag(99, 5) + "123",                                       // a cut-off fixed32
       ts + atf_test::LenField(11, atf_test::VarintField(1, 0xffffffffffull)),  // int32 out of range
       ts + atf_test::LenField(11, atf_test::VarintField(1, uint64_t{1} << 31)),
       ts + atf_test::LenField(11, atf_test::VarintField(1, 0xFFFFFFFF7FFFFFFFull)),
@@ -538,7 +586,7 @@ TEST(Decode, FastPathAgreesOnHandMadeEdgeCases) {
       ts + std::string("\x82\x80\x80\x80\x10\x00", 6) + atf_test::LenField(11, ""),
       ts + atf_test::LenField(11, "") + atf_test::LenField(11, ""),
   };
-  for (const auto& c : cases) {
+  for (const auto &c : cases) {
     SCOPED_TRACE(Hex(c));
     ExpectFastPathAgrees(c);
   }

@@ -30,18 +30,18 @@ struct Report {
   atf_validate_status status;
   Report() { memset(&r, 0, sizeof r); }
   ~Report() { atf_validate_report_free(&r); }
-  Report(const Report&) = delete;
-  Report& operator=(const Report&) = delete;
+  Report(const Report &) = delete;
+  Report &operator=(const Report &) = delete;
   // Everything the report says about the input, errors included (engine fields aside; an error's
   // message text is the engine's own words, its rule, offset and record are compared).
   std::string Summary() const {
     std::ostringstream o;
-    o << "status " << status << " valid " << r.valid << " records " << r.records << " bytes " << r.bytes
-      << " counts";
+    o << "status " << status << " valid " << r.valid << " records " << r.records << " bytes "
+      << r.bytes << " counts";
     for (uint64_t c : r.counts) o << " " << c;
-    o << " threads " << r.threads << " time " << r.time_min_ns << ".." << r.time_max_ns << " unknown "
-      << r.unknown_fields << " prefix " << r.valid_prefix_bytes << "/" << r.valid_prefix_records << " errors "
-      << r.error_count << "\n";
+    o << " threads " << r.threads << " time " << r.time_min_ns << ".." << r.time_max_ns
+      << " unknown " << r.unknown_fields << " prefix " << r.valid_prefix_bytes << "/"
+      << r.valid_prefix_records << " errors " << r.error_count << "\n";
     for (size_t i = 0; i < r.errors_len; ++i) {
       o << "  " << r.errors[i].file << " " << r.errors[i].offset << " " << r.errors[i].record << " "
         << r.errors[i].rule << "\n";
@@ -53,15 +53,16 @@ struct Report {
   }
 };
 
-void Validate(const std::string& events, atf_validate_engine engine, Report* out, unsigned threads = 1,
-              const std::string* manifest = nullptr) {
+void Validate(const std::string &events, atf_validate_engine engine, Report *out,
+              unsigned threads = 1, const std::string *manifest = nullptr) {
   atf_validate_options opt;
   atf_validate_options_init(&opt);
   opt.engine = engine;
   opt.threads = threads;
-  out->status = atf_validate_buffers(reinterpret_cast<const uint8_t*>(events.data()), events.size(),
-                                     manifest ? reinterpret_cast<const uint8_t*>(manifest->data()) : nullptr,
-                                     manifest ? manifest->size() : 0, &opt, &out->r);
+  out->status =
+      atf_validate_buffers(reinterpret_cast<const uint8_t *>(events.data()), events.size(),
+                           manifest ? reinterpret_cast<const uint8_t *>(manifest->data()) : nullptr,
+                           manifest ? manifest->size() : 0, &opt, &out->r);
 }
 
 TEST(Engine, NamesAndDefault) {
@@ -86,8 +87,8 @@ TEST(Engine, UnknownEngineIsAUsageError) {
   opt.engine = static_cast<atf_validate_engine>(7);
   Report rep;
   const std::string bytes = atf_test::Frames(atf_test::SampleSession(1));
-  rep.status = atf_validate_buffers(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), nullptr, 0, &opt,
-                                    &rep.r);
+  rep.status = atf_validate_buffers(reinterpret_cast<const uint8_t *>(bytes.data()), bytes.size(),
+                                    nullptr, 0, &opt, &rep.r);
   EXPECT_EQ(rep.status, ATF_VALIDATE_E_USAGE);
   EXPECT_NE(std::string(rep.r.reason).find("engine"), std::string::npos) << rep.r.reason;
 }
@@ -101,7 +102,8 @@ TEST(Engine, DisagreementCannotBeAllowed) {
   // The allowable set is still every order.*, session.* and manifest.* rule, and nothing else.
   for (int i = 0; i < ATF_RULE_COUNT; ++i) {
     const std::string name = atf_validate_rule_name(static_cast<atf_validate_rule>(i));
-    const bool want = name.rfind("order.", 0) == 0 || name.rfind("session.", 0) == 0 || name.rfind("manifest.", 0) == 0;
+    const bool want = name.rfind("order.", 0) == 0 || name.rfind("session.", 0) == 0 ||
+                      name.rfind("manifest.", 0) == 0;
     EXPECT_EQ((ATF_VALIDATE_ALLOWABLE_RULES & ATF_VALIDATE_RULE_BIT(i)) != 0, want) << name;
   }
 }
@@ -117,7 +119,8 @@ TEST(Engine, SameReportOnValidSessionsWhateverTheEngineAndThreads) {
   EXPECT_TRUE(ref.r.valid) << ref.Summary();
   for (atf_validate_engine e : kEngines) {
     for (unsigned threads : {1u, 2u}) {
-      SCOPED_TRACE(std::string(atf_validate_engine_name(e)) + " threads " + std::to_string(threads));
+      SCOPED_TRACE(std::string(atf_validate_engine_name(e)) + " threads " +
+                   std::to_string(threads));
       Report rep;
       Validate(bytes, e, &rep, threads, &manifest);
       EXPECT_EQ(rep.Summary(), ref.Summary());
@@ -131,7 +134,7 @@ TEST(Engine, SameReportOnValidSessionsWhateverTheEngineAndThreads) {
 TEST(Engine, SameReportOnTheMalformedCorpus) {
   const auto cases = atf_test::MalformedCases();
   ASSERT_GE(cases.size(), 30u);
-  for (const auto& c : cases) {
+  for (const auto &c : cases) {
     SCOPED_TRACE(c.name);
     Report ref;
     Validate(c.events, ATF_VALIDATE_ENGINE_NANOPB, &ref, 1, c.has_manifest ? &c.manifest : nullptr);
@@ -151,9 +154,10 @@ enum class Tamper { kNone, kVerdict, kOffset, kRule, kEventId, kSymbolValue };
 Tamper g_tamper = Tamper::kNone;
 uint64_t g_target_event_id = 0;  // the record whose values are changed (kEventId, kSymbolValue)
 
-void TamperHook(atf_event* ev, atf_decode_error* err, bool* ok, uint64_t* text_hashes) {
+void TamperHook(atf_event *ev, atf_decode_error *err, bool *ok, uint64_t *text_hashes) {
   switch (g_tamper) {
-    case Tamper::kNone: break;
+    case Tamper::kNone:
+      break;
     case Tamper::kVerdict:  // the upb engine "rejects" a record the nanopb engine accepts
       if (*ok && ev->event_id == g_target_event_id) {
         *ok = false;
@@ -197,7 +201,7 @@ class Disagree : public ::testing::Test {
   }
   // Validates with each engine under `t`; "both" must report engine.disagree for that record, the
   // others must not notice (the hook is only consulted when both engines run).
-  void ExpectDisagreement(Tamper t, const char* message_part) {
+  void ExpectDisagreement(Tamper t, const char *message_part) {
     g_tamper = t;
     for (atf_validate_engine e : {ATF_VALIDATE_ENGINE_UPB, ATF_VALIDATE_ENGINE_NANOPB}) {
       Report rep;
@@ -211,13 +215,15 @@ class Disagree : public ::testing::Test {
     // The record is rejected, so the call it holds is not opened: its return then closes no open
     // call (session.call_return), the only other error there may be.
     ASSERT_GE(rep.r.errors_len, 1u) << rep.Summary();
-    for (size_t i = 1; i < rep.r.errors_len; ++i) EXPECT_STREQ(rep.r.errors[i].rule, "session.call_return");
+    for (size_t i = 1; i < rep.r.errors_len; ++i)
+      EXPECT_STREQ(rep.r.errors[i].rule, "session.call_return");
     EXPECT_STREQ(rep.r.errors[0].rule, "engine.disagree");
     EXPECT_EQ(rep.r.errors[0].record, index_);
     // The record's first byte: the body, after its length prefix.
     EXPECT_EQ(rep.r.errors[0].offset,
               offset_ + atf_test::Varint(atf_test::Serialize(events_[index_]).size()).size());
-    EXPECT_NE(std::string(rep.r.errors[0].message).find(message_part), std::string::npos) << rep.r.errors[0].message;
+    EXPECT_NE(std::string(rep.r.errors[0].message).find(message_part), std::string::npos)
+        << rep.r.errors[0].message;
     EXPECT_EQ(rep.r.counts[ATF_VALIDATE_FUNCTION_CALL], 5u);  // the record did not count as decoded
   }
   std::vector<atf::v4::Event> events_;
@@ -232,11 +238,15 @@ TEST_F(Disagree, NoTamperingNoDisagreement) {
   EXPECT_TRUE(rep.r.valid) << rep.Summary();
 }
 
-TEST_F(Disagree, OnTheVerdict) { ExpectDisagreement(Tamper::kVerdict, "upb engine: invalid, nanopb engine: valid"); }
+TEST_F(Disagree, OnTheVerdict) {
+  ExpectDisagreement(Tamper::kVerdict, "upb engine: invalid, nanopb engine: valid");
+}
 
 TEST_F(Disagree, OnAFixedField) { ExpectDisagreement(Tamper::kEventId, "fixed fields differ"); }
 
-TEST_F(Disagree, OnAStringValue) { ExpectDisagreement(Tamper::kSymbolValue, "different symbol values"); }
+TEST_F(Disagree, OnAStringValue) {
+  ExpectDisagreement(Tamper::kSymbolValue, "different symbol values");
+}
 
 // An invalid record (bad UTF-8 in a symbol) both engines reject: a different offset or rule from
 // one of them is a disagreement too.
@@ -255,7 +265,8 @@ TEST_F(Disagree, OnTheRuleOrOffsetOfARejection) {
     ASSERT_GE(rep.r.errors_len, 1u);
     EXPECT_STREQ(rep.r.errors[0].rule, "engine.disagree");
     EXPECT_EQ(rep.r.errors[0].record, index_);
-    EXPECT_NE(std::string(rep.r.errors[0].message).find("both engines reject the record"), std::string::npos)
+    EXPECT_NE(std::string(rep.r.errors[0].message).find("both engines reject the record"),
+              std::string::npos)
         << rep.r.errors[0].message;
     Report upb;
     Validate(bytes, ATF_VALIDATE_ENGINE_UPB, &upb);
@@ -284,7 +295,7 @@ TEST_F(Disagree, FoundByEveryDecodingThread) {
 // ---------------------------------------------------------------------------------------------
 // Fallbacks: a record larger than the reader's window is decoded by the nanopb engine.
 
-std::string WriteBigRecordSession(const std::string& name, size_t symbol_bytes) {
+std::string WriteBigRecordSession(const std::string &name, size_t symbol_bytes) {
   auto events = atf_test::SampleSession(2);
   events[2].mutable_function_call()->set_symbol(std::string(symbol_bytes, 's'));
   const std::string bytes = atf_test::Frames(events);
@@ -328,13 +339,15 @@ TEST(EngineFallback, RecordsBeyondTheArenaLimitAreCountedAsWarnings) {
   std::string body = atf_test::Serialize(events[at]);
   const std::string call = events[at].function_call().SerializeAsString();
   std::string entries;
-  const std::string entry = atf_test::LenField(3, atf_test::LenField(1, "R") + atf_test::VarintField(2, 1));
+  const std::string entry =
+      atf_test::LenField(3, atf_test::LenField(1, "R") + atf_test::VarintField(2, 1));
   for (int i = 0; i < 128000; ++i) entries += entry;
   // The payload (Event field 12) again, holding only the entries: protobuf merges the two.
   body += atf_test::LenField(12, entries);
   ASSERT_LT(body.size(), 1u << 20);
   std::string bytes;
-  for (size_t i = 0; i < events.size(); ++i) bytes += atf_test::Frame(i == at ? body : atf_test::Serialize(events[i]));
+  for (size_t i = 0; i < events.size(); ++i)
+    bytes += atf_test::Frame(i == at ? body : atf_test::Serialize(events[i]));
   for (atf_validate_engine e : kEngines) {
     SCOPED_TRACE(atf_validate_engine_name(e));
     Report rep;
@@ -351,7 +364,7 @@ TEST(EngineFallback, RecordsBeyondTheArenaLimitAreCountedAsWarnings) {
 const char kValidate[] = "validator/atf-validate";
 const char kDump[] = "validator/atf-dump";
 
-std::string JsonString(const std::string& json, const char* key) {
+std::string JsonString(const std::string &json, const char *key) {
   atf_json_doc doc;
   std::string out = "(unparsable)";
   if (atf_json_parse(json.data(), json.size(), &doc) == ATF_JSON_OK) {
@@ -373,7 +386,7 @@ TEST(EngineCli, EveryEngineGivesTheSameVerdictAndErrors) {
   const std::string bad = atf_test::TempDir() + "/cli_bad";
   atf_test::WriteSession(bad, atf_test::Frames(bad_events), nullptr);
   std::string first_bad_errors;
-  for (const char* engine : {"upb", "nanopb", "both"}) {
+  for (const char *engine : {"upb", "nanopb", "both"}) {
     SCOPED_TRACE(engine);
     auto r = atf_test::RunTool(std::string(kValidate) + " --json --engine " + engine + " " + good);
     EXPECT_EQ(r.status, 0) << r.err;
@@ -396,8 +409,9 @@ TEST(EngineCli, EveryEngineGivesTheSameVerdictAndErrors) {
 }
 
 TEST(EngineCli, BadEngineIsAUsageError) {
-  for (const char* tool : {kValidate, kDump}) {
-    for (const char* arg : {"--engine nano", "--engine", "--engine=", "--allow engine.disagree", "--allow engine.*"}) {
+  for (const char *tool : {kValidate, kDump}) {
+    for (const char *arg : {"--engine nano", "--engine", "--engine=", "--allow engine.disagree",
+                            "--allow engine.*"}) {
       const auto r = atf_test::RunTool(std::string(tool) + " " + arg + " /nonexistent");
       EXPECT_EQ(r.status, 2) << tool << " " << arg;
       EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
@@ -419,7 +433,8 @@ TEST(EngineCli, FallbacksAreShownAsWarnings) {
   EXPECT_EQ(JsonString(r.out, "engine_fallbacks"), "0");
   r = atf_test::RunTool(std::string(kDump) + " " + dir + " > /dev/null");
   EXPECT_EQ(r.status, 0);
-  EXPECT_NE(r.err.find("warning: 1 record(s) beyond the upb engine's bounds"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("warning: 1 record(s) beyond the upb engine's bounds"), std::string::npos)
+      << r.err;
 }
 
 }  // namespace

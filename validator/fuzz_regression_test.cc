@@ -14,8 +14,8 @@
 
 namespace {
 
-void Check(const std::string& input) {
-  atf_fuzz::CheckOne(reinterpret_cast<const uint8_t*>(input.data()), input.size());
+void Check(const std::string &input) {
+  atf_fuzz::CheckOne(reinterpret_cast<const uint8_t *>(input.data()), input.size());
 }
 
 // Inputs the fuzzer found, kept under validator/testdata/fuzz_regressions/ by what they exposed:
@@ -25,8 +25,9 @@ void Check(const std::string& input) {
 //     campaign. What the stack held there decides whether UBSan sees it, so this replay did not
 //     fail without the fix here (the fuzzer's process did); it is kept as a seed and a check.
 TEST(FuzzRegression, FoundByTheFuzzer) {
-  const std::vector<std::string> names = {"unknown_varint_22_bytes", "call_report_uninitialised_quiet"};
-  for (const auto& name : names) {
+  const std::vector<std::string> names = {"unknown_varint_22_bytes",
+                                          "call_report_uninitialised_quiet"};
+  for (const auto &name : names) {
     SCOPED_TRACE(name);
     const std::string input = atf_test::ReadFile("validator/testdata/fuzz_regressions/" + name);
     ASSERT_FALSE(input.empty());
@@ -35,22 +36,32 @@ TEST(FuzzRegression, FoundByTheFuzzer) {
 }
 
 TEST(FuzzRegression, MalformedCorpus) {
-  for (const auto& c : atf_test::MalformedCases()) {
+  for (const auto &c : atf_test::MalformedCases()) {
     SCOPED_TRACE(c.name);
     Check(atf_fuzz::Pack(c.events, c.has_manifest ? &c.manifest : nullptr));
   }
 }
 
-std::string Mutate(std::string s, std::mt19937_64& rng) {
+std::string Mutate(std::string s, std::mt19937_64 &rng) {
   const int edits = 1 + static_cast<int>(rng() % 4);
   for (int i = 0; i < edits && !s.empty(); ++i) {
     const size_t at = rng() % s.size();
     switch (rng() % 5) {
-      case 0: s[at] = static_cast<char>(s[at] ^ (1 << (rng() % 8))); break;
-      case 1: s[at] = static_cast<char>(rng()); break;
-      case 2: s.resize(at); break;
-      case 3: s.insert(at, 1, static_cast<char>(rng())); break;
-      default: s.erase(at, 1 + rng() % 8); break;
+      case 0:
+        s[at] = static_cast<char>(s[at] ^ (1 << (rng() % 8)));
+        break;
+      case 1:
+        s[at] = static_cast<char>(rng());
+        break;
+      case 2:
+        s.resize(at);
+        break;
+      case 3:
+        s.insert(at, 1, static_cast<char>(rng()));
+        break;
+      default:
+        s.erase(at, 1 + rng() % 8);
+        break;
     }
   }
   return s;
@@ -72,7 +83,8 @@ TEST(FuzzRegression, MutatedSessions) {
 TEST(FuzzRegression, TinyInputs) {
   for (int a = 0; a < 256; ++a) {
     Check(std::string("\xff\xff") + static_cast<char>(a));
-    for (int b = 0; b < 256; b += 5) Check(std::string("\xff\xff") + static_cast<char>(a) + static_cast<char>(b));
+    for (int b = 0; b < 256; b += 5)
+      Check(std::string("\xff\xff") + static_cast<char>(a) + static_cast<char>(b));
   }
 }
 

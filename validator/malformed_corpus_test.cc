@@ -38,13 +38,30 @@ TEST(MalformedCorpus, HasAtLeastThirtyCasesCoveringEveryRule) {
   const auto cases = ReadExpected();
   EXPECT_GE(cases.size(), 30u);
   std::set<std::string> rules;
-  for (const auto& c : cases) rules.insert(c.rule);
-  for (const char* rule :
-       {"framing.varint", "framing.truncated", "framing.too_large", "wire.decode", "schema.timestamp",
-        "schema.payload", "schema.utf8", "schema.register_name", "order.event_id", "order.timestamp",
-        "session.first", "session.last", "session.duplicate_start", "session.duplicate_end", "manifest.json",
-        "manifest.type", "manifest.range", "manifest.missing_key", "manifest.duplicate_key", "manifest.uuid",
-        "manifest.event_count", "manifest.bytes_written", "manifest.time_range"}) {
+  for (const auto &c : cases) rules.insert(c.rule);
+  for (const char *rule : {"framing.varint",
+                           "framing.truncated",
+                           "framing.too_large",
+                           "wire.decode",
+                           "schema.timestamp",
+                           "schema.payload",
+                           "schema.utf8",
+                           "schema.register_name",
+                           "order.event_id",
+                           "order.timestamp",
+                           "session.first",
+                           "session.last",
+                           "session.duplicate_start",
+                           "session.duplicate_end",
+                           "manifest.json",
+                           "manifest.type",
+                           "manifest.range",
+                           "manifest.missing_key",
+                           "manifest.duplicate_key",
+                           "manifest.uuid",
+                           "manifest.event_count",
+                           "manifest.bytes_written",
+                           "manifest.time_range"}) {
     EXPECT_EQ(rules.count(rule), 1u) << "no case for " << rule;
   }
 }
@@ -53,7 +70,7 @@ TEST(MalformedCorpus, CheckedInFilesMatchTheGenerator) {
   const auto cases = atf_test::MalformedCases();
   EXPECT_EQ(atf_test::ReadFile(std::string(kDir) + "/EXPECTED"), atf_test::ExpectedList(cases))
       << "regenerate: bazel run //validator:make_malformed -- $PWD/testdata/malformed";
-  for (const auto& c : cases) {
+  for (const auto &c : cases) {
     const std::string dir = std::string(kDir) + "/" + c.name;
     EXPECT_EQ(atf_test::ReadFile(dir + "/events.bin"), c.events) << c.name;
     if (c.has_manifest) EXPECT_EQ(atf_test::ReadFile(dir + "/trace.json"), c.manifest) << c.name;
@@ -61,10 +78,11 @@ TEST(MalformedCorpus, CheckedInFilesMatchTheGenerator) {
 }
 
 TEST(MalformedCorpus, LibraryRejectsEachWithItsRule) {
-  for (const auto& c : ReadExpected()) {
+  for (const auto &c : ReadExpected()) {
     SCOPED_TRACE(c.name);
     atf_validate_report r;
-    ASSERT_EQ(atf_validate_path((std::string(kDir) + "/" + c.name).c_str(), nullptr, &r), ATF_VALIDATE_OK)
+    ASSERT_EQ(atf_validate_path((std::string(kDir) + "/" + c.name).c_str(), nullptr, &r),
+              ATF_VALIDATE_OK)
         << r.reason;
     EXPECT_FALSE(r.valid);
     ASSERT_GT(r.errors_len, 0u);
@@ -76,7 +94,7 @@ TEST(MalformedCorpus, LibraryRejectsEachWithItsRule) {
 }
 
 // The first error's rule in atf-validate --json output, read with the validator's JSON reader.
-std::string FirstRule(const std::string& json) {
+std::string FirstRule(const std::string &json) {
   atf_json_doc doc;
   std::string rule = "(unparsable)";
   if (atf_json_parse(json.data(), json.size(), &doc) == ATF_JSON_OK) {
@@ -93,9 +111,10 @@ std::string FirstRule(const std::string& json) {
 }
 
 TEST(MalformedCorpus, BinaryExitsOneWithItsRule) {
-  for (const auto& c : ReadExpected()) {
+  for (const auto &c : ReadExpected()) {
     SCOPED_TRACE(c.name);
-    const auto r = atf_test::RunTool("validator/atf-validate --json " + std::string(kDir) + "/" + c.name);
+    const auto r =
+        atf_test::RunTool("validator/atf-validate --json " + std::string(kDir) + "/" + c.name);
     EXPECT_EQ(r.status, 1) << r.err;
     EXPECT_EQ(FirstRule(r.out), c.rule) << r.out;
     EXPECT_EQ(r.err, "");

@@ -1,28 +1,26 @@
-// atf_validate_report_write_json: the --json output of atf-validate (docs/format.md, "Reports").
+/* atf_validate_report_write_json: the --json output of atf-validate (docs/format.md, "Reports"). */
 #include <inttypes.h>
 
 #include "validator/atf/validate.h"
 #include "validator/internal/json_writer.h"
 
-static void key(atf_buf* b, const char* name) {
-  atf_buf_printf(b, ",\"%s\":", name);
-}
+static void key(atf_buf *b, const char *name) { atf_buf_printf(b, ",\"%s\":", name); }
 
-static void u64_member(atf_buf* b, const char* name, uint64_t v) {
+static void u64_member(atf_buf *b, const char *name, uint64_t v) {
   key(b, name);
   atf_buf_u64(b, v);
 }
 
-static void bool_member(atf_buf* b, const char* name, bool v) {
+static void bool_member(atf_buf *b, const char *name, bool v) {
   key(b, name);
   atf_buf_puts(b, v ? "true" : "false");
 }
 
-static void error_list(atf_buf* b, const char* name, const atf_validate_error* list, size_t len) {
+static void error_list(atf_buf *b, const char *name, const atf_validate_error *list, size_t len) {
   key(b, name);
   atf_buf_puts(b, "[");
   for (size_t i = 0; i < len; ++i) {
-    const atf_validate_error* e = &list[i];
+    const atf_validate_error *e = &list[i];
     atf_buf_puts(b, i ? ",{\"file\":" : "{\"file\":");
     atf_buf_json_string(b, e->file);
     u64_member(b, "offset", e->offset);
@@ -41,15 +39,15 @@ static void error_list(atf_buf* b, const char* name, const atf_validate_error* l
   atf_buf_puts(b, "]");
 }
 
-bool atf_validate_report_write_json(const atf_validate_report* r, FILE* out) {
+bool atf_validate_report_write_json(const atf_validate_report *r, FILE *out) {
   atf_buf b = {0};
   atf_buf_printf(&b, "{\"valid\":%s", r->valid ? "true" : "false");
   u64_member(&b, "records", r->records);
   u64_member(&b, "bytes", r->bytes);
   key(&b, "counts");
   for (int i = 0; i < ATF_VALIDATE_PAYLOAD_COUNT; ++i) {
-    atf_buf_printf(&b, "%s\"%s\":%" PRIu64, i ? "," : "{", atf_validate_payload_name((atf_validate_payload)i),
-                   r->counts[i]);
+    atf_buf_printf(&b, "%s\"%s\":%" PRIu64, i ? "," : "{",
+                   atf_validate_payload_name((atf_validate_payload)i), r->counts[i]);
   }
   atf_buf_puts(&b, "}");
   u64_member(&b, "threads", r->threads);
@@ -75,7 +73,7 @@ bool atf_validate_report_write_json(const atf_validate_report* r, FILE* out) {
   u64_member(&b, "error_count", r->error_count);
   bool_member(&b, "errors_truncated", r->error_count > r->errors_len);
   error_list(&b, "errors", r->errors, r->errors_len);
-  // Allowed rules (--allow, --profile): their violations are warnings, listed apart.
+  /* Allowed rules (--allow, --profile): their violations are warnings, listed apart. */
   key(&b, "allowed_rules");
   atf_buf_puts(&b, "[");
   for (int i = 0, n = 0; i < ATF_RULE_COUNT; ++i) {

@@ -41,24 +41,24 @@ class UpbEngine : public ::testing::Test {
 
   // Both engines on the record input[off, off + len); returns the upb engine's result after
   // checking that the nanopb engine's is the same.
-  EngineResult Agree(const std::string& input, uint64_t off, uint64_t len) {
-    const auto* p = reinterpret_cast<const uint8_t*>(input.data());
+  EngineResult Agree(const std::string &input, uint64_t off, uint64_t len) {
+    const auto *p = reinterpret_cast<const uint8_t *>(input.data());
     const EngineResult nanopb = atf_test::DecodeNanopb(p, input.size(), off, len);
     const EngineResult upb = atf_test::DecodeUpb(engine_, p, off, len);
     EXPECT_EQ(nanopb.Diff(upb), "") << "record at " << off << " of " << len << " bytes";
     return upb;
   }
   // One record body alone, preceded by `pad` bytes so that offsets are absolute, not 0-based.
-  EngineResult AgreeOnBody(const std::string& body, size_t pad = 3) {
+  EngineResult AgreeOnBody(const std::string &body, size_t pad = 3) {
     return Agree(std::string(pad, '\x5a') + body, pad, body.size());
   }
 
-  atf_upb_engine* engine_ = nullptr;
+  atf_upb_engine *engine_ = nullptr;
 };
 
 TEST_F(UpbEngine, MalformedCorpusCasesAgreeRecordForRecord) {
   size_t records = 0, rejected = 0;
-  for (const auto& c : atf_test::MalformedCases()) {
+  for (const auto &c : atf_test::MalformedCases()) {
     SCOPED_TRACE(c.name);
     std::set<std::string> upb_rules;
     atf_test::ForEachRecord(c.events, [&](uint64_t off, uint64_t len) {
@@ -81,9 +81,9 @@ const std::string kHdr = VarintField(1, 1) + VarintField(2, 7) + kTs;
 const std::string kCall = LenField(12, LenField(1, "f"));
 
 struct Edge {
-  const char* name;
+  const char *name;
   std::string body;
-  const char* rule;  // nullptr: valid
+  const char *rule;  // nullptr: valid
   size_t offset;     // of the error, from the body's start
 };
 
@@ -93,110 +93,146 @@ std::vector<Edge> EdgeCases() {
   return {
       {"valid", kHdr + kCall, nullptr, 0},
       {"empty record", "", "schema.payload", 0},
-      {"unknown fields everywhere", kHdr + VarintField(99, 1) + LenField(12, LenField(1, "f") + LenField(9, "zz")) +
-                                        Tag(98, 1) + "12345678" + Tag(97, 5) + "1234",
+      {"unknown fields everywhere",
+       kHdr + VarintField(99, 1) + LenField(12, LenField(1, "f") + LenField(9, "zz")) + Tag(98, 1) +
+           "12345678" + Tag(97, 5) + "1234",
        nullptr, 0},
       {"unknown field in an entry and the timestamp",
        VarintField(1, 1) + LenField(3, VarintField(1, 5) + VarintField(7, 1)) +
            LenField(12, LenField(3, LenField(1, "A") + Tag(9, 5) + "abcd")),
        nullptr, 0},
-      {"overlong length", kHdr + Tag(12, 2) + std::string("\x80\x80\x80\x80\x80\x00", 6), "wire.decode", kHdr.size()},
-      {"length past the parent", kHdr + Tag(12, 2) + std::string("\x80\x80\x80\x80\x0f", 5), "wire.decode",
-       kHdr.size()},
+      {"overlong length", kHdr + Tag(12, 2) + std::string("\x80\x80\x80\x80\x80\x00", 6),
+       "wire.decode", kHdr.size()},
+      {"length past the parent", kHdr + Tag(12, 2) + std::string("\x80\x80\x80\x80\x0f", 5),
+       "wire.decode", kHdr.size()},
       {"event_id: 10th byte 1", Tag(1, 0) + nine + "\x01" + kHdr.substr(2) + kCall, nullptr, 0},
-      {"event_id: 10th byte 2", Tag(1, 0) + nine + "\x02" + kHdr.substr(2) + kCall, "wire.decode", 0},
+      {"event_id: 10th byte 2", Tag(1, 0) + nine + "\x02" + kHdr.substr(2) + kCall, "wire.decode",
+       0},
       {"unknown varint: 10th byte 0x7f", kHdr + kCall + Tag(99, 0) + nine + "\x7f", "wire.decode",
        kHdr.size() + kCall.size()},
       {"11-byte varint", kHdr + kCall + Tag(2, 0) + std::string(10, '\x80') + "\x01", "wire.decode",
        kHdr.size() + kCall.size()},
-      {"5-byte tag, 5th byte 0x0f", kHdr + kCall + std::string("\xf8\xff\xff\xff\x0f", 5) + "\x01", nullptr, 0},
-      {"5-byte tag, 5th byte 0x10", kHdr + kCall + std::string("\xf8\xff\xff\xff\x10", 5) + "\x01", "wire.decode",
+      {"5-byte tag, 5th byte 0x0f", kHdr + kCall + std::string("\xf8\xff\xff\xff\x0f", 5) + "\x01",
+       nullptr, 0},
+      {"5-byte tag, 5th byte 0x10", kHdr + kCall + std::string("\xf8\xff\xff\xff\x10", 5) + "\x01",
+       "wire.decode", kHdr.size() + kCall.size()},
+      {"6-byte tag", std::string("\x88\x80\x80\x80\x80\x00\x01", 7) + kHdr.substr(2) + kCall,
+       "wire.decode", 0},
+      {"5-byte tag of event_id",
+       std::string("\x88\x80\x80\x80\x00\x01", 6) + kHdr.substr(2) + kCall, nullptr, 0},
+      {"field number 0", kHdr + kCall + VarintField(0, 1), "wire.decode",
        kHdr.size() + kCall.size()},
-      {"6-byte tag", std::string("\x88\x80\x80\x80\x80\x00\x01", 7) + kHdr.substr(2) + kCall, "wire.decode", 0},
-      {"5-byte tag of event_id", std::string("\x88\x80\x80\x80\x00\x01", 6) + kHdr.substr(2) + kCall, nullptr, 0},
-      {"field number 0", kHdr + kCall + VarintField(0, 1), "wire.decode", kHdr.size() + kCall.size()},
-      {"tag byte 0", kHdr + kCall + std::string(1, '\0'), "wire.decode", kHdr.size() + kCall.size()},
+      {"tag byte 0", kHdr + kCall + std::string(1, '\0'), "wire.decode",
+       kHdr.size() + kCall.size()},
       {"wire type 6", kHdr + kCall + Tag(99, 6), "wire.decode", kHdr.size() + kCall.size()},
-      {"unknown group", kHdr + kCall + Tag(99, 3) + Tag(99, 4), "wire.decode", kHdr.size() + kCall.size()},
+      {"unknown group", kHdr + kCall + Tag(99, 3) + Tag(99, 4), "wire.decode",
+       kHdr.size() + kCall.size()},
       {"unknown group never closed", kHdr + kCall + Tag(99, 3) + VarintField(1, 1), "wire.decode",
        kHdr.size() + kCall.size()},
       {"end group alone", kHdr + kCall + Tag(99, 4), "wire.decode", kHdr.size() + kCall.size()},
-      {"event_id as a group", Tag(1, 3) + VarintField(1, 1) + Tag(1, 4) + kHdr.substr(2) + kCall, "wire.decode", 0},
+      {"event_id as a group", Tag(1, 3) + VarintField(1, 1) + Tag(1, 4) + kHdr.substr(2) + kCall,
+       "wire.decode", 0},
       {"event_id length-delimited", LenField(1, "abc") + kHdr.substr(2) + kCall, "wire.decode", 0},
-      {"symbol as a varint", kHdr + LenField(12, VarintField(1, 5)), "wire.decode", kHdr.size() + 2},
+      {"symbol as a varint", kHdr + LenField(12, VarintField(1, 5)), "wire.decode",
+       kHdr.size() + 2},
       {"payload as fixed32", kHdr + Tag(12, 5) + "abcd", "wire.decode", kHdr.size()},
-      {"register value length-delimited", kHdr + LenField(12, LenField(3, LenField(1, "A") + LenField(2, "x"))),
-       "wire.decode", kHdr.size() + 2 + 2 + 3},
-      {"truncated fixed64", kHdr + kCall + Tag(99, 1) + "1234567", "wire.decode", kHdr.size() + kCall.size()},
-      {"truncated timestamp", VarintField(1, 1) + Tag(3, 2) + Varint(2) + Tag(2, 0) + "\xff" + kCall, "wire.decode",
-       4},
-      {"error inside an entry, then a later one", kHdr + LenField(12, LenField(3, "\x08")) + Tag(99, 6),
-       "wire.decode", kHdr.size() + 4},
-      {"call twice merges", kHdr + LenField(12, VarintField(2, 77)) + LenField(12, LenField(1, "g")), nullptr, 0},
-      {"symbol twice", kHdr + LenField(12, LenField(1, "a") + VarintField(2, 5)) + LenField(12, LenField(1, "b")),
+      {"register value length-delimited",
+       kHdr + LenField(12, LenField(3, LenField(1, "A") + LenField(2, "x"))), "wire.decode",
+       kHdr.size() + 2 + 2 + 3},
+      {"truncated fixed64", kHdr + kCall + Tag(99, 1) + "1234567", "wire.decode",
+       kHdr.size() + kCall.size()},
+      {"truncated timestamp",
+       VarintField(1, 1) + Tag(3, 2) + Varint(2) + Tag(2, 0) + "\xff" + kCall, "wire.decode", 4},
+      {"error inside an entry, then a later one",
+       kHdr + LenField(12, LenField(3, "\x08")) + Tag(99, 6), "wire.decode", kHdr.size() + 4},
+      {"call twice merges",
+       kHdr + LenField(12, VarintField(2, 77)) + LenField(12, LenField(1, "g")), nullptr, 0},
+      {"symbol twice",
+       kHdr + LenField(12, LenField(1, "a") + VarintField(2, 5)) + LenField(12, LenField(1, "b")),
        nullptr, 0},
-      {"timestamp twice merges", VarintField(1, 1) + LenField(3, VarintField(1, 5)) + LenField(3, VarintField(2, 9)) +
-                                     kCall,
+      {"timestamp twice merges",
+       VarintField(1, 1) + LenField(3, VarintField(1, 5)) + LenField(3, VarintField(2, 9)) + kCall,
        nullptr, 0},
       {"thread_id 0xffffffff", kHdr + kCall + VarintField(2, 0xffffffffull), "wire.decode",
        kHdr.size() + kCall.size()},
       {"thread_id 2^40 then 5", VarintField(2, 1ull << 40) + kHdr + kCall, "wire.decode", 0},
-      {"nanos 2^40", VarintField(1, 1) + LenField(3, VarintField(2, 1ull << 40)) + kCall, "wire.decode",
-       4},  // the nanos tag inside the timestamp
-      {"exit_code 2^33", kHdr + LenField(11, VarintField(1, 1ull << 33)), "wire.decode", kHdr.size() + 2},
+      {"nanos 2^40", VarintField(1, 1) + LenField(3, VarintField(2, 1ull << 40)) + kCall,
+       "wire.decode", 4},  // the nanos tag inside the timestamp
+      {"exit_code 2^33", kHdr + LenField(11, VarintField(1, 1ull << 33)), "wire.decode",
+       kHdr.size() + 2},
       {"trace_end twice", kHdr + LenField(11, VarintField(1, 3)) + LenField(11, ""), nullptr, 0},
-      {"key twice", kHdr + LenField(12, LenField(3, LenField(1, "A") + LenField(1, "B") + VarintField(2, 3))),
+      {"key twice",
+       kHdr + LenField(12, LenField(3, LenField(1, "A") + LenField(1, "B") + VarintField(2, 3))),
        nullptr, 0},
-      {"value twice", kHdr + LenField(12, LenField(3, VarintField(2, 3) + LenField(1, "K") + VarintField(2, 4))),
+      {"value twice",
+       kHdr + LenField(12, LenField(3, VarintField(2, 3) + LenField(1, "K") + VarintField(2, 4))),
        nullptr, 0},
-      {"duplicate register names", kHdr + LenField(12, entry_a + LenField(3, LenField(1, "A") + VarintField(2, 2))),
-       nullptr, 0},
-      {"entry without a key", kHdr + LenField(12, LenField(3, VarintField(2, 3))), "schema.register_name",
-       kHdr.size() + 4},
-      {"key then empty key", kHdr + LenField(12, entry_a + LenField(3, LenField(1, "A") + LenField(1, ""))),
+      {"duplicate register names",
+       kHdr + LenField(12, entry_a + LenField(3, LenField(1, "A") + VarintField(2, 2))), nullptr,
+       0},
+      {"entry without a key", kHdr + LenField(12, LenField(3, VarintField(2, 3))),
+       "schema.register_name", kHdr.size() + 4},
+      {"key then empty key",
+       kHdr + LenField(12, entry_a + LenField(3, LenField(1, "A") + LenField(1, ""))),
        "schema.register_name", kHdr.size() + 2 + entry_a.size() + 2},
-      {"empty key then key", kHdr + LenField(12, LenField(3, LenField(1, "") + LenField(1, "A"))), nullptr, 0},
-      {"empty entry", kHdr + LenField(13, LenField(3, "")), "schema.register_name", kHdr.size() + 4},
-      {"nameless entry in a signal", kHdr + LenField(14, VarintField(1, 11) + LenField(3, VarintField(2, 1))),
+      {"empty key then key", kHdr + LenField(12, LenField(3, LenField(1, "") + LenField(1, "A"))),
+       nullptr, 0},
+      {"empty entry", kHdr + LenField(13, LenField(3, "")), "schema.register_name",
+       kHdr.size() + 4},
+      {"nameless entry in a signal",
+       kHdr + LenField(14, VarintField(1, 11) + LenField(3, VarintField(2, 1))),
        "schema.register_name", kHdr.size() + 6},
-      {"bad key in a nameless entry", kHdr + LenField(12, LenField(3, LenField(1, "\xff") + LenField(1, ""))),
-       "schema.utf8", kHdr.size() + 6},
-      {"cut-off key at the end of an entry", kHdr + LenField(12, LenField(3, LenField(1, "") + LenField(1, "\xe2"))),
-       "schema.utf8", kHdr.size() + 9},
-      {"nameless entry, then bad symbol", kHdr + LenField(12, LenField(3, VarintField(2, 1)) + LenField(1, "\xff")),
-       "schema.register_name", kHdr.size() + 4},
-      {"bad symbol, then nameless entry", kHdr + LenField(12, LenField(1, "\xff") + LenField(3, VarintField(2, 1))),
-       "schema.utf8", kHdr.size() + 4},
-      {"nameless entries in two payloads", kHdr + LenField(13, LenField(3, "")) + LenField(12, LenField(3, "")),
-       "schema.register_name", kHdr.size() + 4},
-      {"second payload's entry first", kHdr + LenField(12, LenField(1, "\xe2\x9c")) + LenField(13, LenField(3, "")),
-       "schema.utf8", kHdr.size() + 6},
-      {"bad symbol in an earlier payload", kHdr + LenField(12, LenField(1, "\xff")) + LenField(13, ""), "schema.utf8",
-       kHdr.size() + 4},
-      {"bad symbol in a later payload", kHdr + LenField(13, "") + LenField(12, LenField(1, "\xff")), "schema.utf8",
+      {"bad key in a nameless entry",
+       kHdr + LenField(12, LenField(3, LenField(1, "\xff") + LenField(1, ""))), "schema.utf8",
        kHdr.size() + 6},
-      {"bad first symbol, good second", kHdr + LenField(12, LenField(1, "\xff") + LenField(1, "ok")), "schema.utf8",
+      {"cut-off key at the end of an entry",
+       kHdr + LenField(12, LenField(3, LenField(1, "") + LenField(1, "\xe2"))), "schema.utf8",
+       kHdr.size() + 9},
+      {"nameless entry, then bad symbol",
+       kHdr + LenField(12, LenField(3, VarintField(2, 1)) + LenField(1, "\xff")),
+       "schema.register_name", kHdr.size() + 4},
+      {"bad symbol, then nameless entry",
+       kHdr + LenField(12, LenField(1, "\xff") + LenField(3, VarintField(2, 1))), "schema.utf8",
        kHdr.size() + 4},
-      {"bad arg", VarintField(1, 1) + kTs + LenField(10, LenField(2, "ok") + LenField(2, "\xc0\x80")), "schema.utf8",
-       2 + kTs.size() + 2 + 4 + 2},
+      {"nameless entries in two payloads",
+       kHdr + LenField(13, LenField(3, "")) + LenField(12, LenField(3, "")), "schema.register_name",
+       kHdr.size() + 4},
+      {"second payload's entry first",
+       kHdr + LenField(12, LenField(1, "\xe2\x9c")) + LenField(13, LenField(3, "")), "schema.utf8",
+       kHdr.size() + 6},
+      {"bad symbol in an earlier payload",
+       kHdr + LenField(12, LenField(1, "\xff")) + LenField(13, ""), "schema.utf8", kHdr.size() + 4},
+      {"bad symbol in a later payload", kHdr + LenField(13, "") + LenField(12, LenField(1, "\xff")),
+       "schema.utf8", kHdr.size() + 6},
+      {"bad first symbol, good second",
+       kHdr + LenField(12, LenField(1, "\xff") + LenField(1, "ok")), "schema.utf8",
+       kHdr.size() + 4},
+      {"bad arg",
+       VarintField(1, 1) + kTs + LenField(10, LenField(2, "ok") + LenField(2, "\xc0\x80")),
+       "schema.utf8", 2 + kTs.size() + 2 + 4 + 2},
       {"stack is not text", kHdr + LenField(12, LenField(4, "\xff\xfe")), nullptr, 0},
-      {"args and paths", VarintField(1, 1) + kTs + LenField(10, LenField(2, "a") + LenField(2, "b") + LenField(1, "/x") +
-                                                             LenField(1, "/y") + LenField(3, "linux")),
+      {"args and paths",
+       VarintField(1, 1) + kTs +
+           LenField(10, LenField(2, "a") + LenField(2, "b") + LenField(1, "/x") +
+                            LenField(1, "/y") + LenField(3, "linux")),
        nullptr, 0},
       {"two payloads", kHdr + kCall + LenField(13, VarintField(2, 1)), "schema.payload", 0},
       {"no payload", kHdr, "schema.payload", 0},
       {"no timestamp", VarintField(1, 1) + kCall, "schema.timestamp", 0},
       {"empty timestamp", VarintField(1, 1) + LenField(3, "") + kCall, nullptr, 0},
-      {"negative nanos", VarintField(1, 1) + LenField(3, VarintField(2, ~0ull)) + kCall, "schema.timestamp", 0},
-      {"seconds beyond 2^64 ns", VarintField(1, 1) + LenField(3, VarintField(1, 18446744074ull)) + kCall,
+      {"negative nanos", VarintField(1, 1) + LenField(3, VarintField(2, ~0ull)) + kCall,
        "schema.timestamp", 0},
+      {"seconds beyond 2^64 ns",
+       VarintField(1, 1) + LenField(3, VarintField(1, 18446744074ull)) + kCall, "schema.timestamp",
+       0},
       {"payload rule before timestamp rule", VarintField(1, 1), "schema.payload", 0},
-      {"utf8 before payload rule", LenField(12, LenField(1, "\xff")) + LenField(13, ""), "schema.utf8", 4},
+      {"utf8 before payload rule", LenField(12, LenField(1, "\xff")) + LenField(13, ""),
+       "schema.utf8", 4},
   };
 }
 
 TEST_F(UpbEngine, HandMadeEdgeCasesAgreeWithTheRuleExpected) {
-  for (const Edge& c : EdgeCases()) {
+  for (const Edge &c : EdgeCases()) {
     SCOPED_TRACE(c.name);
     const size_t pad = 3;
     const EngineResult r = AgreeOnBody(c.body, pad);
@@ -226,14 +262,14 @@ TEST_F(UpbEngine, ValuesComeThroughTheVisitor) {
   EXPECT_EQ(r.symbol, "main");
   EXPECT_EQ(r.stack, std::string("\x00\x01\xff", 3));
   bool found = false;
-  for (const auto& reg : r.regs) found |= reg.first == "RDI" && reg.second == 42u;
+  for (const auto &reg : r.regs) found |= reg.first == "RDI" && reg.second == 42u;
   EXPECT_TRUE(found) << r.Describe();
 }
 
 // The counts of extra passes: none for a record in its smallest encoding, one for a record with a
 // field twice (or anything else that makes it longer), one more to locate a nameless entry.
 TEST_F(UpbEngine, SmallestEncodingTakesOnePass) {
-  auto passes = [&](const std::string& body) {
+  auto passes = [&](const std::string &body) {
     atf_upb_engine_stats before, after;
     atf_upb_engine_get_stats(engine_, &before);
     AgreeOnBody(body);
@@ -247,11 +283,14 @@ TEST_F(UpbEngine, SmallestEncodingTakesOnePass) {
   e.mutable_function_call()->set_call_site(0x401234);  // field 5 counts in the smallest encoding
   const std::string minimal = atf_test::Serialize(e);
   EXPECT_EQ(passes(minimal), std::make_pair(uint64_t{0}, uint64_t{0}));
-  EXPECT_EQ(passes(atf_test::Serialize(atf_test::Start(0, atf_test::kBaseNs))), std::make_pair(uint64_t{0}, uint64_t{0}));
+  EXPECT_EQ(passes(atf_test::Serialize(atf_test::Start(0, atf_test::kBaseNs))),
+            std::make_pair(uint64_t{0}, uint64_t{0}));
   // Longer than the smallest encoding: a symbol twice (the first one invalid), an unknown field,
   // an explicit zero, a padded length, a negative thread id (10 bytes; 5 would do).
-  EXPECT_EQ(passes(minimal + LenField(12, LenField(1, "x"))), std::make_pair(uint64_t{1}, uint64_t{0}));
-  EXPECT_EQ(passes(LenField(12, LenField(1, "\xff")) + minimal), std::make_pair(uint64_t{1}, uint64_t{0}));
+  EXPECT_EQ(passes(minimal + LenField(12, LenField(1, "x"))),
+            std::make_pair(uint64_t{1}, uint64_t{0}));
+  EXPECT_EQ(passes(LenField(12, LenField(1, "\xff")) + minimal),
+            std::make_pair(uint64_t{1}, uint64_t{0}));
   EXPECT_EQ(passes(minimal + VarintField(99, 1)), std::make_pair(uint64_t{1}, uint64_t{0}));
   EXPECT_EQ(passes(minimal + VarintField(2, 0)), std::make_pair(uint64_t{1}, uint64_t{0}));
   EXPECT_EQ(passes(kHdr + Tag(12, 2) + std::string("\x83\x00", 2) + LenField(1, "f")),
@@ -259,43 +298,58 @@ TEST_F(UpbEngine, SmallestEncodingTakesOnePass) {
   e.set_thread_id(-1);
   EXPECT_EQ(passes(atf_test::Serialize(e)), std::make_pair(uint64_t{1}, uint64_t{0}));
   // Invalid: a nameless entry needs its place (minimal record: one pass, then the locating one).
-  EXPECT_EQ(passes(kHdr + LenField(12, LenField(3, VarintField(2, 3)))), std::make_pair(uint64_t{0}, uint64_t{1}));
+  EXPECT_EQ(passes(kHdr + LenField(12, LenField(3, VarintField(2, 3)))),
+            std::make_pair(uint64_t{0}, uint64_t{1}));
 }
 
 TEST_F(UpbEngine, NoVisitorCallsForARejectedRecord) {
   struct Count {
     int calls = 0;
   } count;
-  const atf_event_visitor v = {&count, [](void* c, atf_text_field, const uint8_t*, size_t, unsigned) {
-                                 static_cast<Count*>(c)->calls++;
+  const atf_event_visitor v = {&count,
+                               [](void *c, atf_text_field, const uint8_t *, size_t, unsigned) {
+                                 static_cast<Count *>(c)->calls++;
                                },
-                               [](void* c, uint64_t) { static_cast<Count*>(c)->calls++; }};
-  const std::string body = kHdr + LenField(12, LenField(1, "sym") + LenField(3, LenField(1, "A"))) + LenField(13, "");
+                               [](void *c, uint64_t) { static_cast<Count *>(c)->calls++; }};
+  const std::string body =
+      kHdr + LenField(12, LenField(1, "sym") + LenField(3, LenField(1, "A"))) + LenField(13, "");
   atf_event ev;
   atf_decode_error err{};  // quiet = false: messages wanted
-  ASSERT_FALSE(atf_upb_decode_record(engine_, reinterpret_cast<const uint8_t*>(body.data()), body.size(), 0, &v,
-                                     &ev, &err));
+  ASSERT_FALSE(atf_upb_decode_record(engine_, reinterpret_cast<const uint8_t *>(body.data()),
+                                     body.size(), 0, &v, &ev, &err));
   EXPECT_STREQ(err.rule, "schema.payload");
   EXPECT_EQ(count.calls, 0);
 }
 
-std::string HexBytes(const std::string& s) {
+std::string HexBytes(const std::string &s) {
   static const char kDigits[] = "0123456789abcdef";
   std::string out;
   for (unsigned char c : s) out += {kDigits[c >> 4], kDigits[c & 15]};
   return out;
 }
 
-std::string RandomText(std::mt19937_64& rng, size_t max_len) {
-  static const char* const kPieces[] = {"a", "Z", "_", "::", "\"", "\\", "\n", "\x01", "\xc3\xa4", "\xe2\x9c\x93",
-                                        "\xf0\x9f\x98\x80", "\x7f", " ", ""};
+std::string RandomText(std::mt19937_64 &rng, size_t max_len) {
+  static const char *const kPieces[] = {"a",
+                                        "Z",
+                                        "_",
+                                        "::",
+                                        "\"",
+                                        "\\",
+                                        "\n",
+                                        "\x01",
+                                        "\xc3\xa4",
+                                        "\xe2\x9c\x93",
+                                        "\xf0\x9f\x98\x80",
+                                        "\x7f",
+                                        " ",
+                                        ""};
   std::string s;
   const size_t n = rng() % (max_len + 1);
   while (s.size() < n) s += kPieces[rng() % (sizeof kPieces / sizeof kPieces[0])];
   return s;
 }
 
-atf::v4::Event RandomEvent(std::mt19937_64& rng) {
+atf::v4::Event RandomEvent(std::mt19937_64 &rng) {
   atf::v4::Event e;
   e.set_event_id(rng() >> (rng() % 64));
   e.set_thread_id(static_cast<int32_t>(rng()));
@@ -303,13 +357,14 @@ atf::v4::Event RandomEvent(std::mt19937_64& rng) {
     e.mutable_timestamp()->set_seconds(static_cast<int64_t>(rng() % 18446744073ull));
     e.mutable_timestamp()->set_nanos(static_cast<int32_t>(rng() % 1000000000));
   }
-  auto regs = [&](auto* map) {
+  auto regs = [&](auto *map) {
     const int n = static_cast<int>(rng() % 20);
-    for (int i = 0; i < n; ++i) (*map)[std::string(rng() % 30 ? "R" : "") + std::to_string(rng() % 40)] = rng();
+    for (int i = 0; i < n; ++i)
+      (*map)[std::string(rng() % 30 ? "R" : "") + std::to_string(rng() % 40)] = rng();
   };
   switch (rng() % 5) {
     case 0: {
-      auto* s = e.mutable_trace_start();
+      auto *s = e.mutable_trace_start();
       s->set_executable_path(RandomText(rng, 300));
       const int n = static_cast<int>(rng() % 6);
       for (int i = 0; i < n; ++i) s->add_args(RandomText(rng, 40));
@@ -317,26 +372,28 @@ atf::v4::Event RandomEvent(std::mt19937_64& rng) {
       s->set_cpu_architecture(RandomText(rng, 8));
       break;
     }
-    case 1: e.mutable_trace_end()->set_exit_code(static_cast<int32_t>(rng())); break;
+    case 1:
+      e.mutable_trace_end()->set_exit_code(static_cast<int32_t>(rng()));
+      break;
     case 2: {
-      auto* c = e.mutable_function_call();
+      auto *c = e.mutable_function_call();
       c->set_symbol(RandomText(rng, 100));
       c->set_address(rng());
       regs(c->mutable_argument_registers());
       std::string stack(rng() % 300, '\0');
-      for (auto& ch : stack) ch = static_cast<char>(rng());
+      for (auto &ch : stack) ch = static_cast<char>(rng());
       c->set_stack_shallow_copy(stack);
       break;
     }
     case 3: {
-      auto* r = e.mutable_function_return();
+      auto *r = e.mutable_function_return();
       r->set_symbol(RandomText(rng, 100));
       r->set_address(rng());
       regs(r->mutable_return_registers());
       break;
     }
     default: {
-      auto* s = e.mutable_signal_delivery();
+      auto *s = e.mutable_signal_delivery();
       s->set_number(static_cast<int32_t>(rng()));
       s->set_name(RandomText(rng, 12));
       regs(s->mutable_registers());
@@ -368,15 +425,23 @@ TEST_F(UpbEngine, MutatedRecordsAgree) {
     for (int k = 0; k < edits; ++k) {
       const size_t at = rng() % body.size();
       switch (rng() % 4) {
-        case 0: body[at] = static_cast<char>(rng()); break;
-        case 1: body[at] ^= static_cast<char>(1u << (rng() % 8)); break;
-        case 2: body.erase(at, 1 + rng() % 3); break;
-        default: body.insert(at, 1, static_cast<char>(rng())); break;
+        case 0:
+          body[at] = static_cast<char>(rng());
+          break;
+        case 1:
+          body[at] ^= static_cast<char>(1u << (rng() % 8));
+          break;
+        case 2:
+          body.erase(at, 1 + rng() % 3);
+          break;
+        default:
+          body.insert(at, 1, static_cast<char>(rng()));
+          break;
       }
       if (body.empty()) body = "\x08";
     }
     const std::string input = "pad" + body;
-    const auto* p = reinterpret_cast<const uint8_t*>(input.data());
+    const auto *p = reinterpret_cast<const uint8_t *>(input.data());
     const EngineResult nanopb = atf_test::DecodeNanopb(p, input.size(), 3, body.size());
     const EngineResult upb = atf_test::DecodeUpb(engine_, p, 3, body.size());
     EXPECT_EQ(nanopb.Diff(upb), "") << "mutant " << i << ": " << HexBytes(body);
@@ -409,22 +474,24 @@ TEST_F(UpbEngine, TagsAndInt32ValuesBeyond32BitsAreRejectedByBoth) {
     EXPECT_EQ(r.rule, "wire.decode");
     EXPECT_EQ(r.offset, 3u);
   }
-  EXPECT_TRUE(AgreeOnBody(VarintField(2, static_cast<uint64_t>(-7)) + kHdr + kCall, 3).ok);  // ten bytes
+  EXPECT_TRUE(
+      AgreeOnBody(VarintField(2, static_cast<uint64_t>(-7)) + kHdr + kCall, 3).ok);  // ten bytes
 }
 
 TEST_F(UpbEngine, ArenaLimitIsTheEnginesLimitNotTheRecords) {
   // 5000 register entries: about 5000 entry messages in the arena.
   std::string regs;
-  for (int i = 0; i < 5000; ++i) regs += LenField(3, LenField(1, "R" + std::to_string(i)) + VarintField(2, i));
+  for (int i = 0; i < 5000; ++i)
+    regs += LenField(3, LenField(1, "R" + std::to_string(i)) + VarintField(2, i));
   const std::string body = kHdr + LenField(14, VarintField(1, 11) + regs);
-  const auto* p = reinterpret_cast<const uint8_t*>(body.data());
+  const auto *p = reinterpret_cast<const uint8_t *>(body.data());
   const EngineResult full = atf_test::DecodeUpb(engine_, p, 0, body.size());
   EXPECT_TRUE(full.ok) << full.message;
   EXPECT_EQ(full.regs.size(), 5000u);
   const size_t used = atf_upb_engine_last_arena_bytes(engine_);
   EXPECT_GT(used, 0u);  // beyond the engine's fixed block
 
-  atf_upb_engine* small = atf_upb_engine_new(used / 2);
+  atf_upb_engine *small = atf_upb_engine_new(used / 2);
   ASSERT_NE(small, nullptr);
   const EngineResult limited = atf_test::DecodeUpb(small, p, 0, body.size());
   EXPECT_FALSE(limited.ok);
@@ -432,7 +499,8 @@ TEST_F(UpbEngine, ArenaLimitIsTheEnginesLimitNotTheRecords) {
   EXPECT_LE(atf_upb_engine_last_arena_bytes(small), used / 2);
   // The engine is usable afterwards, and a small record needs nothing beyond the block.
   const std::string ok = kHdr + kCall;
-  EXPECT_TRUE(atf_test::DecodeUpb(small, reinterpret_cast<const uint8_t*>(ok.data()), 0, ok.size()).ok);
+  EXPECT_TRUE(
+      atf_test::DecodeUpb(small, reinterpret_cast<const uint8_t *>(ok.data()), 0, ok.size()).ok);
   EXPECT_EQ(atf_upb_engine_last_arena_bytes(small), 0u);
   atf_upb_engine_free(small);
 }
@@ -447,12 +515,14 @@ TEST_F(UpbEngine, LimitsAreTheEnginesNotTheRecords) {
   EXPECT_EQ(err.offset, 7u);
   // An engine without room beyond its fixed block decodes small records, but cannot locate a
   // nameless register entry (that takes a second arena).
-  atf_upb_engine* tiny = atf_upb_engine_new(1);
+  atf_upb_engine *tiny = atf_upb_engine_new(1);
   ASSERT_NE(tiny, nullptr);
   const std::string ok = kHdr + kCall;
-  EXPECT_TRUE(atf_test::DecodeUpb(tiny, reinterpret_cast<const uint8_t*>(ok.data()), 0, ok.size()).ok);
+  EXPECT_TRUE(
+      atf_test::DecodeUpb(tiny, reinterpret_cast<const uint8_t *>(ok.data()), 0, ok.size()).ok);
   const std::string nameless = kHdr + LenField(12, LenField(3, VarintField(2, 3)));
-  const EngineResult r = atf_test::DecodeUpb(tiny, reinterpret_cast<const uint8_t*>(nameless.data()), 0, nameless.size());
+  const EngineResult r = atf_test::DecodeUpb(
+      tiny, reinterpret_cast<const uint8_t *>(nameless.data()), 0, nameless.size());
   EXPECT_FALSE(r.ok);
   EXPECT_EQ(r.rule, ATF_UPB_RULE_LIMIT);
   atf_upb_engine_free(tiny);
@@ -467,17 +537,18 @@ TEST_F(UpbEngine, EnginesOnSeveralThreadsShareTheSchema) {
   std::atomic<int> failures{0};
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&] {
-      atf_upb_engine* e = atf_upb_engine_new(0);
-      for (const auto& b : bodies) {
-        const EngineResult r = atf_test::DecodeUpb(e, reinterpret_cast<const uint8_t*>(b.data()), 0, b.size());
-        const EngineResult n =
-            atf_test::DecodeNanopb(reinterpret_cast<const uint8_t*>(b.data()), b.size(), 0, b.size());
+      atf_upb_engine *e = atf_upb_engine_new(0);
+      for (const auto &b : bodies) {
+        const EngineResult r =
+            atf_test::DecodeUpb(e, reinterpret_cast<const uint8_t *>(b.data()), 0, b.size());
+        const EngineResult n = atf_test::DecodeNanopb(reinterpret_cast<const uint8_t *>(b.data()),
+                                                      b.size(), 0, b.size());
         if (!r.Diff(n).empty()) failures++;
       }
       atf_upb_engine_free(e);
     });
   }
-  for (auto& t : threads) t.join();
+  for (auto &t : threads) t.join();
   EXPECT_EQ(failures.load(), 0);
 }
 

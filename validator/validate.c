@@ -1,17 +1,17 @@
-// atf_validate: framing, order, session and manifest rules on top of the record engine
-// (internal/engine.h: upb, nanopb or both). One pass over events.bin, front to back, through the reader's fixed window;
-// the framing itself is internal/reader.c's.
-//
-// Error policy: the first error of a record wins (later rules are not evaluated for it) and
-// validation continues with the next record, because the framing still says where it starts.
-// Framing errors other than framing.too_large stop the pass: after a broken length prefix nothing
-// says where the next record begins. A violation of an allowed rule is a warning and does not stop
-// the record's evaluation.
-//
-// Cost: every byte is framed once and decoded once. An error is formatted only while the report
-// keeps errors (max_errors); past that it is counted, a record that failed in a batch is not
-// decoded again for its message, and a run of zero bytes (each one an empty record, which has no
-// payload) is counted in one step, so garbage costs no more than data.
+/* atf_validate: framing, order, session and manifest rules on top of the record engine
+ * (internal/engine.h: upb, nanopb or both). One pass over events.bin, front to back, through the
+ * reader's fixed window; the framing itself is internal/reader.c's.
+ *
+ * Error policy: the first error of a record wins (later rules are not evaluated for it) and
+ * validation continues with the next record, because the framing still says where it starts.
+ * Framing errors other than framing.too_large stop the pass: after a broken length prefix nothing
+ * says where the next record begins. A violation of an allowed rule is a warning and does not stop
+ * the record's evaluation.
+ *
+ * Cost: every byte is framed once and decoded once. An error is formatted only while the report
+ * keeps errors (max_errors); past that it is counted, a record that failed in a batch is not
+ * decoded again for its message, and a run of zero bytes (each one an empty record, which has no
+ * payload) is counted in one step, so garbage costs no more than data. */
 #include "validator/atf/validate.h"
 
 #include <errno.h>
@@ -35,47 +35,52 @@
 #include "validator/internal/thread_table.h"
 
 #define DEFAULT_MAX_ERRORS 1000u
-#define BATCH_MAX 8192u        // records decoded between two passes of the order rules
-#define BATCH_CHUNK 256u       // records a decoding thread takes at a time
-#define MIN_PARALLEL 1024u     // smaller batches are decoded by the calling thread alone,
-#define MIN_PARALLEL_BYTES (256u * 1024u)  // and so are batches of tiny records (garbage)
+#define BATCH_MAX 8192u    /* records decoded between two passes of the order rules */
+#define BATCH_CHUNK 256u   /* records a decoding thread takes at a time */
+#define MIN_PARALLEL 1024u /* smaller batches are decoded by the calling thread alone, */
+#define MIN_PARALLEL_BYTES (256u * 1024u) /* and so are batches of tiny records (garbage) */
 #define MAX_DECODE_THREADS 8u
 #define EVENTS_FILE "events.bin"
 #define MANIFEST_FILE "trace.json"
 
-const char* atf_validate_strerror(atf_validate_status status) {
+const char *atf_validate_strerror(atf_validate_status status) {
   switch (status) {
-    case ATF_VALIDATE_OK: return "ok";
-    case ATF_VALIDATE_E_USAGE: return "invalid arguments";
-    case ATF_VALIDATE_E_IO: return "I/O error";
-    case ATF_VALIDATE_E_NO_MEMORY: return "out of memory";
+    case ATF_VALIDATE_OK:
+      return "ok";
+    case ATF_VALIDATE_E_USAGE:
+      return "invalid arguments";
+    case ATF_VALIDATE_E_IO:
+      return "I/O error";
+    case ATF_VALIDATE_E_NO_MEMORY:
+      return "out of memory";
   }
   return "unknown status";
 }
 
-_Static_assert(ATF_VALIDATE_ENGINE_UPB == (int)ATF_ENGINE_UPB && ATF_VALIDATE_ENGINE_NANOPB == (int)ATF_ENGINE_NANOPB &&
+_Static_assert(ATF_VALIDATE_ENGINE_UPB == (int)ATF_ENGINE_UPB &&
+                   ATF_VALIDATE_ENGINE_NANOPB == (int)ATF_ENGINE_NANOPB &&
                    ATF_VALIDATE_ENGINE_BOTH == (int)ATF_ENGINE_BOTH,
                "engine values");
 
-const char* atf_validate_engine_name(atf_validate_engine engine) {
-  const char* name = atf_engine_name((atf_engine_kind)engine);
+const char *atf_validate_engine_name(atf_validate_engine engine) {
+  const char *name = atf_engine_name((atf_engine_kind)engine);
   return name != NULL ? name : "unknown";
 }
 
-bool atf_validate_engine_parse(const char* text, atf_validate_engine* engine) {
+bool atf_validate_engine_parse(const char *text, atf_validate_engine *engine) {
   atf_engine_kind k;
   if (!atf_engine_parse(text, &k)) return false;
   *engine = (atf_validate_engine)k;
   return true;
 }
 
-const char* atf_validate_payload_name(atf_validate_payload payload) {
-  static const char* const kNames[ATF_VALIDATE_PAYLOAD_COUNT] = {
+const char *atf_validate_payload_name(atf_validate_payload payload) {
+  static const char *const kNames[ATF_VALIDATE_PAYLOAD_COUNT] = {
       "trace_start", "trace_end", "function_call", "function_return", "signal_delivery"};
   return (unsigned)payload < ATF_VALIDATE_PAYLOAD_COUNT ? kNames[payload] : "unknown";
 }
 
-void atf_validate_options_init(atf_validate_options* options) {
+void atf_validate_options_init(atf_validate_options *options) {
   memset(options, 0, sizeof *options);
   options->max_record_size = ATF_VALIDATE_DEFAULT_MAX_RECORD;
   options->max_errors = DEFAULT_MAX_ERRORS;
@@ -84,9 +89,9 @@ void atf_validate_options_init(atf_validate_options* options) {
   options->engine = ATF_VALIDATE_ENGINE_UPB;
 }
 
-static void free_text(atf_validate_text* t) { free(t->data); }
+static void free_text(atf_validate_text *t) { free(t->data); }
 
-void atf_validate_report_free(atf_validate_report* report) {
+void atf_validate_report_free(atf_validate_report *report) {
   free(report->errors);
   free(report->rule_warnings);
   free_text(&report->executable_path);
@@ -95,61 +100,61 @@ void atf_validate_report_free(atf_validate_report* report) {
   memset(report, 0, sizeof *report);
 }
 
-// ---------------------------------------------------------------------------------------------
+/* --------------------------------------------------------------------------------------------- */
 
-// One record's decoding outcome, computed by any thread, applied in file order. Kept small (the
-// batch stays in cache): a record that fails is decoded again, alone, for its message.
+/* One record's decoding outcome, computed by any thread, applied in file order. Kept small (the
+ * batch stays in cache): a record that fails is decoded again, alone, for its message. */
 typedef struct outcome {
   bool ok;
-  bool fallback;  // the upb engine left it to the nanopb engine
-  const char* rule;  // when !ok: the rule and offset (the decoder ran quiet)
+  bool fallback;    /* the upb engine left it to the nanopb engine */
+  const char *rule; /* when !ok: the rule and offset (the decoder ran quiet) */
   uint64_t err_offset;
   atf_event ev;
 } outcome;
 
 typedef struct validation {
-  const atf_validate_options* opt;
-  atf_validate_report* rep;
-  const atf_pass_hooks* hooks;  // may be NULL
+  const atf_validate_options *opt;
+  atf_validate_report *rep;
+  const atf_pass_hooks *hooks; /* may be NULL */
   atf_reader reader;
-  size_t max_errors;  // opt->max_errors, at most ATF_VALIDATE_MAX_ERRORS
-  uint64_t allowed;   // opt->allowed_rules within ATF_VALIDATE_ALLOWABLE_RULES
+  size_t max_errors; /* opt->max_errors, at most ATF_VALIDATE_MAX_ERRORS */
+  uint64_t allowed;  /* opt->allowed_rules within ATF_VALIDATE_ALLOWABLE_RULES */
   bool oom;
   bool hook_failed;
-  unsigned decoders;  // decoding threads, the calling one included
-  atf_engine engines[MAX_DECODE_THREADS];  // one per decoding thread; [0] the calling thread's
+  unsigned decoders;                      /* decoding threads, the calling one included */
+  atf_engine engines[MAX_DECODE_THREADS]; /* one per decoding thread; [0] the calling thread's */
   unsigned engines_ready;
-  uint64_t fallbacks;  // records decoded by the nanopb engine in place of the upb engine
-  atf_frame* frames;  // a batch: BATCH_MAX or fewer entries (never more than the input has bytes)
-  outcome* outcomes;
+  uint64_t fallbacks; /* records decoded by the nanopb engine in place of the upb engine */
+  atf_frame *frames; /* a batch: BATCH_MAX or fewer entries (never more than the input has bytes) */
+  outcome *outcomes;
   size_t batch_cap;
-  // Order and session state.
+  /* Order and session state. */
   bool have_prev_id;
   uint64_t prev_id;
   atf_thread_table threads;
-  atf_call_tree calls;  // session.call_return
-  atf_call_tree kept_calls;  // salvage: the open calls of the records kept
+  atf_call_tree calls;      /* session.call_return */
+  atf_call_tree kept_calls; /* salvage: the open calls of the records kept */
   uint64_t starts, ends;
   atf_payload last_payload;
   uint64_t last_offset;
   bool last_record_failed;
   bool prefix_intact;
-  // Salvage state (hooks->salvage): the records kept so far.
+  /* Salvage state (hooks->salvage): the records kept so far. */
   uint64_t kept, kept_last_id;
   bool kept_ended;
-  size_t text_cap[3];  // of the report's TraceStart strings
-  // Manifest values, and events outside its time range.
+  size_t text_cap[3]; /* of the report's TraceStart strings */
+  /* Manifest values, and events outside its time range. */
   bool have_manifest;
   atf_manifest manifest;
   uint64_t out_of_range;
   uint64_t first_out_of_range_record, first_out_of_range_offset, first_out_of_range_ns;
 } validation;
 
-static bool errors_full(const validation* v) { return v->rep->errors_len >= v->max_errors; }
+static bool errors_full(const validation *v) { return v->rep->errors_len >= v->max_errors; }
 
-// The next free entry of a kept list (grown in steps; the cap is the caller's max_errors, not
-// anything in the input), or NULL when it is full or memory ran out.
-static atf_validate_error* push(validation* v, atf_validate_error** list, size_t* len) {
+/* The next free entry of a kept list (grown in steps; the cap is the caller's max_errors, not
+ * anything in the input), or NULL when it is full or memory ran out. */
+static atf_validate_error *push(validation *v, atf_validate_error **list, size_t *len) {
   if (*len >= v->max_errors) return NULL;
   if (*list == NULL) {
     const size_t first = v->max_errors < 64 ? v->max_errors : 64;
@@ -157,20 +162,22 @@ static atf_validate_error* push(validation* v, atf_validate_error** list, size_t
   } else if ((*len & (*len - 1)) == 0 && *len >= 64) {
     size_t cap = *len * 2;
     if (cap > v->max_errors) cap = v->max_errors;
-    atf_validate_error* e = realloc(*list, cap * sizeof *e);
+    atf_validate_error *e = realloc(*list, cap * sizeof *e);
     if (e == NULL) return v->oom = true, NULL;
     *list = e;
   }
   return &(*list)[(*len)++];
 }
 
-// Records a violation of `rule_name` (rule: its id, or -1 for the decoder's rules, never
-// allowable). Returns true when it is an error, false when the rule is allowed (a warning).
-__attribute__((format(printf, 7, 8))) static bool add(validation* v, int rule, const char* rule_name, const char* file,
-                                                      uint64_t offset, uint64_t record, const char* fmt, ...) {
-  atf_validate_report* rep = v->rep;
+/* Records a violation of `rule_name` (rule: its id, or -1 for the decoder's rules, never
+ * allowable). Returns true when it is an error, false when the rule is allowed (a warning). */
+__attribute__((format(printf, 7, 8))) static bool add(validation *v, int rule,
+                                                      const char *rule_name, const char *file,
+                                                      uint64_t offset, uint64_t record,
+                                                      const char *fmt, ...) {
+  atf_validate_report *rep = v->rep;
   const bool allowed = rule >= 0 && (v->allowed & ATF_VALIDATE_RULE_BIT(rule)) != 0;
-  atf_validate_error* e;
+  atf_validate_error *e;
   if (allowed) {
     rep->rule_warning_count++;
     rep->warnings++;
@@ -180,7 +187,7 @@ __attribute__((format(printf, 7, 8))) static bool add(validation* v, int rule, c
     rep->error_count++;
     e = push(v, &rep->errors, &rep->errors_len);
   }
-  if (e == NULL) return !allowed;  // past max_errors: counted, not formatted
+  if (e == NULL) return !allowed; /* past max_errors: counted, not formatted */
   e->file = file;
   e->offset = offset;
   e->record = record;
@@ -194,20 +201,20 @@ __attribute__((format(printf, 7, 8))) static bool add(validation* v, int rule, c
 
 #define ADD(v, rule, ...) add((v), (rule), atf_validate_rule_name(rule), __VA_ARGS__)
 
-static void on_manifest_error(void* ctx, uint64_t offset, const char* rule, const char* message) {
+static void on_manifest_error(void *ctx, uint64_t offset, const char *rule, const char *message) {
   uint64_t bit = 0;
   int id = -1;
   if (atf_validate_rule_parse(rule, &bit) && (bit & (bit - 1)) == 0) id = __builtin_ctzll(bit);
   add(ctx, id, rule, MANIFEST_FILE, offset, ATF_VALIDATE_NO_RECORD, "%s", message);
 }
 
-// `len` bytes of trace.json were read; it is `size` bytes long.
-static void check_manifest(validation* v, const char* data, size_t len, uint64_t size) {
+/* `len` bytes of trace.json were read; it is `size` bytes long. */
+static void check_manifest(validation *v, const char *data, size_t len, uint64_t size) {
   v->rep->manifest_checked = true;
   if (len > ATF_VALIDATE_MAX_MANIFEST || size > ATF_VALIDATE_MAX_MANIFEST) {
     ADD(v, ATF_RULE_MANIFEST_TOO_LARGE, MANIFEST_FILE, 0, ATF_VALIDATE_NO_RECORD,
-        "trace.json is %" PRIu64 " bytes, more than the %u allowed", size > len ? size : (uint64_t)len,
-        ATF_VALIDATE_MAX_MANIFEST);
+        "trace.json is %" PRIu64 " bytes, more than the %u allowed",
+        size > len ? size : (uint64_t)len, ATF_VALIDATE_MAX_MANIFEST);
     return;
   }
   if (!atf_manifest_check(data, len, &v->manifest, on_manifest_error, v)) v->oom = true;
@@ -218,10 +225,10 @@ static void check_manifest(validation* v, const char* data, size_t len, uint64_t
   v->rep->recovered = v->manifest.recovered;
 }
 
-// Order and session rules of one decoded record. Returns false when it broke one (an error; an
-// allowed rule's violation is a warning and evaluation goes on).
-static bool check_order(validation* v, const atf_event* ev, atf_thread_slot* slot, bool is_new, uint64_t index,
-                        uint64_t off) {
+/* Order and session rules of one decoded record. Returns false when it broke one (an error; an
+ * allowed rule's violation is a warning and evaluation goes on). */
+static bool check_order(validation *v, const atf_event *ev, atf_thread_slot *slot, bool is_new,
+                        uint64_t index, uint64_t off) {
   const bool had_prev = v->have_prev_id;
   const uint64_t prev = v->prev_id;
   v->have_prev_id = true;
@@ -231,16 +238,16 @@ static bool check_order(validation* v, const atf_event* ev, atf_thread_slot* slo
     last_ns = is_new ? ev->time_ns : slot->last_ns;
     slot->last_ns = ev->time_ns;
   }
-  const char* file = EVENTS_FILE;
+  const char *file = EVENTS_FILE;
   if (had_prev && ev->event_id <= prev &&
-      ADD(v, ATF_RULE_ORDER_EVENT_ID, file, off, index, "event_id %" PRIu64 " is not greater than the previous %" PRIu64,
-          ev->event_id, prev)) {
+      ADD(v, ATF_RULE_ORDER_EVENT_ID, file, off, index,
+          "event_id %" PRIu64 " is not greater than the previous %" PRIu64, ev->event_id, prev)) {
     return false;
   }
   if (slot != NULL && ev->time_ns < last_ns &&
       ADD(v, ATF_RULE_ORDER_TIMESTAMP, file, off, index,
-          "timestamp %" PRIu64 " ns of thread %d is before its previous event's %" PRIu64 " ns", ev->time_ns,
-          (int)ev->thread_id, last_ns)) {
+          "timestamp %" PRIu64 " ns of thread %d is before its previous event's %" PRIu64 " ns",
+          ev->time_ns, (int)ev->thread_id, last_ns)) {
     return false;
   }
   if (ev->payload == ATF_PAYLOAD_TRACE_START && v->starts++ > 0 &&
@@ -253,17 +260,18 @@ static bool check_order(validation* v, const atf_event* ev, atf_thread_slot* slo
   }
   if ((index == 0) != (ev->payload == ATF_PAYLOAD_TRACE_START) && (index == 0 || v->starts == 1) &&
       ADD(v, ATF_RULE_SESSION_FIRST, file, off, index,
-          index == 0 ? "the first record is not a TraceStart" : "TraceStart is not the first record")) {
+          index == 0 ? "the first record is not a TraceStart"
+                     : "TraceStart is not the first record")) {
     return false;
   }
   return true;
 }
 
-// session.call_return for a FunctionCall or FunctionReturn (internal/call_tree.h keeps the stacks,
-// in bounded memory). The stacks follow every decoded record; a violation is reported only when the
-// record broke no rule before (`ok`). Returns false when it is an error.
-static bool check_calls(validation* v, const atf_event* ev, uint64_t index, uint64_t off, bool ok) {
-  atf_validate_report* rep = v->rep;
+/* session.call_return for a FunctionCall or FunctionReturn (internal/call_tree.h keeps the stacks,
+ * in bounded memory). The stacks follow every decoded record; a violation is reported only when the
+ * record broke no rule before (`ok`). Returns false when it is an error. */
+static bool check_calls(validation *v, const atf_event *ev, uint64_t index, uint64_t off, bool ok) {
+  atf_validate_report *rep = v->rep;
   uint64_t innermost = 0;
   atf_call_tree_step step;
   if (ev->payload == ATF_PAYLOAD_FUNCTION_CALL) {
@@ -279,19 +287,20 @@ static bool check_calls(validation* v, const atf_event* ev, uint64_t index, uint
   if (!ok) return true;
   if (step == ATF_CALL_TREE_UNMATCHED) {
     return !ADD(v, ATF_RULE_SESSION_CALL_RETURN, EVENTS_FILE, off, index,
-                "FunctionReturn of 0x%" PRIx64 " on thread %d closes no open FunctionCall", ev->address,
-                (int)ev->thread_id);
+                "FunctionReturn of 0x%" PRIx64 " on thread %d closes no open FunctionCall",
+                ev->address, (int)ev->thread_id);
   }
   if (step == ATF_CALL_TREE_MISMATCH) {
     return !ADD(v, ATF_RULE_SESSION_CALL_RETURN, EVENTS_FILE, off, index,
-                "FunctionReturn of 0x%" PRIx64 " on thread %d, but its innermost open FunctionCall is of 0x%" PRIx64,
+                "FunctionReturn of 0x%" PRIx64
+                " on thread %d, but its innermost open FunctionCall is of 0x%" PRIx64,
                 ev->address, (int)ev->thread_id, innermost);
   }
   return true;
 }
 
-static void note_time_range(validation* v, const atf_event* ev, uint64_t index, uint64_t off) {
-  const atf_manifest* m = &v->manifest;
+static void note_time_range(validation *v, const atf_event *ev, uint64_t index, uint64_t off) {
+  const atf_manifest *m = &v->manifest;
   if (!v->have_manifest || !m->time_start_ns.present || !m->time_end_ns.present) return;
   if (ev->time_ns >= m->time_start_ns.value && ev->time_ns <= m->time_end_ns.value) return;
   if (v->out_of_range++ == 0) {
@@ -301,8 +310,8 @@ static void note_time_range(validation* v, const atf_event* ev, uint64_t index, 
   }
 }
 
-static void count(validation* v, const atf_event* ev) {
-  atf_validate_report* rep = v->rep;
+static void count(validation *v, const atf_event *ev) {
+  atf_validate_report *rep = v->rep;
   rep->counts[ev->payload - ATF_PAYLOAD_TRACE_START]++;
   rep->unknown_fields += ev->unknown_fields;
   rep->warnings += ev->unknown_fields;
@@ -311,28 +320,32 @@ static void count(validation* v, const atf_event* ev) {
   rep->has_time = true;
 }
 
-// ---------------------------------------------------------------------------------------------
-// The first TraceStart's strings, kept for the report (a rebuilt manifest needs them).
+/* ---------------------------------------------------------------------------------------------
+ * The first TraceStart's strings, kept for the report (a rebuilt manifest needs them). */
 
-static void keep_text(void* ctx, atf_text_field field, const uint8_t* data, size_t len, unsigned flags) {
-  validation* v = ctx;
-  atf_validate_report* rep = v->rep;
-  atf_validate_text* t = field == ATF_TEXT_EXECUTABLE_PATH     ? &rep->executable_path
+static void keep_text(void *ctx, atf_text_field field, const uint8_t *data, size_t len,
+                      unsigned flags) {
+  validation *v = ctx;
+  atf_validate_report *rep = v->rep;
+  atf_validate_text *t = field == ATF_TEXT_EXECUTABLE_PATH    ? &rep->executable_path
                          : field == ATF_TEXT_OPERATING_SYSTEM ? &rep->operating_system
                          : field == ATF_TEXT_CPU_ARCHITECTURE ? &rep->cpu_architecture
                                                               : NULL;
   if (t == NULL || v->oom) return;
-  if (flags & ATF_CHUNK_FIRST) t->len = 0, t->truncated = false;  // a repeated field: the last wins
+  if (flags & ATF_CHUNK_FIRST)
+    t->len = 0, t->truncated = false; /* a repeated field: the last wins */
   size_t n = len;
   if (n > ATF_VALIDATE_MAX_TEXT - t->len) n = ATF_VALIDATE_MAX_TEXT - t->len, t->truncated = true;
-  // Grown as the text arrives (most are a few bytes), up to the cap.
-  size_t* cap = &v->text_cap[field == ATF_TEXT_EXECUTABLE_PATH ? 0 : field == ATF_TEXT_OPERATING_SYSTEM ? 1 : 2];
+  /* Grown as the text arrives (most are a few bytes), up to the cap. */
+  size_t *cap = &v->text_cap[field == ATF_TEXT_EXECUTABLE_PATH    ? 0
+                             : field == ATF_TEXT_OPERATING_SYSTEM ? 1
+                                                                  : 2];
   if (t->len + n + 1 > *cap) {
     size_t want = *cap ? *cap : 64;
     while (want < t->len + n + 1) want *= 2;
     if (want > ATF_VALIDATE_MAX_TEXT + 1) want = ATF_VALIDATE_MAX_TEXT + 1;
-    char* p = realloc(t->data, want);
-    if (p == NULL) return (void)(v->oom = true);  // at most 1 MiB: not reproducible in a test
+    char *p = realloc(t->data, want);
+    if (p == NULL) return (void)(v->oom = true); /* at most 1 MiB: not reproducible in a test */
     t->data = p;
     *cap = want;
   }
@@ -341,35 +354,38 @@ static void keep_text(void* ctx, atf_text_field field, const uint8_t* data, size
   t->data[t->len] = '\0';
 }
 
-// Returns false on an I/O error (the record was read once already) or when memory ran out.
-static bool capture_trace_start(validation* v, const atf_frame* f) {
-  atf_validate_report* rep = v->rep;
+/* Returns false on an I/O error (the record was read once already) or when memory ran out. */
+static bool capture_trace_start(validation *v, const atf_frame *f) {
+  atf_validate_report *rep = v->rep;
   const atf_event_visitor visitor = {v, keep_text, NULL};
   atf_event ev;
   atf_decode_error err;
   memset(&err, 0, sizeof err);
   err.quiet = true;
-  const uint64_t fallbacks = v->engines[0].fallbacks;  // counted when the record was checked
-  const bool ok = atf_engine_decode(&v->engines[0], &v->reader, f->body_offset, f->length, &visitor, &ev, &err);
+  const uint64_t fallbacks = v->engines[0].fallbacks; /* counted when the record was checked */
+  const bool ok =
+      atf_engine_decode(&v->engines[0], &v->reader, f->body_offset, f->length, &visitor, &ev, &err);
   v->engines[0].fallbacks = fallbacks;
   rep->has_trace_start = true;
-  atf_validate_text* texts[] = {&rep->executable_path, &rep->operating_system, &rep->cpu_architecture};
+  atf_validate_text *texts[] = {&rep->executable_path, &rep->operating_system,
+                                &rep->cpu_architecture};
   for (int i = 0; i < 3; ++i) {
     if (texts[i]->len == 0) free(texts[i]->data), texts[i]->data = NULL;
   }
-  return ok;  // decoded before: only a shrinking file fails here
+  return ok; /* decoded before: only a shrinking file fails here */
 }
 
-// ---------------------------------------------------------------------------------------------
+/* --------------------------------------------------------------------------------------------- */
 
-// Salvage: whether `ev`, a record that decoded, joins the records kept so far.
-static bool salvage_keeps(validation* v, const atf_event* ev, atf_thread_slot* slot) {
+/* Salvage: whether `ev`, a record that decoded, joins the records kept so far. */
+static bool salvage_keeps(validation *v, const atf_event *ev, atf_thread_slot *slot) {
   if (v->kept_ended) return false;
   if ((v->kept == 0) != (ev->payload == ATF_PAYLOAD_TRACE_START)) return false;
   if (v->kept > 0 && ev->event_id <= v->kept_last_id) return false;
   if (slot != NULL && slot->kept && ev->time_ns < slot->kept_last_ns) return false;
-  // A return must close the innermost kept call of its thread (session.call_return).
-  if (ev->payload == ATF_PAYLOAD_FUNCTION_RETURN && !atf_call_tree_would_close(&v->kept_calls, ev->thread_id, ev->address)) {
+  /* A return must close the innermost kept call of its thread (session.call_return). */
+  if (ev->payload == ATF_PAYLOAD_FUNCTION_RETURN &&
+      !atf_call_tree_would_close(&v->kept_calls, ev->thread_id, ev->address)) {
     return false;
   }
   if (ev->payload == ATF_PAYLOAD_FUNCTION_CALL || ev->payload == ATF_PAYLOAD_FUNCTION_RETURN) {
@@ -377,7 +393,8 @@ static bool salvage_keeps(validation* v, const atf_event* ev, atf_thread_slot* s
     const atf_call_tree_step step =
         ev->payload == ATF_PAYLOAD_FUNCTION_CALL
             ? atf_call_tree_call(&v->kept_calls, ev->thread_id, ev->address, ev->time_ns)
-            : atf_call_tree_return(&v->kept_calls, ev->thread_id, ev->address, ev->time_ns, &innermost);
+            : atf_call_tree_return(&v->kept_calls, ev->thread_id, ev->address, ev->time_ns,
+                                   &innermost);
     if (step == ATF_CALL_TREE_NOMEM) v->oom = true;
   }
   v->kept++;
@@ -387,8 +404,8 @@ static bool salvage_keeps(validation* v, const atf_event* ev, atf_thread_slot* s
   return true;
 }
 
-static void extend_prefix(validation* v, const atf_frame* f, uint64_t index, const atf_event* ev) {
-  atf_validate_report* rep = v->rep;
+static void extend_prefix(validation *v, const atf_frame *f, uint64_t index, const atf_event *ev) {
+  atf_validate_report *rep = v->rep;
   if (rep->valid_prefix_records == 0 || ev->time_ns < rep->valid_prefix_time_min_ns) {
     rep->valid_prefix_time_min_ns = ev->time_ns;
   }
@@ -398,20 +415,20 @@ static void extend_prefix(validation* v, const atf_frame* f, uint64_t index, con
   rep->valid_prefix_bytes = f->body_offset + f->length;
   rep->valid_prefix_records = index + 1;
   rep->valid_prefix_last_event_id = ev->event_id;
-  if (ev->payload == ATF_PAYLOAD_TRACE_END) {  // a session ends at its TraceEnd
+  if (ev->payload == ATF_PAYLOAD_TRACE_END) { /* a session ends at its TraceEnd */
     rep->valid_prefix_ends_session = true;
     v->prefix_intact = false;
   }
 }
 
-// The rules across records for one record that decoded, then the hook. Returns false to stop
-// (I/O error, hook failure).
-static bool apply_decoded(validation* v, const atf_frame* f, uint64_t index, const atf_event* ev) {
-  atf_validate_report* rep = v->rep;
+/* The rules across records for one record that decoded, then the hook. Returns false to stop
+ * (I/O error, hook failure). */
+static bool apply_decoded(validation *v, const atf_frame *f, uint64_t index, const atf_event *ev) {
+  atf_validate_report *rep = v->rep;
   count(v, ev);
   note_time_range(v, ev, index, f->offset);
   bool is_new = false;
-  atf_thread_slot* slot = atf_thread_table_find(&v->threads, ev->thread_id, &is_new, &v->oom);
+  atf_thread_slot *slot = atf_thread_table_find(&v->threads, ev->thread_id, &is_new, &v->oom);
   if (slot != NULL && is_new) {
     rep->threads++;
   } else if (slot == NULL && !v->oom && !rep->threads_capped) {
@@ -420,7 +437,8 @@ static bool apply_decoded(validation* v, const atf_frame* f, uint64_t index, con
   }
   bool ok = check_order(v, ev, slot, is_new, index, f->offset);
   ok = check_calls(v, ev, index, f->offset, ok) && ok;
-  if (ev->payload == ATF_PAYLOAD_TRACE_START && !rep->has_trace_start && !capture_trace_start(v, f)) return false;
+  if (ev->payload == ATF_PAYLOAD_TRACE_START && !rep->has_trace_start && !capture_trace_start(v, f))
+    return false;
   v->last_payload = ok ? ev->payload : ATF_PAYLOAD_NONE;
   v->last_record_failed = !ok;
   v->last_offset = f->offset;
@@ -430,18 +448,23 @@ static bool apply_decoded(validation* v, const atf_frame* f, uint64_t index, con
     v->prefix_intact = false;
   }
   if (v->hooks == NULL || v->hooks->on_record == NULL) return true;
-  const atf_pass_record rec = {f, index, ev, ok, v->hooks->salvage && salvage_keeps(v, ev, slot), &v->engines[0]};
-  if (!v->hooks->on_record(v->hooks->ctx, &v->reader, &rec, v->rep->reason)) return !(v->hook_failed = true);
+  const atf_pass_record rec = {
+      f, index, ev, ok, v->hooks->salvage && salvage_keeps(v, ev, slot), &v->engines[0]};
+  if (!v->hooks->on_record(v->hooks->ctx, &v->reader, &rec, v->rep->reason))
+    return !(v->hook_failed = true);
   return true;
 }
 
-// A record that did not decode (err), or is too large. Returns false on an I/O error.
-static bool apply_failed(validation* v, const atf_frame* f, uint64_t index, const atf_decode_error* err) {
+/* A record that did not decode (err), or is too large. Returns false on an I/O error. */
+static bool apply_failed(validation *v, const atf_frame *f, uint64_t index,
+                         const atf_decode_error *err) {
   if (f->length > v->opt->max_record_size) {
     ADD(v, ATF_RULE_FRAMING_TOO_LARGE, EVENTS_FILE, f->offset, index,
-        "record length %" PRIu64 " exceeds the limit of %" PRIu64 " bytes", f->length, v->opt->max_record_size);
+        "record length %" PRIu64 " exceeds the limit of %" PRIu64 " bytes", f->length,
+        v->opt->max_record_size);
   } else {
-    if (err->rule[0] == 'i' && strcmp(err->rule, "io") == 0) return false;  // the only rule starting so
+    if (err->rule[0] == 'i' && strcmp(err->rule, "io") == 0)
+      return false; /* the only rule starting so */
     add(v, -1, err->rule, EVENTS_FILE, err->offset, index, "%s", err->message);
   }
   v->last_record_failed = true;
@@ -451,14 +474,14 @@ static bool apply_failed(validation* v, const atf_frame* f, uint64_t index, cons
   return true;
 }
 
-// Decodes one framed record alone and applies it; `counted`: a batch counted its fallback already.
-// Returns false to stop.
-static bool check_record(validation* v, const atf_frame* f, uint64_t index, bool counted) {
+/* Decodes one framed record alone and applies it; `counted`: a batch counted its fallback already.
+ * Returns false to stop. */
+static bool check_record(validation *v, const atf_frame *f, uint64_t index, bool counted) {
   atf_event ev;
   atf_decode_error err;
   memset(&err, 0, sizeof err);
   err.quiet = errors_full(v);
-  atf_engine* e = &v->engines[0];
+  atf_engine *e = &v->engines[0];
   const uint64_t fallbacks = e->fallbacks;
   const bool ok = f->length <= v->opt->max_record_size &&
                   atf_engine_decode(e, &v->reader, f->body_offset, f->length, NULL, &ev, &err);
@@ -466,10 +489,10 @@ static bool check_record(validation* v, const atf_frame* f, uint64_t index, bool
   return ok ? apply_decoded(v, f, index, &ev) : apply_failed(v, f, index, &err);
 }
 
-// `n` zero bytes from `off`: n empty records, each without a payload (schema.payload). Only
-// called past max_errors, where nothing of them is kept: counted in one step.
-static void apply_empty_records(validation* v, uint64_t off, uint64_t n) {
-  atf_validate_report* rep = v->rep;
+/* `n` zero bytes from `off`: n empty records, each without a payload (schema.payload). Only
+ * called past max_errors, where nothing of them is kept: counted in one step. */
+static void apply_empty_records(validation *v, uint64_t off, uint64_t n) {
+  atf_validate_report *rep = v->rep;
   rep->records += n;
   rep->error_count += n;
   rep->valid = false;
@@ -479,38 +502,39 @@ static void apply_empty_records(validation* v, uint64_t off, uint64_t n) {
   v->prefix_intact = false;
 }
 
-// ---------------------------------------------------------------------------------------------
-// Batches: the records that lie whole in the reader's window are decoded first, by up to
-// v->decoders threads (decoding is nearly all the work and records are independent), then the
-// order, session and manifest rules run over the outcomes in file order, as for a single record.
-// Each thread decodes through its own copy of the reader, limited to the window (fd -1), so none
-// of them ever reads the file or moves the window.
+/* ---------------------------------------------------------------------------------------------
+ * Batches: the records that lie whole in the reader's window are decoded first, by up to
+ * v->decoders threads (decoding is nearly all the work and records are independent), then the
+ * order, session and manifest rules run over the outcomes in file order, as for a single record.
+ * Each thread decodes through its own copy of the reader, limited to the window (fd -1), so none
+ * of them ever reads the file or moves the window. */
 
 typedef struct batch_work {
   atf_reader view;
-  const atf_frame* frames;
-  outcome* out;
+  const atf_frame *frames;
+  outcome *out;
   size_t n;
   atomic_size_t next;
-  atf_engine* engines;   // one per thread, taken in turn
+  atf_engine *engines; /* one per thread, taken in turn */
   atomic_uint next_engine;
 } batch_work;
 
-static void* decode_batch(void* arg) {
-  batch_work* w = arg;
+static void *decode_batch(void *arg) {
+  batch_work *w = arg;
   atf_reader view = w->view;
-  atf_engine* e = &w->engines[atomic_fetch_add(&w->next_engine, 1)];
+  atf_engine *e = &w->engines[atomic_fetch_add(&w->next_engine, 1)];
   atf_decode_error err;
   memset(&err, 0, sizeof err);
-  err.quiet = true;  // a record that fails is decoded again for its message, if one is kept
+  err.quiet = true; /* a record that fails is decoded again for its message, if one is kept */
   for (;;) {
     const size_t first = atomic_fetch_add(&w->next, BATCH_CHUNK);
     if (first >= w->n) return NULL;
     const size_t end = w->n - first < BATCH_CHUNK ? w->n : first + BATCH_CHUNK;
     for (size_t i = first; i < end; ++i) {
-      outcome* o = &w->out[i];
+      outcome *o = &w->out[i];
       const uint64_t fallbacks = e->fallbacks;
-      o->ok = atf_engine_decode(e, &view, w->frames[i].body_offset, w->frames[i].length, NULL, &o->ev, &err);
+      o->ok = atf_engine_decode(e, &view, w->frames[i].body_offset, w->frames[i].length, NULL,
+                                &o->ev, &err);
       o->fallback = e->fallbacks != fallbacks;
       o->rule = err.rule;
       o->err_offset = err.offset;
@@ -518,13 +542,14 @@ static void* decode_batch(void* arg) {
   }
 }
 
-// Frames the records from *off that lie whole in the window (refilled to start at *off when it
-// must be), up to the first one that does not or is too large, which the caller then handles
-// alone. Decodes and applies them. Returns the number of records done (0: none fit), or -1 to
-// stop.
-static long run_batch(validation* v, uint64_t* off, uint64_t* index) {
+/* Frames the records from *off that lie whole in the window (refilled to start at *off when it
+ * must be), up to the first one that does not or is too large, which the caller then handles
+ * alone. Decodes and applies them. Returns the number of records done (0: none fit), or -1 to
+ * stop. */
+static long run_batch(validation *v, uint64_t *off, uint64_t *index) {
   uint64_t end;
-  const size_t n = atf_reader_frame_window(&v->reader, *off, v->opt->max_record_size, v->frames, v->batch_cap, &end);
+  const size_t n = atf_reader_frame_window(&v->reader, *off, v->opt->max_record_size, v->frames,
+                                           v->batch_cap, &end);
   if (n == 0) return 0;
   batch_work w = {v->reader, v->frames, v->outcomes, n, 0, v->engines, 0};
   w.view.fd = -1;
@@ -533,21 +558,21 @@ static long run_batch(validation* v, uint64_t* off, uint64_t* index) {
   unsigned started = 0;
   if (n >= MIN_PARALLEL && end - *off >= MIN_PARALLEL_BYTES) {
     for (; started + 1 < v->decoders; ++started) {
-      if (pthread_create(&tids[started], NULL, decode_batch, &w) != 0) break;  // the others do it
+      if (pthread_create(&tids[started], NULL, decode_batch, &w) != 0) break; /* the others do it */
     }
   }
   decode_batch(&w);
   for (unsigned i = 0; i < started; ++i) pthread_join(tids[i], NULL);
   for (size_t i = 0; i < n; ++i) {
-    const outcome* o = &v->outcomes[i];
-    const atf_frame* f = &v->frames[i];
+    const outcome *o = &v->outcomes[i];
+    const atf_frame *f = &v->frames[i];
     v->rep->records++;
     v->fallbacks += o->fallback;
     bool go_on;
     if (o->ok) {
       go_on = apply_decoded(v, f, *index, &o->ev);
     } else if (!errors_full(v)) {
-      go_on = check_record(v, f, *index, true);  // again, alone, for the message
+      go_on = check_record(v, f, *index, true); /* again, alone, for the message */
     } else {
       atf_decode_error err;
       err.rule = o->rule;
@@ -556,21 +581,21 @@ static long run_batch(validation* v, uint64_t* off, uint64_t* index) {
       go_on = apply_failed(v, f, *index, &err);
     }
     *index += 1;
-    // The records lie in the window: decoding cannot fail to read; only a hook can stop here.
+    /* The records lie in the window: decoding cannot fail to read; only a hook can stop here. */
     if (!go_on) return -1;
   }
   *off = end;
   return (long)n;
 }
 
-static unsigned decode_threads(const atf_validate_options* opt) {
+static unsigned decode_threads(const atf_validate_options *opt) {
   long n = opt->threads;
   if (n == 0) n = sysconf(_SC_NPROCESSORS_ONLN);
   if (n < 1) n = 1;
   return n > (long)MAX_DECODE_THREADS ? MAX_DECODE_THREADS : (unsigned)n;
 }
 
-static void framing_error(validation* v, atf_frame_status st, const atf_frame* f, uint64_t index) {
+static void framing_error(validation *v, atf_frame_status st, const atf_frame *f, uint64_t index) {
   if (st == ATF_FRAME_VARINT) {
     ADD(v, ATF_RULE_FRAMING_VARINT, EVENTS_FILE, f->offset, index,
         "length prefix is longer than 10 bytes or exceeds 2^64-1");
@@ -579,8 +604,8 @@ static void framing_error(validation* v, atf_frame_status st, const atf_frame* f
         "file ends inside a length prefix; the last complete record ends at %" PRIu64, f->offset);
   } else if (f->length > v->opt->max_record_size) {
     ADD(v, ATF_RULE_FRAMING_TOO_LARGE, EVENTS_FILE, f->offset, index,
-        "record length %" PRIu64 " exceeds the limit of %" PRIu64 " bytes (and the file)", f->length,
-        v->opt->max_record_size);
+        "record length %" PRIu64 " exceeds the limit of %" PRIu64 " bytes (and the file)",
+        f->length, v->opt->max_record_size);
   } else {
     ADD(v, ATF_RULE_FRAMING_TRUNCATED, EVENTS_FILE, f->offset, index,
         "record of %" PRIu64 " bytes runs past the end of the file (%" PRIu64
@@ -589,37 +614,38 @@ static void framing_error(validation* v, atf_frame_status st, const atf_frame* f
   }
 }
 
-static atf_validate_status io_failure(validation* v, const char* what) {
-  if (v->hook_failed) return ATF_VALIDATE_E_IO;  // the hook wrote the reason
+static atf_validate_status io_failure(validation *v, const char *what) {
+  if (v->hook_failed) return ATF_VALIDATE_E_IO; /* the hook wrote the reason */
   snprintf(v->rep->reason, sizeof v->rep->reason, "%s: %s", what,
            v->reader.io_errno ? strerror(v->reader.io_errno) : "file changed while being read");
   return ATF_VALIDATE_E_IO;
 }
 
-// Past max_errors, a run of zero bytes at `off` is counted in one step. Returns the bytes done.
-static uint64_t skip_zeros(validation* v, uint64_t off) {
+/* Past max_errors, a run of zero bytes at `off` is counted in one step. Returns the bytes done. */
+static uint64_t skip_zeros(validation *v, uint64_t off) {
   if (!errors_full(v) || off >= v->rep->bytes) return 0;
-  const uint8_t* p = atf_reader_get(&v->reader, off, 1);
+  const uint8_t *p = atf_reader_get(&v->reader, off, 1);
   if (p == NULL || *p != 0) return 0;
   const uint64_t n = atf_reader_zeros(&v->reader, off, v->rep->bytes - off);
   if (n > 0) apply_empty_records(v, off, n);
   return n;
 }
 
-static atf_validate_status check_events(validation* v) {
-  atf_validate_report* rep = v->rep;
+static atf_validate_status check_events(validation *v) {
+  atf_validate_report *rep = v->rep;
   uint64_t off = 0, index = 0, next_progress = 0;
   const uint64_t step = rep->bytes / 100 > (1u << 20) ? rep->bytes / 100 : (1u << 20);
   v->decoders = decode_threads(v->opt);
   for (; v->engines_ready < v->decoders; ++v->engines_ready) {
     if (!atf_engine_init(&v->engines[v->engines_ready], (atf_engine_kind)v->opt->engine)) {
-      const char* why = atf_upb_engine_schema_error();
+      const char *why = atf_upb_engine_schema_error();
       if (why == NULL) return ATF_VALIDATE_E_NO_MEMORY;
       snprintf(rep->reason, sizeof rep->reason, "upb engine: %s", why);
       return ATF_VALIDATE_E_IO;
     }
   }
-  v->batch_cap = rep->bytes < BATCH_MAX ? (size_t)rep->bytes : BATCH_MAX;  // a record takes >= 1 byte
+  v->batch_cap =
+      rep->bytes < BATCH_MAX ? (size_t)rep->bytes : BATCH_MAX; /* a record takes >= 1 byte */
   if (v->batch_cap > 0) {
     v->frames = malloc(v->batch_cap * sizeof *v->frames);
     v->outcomes = malloc(v->batch_cap * sizeof *v->outcomes);
@@ -648,7 +674,7 @@ static atf_validate_status check_events(validation* v) {
     if (st != ATF_FRAME_OK) {
       rep->stopped_at_framing = true;
       framing_error(v, st, &f, index);
-      v->last_record_failed = true;  // a torn tail is not a last record
+      v->last_record_failed = true; /* a torn tail is not a last record */
       break;
     }
     rep->records++;
@@ -661,38 +687,44 @@ static atf_validate_status check_events(validation* v) {
   return ATF_VALIDATE_OK;
 }
 
-static void check_session_end(validation* v) {
-  atf_validate_report* rep = v->rep;
+static void check_session_end(validation *v) {
+  atf_validate_report *rep = v->rep;
   if (rep->records == 0) {
-    ADD(v, ATF_RULE_SESSION_FIRST, EVENTS_FILE, 0, ATF_VALIDATE_NO_RECORD, "events.bin holds no complete record");
+    ADD(v, ATF_RULE_SESSION_FIRST, EVENTS_FILE, 0, ATF_VALIDATE_NO_RECORD,
+        "events.bin holds no complete record");
   } else if (!v->last_record_failed && v->last_payload != ATF_PAYLOAD_TRACE_END) {
-    ADD(v, ATF_RULE_SESSION_LAST, EVENTS_FILE, v->last_offset, rep->records - 1, "the last record is not a TraceEnd");
+    ADD(v, ATF_RULE_SESSION_LAST, EVENTS_FILE, v->last_offset, rep->records - 1,
+        "the last record is not a TraceEnd");
   }
 }
 
-static void cross_check_manifest(validation* v) {
-  const atf_manifest* m = &v->manifest;
-  atf_validate_report* rep = v->rep;
+static void cross_check_manifest(validation *v) {
+  const atf_manifest *m = &v->manifest;
+  atf_validate_report *rep = v->rep;
   if (!v->have_manifest) return;
   if (m->event_count.present && m->event_count.value != rep->records) {
-    ADD(v, ATF_RULE_MANIFEST_EVENT_COUNT, MANIFEST_FILE, m->event_count.offset, ATF_VALIDATE_NO_RECORD,
-        "eventCount is %" PRIu64 " but events.bin holds %" PRIu64 " records", m->event_count.value, rep->records);
+    ADD(v, ATF_RULE_MANIFEST_EVENT_COUNT, MANIFEST_FILE, m->event_count.offset,
+        ATF_VALIDATE_NO_RECORD,
+        "eventCount is %" PRIu64 " but events.bin holds %" PRIu64 " records", m->event_count.value,
+        rep->records);
   }
   if (m->bytes_written.present && m->bytes_written.value != rep->bytes) {
-    ADD(v, ATF_RULE_MANIFEST_BYTES_WRITTEN, MANIFEST_FILE, m->bytes_written.offset, ATF_VALIDATE_NO_RECORD,
-        "bytesWritten is %" PRIu64 " but events.bin is %" PRIu64 " bytes", m->bytes_written.value, rep->bytes);
+    ADD(v, ATF_RULE_MANIFEST_BYTES_WRITTEN, MANIFEST_FILE, m->bytes_written.offset,
+        ATF_VALIDATE_NO_RECORD, "bytesWritten is %" PRIu64 " but events.bin is %" PRIu64 " bytes",
+        m->bytes_written.value, rep->bytes);
   }
   if (v->out_of_range > 0) {
-    ADD(v, ATF_RULE_MANIFEST_TIME_RANGE, EVENTS_FILE, v->first_out_of_range_offset, v->first_out_of_range_record,
-        "%" PRIu64 " event(s) outside [timeStartNs, timeEndNs] = [%" PRIu64 ", %" PRIu64 "]; the first at %" PRIu64
-        " ns",
+    ADD(v, ATF_RULE_MANIFEST_TIME_RANGE, EVENTS_FILE, v->first_out_of_range_offset,
+        v->first_out_of_range_record,
+        "%" PRIu64 " event(s) outside [timeStartNs, timeEndNs] = [%" PRIu64 ", %" PRIu64
+        "]; the first at %" PRIu64 " ns",
         v->out_of_range, m->time_start_ns.value, m->time_end_ns.value, v->first_out_of_range_ns);
   }
 }
 
-// Runs every rule; the reader is set up, the manifest (if any) given as bytes.
-static atf_validate_status run(validation* v, const char* manifest, size_t manifest_len, uint64_t manifest_size,
-                               bool has_manifest) {
+/* Runs every rule; the reader is set up, the manifest (if any) given as bytes. */
+static atf_validate_status run(validation *v, const char *manifest, size_t manifest_len,
+                               uint64_t manifest_size, bool has_manifest) {
   v->rep->valid = true;
   v->prefix_intact = true;
   atf_thread_table_init(&v->threads, ATF_VALIDATE_MAX_THREADS, atf_thread_table_random_seed());
@@ -713,12 +745,14 @@ static atf_validate_status run(validation* v, const char* manifest, size_t manif
   for (unsigned i = 0; i < v->engines_ready; ++i) atf_engine_free(&v->engines[i]);
   free(v->frames);
   free(v->outcomes);
-  if (st == ATF_VALIDATE_E_NO_MEMORY) snprintf(v->rep->reason, sizeof v->rep->reason, "out of memory");
+  if (st == ATF_VALIDATE_E_NO_MEMORY)
+    snprintf(v->rep->reason, sizeof v->rep->reason, "out of memory");
   return st;
 }
 
-static bool begin(validation* v, const atf_validate_options* options, atf_validate_options* defaults,
-                  const atf_pass_hooks* hooks, atf_validate_report* report) {
+static bool begin(validation *v, const atf_validate_options *options,
+                  atf_validate_options *defaults, const atf_pass_hooks *hooks,
+                  atf_validate_report *report) {
   memset(report, 0, sizeof *report);
   memset(v, 0, sizeof *v);
   if (options == NULL) {
@@ -728,7 +762,8 @@ static bool begin(validation* v, const atf_validate_options* options, atf_valida
   v->opt = options;
   v->rep = report;
   v->hooks = hooks;
-  v->max_errors = options->max_errors < ATF_VALIDATE_MAX_ERRORS ? options->max_errors : ATF_VALIDATE_MAX_ERRORS;
+  v->max_errors =
+      options->max_errors < ATF_VALIDATE_MAX_ERRORS ? options->max_errors : ATF_VALIDATE_MAX_ERRORS;
   v->allowed = options->allowed_rules & ATF_VALIDATE_ALLOWABLE_RULES;
   report->allowed_rules = v->allowed;
   report->engine = options->engine;
@@ -739,33 +774,36 @@ static bool begin(validation* v, const atf_validate_options* options, atf_valida
   return options->max_record_size > 0;
 }
 
-atf_validate_status atf_validate_buffers(const uint8_t* events, size_t events_len, const uint8_t* manifest,
-                                         size_t manifest_len, const atf_validate_options* options,
-                                         atf_validate_report* report) {
+atf_validate_status atf_validate_buffers(const uint8_t *events, size_t events_len,
+                                         const uint8_t *manifest, size_t manifest_len,
+                                         const atf_validate_options *options,
+                                         atf_validate_report *report) {
   return atf_pass_run_buffers(events, events_len, manifest, manifest_len, options, NULL, report);
 }
 
-atf_validate_status atf_pass_run_buffers(const uint8_t* events, size_t events_len, const uint8_t* manifest,
-                                         size_t manifest_len, const atf_validate_options* options,
-                                         const atf_pass_hooks* hooks, atf_validate_report* report) {
+atf_validate_status atf_pass_run_buffers(const uint8_t *events, size_t events_len,
+                                         const uint8_t *manifest, size_t manifest_len,
+                                         const atf_validate_options *options,
+                                         const atf_pass_hooks *hooks, atf_validate_report *report) {
   validation v;
   atf_validate_options defaults;
   if (!begin(&v, options, &defaults, hooks, report) || (events == NULL && events_len > 0)) {
-    if (report->reason[0] == '\0') snprintf(report->reason, sizeof report->reason, "invalid arguments");
+    if (report->reason[0] == '\0')
+      snprintf(report->reason, sizeof report->reason, "invalid arguments");
     return ATF_VALIDATE_E_USAGE;
   }
   static const uint8_t kEmpty[1] = {0};
   atf_reader_init_mem(&v.reader, events ? events : kEmpty, events_len);
   report->bytes = events_len;
-  return run(&v, (const char*)manifest, manifest_len, manifest_len, manifest != NULL);
+  return run(&v, (const char *)manifest, manifest_len, manifest_len, manifest != NULL);
 }
 
-// ---------------------------------------------------------------------------------------------
-// Files.
+/* ---------------------------------------------------------------------------------------------
+ * Files. */
 
-// Reads trace.json from dirfd, if there is one. Returns 0 (*data NULL when there is none) or the
-// failure (errno, or -1 with *why).
-static int read_manifest(int dirfd, char** data, size_t* len, uint64_t* size, const char** why) {
+/* Reads trace.json from dirfd, if there is one. Returns 0 (*data NULL when there is none) or the
+ * failure (errno, or -1 with *why). */
+static int read_manifest(int dirfd, char **data, size_t *len, uint64_t *size, const char **why) {
   int fd;
   int err = atf_file_open(dirfd, MANIFEST_FILE, false, &fd, size, why);
   if (err == ENOENT) return 0;
@@ -775,8 +813,9 @@ static int read_manifest(int dirfd, char** data, size_t* len, uint64_t* size, co
   return err;
 }
 
-atf_validate_status atf_pass_run(int dirfd, const char* name, const char* display, const atf_validate_options* options,
-                                 const atf_pass_hooks* hooks, atf_validate_report* report) {
+atf_validate_status atf_pass_run(int dirfd, const char *name, const char *display,
+                                 const atf_validate_options *options, const atf_pass_hooks *hooks,
+                                 atf_validate_report *report) {
   validation v;
   atf_validate_options defaults;
   if (!begin(&v, options, &defaults, hooks, report) || name == NULL || name[0] == '\0') {
@@ -789,30 +828,30 @@ atf_validate_status atf_pass_run(int dirfd, const char* name, const char* displa
     return ATF_VALIDATE_E_IO;
   }
   const bool is_dir = S_ISDIR(st.st_mode);
-  const char* leaf;
+  const char *leaf;
   bool owned;
   const int dfd = atf_file_open_dir_of(dirfd, name, is_dir, &leaf, &owned);
   if (dfd < 0 && dfd != AT_FDCWD) {
     snprintf(report->reason, sizeof report->reason, "%s: %s", display, strerror(errno));
     return ATF_VALIDATE_E_IO;
   }
-  const char* sep = is_dir ? "/" : "";
-  const char* events_name = is_dir ? EVENTS_FILE : leaf;
+  const char *sep = is_dir ? "/" : "";
+  const char *events_name = is_dir ? EVENTS_FILE : leaf;
   atf_validate_status status = ATF_VALIDATE_E_IO;
   int fd = -1;
   uint64_t size = 0, manifest_size = 0;
-  const char* why = NULL;
-  char* manifest = NULL;
+  const char *why = NULL;
+  char *manifest = NULL;
   size_t manifest_len = 0;
   int err = atf_file_open(dfd, events_name, false, &fd, &size, &why);
   if (err != 0) {
-    snprintf(report->reason, sizeof report->reason, "%s%s%s: %s", display, sep, is_dir ? EVENTS_FILE : "",
-             atf_file_strerror(err, why));
+    snprintf(report->reason, sizeof report->reason, "%s%s%s: %s", display, sep,
+             is_dir ? EVENTS_FILE : "", atf_file_strerror(err, why));
   } else if ((err = read_manifest(dfd, &manifest, &manifest_len, &manifest_size, &why)) != 0) {
-    snprintf(report->reason, sizeof report->reason, "%s%s%s%s: %s", is_dir ? display : "", sep, MANIFEST_FILE,
-             is_dir ? "" : " beside the events file", atf_file_strerror(err, why));
+    snprintf(report->reason, sizeof report->reason, "%s%s%s%s: %s", is_dir ? display : "", sep,
+             MANIFEST_FILE, is_dir ? "" : " beside the events file", atf_file_strerror(err, why));
   } else if (!atf_reader_init_fd(&v.reader, fd, size, v.opt->window_size)) {
-    status = ATF_VALIDATE_E_NO_MEMORY;  // a 1 MiB malloc failure: not reproducible in a test
+    status = ATF_VALIDATE_E_NO_MEMORY; /* a 1 MiB malloc failure: not reproducible in a test */
     snprintf(report->reason, sizeof report->reason, "out of memory");
   } else {
     report->bytes = size;
@@ -825,7 +864,7 @@ atf_validate_status atf_pass_run(int dirfd, const char* name, const char* displa
   return status;
 }
 
-atf_validate_status atf_validate_path(const char* path, const atf_validate_options* options,
-                                      atf_validate_report* report) {
+atf_validate_status atf_validate_path(const char *path, const atf_validate_options *options,
+                                      atf_validate_report *report) {
   return atf_pass_run(AT_FDCWD, path, path, options, NULL, report);
 }

@@ -8,16 +8,16 @@
 
 #include "validator/fuzz_check.h"
 
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   atf_fuzz::CheckOne(data, size);
   return 0;
 }
 
 #ifndef ATF_LIBFUZZER
-int main(int argc, char** argv) {
-  auto run = [](std::istream& in) {
+int main(int argc, char **argv) {
+  auto run = [](std::istream &in) {
     const std::string s((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    LLVMFuzzerTestOneInput(reinterpret_cast<const uint8_t*>(s.data()), s.size());
+    LLVMFuzzerTestOneInput(reinterpret_cast<const uint8_t *>(s.data()), s.size());
   };
   if (argc < 2) run(std::cin);
   for (int i = 1; i < argc; ++i) {

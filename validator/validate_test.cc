@@ -35,19 +35,21 @@ struct Report {
   std::string FirstRule() const { return r.errors_len ? r.errors[0].rule : "(none)"; }
   std::string Errors() const {
     std::string s;
-    for (size_t i = 0; i < r.errors_len; ++i) s += std::string(r.errors[i].rule) + ": " + r.errors[i].message + "\n";
+    for (size_t i = 0; i < r.errors_len; ++i)
+      s += std::string(r.errors[i].rule) + ": " + r.errors[i].message + "\n";
     return s;
   }
 };
 
-void ValidateBuffers(const std::string& events, const std::string* manifest, Report* out,
-                     const atf_validate_options* options = nullptr) {
-  out->status = atf_validate_buffers(reinterpret_cast<const uint8_t*>(events.data()), events.size(),
-                                     manifest ? reinterpret_cast<const uint8_t*>(manifest->data()) : nullptr,
-                                     manifest ? manifest->size() : 0, options, &out->r);
+void ValidateBuffers(const std::string &events, const std::string *manifest, Report *out,
+                     const atf_validate_options *options = nullptr) {
+  out->status =
+      atf_validate_buffers(reinterpret_cast<const uint8_t *>(events.data()), events.size(),
+                           manifest ? reinterpret_cast<const uint8_t *>(manifest->data()) : nullptr,
+                           manifest ? manifest->size() : 0, options, &out->r);
 }
 
-std::string NewDir(const std::string& name) {
+std::string NewDir(const std::string &name) {
   const std::string dir = atf_test::TempDir() + "/" + name;
   ::mkdir(dir.c_str(), 0755);
   return dir;
@@ -60,7 +62,7 @@ TEST(Validate, SampleSessionIsValid) {
   Report rep;
   ValidateBuffers(bytes, &manifest, &rep);
   ASSERT_EQ(rep.status, ATF_VALIDATE_OK);
-  const atf_validate_report& r = rep.r;
+  const atf_validate_report &r = rep.r;
   EXPECT_TRUE(r.valid) << rep.Errors();
   EXPECT_EQ(r.records, events.size());
   EXPECT_EQ(r.bytes, bytes.size());
@@ -86,7 +88,7 @@ TEST(Validate, PathFormsAndMissingManifest) {
   const std::string with = NewDir("with_manifest"), without = NewDir("without_manifest");
   atf_test::WriteSession(with, bytes, &manifest);
   atf_test::WriteSession(without, bytes, nullptr);
-  for (const std::string& path : {with, with + "/", with + "/events.bin"}) {
+  for (const std::string &path : {with, with + "/", with + "/events.bin"}) {
     Report rep;
     rep.status = atf_validate_path(path.c_str(), nullptr, &rep.r);
     ASSERT_EQ(rep.status, ATF_VALIDATE_OK) << rep.r.reason;
@@ -101,7 +103,8 @@ TEST(Validate, PathFormsAndMissingManifest) {
 
 TEST(Validate, IoErrorsAreNotValidationErrors) {
   Report a, b;
-  EXPECT_EQ(atf_validate_path((atf_test::TempDir() + "/does/not/exist").c_str(), nullptr, &a.r), ATF_VALIDATE_E_IO);
+  EXPECT_EQ(atf_validate_path((atf_test::TempDir() + "/does/not/exist").c_str(), nullptr, &a.r),
+            ATF_VALIDATE_E_IO);
   EXPECT_NE(std::string(a.r.reason).find("does/not/exist"), std::string::npos);
   EXPECT_EQ(atf_validate_path(NewDir("empty_dir").c_str(), nullptr, &b.r), ATF_VALIDATE_E_IO);
   EXPECT_NE(std::string(b.r.reason).find("events.bin"), std::string::npos);
@@ -111,7 +114,9 @@ TEST(Validate, OptionalManifestKeysAreReported) {
   const auto events = atf_test::SampleSession(1);
   const std::string bytes = Frames(events);
   std::string manifest = atf_test::ManifestJson(atf_test::ManifestFor(events, bytes));
-  manifest.insert(1, "\"droppedEvents\": 18446744073709551615, \"recovered\": true, \"extra\": {\"a\": [null]},");
+  manifest.insert(
+      1,
+      "\"droppedEvents\": 18446744073709551615, \"recovered\": true, \"extra\": {\"a\": [null]},");
   Report rep;
   ValidateBuffers(bytes, &manifest, &rep);
   EXPECT_TRUE(rep.r.valid) << rep.Errors();
@@ -124,7 +129,8 @@ TEST(Validate, OptionalManifestKeysAreReported) {
 TEST(Validate, UnknownFieldsAreWarningsNotErrors) {
   auto events = atf_test::SampleSession(1);
   std::string bytes;
-  for (const auto& e : events) bytes += atf_test::Frame(atf_test::Serialize(e) + atf_test::VarintField(500, 1));
+  for (const auto &e : events)
+    bytes += atf_test::Frame(atf_test::Serialize(e) + atf_test::VarintField(500, 1));
   Report rep;
   ValidateBuffers(bytes, nullptr, &rep);
   EXPECT_TRUE(rep.r.valid) << rep.Errors();
@@ -138,7 +144,8 @@ TEST(Validate, RecordsLargerThanTheWindowAreStreamed) {
   while (symbol.size() < 300 * 1024) symbol += "\xf0\x9f\x98\x80";
   auto big = atf_test::Call(1, 5, kBaseNs + 1, symbol, 1);
   big.mutable_function_call()->set_stack_shallow_copy(std::string(200 * 1024, '\xab'));
-  std::vector<atf::v4::Event> events = {atf_test::Start(0, kBaseNs), big, atf_test::End(2, kBaseNs + 2)};
+  std::vector<atf::v4::Event> events = {atf_test::Start(0, kBaseNs), big,
+                                        atf_test::End(2, kBaseNs + 2)};
   const std::string dir = NewDir("big_record");
   std::string bytes = Frames(events);
   atf_test::WriteSession(dir, bytes, nullptr);
@@ -170,18 +177,20 @@ TEST(Validate, RecordsLargerThanTheWindowAreStreamed) {
 }
 
 // Everything in a report, errors included, as text: reports of the same input must be equal.
-std::string Describe(const atf_validate_report& r) {
-  std::string s = std::to_string(r.valid) + " " + std::to_string(r.records) + " " + std::to_string(r.bytes);
+std::string Describe(const atf_validate_report &r) {
+  std::string s =
+      std::to_string(r.valid) + " " + std::to_string(r.records) + " " + std::to_string(r.bytes);
   for (uint64_t c : r.counts) s += " " + std::to_string(c);
-  for (uint64_t x : {r.threads, (uint64_t)r.threads_capped, (uint64_t)r.has_time, r.time_min_ns, r.time_max_ns,
-                     r.warnings, r.unknown_fields, r.valid_prefix_bytes, r.valid_prefix_records,
-                     (uint64_t)r.manifest_checked, r.error_count, (uint64_t)r.errors_len}) {
+  for (uint64_t x :
+       {r.threads, (uint64_t)r.threads_capped, (uint64_t)r.has_time, r.time_min_ns, r.time_max_ns,
+        r.warnings, r.unknown_fields, r.valid_prefix_bytes, r.valid_prefix_records,
+        (uint64_t)r.manifest_checked, r.error_count, (uint64_t)r.errors_len}) {
     s += " " + std::to_string(x);
   }
   for (size_t i = 0; i < r.errors_len; ++i) {
-    const atf_validate_error& e = r.errors[i];
-    s += std::string("\n") + e.file + " " + std::to_string(e.offset) + " " + std::to_string(e.record) + " " + e.rule +
-         ": " + e.message;
+    const atf_validate_error &e = r.errors[i];
+    s += std::string("\n") + e.file + " " + std::to_string(e.offset) + " " +
+         std::to_string(e.record) + " " + e.rule + ": " + e.message;
   }
   return s;
 }
@@ -194,7 +203,8 @@ TEST(Validate, DecodingThreadsAndWindowsDoNotChangeTheReport) {
   std::string bytes = atf_test::Frame(atf_test::Serialize(atf_test::Start(0, kBaseNs)));
   uint64_t id = 1;
   for (int i = 1; i < 6000; ++i) {
-    atf::v4::Event e = atf_test::Call(id++, 100 + i % 7, kBaseNs + 10 * i, "fn_" + std::to_string(i), 0x1000 + i);
+    atf::v4::Event e =
+        atf_test::Call(id++, 100 + i % 7, kBaseNs + 10 * i, "fn_" + std::to_string(i), 0x1000 + i);
     if (i % 997 == 0) e.mutable_function_call()->set_symbol("bad\xc3(");
     if (i % 1499 == 0) e.set_event_id(1);
     if (i % 2003 == 0) e.mutable_timestamp()->set_seconds(1);
@@ -217,7 +227,8 @@ TEST(Validate, DecodingThreadsAndWindowsDoNotChangeTheReport) {
   ValidateBuffers(bytes, nullptr, &reference, &opt);
   ASSERT_EQ(reference.status, ATF_VALIDATE_OK);
   EXPECT_EQ(reference.r.records, 6001u);
-  EXPECT_EQ(reference.r.error_count, 6u + 4u + 2u + 2u) << reference.Errors();  // utf8, ids, times, too large
+  EXPECT_EQ(reference.r.error_count, 6u + 4u + 2u + 2u)
+      << reference.Errors();  // utf8, ids, times, too large
   EXPECT_EQ(reference.r.unknown_fields, 4u);
   EXPECT_EQ(reference.FirstRule(), "schema.utf8");
   const std::string expected = Describe(reference.r);
@@ -237,7 +248,8 @@ TEST(Validate, DecodingThreadsAndWindowsDoNotChangeTheReport) {
 
 TEST(Validate, MaxErrorsCapsKeptErrorsButAllAreCounted) {
   std::vector<atf::v4::Event> events = {atf_test::Start(0, kBaseNs)};
-  for (int i = 1; i <= 200; ++i) events.push_back(atf_test::Call(7, 1, kBaseNs + i, "f", 1));  // ids repeat
+  for (int i = 1; i <= 200; ++i)
+    events.push_back(atf_test::Call(7, 1, kBaseNs + i, "f", 1));  // ids repeat
   events.push_back(atf_test::End(1000, kBaseNs + 1000));
   atf_validate_options opt;
   atf_validate_options_init(&opt);
@@ -290,14 +302,14 @@ TEST(Validate, ReportJsonIsExactAndParses) {
   std::string bytes = Frames(events);
   bytes += "\x05";  // a torn tail
   ValidateBuffers(bytes, nullptr, &rep);
-  char* text = nullptr;
+  char *text = nullptr;
   size_t len = 0;
-  FILE* f = open_memstream(&text, &len);
+  FILE *f = open_memstream(&text, &len);
   ASSERT_TRUE(atf_validate_report_write_json(&rep.r, f));
   fclose(f);
   atf_json_doc doc;
   ASSERT_EQ(atf_json_parse(text, len, &doc), ATF_JSON_OK) << doc.error << "\n" << text;
-  const auto u64 = [&](const char* key) { return doc.nodes[atf_json_get(&doc, 0, key)].u64; };
+  const auto u64 = [&](const char *key) { return doc.nodes[atf_json_get(&doc, 0, key)].u64; };
   EXPECT_EQ(doc.nodes[atf_json_get(&doc, 0, "valid")].type, ATF_JSON_FALSE);
   EXPECT_EQ(u64("records"), events.size());
   EXPECT_EQ(u64("bytes"), bytes.size());
@@ -316,21 +328,25 @@ TEST(Validate, FilesOver4GiB) {
   const std::string dir = NewDir("sparse");
   const std::string path = dir + "/events.bin";
   const uint64_t body = 5ull << 30;
-  const std::string head = atf_test::Frame(atf_test::Serialize(atf_test::Start(0, kBaseNs))) + atf_test::Varint(body);
+  const std::string head =
+      atf_test::Frame(atf_test::Serialize(atf_test::Start(0, kBaseNs))) + atf_test::Varint(body);
   const std::string tail = atf_test::Frame(atf_test::Serialize(atf_test::End(2, kBaseNs + 1)));
   const int fd = ::open(path.c_str(), O_CREAT | O_TRUNC | O_WRONLY, 0644);
   ASSERT_GE(fd, 0);
   const uint64_t tail_at = head.size() + body;
-  const bool written = ::pwrite(fd, head.data(), head.size(), 0) == static_cast<ssize_t>(head.size()) &&
-                       ::pwrite(fd, tail.data(), tail.size(), static_cast<off_t>(tail_at)) ==
-                           static_cast<ssize_t>(tail.size());
+  const bool written =
+      ::pwrite(fd, head.data(), head.size(), 0) == static_cast<ssize_t>(head.size()) &&
+      ::pwrite(fd, tail.data(), tail.size(), static_cast<off_t>(tail_at)) ==
+          static_cast<ssize_t>(tail.size());
   ::close(fd);
   if (!written) GTEST_SKIP() << "the file system cannot hold a sparse 5 GiB file";
   struct stat st;
   ASSERT_EQ(::stat(path.c_str(), &st), 0);
-  if (static_cast<uint64_t>(st.st_blocks) * 512 > (64u << 20)) GTEST_SKIP() << "the file system is not sparse";
+  if (static_cast<uint64_t>(st.st_blocks) * 512 > (64u << 20))
+    GTEST_SKIP() << "the file system is not sparse";
 
-  Report deflt;  // default limit: the huge record is framing.too_large, the next one is read at 5 GiB
+  Report
+      deflt;  // default limit: the huge record is framing.too_large, the next one is read at 5 GiB
   ASSERT_EQ(atf_validate_path(dir.c_str(), nullptr, &deflt.r), ATF_VALIDATE_OK) << deflt.r.reason;
   EXPECT_EQ(deflt.r.bytes, tail_at + tail.size());
   EXPECT_EQ(deflt.r.records, 3u);
@@ -338,7 +354,8 @@ TEST(Validate, FilesOver4GiB) {
   EXPECT_EQ(deflt.FirstRule(), "framing.too_large");
   EXPECT_EQ(deflt.r.counts[ATF_VALIDATE_TRACE_END], 1u);
 
-  atf_validate_options opt;  // a limit above 5 GiB: the record is streamed and fails on its first byte
+  atf_validate_options
+      opt;  // a limit above 5 GiB: the record is streamed and fails on its first byte
   atf_validate_options_init(&opt);
   opt.max_record_size = 8ull << 30;
   Report big;
@@ -364,7 +381,7 @@ TEST(Validate, BadArguments) {
   atf_validate_options opt;
   atf_validate_options_init(&opt);
   opt.max_record_size = 0;
-  EXPECT_EQ(atf_validate_buffers(reinterpret_cast<const uint8_t*>(""), 0, nullptr, 0, &opt, &b.r),
+  EXPECT_EQ(atf_validate_buffers(reinterpret_cast<const uint8_t *>(""), 0, nullptr, 0, &opt, &b.r),
             ATF_VALIDATE_E_USAGE);
   EXPECT_STREQ(atf_validate_strerror(ATF_VALIDATE_E_IO), "I/O error");
   EXPECT_STREQ(atf_validate_strerror(ATF_VALIDATE_OK), "ok");
@@ -421,7 +438,7 @@ TEST(Validate, AnythingButARegularFileIsRefused) {
   addr.sun_family = AF_UNIX;
   const bool bound = sock_path.size() < sizeof addr.sun_path &&
                      (std::strcpy(addr.sun_path, sock_path.c_str()), true) &&
-                     ::bind(sock, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+                     ::bind(sock, reinterpret_cast<sockaddr *>(&addr), sizeof addr) == 0;
   struct Case {
     std::string path, reason;
   };
@@ -429,12 +446,13 @@ TEST(Validate, AnythingButARegularFileIsRefused) {
       {fifo, "not a regular file (a FIFO)"},
       {events_fifo, "events.bin: not a regular file (a FIFO)"},
       {manifest_fifo, "trace.json: not a regular file (a FIFO)"},
-      {manifest_fifo + "/events.bin", "trace.json beside the events file: not a regular file (a FIFO)"},
+      {manifest_fifo + "/events.bin",
+       "trace.json beside the events file: not a regular file (a FIFO)"},
       {linked, "events.bin: not a regular file (a FIFO)"},
       {"/dev/null", "not a regular file (a character device)"},
   };
   if (bound) cases.push_back({sock_dir, "events.bin: not a regular file (a socket)"});
-  for (const auto& c : cases) {
+  for (const auto &c : cases) {
     SCOPED_TRACE(c.path);
     Report rep;
     EXPECT_EQ(atf_validate_path(c.path.c_str(), nullptr, &rep.r), ATF_VALIDATE_E_IO);
@@ -447,7 +465,8 @@ TEST(Validate, AnythingButARegularFileIsRefused) {
 TEST(Validate, AFileWhoseSizeSaysZeroButHoldsDataIsRefused) {
   Report rep;
   EXPECT_EQ(atf_validate_path("/proc/self/status", nullptr, &rep.r), ATF_VALIDATE_E_IO);
-  EXPECT_NE(std::string(rep.r.reason).find("size says 0 bytes but it holds data"), std::string::npos)
+  EXPECT_NE(std::string(rep.r.reason).find("size says 0 bytes but it holds data"),
+            std::string::npos)
       << rep.r.reason;
   // A really empty file is an empty events.bin (session.first), not an I/O error.
   const std::string dir = NewDir("really_empty");
@@ -462,9 +481,11 @@ TEST(Validate, AFileWhoseSizeSaysZeroButHoldsDataIsRefused) {
 TEST(Validate, ZeroRunsPastTheCapGiveTheSameReport) {
   const auto events = atf_test::SampleSession(1);
   std::string bytes = Frames(events);
-  const std::string end = bytes.substr(bytes.size() - atf_test::Frame(atf_test::Serialize(events.back())).size());
+  const std::string end =
+      bytes.substr(bytes.size() - atf_test::Frame(atf_test::Serialize(events.back())).size());
   bytes.resize(bytes.size() - end.size());
-  bytes += std::string(3000, '\0') + atf_test::Frame(atf_test::Serialize(atf_test::Call(50, 7, kBaseNs + 99, "f", 1))) +
+  bytes += std::string(3000, '\0') +
+           atf_test::Frame(atf_test::Serialize(atf_test::Call(50, 7, kBaseNs + 99, "f", 1))) +
            std::string(70000, '\0') + end;  // the last run spans windows of 64 KiB
   const std::string dir = NewDir("zero_runs");
   atf_test::WriteSession(dir, bytes, nullptr);
@@ -491,7 +512,8 @@ TEST(Validate, ZeroRunsPastTheCapGiveTheSameReport) {
       atf_validate_report cut = reference.r;
       cut.errors_len = max_errors;
       EXPECT_EQ(Describe(rep.r), Describe(cut));
-      EXPECT_EQ(rep.r.counts[ATF_VALIDATE_FUNCTION_CALL], reference.r.counts[ATF_VALIDATE_FUNCTION_CALL]);
+      EXPECT_EQ(rep.r.counts[ATF_VALIDATE_FUNCTION_CALL],
+                reference.r.counts[ATF_VALIDATE_FUNCTION_CALL]);
     }
   }
 }
@@ -558,7 +580,8 @@ TEST(Validate, MaxErrorsIsCappedSoMemoryIsBounded) {
 // A record over the limit is still a complete record: counted, and eventCount agrees.
 TEST(Validate, ARecordTooLargeIsCountedAsARecord) {
   std::vector<atf::v4::Event> events = {atf_test::Start(0, kBaseNs)};
-  for (int i = 1; i <= 5; ++i) events.push_back(atf_test::Call(i, 7, kBaseNs + i, std::string(i == 3 ? 3000 : 5, 'f'), 1));
+  for (int i = 1; i <= 5; ++i)
+    events.push_back(atf_test::Call(i, 7, kBaseNs + i, std::string(i == 3 ? 3000 : 5, 'f'), 1));
   events.push_back(atf_test::End(6, kBaseNs + 10));
   const std::string bytes = Frames(events);
   const std::string manifest = atf_test::ManifestJson(atf_test::ManifestFor(events, bytes));
@@ -581,7 +604,8 @@ TEST(Validate, ManifestTooLargeNamesItsSize) {
   Report rep;
   ASSERT_EQ(atf_validate_path(dir.c_str(), nullptr, &rep.r), ATF_VALIDATE_OK);
   EXPECT_EQ(rep.FirstRule(), "manifest.too_large");
-  EXPECT_NE(std::string(rep.r.errors[0].message).find("2097152 bytes"), std::string::npos) << rep.Errors();
+  EXPECT_NE(std::string(rep.r.errors[0].message).find("2097152 bytes"), std::string::npos)
+      << rep.Errors();
 }
 
 // "pid": -0 is the integer zero.
@@ -600,8 +624,9 @@ TEST(Validate, ManifestMinusZeroIsZero) {
 TEST(Validate, AllowedRulesAreWarnings) {
   const uint64_t b = kBaseNs;
   // Record 2 restarts event_id (allowed below) and goes back in time on its thread (not allowed).
-  const std::vector<atf::v4::Event> events = {atf_test::Start(0, b), atf_test::Call(5, 7, b + 10, "f", 1),
-                                              atf_test::Return(1, 7, b + 5, "f", 1), atf_test::End(6, b + 20)};
+  const std::vector<atf::v4::Event> events = {
+      atf_test::Start(0, b), atf_test::Call(5, 7, b + 10, "f", 1),
+      atf_test::Return(1, 7, b + 5, "f", 1), atf_test::End(6, b + 20)};
   const std::string bytes = Frames(events);
   atf_validate_options opt;
   atf_validate_options_init(&opt);
@@ -614,7 +639,8 @@ TEST(Validate, AllowedRulesAreWarnings) {
   Report allowed;
   ValidateBuffers(bytes, nullptr, &allowed, &opt);
   EXPECT_FALSE(allowed.r.valid);
-  EXPECT_EQ(allowed.FirstRule(), "order.timestamp") << "the next rule of the same record still runs";
+  EXPECT_EQ(allowed.FirstRule(), "order.timestamp")
+      << "the next rule of the same record still runs";
   EXPECT_EQ(allowed.r.rule_warning_count, 1u);
   ASSERT_EQ(allowed.r.rule_warnings_len, 1u);
   EXPECT_STREQ(allowed.r.rule_warnings[0].rule, "order.event_id");
@@ -624,7 +650,8 @@ TEST(Validate, AllowedRulesAreWarnings) {
 
   uint64_t group = 0;
   ASSERT_TRUE(atf_validate_rule_parse("order.*", &group));
-  EXPECT_EQ(group, ATF_VALIDATE_RULE_BIT(ATF_RULE_ORDER_EVENT_ID) | ATF_VALIDATE_RULE_BIT(ATF_RULE_ORDER_TIMESTAMP));
+  EXPECT_EQ(group, ATF_VALIDATE_RULE_BIT(ATF_RULE_ORDER_EVENT_ID) |
+                       ATF_VALIDATE_RULE_BIT(ATF_RULE_ORDER_TIMESTAMP));
   opt.allowed_rules = group;
   Report both;
   ValidateBuffers(bytes, nullptr, &both, &opt);
@@ -648,24 +675,25 @@ TEST(Validate, AllowedRulesAreWarnings) {
 TEST(Validate, ProfileOriginalAcceptsWhatTheOriginalFormatAllows) {
   const uint64_t b = kBaseNs;
   struct Case {
-    const char* name;
+    const char *name;
     std::string events;
     bool with_manifest;
-    const char* strict_rule;
+    const char *strict_rule;
   };
   const auto sample = atf_test::SampleSession(1);
   std::vector<Case> cases = {
       {"an empty session (start, then stop: nothing written)", "", false, "session.first"},
       {"event_id restarting after explicit ids",
-       Frames({atf_test::Start(0, b), atf_test::Call(7, 1, b + 1, "f", 1), atf_test::Call(1, 1, b + 2, "f", 1),
-               atf_test::End(2, b + 3)}),
+       Frames({atf_test::Start(0, b), atf_test::Call(7, 1, b + 1, "f", 1),
+               atf_test::Call(1, 1, b + 2, "f", 1), atf_test::End(2, b + 3)}),
        false, "order.event_id"},
-      {"first record not a TraceStart", Frames({atf_test::Call(1, 1, b + 1, "f", 1), atf_test::End(2, b + 3)}), false,
+      {"first record not a TraceStart",
+       Frames({atf_test::Call(1, 1, b + 1, "f", 1), atf_test::End(2, b + 3)}), false,
        "session.first"},
       {"timeStartNs from the wall clock, events from a monotonic clock", Frames(sample), true,
        "manifest.time_range"},
   };
-  for (const auto& c : cases) {
+  for (const auto &c : cases) {
     SCOPED_TRACE(c.name);
     std::string manifest;
     if (c.with_manifest) {
@@ -704,7 +732,7 @@ TEST(Validate, ReturnsCloseTheInnermostCallOfTheirThread) {
   using atf_test::Return;
   // Two threads interleaved, nested calls, and calls still open at the end: valid.
   const std::vector<atf::v4::Event> good = {
-      atf_test::Start(1, b),        Call(2, 1, b + 1, "f", 0x10), Call(3, 2, b + 2, "g", 0x20),
+      atf_test::Start(1, b),        Call(2, 1, b + 1, "f", 0x10),   Call(3, 2, b + 2, "g", 0x20),
       Call(4, 1, b + 3, "h", 0x11), Return(5, 1, b + 4, "h", 0x11), Return(6, 2, b + 5, "g", 0x20),
       Call(7, 2, b + 6, "k", 0x21), atf_test::End(8, b + 7)};
   Report ok;
@@ -725,10 +753,12 @@ TEST(Validate, ReturnsCloseTheInnermostCallOfTheirThread) {
   EXPECT_STREQ(strict.r.errors[0].rule, "session.call_return");
   EXPECT_EQ(strict.r.errors[0].record, 1u);
   EXPECT_EQ(strict.r.errors[0].offset, Frames({bad[0]}).size()) << "the return's length prefix";
-  EXPECT_STREQ(strict.r.errors[0].message, "FunctionReturn of 0x10 on thread 1 closes no open FunctionCall");
+  EXPECT_STREQ(strict.r.errors[0].message,
+               "FunctionReturn of 0x10 on thread 1 closes no open FunctionCall");
   EXPECT_EQ(strict.r.errors[1].record, 4u);
-  EXPECT_STREQ(strict.r.errors[1].message,
-               "FunctionReturn of 0x10 on thread 1, but its innermost open FunctionCall is of 0x11");
+  EXPECT_STREQ(
+      strict.r.errors[1].message,
+      "FunctionReturn of 0x10 on thread 1, but its innermost open FunctionCall is of 0x11");
   EXPECT_EQ(strict.r.valid_prefix_records, 1u);
   // The mismatched return closed 0x11 (one complaint for a lost return): record 5 closes 0x10.
 
@@ -750,9 +780,9 @@ TEST(Validate, ReturnsCloseTheInnermostCallOfTheirThread) {
 
   // First error wins: a return that also breaks order.timestamp reports that rule only, and the
   // stacks still follow it (the next return closes the call below).
-  const std::vector<atf::v4::Event> late = {atf_test::Start(1, b), Call(2, 1, b + 5, "f", 0x10),
-                                            Call(3, 1, b + 6, "g", 0x11), Return(4, 1, b + 1, "f", 0x10),
-                                            Return(5, 1, b + 7, "f", 0x10), atf_test::End(6, b + 8)};
+  const std::vector<atf::v4::Event> late = {
+      atf_test::Start(1, b),          Call(2, 1, b + 5, "f", 0x10),   Call(3, 1, b + 6, "g", 0x11),
+      Return(4, 1, b + 1, "f", 0x10), Return(5, 1, b + 7, "f", 0x10), atf_test::End(6, b + 8)};
   Report first;
   ValidateBuffers(Frames(late), nullptr, &first);
   EXPECT_EQ(first.r.error_count, 1u) << first.Errors();
@@ -784,7 +814,8 @@ TEST(Validate, CallReturnPastItsBudgetChecksDepthOnly) {
   const std::string call = pinned(true, b + 1), ret = pinned(false, b + 2);
   auto patch = [](std::string r, uint64_t at_id, uint64_t v_id, uint64_t v_addr) {
     // event_id's varint follows the 0x08 tag; the address's the last 0x10 tag (5 bytes at the end).
-    for (int k = 0; k < 5; ++k) r[at_id + k] = static_cast<char>(((v_id >> (7 * k)) & 0x7f) | (k < 4 ? 0x80 : 0));
+    for (int k = 0; k < 5; ++k)
+      r[at_id + k] = static_cast<char>(((v_id >> (7 * k)) & 0x7f) | (k < 4 ? 0x80 : 0));
     for (int k = 0; k < 5; ++k) {
       r[r.size() - 5 + k] = static_cast<char>(((v_addr >> (7 * k)) & 0x7f) | (k < 4 ? 0x80 : 0));
     }
@@ -795,7 +826,8 @@ TEST(Validate, CallReturnPastItsBudgetChecksDepthOnly) {
   bytes.reserve(bytes.size() + depth * (call.size() + ret.size()) + 64);
   for (uint64_t i = 0; i < depth; ++i) bytes += patch(call, 2, id++, 0x1000 + i);
   // The `extra` innermost returns name a wrong address: past the budget that is not seen.
-  for (uint64_t i = depth; i-- > 0;) bytes += patch(ret, 2, id++, i >= stored ? 0xdead : 0x1000 + i);
+  for (uint64_t i = depth; i-- > 0;)
+    bytes += patch(ret, 2, id++, i >= stored ? 0xdead : 0x1000 + i);
   bytes += Frames({atf_test::End(id++, b + 3)});
   Report capped;
   ValidateBuffers(bytes, nullptr, &capped);
@@ -811,7 +843,8 @@ TEST(Validate, CallReturnPastItsBudgetChecksDepthOnly) {
   Report unmatched;
   ValidateBuffers(wrong, nullptr, &unmatched);
   ASSERT_EQ(unmatched.r.error_count, 1u);
-  EXPECT_STREQ(unmatched.r.errors[0].message, "FunctionReturn of 0x1000 on thread 9 closes no open FunctionCall");
+  EXPECT_STREQ(unmatched.r.errors[0].message,
+               "FunctionReturn of 0x1000 on thread 9 closes no open FunctionCall");
 }
 
 // What a recovery needs from the report: the first TraceStart's strings (a NUL kept, the last of
@@ -820,26 +853,33 @@ TEST(Validate, ReportCarriesTraceStartAndThePrefix) {
   const uint64_t b = kBaseNs;
   atf::v4::Event start = atf_test::Start(0, b + 5);
   start.mutable_trace_start()->set_operating_system(std::string("lin\0ux", 6));
-  std::string start_bytes = atf_test::Serialize(start) + atf_test::LenField(10, atf_test::LenField(4, "arm64"));
+  std::string start_bytes =
+      atf_test::Serialize(start) + atf_test::LenField(10, atf_test::LenField(4, "arm64"));
   // A TraceEnd in the middle: the prefix stops there (a session ends at its TraceEnd).
-  const std::string bytes = atf_test::Frame(start_bytes) +
-                            Frames({atf_test::Call(1, 7, b + 1, "f", 1), atf_test::Return(2, 7, b + 9, "f", 1),
-                                    atf_test::End(3, b + 10), atf_test::Call(4, 7, b + 11, "g", 1)});
+  const std::string bytes =
+      atf_test::Frame(start_bytes) +
+      Frames({atf_test::Call(1, 7, b + 1, "f", 1), atf_test::Return(2, 7, b + 9, "f", 1),
+              atf_test::End(3, b + 10), atf_test::Call(4, 7, b + 11, "g", 1)});
   Report rep;
   ValidateBuffers(bytes, nullptr, &rep);
   EXPECT_FALSE(rep.r.valid);  // session.last
   EXPECT_TRUE(rep.r.has_trace_start);
-  EXPECT_EQ(std::string(rep.r.operating_system.data, rep.r.operating_system.len), std::string("lin\0ux", 6));
-  EXPECT_EQ(std::string(rep.r.cpu_architecture.data, rep.r.cpu_architecture.len), "arm64") << "the last occurrence";
-  EXPECT_EQ(std::string(rep.r.executable_path.data), "/usr/bin/tr\xc3\xa4" "ced");
+  EXPECT_EQ(std::string(rep.r.operating_system.data, rep.r.operating_system.len),
+            std::string("lin\0ux", 6));
+  EXPECT_EQ(std::string(rep.r.cpu_architecture.data, rep.r.cpu_architecture.len), "arm64")
+      << "the last occurrence";
+  EXPECT_EQ(std::string(rep.r.executable_path.data),
+            "/usr/bin/tr\xc3\xa4"
+            "ced");
   EXPECT_FALSE(rep.r.operating_system.truncated);
   EXPECT_EQ(rep.r.valid_prefix_records, 4u);
   EXPECT_EQ(rep.r.valid_prefix_last_event_id, 3u);
   EXPECT_EQ(rep.r.valid_prefix_time_min_ns, b + 1);
   EXPECT_EQ(rep.r.valid_prefix_time_max_ns, b + 10);
   EXPECT_TRUE(rep.r.valid_prefix_ends_session);
-  EXPECT_EQ(rep.r.valid_prefix_bytes, bytes.size() - atf_test::Frame(atf_test::Serialize(
-                                                          atf_test::Call(4, 7, b + 11, "g", 1))).size());
+  EXPECT_EQ(rep.r.valid_prefix_bytes,
+            bytes.size() -
+                atf_test::Frame(atf_test::Serialize(atf_test::Call(4, 7, b + 11, "g", 1))).size());
 
   // A TraceStart string over ATF_VALIDATE_MAX_TEXT is kept cut, and says so.
   atf::v4::Event huge = atf_test::Start(0, b);
@@ -860,13 +900,14 @@ struct Seen {
   std::string bytes;
 };
 
-bool Collect(void* ctx, atf_reader* reader, const atf_pass_record* rec, char* reason) {
+bool Collect(void *ctx, atf_reader *reader, const atf_pass_record *rec, char *reason) {
   (void)reason;
   const uint64_t n = rec->frame->body_offset + rec->frame->length - rec->frame->offset;
-  const uint8_t* p = atf_reader_get(reader, rec->frame->offset, static_cast<size_t>(n));
+  const uint8_t *p = atf_reader_get(reader, rec->frame->offset, static_cast<size_t>(n));
   if (p == nullptr) return false;
-  static_cast<std::vector<Seen>*>(ctx)->push_back(
-      {rec->index, rec->valid, rec->keep, std::string(reinterpret_cast<const char*>(p), static_cast<size_t>(n))});
+  static_cast<std::vector<Seen> *>(ctx)->push_back(
+      {rec->index, rec->valid, rec->keep,
+       std::string(reinterpret_cast<const char *>(p), static_cast<size_t>(n))});
   return true;
 }
 
@@ -874,19 +915,23 @@ TEST(Validate, PassHookSeesEveryDecodableRecordAndSalvageKeepsTheSession) {
   const uint64_t b = kBaseNs;
   std::string bytes;
   const std::vector<std::string> records = {
-      atf_test::Frame(atf_test::Serialize(atf_test::Start(0, b))),            // 0 kept
+      atf_test::Frame(atf_test::Serialize(atf_test::Start(0, b))),                // 0 kept
       atf_test::Frame(atf_test::Serialize(atf_test::Call(1, 7, b + 1, "f", 1))),  // 1 kept
-      atf_test::Frame(std::string(12, '\xff')),                                // 2 garbage: no hook
+      atf_test::Frame(std::string(12, '\xff')),  // 2 garbage: no hook
       atf_test::Frame(atf_test::Serialize(atf_test::Call(2, 7, b + 3, "f", 1))),  // 3 kept
       atf_test::Frame(atf_test::Serialize(atf_test::Call(2, 8, b + 4, "f", 1))),  // 4 id repeated
-      atf_test::Frame(atf_test::Serialize(atf_test::Call(3, 7, b + 2, "f", 1))),  // 5 thread 7 goes back
-      atf_test::Frame(atf_test::Serialize(atf_test::Start(4, b + 5))),          // 6 a second TraceStart
-      atf_test::Frame(atf_test::Serialize(atf_test::Return(5, 9, b + 5, "f", 1))),  // 7 closes no call
-      atf_test::Frame(atf_test::Serialize(atf_test::Return(6, 7, b + 5, "f", 1))),  // 8 kept: closes 3
-      atf_test::Frame(atf_test::Serialize(atf_test::End(10, b + 6))),           // 9 kept (id gap)
-      atf_test::Frame(atf_test::Serialize(atf_test::Call(11, 7, b + 7, "f", 1))),  // 10 after the end
+      atf_test::Frame(
+          atf_test::Serialize(atf_test::Call(3, 7, b + 2, "f", 1))),    // 5 thread 7 goes back
+      atf_test::Frame(atf_test::Serialize(atf_test::Start(4, b + 5))),  // 6 a second TraceStart
+      atf_test::Frame(
+          atf_test::Serialize(atf_test::Return(5, 9, b + 5, "f", 1))),  // 7 closes no call
+      atf_test::Frame(
+          atf_test::Serialize(atf_test::Return(6, 7, b + 5, "f", 1))),  // 8 kept: closes 3
+      atf_test::Frame(atf_test::Serialize(atf_test::End(10, b + 6))),   // 9 kept (id gap)
+      atf_test::Frame(
+          atf_test::Serialize(atf_test::Call(11, 7, b + 7, "f", 1))),  // 10 after the end
   };
-  for (const auto& r : records) bytes += r;
+  for (const auto &r : records) bytes += r;
   const std::string dir = NewDir("hooks");
   atf_test::WriteSession(dir, bytes, nullptr);
   std::vector<Seen> seen;
@@ -897,7 +942,9 @@ TEST(Validate, PassHookSeesEveryDecodableRecordAndSalvageKeepsTheSession) {
     atf_validate_options_init(&opt);
     opt.window_size = window;
     Report rep;
-    ASSERT_EQ(atf_pass_run(AT_FDCWD, dir.c_str(), dir.c_str(), &opt, &hooks, &rep.r), ATF_VALIDATE_OK) << rep.r.reason;
+    ASSERT_EQ(atf_pass_run(AT_FDCWD, dir.c_str(), dir.c_str(), &opt, &hooks, &rep.r),
+              ATF_VALIDATE_OK)
+        << rep.r.reason;
     EXPECT_FALSE(rep.r.valid);
     ASSERT_EQ(seen.size(), 10u);
     const uint64_t index[] = {0, 1, 3, 4, 5, 6, 7, 8, 9, 10};
@@ -920,14 +967,17 @@ TEST(Validate, PassHookSeesEveryDecodableRecordAndSalvageKeepsTheSession) {
   const atf_pass_hooks plain = {&seen, false, Collect};
   seen.clear();
   Report rep;
-  ASSERT_EQ(atf_pass_run(AT_FDCWD, dir.c_str(), dir.c_str(), nullptr, &plain, &rep.r), ATF_VALIDATE_OK);
-  for (const auto& s : seen) EXPECT_FALSE(s.keep);
-  const atf_pass_hooks failing = {nullptr, false, [](void*, atf_reader*, const atf_pass_record*, char* reason) {
+  ASSERT_EQ(atf_pass_run(AT_FDCWD, dir.c_str(), dir.c_str(), nullptr, &plain, &rep.r),
+            ATF_VALIDATE_OK);
+  for (const auto &s : seen) EXPECT_FALSE(s.keep);
+  const atf_pass_hooks failing = {nullptr, false,
+                                  [](void *, atf_reader *, const atf_pass_record *, char *reason) {
                                     std::snprintf(reason, 256, "the hook said no");
                                     return false;
                                   }};
   Report failed;
-  EXPECT_EQ(atf_pass_run(AT_FDCWD, dir.c_str(), dir.c_str(), nullptr, &failing, &failed.r), ATF_VALIDATE_E_IO);
+  EXPECT_EQ(atf_pass_run(AT_FDCWD, dir.c_str(), dir.c_str(), nullptr, &failing, &failed.r),
+            ATF_VALIDATE_E_IO);
   EXPECT_STREQ(failed.r.reason, "the hook said no");
 }
 
@@ -979,7 +1029,7 @@ TEST(Validate, ManifestTypesAndSize) {
       {"recovered not a boolean", "\"recovered\": 1,", "manifest.type"},
       {"droppedEvents negative", "\"droppedEvents\": -1,", "manifest.range"},
   };
-  for (const auto& c : cases) {
+  for (const auto &c : cases) {
     SCOPED_TRACE(c.name);
     std::string manifest = good;
     const size_t at = manifest.find("\"modules\"");
@@ -1003,7 +1053,8 @@ TEST(Validate, ManifestTypesAndSize) {
 
 TEST(Validate, KeptErrorsGrowUpToMaxErrors) {
   std::vector<atf::v4::Event> events = {atf_test::Start(0, kBaseNs)};
-  for (int i = 1; i <= 300; ++i) events.push_back(atf_test::Call(7, 1, kBaseNs + i, "f", 1));  // ids repeat
+  for (int i = 1; i <= 300; ++i)
+    events.push_back(atf_test::Call(7, 1, kBaseNs + i, "f", 1));  // ids repeat
   events.push_back(atf_test::End(1000, kBaseNs + 1000));
   atf_validate_options opt;
   atf_validate_options_init(&opt);
@@ -1024,8 +1075,8 @@ TEST(Validate, ProgressIsReportedUpToTheTotal) {
   std::vector<std::pair<uint64_t, uint64_t>> calls;
   atf_validate_options opt;
   atf_validate_options_init(&opt);
-  opt.progress = [](uint64_t done, uint64_t total, void* arg) {
-    static_cast<std::vector<std::pair<uint64_t, uint64_t>>*>(arg)->emplace_back(done, total);
+  opt.progress = [](uint64_t done, uint64_t total, void *arg) {
+    static_cast<std::vector<std::pair<uint64_t, uint64_t>> *>(arg)->emplace_back(done, total);
   };
   opt.progress_arg = &calls;
   Report rep;

@@ -9,7 +9,7 @@ void atf_record_limits_init(atf_record_limits *l, atf_arch arch) {
 }
 
 atf_writer_status atf_batch_check(const void *records, size_t bytes, atf_arch arch,
-                           uint32_t symbol_count, atf_batch_info *info) {
+                                  uint32_t symbol_count, atf_batch_info *info) {
   const unsigned char *base = (const unsigned char *)records;
   atf_record_limits limits;
   atf_record_limits_init(&limits, arch);

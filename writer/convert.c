@@ -53,8 +53,8 @@ void atf_timestamp_from_ns(uint64_t ns, Google__Protobuf__Timestamp *ts) {
 }
 
 /* The three entry types share one layout (base, key, value); only their descriptors differ. */
-#define SET_VALUES(entries, regs, n)                           \
-  do {                                                         \
+#define SET_VALUES(entries, regs, n)                                        \
+  do {                                                                      \
     for (unsigned i_ = 0; i_ < (n); i_++) (entries)[i_].value = (regs)[i_]; \
   } while (0)
 

@@ -23,22 +23,22 @@ using atf_test::Event;
 using atf_test::Kind;
 
 struct Fixture {
-  atf_symtab* symtab = atf_symtab_new();
+  atf_symtab *symtab = atf_symtab_new();
   std::unique_ptr<atf_encoder> enc{new atf_encoder};
-  Fixture(atf_arch arch, const char* os = "linux", uint32_t max_stack = 256) {
+  Fixture(atf_arch arch, const char *os = "linux", uint32_t max_stack = 256) {
     atf_encoder_init(enc.get(), arch, os, symtab, max_stack);
   }
   ~Fixture() { atf_symtab_free(symtab); }
-  uint32_t Intern(const std::string& s) {
+  uint32_t Intern(const std::string &s) {
     uint32_t id;
     uint64_t r;
     EXPECT_EQ(atf_symtab_intern(symtab, s.data(), s.size(), &id, &r), ATF_WRITER_OK);
     return id;
   }
   // Encodes the single record of `b` and returns the unframed Event bytes.
-  std::string Encode(const Batch& b, uint64_t event_id) {
+  std::string Encode(const Batch &b, uint64_t event_id) {
     std::vector<uint8_t> out(ATF_RECORD_MAX_SIZE * 4);
-    const auto* r = static_cast<const atf_ring_record*>(b.data());
+    const auto *r = static_cast<const atf_ring_record *>(b.data());
     int converted;
     size_t n = atf_encode_record(enc.get(), r, event_id, out.data(), out.size(), &converted);
     EXPECT_LE(n, out.size());
@@ -46,11 +46,11 @@ struct Fixture {
     size_t h = atf_varint_decode(out.data(), n, &len);
     EXPECT_EQ(h + len, n);
     EXPECT_EQ(h, atf_varint_size(len));  // canonical length prefix
-    return std::string(reinterpret_cast<const char*>(out.data()) + h, len);
+    return std::string(reinterpret_cast<const char *>(out.data()) + h, len);
   }
 };
 
-Event Decode(const std::string& bytes) {
+Event Decode(const std::string &bytes) {
   Event e;
   std::string err = atf_test::DecodeAll(bytes, &e);
   EXPECT_EQ(err, "");
@@ -83,8 +83,8 @@ TEST(Convert, FunctionCallX86) {
   Event want = Expected(Kind::kCall, 1, INT32_MAX, UINT64_MAX);
   want.symbol = "_ZN3foo3barEv";
   want.address = UINT64_MAX;
-  want.registers = {{"RDI", 0}, {"RSI", 1}, {"RDX", 127}, {"RCX", 128}, {"R8", 1ull << 63},
-                    {"R9", UINT64_MAX}};
+  want.registers = {{"RDI", 0},   {"RSI", 1},         {"RDX", 127},
+                    {"RCX", 128}, {"R8", 1ull << 63}, {"R9", UINT64_MAX}};
   want.stack = AllBytes(256);
   EXPECT_EQ(Decode(f.Encode(b, 1)), want) << atf_test::Describe(Decode(f.Encode(b, 1)));
   EXPECT_EQ(want.seconds, 18446744073);
@@ -152,13 +152,13 @@ TEST(Convert, SignalDeliveryFullDumpInCanonicalOrder) {
 
 TEST(Convert, SignalNamesFollowSessionOs) {
   struct {
-    const char* os;
+    const char *os;
     int number;
-    const char* name;
-  } cases[] = {{"linux", 10, "SIGUSR1"}, {"darwin", 30, "SIGUSR1"}, {"linux", 11, "SIGSEGV"},
-               {"darwin", 11, "SIGSEGV"}, {"darwin", 10, "SIGBUS"}, {"linux", 77, "SIG77"},
-               {"unknown", 11, "SIG11"}, {"linux", -3, "SIG-3"}, {"linux", 0, "SIG0"}};
-  for (const auto& c : cases) {
+    const char *name;
+  } cases[] = {{"linux", 10, "SIGUSR1"},  {"darwin", 30, "SIGUSR1"}, {"linux", 11, "SIGSEGV"},
+               {"darwin", 11, "SIGSEGV"}, {"darwin", 10, "SIGBUS"},  {"linux", 77, "SIG77"},
+               {"unknown", 11, "SIG11"},  {"linux", -3, "SIG-3"},    {"linux", 0, "SIG0"}};
+  for (const auto &c : cases) {
     Fixture f(ATF_ARCH_X86_64, c.os);
     Batch b;
     b.Signal(1, 1, c.number, {});
@@ -183,11 +183,11 @@ TEST(Convert, TraceStart) {
   std::unique_ptr<atf_convert_scratch> s(new atf_convert_scratch);
   atf_convert_scratch_init(s.get(), ATF_ARCH_ARM64);
   std::vector<std::string> args = {"/usr/bin/traced", "--flag", "", "\xe2\x9c\x93"};
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(&a[0]);
-  const Atf__V4__Event* ev = atf_convert_trace_start(
-      s.get(), 0, 4242, 1700000000123456789ull, "/usr/bin/tr\xc3\xa4\x63\x65\"d \\ app",
-      argv.data(), argv.size(), "darwin", "aarch64");
+  std::vector<char *> argv;
+  for (auto &a : args) argv.push_back(&a[0]);
+  const Atf__V4__Event *ev = atf_convert_trace_start(s.get(), 0, 4242, 1700000000123456789ull,
+                                                     "/usr/bin/tr\xc3\xa4\x63\x65\"d \\ app",
+                                                     argv.data(), argv.size(), "darwin", "aarch64");
   std::vector<uint8_t> out(4096);
   size_t n = atf_encode_event(ev, out.data(), out.size());
   uint64_t len;
@@ -197,7 +197,7 @@ TEST(Convert, TraceStart) {
   want.args = args;
   want.operating_system = "darwin";
   want.cpu_architecture = "aarch64";
-  EXPECT_EQ(Decode(std::string(reinterpret_cast<char*>(out.data()) + h, len)), want);
+  EXPECT_EQ(Decode(std::string(reinterpret_cast<char *>(out.data()) + h, len)), want);
 }
 
 TEST(Convert, TooSmallOutputWritesNothing) {
@@ -207,14 +207,14 @@ TEST(Convert, TooSmallOutputWritesNothing) {
   uint8_t out[8];
   std::memset(out, 0xAA, sizeof out);
   int converted = 1;
-  size_t n = atf_encode_record(f.enc.get(), static_cast<const atf_ring_record*>(b.data()), 1, out,
+  size_t n = atf_encode_record(f.enc.get(), static_cast<const atf_ring_record *>(b.data()), 1, out,
                                sizeof out, &converted);
   EXPECT_GT(n, sizeof out);
   for (uint8_t c : out) EXPECT_EQ(c, 0xAA);
   // A call takes the fast path: nothing was converted, n is a bound that leaves room for it.
   EXPECT_EQ(converted, 0);
   std::vector<uint8_t> fast(n);
-  size_t exact = atf_encode_record(f.enc.get(), static_cast<const atf_ring_record*>(b.data()), 1,
+  size_t exact = atf_encode_record(f.enc.get(), static_cast<const atf_ring_record *>(b.data()), 1,
                                    fast.data(), fast.size(), &converted);
   EXPECT_LE(exact, n);
   EXPECT_EQ(converted, 0);
@@ -222,7 +222,7 @@ TEST(Convert, TooSmallOutputWritesNothing) {
   // the same, exact size.
   Batch s;
   s.Signal(1, 1, 10, {1, 2, 3});
-  n = atf_encode_record(f.enc.get(), static_cast<const atf_ring_record*>(s.data()), 2, out,
+  n = atf_encode_record(f.enc.get(), static_cast<const atf_ring_record *>(s.data()), 2, out,
                         sizeof out, &converted);
   EXPECT_GT(n, sizeof out);
   EXPECT_EQ(converted, 1);
@@ -232,11 +232,13 @@ TEST(Convert, TooSmallOutputWritesNothing) {
 }
 
 TEST(Convert, TimestampSplitIsExact) {
-  for (uint64_t ns : std::initializer_list<uint64_t>{0ull, 1ull, 999999999ull, 1000000000ull, 1700000000123456789ull,
-                      (1ull << 53) + 1, UINT64_MAX}) {
+  for (uint64_t ns :
+       std::initializer_list<uint64_t>{0ull, 1ull, 999999999ull, 1000000000ull,
+                                       1700000000123456789ull, (1ull << 53) + 1, UINT64_MAX}) {
     Google__Protobuf__Timestamp ts = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
     atf_timestamp_from_ns(ns, &ts);
-    EXPECT_EQ(static_cast<uint64_t>(ts.seconds) * 1000000000u + static_cast<uint64_t>(ts.nanos), ns);
+    EXPECT_EQ(static_cast<uint64_t>(ts.seconds) * 1000000000u + static_cast<uint64_t>(ts.nanos),
+              ns);
     EXPECT_GE(ts.nanos, 0);
     EXPECT_LT(ts.nanos, 1000000000);
   }
@@ -277,25 +279,25 @@ TEST(Names, ArchAndOsAsWritten) {
 // Every signal of both systems, transcribed per name from the headers names.c cites (the kernel's
 // asm-generic/signal.h and x86 asm/signal.h; xnu bsd/sys/signal.h); 0 = not defined there.
 struct SignalRow {
-  const char* name;
+  const char *name;
   int linux_number, darwin_number;
 };
 const SignalRow kSignals[] = {
-    {"SIGHUP", 1, 1},      {"SIGINT", 2, 2},       {"SIGQUIT", 3, 3},    {"SIGILL", 4, 4},
-    {"SIGTRAP", 5, 5},     {"SIGABRT", 6, 6},      {"SIGBUS", 7, 10},    {"SIGFPE", 8, 8},
-    {"SIGKILL", 9, 9},     {"SIGUSR1", 10, 30},    {"SIGSEGV", 11, 11},  {"SIGUSR2", 12, 31},
-    {"SIGPIPE", 13, 13},   {"SIGALRM", 14, 14},    {"SIGTERM", 15, 15},  {"SIGSTKFLT", 16, 0},
-    {"SIGCHLD", 17, 20},   {"SIGCONT", 18, 19},    {"SIGSTOP", 19, 17},  {"SIGTSTP", 20, 18},
-    {"SIGTTIN", 21, 21},   {"SIGTTOU", 22, 22},    {"SIGURG", 23, 16},   {"SIGXCPU", 24, 24},
-    {"SIGXFSZ", 25, 25},   {"SIGVTALRM", 26, 26},  {"SIGPROF", 27, 27},  {"SIGWINCH", 28, 28},
-    {"SIGIO", 29, 23},     {"SIGPWR", 30, 0},      {"SIGSYS", 31, 12},   {"SIGEMT", 0, 7},
+    {"SIGHUP", 1, 1},    {"SIGINT", 2, 2},      {"SIGQUIT", 3, 3},   {"SIGILL", 4, 4},
+    {"SIGTRAP", 5, 5},   {"SIGABRT", 6, 6},     {"SIGBUS", 7, 10},   {"SIGFPE", 8, 8},
+    {"SIGKILL", 9, 9},   {"SIGUSR1", 10, 30},   {"SIGSEGV", 11, 11}, {"SIGUSR2", 12, 31},
+    {"SIGPIPE", 13, 13}, {"SIGALRM", 14, 14},   {"SIGTERM", 15, 15}, {"SIGSTKFLT", 16, 0},
+    {"SIGCHLD", 17, 20}, {"SIGCONT", 18, 19},   {"SIGSTOP", 19, 17}, {"SIGTSTP", 20, 18},
+    {"SIGTTIN", 21, 21}, {"SIGTTOU", 22, 22},   {"SIGURG", 23, 16},  {"SIGXCPU", 24, 24},
+    {"SIGXFSZ", 25, 25}, {"SIGVTALRM", 26, 26}, {"SIGPROF", 27, 27}, {"SIGWINCH", 28, 28},
+    {"SIGIO", 29, 23},   {"SIGPWR", 30, 0},     {"SIGSYS", 31, 12},  {"SIGEMT", 0, 7},
     {"SIGINFO", 0, 29},
 };
 
 TEST(Names, EverySignalOfBothSystems) {
   char buf[16];
   int linux_named = 0, darwin_named = 0;
-  for (const SignalRow& row : kSignals) {
+  for (const SignalRow &row : kSignals) {
     if (row.linux_number != 0) {
       EXPECT_STREQ(atf_signal_name(ATF_OS_LINUX, row.linux_number, buf), row.name);
       linux_named++;
@@ -325,26 +327,47 @@ TEST(Names, EverySignalOfBothSystems) {
 TEST(Names, HostSignalHeaderAgrees) {
   const struct {
     int number;
-    const char* name;
+    const char *name;
   } host[] = {
-    {SIGHUP, "SIGHUP"},       {SIGINT, "SIGINT"},       {SIGQUIT, "SIGQUIT"},
-    {SIGILL, "SIGILL"},       {SIGTRAP, "SIGTRAP"},     {SIGABRT, "SIGABRT"},
-    {SIGBUS, "SIGBUS"},       {SIGFPE, "SIGFPE"},       {SIGKILL, "SIGKILL"},
-    {SIGUSR1, "SIGUSR1"},     {SIGSEGV, "SIGSEGV"},     {SIGUSR2, "SIGUSR2"},
-    {SIGPIPE, "SIGPIPE"},     {SIGALRM, "SIGALRM"},     {SIGTERM, "SIGTERM"},
-    {SIGCHLD, "SIGCHLD"},     {SIGCONT, "SIGCONT"},     {SIGSTOP, "SIGSTOP"},
-    {SIGTSTP, "SIGTSTP"},     {SIGTTIN, "SIGTTIN"},     {SIGTTOU, "SIGTTOU"},
-    {SIGURG, "SIGURG"},       {SIGXCPU, "SIGXCPU"},     {SIGXFSZ, "SIGXFSZ"},
-    {SIGVTALRM, "SIGVTALRM"}, {SIGPROF, "SIGPROF"},     {SIGWINCH, "SIGWINCH"},
-    {SIGIO, "SIGIO"},         {SIGSYS, "SIGSYS"},
+    {SIGHUP, "SIGHUP"},
+    {SIGINT, "SIGINT"},
+    {SIGQUIT, "SIGQUIT"},
+    {SIGILL, "SIGILL"},
+    {SIGTRAP, "SIGTRAP"},
+    {SIGABRT, "SIGABRT"},
+    {SIGBUS, "SIGBUS"},
+    {SIGFPE, "SIGFPE"},
+    {SIGKILL, "SIGKILL"},
+    {SIGUSR1, "SIGUSR1"},
+    {SIGSEGV, "SIGSEGV"},
+    {SIGUSR2, "SIGUSR2"},
+    {SIGPIPE, "SIGPIPE"},
+    {SIGALRM, "SIGALRM"},
+    {SIGTERM, "SIGTERM"},
+    {SIGCHLD, "SIGCHLD"},
+    {SIGCONT, "SIGCONT"},
+    {SIGSTOP, "SIGSTOP"},
+    {SIGTSTP, "SIGTSTP"},
+    {SIGTTIN, "SIGTTIN"},
+    {SIGTTOU, "SIGTTOU"},
+    {SIGURG, "SIGURG"},
+    {SIGXCPU, "SIGXCPU"},
+    {SIGXFSZ, "SIGXFSZ"},
+    {SIGVTALRM, "SIGVTALRM"},
+    {SIGPROF, "SIGPROF"},
+    {SIGWINCH, "SIGWINCH"},
+    {SIGIO, "SIGIO"},
+    {SIGSYS, "SIGSYS"},
 #if defined(__linux__)
-    {SIGSTKFLT, "SIGSTKFLT"}, {SIGPWR, "SIGPWR"},
+    {SIGSTKFLT, "SIGSTKFLT"},
+    {SIGPWR, "SIGPWR"},
 #elif defined(__APPLE__)
-    {SIGEMT, "SIGEMT"},       {SIGINFO, "SIGINFO"},
+    {SIGEMT, "SIGEMT"},
+    {SIGINFO, "SIGINFO"},
 #endif
   };
   char buf[16];
-  for (const auto& h : host) EXPECT_STREQ(atf_signal_name(atf_host_os(), h.number, buf), h.name);
+  for (const auto &h : host) EXPECT_STREQ(atf_signal_name(atf_host_os(), h.number, buf), h.name);
 #if defined(__linux__)
   EXPECT_EQ(SIGRTMAX, 64);  // the unnamed real-time range ends where the test expects it
 #endif

@@ -46,8 +46,8 @@ size_t atf_encode_record_reference(atf_encoder *e, const atf_ring_record *r, uin
   return atf_encode_event(ev, out, cap);
 }
 
-size_t atf_encode_record(atf_encoder *e, const atf_ring_record *r, uint64_t event_id,
-                         uint8_t *out, size_t cap, int *converted) {
+size_t atf_encode_record(atf_encoder *e, const atf_ring_record *r, uint64_t event_id, uint8_t *out,
+                         size_t cap, int *converted) {
   *converted = 0;
   if (ATF_LIKELY(e->fast_ok) && (r->kind == ATF_KIND_CALL || r->kind == ATF_KIND_RETURN)) {
     atf_fast_event f;

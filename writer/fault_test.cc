@@ -1,8 +1,8 @@
 // Fault injection through atf_file_ops: ENOSPC (a disk that fills at every possible byte), EIO at
 // every write and fsync, short writes, EINTR on write/fsync/rename/ftruncate, failing rename and
 // open. Whatever happens: no crash, no leaked descriptor (and no leak under ASan), the error is
-// returned, later calls fail with ATF_WRITER_E_FAILED, and events.bin ends at a record boundary with
-// exactly the events and bytes the writer reports.
+// returned, later calls fail with ATF_WRITER_E_FAILED, and events.bin ends at a record boundary
+// with exactly the events and bytes the writer reports.
 #include <gtest/gtest.h>
 
 #include <sys/stat.h>
@@ -35,14 +35,13 @@ struct Outcome {
 // open; three batches (the second overflows the 64 KiB buffer several times); flush; finalize.
 // With io_thread the full buffers are written by the writer's I/O thread and an error of such a
 // write is returned by a later call: the invariants and outcomes checked below are the same.
-Outcome RunScenario(const std::string& root, const std::string& label, FaultOps* f,
-                    int io_thread) {
+Outcome RunScenario(const std::string &root, const std::string &label, FaultOps *f, int io_thread) {
   Options opt(root, label.c_str());
   opt.o.file_ops = f->ops();
   opt.o.buffer_bytes = 64 << 10;
   opt.o.io_thread = io_thread;
   Outcome out;
-  atf_writer* w = nullptr;
+  atf_writer *w = nullptr;
   out.open = atf_writer_open(&opt.o, &w);
   if (out.open != ATF_WRITER_OK) {
     EXPECT_EQ(w, nullptr);
@@ -87,13 +86,13 @@ Outcome RunScenario(const std::string& root, const std::string& label, FaultOps*
   return out;
 }
 
-bool Exists(const std::string& path) {
+bool Exists(const std::string &path) {
   struct stat st;
   return lstat(path.c_str(), &st) == 0;
 }
 
 // The invariants every outcome must satisfy.
-void CheckOnDisk(const Outcome& o, const std::string& what) {
+void CheckOnDisk(const Outcome &o, const std::string &what) {
   SCOPED_TRACE(what);
   if (o.open != ATF_WRITER_OK) return;
   std::vector<Event> events;
@@ -133,7 +132,7 @@ class FaultTest : public ::testing::TestWithParam<int> {
     // The big batch fills the 64 KiB buffer several times (4): those writes are the I/O thread's.
     if (GetParam()) EXPECT_GE(clean.foreign_writes, 3);
   }
-  std::string Label(const char* kind, long n) {
+  std::string Label(const char *kind, long n) {
     return std::string(kind) + std::to_string(n) + (GetParam() ? "_io" : "");
   }
 
@@ -188,7 +187,8 @@ TEST_P(FaultTest, FsyncFailureAtEveryFsync) {
     f.fsync_errno = (n % 2) ? EIO : ENOSPC;
     Outcome o = RunScenario(root_, Label("fsync", n), &f, GetParam());
     SCOPED_TRACE("fsync " + std::to_string(n));
-    EXPECT_EQ(o.open == ATF_WRITER_OK ? o.first_error : o.open, (n % 2) ? ATF_WRITER_E_IO : ATF_WRITER_E_NO_SPACE);
+    EXPECT_EQ(o.open == ATF_WRITER_OK ? o.first_error : o.open,
+              (n % 2) ? ATF_WRITER_E_IO : ATF_WRITER_E_NO_SPACE);
     CheckOnDisk(o, "fsync " + std::to_string(n));
   }
 }
@@ -258,7 +258,7 @@ TEST_P(FaultTest, OpenFailures) {
 }
 
 INSTANTIATE_TEST_SUITE_P(IoThread, FaultTest, ::testing::Values(0, 1),
-                         [](const ::testing::TestParamInfo<int>& i) {
+                         [](const ::testing::TestParamInfo<int> &i) {
                            return i.param ? "io_thread" : "inline";
                          });
 

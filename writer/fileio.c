@@ -42,9 +42,9 @@ static int posix_unlink(void *ctx, const char *path) {
 }
 
 const atf_file_ops *atf_file_ops_posix(void) {
-  static const atf_file_ops kPosix = {NULL,        posix_open,  posix_write, posix_fsync,
-                                      posix_ftruncate, posix_close, posix_rename, posix_mkdir,
-                                      posix_unlink};
+  static const atf_file_ops kPosix = {NULL,         posix_open,      posix_write,
+                                      posix_fsync,  posix_ftruncate, posix_close,
+                                      posix_rename, posix_mkdir,     posix_unlink};
   return &kPosix;
 }
 
@@ -90,8 +90,11 @@ atf_writer_status atf_status_from_errno(int err) {
     case EDQUOT:
 #endif
       return ATF_WRITER_E_NO_SPACE;
-    case EEXIST: return ATF_WRITER_E_EXISTS;
-    case ENOMEM: return ATF_WRITER_E_NO_MEMORY;
-    default: return ATF_WRITER_E_IO;
+    case EEXIST:
+      return ATF_WRITER_E_EXISTS;
+    case ENOMEM:
+      return ATF_WRITER_E_NO_MEMORY;
+    default:
+      return ATF_WRITER_E_IO;
   }
 }

@@ -14,12 +14,12 @@
 #include "writer/testing/decode.h"
 #include "writer/testing/golden_session.h"
 
-int main(int argc, char** argv) {
+int main(int argc, char **argv) {
   if (argc != 2) {
     std::fprintf(stderr, "usage: golden_regen <testdata/golden directory>\n");
     return 2;
   }
-  for (const atf_test::GoldenTarget& t : atf_test::GoldenTargets()) {
+  for (const atf_test::GoldenTarget &t : atf_test::GoldenTargets()) {
     char tmpl[] = "/tmp/atf_golden_XXXXXX";
     if (mkdtemp(tmpl) == nullptr) {
       std::perror("mkdtemp");
@@ -36,7 +36,7 @@ int main(int argc, char** argv) {
       std::perror(out_dir.c_str());
       return 1;
     }
-    for (const char* name : {"events.bin", "trace.json"}) {
+    for (const char *name : {"events.bin", "trace.json"}) {
       const std::string bytes = atf_test::ReadFile(dir + "/" + name);
       std::ofstream out(out_dir + "/" + name, std::ios::binary | std::ios::trunc);
       out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));

@@ -34,8 +34,8 @@ const char kRegenerate[] =
 
 // Decoders of one record. Each must give exactly the expected event.
 struct RecordDecoder {
-  const char* name;
-  bool (*decode)(const std::string& bytes, Event* out);
+  const char *name;
+  bool (*decode)(const std::string &bytes, Event *out);
   bool sorts_registers;  // C++ protobuf maps are unordered: compared sorted by name
 };
 const RecordDecoder kRecordDecoders[] = {
@@ -48,13 +48,16 @@ const RecordDecoder kRecordDecoders[] = {
 // with its own record decoders, selected in atf_validate_options.engine: nanopb, upb, and both
 // (every record decoded by both, any difference an engine.disagree error).
 struct ValidatorEngine {
-  const char* name;
-  void (*configure)(atf_validate_options* options);
+  const char *name;
+  void (*configure)(atf_validate_options *options);
 };
 const ValidatorEngine kValidatorEngines[] = {
-    {"validator library (nanopb)", [](atf_validate_options* o) { o->engine = ATF_VALIDATE_ENGINE_NANOPB; }},
-    {"validator library (upb)", [](atf_validate_options* o) { o->engine = ATF_VALIDATE_ENGINE_UPB; }},
-    {"validator library (both, compared)", [](atf_validate_options* o) { o->engine = ATF_VALIDATE_ENGINE_BOTH; }},
+    {"validator library (nanopb)",
+     [](atf_validate_options *o) { o->engine = ATF_VALIDATE_ENGINE_NANOPB; }},
+    {"validator library (upb)",
+     [](atf_validate_options *o) { o->engine = ATF_VALIDATE_ENGINE_UPB; }},
+    {"validator library (both, compared)",
+     [](atf_validate_options *o) { o->engine = ATF_VALIDATE_ENGINE_BOTH; }},
 };
 
 // ---- the expected sessions, from the records of testing/golden_session.cc -----------------------
@@ -72,19 +75,20 @@ Event At(uint64_t id, int32_t tid, uint64_t ns, Kind kind) {
   return e;
 }
 
-Registers Named(const std::vector<std::string>& names, const std::vector<uint64_t>& values) {
+Registers Named(const std::vector<std::string> &names, const std::vector<uint64_t> &values) {
   Registers r;
   for (size_t i = 0; i < values.size(); i++) r.emplace_back(names.at(i), values[i]);
   return r;
 }
 
-std::vector<Event> Expected(const GoldenTarget& t) {
+std::vector<Event> Expected(const GoldenTarget &t) {
   const bool x86 = t.arch == ATF_ARCH_X86_64, darwin = t.os == ATF_OS_DARWIN;
   // docs/format.md (section 3) and proto/atf_v4.proto name the registers.
   std::vector<std::string> call = {"RDI", "RSI", "RDX", "RCX", "R8", "R9"};
   std::vector<std::string> ret = {"RAX", "RDX"};
-  std::vector<std::string> dump = {"RAX", "RBX", "RCX", "RDX", "RSI", "RDI", "RBP", "RSP", "R8", "R9",
-                                   "R10", "R11", "R12", "R13", "R14", "R15", "RIP", "RFLAGS"};
+  std::vector<std::string> dump = {"RAX", "RBX", "RCX", "RDX", "RSI", "RDI",
+                                   "RBP", "RSP", "R8",  "R9",  "R10", "R11",
+                                   "R12", "R13", "R14", "R15", "RIP", "RFLAGS"};
   if (!x86) {
     call.clear(), ret = {"X0", "X1"}, dump.clear();
     for (int i = 0; i < 8; i++) call.push_back("X" + std::to_string(i));
@@ -146,14 +150,19 @@ std::vector<Event> Expected(const GoldenTarget& t) {
 }
 
 // trace.json as cJSON prints it (tabs), with the target's os and arch.
-std::string Manifest(const GoldenTarget& t, uint64_t bytes) {
+std::string Manifest(const GoldenTarget &t, uint64_t bytes) {
   const std::string os = t.os == ATF_OS_DARWIN ? "darwin" : "linux";
   const std::string arch = t.arch == ATF_ARCH_X86_64 ? "x86_64" : "aarch64";
   return "{\n"
          "\t\"formatVersion\":\t\"ATF V4\",\n"
-         "\t\"writer\":\t\"atf-writer " ATF_WRITER_VERSION "\",\n"
-         "\t\"os\":\t\"" + os + "\",\n"
-         "\t\"arch\":\t\"" + arch + "\",\n"
+         "\t\"writer\":\t\"atf-writer " ATF_WRITER_VERSION
+         "\",\n"
+         "\t\"os\":\t\"" +
+         os +
+         "\",\n"
+         "\t\"arch\":\t\"" +
+         arch +
+         "\",\n"
          "\t\"pid\":\t4242,\n"
          "\t\"sessionId\":\t20261126,\n"
          "\t\"executablePath\":\t\"/opt/app/bin/traced\",\n"
@@ -161,7 +170,9 @@ std::string Manifest(const GoldenTarget& t, uint64_t bytes) {
          "\t\"timeStartNs\":\t1700000000000001000,\n"
          "\t\"timeEndNs\":\t1700000000000006000,\n"
          "\t\"eventCount\":\t12,\n"
-         "\t\"bytesWritten\":\t" + std::to_string(bytes) + ",\n"
+         "\t\"bytesWritten\":\t" +
+         std::to_string(bytes) +
+         ",\n"
          "\t\"modules\":\t[\"8e9f0a1b-2c3d-4e5f-8071-92a3b4c5d6e7\", "
          "\"01234567-89ab-cdef-0123-456789abcdef\"],\n"
          "\t\"droppedEvents\":\t8,\n"
@@ -172,15 +183,15 @@ std::string Manifest(const GoldenTarget& t, uint64_t bytes) {
          "}\n";
 }
 
-std::string GoldenDir(const GoldenTarget& t) { return std::string("testdata/golden/") + t.dir; }
+std::string GoldenDir(const GoldenTarget &t) { return std::string("testdata/golden/") + t.dir; }
 
 class Golden : public ::testing::TestWithParam<GoldenTarget> {};
 
 TEST_P(Golden, WrittenAfreshEqualsTheGoldenFilesByteForByte) {
-  const GoldenTarget& t = GetParam();
+  const GoldenTarget &t = GetParam();
   std::string dir;
   ASSERT_EQ(atf_test::WriteGoldenSession(atf_test::MakeTempDir(t.dir), t, &dir), "");
-  for (const char* name : {"events.bin", "trace.json"}) {
+  for (const char *name : {"events.bin", "trace.json"}) {
     const std::string golden = atf_test::ReadFile(GoldenDir(t) + "/" + name);
     ASSERT_FALSE(golden.empty()) << GoldenDir(t) << "/" << name << " missing";
     EXPECT_TRUE(atf_test::ReadFile(dir + "/" + name) == golden)
@@ -189,14 +200,14 @@ TEST_P(Golden, WrittenAfreshEqualsTheGoldenFilesByteForByte) {
 }
 
 TEST_P(Golden, EveryDecoderReadsTheExpectedEvents) {
-  const GoldenTarget& t = GetParam();
+  const GoldenTarget &t = GetParam();
   const std::string bytes = atf_test::ReadFile(GoldenDir(t) + "/events.bin");
   std::vector<std::string> records;
   size_t complete = 0;
   ASSERT_TRUE(atf_test::SplitFraming(bytes, &records, &complete)) << "torn at " << complete;
   const std::vector<Event> want = Expected(t);
   ASSERT_EQ(records.size(), want.size());
-  for (const RecordDecoder& d : kRecordDecoders) {
+  for (const RecordDecoder &d : kRecordDecoders) {
     for (size_t i = 0; i < records.size(); i++) {
       Event got;
       ASSERT_TRUE(d.decode(records[i], &got)) << d.name << ": record " << i;
@@ -211,8 +222,8 @@ TEST_P(Golden, EveryDecoderReadsTheExpectedEvents) {
 }
 
 TEST_P(Golden, ValidatorFindsTheSessionValid) {
-  const GoldenTarget& t = GetParam();
-  for (const ValidatorEngine& engine : kValidatorEngines) {
+  const GoldenTarget &t = GetParam();
+  for (const ValidatorEngine &engine : kValidatorEngines) {
     atf_validate_options o;
     atf_validate_options_init(&o);
     engine.configure(&o);
@@ -236,11 +247,11 @@ TEST_P(Golden, ValidatorFindsTheSessionValid) {
 // The four targets' files are four different sessions: the target changes bytes, never by accident
 // only in one file of the pair.
 TEST(GoldenTargets, EachTargetHasItsOwnBytes) {
-  const auto& targets = atf_test::GoldenTargets();
+  const auto &targets = atf_test::GoldenTargets();
   ASSERT_EQ(targets.size(), 4u);
   for (size_t i = 0; i < targets.size(); i++) {
     for (size_t j = i + 1; j < targets.size(); j++) {
-      for (const char* name : {"events.bin", "trace.json"}) {
+      for (const char *name : {"events.bin", "trace.json"}) {
         EXPECT_NE(atf_test::ReadFile(GoldenDir(targets[i]) + "/" + name),
                   atf_test::ReadFile(GoldenDir(targets[j]) + "/" + name))
             << targets[i].dir << " and " << targets[j].dir << " " << name;
@@ -250,7 +261,7 @@ TEST(GoldenTargets, EachTargetHasItsOwnBytes) {
 }
 
 INSTANTIATE_TEST_SUITE_P(AllTargets, Golden, ::testing::ValuesIn(atf_test::GoldenTargets()),
-                         [](const ::testing::TestParamInfo<GoldenTarget>& p) {
+                         [](const ::testing::TestParamInfo<GoldenTarget> &p) {
                            std::string n = p.param.dir;
                            std::replace(n.begin(), n.end(), '-', '_');
                            return n;

@@ -36,8 +36,7 @@ static int fill(cJSON *root, const atf_manifest *m) {
            add_string(root, "os", m->os) && add_string(root, "arch", m->arch) &&
            add_i64(root, "pid", m->pid) && add_u64(root, "sessionId", m->session_id) &&
            add_string(root, "executablePath", m->executable_path) &&
-           add_string(root, "clock", m->clock) &&
-           add_u64(root, "timeStartNs", m->time_start_ns) &&
+           add_string(root, "clock", m->clock) && add_u64(root, "timeStartNs", m->time_start_ns) &&
            add_u64(root, "timeEndNs", m->time_end_ns) &&
            add_u64(root, "eventCount", m->event_count) &&
            add_u64(root, "bytesWritten", m->bytes_written);
@@ -102,7 +101,7 @@ static char *join(const char *dir, const char *name) {
 }
 
 atf_writer_status atf_manifest_write(const atf_file_ops *ops, const char *dir, const char *json,
-                              size_t len, int *err) {
+                                     size_t len, int *err) {
   char *tmp = join(dir, "trace.json.tmp");
   char *final_path = join(dir, "trace.json");
   int e = 0, fd = -1, created = 0;

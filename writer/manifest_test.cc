@@ -20,14 +20,14 @@
 
 namespace {
 
-uint64_t ExactU64(const std::string& json, const std::string& key) {
+uint64_t ExactU64(const std::string &json, const std::string &key) {
   uint64_t v = 0;
   EXPECT_TRUE(atf_test::ExactJsonU64(json, key, &v)) << key << " is not an exact integer";
   return v;
 }
 
-std::string Render(const atf_manifest& m) {
-  char* json = atf_manifest_render(&m);
+std::string Render(const atf_manifest &m) {
+  char *json = atf_manifest_render(&m);
   EXPECT_NE(json, nullptr);
   std::string s = json ? json : "";
   atf_manifest_free(json);
@@ -59,11 +59,11 @@ TEST(Manifest, Uint64ExtremesInEveryNumericField) {
     m.drops = &d;
     m.n_drops = 1;
     const std::string json = Render(m);
-    for (const char* key : {"sessionId", "timeStartNs", "timeEndNs", "eventCount", "bytesWritten",
+    for (const char *key : {"sessionId", "timeStartNs", "timeEndNs", "eventCount", "bytesWritten",
                             "droppedEvents", "-2147483648"}) {
       EXPECT_EQ(ExactU64(json, key), v) << key << "\n" << json;
     }
-    cJSON* root = cJSON_Parse(json.c_str());
+    cJSON *root = cJSON_Parse(json.c_str());
     ASSERT_NE(root, nullptr) << json;
     cJSON_Delete(root);
   }
@@ -80,15 +80,15 @@ TEST(Manifest, PidExtremes) {
 TEST(Manifest, KeysAndStringsEscaped) {
   atf_manifest m = Base();
   m.executable_path = "/tmp/we\"ird\\dir/tr\xc3\xa4\x63\x65\t\x01";
-  const char* modules[] = {"8e9f0a1b-2c3d-4e5f-8071-92a3b4c5d6e7",
+  const char *modules[] = {"8e9f0a1b-2c3d-4e5f-8071-92a3b4c5d6e7",
                            "01234567-89ab-cdef-0123-456789abcdef"};
   m.modules = modules;
   m.n_modules = 2;
   const std::string json = Render(m);
-  cJSON* root = cJSON_Parse(json.c_str());
+  cJSON *root = cJSON_Parse(json.c_str());
   ASSERT_NE(root, nullptr) << json;
-  auto str = [&](const char* k) {
-    cJSON* item = cJSON_GetObjectItemCaseSensitive(root, k);
+  auto str = [&](const char *k) {
+    cJSON *item = cJSON_GetObjectItemCaseSensitive(root, k);
     return cJSON_IsString(item) ? std::string(item->valuestring) : std::string("<missing>");
   };
   EXPECT_EQ(str("formatVersion"), "ATF V4");
@@ -98,7 +98,7 @@ TEST(Manifest, KeysAndStringsEscaped) {
   EXPECT_EQ(ExactU64(json, "sessionId"), 77u);
   EXPECT_EQ(str("executablePath"), m.executable_path);
   EXPECT_EQ(str("clock"), "custom");
-  cJSON* mods = cJSON_GetObjectItemCaseSensitive(root, "modules");
+  cJSON *mods = cJSON_GetObjectItemCaseSensitive(root, "modules");
   ASSERT_TRUE(cJSON_IsArray(mods));
   ASSERT_EQ(cJSON_GetArraySize(mods), 2);
   EXPECT_STREQ(cJSON_GetArrayItem(mods, 1)->valuestring, modules[1]);
@@ -119,14 +119,14 @@ TEST(Manifest, ZeroEventsNoModulesAndManyModules) {
     snprintf(u, sizeof u, "%08x-0000-4000-8000-%012x", i, i * 7);
     names.push_back(u);
   }
-  std::vector<const char*> ptrs;
-  for (auto& n : names) ptrs.push_back(n.c_str());
+  std::vector<const char *> ptrs;
+  for (auto &n : names) ptrs.push_back(n.c_str());
   m.modules = ptrs.data();
   m.n_modules = ptrs.size();
   json = Render(m);
-  cJSON* root = cJSON_Parse(json.c_str());
+  cJSON *root = cJSON_Parse(json.c_str());
   ASSERT_NE(root, nullptr);
-  cJSON* mods = cJSON_GetObjectItemCaseSensitive(root, "modules");
+  cJSON *mods = cJSON_GetObjectItemCaseSensitive(root, "modules");
   ASSERT_EQ(cJSON_GetArraySize(mods), 1000);
   EXPECT_EQ(std::string(cJSON_GetArrayItem(mods, 999)->valuestring), names[999]);
   cJSON_Delete(root);
@@ -135,9 +135,9 @@ TEST(Manifest, ZeroEventsNoModulesAndManyModules) {
 TEST(Manifest, VerbatimMembersReplaceInPlaceOrFollow) {
   atf_manifest m = Base();
   const atf_manifest_member members[] = {
-      {"pid", "18446744073709551615"},           // beyond int32: exact, in pid's place
-      {"os", "\"lin\\u0000ux\""},                // a string cJSON could not hold (a NUL)
-      {"recovered", "true"},                     // a new key, after the others
+      {"pid", "18446744073709551615"},  // beyond int32: exact, in pid's place
+      {"os", "\"lin\\u0000ux\""},       // a string cJSON could not hold (a NUL)
+      {"recovered", "true"},            // a new key, after the others
       {"extra", "{\"a\": [1, 18446744073709551614]}"},
   };
   m.members = members;
@@ -148,8 +148,9 @@ TEST(Manifest, VerbatimMembersReplaceInPlaceOrFollow) {
   EXPECT_LT(json.find("\"pid\""), json.find("\"sessionId\"")) << "replaced in place: " << json;
   EXPECT_LT(json.find("\"modules\""), json.find("\"recovered\"")) << json;
   EXPECT_NE(json.find("18446744073709551614"), std::string::npos) << json;
-  EXPECT_EQ(json.find("\"pid\"", json.find("\"pid\"") + 1), std::string::npos) << "one pid: " << json;
-  cJSON* root = cJSON_Parse(json.c_str());
+  EXPECT_EQ(json.find("\"pid\"", json.find("\"pid\"") + 1), std::string::npos)
+      << "one pid: " << json;
+  cJSON *root = cJSON_Parse(json.c_str());
   ASSERT_NE(root, nullptr) << json;
   EXPECT_TRUE(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(root, "recovered")));
   cJSON_Delete(root);
@@ -158,12 +159,12 @@ TEST(Manifest, VerbatimMembersReplaceInPlaceOrFollow) {
 class ManifestWrite : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string tmpl = std::string(getenv("TEST_TMPDIR") ? getenv("TEST_TMPDIR") : "/tmp") +
-                       "/manifest_XXXXXX";
+    std::string tmpl =
+        std::string(getenv("TEST_TMPDIR") ? getenv("TEST_TMPDIR") : "/tmp") + "/manifest_XXXXXX";
     ASSERT_NE(mkdtemp(&tmpl[0]), nullptr);
     dir_ = tmpl;
   }
-  bool Exists(const char* name) {
+  bool Exists(const char *name) {
     struct stat st;
     return lstat((dir_ + "/" + name).c_str(), &st) == 0;
   }
@@ -186,21 +187,26 @@ TEST_F(ManifestWrite, WritesAtomicallyAndReplaces) {
 
 TEST_F(ManifestWrite, FailuresLeaveNoTemporaryAndNoManifest) {
   struct {
-    const char* what;
-    void (*setup)(atf_test::FaultOps*);
+    const char *what;
+    void (*setup)(atf_test::FaultOps *);
     atf_writer_status status;
   } cases[] = {
-      {"ENOSPC on write", [](atf_test::FaultOps* f) { f->space_left = 3; }, ATF_WRITER_E_NO_SPACE},
-      {"EIO on write", [](atf_test::FaultOps* f) { f->write_fail_at = 0, f->write_errno = EIO; }, ATF_WRITER_E_IO},
-      {"EIO on fsync", [](atf_test::FaultOps* f) { f->fsync_fail_at = 0, f->fsync_errno = EIO; }, ATF_WRITER_E_IO},
-      {"EXDEV on rename", [](atf_test::FaultOps* f) { f->rename_errno = EXDEV; }, ATF_WRITER_E_IO},
-      {"EDQUOT on open", [](atf_test::FaultOps* f) { f->fail_open_suffix = ".tmp", f->open_errno = EDQUOT; }, ATF_WRITER_E_NO_SPACE},
+      {"ENOSPC on write", [](atf_test::FaultOps *f) { f->space_left = 3; }, ATF_WRITER_E_NO_SPACE},
+      {"EIO on write", [](atf_test::FaultOps *f) { f->write_fail_at = 0, f->write_errno = EIO; },
+       ATF_WRITER_E_IO},
+      {"EIO on fsync", [](atf_test::FaultOps *f) { f->fsync_fail_at = 0, f->fsync_errno = EIO; },
+       ATF_WRITER_E_IO},
+      {"EXDEV on rename", [](atf_test::FaultOps *f) { f->rename_errno = EXDEV; }, ATF_WRITER_E_IO},
+      {"EDQUOT on open",
+       [](atf_test::FaultOps *f) { f->fail_open_suffix = ".tmp", f->open_errno = EDQUOT; },
+       ATF_WRITER_E_NO_SPACE},
   };
-  for (const auto& c : cases) {
+  for (const auto &c : cases) {
     atf_test::FaultOps f;
     c.setup(&f);
     int err = 0;
-    EXPECT_EQ(atf_manifest_write(f.ops(), dir_.c_str(), "{\"key\":12345}", 13, &err), c.status) << c.what;
+    EXPECT_EQ(atf_manifest_write(f.ops(), dir_.c_str(), "{\"key\":12345}", 13, &err), c.status)
+        << c.what;
     EXPECT_NE(err, 0) << c.what;
     EXPECT_FALSE(Exists("trace.json.tmp")) << c.what;
     EXPECT_FALSE(Exists("trace.json")) << c.what;
@@ -211,7 +217,8 @@ TEST_F(ManifestWrite, FailuresLeaveNoTemporaryAndNoManifest) {
 TEST_F(ManifestWrite, DoesNotFollowASymlinkedTemporary) {
   ASSERT_EQ(symlink("/nonexistent/target", (dir_ + "/trace.json.tmp").c_str()), 0);
   int err = 0;
-  EXPECT_EQ(atf_manifest_write(atf_file_ops_posix(), dir_.c_str(), "{}", 2, &err), ATF_WRITER_E_EXISTS);
+  EXPECT_EQ(atf_manifest_write(atf_file_ops_posix(), dir_.c_str(), "{}", 2, &err),
+            ATF_WRITER_E_EXISTS);
   EXPECT_EQ(err, EEXIST);
 }
 

@@ -10,7 +10,7 @@
 
 namespace {
 
-std::string Format(const std::vector<uint8_t>& id) {
+std::string Format(const std::vector<uint8_t> &id) {
   char out[ATF_UUID_STRING_SIZE];
   atf_uuid_format(id.data(), id.size(), out);
   return out;
@@ -37,14 +37,16 @@ TEST(Uuid, Validation) {
 TEST(Modules, CollectsLoadedBuildIds) {
   std::vector<std::string> found;
   size_t n = atf_modules_collect(
-      [](void* ctx, const char* uuid) { static_cast<std::vector<std::string>*>(ctx)->push_back(uuid); },
+      [](void *ctx, const char *uuid) {
+        static_cast<std::vector<std::string> *>(ctx)->push_back(uuid);
+      },
       &found);
   EXPECT_EQ(n, found.size());
 #if defined(__linux__)
   // Debian's libc and libstdc++ carry GNU build ids.
   EXPECT_GE(found.size(), 1u);
 #endif
-  for (const std::string& u : found) EXPECT_TRUE(atf_uuid_valid(u.c_str())) << u;
+  for (const std::string &u : found) EXPECT_TRUE(atf_uuid_valid(u.c_str())) << u;
 }
 
 }  // namespace

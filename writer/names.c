@@ -6,16 +6,26 @@
 
 const char *atf_writer_strerror(atf_writer_status status) {
   switch (status) {
-    case ATF_WRITER_OK: return "ok";
-    case ATF_WRITER_E_INVALID_ARGUMENT: return "invalid argument";
-    case ATF_WRITER_E_STATE: return "call not allowed in the writer's current state";
-    case ATF_WRITER_E_NO_MEMORY: return "out of memory";
-    case ATF_WRITER_E_IO: return "I/O error";
-    case ATF_WRITER_E_NO_SPACE: return "no space left on device";
-    case ATF_WRITER_E_EXISTS: return "session directory already exists";
-    case ATF_WRITER_E_LIMIT: return "session limit reached (max_events or max_file_bytes)";
-    case ATF_WRITER_E_BAD_RECORD: return "malformed ring record";
-    case ATF_WRITER_E_FAILED: return "writer failed earlier; only close is allowed";
+    case ATF_WRITER_OK:
+      return "ok";
+    case ATF_WRITER_E_INVALID_ARGUMENT:
+      return "invalid argument";
+    case ATF_WRITER_E_STATE:
+      return "call not allowed in the writer's current state";
+    case ATF_WRITER_E_NO_MEMORY:
+      return "out of memory";
+    case ATF_WRITER_E_IO:
+      return "I/O error";
+    case ATF_WRITER_E_NO_SPACE:
+      return "no space left on device";
+    case ATF_WRITER_E_EXISTS:
+      return "session directory already exists";
+    case ATF_WRITER_E_LIMIT:
+      return "session limit reached (max_events or max_file_bytes)";
+    case ATF_WRITER_E_BAD_RECORD:
+      return "malformed ring record";
+    case ATF_WRITER_E_FAILED:
+      return "writer failed earlier; only close is allowed";
   }
   return "unknown status";
 }
@@ -46,17 +56,23 @@ atf_os atf_host_os(void) {
  * (docs/specs/TRACE_SCHEMA.md); docs/format.md, section 8. */
 const char *atf_arch_name(atf_arch arch) {
   switch (arch) {
-    case ATF_ARCH_X86_64: return "x86_64";
-    case ATF_ARCH_ARM64: return "aarch64";
-    default: return "unknown";
+    case ATF_ARCH_X86_64:
+      return "x86_64";
+    case ATF_ARCH_ARM64:
+      return "aarch64";
+    default:
+      return "unknown";
   }
 }
 
 const char *atf_os_name(atf_os os) {
   switch (os) {
-    case ATF_OS_LINUX: return "linux";
-    case ATF_OS_DARWIN: return "darwin";
-    default: return "unknown";
+    case ATF_OS_LINUX:
+      return "linux";
+    case ATF_OS_DARWIN:
+      return "darwin";
+    default:
+      return "unknown";
   }
 }
 
@@ -68,9 +84,9 @@ static const char *const kX86Signal[] = {"RAX", "RBX", "RCX", "RDX", "RSI", "RDI
 static const char *const kArmCall[] = {"X0", "X1", "X2", "X3", "X4", "X5", "X6", "X7"};
 static const char *const kArmReturn[] = {"X0", "X1"};
 static const char *const kArmSignal[] = {
-    "X0",  "X1",  "X2",  "X3",  "X4",  "X5",  "X6",  "X7",  "X8", "X9", "X10", "X11",
+    "X0",  "X1",  "X2",  "X3",  "X4",  "X5",  "X6",  "X7",  "X8",  "X9",  "X10", "X11",
     "X12", "X13", "X14", "X15", "X16", "X17", "X18", "X19", "X20", "X21", "X22", "X23",
-    "X24", "X25", "X26", "X27", "X28", "FP",  "LR",  "SP",  "PC", "CPSR"};
+    "X24", "X25", "X26", "X27", "X28", "FP",  "LR",  "SP",  "PC",  "CPSR"};
 static const char *const kGeneric[ATF_RECORD_MAX_REGS] = {
     "R0",  "R1",  "R2",  "R3",  "R4",  "R5",  "R6",  "R7",  "R8",  "R9",  "R10", "R11", "R12",
     "R13", "R14", "R15", "R16", "R17", "R18", "R19", "R20", "R21", "R22", "R23", "R24", "R25",
@@ -86,8 +102,12 @@ static const char *const *register_table(atf_arch arch, int kind, unsigned *coun
     const char *const *names;
     unsigned count;
   } kTables[2][3] = {
-      {{kX86Call, COUNT(kX86Call)}, {kX86Return, COUNT(kX86Return)}, {kX86Signal, COUNT(kX86Signal)}},
-      {{kArmCall, COUNT(kArmCall)}, {kArmReturn, COUNT(kArmReturn)}, {kArmSignal, COUNT(kArmSignal)}},
+      {{kX86Call, COUNT(kX86Call)},
+       {kX86Return, COUNT(kX86Return)},
+       {kX86Signal, COUNT(kX86Signal)}},
+      {{kArmCall, COUNT(kArmCall)},
+       {kArmReturn, COUNT(kArmReturn)},
+       {kArmSignal, COUNT(kArmSignal)}},
   };
   *count = 0;
   if (kind != ATF_KIND_CALL && kind != ATF_KIND_RETURN && kind != ATF_KIND_SIGNAL) return NULL;
@@ -122,17 +142,15 @@ unsigned atf_register_count(atf_arch arch, int kind) {
  * darwin (x86_64 and arm64 alike): xnu bsd/sys/signal.h, NSIG 32; 7 is SIGEMT (SIGPOLL only
  * under strict POSIX, where SIGEMT is not defined). */
 static const char *const kLinuxSignals[32] = {
-    NULL,      "SIGHUP",  "SIGINT",    "SIGQUIT", "SIGILL",   "SIGTRAP", "SIGABRT",
-    "SIGBUS",  "SIGFPE",  "SIGKILL",   "SIGUSR1", "SIGSEGV",  "SIGUSR2", "SIGPIPE",
-    "SIGALRM", "SIGTERM", "SIGSTKFLT", "SIGCHLD", "SIGCONT",  "SIGSTOP", "SIGTSTP",
-    "SIGTTIN", "SIGTTOU", "SIGURG",    "SIGXCPU", "SIGXFSZ",  "SIGVTALRM", "SIGPROF",
-    "SIGWINCH", "SIGIO",  "SIGPWR",    "SIGSYS"};
+    NULL,        "SIGHUP",  "SIGINT",    "SIGQUIT", "SIGILL",   "SIGTRAP", "SIGABRT", "SIGBUS",
+    "SIGFPE",    "SIGKILL", "SIGUSR1",   "SIGSEGV", "SIGUSR2",  "SIGPIPE", "SIGALRM", "SIGTERM",
+    "SIGSTKFLT", "SIGCHLD", "SIGCONT",   "SIGSTOP", "SIGTSTP",  "SIGTTIN", "SIGTTOU", "SIGURG",
+    "SIGXCPU",   "SIGXFSZ", "SIGVTALRM", "SIGPROF", "SIGWINCH", "SIGIO",   "SIGPWR",  "SIGSYS"};
 static const char *const kDarwinSignals[32] = {
-    NULL,      "SIGHUP",  "SIGINT",  "SIGQUIT", "SIGILL",  "SIGTRAP",   "SIGABRT",
-    "SIGEMT",  "SIGFPE",  "SIGKILL", "SIGBUS",  "SIGSEGV", "SIGSYS",    "SIGPIPE",
-    "SIGALRM", "SIGTERM", "SIGURG",  "SIGSTOP", "SIGTSTP", "SIGCONT",   "SIGCHLD",
-    "SIGTTIN", "SIGTTOU", "SIGIO",   "SIGXCPU", "SIGXFSZ", "SIGVTALRM", "SIGPROF",
-    "SIGWINCH", "SIGINFO", "SIGUSR1", "SIGUSR2"};
+    NULL,      "SIGHUP",  "SIGINT",    "SIGQUIT", "SIGILL",   "SIGTRAP", "SIGABRT", "SIGEMT",
+    "SIGFPE",  "SIGKILL", "SIGBUS",    "SIGSEGV", "SIGSYS",   "SIGPIPE", "SIGALRM", "SIGTERM",
+    "SIGURG",  "SIGSTOP", "SIGTSTP",   "SIGCONT", "SIGCHLD",  "SIGTTIN", "SIGTTOU", "SIGIO",
+    "SIGXCPU", "SIGXFSZ", "SIGVTALRM", "SIGPROF", "SIGWINCH", "SIGINFO", "SIGUSR1", "SIGUSR2"};
 
 /* "SIG<number>" into buf (at most "SIG-2147483648" + NUL = 15 bytes) without stdio, so that
  * naming stays async-signal-safe. */
@@ -156,9 +174,12 @@ static const char *format_unnamed(int number, char buf[16]) {
 
 static const char *const *signal_table(atf_os os) {
   switch (os) {
-    case ATF_OS_LINUX: return kLinuxSignals;
-    case ATF_OS_DARWIN: return kDarwinSignals;
-    default: return NULL;
+    case ATF_OS_LINUX:
+      return kLinuxSignals;
+    case ATF_OS_DARWIN:
+      return kDarwinSignals;
+    default:
+      return NULL;
   }
 }
 

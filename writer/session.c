@@ -87,7 +87,8 @@ atf_writer_status atf_session_create(atf_writer *w, const atf_writer_options *o,
   snprintf(pid_name, sizeof pid_name, "pid_%" PRId32, w->pid);
   char *session = atf_session_path_join(o->output_root, name);
   w->session_dir = session != NULL ? atf_session_path_join(session, pid_name) : NULL;
-  char *events = w->session_dir != NULL ? atf_session_path_join(w->session_dir, "events.bin") : NULL;
+  char *events =
+      w->session_dir != NULL ? atf_session_path_join(w->session_dir, "events.bin") : NULL;
   atf_writer_status st = ATF_WRITER_OK;
   const atf_file_ops *ops = w->ops;
   int err = 0;

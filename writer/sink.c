@@ -41,8 +41,8 @@ static int truncate_to(atf_writer *w, uint64_t length) {
 /* Accounts for a buffer of `len` bytes holding `events` records whose write ended with `err` after
  * `done` bytes reached the file. On error keeps the complete records of that prefix, truncates
  * the rest, and fails the writer. REQUIRES: nothing in flight (the writer's thread owns the fd). */
-static atf_writer_status settle(atf_writer *w, const uint8_t *buf, size_t len, uint64_t events, int err,
-                         size_t done) {
+static atf_writer_status settle(atf_writer *w, const uint8_t *buf, size_t len, uint64_t events,
+                                int err, size_t done) {
   if (err == 0) {
     w->committed_bytes += len;
     w->committed_events += events;
@@ -57,7 +57,8 @@ static atf_writer_status settle(atf_writer *w, const uint8_t *buf, size_t len, u
     w->committed_events++;
   }
   w->committed_bytes += keep;
-  truncate_to(w, w->committed_bytes); /* if this fails too, a torn tail remains (as after a crash) */
+  truncate_to(w,
+              w->committed_bytes); /* if this fails too, a torn tail remains (as after a crash) */
   return atf_writer_fail(w, err);
 }
 
@@ -87,7 +88,8 @@ atf_writer_status atf_sink_write_now(atf_writer *w) {
   return st;
 }
 
-/* Empties the buffer: hands it to the I/O thread (after settling the previous one), or writes it. */
+/* Empties the buffer: hands it to the I/O thread (after settling the previous one), or writes it.
+ */
 atf_writer_status atf_sink_handover(atf_writer *w) {
   if (!w->io_on) return atf_sink_write_now(w);
   atf_writer_status st = atf_sink_collect(w);
@@ -141,8 +143,8 @@ static void *io_main(void *arg) {
 /* Starts the I/O thread with every signal blocked: a traced process's handlers never run on it. */
 int atf_sink_io_start(atf_writer *w) {
   /* The two failures below (no memory, no thread) are not provoked by the tests: open returns
-   * ATF_WRITER_E_NO_MEMORY / ATF_WRITER_E_IO and close releases what was made, the path every other open
-   * failure takes. */
+   * ATF_WRITER_E_NO_MEMORY / ATF_WRITER_E_IO and close releases what was made, the path every other
+   * open failure takes. */
   w->io_buf = malloc(w->cap);
   if (w->io_buf == NULL) return ENOMEM;
   pthread_mutex_init(&w->io_mu, NULL);

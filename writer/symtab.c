@@ -2,8 +2,8 @@
  *
  * Layout: a fixed directory of chunk pointers, each chunk holding ATF_SYMTAB_CHUNK entries; chunks
  * are allocated on demand and never move, so a reader holding an id below the published count can
- * index without a lock. Dedup is a open-addressing hash table of ids keyed on the raw bytes, touched
- * only under the mutex.
+ * index without a lock. Dedup is a open-addressing hash table of ids keyed on the raw bytes,
+ * touched only under the mutex.
  */
 #include "writer/internal/symtab.h"
 
@@ -18,7 +18,7 @@
 #define DIRECTORY (ATF_SYMTAB_MAX / CHUNK)
 
 typedef struct entry {
-  const char *text;   /* sanitised, NUL-terminated */
+  const char *text; /* sanitised, NUL-terminated */
   size_t text_len;
   const uint8_t *raw; /* the bytes interned, for dedup */
   size_t raw_len;
@@ -84,8 +84,8 @@ static int grow(atf_symtab *t, uint32_t count) {
 }
 
 /* Adds a new entry with the next id. REQUIRES: lock held, room in the table. */
-static atf_writer_status add(atf_symtab *t, const uint8_t *raw, size_t len, uint64_t hash, size_t slot,
-                      uint32_t *id, uint64_t *replacements) {
+static atf_writer_status add(atf_symtab *t, const uint8_t *raw, size_t len, uint64_t hash,
+                             size_t slot, uint32_t *id, uint64_t *replacements) {
   uint32_t count = atomic_load_explicit(&t->count, memory_order_relaxed);
   if (count >= ATF_SYMTAB_MAX) return ATF_WRITER_E_LIMIT;
   size_t chunk = count / CHUNK;
@@ -110,7 +110,7 @@ static atf_writer_status add(atf_symtab *t, const uint8_t *raw, size_t len, uint
 }
 
 atf_writer_status atf_symtab_intern(atf_symtab *t, const char *name, size_t len, uint32_t *id,
-                             uint64_t *replacements) {
+                                    uint64_t *replacements) {
   const uint8_t *raw = (const uint8_t *)name;
   const uint64_t hash = hash_bytes(raw, len);
   *replacements = 0;

@@ -12,11 +12,11 @@
 namespace {
 
 struct Table {
-  atf_symtab* t = atf_symtab_new();
+  atf_symtab *t = atf_symtab_new();
   ~Table() { atf_symtab_free(t); }
 };
 
-uint32_t Intern(atf_symtab* t, const std::string& s, uint64_t* repl = nullptr) {
+uint32_t Intern(atf_symtab *t, const std::string &s, uint64_t *repl = nullptr) {
   uint32_t id = 0;
   uint64_t r = 0;
   EXPECT_EQ(atf_symtab_intern(t, s.data(), s.size(), &id, &r), ATF_WRITER_OK);
@@ -71,7 +71,7 @@ TEST(Symtab, ConcurrentInternAndLookup) {
       for (int i = 0; i < 3000; i++) Intern(tab.t, "s" + std::to_string((i * 7 + t) % 5000));
     });
   }
-  for (auto& w : writers) w.join();
+  for (auto &w : writers) w.join();
   stop = true;
   reader.join();
   EXPECT_EQ(atf_symtab_count(tab.t), 5000u);

@@ -69,7 +69,8 @@ atf_writer_status atf_writer_record_drops(atf_writer *w, int32_t thread_id, uint
     if (i == w->n_drops) w->drops[w->n_drops++] = (atf_thread_drops){thread_id, 0};
     uint64_t *c = &w->drops[i].count; /* saturating: a count must never wrap to small */
     *c = *c > UINT64_MAX - count ? UINT64_MAX : *c + count;
-    w->dropped_events = w->dropped_events > UINT64_MAX - count ? UINT64_MAX : w->dropped_events + count;
+    w->dropped_events =
+        w->dropped_events > UINT64_MAX - count ? UINT64_MAX : w->dropped_events + count;
     w->has_drops = 1;
   }
   pthread_mutex_unlock(&w->lock);

@@ -4,7 +4,8 @@
 #include <string.h>
 
 /* Length of the sequence starting at p (n > 0 bytes available): the whole well-formed sequence
- * (*ok = 1) or its maximal subpart / the single bad byte (*ok = 0). Ranges are Unicode Table 3-7. */
+ * (*ok = 1) or its maximal subpart / the single bad byte (*ok = 0). Ranges are Unicode Table 3-7.
+ */
 static size_t next_sequence(const uint8_t *p, size_t n, int *ok) {
   const uint8_t b = p[0];
   if (b < 0x80u) {

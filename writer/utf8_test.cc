@@ -10,8 +10,8 @@ namespace {
 
 const std::string kFFFD = "\xef\xbf\xbd";
 
-std::string Sanitize(const std::string& in, size_t* replacements = nullptr) {
-  const auto* p = reinterpret_cast<const uint8_t*>(in.data());
+std::string Sanitize(const std::string &in, size_t *replacements = nullptr) {
+  const auto *p = reinterpret_cast<const uint8_t *>(in.data());
   std::string out(atf_utf8_sanitized_size(p, in.size()) + 1, '?');
   size_t len = 0;
   size_t r = atf_utf8_sanitize(p, in.size(), &out[0], &len);
@@ -29,10 +29,10 @@ std::string Rep(int n) {
 }
 
 TEST(Utf8, ValidTextUnchanged) {
-  for (std::string s : {std::string(""), std::string("main"), std::string("tr\xc3\xa4\x63\x65"),
-                        std::string("\xe2\x9c\x93\xf0\x9f\x98\x80"), std::string("\xed\x9f\xbf"),
-                        std::string("\xee\x80\x80"), std::string("\xf4\x8f\xbf\xbf"),
-                        std::string("\x7f")}) {
+  for (std::string s :
+       {std::string(""), std::string("main"), std::string("tr\xc3\xa4\x63\x65"),
+        std::string("\xe2\x9c\x93\xf0\x9f\x98\x80"), std::string("\xed\x9f\xbf"),
+        std::string("\xee\x80\x80"), std::string("\xf4\x8f\xbf\xbf"), std::string("\x7f")}) {
     size_t r = 99;
     EXPECT_EQ(Sanitize(s, &r), s);
     EXPECT_EQ(r, 0u);
@@ -52,20 +52,20 @@ TEST(Utf8, MaximalSubparts) {
     int replacements;
     std::string out;
   } cases[] = {
-      {"\xc0\xaf", 2, Rep(2)},                   // overlong: C0 never starts a sequence
-      {"\xe0\x80\xaf", 3, Rep(3)},               // overlong 3-byte: E0 needs A0..BF
-      {"\xed\xa0\x80", 3, Rep(3)},               // surrogate: ED needs 80..9F
-      {"\xf4\x90\x80\x80", 4, Rep(4)},           // above U+10FFFF
-      {"\xf5\x80", 2, Rep(2)},                   // F5 never starts
+      {"\xc0\xaf", 2, Rep(2)},          // overlong: C0 never starts a sequence
+      {"\xe0\x80\xaf", 3, Rep(3)},      // overlong 3-byte: E0 needs A0..BF
+      {"\xed\xa0\x80", 3, Rep(3)},      // surrogate: ED needs 80..9F
+      {"\xf4\x90\x80\x80", 4, Rep(4)},  // above U+10FFFF
+      {"\xf5\x80", 2, Rep(2)},          // F5 never starts
       {"\xff", 1, Rep(1)},
-      {"\xe2\x9c", 1, Rep(1)},                   // truncated at end: one subpart
+      {"\xe2\x9c", 1, Rep(1)},  // truncated at end: one subpart
       {"\xf0\x9f\x98", 1, Rep(1)},
       {"\xf0\x9f\x98x", 1, Rep(1) + "x"},
       {"\xe2\x9cx\xe2\x9c\x93", 1, Rep(1) + "x\xe2\x9c\x93"},
-      {"\x80\x80", 2, Rep(2)},                   // lone continuation bytes
+      {"\x80\x80", 2, Rep(2)},                          // lone continuation bytes
       {std::string("a\0b", 3), 1, "a" + Rep(1) + "b"},  // NUL: departure, see utf8.h
   };
-  for (const Case& c : cases) {
+  for (const Case &c : cases) {
     size_t r;
     EXPECT_EQ(Sanitize(c.in, &r), c.out);
     EXPECT_EQ(r, static_cast<size_t>(c.replacements));
@@ -74,7 +74,8 @@ TEST(Utf8, MaximalSubparts) {
 
 TEST(Utf8, WorstCaseIsThreeTimes) {
   std::string in(1000, '\xff');
-  EXPECT_EQ(atf_utf8_sanitized_size(reinterpret_cast<const uint8_t*>(in.data()), in.size()), 3000u);
+  EXPECT_EQ(atf_utf8_sanitized_size(reinterpret_cast<const uint8_t *>(in.data()), in.size()),
+            3000u);
   EXPECT_EQ(Sanitize(in), Rep(1000));
 }
 

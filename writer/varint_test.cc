@@ -41,8 +41,8 @@ TEST(Varint, SizeAtEveryBoundary) {
 }
 
 TEST(Varint, DecodeRoundTripAndRejects) {
-  for (uint64_t v : std::initializer_list<uint64_t>{0ull, 1ull, 127ull, 128ull, 16383ull, 16384ull, 4294967295ull, 1ull << 63,
-                     UINT64_MAX}) {
+  for (uint64_t v : std::initializer_list<uint64_t>{0ull, 1ull, 127ull, 128ull, 16383ull, 16384ull,
+                                                    4294967295ull, 1ull << 63, UINT64_MAX}) {
     std::vector<uint8_t> bytes = Encode(v);
     uint64_t back = 0;
     EXPECT_EQ(atf_varint_decode(bytes.data(), bytes.size(), &back), bytes.size());
@@ -56,8 +56,8 @@ TEST(Varint, DecodeRoundTripAndRejects) {
 
 TEST(Varint, MatchesProtobufC) {
   // TraceEnd{exit_code} is too narrow (int32); an Event with only event_id set is "08 <varint>".
-  for (uint64_t v : std::initializer_list<uint64_t>{1ull, 127ull, 128ull, 16383ull, 16384ull, 4294967295ull, 1ull << 63,
-                     UINT64_MAX}) {
+  for (uint64_t v : std::initializer_list<uint64_t>{1ull, 127ull, 128ull, 16383ull, 16384ull,
+                                                    4294967295ull, 1ull << 63, UINT64_MAX}) {
     Atf__V4__Event ev = ATF__V4__EVENT__INIT;
     ev.event_id = v;
     uint8_t buf[16];

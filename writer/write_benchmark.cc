@@ -48,7 +48,7 @@ std::vector<uint64_t> MakeBatch(uint32_t symbol) {
     const size_t size = atf_record_size(regs, stack);
     const size_t at = words.size();
     words.resize(at + size / 8, 0);
-    auto* r = reinterpret_cast<atf_ring_record*>(&words[at]);
+    auto *r = reinterpret_cast<atf_ring_record *>(&words[at]);
     r->size = static_cast<uint16_t>(size);
     r->kind = call ? ATF_KIND_CALL : ATF_KIND_RETURN;
     r->reg_count = static_cast<uint8_t>(regs);
@@ -64,22 +64,22 @@ std::vector<uint64_t> MakeBatch(uint32_t symbol) {
 }
 
 // File operations that accept every write and touch nothing.
-ssize_t NullWrite(void*, int, const void*, size_t len) { return static_cast<ssize_t>(len); }
-int NullFsync(void*, int) { return 0; }
+ssize_t NullWrite(void *, int, const void *, size_t len) { return static_cast<ssize_t>(len); }
+int NullFsync(void *, int) { return 0; }
 
 }  // namespace
 
 int main() {
-  atf_symtab* symtab = atf_symtab_new();
+  atf_symtab *symtab = atf_symtab_new();
   uint32_t sym;
   uint64_t repl;
   if (atf_symtab_intern(symtab, "_Z7computei", 11, &sym, &repl) != ATF_WRITER_OK) return 1;
   const std::vector<uint64_t> batch = MakeBatch(sym);
   std::vector<uint8_t> out(64u << 20);
-  auto* enc = new atf_encoder;
+  auto *enc = new atf_encoder;
   atf_encoder_init(enc, ATF_ARCH_X86_64, "linux", symtab, 256);
 
-  std::vector<const char*> call_names, ret_names;
+  std::vector<const char *> call_names, ret_names;
   for (unsigned i = 0; i < atf_register_count(ATF_ARCH_X86_64, ATF_KIND_CALL); i++) {
     call_names.push_back(atf_register_name(ATF_ARCH_X86_64, ATF_KIND_CALL, i));
   }
@@ -91,17 +91,17 @@ int main() {
                            ret_names.data(), static_cast<unsigned>(ret_names.size())) != 0) {
     return 1;
   }
-  const char* symbol_text = atf_symtab_get(symtab, sym);
+  const char *symbol_text = atf_symtab_get(symtab, sym);
 
   std::vector<double> pack, encode, write_null, write_file, fast;
   size_t fast_bytes = 0;
   size_t total_bytes = 0;
   for (int run = 0; run < kRuns; run++) {
     // pack: the protobuf-c baseline, on the converted first call and first return.
-    const auto* first = reinterpret_cast<const atf_ring_record*>(batch.data());
-    const auto* second = reinterpret_cast<const atf_ring_record*>(
-        reinterpret_cast<const uint8_t*>(batch.data()) + first->size);
-    atf_encoder* e2 = new atf_encoder;
+    const auto *first = reinterpret_cast<const atf_ring_record *>(batch.data());
+    const auto *second = reinterpret_cast<const atf_ring_record *>(
+        reinterpret_cast<const uint8_t *>(batch.data()) + first->size);
+    atf_encoder *e2 = new atf_encoder;
     atf_encoder_init(e2, ATF_ARCH_X86_64, "linux", symtab, 256);
     int conv;
     atf_encode_record(enc, first, 1, out.data(), out.size(), &conv);
@@ -109,7 +109,7 @@ int main() {
     double t0 = Now();
     size_t off = 0;
     for (int i = 0; i < kRecords; i++) {
-      const Atf__V4__Event* ev = i % 2 ? &e2->scratch.event : &enc->scratch.event;
+      const Atf__V4__Event *ev = i % 2 ? &e2->scratch.event : &enc->scratch.event;
       size_t n = atf__v4__event__get_packed_size(ev);
       off += atf__v4__event__pack(ev, out.data() + off);
       (void)n;
@@ -120,9 +120,9 @@ int main() {
     // encode: the per-event step of the writer.
     t0 = Now();
     off = 0;
-    const uint8_t* p = reinterpret_cast<const uint8_t*>(batch.data());
+    const uint8_t *p = reinterpret_cast<const uint8_t *>(batch.data());
     for (int i = 0; i < kRecords; i++) {
-      const auto* r = reinterpret_cast<const atf_ring_record*>(p);
+      const auto *r = reinterpret_cast<const atf_ring_record *>(p);
       int conv;
       off += atf_encode_record(enc, r, i + 1, out.data() + off, out.size() - off, &conv);
       p += r->size;
@@ -133,15 +133,15 @@ int main() {
     // fastpath: the same records through the single-pass encoder.
     t0 = Now();
     off = 0;
-    p = reinterpret_cast<const uint8_t*>(batch.data());
+    p = reinterpret_cast<const uint8_t *>(batch.data());
     for (int i = 0; i < kRecords; i++) {
-      const auto* r = reinterpret_cast<const atf_ring_record*>(p);
+      const auto *r = reinterpret_cast<const atf_ring_record *>(p);
       atf_fast_event e;
       e.kind = r->kind == ATF_KIND_CALL ? ATF_FAST_CALL : ATF_FAST_RETURN;
       e.event_id = static_cast<uint64_t>(i) + 1;
       e.thread_id = r->thread_id;
       e.timestamp_ns = r->timestamp_ns;
-      e.symbol = reinterpret_cast<const uint8_t*>(symbol_text);
+      e.symbol = reinterpret_cast<const uint8_t *>(symbol_text);
       e.symbol_len = 11;
       e.address = r->address;
       e.regs = atf_record_regs_const(r);
@@ -159,7 +159,7 @@ int main() {
       atf_file_ops null_ops = *atf_file_ops_posix();
       null_ops.write = NullWrite;
       null_ops.fsync = NullFsync;
-      const char* tmp = getenv("TMPDIR");
+      const char *tmp = getenv("TMPDIR");
       std::string root = std::string(tmp ? tmp : "/tmp") + "/atf_bench_" + std::to_string(getpid());
       atf_writer_options o;
       atf_writer_options_init(&o);
@@ -169,7 +169,7 @@ int main() {
       o.collect_modules = 0;
       o.arch = ATF_ARCH_X86_64;
       if (!to_file) o.file_ops = &null_ops;
-      atf_writer* w = nullptr;
+      atf_writer *w = nullptr;
       if (atf_writer_open(&o, &w) != ATF_WRITER_OK) {
         fprintf(stderr, "open failed\n");
         return 1;
@@ -178,16 +178,18 @@ int main() {
       atf_writer_intern_symbol(w, "_Z7computei", 11, &id);
       t0 = Now();
       if (atf_writer_write(w, batch.data(), batch.size() * 8) != ATF_WRITER_OK) return 1;
-      if (atf_writer_flush(w) != ATF_WRITER_OK) return 1;  // includes the last drain (+ one fsync for file)
+      if (atf_writer_flush(w) != ATF_WRITER_OK)
+        return 1;  // includes the last drain (+ one fsync for file)
       (to_file ? write_file : write_null).push_back((Now() - t0) / kRecords);
       std::string events = std::string(atf_writer_session_dir(w)) + "/events.bin";
       atf_writer_close(w);
       unlink(events.c_str());
     }
   }
-  printf("records: %d (half FunctionCall 6 regs + 64 B stack, half FunctionReturn 2 regs), "
-         "%.1f bytes/event framed\n",
-         kRecords, static_cast<double>(total_bytes) / kRecords);
+  printf(
+      "records: %d (half FunctionCall 6 regs + 64 B stack, half FunctionReturn 2 regs), "
+      "%.1f bytes/event framed\n",
+      kRecords, static_cast<double>(total_bytes) / kRecords);
   printf("median of %d runs, ns/event:\n", kRuns);
   printf("  protobuf-c get_packed_size+pack alone  %6.1f\n", Median(pack));
   printf("  atf_encode_record (the per-event step) %6.1f\n", Median(encode));

@@ -47,11 +47,6 @@ static char *sanitised_copy(const char *s, size_t len, uint64_t *replacements) {
   return out;
 }
 
-
-
-
-
-
 atf_writer_status atf_writer_fail(atf_writer *w, int err) {
   w->last_errno = err;
   atomic_store(&w->state, STATE_FAILED);
@@ -60,21 +55,16 @@ atf_writer_status atf_writer_fail(atf_writer *w, int err) {
 
 atf_writer_status atf_writer_check_open(const atf_writer *w) {
   switch (atomic_load(&((atf_writer *)w)->state)) {
-    case STATE_FAILED: return ATF_WRITER_E_FAILED;
-    case STATE_FINALIZED: return ATF_WRITER_E_STATE;
-    default: return ATF_WRITER_OK;
+    case STATE_FAILED:
+      return ATF_WRITER_E_FAILED;
+    case STATE_FINALIZED:
+      return ATF_WRITER_E_STATE;
+    default:
+      return ATF_WRITER_OK;
   }
 }
 
 /* ---- the byte sink ------------------------------------------------------------------------- */
-
-
-
-
-
-
-
-
 
 /* event_id of the next event: ids count from ATF_WRITER_FIRST_EVENT_ID in file order (atf/writer.h
  * says why 1). next_event_id counts the events accepted so far. */
@@ -120,7 +110,8 @@ static atf_writer_status append_converted(atf_writer *w, size_t framed, uint64_t
 static atf_writer_status append_record(atf_writer *w, const atf_ring_record *r) {
   size_t room = w->cap - w->len;
   int converted;
-  size_t framed = atf_encode_record(&w->enc, r, event_id_next(w), w->buf + w->len, room, &converted);
+  size_t framed =
+      atf_encode_record(&w->enc, r, event_id_next(w), w->buf + w->len, room, &converted);
   if (ATF_UNLIKELY(framed > room) && !converted) { /* framed is the fast path's bound <= cap */
     atf_writer_status st = atf_sink_handover(w);
     if (st != ATF_WRITER_OK) return st;
@@ -141,7 +132,6 @@ static atf_writer_status append_record(atf_writer *w, const atf_ring_record *r) 
   return append_converted(w, framed, r->timestamp_ns);
 }
 
-
 /* ---- options and open ---------------------------------------------------------------------- */
 
 void atf_writer_options_init(atf_writer_options *o) {
@@ -160,13 +150,15 @@ static int options_valid(const atf_writer_options *o) {
   if (o->session_label != NULL && !atf_session_label_valid(o->session_label)) return 0;
   if (o->pid < 0 || o->max_stack_bytes > ATF_RECORD_MAX_STACK) return 0;
   if (o->io_thread_nice < -20 || o->io_thread_nice > 19) return 0;
-  if (o->arch != ATF_ARCH_UNKNOWN && o->arch != ATF_ARCH_X86_64 && o->arch != ATF_ARCH_ARM64) return 0;
+  if (o->arch != ATF_ARCH_UNKNOWN && o->arch != ATF_ARCH_X86_64 && o->arch != ATF_ARCH_ARM64)
+    return 0;
   if (o->os != ATF_OS_UNKNOWN && o->os != ATF_OS_LINUX && o->os != ATF_OS_DARWIN) return 0;
   if (o->flush_policy != ATF_FLUSH_EXPLICIT && o->flush_policy != ATF_FLUSH_EVERY_BATCH &&
       o->flush_policy != ATF_FLUSH_INTERVAL) {
     return 0;
   }
-  if (o->clock != NULL && o->clock_name != NULL && !atf_session_clock_name_valid(o->clock_name)) return 0;
+  if (o->clock != NULL && o->clock_name != NULL && !atf_session_clock_name_valid(o->clock_name))
+    return 0;
   if (o->argc > 0 && o->argv == NULL) return 0;
   for (size_t i = 0; i < o->argc; i++) {
     if (o->argv[i] == NULL) return 0;
@@ -185,7 +177,9 @@ static atf_writer_status writer_new(const atf_writer_options *o, atf_writer **ou
   w->clock = o->clock != NULL ? o->clock : realtime_ns;
   w->clock_ctx = o->clock_ctx;
   snprintf(w->clock_name, sizeof w->clock_name, "%s",
-           o->clock == NULL ? "CLOCK_REALTIME" : o->clock_name != NULL ? o->clock_name : "custom");
+           o->clock == NULL        ? "CLOCK_REALTIME"
+           : o->clock_name != NULL ? o->clock_name
+                                   : "custom");
   w->flush_policy = o->flush_policy;
   w->flush_interval_ns = o->flush_interval_ns;
   w->max_events = o->max_events;
@@ -227,9 +221,9 @@ static atf_writer_status writer_new(const atf_writer_options *o, atf_writer **ou
   return ATF_WRITER_OK;
 }
 
-
 /* Converts and appends TraceStart (the first event), then makes it durable. */
-static atf_writer_status write_trace_start(atf_writer *w, const atf_writer_options *o, uint64_t now_ns) {
+static atf_writer_status write_trace_start(atf_writer *w, const atf_writer_options *o,
+                                           uint64_t now_ns) {
   uint64_t repl = 0;
   char **args = calloc(o->argc + 1, sizeof *args);
   atf_writer_status st = args != NULL ? ATF_WRITER_OK : ATF_WRITER_E_NO_MEMORY;
@@ -238,9 +232,9 @@ static atf_writer_status write_trace_start(atf_writer *w, const atf_writer_optio
     if (args[i] == NULL) st = ATF_WRITER_E_NO_MEMORY;
   }
   if (st == ATF_WRITER_OK) {
-    const Atf__V4__Event *ev = atf_convert_trace_start(
-        &w->enc.scratch, event_id_next(w), w->session_tid, now_ns, w->executable_path, args,
-        o->argc, w->os, atf_arch_name(w->arch));
+    const Atf__V4__Event *ev =
+        atf_convert_trace_start(&w->enc.scratch, event_id_next(w), w->session_tid, now_ns,
+                                w->executable_path, args, o->argc, w->os, atf_arch_name(w->arch));
     st = append_converted(w, atf_encode_event(ev, NULL, 0), now_ns);
   }
   if (st == ATF_WRITER_OK) st = atf_sink_flush(w);
@@ -281,7 +275,8 @@ atf_writer_status atf_writer_open(const atf_writer_options *o, atf_writer **out)
 
 /* ---- the rest of the API ------------------------------------------------------------------- */
 
-atf_writer_status atf_writer_intern_symbol(atf_writer *w, const char *name, size_t len, uint32_t *id) {
+atf_writer_status atf_writer_intern_symbol(atf_writer *w, const char *name, size_t len,
+                                           uint32_t *id) {
   if (w == NULL || id == NULL || (name == NULL && len > 0)) return ATF_WRITER_E_INVALID_ARGUMENT;
   atf_writer_status st = atf_writer_check_open(w);
   if (st != ATF_WRITER_OK) return st;
@@ -299,7 +294,7 @@ static uint64_t events_held(const atf_writer *w) {
 /* The one walk over a batch: each record is checked, then encoded (PADs skipped). Stops at the
  * first record that is refused; *events counts the events of the batch the writer holds. */
 static atf_writer_status append_batch(atf_writer *w, const unsigned char *p, size_t bytes,
-                               uint64_t *events) {
+                                      uint64_t *events) {
   const uint32_t symbols = atf_symtab_count(w->symtab);
   const uint64_t held_before = events_held(w);
   uint64_t taken = 0;
@@ -316,7 +311,8 @@ static atf_writer_status append_batch(atf_writer *w, const unsigned char *p, siz
     off += r->size;
     if (r->kind == ATF_KIND_PAD) continue;
     if (ATF_UNLIKELY(w->trace_end_written)) {
-      st = end_in_batch ? ATF_WRITER_E_BAD_RECORD : ATF_WRITER_E_STATE; /* as atf_batch_check / the API say */
+      st = end_in_batch ? ATF_WRITER_E_BAD_RECORD
+                        : ATF_WRITER_E_STATE; /* as atf_batch_check / the API say */
       break;
     }
     if (r->kind != ATF_KIND_TRACE_END && w->max_events != 0 && w->next_event_id >= w->max_events) {
@@ -341,7 +337,8 @@ static atf_writer_status append_batch(atf_writer *w, const unsigned char *p, siz
   if (w->flush_policy == ATF_FLUSH_EVERY_BATCH) return atf_sink_flush(w);
   if (w->flush_policy == ATF_FLUSH_INTERVAL) {
     uint64_t now = w->clock(w->clock_ctx);
-    if (now >= w->last_flush_ns && now - w->last_flush_ns >= w->flush_interval_ns) return atf_sink_flush(w);
+    if (now >= w->last_flush_ns && now - w->last_flush_ns >= w->flush_interval_ns)
+      return atf_sink_flush(w);
   }
   return ATF_WRITER_OK;
 }
@@ -365,7 +362,8 @@ atf_writer_status atf_writer_write(atf_writer *w, const void *records, size_t by
   return append_batch(w, (const unsigned char *)records, bytes, NULL);
 }
 
-atf_writer_status atf_writer_append(atf_writer *w, const void *records, size_t bytes, uint64_t *events) {
+atf_writer_status atf_writer_append(atf_writer *w, const void *records, size_t bytes,
+                                    uint64_t *events) {
   if (events != NULL) *events = 0;
   atf_writer_status st = write_allowed(w, records, bytes);
   if (st != ATF_WRITER_OK) return st;
@@ -383,9 +381,6 @@ atf_writer_status atf_writer_write_out(atf_writer *w) {
   atf_writer_status st = atf_writer_check_open(w);
   return st != ATF_WRITER_OK ? st : atf_sink_write_now(w);
 }
-
-
-
 
 atf_writer_status atf_writer_finalize(atf_writer *w, int32_t exit_code) {
   if (w == NULL) return ATF_WRITER_E_INVALID_ARGUMENT;
@@ -446,6 +441,8 @@ void atf_writer_get_stats(const atf_writer *w, atf_writer_stats *out) {
   out->events_buffered = w->buf_events + (w->io_pending ? w->io_events : 0);
 }
 
-const char *atf_writer_session_dir(const atf_writer *w) { return w != NULL ? w->session_dir : NULL; }
+const char *atf_writer_session_dir(const atf_writer *w) {
+  return w != NULL ? w->session_dir : NULL;
+}
 
 int atf_writer_last_errno(const atf_writer *w) { return w != NULL ? w->last_errno : 0; }

@@ -33,7 +33,7 @@ using atf_test::Event;
 using atf_test::Kind;
 using atf_test::Options;
 
-bool Exists(const std::string& path) {
+bool Exists(const std::string &path) {
   struct stat st;
   return lstat(path.c_str(), &st) == 0;
 }
@@ -46,16 +46,16 @@ class WriterTest : public ::testing::Test {
   }
   void TearDown() override { atf_writer_close(w_); }
 
-  void Open(Options* opt) {
+  void Open(Options *opt) {
     ASSERT_EQ(atf_writer_open(&opt->o, &w_), ATF_WRITER_OK);
     dir_ = atf_writer_session_dir(w_);
   }
-  uint32_t Intern(const std::string& s) {
+  uint32_t Intern(const std::string &s) {
     uint32_t id = 0;
     EXPECT_EQ(atf_writer_intern_symbol(w_, s.data(), s.size(), &id), ATF_WRITER_OK);
     return id;
   }
-  std::vector<Event> Read(uint64_t* bytes = nullptr) {
+  std::vector<Event> Read(uint64_t *bytes = nullptr) {
     std::vector<Event> events;
     uint64_t n;
     EXPECT_EQ(atf_test::ReadSession(dir_, &events, &n), "");
@@ -68,14 +68,14 @@ class WriterTest : public ::testing::Test {
     return s;
   }
   std::string Manifest() { return atf_test::ReadFile(dir_ + "/trace.json"); }
-  uint64_t ManifestU64(const std::string& key) {
+  uint64_t ManifestU64(const std::string &key) {
     uint64_t v = 0;
     EXPECT_TRUE(atf_test::ExactJsonU64(Manifest(), key, &v)) << key;
     return v;
   }
 
   std::string root_, dir_;
-  atf_writer* w_ = nullptr;
+  atf_writer *w_ = nullptr;
 };
 
 TEST_F(WriterTest, LayoutFromSessionClockInUtc) {
@@ -90,7 +90,7 @@ TEST_F(WriterTest, LayoutFromSessionClockInUtc) {
   ASSERT_EQ(ev.size(), 1u);
   EXPECT_EQ(ev[0].kind, Kind::kStart);
   EXPECT_EQ(ev[0].event_id, 1u);  // ATF_WRITER_FIRST_EVENT_ID, as the original writer numbered
-  EXPECT_EQ(ev[0].thread_id, 0);   // session events belong to no traced thread (default)
+  EXPECT_EQ(ev[0].thread_id, 0);  // session events belong to no traced thread (default)
   EXPECT_EQ(ev[0].seconds, 1700000000);
   EXPECT_EQ(ev[0].nanos, 1000);
   EXPECT_EQ(ev[0].executable_path, "/bin/app");
@@ -109,19 +109,44 @@ TEST_F(WriterTest, TargetOsAndArchDecideTheNames) {
     const char *os_name, *arch_name, *sig10, *sig30;
     std::vector<std::string> call_regs;
   } targets[] = {
-      {ATF_OS_LINUX, ATF_ARCH_X86_64, "linux", "x86_64", "SIGUSR1", "SIGPWR",
+      {ATF_OS_LINUX,
+       ATF_ARCH_X86_64,
+       "linux",
+       "x86_64",
+       "SIGUSR1",
+       "SIGPWR",
        {"RDI", "RSI", "RDX", "RCX", "R8", "R9"}},
-      {ATF_OS_LINUX, ATF_ARCH_ARM64, "linux", "aarch64", "SIGUSR1", "SIGPWR",
+      {ATF_OS_LINUX,
+       ATF_ARCH_ARM64,
+       "linux",
+       "aarch64",
+       "SIGUSR1",
+       "SIGPWR",
        {"X0", "X1", "X2", "X3", "X4", "X5"}},
-      {ATF_OS_DARWIN, ATF_ARCH_X86_64, "darwin", "x86_64", "SIGBUS", "SIGUSR1",
+      {ATF_OS_DARWIN,
+       ATF_ARCH_X86_64,
+       "darwin",
+       "x86_64",
+       "SIGBUS",
+       "SIGUSR1",
        {"RDI", "RSI", "RDX", "RCX", "R8", "R9"}},
-      {ATF_OS_DARWIN, ATF_ARCH_ARM64, "darwin", "aarch64", "SIGBUS", "SIGUSR1",
+      {ATF_OS_DARWIN,
+       ATF_ARCH_ARM64,
+       "darwin",
+       "aarch64",
+       "SIGBUS",
+       "SIGUSR1",
        {"X0", "X1", "X2", "X3", "X4", "X5"}},
-      {ATF_OS_UNKNOWN, ATF_ARCH_UNKNOWN, "unknown", "unknown", "SIG10", "SIG30",
+      {ATF_OS_UNKNOWN,
+       ATF_ARCH_UNKNOWN,
+       "unknown",
+       "unknown",
+       "SIG10",
+       "SIG30",
        {"R0", "R1", "R2", "R3", "R4", "R5"}},
   };
   int n = 0;
-  for (const Target& t : targets) {
+  for (const Target &t : targets) {
     const std::string label = "target" + std::to_string(n++);
     Options opt(root_, label.c_str());
     opt.o.os = t.os;
@@ -139,7 +164,7 @@ TEST_F(WriterTest, TargetOsAndArchDecideTheNames) {
     EXPECT_EQ(ev[0].operating_system, t.os_name);
     EXPECT_EQ(ev[0].cpu_architecture, t.arch_name);
     std::vector<std::string> names;
-    for (const auto& r : ev[1].registers) names.push_back(r.first);
+    for (const auto &r : ev[1].registers) names.push_back(r.first);
     EXPECT_EQ(names, t.call_regs) << label;
     EXPECT_EQ(ev[2].symbol, t.sig10) << label;
     ASSERT_EQ(ev[2].registers.size(), 1u);
@@ -155,7 +180,7 @@ TEST_F(WriterTest, TargetOsAndArchDecideTheNames) {
 
 TEST_F(WriterTest, EveryPayloadOnDiskAndManifestMatchesFile) {
   Options opt(root_);
-  const char* argv[] = {"/bin/app", "-x", "\xff"};
+  const char *argv[] = {"/bin/app", "-x", "\xff"};
   opt.o.argv = argv;
   opt.o.argc = 3;
   opt.o.session_thread_id = 77;
@@ -165,7 +190,7 @@ TEST_F(WriterTest, EveryPayloadOnDiskAndManifestMatchesFile) {
   b.Call(5, 1700000000000005000ull, 0x401000, main_id, {1, 2, 3, 4, 5, 6}, "stack");
   b.Pad(40);
   b.Signal(6, 1600000000000000000ull, 11, std::vector<uint64_t>(18, UINT64_MAX));  // earliest
-  b.Return(5, 1800000000000000000ull, 0x401000, main_id, {0, 1});                 // latest
+  b.Return(5, 1800000000000000000ull, 0x401000, main_id, {0, 1});                  // latest
   ASSERT_EQ(atf_writer_write(w_, b.data(), b.size()), ATF_WRITER_OK);
   EXPECT_EQ(Stats().events_buffered, 3u);
   ASSERT_EQ(atf_writer_finalize(w_, 42), ATF_WRITER_OK);
@@ -210,8 +235,8 @@ TEST_F(WriterTest, ZeroRingEventsStillBracketsStartAndEnd) {
   ASSERT_EQ(ev.size(), 2u);
   EXPECT_EQ(ManifestU64("eventCount"), 2u);
   EXPECT_EQ(ManifestU64("timeStartNs"), 1700000000000001000ull);
-  EXPECT_EQ(ManifestU64("timeEndNs"),
-            static_cast<uint64_t>(ev[1].seconds) * 1000000000u + static_cast<uint64_t>(ev[1].nanos));
+  EXPECT_EQ(ManifestU64("timeEndNs"), static_cast<uint64_t>(ev[1].seconds) * 1000000000u +
+                                          static_cast<uint64_t>(ev[1].nanos));
   EXPECT_GT(ManifestU64("timeEndNs"), ManifestU64("timeStartNs"));
 }
 
@@ -222,9 +247,11 @@ TEST_F(WriterTest, ManyEventsAcrossBufferBoundaries) {
   const uint32_t sym = Intern("f");
   Batch b;
   for (int i = 0; i < 5000; i++) {
-    b.Call(1, 1700000000000000000ull + i, 0x1000 + i, sym, {static_cast<uint64_t>(i)}, "0123456789abcdef");
+    b.Call(1, 1700000000000000000ull + i, 0x1000 + i, sym, {static_cast<uint64_t>(i)},
+           "0123456789abcdef");
   }
-  for (int round = 0; round < 10; round++) ASSERT_EQ(atf_writer_write(w_, b.data(), b.size()), ATF_WRITER_OK);
+  for (int round = 0; round < 10; round++)
+    ASSERT_EQ(atf_writer_write(w_, b.data(), b.size()), ATF_WRITER_OK);
   const atf_writer_stats mid = Stats();
   EXPECT_GT(mid.events_written, 1u);  // buffers were drained along the way
   EXPECT_EQ(mid.events_written + mid.events_buffered, 50001u);
@@ -286,7 +313,8 @@ TEST_F(WriterTest, IoThreadLimitCountsTheBufferInFlight) {
   Batch b;
   for (int i = 0; i < 100; i++) b.Call(1, 1, 1, 0, {1, 2, 3}, std::string(200, 's'));
   atf_writer_status st = ATF_WRITER_OK;
-  for (int i = 0; i < 100 && st == ATF_WRITER_OK; i++) st = atf_writer_write(w_, b.data(), b.size());
+  for (int i = 0; i < 100 && st == ATF_WRITER_OK; i++)
+    st = atf_writer_write(w_, b.data(), b.size());
   EXPECT_EQ(st, ATF_WRITER_E_LIMIT);
   ASSERT_EQ(atf_writer_finalize(w_, 0), ATF_WRITER_OK);
   uint64_t bytes;
@@ -303,7 +331,8 @@ TEST_F(WriterTest, IoThreadCloseWithoutFinalizeKeepsEveryRecord) {
   Open(&opt);
   Batch b;
   for (int i = 0; i < 2000; i++) b.Call(1, 1, 1, 0, {1}, std::string(100, 'x'));
-  ASSERT_EQ(atf_writer_write(w_, b.data(), b.size()), ATF_WRITER_OK);  // several buffers, one in flight
+  ASSERT_EQ(atf_writer_write(w_, b.data(), b.size()),
+            ATF_WRITER_OK);  // several buffers, one in flight
   atf_writer_close(w_);
   w_ = nullptr;
   EXPECT_EQ(Read().size(), 2001u);
@@ -360,7 +389,8 @@ TEST_F(WriterTest, WriteOutWritesWithoutFsync) {
     EXPECT_GT(Stats().bytes_written, durable);
     struct stat st;
     ASSERT_EQ(stat((std::string(atf_writer_session_dir(w_)) + "/events.bin").c_str(), &st), 0);
-    EXPECT_EQ(static_cast<uint64_t>(st.st_size), Stats().bytes_written);  // in the file, not in memory
+    EXPECT_EQ(static_cast<uint64_t>(st.st_size),
+              Stats().bytes_written);                    // in the file, not in memory
     ASSERT_EQ(atf_writer_write_out(w_), ATF_WRITER_OK);  // nothing buffered: nothing written
     ASSERT_EQ(atf_writer_flush(w_), ATF_WRITER_OK);
     EXPECT_EQ(f.fsyncs, fsyncs + 1);
@@ -517,7 +547,8 @@ TEST_F(WriterTest, AppendAfterTraceEndAndAtLimits) {
   EXPECT_EQ(n, 2u);
   Batch more;
   more.Call(1, 4, 1, 0, {});
-  EXPECT_EQ(atf_writer_append(w_, more.data(), more.size(), &n), ATF_WRITER_E_STATE);  // a later batch
+  EXPECT_EQ(atf_writer_append(w_, more.data(), more.size(), &n),
+            ATF_WRITER_E_STATE);  // a later batch
   EXPECT_EQ(n, 0u);
   ASSERT_EQ(atf_writer_finalize(w_, 0), ATF_WRITER_OK);
   EXPECT_EQ(Read().size(), 3u);
@@ -577,41 +608,41 @@ TEST_F(WriterTest, CallsAfterFinalize) {
 }
 
 TEST_F(WriterTest, InvalidArguments) {
-  atf_writer* w = reinterpret_cast<atf_writer*>(1);
+  atf_writer *w = reinterpret_cast<atf_writer *>(1);
   EXPECT_EQ(atf_writer_open(nullptr, &w), ATF_WRITER_E_INVALID_ARGUMENT);
   EXPECT_EQ(w, nullptr);
   Options opt(root_);
   EXPECT_EQ(atf_writer_open(&opt.o, nullptr), ATF_WRITER_E_INVALID_ARGUMENT);
-  auto rejects = [&](void (*change)(atf_writer_options*)) {
+  auto rejects = [&](void (*change)(atf_writer_options *)) {
     Options o(root_);
     change(&o.o);
-    atf_writer* x = nullptr;
+    atf_writer *x = nullptr;
     EXPECT_EQ(atf_writer_open(&o.o, &x), ATF_WRITER_E_INVALID_ARGUMENT);
     EXPECT_EQ(x, nullptr);
   };
-  rejects([](atf_writer_options* o) { o->output_root = nullptr; });
-  rejects([](atf_writer_options* o) { o->output_root = ""; });
-  rejects([](atf_writer_options* o) { o->session_label = "a/b"; });
-  rejects([](atf_writer_options* o) { o->session_label = ".."; });
-  rejects([](atf_writer_options* o) { o->session_label = "."; });
-  rejects([](atf_writer_options* o) { o->session_label = ""; });
-  rejects([](atf_writer_options* o) { o->session_label = "tab\there"; });
-  rejects([](atf_writer_options* o) { o->io_thread_nice = 20; });
-  rejects([](atf_writer_options* o) { o->io_thread_nice = -21; });
-  rejects([](atf_writer_options* o) { o->clock_name = ""; });
-  rejects([](atf_writer_options* o) { o->clock_name = "new\nline"; });
-  rejects([](atf_writer_options* o) {
+  rejects([](atf_writer_options *o) { o->output_root = nullptr; });
+  rejects([](atf_writer_options *o) { o->output_root = ""; });
+  rejects([](atf_writer_options *o) { o->session_label = "a/b"; });
+  rejects([](atf_writer_options *o) { o->session_label = ".."; });
+  rejects([](atf_writer_options *o) { o->session_label = "."; });
+  rejects([](atf_writer_options *o) { o->session_label = ""; });
+  rejects([](atf_writer_options *o) { o->session_label = "tab\there"; });
+  rejects([](atf_writer_options *o) { o->io_thread_nice = 20; });
+  rejects([](atf_writer_options *o) { o->io_thread_nice = -21; });
+  rejects([](atf_writer_options *o) { o->clock_name = ""; });
+  rejects([](atf_writer_options *o) { o->clock_name = "new\nline"; });
+  rejects([](atf_writer_options *o) {
     static const std::string long_name(65, 'c');
     o->clock_name = long_name.c_str();
   });
-  rejects([](atf_writer_options* o) { o->session_label = "caf\xc3\xa9"; });
-  rejects([](atf_writer_options* o) { o->argc = 2; });
-  rejects([](atf_writer_options* o) { o->max_stack_bytes = ATF_RECORD_MAX_STACK + 1; });
-  rejects([](atf_writer_options* o) { o->arch = static_cast<atf_arch>(7); });
-  rejects([](atf_writer_options* o) { o->os = static_cast<atf_os>(3); });
-  rejects([](atf_writer_options* o) { o->os = static_cast<atf_os>(-1); });
-  rejects([](atf_writer_options* o) { o->flush_policy = static_cast<atf_flush_policy>(9); });
-  rejects([](atf_writer_options* o) { o->pid = -1; });
+  rejects([](atf_writer_options *o) { o->session_label = "caf\xc3\xa9"; });
+  rejects([](atf_writer_options *o) { o->argc = 2; });
+  rejects([](atf_writer_options *o) { o->max_stack_bytes = ATF_RECORD_MAX_STACK + 1; });
+  rejects([](atf_writer_options *o) { o->arch = static_cast<atf_arch>(7); });
+  rejects([](atf_writer_options *o) { o->os = static_cast<atf_os>(3); });
+  rejects([](atf_writer_options *o) { o->os = static_cast<atf_os>(-1); });
+  rejects([](atf_writer_options *o) { o->flush_policy = static_cast<atf_flush_policy>(9); });
+  rejects([](atf_writer_options *o) { o->pid = -1; });
   EXPECT_FALSE(Exists(root_ + "/session_t"));
 
   Open(&opt);
@@ -623,7 +654,8 @@ TEST_F(WriterTest, InvalidArguments) {
   EXPECT_EQ(atf_writer_intern_symbol(w_, "x", 1, nullptr), ATF_WRITER_E_INVALID_ARGUMENT);
   EXPECT_EQ(atf_writer_write(nullptr, b.data(), b.size()), ATF_WRITER_E_INVALID_ARGUMENT);
   EXPECT_EQ(atf_writer_write(w_, nullptr, 40), ATF_WRITER_E_INVALID_ARGUMENT);
-  EXPECT_EQ(atf_writer_write(w_, static_cast<const char*>(b.data()) + 4, 32), ATF_WRITER_E_INVALID_ARGUMENT);
+  EXPECT_EQ(atf_writer_write(w_, static_cast<const char *>(b.data()) + 4, 32),
+            ATF_WRITER_E_INVALID_ARGUMENT);
   EXPECT_EQ(atf_writer_write(w_, nullptr, 0), ATF_WRITER_OK);
   EXPECT_EQ(atf_writer_flush(nullptr), ATF_WRITER_E_INVALID_ARGUMENT);
   EXPECT_EQ(atf_writer_add_module(w_, "not-a-uuid"), ATF_WRITER_E_INVALID_ARGUMENT);
@@ -642,7 +674,7 @@ TEST_F(WriterTest, InvalidArguments) {
 TEST_F(WriterTest, ExistingSessionIsNeverReused) {
   Options opt(root_);
   Open(&opt);
-  atf_writer* second = nullptr;
+  atf_writer *second = nullptr;
   Options again(root_);
   EXPECT_EQ(atf_writer_open(&again.o, &second), ATF_WRITER_E_EXISTS);
   EXPECT_EQ(second, nullptr);
@@ -686,7 +718,7 @@ TEST_F(WriterTest, EventsLargerThanTheBuffer) {
   Options opt(root_);
   opt.o.buffer_bytes = 64 << 10;
   std::string huge(200 << 10, 'a');
-  const char* argv[] = {huge.c_str(), "b"};
+  const char *argv[] = {huge.c_str(), "b"};
   opt.o.argv = argv;
   opt.o.argc = 2;
   Open(&opt);
@@ -719,11 +751,12 @@ TEST_F(WriterTest, DropsAndModulesInManifest) {
   ASSERT_EQ(atf_writer_finalize(w_, 0), ATF_WRITER_OK);
   EXPECT_EQ(Stats().dropped_events, UINT64_MAX);
   const std::string json = Manifest();
-  cJSON* root = cJSON_Parse(json.c_str());
+  cJSON *root = cJSON_Parse(json.c_str());
   ASSERT_NE(root, nullptr);
   EXPECT_EQ(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(root, "modules")), 200);
-  EXPECT_STREQ(cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(root, "modules"), 10)->valuestring,
-               "0000000a-0000-4000-8000-00000000000a");
+  EXPECT_STREQ(
+      cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(root, "modules"), 10)->valuestring,
+      "0000000a-0000-4000-8000-00000000000a");
   cJSON_Delete(root);
   uint64_t v;
   ASSERT_TRUE(atf_test::ExactJsonU64(json, "droppedEvents", &v));
@@ -739,7 +772,7 @@ TEST_F(WriterTest, CollectsLoadedModules) {
   opt.o.collect_modules = 1;
   Open(&opt);
   ASSERT_EQ(atf_writer_finalize(w_, 0), ATF_WRITER_OK);
-  cJSON* root = cJSON_Parse(Manifest().c_str());
+  cJSON *root = cJSON_Parse(Manifest().c_str());
   ASSERT_NE(root, nullptr);
 #if defined(__linux__)
   EXPECT_GE(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(root, "modules")), 1);
@@ -752,10 +785,10 @@ TEST_F(WriterTest, StrangePathsRoundTripThroughTheManifest) {
   Options opt(odd);
   opt.o.executable_path = "/opt/\"q\"/back\\slash/\xe2\x9c\x93/bad\xc3";
   opt.o.session_id = (uint64_t{1} << 53) + 1;  // beyond a double's exact range
-  opt.o.clock = nullptr;  // CLOCK_REALTIME
+  opt.o.clock = nullptr;                       // CLOCK_REALTIME
   Open(&opt);
   ASSERT_EQ(atf_writer_finalize(w_, 0), ATF_WRITER_OK);
-  cJSON* root = cJSON_Parse(Manifest().c_str());
+  cJSON *root = cJSON_Parse(Manifest().c_str());
   ASSERT_NE(root, nullptr);
   EXPECT_STREQ(cJSON_GetObjectItemCaseSensitive(root, "executablePath")->valuestring,
                "/opt/\"q\"/back\\slash/\xe2\x9c\x93/bad\xef\xbf\xbd");
@@ -769,15 +802,16 @@ TEST_F(WriterTest, StrangePathsRoundTripThroughTheManifest) {
 }
 
 TEST_F(WriterTest, ManifestNamesTheClock) {
-  const char* const names[] = {nullptr, "tsc"};
-  for (const char* name : names) {
+  const char *const names[] = {nullptr, "tsc"};
+  for (const char *name : names) {
     Options opt(root_, name ? name : "unnamed");
     opt.o.clock_name = name;  // with the stepping test clock
     Open(&opt);
     ASSERT_EQ(atf_writer_finalize(w_, 0), ATF_WRITER_OK);
-    cJSON* root = cJSON_Parse(Manifest().c_str());
+    cJSON *root = cJSON_Parse(Manifest().c_str());
     ASSERT_NE(root, nullptr);
-    EXPECT_STREQ(cJSON_GetObjectItemCaseSensitive(root, "clock")->valuestring, name ? name : "custom");
+    EXPECT_STREQ(cJSON_GetObjectItemCaseSensitive(root, "clock")->valuestring,
+                 name ? name : "custom");
     cJSON_Delete(root);
     atf_writer_close(w_);
     w_ = nullptr;
@@ -818,7 +852,7 @@ TEST_F(WriterTest, RealFileSizeLimitLeavesCompleteRecords) {
     signal(SIGXFSZ, SIG_IGN);
     struct rlimit rl = {limit, limit};
     if (setrlimit(RLIMIT_FSIZE, &rl) != 0) _exit(10);
-    atf_writer* w = nullptr;
+    atf_writer *w = nullptr;
     if (atf_writer_open(&opt.o, &w) != ATF_WRITER_OK) _exit(11);
     Batch b;
     const std::string stack(200, 's');
@@ -878,7 +912,7 @@ TEST_F(WriterTest, InternFromManyThreadsWhileWriting) {
     ASSERT_EQ(atf_writer_write(w_, b.data(), b.size()), ATF_WRITER_OK);
   }
   stop = true;
-  for (auto& t : threads) t.join();
+  for (auto &t : threads) t.join();
   ASSERT_EQ(atf_writer_finalize(w_, 0), ATF_WRITER_OK);
   std::vector<Event> ev = Read();
   ASSERT_EQ(ev.size(), 10002u);
@@ -886,8 +920,8 @@ TEST_F(WriterTest, InternFromManyThreadsWhileWriting) {
 }
 
 TEST_F(WriterTest, CorruptedBatchesAreRefusedOrWrittenCorrectly) {
-  // Ring records are not trusted: random byte flips must give ATF_WRITER_E_BAD_RECORD (nothing written)
-  // or a batch that decodes; never a crash, an out-of-bounds read (ASan) or a broken file.
+  // Ring records are not trusted: random byte flips must give ATF_WRITER_E_BAD_RECORD (nothing
+  // written) or a batch that decodes; never a crash, an out-of-bounds read (ASan) or a broken file.
   std::mt19937 rng(20231114);
   Batch good;
   for (int i = 0; i < 8; i++) {
@@ -896,8 +930,8 @@ TEST_F(WriterTest, CorruptedBatchesAreRefusedOrWrittenCorrectly) {
     good.Return(1, 300 + i, 0x1000, 0, {7});
   }
   good.Pad(48);
-  const std::vector<uint64_t> words(static_cast<const uint64_t*>(good.data()),
-                                    static_cast<const uint64_t*>(good.data()) + good.size() / 8);
+  const std::vector<uint64_t> words(static_cast<const uint64_t *>(good.data()),
+                                    static_cast<const uint64_t *>(good.data()) + good.size() / 8);
   int accepted = 0, refused = 0;
   for (int session = 0; session < 20; session++) {
     const std::string label = "fuzz" + std::to_string(session);
@@ -905,12 +939,15 @@ TEST_F(WriterTest, CorruptedBatchesAreRefusedOrWrittenCorrectly) {
     Open(&opt);
     for (int i = 0; i < 100; i++) {
       std::vector<uint64_t> copy = words;
-      auto* bytes = reinterpret_cast<uint8_t*>(copy.data());
+      auto *bytes = reinterpret_cast<uint8_t *>(copy.data());
       const int flips = 1 + static_cast<int>(rng() % 3);
-      for (int k = 0; k < flips; k++) bytes[rng() % (copy.size() * 8)] ^= static_cast<uint8_t>(1u << (rng() % 8));
-      const size_t len = (rng() % 4 == 0) ? (rng() % (copy.size() * 8)) & ~size_t{7} : copy.size() * 8;
+      for (int k = 0; k < flips; k++)
+        bytes[rng() % (copy.size() * 8)] ^= static_cast<uint8_t>(1u << (rng() % 8));
+      const size_t len =
+          (rng() % 4 == 0) ? (rng() % (copy.size() * 8)) & ~size_t{7} : copy.size() * 8;
       atf_writer_status st = atf_writer_write(w_, copy.data(), len);
-      ASSERT_TRUE(st == ATF_WRITER_OK || st == ATF_WRITER_E_BAD_RECORD || st == ATF_WRITER_E_STATE) << atf_writer_strerror(st);
+      ASSERT_TRUE(st == ATF_WRITER_OK || st == ATF_WRITER_E_BAD_RECORD || st == ATF_WRITER_E_STATE)
+          << atf_writer_strerror(st);
       (st == ATF_WRITER_OK ? accepted : refused)++;
     }
     ASSERT_EQ(atf_writer_finalize(w_, 0), ATF_WRITER_OK);

@@ -12,7 +12,9 @@ atf_addr_cache *shim_new(size_t expected) {
   return c;
 }
 uint32_t shim_find(atf_addr_cache *c, uint64_t addr) { return atf_addr_cache_find(c, addr); }
-int shim_put(atf_addr_cache *c, uint64_t addr, uint32_t id) { return atf_addr_cache_put(c, addr, id); }
+int shim_put(atf_addr_cache *c, uint64_t addr, uint32_t id) {
+  return atf_addr_cache_put(c, addr, id);
+}
 size_t shim_invalidate(atf_addr_cache *c, uint64_t lo, uint64_t hi) {
   return atf_addr_cache_invalidate(c, lo, hi);
 }

@@ -10,12 +10,12 @@
 
 extern "C" {
 struct atf_addr_cache;
-atf_addr_cache* shim_new(size_t expected);
-uint32_t shim_find(atf_addr_cache* c, uint64_t addr);
-int shim_put(atf_addr_cache* c, uint64_t addr, uint32_t id);
-size_t shim_invalidate(atf_addr_cache* c, uint64_t lo, uint64_t hi);
-size_t shim_retired(const atf_addr_cache* c);
-void shim_free(atf_addr_cache* c);
+atf_addr_cache *shim_new(size_t expected);
+uint32_t shim_find(atf_addr_cache *c, uint64_t addr);
+int shim_put(atf_addr_cache *c, uint64_t addr, uint32_t id);
+size_t shim_invalidate(atf_addr_cache *c, uint64_t lo, uint64_t hi);
+size_t shim_retired(const atf_addr_cache *c);
+void shim_free(atf_addr_cache *c);
 }
 
 namespace {
@@ -23,14 +23,16 @@ namespace {
 uint32_t IdFor(uint64_t addr) { return static_cast<uint32_t>((addr >> 4) * 7 + 1); }
 
 TEST(AddrCache, FindPutGrowInvalidate) {
-  atf_addr_cache* c = shim_new(16);
+  atf_addr_cache *c = shim_new(16);
   ASSERT_NE(c, nullptr);
   EXPECT_EQ(shim_find(c, 0x1000), 0u);
   // Addresses 16 bytes apart, as functions often are: far more than the first table holds.
   const uint64_t n = 100000;
-  for (uint64_t i = 1; i <= n; ++i) ASSERT_EQ(shim_put(c, 0x400000 + 16 * i, IdFor(0x400000 + 16 * i)), 0);
+  for (uint64_t i = 1; i <= n; ++i)
+    ASSERT_EQ(shim_put(c, 0x400000 + 16 * i, IdFor(0x400000 + 16 * i)), 0);
   EXPECT_GT(shim_retired(c), 0u);  // it grew
-  for (uint64_t i = 1; i <= n; ++i) ASSERT_EQ(shim_find(c, 0x400000 + 16 * i), IdFor(0x400000 + 16 * i));
+  for (uint64_t i = 1; i <= n; ++i)
+    ASSERT_EQ(shim_find(c, 0x400000 + 16 * i), IdFor(0x400000 + 16 * i));
   EXPECT_EQ(shim_find(c, 0x400008), 0u);
   // Overwrite keeps one entry.
   ASSERT_EQ(shim_put(c, 0x400010, 99), 0);
@@ -50,7 +52,7 @@ TEST(AddrCache, FindPutGrowInvalidate) {
 }
 
 TEST(AddrCache, ReadersNeverSeeAWrongIdWhileTheWriterGrowsTheTable) {
-  atf_addr_cache* c = shim_new(1);
+  atf_addr_cache *c = shim_new(1);
   ASSERT_NE(c, nullptr);
   const uint64_t n = 200000;
   std::atomic<uint64_t> published{0};
@@ -75,7 +77,7 @@ TEST(AddrCache, ReadersNeverSeeAWrongIdWhileTheWriterGrowsTheTable) {
     ASSERT_EQ(shim_put(c, 0x10000 + 32 * i, IdFor(0x10000 + 32 * i)), 0);
     published.store(i, std::memory_order_release);
   }
-  for (auto& t : readers) t.join();
+  for (auto &t : readers) t.join();
   EXPECT_FALSE(bad.load());
   shim_free(c);
 }

@@ -28,8 +28,10 @@ ATF_NOINSTR static int parse_size(const char *v, uint64_t *out) {
     n = n * 10 + (uint64_t)(*v - '0');
   }
   uint64_t mult = 1;
-  if (*v == 'k' || *v == 'K') mult = 1024, v++;
-  else if (*v == 'm' || *v == 'M') mult = 1024 * 1024, v++;
+  if (*v == 'k' || *v == 'K')
+    mult = 1024, v++;
+  else if (*v == 'm' || *v == 'M')
+    mult = 1024 * 1024, v++;
   if (*v != '\0' || n > UINT64_MAX / mult) return -1;
   *out = n * mult;
   return 0;
@@ -65,8 +67,10 @@ ATF_NOINSTR static int read_bool(atf_getenv_fn env, const char *name, int *out, 
 ATF_NOINSTR static int read_numbers(atf_getenv_fn env, atf_instrument_config *c, char *err,
                                     size_t len) {
   uint64_t ring = c->ring_bytes, stack = c->stack_bytes, threads = c->max_threads;
-  if (read_int(env, "ATF_RING_BYTES", 1024, 1u << 30, "expected a power of two from 1024 to 1G "
-               "(K and M suffixes allowed)", &ring, err, len) != 0) {
+  if (read_int(env, "ATF_RING_BYTES", 1024, 1u << 30,
+               "expected a power of two from 1024 to 1G "
+               "(K and M suffixes allowed)",
+               &ring, err, len) != 0) {
     return -1;
   }
   if ((ring & (ring - 1)) != 0) {

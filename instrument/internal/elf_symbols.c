@@ -32,13 +32,20 @@ typedef struct file {
 
 ATF_NOINSTR const char *atf_elf_strerror(atf_elf_status status) {
   switch (status) {
-    case ATF_ELF_OK: return "ok";
-    case ATF_ELF_IO: return "cannot read the file";
-    case ATF_ELF_FORMAT: return "not a 64-bit ELF file of this machine's byte order";
-    case ATF_ELF_NO_MEMORY: return "out of memory";
-    case ATF_ELF_MISMATCH: return "the file is not the mapped object (program headers differ)";
-    case ATF_ELF_TOO_LARGE: return "symbol table too large";
-    case ATF_ELF_NO_SYMBOLS: return "no symbol table";
+    case ATF_ELF_OK:
+      return "ok";
+    case ATF_ELF_IO:
+      return "cannot read the file";
+    case ATF_ELF_FORMAT:
+      return "not a 64-bit ELF file of this machine's byte order";
+    case ATF_ELF_NO_MEMORY:
+      return "out of memory";
+    case ATF_ELF_MISMATCH:
+      return "the file is not the mapped object (program headers differ)";
+    case ATF_ELF_TOO_LARGE:
+      return "symbol table too large";
+    case ATF_ELF_NO_SYMBOLS:
+      return "no symbol table";
   }
   return "unknown status";
 }
@@ -119,10 +126,14 @@ ATF_NOINSTR static int candidate_cmp(const void *pa, const void *pb) {
 
 ATF_NOINSTR static int binding_rank(unsigned bind) {
   switch (bind) {
-    case STB_GLOBAL: return 3;
-    case STB_GNU_UNIQUE: return 3;
-    case STB_WEAK: return 2;
-    default: return 1;
+    case STB_GLOBAL:
+      return 3;
+    case STB_GNU_UNIQUE:
+      return 3;
+    case STB_WEAK:
+      return 2;
+    default:
+      return 1;
   }
 }
 
@@ -213,8 +224,8 @@ ATF_NOINSTR static atf_elf_status load_tables(const file *f, const Elf64_Shdr *s
   atf_elf_status st = read_section(f, table, &syms);
   if (st == ATF_ELF_OK) st = read_section(f, &sh[table->sh_link], &strtab);
   if (st == ATF_ELF_OK) {
-    st = collect(syms, table->sh_size / sizeof(Elf64_Sym), strtab, sh[table->sh_link].sh_size,
-                 bias, &c, &n, s);
+    st = collect(syms, table->sh_size / sizeof(Elf64_Sym), strtab, sh[table->sh_link].sh_size, bias,
+                 &c, &n, s);
   }
   if (st == ATF_ELF_OK) st = select_names(c, n, strtab, s);
   free(c);

@@ -28,8 +28,8 @@ extern "C" {
 
 typedef enum atf_elf_status {
   ATF_ELF_OK = 0,
-  ATF_ELF_IO = 1,        /* open/pread/fstat failed */
-  ATF_ELF_FORMAT = 2,    /* not a 64-bit ELF file of the host's byte order, or inconsistent */
+  ATF_ELF_IO = 1,     /* open/pread/fstat failed */
+  ATF_ELF_FORMAT = 2, /* not a 64-bit ELF file of the host's byte order, or inconsistent */
   ATF_ELF_NO_MEMORY = 3,
   ATF_ELF_MISMATCH = 4,  /* the file's PT_LOAD headers differ from the mapped object's */
   ATF_ELF_TOO_LARGE = 5, /* a table above the caps */
@@ -39,18 +39,19 @@ typedef enum atf_elf_status {
 const char *atf_elf_strerror(atf_elf_status status);
 
 typedef struct atf_elf_func {
-  uint64_t addr;  /* run-time address: load bias + st_value */
-  uint32_t name;  /* offset in atf_elf_symbols.names */
-  uint32_t size;  /* st_size, saturated */
+  uint64_t addr; /* run-time address: load bias + st_value */
+  uint32_t name; /* offset in atf_elf_symbols.names */
+  uint32_t size; /* st_size, saturated */
 } atf_elf_func;
 
 typedef struct atf_elf_symbols {
   atf_elf_func *funcs; /* sorted by addr, addresses unique */
   size_t count;
-  char *names;         /* NUL-terminated names, end to end */
+  char *names; /* NUL-terminated names, end to end */
   size_t names_len;
   int from_symtab;     /* 1: .symtab, 0: .dynsym */
-  int references_hook; /* the table names __cyg_profile_func_enter (undefined: the object calls it) */
+  int references_hook; /* the table names __cyg_profile_func_enter (undefined: the object calls it)
+                        */
   int defines_hook;    /* ... and defines it (the static variant's executable, or our .so) */
 } atf_elf_symbols;
 
@@ -60,8 +61,8 @@ typedef struct atf_elf_symbols {
  * ATF_ELF_MISMATCH. Among symbols at one address the name kept is the first of: GLOBAL, then
  * WEAK, then LOCAL binding; then the shorter name; then the smaller in byte order. On error `out`
  * is left empty. */
-atf_elf_status atf_elf_load(const char *path, uint64_t bias, const Elf64_Phdr *phdrs,
-                            size_t phnum, atf_elf_symbols *out);
+atf_elf_status atf_elf_load(const char *path, uint64_t bias, const Elf64_Phdr *phdrs, size_t phnum,
+                            atf_elf_symbols *out);
 
 /* The name of the function whose entry is exactly `addr`, or NULL. */
 const char *atf_elf_find(const atf_elf_symbols *s, uint64_t addr);

@@ -7,8 +7,9 @@
 
 #include "instrument/internal/compiler.h"
 
-#define MAX_NEW 256   /* objects noted per dl_iterate_phdr pass (more: the next refresh gets them) */
-#define MAX_PHDRS 64  /* program headers kept for the file check (objects have ~10) */
+/* Objects noted per dl_iterate_phdr pass (more: the next refresh gets them). */
+#define MAX_NEW 256
+#define MAX_PHDRS 64 /* program headers kept for the file check (objects have ~10) */
 
 /* A new object as the loader listed it, copied: another thread may dlclose it before we read
  * its file. */
@@ -28,7 +29,8 @@ typedef struct scan {
   int no_memory;
 } scan;
 
-ATF_NOINSTR static int same_object(const atf_object *o, uint64_t bias, uint64_t lo, const char *name) {
+ATF_NOINSTR static int same_object(const atf_object *o, uint64_t bias, uint64_t lo,
+                                   const char *name) {
   return o->bias == bias && o->lo == lo && strcmp(o->path, name) == 0;
 }
 
@@ -104,8 +106,8 @@ ATF_NOINSTR static int add(atf_objects *s, const seen_object *f) {
   o->is_main = f->is_main;
   o->seen = 1;
   const char *file = f->is_main ? "/proc/self/exe" : f->name;
-  o->status = f->phdr == NULL ? ATF_ELF_FORMAT
-                              : atf_elf_load(file, f->bias, f->phdr, f->phnum, &o->syms);
+  o->status =
+      f->phdr == NULL ? ATF_ELF_FORMAT : atf_elf_load(file, f->bias, f->phdr, f->phnum, &o->syms);
   s->n++;
   return 0;
 }

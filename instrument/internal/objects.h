@@ -3,8 +3,9 @@
  *
  * atf_objects_refresh() compares the loader's list (dl_iterate_phdr) with the objects known: new
  * ones are added and their symbols read (elf_symbols.h; the executable through /proc/self/exe),
- * vanished ones (dlclose) are reported to a callback and forgotten. Not thread-safe and not async-signal-safe: the
- * caller holds its lock and is not in a signal handler (the loader's lock and malloc are used).
+ * vanished ones (dlclose) are reported to a callback and forgotten. Not thread-safe and not
+ * async-signal-safe: the caller holds its lock and is not in a signal handler (the loader's lock
+ * and malloc are used).
  */
 #ifndef ATF_INSTRUMENT_INTERNAL_OBJECTS_H_
 #define ATF_INSTRUMENT_INTERNAL_OBJECTS_H_
@@ -19,13 +20,13 @@ extern "C" {
 #endif
 
 typedef struct atf_object {
-  uint64_t bias;        /* dlpi_addr */
-  uint64_t lo, hi;      /* span of its PT_LOAD segments, run-time addresses */
-  char *path;           /* "" for the executable */
-  int is_main;          /* the executable */
+  uint64_t bias;         /* dlpi_addr */
+  uint64_t lo, hi;       /* span of its PT_LOAD segments, run-time addresses */
+  char *path;            /* "" for the executable */
+  int is_main;           /* the executable */
   atf_elf_status status; /* of reading its symbols */
   atf_elf_symbols syms;
-  int seen;             /* refresh bookkeeping */
+  int seen; /* refresh bookkeeping */
 } atf_object;
 
 typedef struct atf_objects {

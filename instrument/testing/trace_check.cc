@@ -9,17 +9,17 @@
 
 namespace atf_test {
 
-ToolResult RunTraced(const std::string& root, const std::string& env, const std::string& command) {
+ToolResult RunTraced(const std::string &root, const std::string &env, const std::string &command) {
   RunTool("rm -rf '" + root + "' && mkdir -p '" + root + "'");
   // A group, so that a redirection inside `command` is not overridden by RunTool's own.
   return RunTool("{ ATF_OUTPUT_ROOT='" + root + "' " + env + " " + command + "; }");
 }
 
-static std::vector<std::string> Children(const std::string& dir, const std::string& prefix) {
+static std::vector<std::string> Children(const std::string &dir, const std::string &prefix) {
   std::vector<std::string> out;
-  DIR* d = opendir(dir.c_str());
+  DIR *d = opendir(dir.c_str());
   if (d == nullptr) return out;
-  while (dirent* e = readdir(d)) {
+  while (dirent *e = readdir(d)) {
     const std::string name = e->d_name;
     if (name.compare(0, prefix.size(), prefix) == 0) out.push_back(dir + "/" + name);
   }
@@ -28,17 +28,17 @@ static std::vector<std::string> Children(const std::string& dir, const std::stri
   return out;
 }
 
-std::vector<std::string> SessionDirs(const std::string& root) {
+std::vector<std::string> SessionDirs(const std::string &root) {
   std::vector<std::string> out;
-  for (const auto& s : Children(root, "session_")) {
-    for (const auto& p : Children(s, "pid_")) out.push_back(p);
+  for (const auto &s : Children(root, "session_")) {
+    for (const auto &p : Children(s, "pid_")) out.push_back(p);
   }
   return out;
 }
 
-bool ReadSession(const std::string& dir, std::vector<atf::v4::Event>* events, std::string* error) {
+bool ReadSession(const std::string &dir, std::vector<atf::v4::Event> *events, std::string *error) {
   const std::string data = ReadFile(dir + "/events.bin");
-  google::protobuf::io::CodedInputStream in(reinterpret_cast<const uint8_t*>(data.data()),
+  google::protobuf::io::CodedInputStream in(reinterpret_cast<const uint8_t *>(data.data()),
                                             static_cast<int>(data.size()));
   in.SetTotalBytesLimit(INT32_MAX);
   while (in.CurrentPosition() < static_cast<int>(data.size())) {
@@ -46,7 +46,8 @@ bool ReadSession(const std::string& dir, std::vector<atf::v4::Event>* events, st
     uint32_t len = 0;
     std::string body;
     atf::v4::Event e;
-    if (!in.ReadVarint32(&len) || !in.ReadString(&body, static_cast<int>(len)) || !e.ParseFromString(body)) {
+    if (!in.ReadVarint32(&len) || !in.ReadString(&body, static_cast<int>(len)) ||
+        !e.ParseFromString(body)) {
       *error = "unreadable record at offset " + std::to_string(at) + " of " + dir + "/events.bin";
       return false;
     }
@@ -55,17 +56,17 @@ bool ReadSession(const std::string& dir, std::vector<atf::v4::Event>* events, st
   return true;
 }
 
-const std::string& SymbolOf(const atf::v4::Event& e) {
+const std::string &SymbolOf(const atf::v4::Event &e) {
   static const std::string empty;
   if (e.has_function_call()) return e.function_call().symbol();
   if (e.has_function_return()) return e.function_return().symbol();
   return empty;
 }
 
-Structure CheckStructure(const std::vector<atf::v4::Event>& events) {
+Structure CheckStructure(const std::vector<atf::v4::Event> &events) {
   Structure s;
-  std::map<int32_t, std::vector<const atf::v4::Event*>> stacks;
-  for (const auto& e : events) {
+  std::map<int32_t, std::vector<const atf::v4::Event *>> stacks;
+  for (const auto &e : events) {
     const int32_t tid = e.thread_id();
     if (e.has_function_call()) {
       s.calls++;
@@ -76,27 +77,28 @@ Structure CheckStructure(const std::vector<atf::v4::Event>& events) {
       s.returns++;
       s.returns_by_thread[tid]++;
       s.returns_by_symbol[e.function_return().symbol()]++;
-      auto& st = stacks[tid];
-      const auto& r = e.function_return();
+      auto &st = stacks[tid];
+      const auto &r = e.function_return();
       if (st.empty() || st.back()->function_call().address() != r.address() ||
           st.back()->function_call().symbol() != r.symbol()) {
         if (s.first_error.empty()) {
-          s.first_error = "thread " + std::to_string(tid) + " event " + std::to_string(e.event_id()) +
-                          ": return from " + r.symbol() + " does not close the innermost open call (" +
-                          (st.empty() ? std::string("none") : st.back()->function_call().symbol()) + ")";
+          s.first_error =
+              "thread " + std::to_string(tid) + " event " + std::to_string(e.event_id()) +
+              ": return from " + r.symbol() + " does not close the innermost open call (" +
+              (st.empty() ? std::string("none") : st.back()->function_call().symbol()) + ")";
         }
         continue;
       }
       st.pop_back();
     }
   }
-  for (const auto& [tid, st] : stacks) {
+  for (const auto &[tid, st] : stacks) {
     if (!st.empty()) s.open_at_end[tid] = st.size();
   }
   return s;
 }
 
-std::map<std::string, uint64_t> ReportCalls(const std::string& report_text) {
+std::map<std::string, uint64_t> ReportCalls(const std::string &report_text) {
   std::map<std::string, uint64_t> out;
   std::istringstream in(report_text);
   std::string line;

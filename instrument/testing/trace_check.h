@@ -16,16 +16,16 @@ namespace atf_test {
 
 // Runs `command` (one simple shell command, redirections allowed) with ATF_OUTPUT_ROOT=`root`
 // (created fresh) and the extra environment assignments in `env` ("NAME=value NAME2=value").
-ToolResult RunTraced(const std::string& root, const std::string& env, const std::string& command);
+ToolResult RunTraced(const std::string &root, const std::string &env, const std::string &command);
 
 // Every <root>/session_*/pid_* directory, sorted.
-std::vector<std::string> SessionDirs(const std::string& root);
+std::vector<std::string> SessionDirs(const std::string &root);
 
 // Reads <dir>/events.bin; false (and why) when it does not parse completely.
-bool ReadSession(const std::string& dir, std::vector<atf::v4::Event>* events, std::string* error);
+bool ReadSession(const std::string &dir, std::vector<atf::v4::Event> *events, std::string *error);
 
 // Symbol of a FunctionCall or FunctionReturn event, "" otherwise.
-const std::string& SymbolOf(const atf::v4::Event& e);
+const std::string &SymbolOf(const atf::v4::Event &e);
 
 struct Structure {
   std::map<int32_t, uint64_t> calls_by_thread, returns_by_thread;
@@ -37,11 +37,11 @@ struct Structure {
 };
 
 // Walks the events per thread with a stack of open calls.
-Structure CheckStructure(const std::vector<atf::v4::Event>& events);
+Structure CheckStructure(const std::vector<atf::v4::Event> &events);
 
 // atf-dump --format=report output: function name -> calls column (rows with calls only; a row of
 // returns without calls has 0).
-std::map<std::string, uint64_t> ReportCalls(const std::string& report_text);
+std::map<std::string, uint64_t> ReportCalls(const std::string &report_text);
 
 }  // namespace atf_test
 

@@ -79,7 +79,8 @@ __attribute__((noinline)) static void *exiting_worker(void *arg) {
 
 static int threads_return(void) {
   pthread_t t[4];
-  for (int i = 0; i < 4; i++) pthread_create(&t[i], NULL, joined_worker, (void *)(intptr_t)(1000 + i));
+  for (int i = 0; i < 4; i++)
+    pthread_create(&t[i], NULL, joined_worker, (void *)(intptr_t)(1000 + i));
   for (int i = 0; i < 4; i++) pthread_join(t[i], NULL);
   outer(10);
   return 5;
@@ -121,7 +122,9 @@ static int fork_mode(void) {
 static atomic_int g_handled, g_on_altstack;
 static char g_alt[64 * 1024];
 
-__attribute__((noinline)) static uint64_t handler_helper(int signo) { return inner_leaf((uint64_t)signo); }
+__attribute__((noinline)) static uint64_t handler_helper(int signo) {
+  return inner_leaf((uint64_t)signo);
+}
 
 static void on_signal(int signo) {
   char here;
@@ -198,7 +201,8 @@ static int atexit_mode(void) {
 /* ---- dlopen -------------------------------------------------------------------------------- */
 
 static int use_library(const char *path, const char *label, int unwrapped) {
-  void *h = unwrapped ? dlmopen(LM_ID_BASE, path, RTLD_NOW | RTLD_LOCAL) : dlopen(path, RTLD_NOW | RTLD_LOCAL);
+  void *h = unwrapped ? dlmopen(LM_ID_BASE, path, RTLD_NOW | RTLD_LOCAL)
+                      : dlopen(path, RTLD_NOW | RTLD_LOCAL);
   if (h == NULL) {
     fprintf(stderr, "dlopen %s: %s\n", path, dlerror());
     return 1;

@@ -71,15 +71,15 @@ const char *atf_tracer_strerror(atf_tracer_status status);
 
 /* What a traced thread does when its ring is full (atf_tracer_options.overflow). */
 typedef enum atf_tracer_overflow {
-  ATF_TRACER_OVERFLOW_DROP = 0,  /* drop the event and count it; never waits (the default) */
-  ATF_TRACER_OVERFLOW_BLOCK = 1  /* wait for the drain to make room: nothing is dropped for lack
-                                    of room (a bounded spin, then yielding). Signal handlers still
-                                    drop: they must never wait. */
+  ATF_TRACER_OVERFLOW_DROP = 0, /* drop the event and count it; never waits (the default) */
+  ATF_TRACER_OVERFLOW_BLOCK = 1 /* wait for the drain to make room: nothing is dropped for lack
+                                   of room (a bounded spin, then yielding). Signal handlers still
+                                   drop: they must never wait. */
 } atf_tracer_overflow;
 
-/* Where timestamps come from (atf_tracer_options.clock). Either way a timestamp is CLOCK_REALTIME at
- * session start plus the time elapsed since at CLOCK_MONOTONIC's rate (a wall-clock step during the
- * session moves nothing); the manifest's "clock" key names the source ("tsc", "cntvct",
+/* Where timestamps come from (atf_tracer_options.clock). Either way a timestamp is CLOCK_REALTIME
+ * at session start plus the time elapsed since at CLOCK_MONOTONIC's rate (a wall-clock step during
+ * the session moves nothing); the manifest's "clock" key names the source ("tsc", "cntvct",
  * "monotonic"). */
 typedef enum atf_tracer_clock {
   ATF_TRACER_CLOCK_AUTO = 0,     /* the CPU's invariant counter where there is one (x86_64 TSC,
@@ -92,27 +92,27 @@ typedef enum atf_tracer_clock {
 #define ATF_TRACER_MAX_THREADS_LIMIT 4096u
 
 typedef struct atf_tracer_options {
-  atf_writer_options writer;  /* output_root is required; see atf/writer.h. Defaults as there,
-                                 except writer.io_thread = 1: the drain thread encodes while the
-                                 writer's I/O thread does write(2) (set 0 for one thread only) */
-  uint32_t ring_bytes;        /* per thread; a power of two >= 1024; default 256 KiB */
-  uint32_t max_threads;       /* concurrent traced threads; default 1024 */
-  uint32_t max_stack_bytes;   /* stack snapshot cap; default 256 (also sets writer's) */
-  uint64_t idle_sleep_ns;     /* drain worker's sleep when the rings are empty; default 1 ms */
-  uint64_t flush_interval_ns; /* the drain writes out what it took this often when it wrote
-                                 (write(2), no fsync: a crash of the traced process then loses at
-                                 most this interval's events and what the rings hold); default
-                                 100 ms, 0 = never. Durable (fsync'ed) events come from
-                                 atf_tracer_flush() and stop only */
+  atf_writer_options writer;    /* output_root is required; see atf/writer.h. Defaults as there,
+                                   except writer.io_thread = 1: the drain thread encodes while the
+                                   writer's I/O thread does write(2) (set 0 for one thread only) */
+  uint32_t ring_bytes;          /* per thread; a power of two >= 1024; default 256 KiB */
+  uint32_t max_threads;         /* concurrent traced threads; default 1024 */
+  uint32_t max_stack_bytes;     /* stack snapshot cap; default 256 (also sets writer's) */
+  uint64_t idle_sleep_ns;       /* drain worker's sleep when the rings are empty; default 1 ms */
+  uint64_t flush_interval_ns;   /* the drain writes out what it took this often when it wrote
+                                   (write(2), no fsync: a crash of the traced process then loses at
+                                   most this interval's events and what the rings hold); default
+                                   100 ms, 0 = never. Durable (fsync'ed) events come from
+                                   atf_tracer_flush() and stop only */
   atf_tracer_overflow overflow; /* full ring: drop (default) or block; see the enum */
   atf_tracer_clock clock;       /* timestamp source; see the enum */
-  int drain_nice;             /* Linux: nice value asked for the drain thread (default 0 = as
-                                 the process). When traced threads outnumber the cores, a drain
-                                 that gets only its fair share falls behind and rings fill; e.g.
-                                 -10 lets it keep up. The writer's I/O thread asks for the same
-                                 (the drain waits on it at each full buffer). Negative values
-                                 need CAP_SYS_NICE or RLIMIT_NICE; if refused, the threads keep
-                                 the default. */
+  int drain_nice;               /* Linux: nice value asked for the drain thread (default 0 = as
+                                   the process). When traced threads outnumber the cores, a drain
+                                   that gets only its fair share falls behind and rings fill; e.g.
+                                   -10 lets it keep up. The writer's I/O thread asks for the same
+                                   (the drain waits on it at each full buffer). Negative values
+                                   need CAP_SYS_NICE or RLIMIT_NICE; if refused, the threads keep
+                                   the default. */
 } atf_tracer_options;
 
 /* Per thread lifetime (a reused OS thread id appears once per lifetime). */
@@ -121,20 +121,20 @@ typedef struct atf_tracer_options {
 typedef struct atf_tracer_stats {
   /* Events passed to atf_tracer_record_*; produced == written + dropped + lost. */
   uint64_t produced;
-  uint64_t written;        /* accepted by the writer */
-  uint64_t dropped;        /* full ring, nested signal, no free slot, too big */
-  uint64_t dropped_no_slot; /* of dropped: every slot was in use (reported as thread 0) */
-  uint64_t dropped_unmatched; /* of dropped: returns whose call this session did not record
-                                 (entered before the session or before the thread had a slot) */
-  uint64_t lost;           /* drained after the writer had failed */
-  uint64_t threads;        /* thread lifetimes that recorded at least one event */
-  uint64_t file_events;    /* events in events.bin, incl. TraceStart and TraceEnd */
-  uint64_t file_bytes;     /* size of events.bin */
-  uint64_t elapsed_ns;     /* start to stop */
-  uint64_t drain_cpu_ns;   /* CPU time the drain thread used (encoding included; not the
-                              writer's I/O thread) */
+  uint64_t written;                /* accepted by the writer */
+  uint64_t dropped;                /* full ring, nested signal, no free slot, too big */
+  uint64_t dropped_no_slot;        /* of dropped: every slot was in use (reported as thread 0) */
+  uint64_t dropped_unmatched;      /* of dropped: returns whose call this session did not record
+                                      (entered before the session or before the thread had a slot) */
+  uint64_t lost;                   /* drained after the writer had failed */
+  uint64_t threads;                /* thread lifetimes that recorded at least one event */
+  uint64_t file_events;            /* events in events.bin, incl. TraceStart and TraceEnd */
+  uint64_t file_bytes;             /* size of events.bin */
+  uint64_t elapsed_ns;             /* start to stop */
+  uint64_t drain_cpu_ns;           /* CPU time the drain thread used (encoding included; not the
+                                      writer's I/O thread) */
   atf_writer_status writer_status; /* first writer error, ATF_WRITER_OK if none */
-  const char *clock;       /* the timestamps' source: "tsc", "cntvct" or "monotonic" (static) */
+  const char *clock; /* the timestamps' source: "tsc", "cntvct" or "monotonic" (static) */
   char session_dir[4096];
   /* Optional per-thread detail: set `thread_stats` to an array of `thread_stats_cap` entries
    * before stop; stop fills up to that many and sets thread_stats_count to the total. */
@@ -164,16 +164,14 @@ atf_tracer_status atf_tracer_symbol(const char *name, uint32_t *id);
  * (x86_64: RDI RSI RDX RCX R8 R9; arm64: X0..X7), at most that many are kept; `stack` is copied
  * (at most max_stack_bytes). ATF_TRACER_E_DROPPED when dropped (and then its subtree and return
  * are dropped too), ATF_TRACER_E_STATE when no session is running. */
-atf_tracer_status atf_tracer_record_call(uint32_t symbol_id, uint64_t address,
-                                         const uint64_t *regs, unsigned nregs,
-                                         const void *stack, size_t stack_len);
+atf_tracer_status atf_tracer_record_call(uint32_t symbol_id, uint64_t address, const uint64_t *regs,
+                                         unsigned nregs, const void *stack, size_t stack_len);
 
 /* As atf_tracer_record_call, with the call site: the return address in the caller
  * (FunctionCall.call_site; 0 = none), as -finstrument-functions hands it to its hooks. */
 atf_tracer_status atf_tracer_record_call_at(uint32_t symbol_id, uint64_t address,
                                             uint64_t call_site, const uint64_t *regs,
-                                            unsigned nregs, const void *stack,
-                                            size_t stack_len);
+                                            unsigned nregs, const void *stack, size_t stack_len);
 
 /* Records a function exit; `regs` are the return registers (x86_64: RAX RDX; arm64: X0 X1). It
  * closes the innermost call of this thread recorded with atf_tracer_record_call(): calls and

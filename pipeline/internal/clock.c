@@ -45,9 +45,12 @@ atf_clock_source atf_clock_best_source(void) {
 
 const char *atf_clock_source_name(atf_clock_source source) {
   switch (source) {
-    case ATF_CLOCK_TSC: return "tsc";
-    case ATF_CLOCK_CNTVCT: return "cntvct";
-    default: return "monotonic";
+    case ATF_CLOCK_TSC:
+      return "tsc";
+    case ATF_CLOCK_CNTVCT:
+      return "cntvct";
+    default:
+      return "monotonic";
   }
 }
 
@@ -126,13 +129,13 @@ void atf_clock_anchor(void) {
   if (count <= g_anchor.cal_count) return; /* the counter went back: keep the mapping */
   g_anchor.last_anchor_mono = mono;
   const uint64_t mult = atomic_load_explicit(&m->mult, memory_order_relaxed);
-  const uint64_t at = atf_clock_map_count(count,
-                                          atomic_load_explicit(&m->base_count, memory_order_relaxed),
-                                          atomic_load_explicit(&m->base_ns, memory_order_relaxed),
-                                          mult);
+  const uint64_t at =
+      atf_clock_map_count(count, atomic_load_explicit(&m->base_count, memory_order_relaxed),
+                          atomic_load_explicit(&m->base_ns, memory_order_relaxed), mult);
   const uint64_t target = mono + atomic_load_explicit(&m->mono_offset, memory_order_relaxed);
   const int64_t ahead = (int64_t)(at - target); /* > 0: the mapping runs ahead of the target */
-  /* The rate over the whole session so far, corrected to work off `ahead` over ATF_CLOCK_SLEW_NS. */
+  /* The rate over the whole session so far, corrected to work off `ahead` over ATF_CLOCK_SLEW_NS.
+   */
   const double rate = (double)mult_of(mono - g_anchor.cal_mono, count - g_anchor.cal_count);
   double slew = -(double)ahead / (double)ATF_CLOCK_SLEW_NS;
   const double cap = ATF_CLOCK_MAX_SLEW_PPM * 1e-6;

@@ -78,7 +78,7 @@ double atf_clock_ns_per_tick(void);
  * ATF_CLOCK_ANCHOR_NS, readers touch it on every event. */
 typedef struct atf_clock_map {
   alignas(64) ATF_ATOMIC(uint32_t) seq;
-  ATF_ATOMIC(uint32_t) source;      /* atf_clock_source */
+  ATF_ATOMIC(uint32_t) source; /* atf_clock_source */
   ATF_ATOMIC(uint64_t) base_count;
   ATF_ATOMIC(uint64_t) base_ns;
   ATF_ATOMIC(uint64_t) mult;        /* ns per tick, 32.32 fixed point */

@@ -67,7 +67,8 @@ TEST(ClockTest, BestSourceTracksMonotonicTime) {
 // Readers on other threads while the mapping is re-anchored as often as it may be: a reader's
 // successive values go back at most by the slew over a preemption between reading the mapping and
 // the counter (the tracer clamps per thread): at most 500 ppm of it, so 1 ms would take a
-// 2-second preemption. The largest step back seen is printed. (ThreadSanitizer also checks the sequence lock.)
+// 2-second preemption. The largest step back seen is printed. (ThreadSanitizer also checks the
+// sequence lock.)
 TEST(ClockTest, ConcurrentReadersStayWithinTheSlew) {
   atf_clock_start(1);
   std::atomic<bool> stop{false};
@@ -79,18 +80,18 @@ TEST(ClockTest, ConcurrentReadersStayWithinTheSlew) {
       int64_t back = 0;
       while (!stop.load(std::memory_order_relaxed)) {
         const uint64_t now = atf_clock_read();
-        if (now < last && static_cast<int64_t>(last - now) > back) back = static_cast<int64_t>(last - now);
+        if (now<last &&static_cast<int64_t>(last - now)> back)
+          back = static_cast<int64_t>(last - now);
         if (now > last) last = now;
       }
       int64_t w = worst.load();
-      while (back > w && !worst.compare_exchange_weak(w, back)) {
-      }
+      while (back > w && !worst.compare_exchange_weak(w, back)) {}
     });
   }
   const uint64_t mono0 = Ns(CLOCK_MONOTONIC);
   while (Ns(CLOCK_MONOTONIC) - mono0 < 200000000u) atf_clock_anchor();
   stop.store(true);
-  for (auto& t : readers) t.join();
+  for (auto &t : readers) t.join();
   std::printf("largest step back between two reads of one thread: %lld ns\n",
               static_cast<long long>(worst.load()));
   EXPECT_LE(worst.load(), 1000000);

@@ -70,7 +70,8 @@ static uint64_t count_events(const unsigned char *p, size_t len) {
   uint64_t n = 0;
   for (size_t off = 0; len - off >= ATF_RECORD_HEADER_SIZE;) {
     const atf_ring_record *r = (const atf_ring_record *)(p + off);
-    if (r->size < ATF_RECORD_HEADER_SIZE || r->size % ATF_RECORD_ALIGN != 0 || r->size > len - off) {
+    if (r->size < ATF_RECORD_HEADER_SIZE || r->size % ATF_RECORD_ALIGN != 0 ||
+        r->size > len - off) {
       break;
     }
     n += r->kind != ATF_KIND_PAD;
@@ -79,7 +80,7 @@ static uint64_t count_events(const unsigned char *p, size_t len) {
   return n;
 }
 
-static void add(ATF_ATOMIC(uint64_t) *counter, uint64_t n) { /* drain worker only: no RMW needed */
+static void add(ATF_ATOMIC(uint64_t) * counter, uint64_t n) { /* drain worker only: no RMW needed */
   atomic_store_explicit(counter, atomic_load_explicit(counter, memory_order_relaxed) + n,
                         memory_order_relaxed);
 }
@@ -206,7 +207,8 @@ uint64_t atf_drain_pass(atf_drain *d, int retire_all) {
 static int do_flush(atf_drain *d, uint64_t now, int durable) {
   int st = d->sink_status;
   if (st == 0) {
-    st = durable || d->sink.write_out == NULL ? d->sink.flush(d->sink.ctx) : d->sink.write_out(d->sink.ctx);
+    st = durable || d->sink.write_out == NULL ? d->sink.flush(d->sink.ctx)
+                                              : d->sink.write_out(d->sink.ctx);
     if (st != 0) d->sink_status = st;
   }
   d->dirty = 0;
@@ -282,8 +284,8 @@ static void *worker(void *arg) {
     uint64_t n = atf_drain_pass(d, 0);
     atf_clock_anchor(); /* the session clock's counter mapping, every ATF_CLOCK_ANCHOR_NS */
     uint64_t now = mono_ns();
-    int interval_due = d->flush_interval_ns != 0 && d->dirty &&
-                       now - d->last_flush_ns >= d->flush_interval_ns;
+    int interval_due =
+        d->flush_interval_ns != 0 && d->dirty && now - d->last_flush_ns >= d->flush_interval_ns;
     int flushed = 0, flush_st = 0;
     if (want_flush > d->flush_done || interval_due) {
       flush_st = do_flush(d, now, want_flush > d->flush_done);

@@ -1,12 +1,12 @@
 /* internal/drain.h: the drain worker, which moves records from the registry's rings to a sink.
  *
  * The sink is a small function table (the tracer plugs in atf_writer_append / _flush /
- * _record_drops / _write_out; tests plug in a fake), so the worker is tested without files. One pass visits
- * slots[0, high_water): for each ACTIVE or EXITING slot it peeks the committed bytes (at most two
- * spans, PADs included), hands each span to sink.write in one call, and releases the bytes. An
- * EXITING slot is drained to the end, its drops are reported with sink.record_drops, and it is
- * freed for reuse. After the first sink error the worker keeps consuming (producers must never
- * stall) and counts what it could not write as lost.
+ * _record_drops / _write_out; tests plug in a fake), so the worker is tested without files. One
+ * pass visits slots[0, high_water): for each ACTIVE or EXITING slot it peeks the committed bytes
+ * (at most two spans, PADs included), hands each span to sink.write in one call, and releases the
+ * bytes. An EXITING slot is drained to the end, its drops are reported with sink.record_drops, and
+ * it is freed for reuse. After the first sink error the worker keeps consuming (producers must
+ * never stall) and counts what it could not write as lost.
  *
  * Threads: the worker thread drives the sink; atf_drain_flush() may be called from any thread.
  * After atf_drain_stop() the caller may drive the sink itself (atf_drain_pass(d, 1)).
@@ -31,14 +31,15 @@ typedef struct atf_drain_sink {
    * accepted, else an error; in both cases *events = the events (non-PAD records) of the batch the
    * sink kept (all of them on 0; a prefix on error, e.g. up to a size limit). */
   int (*write)(void *ctx, const void *records, size_t bytes, uint64_t *events);
-  int (*flush)(void *ctx);                                    /* 0 = durable */
+  int (*flush)(void *ctx); /* 0 = durable */
   int (*record_drops)(void *ctx, int32_t thread_id, uint64_t count);
   /* The periodic flush (flush_interval_ns): 0 = every record taken is in the file, written, not
    * necessarily durable; it must not wait for the disk. NULL: flush is used. */
   int (*write_out)(void *ctx);
 } atf_drain_sink;
 
-/* One thread lifetime's accounting: the tracer's public struct, filled here and handed out as is. */
+/* One thread lifetime's accounting: the tracer's public struct, filled here and handed out as is.
+ */
 typedef atf_tracer_thread_stats atf_drain_thread_stats;
 
 typedef struct atf_drain {
@@ -64,11 +65,11 @@ typedef struct atf_drain {
   int stop_requested;
 
   /* Worker-owned (or the caller's after atf_drain_stop). */
-  int sink_status;     /* first sink error, 0 = none */
-  int dirty;           /* written since the last flush */
+  int sink_status; /* first sink error, 0 = none */
+  int dirty;       /* written since the last flush */
   uint64_t last_flush_ns;
   uint64_t passes;
-  uint64_t cpu_ns;     /* CPU time the worker thread used, set when it exits (Linux) */
+  uint64_t cpu_ns; /* CPU time the worker thread used, set when it exits (Linux) */
   atf_drain_thread_stats *threads;
   size_t nthreads, threads_cap;
   uint64_t threads_untracked; /* thread stats lost to allocation failure */

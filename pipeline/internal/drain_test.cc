@@ -25,15 +25,15 @@ struct FakeSink {
   int fail_after_writes = -1;  // -1: never fail
 
   // Like the writer: skips PADs, reports the events it kept.
-  static int Write(void* ctx, const void* records, size_t bytes, uint64_t* events) {
-    auto* f = static_cast<FakeSink*>(ctx);
+  static int Write(void *ctx, const void *records, size_t bytes, uint64_t *events) {
+    auto *f = static_cast<FakeSink *>(ctx);
     std::lock_guard<std::mutex> lock(f->mu);
     *events = 0;
     if (f->fail_after_writes >= 0 && f->writes >= static_cast<uint64_t>(f->fail_after_writes)) {
       return 4;
     }
     f->writes++;
-    const auto* p = static_cast<const unsigned char*>(records);
+    const auto *p = static_cast<const unsigned char *>(records);
     for (size_t off = 0; off < bytes;) {
       atf_ring_record r;
       std::memcpy(&r, p + off, sizeof r);
@@ -48,20 +48,20 @@ struct FakeSink {
     }
     return 0;
   }
-  static int Flush(void* ctx) {
-    auto* f = static_cast<FakeSink*>(ctx);
+  static int Flush(void *ctx) {
+    auto *f = static_cast<FakeSink *>(ctx);
     std::lock_guard<std::mutex> lock(f->mu);
     f->flushes++;
     return 0;
   }
-  static int WriteOut(void* ctx) {
-    auto* f = static_cast<FakeSink*>(ctx);
+  static int WriteOut(void *ctx) {
+    auto *f = static_cast<FakeSink *>(ctx);
     std::lock_guard<std::mutex> lock(f->mu);
     f->write_outs++;
     return 0;
   }
-  static int Drops(void* ctx, int32_t tid, uint64_t n) {
-    auto* f = static_cast<FakeSink*>(ctx);
+  static int Drops(void *ctx, int32_t tid, uint64_t n) {
+    auto *f = static_cast<FakeSink *>(ctx);
     std::lock_guard<std::mutex> lock(f->mu);
     f->drops[tid] += n;
     return 0;
@@ -89,12 +89,12 @@ struct Fixture {
 };
 
 // One producer: claims a slot, records `n` events (address = sequence number), exits.
-void Produce(atf_registry* reg, int32_t tid, uint64_t n, size_t size) {
-  atf_slot* s = atf_registry_claim(reg, tid);
+void Produce(atf_registry *reg, int32_t tid, uint64_t n, size_t size) {
+  atf_slot *s = atf_registry_claim(reg, tid);
   ASSERT_NE(s, nullptr);
   for (uint64_t seq = 0; seq < n; seq++) {
     atomic_fetch_add(&s->produced, 1u);
-    auto* p = static_cast<unsigned char*>(atf_ring_reserve(&s->ring, size));
+    auto *p = static_cast<unsigned char *>(atf_ring_reserve(&s->ring, size));
     if (p == nullptr) {
       atomic_fetch_add(&s->dropped, 1u);
       continue;
@@ -111,7 +111,7 @@ void Produce(atf_registry* reg, int32_t tid, uint64_t n, size_t size) {
   atf_registry_mark_exiting(s);
 }
 
-void ExpectIncreasing(const std::vector<uint64_t>& v) {
+void ExpectIncreasing(const std::vector<uint64_t> &v) {
   for (size_t i = 1; i < v.size(); i++) ASSERT_LT(v[i - 1], v[i]) << "at " << i;
 }
 
@@ -122,13 +122,13 @@ TEST(DrainTest, EveryRecordOnceInOrderAndSlotsFreed) {
   for (int i = 0; i < 8; i++) {
     threads.emplace_back(Produce, &f.reg, 1000 + i, 100000, 40 + 8 * (i % 5));
   }
-  for (auto& t : threads) t.join();
+  for (auto &t : threads) t.join();
   atf_drain_stop(&f.drain);
   atf_drain_pass(&f.drain, 1);
   uint64_t produced = 0, written = 0, dropped = 0;
   ASSERT_EQ(f.drain.nthreads, 8u);
   for (size_t i = 0; i < f.drain.nthreads; i++) {
-    const atf_drain_thread_stats& t = f.drain.threads[i];
+    const atf_drain_thread_stats &t = f.drain.threads[i];
     EXPECT_EQ(t.produced, 100000u);
     EXPECT_EQ(t.written + t.dropped, t.produced);
     EXPECT_EQ(t.written, f.fake.seqs[t.thread_id].size());
@@ -154,7 +154,7 @@ TEST(DrainTest, TinyRingsDropButAccountForEverything) {
   atf_drain_pass(&f.drain, 1);
   uint64_t dropped = 0;
   for (size_t i = 0; i < f.drain.nthreads; i++) {
-    const atf_drain_thread_stats& t = f.drain.threads[i];
+    const atf_drain_thread_stats &t = f.drain.threads[i];
     EXPECT_EQ(t.written + t.dropped, 200000u);
     dropped += t.dropped;
     ExpectIncreasing(f.fake.seqs[t.thread_id]);
@@ -165,10 +165,10 @@ TEST(DrainTest, TinyRingsDropButAccountForEverything) {
 TEST(DrainTest, FlushIsABarrier) {
   Fixture f(1, 4096);
   ASSERT_EQ(atf_drain_start(&f.drain), 0);
-  atf_slot* s = atf_registry_claim(&f.reg, 5);
+  atf_slot *s = atf_registry_claim(&f.reg, 5);
   ASSERT_NE(s, nullptr);
   for (uint64_t round = 1; round <= 50; round++) {
-    auto* p = static_cast<unsigned char*>(atf_ring_reserve(&s->ring, 40));
+    auto *p = static_cast<unsigned char *>(atf_ring_reserve(&s->ring, 40));
     ASSERT_NE(p, nullptr);
     atf_ring_record r{};
     r.size = 40;
@@ -246,7 +246,7 @@ TEST(DrainTest, FailingSinkCountsLostAndKeepsConsuming) {
   atf_drain_pass(&f.drain, 1);
   ASSERT_EQ(f.drain.nthreads, 2u);
   for (size_t i = 0; i < 2; i++) {
-    const atf_drain_thread_stats& st = f.drain.threads[i];
+    const atf_drain_thread_stats &st = f.drain.threads[i];
     EXPECT_EQ(st.written + st.dropped + st.lost, 10u);
     EXPECT_EQ(st.thread_id == 3 ? st.written : st.lost, 10u) << st.thread_id;
   }

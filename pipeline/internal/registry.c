@@ -18,8 +18,8 @@ int atf_registry_init(atf_registry *reg, atf_slot *slots, uint32_t nslots, uint3
     return -1;
   }
   size_t bytes = (size_t)nslots * ring_bytes;
-  void *mem = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-                   -1, 0);
+  void *mem =
+      mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (mem == MAP_FAILED) return -1;
   reg->slots = slots;
   reg->nslots = nslots;
@@ -45,10 +45,8 @@ void atf_registry_destroy(atf_registry *reg) {
 
 static void raise_high_water(atf_registry *reg, uint32_t n) {
   uint32_t cur = atomic_load_explicit(&reg->high_water, memory_order_relaxed);
-  while (cur < n && !atomic_compare_exchange_weak_explicit(&reg->high_water, &cur, n,
-                                                           memory_order_release,
-                                                           memory_order_relaxed)) {
-  }
+  while (cur < n && !atomic_compare_exchange_weak_explicit(
+                        &reg->high_water, &cur, n, memory_order_release, memory_order_relaxed)) {}
 }
 
 atf_slot *atf_registry_claim(atf_registry *reg, int32_t tid) {

@@ -3,9 +3,9 @@
  * A slot holds a thread's ring and its counters. A thread claims a FREE slot on its first event
  * (CAS FREE -> CLAIMING, initialise, release-store ACTIVE) and marks it EXITING from its
  * thread-exit hook. Only the drain worker frees a slot: it drains an EXITING slot's ring to the
- * end, reports its drops and stores FREE; the next claim bumps the slot's generation. So a slot is never reused while
- * bytes of the previous thread are still in its ring, and an OS thread id reused after exit always
- * lands in a fresh (slot, generation): two threads' events never mix in one ring.
+ * end, reports its drops and stores FREE; the next claim bumps the slot's generation. So a slot is
+ * never reused while bytes of the previous thread are still in its ring, and an OS thread id reused
+ * after exit always lands in a fresh (slot, generation): two threads' events never mix in one ring.
  *
  * Slot memory is owned by the caller and must outlive every thread that may touch it (the tracer
  * uses a static array, so a thread racing atf_tracer_stop() never writes freed memory). Ring
@@ -33,9 +33,10 @@ enum atf_slot_state {
 typedef struct atf_slot {
   atf_ring ring;
   /* Written by the owning thread on every event, and only by it: counters are atomics so the drain
-   * may read them, but the owner updates them with a plain load and store (no read-modify-write). */
+   * may read them, but the owner updates them with a plain load and store (no read-modify-write).
+   */
   alignas(ATF_CACHE_LINE) int32_t tid;
-  uint64_t last_timestamp_ns; /* keeps the thread's timestamps non-decreasing */
+  uint64_t last_timestamp_ns;     /* keeps the thread's timestamps non-decreasing */
   ATF_ATOMIC(uint64_t) produced;  /* events the thread tried to record */
   ATF_ATOMIC(uint64_t) dropped;   /* of those, dropped (ring full, call subtree, too big, ...) */
   ATF_ATOMIC(uint64_t) unmatched; /* of dropped: returns whose call this session never recorded */
@@ -44,7 +45,7 @@ typedef struct atf_slot {
   ATF_ATOMIC(uint64_t) nested_dropped;
   /* The owner's "in a record" flag (bit 0) lives in its thread-local storage; the tracer sets this
    * pointer when the slot is claimed and reads it when stopping (both under its lifecycle lock). */
-  ATF_ATOMIC(uint32_t) *owner_busy;
+  ATF_ATOMIC(uint32_t) * owner_busy;
   /* Read by the drain worker on every pass; written on claim and free. */
   alignas(ATF_CACHE_LINE) ATF_ATOMIC(uint32_t) state;
   ATF_ATOMIC(uint32_t) generation; /* bumped on every claim */

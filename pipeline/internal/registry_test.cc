@@ -29,9 +29,9 @@ TEST(RegistryTest, RejectsBadSizes) {
 
 TEST(RegistryTest, ClaimsUntilFull) {
   Registry r(4);
-  std::set<atf_slot*> seen;
+  std::set<atf_slot *> seen;
   for (int i = 0; i < 4; i++) {
-    atf_slot* s = atf_registry_claim(&r.reg, 100 + i);
+    atf_slot *s = atf_registry_claim(&r.reg, 100 + i);
     ASSERT_NE(s, nullptr);
     EXPECT_EQ(s->tid, 100 + i);
     EXPECT_EQ(atomic_load(&s->state), ATF_SLOT_ACTIVE);
@@ -44,7 +44,7 @@ TEST(RegistryTest, ClaimsUntilFull) {
 
 TEST(RegistryTest, FreedSlotIsReusedWithANewGenerationAndAnEmptyRing) {
   Registry r(1);
-  atf_slot* s = atf_registry_claim(&r.reg, 7);
+  atf_slot *s = atf_registry_claim(&r.reg, 7);
   ASSERT_NE(s, nullptr);
   uint32_t gen = atomic_load(&s->generation);
   ASSERT_NE(atf_ring_reserve(&s->ring, 64), nullptr);
@@ -53,7 +53,7 @@ TEST(RegistryTest, FreedSlotIsReusedWithANewGenerationAndAnEmptyRing) {
   atf_registry_mark_exiting(s);
   EXPECT_EQ(atf_registry_claim(&r.reg, 7), nullptr) << "an exiting slot is not reusable yet";
   atf_registry_free(s);
-  atf_slot* again = atf_registry_claim(&r.reg, 7);  // the OS reused tid 7
+  atf_slot *again = atf_registry_claim(&r.reg, 7);  // the OS reused tid 7
   ASSERT_EQ(again, s);
   EXPECT_EQ(atomic_load(&s->generation), gen + 1);
   EXPECT_EQ(atomic_load(&s->produced), 0u);
@@ -64,7 +64,7 @@ TEST(RegistryTest, FreedSlotIsReusedWithANewGenerationAndAnEmptyRing) {
 TEST(RegistryTest, ConcurrentClaimsGetDistinctSlots) {
   constexpr int kSlots = 64, kThreads = 96;
   Registry r(kSlots);
-  std::vector<atf_slot*> got(kThreads);
+  std::vector<atf_slot *> got(kThreads);
   std::atomic<bool> go{false};
   std::vector<std::thread> threads;
   for (int i = 0; i < kThreads; i++) {
@@ -74,10 +74,10 @@ TEST(RegistryTest, ConcurrentClaimsGetDistinctSlots) {
     });
   }
   go = true;
-  for (auto& t : threads) t.join();
-  std::set<atf_slot*> distinct;
+  for (auto &t : threads) t.join();
+  std::set<atf_slot *> distinct;
   int nulls = 0;
-  for (atf_slot* s : got) {
+  for (atf_slot *s : got) {
     if (s == nullptr) {
       nulls++;
     } else {
@@ -90,7 +90,7 @@ TEST(RegistryTest, ConcurrentClaimsGetDistinctSlots) {
 
 TEST(RegistryTest, ThousandsOfSlotsMapLazily) {
   Registry r(4096, 1u << 20);  // 4 GiB of address space, untouched
-  atf_slot* s = atf_registry_claim(&r.reg, 1);
+  atf_slot *s = atf_registry_claim(&r.reg, 1);
   ASSERT_NE(s, nullptr);
   EXPECT_NE(atf_ring_reserve(&s->ring, 128), nullptr);
 }

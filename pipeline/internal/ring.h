@@ -43,11 +43,11 @@ extern "C" {
 typedef struct atf_ring {
   /* Producer's line. */
   alignas(ATF_CACHE_LINE) ATF_ATOMIC(uint64_t) head; /* bytes committed */
-  uint64_t reserved_head;                         /* head after the pending reservation */
-  uint64_t cached_tail;                           /* producer's last view of tail */
+  uint64_t reserved_head;                            /* head after the pending reservation */
+  uint64_t cached_tail;                              /* producer's last view of tail */
   /* Consumer's line. */
   alignas(ATF_CACHE_LINE) ATF_ATOMIC(uint64_t) tail; /* bytes released */
-  ATF_ATOMIC(uint32_t) room_seq;                  /* bumped to wake a waiting producer (futex) */
+  ATF_ATOMIC(uint32_t) room_seq;                     /* bumped to wake a waiting producer (futex) */
   /* Read by the consumer at every release, written only when the producer starts or stops
    * waiting: alone, so that neither side's hot line bounces for it. */
   alignas(ATF_CACHE_LINE) ATF_ATOMIC(uint32_t) waiting; /* the producer sleeps in _reserve_wait */

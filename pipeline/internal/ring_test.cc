@@ -22,8 +22,8 @@ struct Ring {
 };
 
 // Writes a CALL record of `size` bytes carrying `seq` in address and a byte pattern after it.
-bool Produce(atf_ring* r, size_t size, uint64_t seq) {
-  auto* p = static_cast<unsigned char*>(atf_ring_reserve(r, size));
+bool Produce(atf_ring *r, size_t size, uint64_t seq) {
+  auto *p = static_cast<unsigned char *>(atf_ring_reserve(r, size));
   if (p == nullptr) return false;
   atf_ring_record rec{};
   rec.size = static_cast<uint16_t>(size);
@@ -36,7 +36,7 @@ bool Produce(atf_ring* r, size_t size, uint64_t seq) {
 }
 
 // Consumes everything committed; checks records are whole, PADs only at the end of span 0.
-void Consume(atf_ring* r, std::vector<uint64_t>* seqs, uint64_t* pads) {
+void Consume(atf_ring *r, std::vector<uint64_t> *seqs, uint64_t *pads) {
   atf_ring_span span;
   size_t len = atf_ring_peek(r, &span);
   ASSERT_EQ(len, span.len[0] + span.len[1]);
@@ -201,7 +201,7 @@ TEST(RingTest, ReserveWaitSleepsUntilTheConsumerMakesRoom) {
   std::thread producer([&] {
     for (uint64_t seq = 0; seq < kRecords; seq++) {
       const size_t size = 40 + 8 * (seq % 20);
-      auto* p = static_cast<unsigned char*>(atf_ring_reserve_wait(&ring.r, size));
+      auto *p = static_cast<unsigned char *>(atf_ring_reserve_wait(&ring.r, size));
       ASSERT_NE(p, nullptr);
       atf_ring_record rec{};
       rec.size = static_cast<uint16_t>(size);

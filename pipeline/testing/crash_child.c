@@ -85,7 +85,8 @@ int main(int argc, char **argv) {
   printf("DIR %s\n", atf_tracer_session_dir());
   for (int i = 0; i < PRODUCERS; i++) atomic_store(&g_last_ok[i], -1);
   pthread_t threads[PRODUCERS];
-  for (int i = 0; i < PRODUCERS; i++) pthread_create(&threads[i], NULL, produce, (void *)(intptr_t)i);
+  for (int i = 0; i < PRODUCERS; i++)
+    pthread_create(&threads[i], NULL, produce, (void *)(intptr_t)i);
   unsigned seed = (unsigned)getpid();
   while (!told_to_stop()) {
     sleep_us(300 + (long)(rand_r(&seed) % 2000));

@@ -14,7 +14,7 @@
 
 namespace atf_test {
 
-std::string ReadFile(const std::string& path, bool* exists) {
+std::string ReadFile(const std::string &path, bool *exists) {
   std::ifstream in(path, std::ios::binary);
   if (exists != nullptr) *exists = static_cast<bool>(in);
   if (!in) return "";
@@ -23,17 +23,18 @@ std::string ReadFile(const std::string& path, bool* exists) {
   return ss.str();
 }
 
-bool FileExists(const std::string& path) {
+bool FileExists(const std::string &path) {
   struct stat st;
   return stat(path.c_str(), &st) == 0;
 }
 
-bool ReadEvents(const std::string& path, std::vector<atf::v4::Event>* events, std::string* error) {
-  return ForEachEvent(path, [events](const atf::v4::Event& ev) { events->push_back(ev); }, error);
+bool ReadEvents(const std::string &path, std::vector<atf::v4::Event> *events, std::string *error) {
+  return ForEachEvent(
+      path, [events](const atf::v4::Event &ev) { events->push_back(ev); }, error);
 }
 
-bool ForEachEvent(const std::string& path, const std::function<void(const atf::v4::Event&)>& fn,
-                  std::string* error) {
+bool ForEachEvent(const std::string &path, const std::function<void(const atf::v4::Event &)> &fn,
+                  std::string *error) {
   bool exists = false;
   const std::string data = ReadFile(path, &exists);
   if (!exists) {
@@ -43,9 +44,9 @@ bool ForEachEvent(const std::string& path, const std::function<void(const atf::v
   return ParseEvents(data, fn, error);
 }
 
-bool ParseEvents(const std::string& data, const std::function<void(const atf::v4::Event&)>& fn,
-                 std::string* error) {
-  google::protobuf::io::CodedInputStream in(reinterpret_cast<const uint8_t*>(data.data()),
+bool ParseEvents(const std::string &data, const std::function<void(const atf::v4::Event &)> &fn,
+                 std::string *error) {
+  google::protobuf::io::CodedInputStream in(reinterpret_cast<const uint8_t *>(data.data()),
                                             static_cast<int>(data.size()));
   in.SetTotalBytesLimit(INT32_MAX);
   while (in.CurrentPosition() < static_cast<int>(data.size())) {
@@ -70,7 +71,7 @@ bool ParseEvents(const std::string& data, const std::function<void(const atf::v4
   return true;
 }
 
-Verdict Validate(const std::string& dir) {
+Verdict Validate(const std::string &dir) {
   Verdict v;
   atf_validate_report rep{};
   atf_validate_status st = atf_validate_path(dir.c_str(), nullptr, &rep);
@@ -87,7 +88,7 @@ Verdict Validate(const std::string& dir) {
   v.dropped_events = rep.dropped_events;
   v.recovered = rep.has_recovered && rep.recovered;
   for (size_t i = 0; i < rep.errors_len; i++) {
-    const atf_validate_error& e = rep.errors[i];
+    const atf_validate_error &e = rep.errors[i];
     v.rules.push_back(e.rule);
     v.text += std::string(e.rule) + " @" + e.file + ":" + std::to_string(e.offset) + ": " +
               e.message + "\n";
@@ -96,8 +97,8 @@ Verdict Validate(const std::string& dir) {
   return v;
 }
 
-std::string TempDir(const std::string& name) {
-  const char* base = std::getenv("TEST_TMPDIR");
+std::string TempDir(const std::string &name) {
+  const char *base = std::getenv("TEST_TMPDIR");
   std::string dir = std::string(base != nullptr ? base : "/tmp") + "/" + name;
   std::string cmd = "rm -rf '" + dir + "'";
   if (std::system(cmd.c_str()) != 0) return dir;
@@ -105,7 +106,7 @@ std::string TempDir(const std::string& name) {
   return dir;
 }
 
-uint64_t Reg(const google::protobuf::Map<std::string, uint64_t>& regs, const std::string& name) {
+uint64_t Reg(const google::protobuf::Map<std::string, uint64_t> &regs, const std::string &name) {
   auto it = regs.find(name);
   return it == regs.end() ? UINT64_MAX : it->second;
 }

@@ -14,19 +14,19 @@ namespace atf_test {
 
 // Parses a length-delimited events.bin; stops at the first incomplete or unparsable record.
 // Returns false (and says why in *error) if anything after the parsed prefix remains.
-bool ReadEvents(const std::string& path, std::vector<atf::v4::Event>* events, std::string* error);
+bool ReadEvents(const std::string &path, std::vector<atf::v4::Event> *events, std::string *error);
 // The same, one event at a time (for sessions too big to hold as messages).
-bool ForEachEvent(const std::string& path, const std::function<void(const atf::v4::Event&)>& fn,
-                  std::string* error);
+bool ForEachEvent(const std::string &path, const std::function<void(const atf::v4::Event &)> &fn,
+                  std::string *error);
 
 // Parses length-delimited events from memory (a whole events.bin or a prefix of one).
-bool ParseEvents(const std::string& data, const std::function<void(const atf::v4::Event&)>& fn,
-                 std::string* error);
+bool ParseEvents(const std::string &data, const std::function<void(const atf::v4::Event &)> &fn,
+                 std::string *error);
 
 // The whole file, or "" when it cannot be read (and *exists = false).
-std::string ReadFile(const std::string& path, bool* exists = nullptr);
+std::string ReadFile(const std::string &path, bool *exists = nullptr);
 
-bool FileExists(const std::string& path);
+bool FileExists(const std::string &path);
 
 struct Verdict {
   bool valid = false;
@@ -41,13 +41,13 @@ struct Verdict {
 };
 
 // Runs atf_validate_path on a session directory.
-Verdict Validate(const std::string& dir);
+Verdict Validate(const std::string &dir);
 
 // $TEST_TMPDIR (or /tmp) + "/" + name, created fresh.
-std::string TempDir(const std::string& name);
+std::string TempDir(const std::string &name);
 
 // The register value named `name` in a map field, or UINT64_MAX when absent.
-uint64_t Reg(const google::protobuf::Map<std::string, uint64_t>& regs, const std::string& name);
+uint64_t Reg(const google::protobuf::Map<std::string, uint64_t> &regs, const std::string &name);
 
 }  // namespace atf_test
 

@@ -1,6 +1,6 @@
-/* recover/atf/recover.h: turns the session of a process that died (no trace.json, a torn tail, damaged
- * records) into a valid ATF V4 session, and destroys nothing: whatever it removes it keeps in a
- * side file and names it.
+/* recover/atf/recover.h: turns the session of a process that died (no trace.json, a torn tail,
+ * damaged records) into a valid ATF V4 session, and destroys nothing: whatever it removes it keeps
+ * in a side file and names it.
  *
  * Built on the validator: one validation pass (validator/internal/pass.h) says where the valid
  * prefix ends (cut after its first TraceEnd: a session ends there), what it holds (records, last
@@ -52,12 +52,12 @@ extern "C" {
 typedef enum atf_recover_status {
   ATF_RECOVER_OK = 0,            /* the session validates now */
   ATF_RECOVER_ALREADY_VALID = 1, /* it validated already; nothing was changed */
-  ATF_RECOVER_TAIL_KEPT = 2,     /* manifest written, tail kept (no truncate/salvage): still invalid */
-  ATF_RECOVER_E_USAGE = 3,       /* bad arguments */
-  ATF_RECOVER_E_IO = 4,          /* a file could not be read or written (message says which) */
-  ATF_RECOVER_E_NO_PREFIX = 5,   /* not even a valid first record: nothing to keep */
+  ATF_RECOVER_TAIL_KEPT = 2, /* manifest written, tail kept (no truncate/salvage): still invalid */
+  ATF_RECOVER_E_USAGE = 3,   /* bad arguments */
+  ATF_RECOVER_E_IO = 4,      /* a file could not be read or written (message says which) */
+  ATF_RECOVER_E_NO_PREFIX = 5,     /* not even a valid first record: nothing to keep */
   ATF_RECOVER_E_STILL_INVALID = 6, /* recovery ran but the validator still rejects the session */
-  ATF_RECOVER_E_CANNOT = 7       /* the session cannot be made valid this way; nothing changed */
+  ATF_RECOVER_E_CANNOT = 7         /* the session cannot be made valid this way; nothing changed */
 } atf_recover_status;
 
 const char *atf_recover_strerror(atf_recover_status status);
@@ -72,19 +72,19 @@ typedef struct atf_recover_options {
 void atf_recover_options_init(atf_recover_options *o);
 
 typedef struct atf_recover_result {
-  uint64_t file_bytes;      /* events.bin before recovery */
-  uint64_t prefix_bytes;    /* kept: the valid prefix, or (salvage) the salvaged records */
+  uint64_t file_bytes;   /* events.bin before recovery */
+  uint64_t prefix_bytes; /* kept: the valid prefix, or (salvage) the salvaged records */
   uint64_t prefix_records;
   uint64_t tail_bytes;      /* bytes of events.bin not kept (kept aside, or left in place) */
   uint64_t dropped_records; /* salvage: complete records not kept */
   int tail_cut;             /* bytes were removed from events.bin (and kept aside) */
   int trace_end_appended;
   int manifest_written;
-  uint64_t final_records;   /* records in events.bin afterwards */
+  uint64_t final_records; /* records in events.bin afterwards */
   uint64_t final_bytes;
-  char events_aside[64];    /* side file holding what was removed from events.bin, or "" */
-  char manifest_aside[64];  /* where the old trace.json was kept, or "" */
-  char message[768];        /* what was done, or why not */
+  char events_aside[64];   /* side file holding what was removed from events.bin, or "" */
+  char manifest_aside[64]; /* where the old trace.json was kept, or "" */
+  char message[768];       /* what was done, or why not */
 } atf_recover_result;
 
 /* Recovers the session directory `dir` (holding events.bin). `o` may be NULL (defaults). */

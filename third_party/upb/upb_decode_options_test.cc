@@ -24,7 +24,7 @@ class UpbPatches : public ::testing::Test {
  protected:
   UpbPatches() : schema_(upb_patches_test_descriptor_set, upb_patches_test_descriptor_set_size) {}
   void SetUp() override { ASSERT_EQ(schema_.error(), ""); }
-  size_t UnknownLength(const upb_msg* msg) {
+  size_t UnknownLength(const upb_msg *msg) {
     size_t n = 0;
     upb_msg_getunknown(msg, &n);
     return n;
@@ -33,18 +33,20 @@ class UpbPatches : public ::testing::Test {
 };
 
 struct SeenUnknown {
-  const upb_msglayout* layout;
+  const upb_msglayout *layout;
   uint32_t tag;
   size_t start, end;
 };
 
 struct UnknownLog {
-  const char* base;
+  const char *base;
   std::vector<SeenUnknown> seen;
   size_t reject_at = SIZE_MAX;  // reject the n-th unknown field (0-based)
-  static bool Handle(void* ctx, const upb_msglayout* l, uint32_t tag, const char* start, const char* end) {
-    auto* log = static_cast<UnknownLog*>(ctx);
-    log->seen.push_back({l, tag, static_cast<size_t>(start - log->base), static_cast<size_t>(end - log->base)});
+  static bool Handle(void *ctx, const upb_msglayout *l, uint32_t tag, const char *start,
+                     const char *end) {
+    auto *log = static_cast<UnknownLog *>(ctx);
+    log->seen.push_back(
+        {l, tag, static_cast<size_t>(start - log->base), static_cast<size_t>(end - log->base)});
     return log->seen.size() - 1 != log->reject_at;
   }
 };
@@ -57,22 +59,23 @@ TEST_F(UpbPatches, DecodeExSaysWhereDecodingFailed) {
   const std::string ok = Var(8, 1);  // 2 bytes
   const std::vector<Case> cases = {
       {ok + Len(4, Var(1, 1)), -1},
-      {ok + "\x10", 2},                                   // opt_b's varint cut off: its tag
-      {ok + Len(4, Var(1, 1) + "\x08"), 6},               // inside child: the inner field's tag
+      {ok + "\x10", 2},                      // opt_b's varint cut off: its tag
+      {ok + Len(4, Var(1, 1) + "\x08"), 6},  // inside child: the inner field's tag
       {ok + Len(4, Var(1, 1)) + Len(11, "abc") + Tag(11, 2) + "\x09", 11},  // length past the end
-      {ok + Tag(20, 3) + Var(1, 1) + Len(2, "xy"), 2},     // unknown group never closed: the group
+      {ok + Tag(20, 3) + Var(1, 1) + Len(2, "xy"), 2},  // unknown group never closed: the group
       {ok + std::string("\x88\x80\x80\x80\x80\x00\x01", 7), 2},  // a 6-byte tag
-      {ok + Tag(0, 0) + "\x01", 2},                       // field number 0
-      {ok + Tag(8, 4), 2},                                 // an end tag outside any group
-      {ok + Tag(8, 7), 2},                                 // wire type 7
+      {ok + Tag(0, 0) + "\x01", 2},                              // field number 0
+      {ok + Tag(8, 4), 2},                                       // an end tag outside any group
+      {ok + Tag(8, 7), 2},                                       // wire type 7
   };
-  for (const auto& c : cases) {
+  for (const auto &c : cases) {
     SCOPED_TRACE(testing::PrintToString(c.bytes));
-    const upb_msglayout* l = schema_.Layout("upbtest.Outer");
+    const upb_msglayout *l = schema_.Layout("upbtest.Outer");
     CheckedArena arena;
-    upb_msg* msg = upb_msg_new(l, arena.arena());
-    upb_decodeopts opts = {nullptr, nullptr, reinterpret_cast<const char*>(1)};
-    const bool decoded = upb_decode_ex(c.bytes.data(), c.bytes.size(), msg, l, arena.arena(), &opts);
+    upb_msg *msg = upb_msg_new(l, arena.arena());
+    upb_decodeopts opts = {nullptr, nullptr, reinterpret_cast<const char *>(1)};
+    const bool decoded =
+        upb_decode_ex(c.bytes.data(), c.bytes.size(), msg, l, arena.arena(), &opts);
     EXPECT_EQ(decoded, c.error_at < 0);
     if (c.error_at < 0) {
       EXPECT_EQ(opts.error_at, nullptr);
@@ -92,12 +95,12 @@ TEST_F(UpbPatches, DecodeExHandsEveryUnknownFieldToTheHandler) {
   const std::string d = Len(4, Var(1, 1) + d_inner);
   const std::string e = Tag(1, 3) + Tag(1, 4);
   const std::string bytes = a + b + c + d + e;
-  const upb_msglayout* outer = schema_.Layout("upbtest.Outer");
-  const upb_msglayout* small = schema_.Layout("upbtest.Small");
+  const upb_msglayout *outer = schema_.Layout("upbtest.Outer");
+  const upb_msglayout *small = schema_.Layout("upbtest.Small");
   {
     UnknownLog log{bytes.data(), {}};
     CheckedArena arena;
-    upb_msg* msg = upb_msg_new(outer, arena.arena());
+    upb_msg *msg = upb_msg_new(outer, arena.arena());
     upb_decodeopts opts = {&UnknownLog::Handle, &log, nullptr};
     ASSERT_TRUE(upb_decode_ex(bytes.data(), bytes.size(), msg, outer, arena.arena(), &opts));
     const size_t d_at = a.size() + b.size() + c.size();
@@ -122,7 +125,7 @@ TEST_F(UpbPatches, DecodeExHandsEveryUnknownFieldToTheHandler) {
   for (size_t reject = 0; reject < 5; ++reject) {
     UnknownLog log{bytes.data(), {}, reject};
     CheckedArena arena;
-    upb_msg* msg = upb_msg_new(outer, arena.arena());
+    upb_msg *msg = upb_msg_new(outer, arena.arena());
     upb_decodeopts opts = {&UnknownLog::Handle, &log, nullptr};
     EXPECT_FALSE(upb_decode_ex(bytes.data(), bytes.size(), msg, outer, arena.arena(), &opts));
     EXPECT_EQ(log.seen.size(), reject + 1);
@@ -132,9 +135,9 @@ TEST_F(UpbPatches, DecodeExHandsEveryUnknownFieldToTheHandler) {
 
 TEST_F(UpbPatches, DecodeExOnEmptyInputSucceeds) {
   CheckedArena arena;
-  const upb_msglayout* l = schema_.Layout("upbtest.Outer");
-  upb_msg* msg = upb_msg_new(l, arena.arena());
-  upb_decodeopts opts = {nullptr, nullptr, reinterpret_cast<const char*>(1)};
+  const upb_msglayout *l = schema_.Layout("upbtest.Outer");
+  upb_msg *msg = upb_msg_new(l, arena.arena());
+  upb_decodeopts opts = {nullptr, nullptr, reinterpret_cast<const char *>(1)};
   EXPECT_TRUE(upb_decode_ex(nullptr, 0, msg, l, arena.arena(), &opts));
   EXPECT_EQ(opts.error_at, nullptr);
 }
@@ -142,7 +145,7 @@ TEST_F(UpbPatches, DecodeExOnEmptyInputSucceeds) {
 // Patch 0016: with int32_range, an int32 varint outside [INT32_MIN, INT32_MAX] as a 64-bit two's
 // complement value fails the decode at its tag; without it upb keeps the low 32 bits.
 TEST_F(UpbPatches, Int32RangeIsCheckedOnlyWhenAsked) {
-  const upb_msglayout* l = schema_.Layout("upbtest.Outer");
+  const upb_msglayout *l = schema_.Layout("upbtest.Outer");
   const std::string ok = Var(8, 1);  // opt_a, 2 bytes
   struct Case {
     uint64_t value;
@@ -158,12 +161,12 @@ TEST_F(UpbPatches, Int32RangeIsCheckedOnlyWhenAsked) {
       {(1ull << 32) + 101, false},
       {0xffffffff7fffffffull, false},  // INT32_MIN - 1
   };
-  for (const Case& c : cases) {
+  for (const Case &c : cases) {
     SCOPED_TRACE(c.value);
     const std::string bytes = ok + Var(9, c.value);  // opt_b
     for (bool ask : {false, true}) {
       CheckedArena arena;
-      upb_msg* msg = upb_msg_new(l, arena.arena());
+      upb_msg *msg = upb_msg_new(l, arena.arena());
       upb_decodeopts opts = {nullptr, nullptr, nullptr, ask};
       const bool decoded = upb_decode_ex(bytes.data(), bytes.size(), msg, l, arena.arena(), &opts);
       EXPECT_EQ(decoded, !ask || c.in_range);
@@ -173,7 +176,8 @@ TEST_F(UpbPatches, Int32RangeIsCheckedOnlyWhenAsked) {
   // upb_decode() is unchanged: the low 32 bits.
   const std::string bytes = Var(9, (1ull << 32) + 101);
   CheckedArena arena;
-  EXPECT_TRUE(upb_decode(bytes.data(), bytes.size(), upb_msg_new(l, arena.arena()), l, arena.arena()));
+  EXPECT_TRUE(
+      upb_decode(bytes.data(), bytes.size(), upb_msg_new(l, arena.arena()), l, arena.arena()));
 }
 
 }  // namespace

@@ -1,7 +1,8 @@
 // Reproducers for the defects our patches (patches/*.patch) fix in upb 2019, one test group per
-// patch file, named after it (0013 adds an API: its tests are upb_decode_options_test.cc). Each test fails, crashes or trips a sanitizer on the unpatched
-// sources (third_party/upb/README.md says which under which build) and passes on the patched ones.
-// Schema: testdata/upb_patches_test.proto, loaded from its descriptor set.
+// patch file, named after it (0013 adds an API: its tests are upb_decode_options_test.cc). Each
+// test fails, crashes or trips a sanitizer on the unpatched sources (third_party/upb/README.md says
+// which under which build) and passes on the patched ones. Schema: testdata/upb_patches_test.proto,
+// loaded from its descriptor set.
 #include <gtest/gtest.h>
 
 #include <cstdint>
@@ -34,25 +35,25 @@ class UpbPatches : public ::testing::Test {
 
   // Decodes `bytes` as upbtest.Outer into a message allocated from `arena`. The message's strings
   // point into the input, so the fixture keeps a copy.
-  upb_msg* Decode(const std::string& bytes, CheckedArena* arena, bool* ok) {
+  upb_msg *Decode(const std::string &bytes, CheckedArena *arena, bool *ok) {
     inputs_.push_back(bytes);
-    const std::string& in = inputs_.back();
-    const upb_msglayout* l = schema_.Layout("upbtest.Outer");
-    upb_msg* msg = upb_msg_new(l, arena->arena());
+    const std::string &in = inputs_.back();
+    const upb_msglayout *l = schema_.Layout("upbtest.Outer");
+    upb_msg *msg = upb_msg_new(l, arena->arena());
     *ok = msg != nullptr && upb_decode(in.data(), in.size(), msg, l, arena->arena());
     return msg;
   }
-  bool Decodes(const std::string& bytes) {
+  bool Decodes(const std::string &bytes) {
     CheckedArena arena;
     bool ok;
     Decode(bytes, &arena, &ok);
     EXPECT_TRUE(arena.CanariesIntact());
     return ok;
   }
-  upb_msgval Get(const upb_msg* msg, const char* field, const char* message = "upbtest.Outer") {
+  upb_msgval Get(const upb_msg *msg, const char *field, const char *message = "upbtest.Outer") {
     return upb_msg_get(msg, schema_.Index(message, field), schema_.Layout(message));
   }
-  size_t UnknownLength(const upb_msg* msg) {
+  size_t UnknownLength(const upb_msg *msg) {
     size_t n = 0;
     upb_msg_getunknown(msg, &n);
     return n;
@@ -71,7 +72,7 @@ TEST_F(UpbPatches, StartGroupOnScalarFieldIsSkippedAsUnknown) {
   ASSERT_EQ(bytes, std::string("\x0b\x08\x01\x0c", 4));
   CheckedArena arena;
   bool ok;
-  upb_msg* msg = Decode(bytes, &arena, &ok);
+  upb_msg *msg = Decode(bytes, &arena, &ok);
   EXPECT_TRUE(ok);
   EXPECT_EQ(Get(msg, "scalar").i32, 0);
   EXPECT_EQ(UnknownLength(msg), bytes.size());
@@ -89,15 +90,17 @@ TEST_F(UpbPatches, StartGroupOnMessageAndRepeatedFieldsIsSkippedAsUnknown) {
 TEST_F(UpbPatches, OneofMemberSwitchGetsItsOwnSubmessage) {
   // small (8 bytes) then big (6 fields): upb decoded big into the small's allocation (heap
   // overflow). The last member wins, in a submessage of its own type.
-  const std::string big = Len(1, "one") + Len(2, "two") + Var(3, 3) + Var(4, 4) + Len(5, "five") + Len(6, "six");
+  const std::string big =
+      Len(1, "one") + Len(2, "two") + Var(3, 3) + Var(4, 4) + Len(5, "five") + Len(6, "six");
   CheckedArena arena;
   bool ok;
-  upb_msg* msg = Decode(Len(2, Var(1, 7)) + Len(3, big), &arena, &ok);
+  upb_msg *msg = Decode(Len(2, Var(1, 7)) + Len(3, big), &arena, &ok);
   ASSERT_TRUE(arena.CanariesIntact()) << "a write ran past its allocation";
   ASSERT_TRUE(ok);
-  const upb_msg* b = Get(msg, "big").msg;
+  const upb_msg *b = Get(msg, "big").msg;
   ASSERT_NE(b, nullptr);
-  EXPECT_EQ(std::string(Get(b, "s6", "upbtest.Big").str.data, Get(b, "s6", "upbtest.Big").str.size), "six");
+  EXPECT_EQ(std::string(Get(b, "s6", "upbtest.Big").str.data, Get(b, "s6", "upbtest.Big").str.size),
+            "six");
   EXPECT_EQ(Get(b, "u4", "upbtest.Big").u64, 4u);
   EXPECT_EQ(Get(b, "s1", "upbtest.Big").str.size, 3u);
 }
@@ -105,9 +108,9 @@ TEST_F(UpbPatches, OneofMemberSwitchGetsItsOwnSubmessage) {
 TEST_F(UpbPatches, SameOneofMemberTwiceMerges) {
   CheckedArena arena;
   bool ok;
-  upb_msg* msg = Decode(Len(3, Var(3, 3)) + Len(3, Var(4, 4)), &arena, &ok);
+  upb_msg *msg = Decode(Len(3, Var(3, 3)) + Len(3, Var(4, 4)), &arena, &ok);
   ASSERT_TRUE(ok);
-  const upb_msg* b = Get(msg, "big").msg;
+  const upb_msg *b = Get(msg, "big").msg;
   ASSERT_NE(b, nullptr);
   EXPECT_EQ(Get(b, "u3", "upbtest.Big").u64, 3u);
   EXPECT_EQ(Get(b, "u4", "upbtest.Big").u64, 4u);
@@ -120,7 +123,7 @@ TEST_F(UpbPatches, ErrorInsideSubmessageFailsTheParse) {
   // child = {a: <varint cut off>}: upb ignored the submessage's failure and went on after it.
   EXPECT_FALSE(Decodes(Len(4, "\x08")));
   EXPECT_FALSE(Decodes(Len(4, "\x08") + Var(8, 1)));
-  EXPECT_FALSE(Decodes(Len(10, Len(1, "x") + "\x12")));  // items[0]: a length cut off
+  EXPECT_FALSE(Decodes(Len(10, Len(1, "x") + "\x12")));   // items[0]: a length cut off
   EXPECT_FALSE(Decodes(Tag(5, 3) + "\x30" + Tag(5, 4)));  // group G: x's varint is its end tag
   EXPECT_TRUE(Decodes(Len(4, Var(1, 5))));
 }
@@ -132,7 +135,7 @@ TEST_F(UpbPatches, ValidUnknownGroupIsSkippedAndKept) {
   const std::string group = Tag(20, 3) + Var(1, 1) + Len(2, "x") + Tag(20, 4);
   CheckedArena arena;
   bool ok;
-  upb_msg* msg = Decode(group + Var(8, 9), &arena, &ok);
+  upb_msg *msg = Decode(group + Var(8, 9), &arena, &ok);
   EXPECT_TRUE(ok);
   EXPECT_EQ(UnknownLength(msg), group.size());
   EXPECT_EQ(Get(msg, "opt_a").i32, 9);
@@ -141,9 +144,9 @@ TEST_F(UpbPatches, ValidUnknownGroupIsSkippedAndKept) {
 TEST_F(UpbPatches, KnownGroupDecodes) {
   CheckedArena arena;
   bool ok;
-  upb_msg* msg = Decode(Tag(5, 3) + Var(6, 7) + Tag(5, 4) + Var(8, 1), &arena, &ok);
+  upb_msg *msg = Decode(Tag(5, 3) + Var(6, 7) + Tag(5, 4) + Var(8, 1), &arena, &ok);
   ASSERT_TRUE(ok);
-  const upb_msg* g = Get(msg, "g").msg;
+  const upb_msg *g = Get(msg, "g").msg;
   ASSERT_NE(g, nullptr);
   EXPECT_EQ(Get(g, "x", "upbtest.Outer.G").i32, 7);
   EXPECT_EQ(Get(msg, "opt_a").i32, 1);
@@ -177,19 +180,20 @@ TEST_F(UpbPatches, DeeplyNestedUnknownGroupsAreRejectedNotRecursedInto) {
 
 TEST_F(UpbPatches, MapFieldGetsALayoutAndDecodesAsEntries) {
   // upb_msgfactory_getlayout asserted !upb_msgdef_mapentry() for any message with a map field.
-  const upb_msglayout* l = schema_.Layout("upbtest.WithMap");
+  const upb_msglayout *l = schema_.Layout("upbtest.WithMap");
   ASSERT_NE(l, nullptr);
   CheckedArena arena;
-  upb_msg* msg = upb_msg_new(l, arena.arena());
+  upb_msg *msg = upb_msg_new(l, arena.arena());
   const std::string bytes = Len(1, Len(1, "k") + Var(2, 5)) + Len(1, Len(1, "j"));
   ASSERT_TRUE(upb_decode(bytes.data(), bytes.size(), msg, l, arena.arena()));
-  const upb_array* entries = upb_msg_get(msg, schema_.Index("upbtest.WithMap", "counts"), l).arr;
+  const upb_array *entries = upb_msg_get(msg, schema_.Index("upbtest.WithMap", "counts"), l).arr;
   ASSERT_NE(entries, nullptr);
   ASSERT_EQ(upb_array_size(entries), 2u);
-  const upb_msgdef* entry_def = upb_fielddef_msgsubdef(upb_msgdef_ntofz(schema_.Message("upbtest.WithMap"), "counts"));
-  const upb_msglayout* el = schema_.Layout(entry_def);
-  const upb_msg* e0 = upb_array_get(entries, UPB_TYPE_MESSAGE, 0).msg;
-  const upb_msg* e1 = upb_array_get(entries, UPB_TYPE_MESSAGE, 1).msg;
+  const upb_msgdef *entry_def =
+      upb_fielddef_msgsubdef(upb_msgdef_ntofz(schema_.Message("upbtest.WithMap"), "counts"));
+  const upb_msglayout *el = schema_.Layout(entry_def);
+  const upb_msg *e0 = upb_array_get(entries, UPB_TYPE_MESSAGE, 0).msg;
+  const upb_msg *e1 = upb_array_get(entries, UPB_TYPE_MESSAGE, 1).msg;
   const int key = static_cast<int>(upb_fielddef_index(upb_msgdef_ntofz(entry_def, "key")));
   const int value = static_cast<int>(upb_fielddef_index(upb_msgdef_ntofz(entry_def, "value")));
   EXPECT_EQ(std::string(upb_msg_get(e0, key, el).str.data, upb_msg_get(e0, key, el).str.size), "k");
@@ -212,8 +216,8 @@ TEST(UpbPatchesNoFixture, SchemaLoadsWithoutUndefinedBehaviour) {
 
 namespace counting {
 long live = 0;
-upb_alloc_func* real = nullptr;
-void* Alloc(upb_alloc* alloc, void* ptr, size_t oldsize, size_t size) {
+upb_alloc_func *real = nullptr;
+void *Alloc(upb_alloc *alloc, void *ptr, size_t oldsize, size_t size) {
   if (ptr == nullptr && size > 0) live++;
   if (ptr != nullptr && size == 0) live--;
   return real(alloc, ptr, oldsize, size);
@@ -244,9 +248,9 @@ TEST_F(UpbPatches, HasbitsSayWhichFieldsArePresent) {
   // field looked present.
   CheckedArena arena;
   bool ok;
-  upb_msg* msg = Decode(Var(8, 5) + Var(1, 0), &arena, &ok);
+  upb_msg *msg = Decode(Var(8, 5) + Var(1, 0), &arena, &ok);
   ASSERT_TRUE(ok);
-  const upb_msglayout* l = schema_.Layout("upbtest.Outer");
+  const upb_msglayout *l = schema_.Layout("upbtest.Outer");
   EXPECT_TRUE(upb_msg_has(msg, schema_.Index("upbtest.Outer", "scalar"), l));  // present, value 0
   EXPECT_TRUE(upb_msg_has(msg, schema_.Index("upbtest.Outer", "opt_a"), l));
   EXPECT_FALSE(upb_msg_has(msg, schema_.Index("upbtest.Outer", "opt_b"), l));
@@ -263,7 +267,8 @@ TEST_F(UpbPatches, AllocationFailuresFailTheParse) {
   // failed append. Every budget below what the message needs must fail cleanly.
   std::string bytes;
   for (int i = 0; i < 20; ++i) bytes += Var(30 + i, i) + Len(10, Var(1, i)) + Len(11, "name");
-  bytes += Tag(20, 3) + Var(1, 1) + Tag(20, 4) + Len(13, Varint(1) + Varint(300)) + Len(12, "abcdefgh");
+  bytes +=
+      Tag(20, 3) + Var(1, 1) + Tag(20, 4) + Len(13, Varint(1) + Varint(300)) + Len(12, "abcdefgh");
   size_t needed = 0;
   for (size_t limit = 0; limit < 100000; limit += 8) {
     CheckedArena arena(limit);
@@ -282,9 +287,10 @@ TEST_F(UpbPatches, AllocationFailuresFailTheParse) {
 // ---- 0011-decode-strict-varints -----------------------------------------------------------------
 
 TEST_F(UpbPatches, TagsLongerThanFiveBytesAreRejected) {
-  EXPECT_FALSE(Decodes(std::string("\x88\x80\x80\x80\x80\x00\x01", 7)));  // field 1 padded to 6 bytes
-  EXPECT_TRUE(Decodes(std::string("\x88\x80\x80\x80\x00\x01", 6)));       // 5 bytes
-  EXPECT_FALSE(Decodes(std::string("\xf8\xff\xff\xff\x10\x01", 6)));      // 5 bytes, above 2^32-1
+  EXPECT_FALSE(
+      Decodes(std::string("\x88\x80\x80\x80\x80\x00\x01", 7)));       // field 1 padded to 6 bytes
+  EXPECT_TRUE(Decodes(std::string("\x88\x80\x80\x80\x00\x01", 6)));   // 5 bytes
+  EXPECT_FALSE(Decodes(std::string("\xf8\xff\xff\xff\x10\x01", 6)));  // 5 bytes, above 2^32-1
 }
 
 TEST_F(UpbPatches, LengthsLongerThanFiveBytesAreRejected) {
@@ -310,9 +316,9 @@ TEST_F(UpbPatches, EmptyPackedFieldDecodes) {
   EXPECT_TRUE(Decodes(Len(13, "")));
   CheckedArena arena;
   bool ok;
-  upb_msg* msg = Decode(Len(12, "") + Len(12, "abcdefgh") + Len(12, ""), &arena, &ok);
+  upb_msg *msg = Decode(Len(12, "") + Len(12, "abcdefgh") + Len(12, ""), &arena, &ok);
   ASSERT_TRUE(ok);
-  const upb_array* a = Get(msg, "packed_fixed").arr;
+  const upb_array *a = Get(msg, "packed_fixed").arr;
   ASSERT_NE(a, nullptr);
   EXPECT_EQ(upb_array_size(a), 2u);
 }
@@ -323,8 +329,8 @@ TEST_F(UpbPatches, EmptyInputWithoutBufferDecodes) {
   // upb_decode(NULL, 0): upb computed NULL + 0, undefined in C (UBSan: "applying zero offset to
   // null pointer"). An empty message is valid.
   CheckedArena arena;
-  const upb_msglayout* l = schema_.Layout("upbtest.Outer");
-  upb_msg* msg = upb_msg_new(l, arena.arena());
+  const upb_msglayout *l = schema_.Layout("upbtest.Outer");
+  upb_msg *msg = upb_msg_new(l, arena.arena());
   EXPECT_TRUE(upb_decode(nullptr, 0, msg, l, arena.arena()));
 }
 

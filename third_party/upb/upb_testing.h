@@ -30,30 +30,30 @@ namespace upb_testing {
 // field.
 std::string Varint(uint64_t v);
 std::string Tag(uint32_t field, int wire_type);
-std::string Len(uint32_t field, const std::string& body);
+std::string Len(uint32_t field, const std::string &body);
 std::string Var(uint32_t field, uint64_t v);
 
 class Schema {
  public:
-  Schema(const unsigned char* descriptor_set, size_t size);
+  Schema(const unsigned char *descriptor_set, size_t size);
   ~Schema();
-  Schema(const Schema&) = delete;
-  Schema& operator=(const Schema&) = delete;
+  Schema(const Schema &) = delete;
+  Schema &operator=(const Schema &) = delete;
 
   // Empty when loading succeeded, else what failed.
-  const std::string& error() const { return error_; }
-  const upb_symtab* symtab() const { return symtab_; }
+  const std::string &error() const { return error_; }
+  const upb_symtab *symtab() const { return symtab_; }
   // NULL when the message does not exist.
-  const upb_msgdef* Message(const char* full_name) const;
+  const upb_msgdef *Message(const char *full_name) const;
   // The layout of a message (built on first use, as upb_msgfactory does).
-  const upb_msglayout* Layout(const char* full_name);
-  const upb_msglayout* Layout(const upb_msgdef* m);
+  const upb_msglayout *Layout(const char *full_name);
+  const upb_msglayout *Layout(const upb_msgdef *m);
   // The field's index in its message's layout (upb_fielddef_index); aborts if there is none.
-  int Index(const char* message, const char* field) const;
+  int Index(const char *message, const char *field) const;
 
  private:
-  upb_symtab* symtab_ = nullptr;
-  upb_msgfactory* factory_ = nullptr;
+  upb_symtab *symtab_ = nullptr;
+  upb_msgfactory *factory_ = nullptr;
   std::string error_;
 };
 
@@ -61,23 +61,23 @@ class CheckedArena {
  public:
   explicit CheckedArena(size_t limit = SIZE_MAX);
   ~CheckedArena();
-  CheckedArena(const CheckedArena&) = delete;
-  CheckedArena& operator=(const CheckedArena&) = delete;
+  CheckedArena(const CheckedArena &) = delete;
+  CheckedArena &operator=(const CheckedArena &) = delete;
 
-  upb_arena* arena() { return reinterpret_cast<upb_arena*>(this); }
+  upb_arena *arena() { return reinterpret_cast<upb_arena *>(this); }
   bool CanariesIntact() const;
   size_t allocations() const { return blocks_.size(); }
   size_t refused() const { return refused_; }
 
  private:
-  static void* Alloc(upb_alloc* alloc, void* ptr, size_t oldsize, size_t size);
+  static void *Alloc(upb_alloc *alloc, void *ptr, size_t oldsize, size_t size);
 
   upb_alloc alloc_;  // must stay the first member (see above)
   size_t limit_;
   size_t used_ = 0;
   size_t refused_ = 0;
   struct Block {
-    unsigned char* data;
+    unsigned char *data;
     size_t size;
   };
   std::vector<Block> blocks_;

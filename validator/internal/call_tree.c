@@ -21,7 +21,8 @@ struct atf_call_tree_entry {
 
 void atf_call_tree_init(atf_call_tree *t, uint32_t max_threads, uint32_t max_open, uint64_t seed) {
   memset(t, 0, sizeof *t);
-  if (max_threads == 0 || max_threads > ATF_CALL_TREE_MAX_THREADS) max_threads = ATF_CALL_TREE_MAX_THREADS;
+  if (max_threads == 0 || max_threads > ATF_CALL_TREE_MAX_THREADS)
+    max_threads = ATF_CALL_TREE_MAX_THREADS;
   if (max_open == 0 || max_open > ATF_CALL_TREE_MAX_OPEN) max_open = ATF_CALL_TREE_MAX_OPEN;
   atf_thread_table_init(&t->table, max_threads, seed);
   t->max_open = max_open;
@@ -81,7 +82,8 @@ static uint32_t take_entry(atf_call_tree *t, bool *oom) {
   return ++t->pool_len;
 }
 
-atf_call_tree_step atf_call_tree_call(atf_call_tree *t, int32_t tid, uint64_t address, uint64_t time_ns) {
+atf_call_tree_step atf_call_tree_call(atf_call_tree *t, int32_t tid, uint64_t address,
+                                      uint64_t time_ns) {
   bool oom = false;
   atf_call_tree_state *s = lookup(t, tid, time_ns, &oom);
   if (s == NULL) return oom ? ATF_CALL_TREE_NOMEM : ATF_CALL_TREE_UNTRACKED;
@@ -101,8 +103,8 @@ atf_call_tree_step atf_call_tree_call(atf_call_tree *t, int32_t tid, uint64_t ad
   return ATF_CALL_TREE_OPENED;
 }
 
-atf_call_tree_step atf_call_tree_return(atf_call_tree *t, int32_t tid, uint64_t address, uint64_t time_ns,
-                                        uint64_t *innermost) {
+atf_call_tree_step atf_call_tree_return(atf_call_tree *t, int32_t tid, uint64_t address,
+                                        uint64_t time_ns, uint64_t *innermost) {
   bool oom = false;
   *innermost = 0;
   atf_call_tree_state *s = lookup(t, tid, time_ns, &oom);

@@ -66,10 +66,10 @@ typedef struct atf_call_tree {
   atf_call_tree_entry *pool;
   uint32_t pool_len, pool_cap, max_open, free_list; /* free_list: index + 1, 0 = empty */
   /* Outcomes, for reports. */
-  bool capped;             /* a call found the pool full */
-  bool threads_capped;     /* an event found the thread table full */
-  uint64_t unchecked;      /* returns closed by depth only */
-  uint64_t open_entries;   /* entries in use now (for tests) */
+  bool capped;           /* a call found the pool full */
+  bool threads_capped;   /* an event found the thread table full */
+  uint64_t unchecked;    /* returns closed by depth only */
+  uint64_t open_entries; /* entries in use now (for tests) */
 } atf_call_tree;
 
 /* An empty tree: at most max_threads threads (0: ATF_CALL_TREE_MAX_THREADS) and max_open stored
@@ -79,20 +79,21 @@ void atf_call_tree_init(atf_call_tree *t, uint32_t max_threads, uint32_t max_ope
 void atf_call_tree_free(atf_call_tree *t);
 
 /* A FunctionCall of `address` on thread `tid` at time_ns. */
-atf_call_tree_step atf_call_tree_call(atf_call_tree *t, int32_t tid, uint64_t address, uint64_t time_ns);
+atf_call_tree_step atf_call_tree_call(atf_call_tree *t, int32_t tid, uint64_t address,
+                                      uint64_t time_ns);
 
 /* A FunctionReturn of `address` on thread `tid` at time_ns. *innermost is set to the address of the
  * call it closed when that was stored (ATF_CALL_TREE_CLOSED, ATF_CALL_TREE_MISMATCH), else 0. */
-atf_call_tree_step atf_call_tree_return(atf_call_tree *t, int32_t tid, uint64_t address, uint64_t time_ns,
-                                        uint64_t *innermost);
+atf_call_tree_step atf_call_tree_return(atf_call_tree *t, int32_t tid, uint64_t address,
+                                        uint64_t time_ns, uint64_t *innermost);
 
 /* Whether a FunctionReturn of `address` on thread `tid` would be ATF_CALL_TREE_CLOSED or
  * ATF_CALL_TREE_CLOSED_DEPTH (true as well for a thread the table cannot hold: not checked). Opens
  * no call and closes none (it may add the thread to the table). */
 bool atf_call_tree_would_close(atf_call_tree *t, int32_t tid, uint64_t address);
 
-/* Any other event of thread `tid` at time_ns: keeps the thread's latest timestamp. Returns false when
- * the thread is not tracked (table full, or memory ran out: *oom). */
+/* Any other event of thread `tid` at time_ns: keeps the thread's latest timestamp. Returns false
+ * when the thread is not tracked (table full, or memory ran out: *oom). */
 bool atf_call_tree_note(atf_call_tree *t, int32_t tid, uint64_t time_ns, bool *oom);
 
 /* The latest timestamp seen on thread `tid` (0 when the thread is not tracked). */

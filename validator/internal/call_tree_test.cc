@@ -8,10 +8,14 @@ namespace {
 
 class Tree {
  public:
-  Tree(uint32_t max_threads = 0, uint32_t max_open = 0) { atf_call_tree_init(&t, max_threads, max_open, 12345); }
+  Tree(uint32_t max_threads = 0, uint32_t max_open = 0) {
+    atf_call_tree_init(&t, max_threads, max_open, 12345);
+  }
   ~Tree() { atf_call_tree_free(&t); }
-  atf_call_tree_step Call(int32_t tid, uint64_t a, uint64_t ns = 0) { return atf_call_tree_call(&t, tid, a, ns); }
-  atf_call_tree_step Return(int32_t tid, uint64_t a, uint64_t ns = 0, uint64_t* inner = nullptr) {
+  atf_call_tree_step Call(int32_t tid, uint64_t a, uint64_t ns = 0) {
+    return atf_call_tree_call(&t, tid, a, ns);
+  }
+  atf_call_tree_step Return(int32_t tid, uint64_t a, uint64_t ns = 0, uint64_t *inner = nullptr) {
     uint64_t x;
     return atf_call_tree_return(&t, tid, a, ns, inner ? inner : &x);
   }
@@ -139,7 +143,8 @@ TEST(CallTree, SixtyFiveThousandThreads) {
   Tree t;
   for (int32_t tid = 0; tid < 65536; ++tid) ASSERT_EQ(t.Call(tid * 7919, 1), ATF_CALL_TREE_OPENED);
   EXPECT_EQ(t.Call(-1, 1), ATF_CALL_TREE_UNTRACKED);
-  for (int32_t tid = 0; tid < 65536; ++tid) ASSERT_EQ(t.Return(tid * 7919, 1), ATF_CALL_TREE_CLOSED);
+  for (int32_t tid = 0; tid < 65536; ++tid)
+    ASSERT_EQ(t.Return(tid * 7919, 1), ATF_CALL_TREE_CLOSED);
   EXPECT_FALSE(t.t.capped);
 }
 

@@ -20,13 +20,13 @@ const atf_cli_option kOptions[] = {
 // Each item: "id=value" for options and operands ("operand=PATH"), "error" for a usage error.
 std::vector<std::string> Items(std::vector<std::string> args) {
   args.insert(args.begin(), "tool");
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(&a[0]);
+  std::vector<char *> argv;
+  for (auto &a : args) argv.push_back(&a[0]);
   atf_cli c;
   atf_cli_init(&c, "tool", static_cast<int>(argv.size()), argv.data());
   std::vector<std::string> out;
   for (;;) {
-    const char* value;
+    const char *value;
     const int id = atf_cli_next(&c, kOptions, &value);
     if (id == ATF_CLI_END) break;
     if (id == ATF_CLI_ERROR) {
@@ -40,9 +40,11 @@ std::vector<std::string> Items(std::vector<std::string> args) {
 }
 
 TEST(CliGrammar, ValuesInBothSpellingsAndFlags) {
-  EXPECT_EQ(Items({"--value", "1", "--value=2", "--flag", "-f", "p"}),
-            (std::vector<std::string>{"value=1", "value=2", "flag=(none)", "flag=(none)", "operand=p"}));
-  EXPECT_EQ(Items({"--value="}), (std::vector<std::string>{"value="}));  // empty: the parser decides
+  EXPECT_EQ(
+      Items({"--value", "1", "--value=2", "--flag", "-f", "p"}),
+      (std::vector<std::string>{"value=1", "value=2", "flag=(none)", "flag=(none)", "operand=p"}));
+  EXPECT_EQ(Items({"--value="}),
+            (std::vector<std::string>{"value="}));  // empty: the parser decides
 }
 
 TEST(CliGrammar, DoubleDashEndsOptionsAndADashIsAnOperand) {
@@ -51,7 +53,7 @@ TEST(CliGrammar, DoubleDashEndsOptionsAndADashIsAnOperand) {
 }
 
 TEST(CliGrammar, UsageErrors) {
-  for (const auto& args : std::vector<std::vector<std::string>>{
+  for (const auto &args : std::vector<std::vector<std::string>>{
            {"--bogus"}, {"--flag=1"}, {"--value"}, {"-f=1"}, {"--valuex=1"}, {"-x"}}) {
     SCOPED_TRACE(args[0]);
     const auto items = Items(args);
@@ -70,7 +72,8 @@ TEST(CliGrammar, Sizes) {
   EXPECT_EQ(v, 2ull << 30);
   EXPECT_TRUE(atf_cli_size("18446744073709551615", &v));
   EXPECT_EQ(v, UINT64_MAX);
-  for (const char* bad : {"", "K", "12Q", "1KB", "-1", "+1", " 1", "18446744073709551616", "17179869184G"}) {
+  for (const char *bad :
+       {"", "K", "12Q", "1KB", "-1", "+1", " 1", "18446744073709551616", "17179869184G"}) {
     EXPECT_FALSE(atf_cli_size(bad, &v)) << bad;
   }
 }
@@ -79,7 +82,7 @@ TEST(CliGrammar, CountsTakeNoSuffix) {
   uint64_t v = 0;
   EXPECT_TRUE(atf_cli_count("1024", 1024, &v));
   EXPECT_EQ(v, 1024u);
-  for (const char* bad : {"", "1K", "1025", "-1", "x", "99999999999999999999"}) {
+  for (const char *bad : {"", "1K", "1025", "-1", "x", "99999999999999999999"}) {
     EXPECT_FALSE(atf_cli_count(bad, 1024, &v)) << bad;
   }
 }
@@ -92,7 +95,7 @@ TEST(CliGrammar, Int32) {
   EXPECT_EQ(v, INT32_MAX);
   EXPECT_TRUE(atf_cli_int32("137", &v));
   EXPECT_EQ(v, 137);
-  for (const char* bad : {"", "-", "2147483648", "-2147483649", "1K", "+1", "0x10", " 1"}) {
+  for (const char *bad : {"", "-", "2147483648", "-2147483649", "1K", "+1", "0x10", " 1"}) {
     EXPECT_FALSE(atf_cli_int32(bad, &v)) << bad;
   }
 }
@@ -113,8 +116,8 @@ struct Parsed {
   std::string out;
 };
 
-bool ApplyCount(void* ctx, const atf_cli* c, int id, const char* value) {
-  auto* p = static_cast<Parsed*>(ctx);
+bool ApplyCount(void *ctx, const atf_cli *c, int id, const char *value) {
+  auto *p = static_cast<Parsed *>(ctx);
   if (id == P_COUNT && atf_cli_count(value, 100, &p->count)) return true;
   atf_cli_error(c, "invalid %s '%s'", atf_cli_option_name(kParseOptions, id), value);
   return false;
@@ -122,11 +125,12 @@ bool ApplyCount(void* ctx, const atf_cli* c, int id, const char* value) {
 
 Parsed Parse(std::vector<std::string> args) {
   args.insert(args.begin(), "tool");
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(&a[0]);
+  std::vector<char *> argv;
+  for (auto &a : args) argv.push_back(&a[0]);
   Parsed p;
-  const atf_cli_spec spec = {kParseOptions, P_HELP, P_VERSION, "usage text\n", "tool 9.9", "PATH", ApplyCount, &p};
-  const char* operand = nullptr;
+  const atf_cli_spec spec = {kParseOptions, P_HELP, P_VERSION,  "usage text\n",
+                             "tool 9.9",    "PATH", ApplyCount, &p};
+  const char *operand = nullptr;
   testing::internal::CaptureStdout();
   p.result = atf_cli_parse("tool", static_cast<int>(argv.size()), argv.data(), &spec, &operand);
   p.out = testing::internal::GetCapturedStdout();
@@ -144,8 +148,8 @@ TEST(CliParse, OptionsHelpVersionAndOneOperand) {
   p = Parse({"--version"});
   EXPECT_EQ(p.result, ATF_CLI_DONE);
   EXPECT_EQ(p.out, "tool 9.9\n");
-  EXPECT_EQ(Parse({}).result, ATF_CLI_USAGE);                  // missing PATH
-  EXPECT_EQ(Parse({"a", "b"}).result, ATF_CLI_USAGE);          // two
+  EXPECT_EQ(Parse({}).result, ATF_CLI_USAGE);                    // missing PATH
+  EXPECT_EQ(Parse({"a", "b"}).result, ATF_CLI_USAGE);            // two
   EXPECT_EQ(Parse({"--count=101", "a"}).result, ATF_CLI_USAGE);  // apply refuses
   EXPECT_EQ(Parse({"--nope", "a"}).result, ATF_CLI_USAGE);
   EXPECT_EQ(Parse({"--", "--count"}).operand, "--count");

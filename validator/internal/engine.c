@@ -59,7 +59,8 @@ static uint64_t fnv(uint64_t h, const uint8_t *p, size_t n) {
   return h;
 }
 
-static void hash_text(void *ctx, atf_text_field field, const uint8_t *data, size_t len, unsigned flags) {
+static void hash_text(void *ctx, atf_text_field field, const uint8_t *data, size_t len,
+                      unsigned flags) {
   value_hash *h = ctx;
   if ((unsigned)field < ATF_TEXT_FIELD_COUNT) {
     if (flags & ATF_CHUNK_FIRST) h->occurrence_len[field] = 0;
@@ -70,12 +71,14 @@ static void hash_text(void *ctx, atf_text_field field, const uint8_t *data, size
       h->text[field] = fnv(h->text[field], (const uint8_t *)&n, sizeof n);
     }
   }
-  if (h->forward != NULL && h->forward->text != NULL) h->forward->text(h->forward->ctx, field, data, len, flags);
+  if (h->forward != NULL && h->forward->text != NULL)
+    h->forward->text(h->forward->ctx, field, data, len, flags);
 }
 
 static void hash_reg(void *ctx, uint64_t value) {
   value_hash *h = ctx;
-  h->text[ATF_TEXT_REGISTER_NAME] = fnv(h->text[ATF_TEXT_REGISTER_NAME], (const uint8_t *)&value, sizeof value);
+  h->text[ATF_TEXT_REGISTER_NAME] =
+      fnv(h->text[ATF_TEXT_REGISTER_NAME], (const uint8_t *)&value, sizeof value);
   if (h->forward != NULL && h->forward->reg != NULL) h->forward->reg(h->forward->ctx, value);
 }
 
@@ -89,8 +92,9 @@ static void value_hash_init(value_hash *h, const atf_event_visitor *forward) {
 
 /* The upb engine on [off, off + len) of r, or *fallback when it cannot decode it (larger than the
  * window, or its limit). Returns its verdict otherwise; false with rule "io" on a read error. */
-static bool upb_decode(atf_engine *e, atf_reader *r, uint64_t off, uint64_t len, const atf_event_visitor *visitor,
-                       atf_event *ev, atf_decode_error *err, bool *fallback) {
+static bool upb_decode(atf_engine *e, atf_reader *r, uint64_t off, uint64_t len,
+                       const atf_event_visitor *visitor, atf_event *ev, atf_decode_error *err,
+                       bool *fallback) {
   *fallback = false;
   if (r->fd >= 0 && len > r->cap) {
     *fallback = true;
@@ -111,11 +115,14 @@ static bool upb_decode(atf_engine *e, atf_reader *r, uint64_t off, uint64_t len,
 
 static bool same_event(const atf_event *a, const atf_event *b) {
   return a->event_id == b->event_id && a->thread_id == b->thread_id && a->seconds == b->seconds &&
-         a->nanos == b->nanos && a->time_ns == b->time_ns && a->payload == b->payload && a->exit_code == b->exit_code &&
-         a->address == b->address && a->signal_number == b->signal_number && a->unknown_fields == b->unknown_fields;
+         a->nanos == b->nanos && a->time_ns == b->time_ns && a->payload == b->payload &&
+         a->exit_code == b->exit_code && a->address == b->address &&
+         a->signal_number == b->signal_number && a->unknown_fields == b->unknown_fields;
 }
 
-__attribute__((format(printf, 5, 6))) static bool disagree(atf_engine *e, uint64_t off, atf_event *ev, atf_decode_error *err, const char *fmt, ...) {
+__attribute__((format(printf, 5, 6))) static bool disagree(atf_engine *e, uint64_t off,
+                                                           atf_event *ev, atf_decode_error *err,
+                                                           const char *fmt, ...) {
   e->disagreements++;
   memset(ev, 0, sizeof *ev);
   err->rule = ATF_ENGINE_RULE_DISAGREE;
@@ -131,11 +138,11 @@ __attribute__((format(printf, 5, 6))) static bool disagree(atf_engine *e, uint64
 }
 
 static const char *kFieldNames[ATF_TEXT_FIELD_COUNT] = {
-    "executable_path", "args", "operating_system", "cpu_architecture",
-    "symbol",          "stack_shallow_copy", "name", "registers"};
+    "executable_path",    "args", "operating_system", "cpu_architecture", "symbol",
+    "stack_shallow_copy", "name", "registers"};
 
-static bool decode_both(atf_engine *e, atf_reader *r, uint64_t off, uint64_t len, const atf_event_visitor *visitor,
-                        atf_event *ev, atf_decode_error *err) {
+static bool decode_both(atf_engine *e, atf_reader *r, uint64_t off, uint64_t len,
+                        const atf_event_visitor *visitor, atf_event *ev, atf_decode_error *err) {
   value_hash hu, hn;
   value_hash_init(&hu, visitor);
   value_hash_init(&hn, NULL);
@@ -164,7 +171,8 @@ static bool decode_both(atf_engine *e, atf_reader *r, uint64_t off, uint64_t len
     const atf_decode_error *bad = ok_u ? &err_n : err;
     const char *rule = bad->rule;
     const uint64_t at = bad->offset;
-    return disagree(e, off, ev, err, "upb engine: %s, nanopb engine: %s (rule %s at offset %" PRIu64 ")",
+    return disagree(e, off, ev, err,
+                    "upb engine: %s, nanopb engine: %s (rule %s at offset %" PRIu64 ")",
                     ok_u ? "valid" : "invalid", ok_n ? "valid" : "invalid", rule, at);
   }
   if (!ok_u) {
@@ -172,16 +180,18 @@ static bool decode_both(atf_engine *e, atf_reader *r, uint64_t off, uint64_t len
     const char *rule_u = err->rule;
     const uint64_t at_u = err->offset;
     return disagree(e, off, ev, err,
-                    "both engines reject the record, upb with %s at offset %" PRIu64 ", nanopb with %s at offset %" PRIu64,
+                    "both engines reject the record, upb with %s at offset %" PRIu64
+                    ", nanopb with %s at offset %" PRIu64,
                     rule_u, at_u, err_n.rule, err_n.offset);
   }
   if (!same_event(ev, &ev_n)) {
     const atf_event u = *ev;
     return disagree(e, off, ev, err,
-                    "fixed fields differ: upb event_id %" PRIu64 " thread %d time %" PRIu64 " payload %d, nanopb event_id %" PRIu64
-                    " thread %d time %" PRIu64 " payload %d",
-                    u.event_id, (int)u.thread_id, u.time_ns, (int)u.payload, ev_n.event_id, (int)ev_n.thread_id,
-                    ev_n.time_ns, (int)ev_n.payload);
+                    "fixed fields differ: upb event_id %" PRIu64 " thread %d time %" PRIu64
+                    " payload %d, nanopb event_id %" PRIu64 " thread %d time %" PRIu64
+                    " payload %d",
+                    u.event_id, (int)u.thread_id, u.time_ns, (int)u.payload, ev_n.event_id,
+                    (int)ev_n.thread_id, ev_n.time_ns, (int)ev_n.payload);
   }
   for (int i = 0; i < ATF_TEXT_FIELD_COUNT; ++i) {
     if (hu.text[i] != hn.text[i]) {
@@ -191,8 +201,8 @@ static bool decode_both(atf_engine *e, atf_reader *r, uint64_t off, uint64_t len
   return true;
 }
 
-bool atf_engine_decode(atf_engine *e, atf_reader *r, uint64_t off, uint64_t len, const atf_event_visitor *visitor,
-                       atf_event *ev, atf_decode_error *err) {
+bool atf_engine_decode(atf_engine *e, atf_reader *r, uint64_t off, uint64_t len,
+                       const atf_event_visitor *visitor, atf_event *ev, atf_decode_error *err) {
   if (e->kind == ATF_ENGINE_NANOPB) return atf_decode_record(r, off, len, visitor, ev, err);
   if (e->kind == ATF_ENGINE_BOTH) return decode_both(e, r, off, len, visitor, ev, err);
   bool fallback;

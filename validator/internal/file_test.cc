@@ -13,11 +13,11 @@
 namespace {
 
 std::string Dir() {
-  const char* t = std::getenv("TEST_TMPDIR");
+  const char *t = std::getenv("TEST_TMPDIR");
   return t != nullptr ? t : "/tmp";
 }
 
-std::string Put(const std::string& name, const std::string& data) {
+std::string Put(const std::string &name, const std::string &data) {
   const std::string path = Dir() + "/" + name;
   const int fd = ::open(path.c_str(), O_CREAT | O_TRUNC | O_WRONLY, 0644);
   EXPECT_GE(fd, 0);
@@ -33,7 +33,7 @@ TEST(File, ReadAllWhateverTheSizeHintSays) {
     SCOPED_TRACE(hint);
     const int fd = ::open(path.c_str(), O_RDONLY);
     ASSERT_GE(fd, 0);
-    char* data = nullptr;
+    char *data = nullptr;
     size_t len = 0;
     ASSERT_EQ(atf_file_read_all(fd, hint, 1 << 20, &data, &len), 0);
     EXPECT_EQ(std::string(data, len), text);
@@ -43,7 +43,7 @@ TEST(File, ReadAllWhateverTheSizeHintSays) {
   }
   // Past the limit: limit + 1 bytes read, so the caller sees it is too large.
   const int fd = ::open(path.c_str(), O_RDONLY);
-  char* data = nullptr;
+  char *data = nullptr;
   size_t len = 0;
   ASSERT_EQ(atf_file_read_all(fd, 0, 100, &data, &len), 0);
   EXPECT_EQ(len, 101u);
@@ -58,7 +58,7 @@ TEST(File, ReadAllWhateverTheSizeHintSays) {
 TEST(File, OpenRefusesWhatIsNotARegularFile) {
   int fd;
   uint64_t size;
-  const char* why;
+  const char *why;
   const std::string path = Put("regular", "abc");
   ASSERT_EQ(atf_file_open(AT_FDCWD, path.c_str(), true, &fd, &size, &why), 0);
   EXPECT_EQ(size, 3u);
@@ -70,7 +70,8 @@ TEST(File, OpenRefusesWhatIsNotARegularFile) {
   const std::string link = Dir() + "/link";
   ::unlink(link.c_str());
   ASSERT_EQ(::symlink(path.c_str(), link.c_str()), 0);
-  ASSERT_EQ(atf_file_open(AT_FDCWD, link.c_str(), false, &fd, &size, &why), 0) << "followed when reading";
+  ASSERT_EQ(atf_file_open(AT_FDCWD, link.c_str(), false, &fd, &size, &why), 0)
+      << "followed when reading";
   ::close(fd);
   EXPECT_EQ(atf_file_open(AT_FDCWD, link.c_str(), true, &fd, &size, &why), -1);
   EXPECT_STREQ(why, "not a regular file (a symbolic link)");
@@ -91,7 +92,7 @@ TEST(File, OpenRefusesWhatIsNotARegularFile) {
 }
 
 TEST(File, DirectoryOfAPath) {
-  const char* leaf = nullptr;
+  const char *leaf = nullptr;
   bool owned = false;
   int fd = atf_file_open_dir_of(AT_FDCWD, "events.bin", false, &leaf, &owned);
   EXPECT_EQ(fd, AT_FDCWD);
@@ -125,7 +126,8 @@ TEST(File, PidFromASessionPath) {
   EXPECT_EQ(pid, 2147483647u);
   EXPECT_TRUE(atf_file_pid_from_path("pid_0", false, &pid));
   EXPECT_EQ(pid, 0u);
-  for (const char* bad : {"pid_", "pid_2147483648", "pid_12a", "xpid_1", "pid_1/x", "pid_99999999999", "", "/"}) {
+  for (const char *bad :
+       {"pid_", "pid_2147483648", "pid_12a", "xpid_1", "pid_1/x", "pid_99999999999", "", "/"}) {
     EXPECT_FALSE(atf_file_pid_from_path(bad, false, &pid)) << bad;
   }
   EXPECT_TRUE(atf_file_pid_from_path("pid_1/pid_2", true, &pid));

@@ -10,7 +10,7 @@
 
 namespace {
 
-std::string Text(const atf_buf& b) { return std::string(b.data, b.len); }
+std::string Text(const atf_buf &b) { return std::string(b.data, b.len); }
 
 TEST(JsonWriter, EscapesQuotesBackslashesAndControlCharacters) {
   atf_buf b = {};
@@ -28,7 +28,10 @@ TEST(JsonWriter, EscapesQuotesBackslashesAndControlCharacters) {
 // line-oriented JavaScript tools): escaped. Their neighbours U+2027 and U+202A are not.
 TEST(JsonWriter, EscapesTheLineSeparators) {
   atf_buf b = {};
-  const std::string in = "a\xe2\x80\xa8" "b\xe2\x80\xa9" "c\xe2\x80\xa7\xe2\x80\xaa\xe2\x80";
+  const std::string in =
+      "a\xe2\x80\xa8"
+      "b\xe2\x80\xa9"
+      "c\xe2\x80\xa7\xe2\x80\xaa\xe2\x80";
   atf_buf_json_chars(&b, in.data(), in.size() - 2);  // the cut-off E2 80 at the end is not passed
   EXPECT_EQ(Text(b), "a\\u2028b\\u2029c\xe2\x80\xa7\xe2\x80\xaa");
   atf_buf_free(&b);
@@ -40,7 +43,7 @@ TEST(JsonWriter, NumbersHexAndBase64) {
   atf_buf_puts(&b, " ");
   atf_buf_hex(&b, "\x00\xab\xff", 3);
   atf_buf_puts(&b, " ");
-  for (const char* s : {"", "f", "fo", "foo", "foob"}) {
+  for (const char *s : {"", "f", "fo", "foo", "foob"}) {
     atf_buf_base64(&b, s, std::string(s).size());
     atf_buf_puts(&b, ",");
   }
@@ -70,7 +73,7 @@ TEST(JsonWriter, AnImpossibleSizeSetsTheFailureFlag) {
   EXPECT_TRUE(b.oom);
   atf_buf_puts(&b, "ignored");
   EXPECT_EQ(Text(b), "kept");
-  FILE* out = std::tmpfile();
+  FILE *out = std::tmpfile();
   ASSERT_NE(out, nullptr);
   EXPECT_FALSE(atf_buf_write(&b, out));  // a failed buffer is never written half
   std::fclose(out);
@@ -79,7 +82,7 @@ TEST(JsonWriter, AnImpossibleSizeSetsTheFailureFlag) {
 
 TEST(JsonWriter, WritesWhatItHolds) {
   atf_buf b = {};
-  FILE* out = std::tmpfile();
+  FILE *out = std::tmpfile();
   ASSERT_NE(out, nullptr);
   EXPECT_TRUE(atf_buf_write(&b, out));  // empty
   atf_buf_puts(&b, "{}\n");

@@ -22,7 +22,7 @@ TEST(ThreadTable, FindsEveryIdAgainAndStopsAtItsCap) {
   atf_thread_table_init(&t, 1000, 42);
   bool is_new = false, oom = false;
   for (int32_t tid = -500; tid < 500; ++tid) {
-    atf_thread_slot* s = atf_thread_table_find(&t, tid, &is_new, &oom);
+    atf_thread_slot *s = atf_thread_table_find(&t, tid, &is_new, &oom);
     ASSERT_NE(s, nullptr) << tid;
     EXPECT_TRUE(is_new);
     s->last_ns = static_cast<uint64_t>(tid + 1000);
@@ -31,7 +31,7 @@ TEST(ThreadTable, FindsEveryIdAgainAndStopsAtItsCap) {
   EXPECT_EQ(atf_thread_table_find(&t, 500, &is_new, &oom), nullptr) << "full";
   EXPECT_FALSE(oom);
   for (int32_t tid = -500; tid < 500; ++tid) {
-    atf_thread_slot* s = atf_thread_table_find(&t, tid, &is_new, &oom);
+    atf_thread_slot *s = atf_thread_table_find(&t, tid, &is_new, &oom);
     ASSERT_NE(s, nullptr);
     EXPECT_FALSE(is_new);
     EXPECT_EQ(s->tid, tid);

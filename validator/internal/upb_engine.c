@@ -13,11 +13,10 @@
  *   FAST     the schema's own labels (strings singular): upb keeps the last occurrence of each
  *            string. Exact when no field occurred twice, which the engine checks after decoding:
  *            the record's length must equal the smallest encoding of what was decoded
- *            (scan_record(), below). Any repeated occurrence, unknown field, explicit default or padded varint
- *            makes the record longer than that.
- *   REPEATED every singular string, bytes field and map key repeated: every occurrence kept. A
- *            record the FAST view cannot vouch for is decoded again with it (rare: the writer's
- *            records are minimal, except those with a negative int32, below).
+ *            (scan_record(), below). Any repeated occurrence, unknown field, explicit default or
+ * padded varint makes the record longer than that. REPEATED every singular string, bytes field and
+ * map key repeated: every occurrence kept. A record the FAST view cannot vouch for is decoded again
+ * with it (rare: the writer's records are minimal, except those with a negative int32, below).
  *   LOCATE   map fields as raw bytes: where each map entry starts and ends (error path only).
  * The views keep every field number and wire type, so upb accepts and rejects the same bytes in
  * all three, at the same place: a structural error from the FAST view is final.
@@ -57,7 +56,7 @@
 typedef struct field_ref {
   uint16_t offset;
   bool repeated;            /* an upb_array* at offset */
-  const upb_msglayout* sub; /* submessage layout, or NULL */
+  const upb_msglayout *sub; /* submessage layout, or NULL */
 } field_ref;
 
 typedef enum view_kind { VIEW_FAST, VIEW_REPEATED, VIEW_LOCATE } view_kind;
@@ -65,11 +64,12 @@ typedef enum view_kind { VIEW_FAST, VIEW_REPEATED, VIEW_LOCATE } view_kind;
 /* One loaded schema view and the offsets of the fields the engine reads in it. */
 typedef struct view {
   view_kind kind;
-  upb_symtab* symtab;
-  upb_msgfactory* factory;
-  const upb_msglayout* event;
+  upb_symtab *symtab;
+  upb_msgfactory *factory;
+  const upb_msglayout *event;
   field_ref payload[PAYLOADS]; /* Event.trace_start .. signal_delivery */
-  field_ref regs[PAYLOADS];    /* each payload's register map (FunctionCall, FunctionReturn, SignalDelivery) */
+  field_ref regs[PAYLOADS];    /* each payload's register map (FunctionCall, FunctionReturn,
+                                  SignalDelivery) */
   field_ref ev_id, ev_tid, ev_ts;
   field_ref ts_seconds, ts_nanos;
   field_ref start_path, start_args, start_os, start_arch;
@@ -81,13 +81,13 @@ typedef struct view {
 } view;
 
 static struct {
-  const char* error; /* NULL: loaded */
+  const char *error; /* NULL: loaded */
   char error_buf[160];
   view fast, repeated, locate;
 } g;
 static pthread_once_t g_once = PTHREAD_ONCE_INIT;
 
-static void set_error(const char* fmt, ...) {
+static void set_error(const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(g.error_buf, sizeof g.error_buf, fmt, ap);
@@ -100,8 +100,8 @@ enum { TYPE_STRING = 9, TYPE_MESSAGE = 11, TYPE_BYTES = 12 };
 /* google_protobuf_FieldDescriptorProto_has_oneof_index() reads has-bit 4 (descriptor.upb.h). */
 #define ONEOF_INDEX_HASBIT 4
 
-static bool is_map_entry(const google_protobuf_DescriptorProto* m) {
-  const google_protobuf_MessageOptions* o = google_protobuf_DescriptorProto_options(m);
+static bool is_map_entry(const google_protobuf_DescriptorProto *m) {
+  const google_protobuf_MessageOptions *o = google_protobuf_DescriptorProto_options(m);
   return o != NULL && google_protobuf_MessageOptions_map_entry(o);
 }
 
@@ -113,22 +113,26 @@ static bool names_nested(upb_strview type_name, upb_strview nested) {
 
 /* A view of one message (and its nested messages): no oneofs; for VIEW_REPEATED every singular
  * string and bytes field repeated; for VIEW_LOCATE map fields as repeated bytes. */
-static void change_message(google_protobuf_DescriptorProto* m, view_kind kind, upb_arena* a) {
+static void change_message(google_protobuf_DescriptorProto *m, view_kind kind, upb_arena *a) {
   size_t nfields = 0, nnested = 0;
-  google_protobuf_FieldDescriptorProto** fields = google_protobuf_DescriptorProto_mutable_field(m, &nfields);
-  google_protobuf_DescriptorProto** nested = google_protobuf_DescriptorProto_mutable_nested_type(m, &nnested);
+  google_protobuf_FieldDescriptorProto **fields =
+      google_protobuf_DescriptorProto_mutable_field(m, &nfields);
+  google_protobuf_DescriptorProto **nested =
+      google_protobuf_DescriptorProto_mutable_nested_type(m, &nnested);
   for (size_t i = 0; i < nfields; ++i) {
-    google_protobuf_FieldDescriptorProto* f = fields[i];
+    google_protobuf_FieldDescriptorProto *f = fields[i];
     const int32_t type = google_protobuf_FieldDescriptorProto_type(f);
-    if (google_protobuf_FieldDescriptorProto_has_oneof_index(f)) _upb_clearhas(f, ONEOF_INDEX_HASBIT);
+    if (google_protobuf_FieldDescriptorProto_has_oneof_index(f))
+      _upb_clearhas(f, ONEOF_INDEX_HASBIT);
     if (kind == VIEW_REPEATED && (type == TYPE_STRING || type == TYPE_BYTES) &&
         google_protobuf_FieldDescriptorProto_label(f) == LABEL_OPTIONAL) {
       google_protobuf_FieldDescriptorProto_set_label(f, LABEL_REPEATED);
     }
     if (kind == VIEW_LOCATE && type == TYPE_MESSAGE) {
       for (size_t k = 0; k < nnested; ++k) {
-        if (is_map_entry(nested[k]) && names_nested(google_protobuf_FieldDescriptorProto_type_name(f),
-                                                    google_protobuf_DescriptorProto_name(nested[k]))) {
+        if (is_map_entry(nested[k]) &&
+            names_nested(google_protobuf_FieldDescriptorProto_type_name(f),
+                         google_protobuf_DescriptorProto_name(nested[k]))) {
           google_protobuf_FieldDescriptorProto_set_type(f, TYPE_BYTES);
         }
       }
@@ -138,7 +142,7 @@ static void change_message(google_protobuf_DescriptorProto* m, view_kind kind, u
   for (size_t k = 0; k < nnested; ++k) change_message(nested[k], kind, a);
 }
 
-static const upb_msglayout_field* layout_field(const upb_msglayout* l, uint32_t number) {
+static const upb_msglayout_field *layout_field(const upb_msglayout *l, uint32_t number) {
   for (int i = 0; i < l->field_count; ++i) {
     if (l->fields[i].number == number) return &l->fields[i];
   }
@@ -146,12 +150,12 @@ static const upb_msglayout_field* layout_field(const upb_msglayout* l, uint32_t 
 }
 
 /* The field `number` of layout l, which must have the descriptor type and label given. */
-static bool resolve(const upb_msglayout* l, const char* message, uint32_t number, int dtype, int label,
-                    field_ref* out) {
-  const upb_msglayout_field* f = l != NULL ? layout_field(l, number) : NULL;
+static bool resolve(const upb_msglayout *l, const char *message, uint32_t number, int dtype,
+                    int label, field_ref *out) {
+  const upb_msglayout_field *f = l != NULL ? layout_field(l, number) : NULL;
   if (f == NULL || f->descriptortype != dtype || f->label != label) {
-    set_error("schema: %s field %u is not what the engine reads (type %d, label %d expected)", message,
-              (unsigned)number, dtype, label);
+    set_error("schema: %s field %u is not what the engine reads (type %d, label %d expected)",
+              message, (unsigned)number, dtype, label);
     return false;
   }
   out->offset = f->offset;
@@ -160,27 +164,28 @@ static bool resolve(const upb_msglayout* l, const char* message, uint32_t number
   return true;
 }
 
-static bool resolve_fields(view* v);
+static bool resolve_fields(view *v);
 
-static bool load_view(view* v, view_kind kind) {
+static bool load_view(view *v, view_kind kind) {
   v->kind = kind;
-  upb_arena* a = upb_arena_new();
+  upb_arena *a = upb_arena_new();
   v->symtab = upb_symtab_new();
   if (a == NULL || v->symtab == NULL) {
     if (a != NULL) upb_arena_free(a);
     set_error("schema: out of memory");
     return false;
   }
-  google_protobuf_FileDescriptorSet* set = google_protobuf_FileDescriptorSet_parse(
-      (const char*)atf_v4_descriptor_set, atf_v4_descriptor_set_size, a);
+  google_protobuf_FileDescriptorSet *set = google_protobuf_FileDescriptorSet_parse(
+      (const char *)atf_v4_descriptor_set, atf_v4_descriptor_set_size, a);
   size_t nfiles = 0;
-  google_protobuf_FileDescriptorProto** files =
+  google_protobuf_FileDescriptorProto **files =
       set != NULL ? google_protobuf_FileDescriptorSet_mutable_file(set, &nfiles) : NULL;
   bool ok = files != NULL;
   if (!ok) set_error("schema: the embedded descriptor set does not parse");
-  for (size_t i = 0; ok && i < nfiles; ++i) {  /* dependencies first (protoc --include_imports) */
+  for (size_t i = 0; ok && i < nfiles; ++i) { /* dependencies first (protoc --include_imports) */
     size_t nmsgs = 0;
-    google_protobuf_DescriptorProto** msgs = google_protobuf_FileDescriptorProto_mutable_message_type(files[i], &nmsgs);
+    google_protobuf_DescriptorProto **msgs =
+        google_protobuf_FileDescriptorProto_mutable_message_type(files[i], &nmsgs);
     for (size_t k = 0; k < nmsgs; ++k) change_message(msgs[k], kind, a);
     upb_status status;
     upb_status_clear(&status);
@@ -192,8 +197,9 @@ static bool load_view(view* v, view_kind kind) {
   upb_arena_free(a);
   if (!ok) return false;
   v->factory = upb_msgfactory_new(v->symtab);
-  const upb_msgdef* event = upb_symtab_lookupmsg(v->symtab, "atf.v4.Event");
-  v->event = v->factory != NULL && event != NULL ? upb_msgfactory_getlayout(v->factory, event) : NULL;
+  const upb_msgdef *event = upb_symtab_lookupmsg(v->symtab, "atf.v4.Event");
+  v->event =
+      v->factory != NULL && event != NULL ? upb_msgfactory_getlayout(v->factory, event) : NULL;
   if (v->event == NULL) {
     set_error("schema: no layout for atf.v4.Event");
     return false;
@@ -201,23 +207,25 @@ static bool load_view(view* v, view_kind kind) {
   return resolve_fields(v);
 }
 
-static bool resolve_fields(view* v) {
-  static const char* const kPayloads[PAYLOADS] = {"TraceStart", "TraceEnd", "FunctionCall", "FunctionReturn",
-                                                  "SignalDelivery"};
+static bool resolve_fields(view *v) {
+  static const char *const kPayloads[PAYLOADS] = {"TraceStart", "TraceEnd", "FunctionCall",
+                                                  "FunctionReturn", "SignalDelivery"};
   enum { UINT64 = 4, INT32 = 5, INT64 = 3 };
   const int text = v->kind == VIEW_REPEATED ? LABEL_REPEATED : LABEL_OPTIONAL;
   for (int p = 0; p < PAYLOADS; ++p) {
-    if (!resolve(v->event, "Event", 10 + p, TYPE_MESSAGE, LABEL_OPTIONAL, &v->payload[p])) return false;
-    if (p >= 2 && !resolve(v->payload[p].sub, kPayloads[p], 3, v->kind == VIEW_LOCATE ? TYPE_BYTES : TYPE_MESSAGE,
-                           LABEL_REPEATED, &v->regs[p])) {
+    if (!resolve(v->event, "Event", 10 + p, TYPE_MESSAGE, LABEL_OPTIONAL, &v->payload[p]))
+      return false;
+    if (p >= 2 &&
+        !resolve(v->payload[p].sub, kPayloads[p], 3,
+                 v->kind == VIEW_LOCATE ? TYPE_BYTES : TYPE_MESSAGE, LABEL_REPEATED, &v->regs[p])) {
       return false;
     }
   }
-  const upb_msglayout* start = v->payload[0].sub;
-  const upb_msglayout* end = v->payload[1].sub;
-  const upb_msglayout* call = v->payload[2].sub;
-  const upb_msglayout* ret = v->payload[3].sub;
-  const upb_msglayout* sig = v->payload[4].sub;
+  const upb_msglayout *start = v->payload[0].sub;
+  const upb_msglayout *end = v->payload[1].sub;
+  const upb_msglayout *call = v->payload[2].sub;
+  const upb_msglayout *ret = v->payload[3].sub;
+  const upb_msglayout *sig = v->payload[4].sub;
   bool ok = resolve(v->event, "Event", 1, UINT64, LABEL_OPTIONAL, &v->ev_id) &&
             resolve(v->event, "Event", 2, INT32, LABEL_OPTIONAL, &v->ev_tid) &&
             resolve(v->event, "Event", 3, TYPE_MESSAGE, LABEL_OPTIONAL, &v->ev_ts) &&
@@ -256,12 +264,13 @@ static bool resolve_fields(view* v) {
 }
 
 static void load_schema(void) {
-  if (load_view(&g.fast, VIEW_FAST) && load_view(&g.repeated, VIEW_REPEATED) && load_view(&g.locate, VIEW_LOCATE)) {
+  if (load_view(&g.fast, VIEW_FAST) && load_view(&g.repeated, VIEW_REPEATED) &&
+      load_view(&g.locate, VIEW_LOCATE)) {
     g.error = NULL;
   }
 }
 
-const char* atf_upb_engine_schema_error(void) {
+const char *atf_upb_engine_schema_error(void) {
   pthread_once(&g_once, load_schema);
   return g.error;
 }
@@ -276,8 +285,8 @@ typedef struct budget {
   bool refused;
 } budget;
 
-static void* budget_alloc(upb_alloc* alloc, void* ptr, size_t oldsize, size_t size) {
-  budget* b = (budget*)alloc;
+static void *budget_alloc(upb_alloc *alloc, void *ptr, size_t oldsize, size_t size) {
+  budget *b = (budget *)alloc;
   (void)oldsize;
   if (size == 0) {
     free(ptr);
@@ -287,7 +296,7 @@ static void* budget_alloc(upb_alloc* alloc, void* ptr, size_t oldsize, size_t si
     b->refused = true;
     return NULL;
   }
-  void* p = malloc(size);
+  void *p = malloc(size);
   if (p == NULL) {
     b->refused = true;
     return NULL;
@@ -300,12 +309,12 @@ struct atf_upb_engine {
   budget budget;
   size_t last_arena_bytes;
   atf_upb_engine_stats stats;
-  unsigned char* block; /* BLOCK_SIZE bytes */
+  unsigned char *block; /* BLOCK_SIZE bytes */
 };
 
-atf_upb_engine* atf_upb_engine_new(size_t max_arena_bytes) {
+atf_upb_engine *atf_upb_engine_new(size_t max_arena_bytes) {
   if (atf_upb_engine_schema_error() != NULL) return NULL;
-  atf_upb_engine* e = calloc(1, sizeof *e);
+  atf_upb_engine *e = calloc(1, sizeof *e);
   if (e == NULL) return NULL;
   e->block = malloc(BLOCK_SIZE);
   if (e->block == NULL) {
@@ -317,33 +326,35 @@ atf_upb_engine* atf_upb_engine_new(size_t max_arena_bytes) {
   return e;
 }
 
-void atf_upb_engine_free(atf_upb_engine* e) {
+void atf_upb_engine_free(atf_upb_engine *e) {
   if (e == NULL) return;
   free(e->block);
   free(e);
 }
 
-size_t atf_upb_engine_last_arena_bytes(const atf_upb_engine* e) { return e->last_arena_bytes; }
+size_t atf_upb_engine_last_arena_bytes(const atf_upb_engine *e) { return e->last_arena_bytes; }
 
-void atf_upb_engine_get_stats(const atf_upb_engine* e, atf_upb_engine_stats* out) { *out = e->stats; }
+void atf_upb_engine_get_stats(const atf_upb_engine *e, atf_upb_engine_stats *out) {
+  *out = e->stats;
+}
 
 /* ---------------------------------------------------------------------------------------------
  * 3. Decoding. */
 
 typedef struct record {
-  atf_upb_engine* e;
-  const char* base; /* the record's first byte */
+  atf_upb_engine *e;
+  const char *base; /* the record's first byte */
   size_t len;
   uint64_t offset; /* its absolute input offset */
-  atf_decode_error* err;
+  atf_decode_error *err;
   /* The unknown-field handler's findings. */
   uint64_t unknown;
   uint32_t bad_tag;
-  const char* bad_what; /* why the handler rejected bad_tag, or NULL */
+  const char *bad_what; /* why the handler rejected bad_tag, or NULL */
 } record;
 
-__attribute__((format(printf, 4, 5))) static bool fail(record* r, const char* rule, uint64_t offset,
-                                                       const char* fmt, ...) {
+__attribute__((format(printf, 4, 5))) static bool fail(record *r, const char *rule, uint64_t offset,
+                                                       const char *fmt, ...) {
   if (r->err->rule != NULL) return false; /* first error wins */
   r->err->rule = rule;
   r->err->offset = offset;
@@ -355,44 +366,47 @@ __attribute__((format(printf, 4, 5))) static bool fail(record* r, const char* ru
 }
 
 /* Reading a decoded message at a resolved offset. upb stored each value with memcpy. */
-static const void* msg_ptr(const upb_msg* m, field_ref f) {
-  const void* p;
-  memcpy(&p, (const char*)m + f.offset, sizeof p);
+static const void *msg_ptr(const upb_msg *m, field_ref f) {
+  const void *p;
+  memcpy(&p, (const char *)m + f.offset, sizeof p);
   return p;
 }
-static uint64_t msg_u64(const upb_msg* m, field_ref f) {
+static uint64_t msg_u64(const upb_msg *m, field_ref f) {
   uint64_t v;
-  memcpy(&v, (const char*)m + f.offset, sizeof v);
+  memcpy(&v, (const char *)m + f.offset, sizeof v);
   return v;
 }
-static int32_t msg_i32(const upb_msg* m, field_ref f) {
+static int32_t msg_i32(const upb_msg *m, field_ref f) {
   int32_t v;
-  memcpy(&v, (const char*)m + f.offset, sizeof v);
+  memcpy(&v, (const char *)m + f.offset, sizeof v);
   return v;
 }
 /* A repeated field's elements (NULL, 0 when it never occurred). */
-static const void* msg_array(const upb_msg* m, field_ref f, size_t* n) {
-  const upb_array* a = msg_ptr(m, f);
+static const void *msg_array(const upb_msg *m, field_ref f, size_t *n) {
+  const upb_array *a = msg_ptr(m, f);
   *n = a != NULL ? a->len : 0;
   return a != NULL ? a->data : NULL;
 }
 /* A text field's occurrences: every one (REPEATED view, or a repeated field), or the last one of
  * a singular field (FAST view: only used for a minimal record, where an empty string was not on
  * the wire at all, so none is reported for it). */
-static const upb_strview* msg_strings(const upb_msg* m, field_ref f, size_t* n) {
+static const upb_strview *msg_strings(const upb_msg *m, field_ref f, size_t *n) {
   if (f.repeated) return msg_array(m, f, n);
-  const upb_strview* s = (const upb_strview*)(const void*)((const char*)m + f.offset);
+  const upb_strview *s = (const upb_strview *)(const void *)((const char *)m + f.offset);
   *n = s->size > 0;
   return s;
 }
 
-static bool layout_has(const upb_msglayout* l, uint32_t number) { return layout_field(l, number) != NULL; }
+static bool layout_has(const upb_msglayout *l, uint32_t number) {
+  return layout_field(l, number) != NULL;
+}
 
 /* upb calls this for each field it would keep as unknown, after reading it. A known field number
  * here has a wire type its type does not have; groups are not accepted at all (both are
  * wire.decode in the nanopb engine, at the field's tag: upb's error_at). */
-static bool on_unknown(void* ctx, const upb_msglayout* l, uint32_t tag, const char* start, const char* end) {
-  record* r = ctx;
+static bool on_unknown(void *ctx, const upb_msglayout *l, uint32_t tag, const char *start,
+                       const char *end) {
+  record *r = ctx;
   (void)start;
   (void)end;
   const unsigned wt = tag & 7;
@@ -424,11 +438,13 @@ static uint64_t varint_size(uint64_t v) {
   const unsigned bits = 64u - (unsigned)__builtin_clzll(v | 1u);
   return (bits + 6u) / 7u;
 }
-static uint64_t field_size(uint64_t len) { return 1 + varint_size(len) + len; } /* tag, length, bytes */
+static uint64_t field_size(uint64_t len) {
+  return 1 + varint_size(len) + len;
+} /* tag, length, bytes */
 static uint64_t u64_size(uint64_t v) { return v != 0 ? 1 + varint_size(v) : 0; }
 static uint64_t i32_size(int32_t v) { return v < 0 ? 1 + 5 : u64_size((uint64_t)v); }
 /* Whether p[0, n) is ASCII: the common case, without a call. */
-static bool ascii(const uint8_t* p, size_t n) {
+static bool ascii(const uint8_t *p, size_t n) {
   uint64_t high = 0;
   size_t i = 0;
   for (uint64_t w; i + 8 <= n; i += 8) memcpy(&w, p + i, 8), high |= w;
@@ -443,24 +459,25 @@ typedef struct scan {
   bool plain;
 } scan;
 
-static void scan_text(scan* sc, const upb_msg* m, field_ref f, bool is_text) {
-  const upb_strview* s = (const upb_strview*)(const void*)((const char*)m + f.offset);
+static void scan_text(scan *sc, const upb_msg *m, field_ref f, bool is_text) {
+  const upb_strview *s = (const upb_strview *)(const void *)((const char *)m + f.offset);
   if (s->size == 0) return;
   sc->size += field_size(s->size);
-  if (is_text) sc->plain &= ascii((const uint8_t*)s->data, s->size);
+  if (is_text) sc->plain &= ascii((const uint8_t *)s->data, s->size);
 }
 
-static void scan_entries(scan* sc, const upb_msg* m, field_ref regs) {
-  const view* v = &g.fast;
+static void scan_entries(scan *sc, const upb_msg *m, field_ref regs) {
+  const view *v = &g.fast;
   size_t n;
-  const upb_msg* const* entries = msg_array(m, regs, &n);
+  const upb_msg *const *entries = msg_array(m, regs, &n);
   for (size_t i = 0; i < n; ++i) {
-    const upb_strview* key = (const upb_strview*)(const void*)((const char*)entries[i] + v->entry_key.offset);
+    const upb_strview *key =
+        (const upb_strview *)(const void *)((const char *)entries[i] + v->entry_key.offset);
     const uint64_t value = msg_u64(entries[i], v->entry_value);
     uint64_t entry = u64_size(value);
     if (key->size > 0) {
       entry += field_size(key->size);
-      sc->plain &= ascii((const uint8_t*)key->data, key->size);
+      sc->plain &= ascii((const uint8_t *)key->data, key->size);
     } else {
       sc->plain = false; /* a nameless entry */
     }
@@ -468,23 +485,25 @@ static void scan_entries(scan* sc, const upb_msg* m, field_ref regs) {
   }
 }
 
-static void scan_payload(scan* sc, int p, const upb_msg* m) {
-  const view* v = &g.fast;
+static void scan_payload(scan *sc, int p, const upb_msg *m) {
+  const view *v = &g.fast;
   scan in = {0, sc->plain};
   switch (p) {
     case 0: {
       size_t n;
-      const upb_strview* args = msg_array(m, v->start_args, &n);
+      const upb_strview *args = msg_array(m, v->start_args, &n);
       scan_text(&in, m, v->start_path, true);
       scan_text(&in, m, v->start_os, true);
       scan_text(&in, m, v->start_arch, true);
       for (size_t i = 0; i < n; ++i) {
         in.size += field_size(args[i].size);
-        in.plain &= ascii((const uint8_t*)args[i].data, args[i].size);
+        in.plain &= ascii((const uint8_t *)args[i].data, args[i].size);
       }
       break;
     }
-    case 1: in.size = i32_size(msg_i32(m, v->end_exit)); break;
+    case 1:
+      in.size = i32_size(msg_i32(m, v->end_exit));
+      break;
     case 2:
       scan_text(&in, m, v->call_symbol, true);
       in.size += u64_size(msg_u64(m, v->call_address));
@@ -507,11 +526,13 @@ static void scan_payload(scan* sc, int p, const upb_msg* m) {
   sc->plain = in.plain;
 }
 
-static scan scan_record(const upb_msg* msg, const upb_msg* const payloads[PAYLOADS]) {
-  const view* v = &g.fast;
+static scan scan_record(const upb_msg *msg, const upb_msg *const payloads[PAYLOADS]) {
+  const view *v = &g.fast;
   scan sc = {u64_size(msg_u64(msg, v->ev_id)) + i32_size(msg_i32(msg, v->ev_tid)), true};
-  const upb_msg* ts = msg_ptr(msg, v->ev_ts);
-  if (ts != NULL) sc.size += field_size(u64_size(msg_u64(ts, v->ts_seconds)) + i32_size(msg_i32(ts, v->ts_nanos)));
+  const upb_msg *ts = msg_ptr(msg, v->ev_ts);
+  if (ts != NULL)
+    sc.size +=
+        field_size(u64_size(msg_u64(ts, v->ts_seconds)) + i32_size(msg_i32(ts, v->ts_nanos)));
   for (int p = 0; p < PAYLOADS; ++p) {
     if (payloads[p] != NULL) scan_payload(&sc, p, payloads[p]);
   }
@@ -521,9 +542,9 @@ static scan scan_record(const upb_msg* msg, const upb_msg* const payloads[PAYLOA
 /* ---- value rules ---------------------------------------------------------------------------- */
 
 /* The text fields' names in messages, as the nanopb engine names them. */
-static const char* const kTextNames[ATF_TEXT_FIELD_COUNT] = {
-    "TraceStart.executable_path", "TraceStart.args",       "TraceStart.operating_system",
-    "TraceStart.cpu_architecture", "symbol",               "FunctionCall.stack_shallow_copy",
+static const char *const kTextNames[ATF_TEXT_FIELD_COUNT] = {
+    "TraceStart.executable_path",  "TraceStart.args", "TraceStart.operating_system",
+    "TraceStart.cpu_architecture", "symbol",          "FunctionCall.stack_shallow_copy",
     "SignalDelivery.name",         "register name",
 };
 
@@ -532,11 +553,11 @@ typedef struct defect {
   bool set;
   uint64_t at;     /* position in the record where the nanopb engine detects it */
   uint64_t offset; /* position it reports */
-  const char* rule;
+  const char *rule;
   char message[128];
 } defect;
 
-static void note(defect* d, uint64_t at, uint64_t offset, const char* rule, const char* message) {
+static void note(defect *d, uint64_t at, uint64_t offset, const char *rule, const char *message) {
   if (d->set && d->at <= at) return;
   d->set = true;
   d->at = at;
@@ -546,18 +567,20 @@ static void note(defect* d, uint64_t at, uint64_t offset, const char* rule, cons
 }
 
 /* UTF-8 of every occurrence of a string field. */
-static void check_strings(const record* r, const upb_msg* m, field_ref f, atf_text_field field, defect* d) {
+static void check_strings(const record *r, const upb_msg *m, field_ref f, atf_text_field field,
+                          defect *d) {
   size_t n;
-  const upb_strview* s = msg_strings(m, f, &n);
+  const upb_strview *s = msg_strings(m, f, &n);
   for (size_t i = 0; i < n; ++i) {
-    const uint8_t* p = (const uint8_t*)s[i].data;
+    const uint8_t *p = (const uint8_t *)s[i].data;
     if (ascii(p, s[i].size)) continue;
     atf_utf8_state u = ATF_UTF8_STATE_INIT;
     const size_t good = atf_utf8_feed(&u, p, s[i].size);
     const uint64_t at = (uint64_t)(s[i].data - r->base);
     char message[128];
     if (good != s[i].size) {
-      snprintf(message, sizeof message, "%s: invalid UTF-8 (byte 0x%02x)", kTextNames[field], p[good]);
+      snprintf(message, sizeof message, "%s: invalid UTF-8 (byte 0x%02x)", kTextNames[field],
+               p[good]);
       note(d, at + good, at + good, "schema.utf8", message);
     } else if (!atf_utf8_complete(&u)) {
       snprintf(message, sizeof message, "%s: UTF-8 sequence cut off at the end", kTextNames[field]);
@@ -567,27 +590,29 @@ static void check_strings(const record* r, const upb_msg* m, field_ref f, atf_te
 }
 
 /* An entry's name is its last key (protobuf: the last occurrence wins). */
-static bool entry_named(const view* v, const upb_msg* entry) {
+static bool entry_named(const view *v, const upb_msg *entry) {
   size_t n;
-  const upb_strview* keys = msg_strings(entry, v->entry_key, &n);
+  const upb_strview *keys = msg_strings(entry, v->entry_key, &n);
   return n > 0 && keys[n - 1].size > 0;
 }
 
 /* Where each nameless map entry lies: decodes the record again with the LOCATE view, in which a
  * map field is repeated bytes (upb: each entry's bytes, in wire order). */
-static bool locate_nameless(record* r, const view* v, const upb_msg* const payloads[PAYLOADS], defect* d) {
+static bool locate_nameless(record *r, const view *v, const upb_msg *const payloads[PAYLOADS],
+                            defect *d) {
   r->e->stats.located++;
-  upb_arena* a = upb_arena_init(NULL, 0, &r->e->budget.alloc);
+  upb_arena *a = upb_arena_init(NULL, 0, &r->e->budget.alloc);
   if (a == NULL) return false;
-  upb_msg* msg = upb_msg_new(g.locate.event, a);
+  upb_msg *msg = upb_msg_new(g.locate.event, a);
   bool ok = msg != NULL && upb_decode(r->base, r->len, msg, g.locate.event, a);
   for (int p = 2; ok && p < PAYLOADS; ++p) {
     if (payloads[p] == NULL) continue;
     size_t n, nbytes;
-    const upb_msg* const* entries = msg_array(payloads[p], v->regs[p], &n);
+    const upb_msg *const *entries = msg_array(payloads[p], v->regs[p], &n);
     if (n == 0) continue;
-    const upb_msg* located = msg_ptr(msg, g.locate.payload[p]);
-    const upb_strview* bytes = located != NULL ? msg_array(located, g.locate.regs[p], &nbytes) : NULL;
+    const upb_msg *located = msg_ptr(msg, g.locate.payload[p]);
+    const upb_strview *bytes =
+        located != NULL ? msg_array(located, g.locate.regs[p], &nbytes) : NULL;
     if (bytes == NULL || nbytes != n) {
       ok = false;
       break;
@@ -603,7 +628,7 @@ static bool locate_nameless(record* r, const view* v, const upb_msg* const paylo
 }
 
 /* Value rules, in wire order (see top). Returns false when one is broken (err filled). */
-static bool check_values(record* r, const view* v, const upb_msg* const payloads[PAYLOADS]) {
+static bool check_values(record *r, const view *v, const upb_msg *const payloads[PAYLOADS]) {
   defect d = {0};
   bool nameless = false;
   if (payloads[0] != NULL) {
@@ -618,14 +643,15 @@ static bool check_values(record* r, const view* v, const upb_msg* const payloads
   for (int p = 2; p < PAYLOADS; ++p) {
     if (payloads[p] == NULL) continue;
     size_t n;
-    const upb_msg* const* entries = msg_array(payloads[p], v->regs[p], &n);
+    const upb_msg *const *entries = msg_array(payloads[p], v->regs[p], &n);
     for (size_t i = 0; i < n; ++i) {
       check_strings(r, entries[i], v->entry_key, ATF_TEXT_REGISTER_NAME, &d);
       nameless |= !entry_named(v, entries[i]);
     }
   }
   if (nameless && !locate_nameless(r, v, payloads, &d)) {
-    if (r->e->budget.refused) return fail(r, ATF_UPB_RULE_LIMIT, r->offset, "upb engine: arena limit reached");
+    if (r->e->budget.refused)
+      return fail(r, ATF_UPB_RULE_LIMIT, r->offset, "upb engine: arena limit reached");
     /* Cannot happen: the LOCATE view accepts whatever the others accepted. */
     return fail(r, "schema.register_name", r->offset, "register name is empty (entry not located)");
   }
@@ -634,8 +660,8 @@ static bool check_values(record* r, const view* v, const upb_msg* const payloads
 }
 
 /* The record-level rules and the fixed fields (decode.c: check_record). */
-static bool check_record(record* r, const view* v, const upb_msg* msg, const upb_msg* const payloads[PAYLOADS],
-                         atf_event* ev) {
+static bool check_record(record *r, const view *v, const upb_msg *msg,
+                         const upb_msg *const payloads[PAYLOADS], atf_event *ev) {
   unsigned tags = 0;
   int payload = -1;
   for (int p = 0; p < PAYLOADS; ++p) {
@@ -643,20 +669,23 @@ static bool check_record(record* r, const view* v, const upb_msg* msg, const upb
   }
   if (tags == 0) return fail(r, "schema.payload", r->offset, "no payload set");
   if ((tags & (tags - 1)) != 0) {
-    return fail(r, "schema.payload", r->offset, "more than one payload field set (field numbers mask 0x%x)",
+    return fail(r, "schema.payload", r->offset,
+                "more than one payload field set (field numbers mask 0x%x)",
                 tags << ATF_PAYLOAD_TRACE_START);
   }
-  const upb_msg* ts = msg_ptr(msg, v->ev_ts);
+  const upb_msg *ts = msg_ptr(msg, v->ev_ts);
   if (ts == NULL) return fail(r, "schema.timestamp", r->offset, "timestamp missing");
   const int64_t sec = (int64_t)msg_u64(ts, v->ts_seconds);
   const int32_t nanos = msg_i32(ts, v->ts_nanos);
-  if (sec < 0) return fail(r, "schema.timestamp", r->offset, "timestamp seconds %lld < 0", (long long)sec);
+  if (sec < 0)
+    return fail(r, "schema.timestamp", r->offset, "timestamp seconds %lld < 0", (long long)sec);
   if (nanos < 0 || nanos >= 1000000000) {
-    return fail(r, "schema.timestamp", r->offset, "timestamp nanos %d outside [0, 999999999]", (int)nanos);
+    return fail(r, "schema.timestamp", r->offset, "timestamp nanos %d outside [0, 999999999]",
+                (int)nanos);
   }
   if ((uint64_t)sec > (UINT64_MAX - (uint64_t)nanos) / 1000000000u) {
-    return fail(r, "schema.timestamp", r->offset, "timestamp %lld.%09d s is beyond 2^64-1 ns", (long long)sec,
-                (int)nanos);
+    return fail(r, "schema.timestamp", r->offset, "timestamp %lld.%09d s is beyond 2^64-1 ns",
+                (long long)sec, (int)nanos);
   }
   ev->event_id = msg_u64(msg, v->ev_id);
   ev->thread_id = msg_i32(msg, v->ev_tid);
@@ -665,16 +694,23 @@ static bool check_record(record* r, const view* v, const upb_msg* msg, const upb
   ev->time_ns = (uint64_t)sec * 1000000000u + (uint64_t)nanos;
   ev->payload = (atf_payload)(ATF_PAYLOAD_TRACE_START + payload);
   ev->unknown_fields = r->unknown;
-  const upb_msg* m = payloads[payload];
+  const upb_msg *m = payloads[payload];
   switch (ev->payload) {
-    case ATF_PAYLOAD_TRACE_END: ev->exit_code = msg_i32(m, v->end_exit); break;
+    case ATF_PAYLOAD_TRACE_END:
+      ev->exit_code = msg_i32(m, v->end_exit);
+      break;
     case ATF_PAYLOAD_FUNCTION_CALL:
       ev->address = msg_u64(m, v->call_address);
       ev->call_site = msg_u64(m, v->call_site);
       break;
-    case ATF_PAYLOAD_FUNCTION_RETURN: ev->address = msg_u64(m, v->ret_address); break;
-    case ATF_PAYLOAD_SIGNAL_DELIVERY: ev->signal_number = msg_i32(m, v->sig_number); break;
-    default: break;
+    case ATF_PAYLOAD_FUNCTION_RETURN:
+      ev->address = msg_u64(m, v->ret_address);
+      break;
+    case ATF_PAYLOAD_SIGNAL_DELIVERY:
+      ev->signal_number = msg_i32(m, v->sig_number);
+      break;
+    default:
+      break;
   }
   return true;
 }
@@ -683,24 +719,28 @@ static bool check_record(record* r, const view* v, const upb_msg* msg, const upb
  * 4. The visitor: each occurrence of each text field as one chunk, each register entry's name
  * occurrences then its value, payload field by field. */
 
-static void visit_strings(const atf_event_visitor* vis, const upb_msg* m, field_ref f, atf_text_field field) {
+static void visit_strings(const atf_event_visitor *vis, const upb_msg *m, field_ref f,
+                          atf_text_field field) {
   size_t n;
-  const upb_strview* s = msg_strings(m, f, &n);
+  const upb_strview *s = msg_strings(m, f, &n);
   for (size_t i = 0; i < n; ++i) {
-    vis->text(vis->ctx, field, (const uint8_t*)s[i].data, s[i].size, ATF_CHUNK_FIRST | ATF_CHUNK_LAST);
+    vis->text(vis->ctx, field, (const uint8_t *)s[i].data, s[i].size,
+              ATF_CHUNK_FIRST | ATF_CHUNK_LAST);
   }
 }
 
-static void visit_registers(const atf_event_visitor* vis, const view* v, const upb_msg* m, field_ref regs) {
+static void visit_registers(const atf_event_visitor *vis, const view *v, const upb_msg *m,
+                            field_ref regs) {
   size_t n;
-  const upb_msg* const* entries = msg_array(m, regs, &n);
+  const upb_msg *const *entries = msg_array(m, regs, &n);
   for (size_t i = 0; i < n; ++i) {
     if (vis->text != NULL) visit_strings(vis, entries[i], v->entry_key, ATF_TEXT_REGISTER_NAME);
     if (vis->reg != NULL) vis->reg(vis->ctx, msg_u64(entries[i], v->entry_value));
   }
 }
 
-static void visit(const atf_event_visitor* vis, const view* v, atf_payload payload, const upb_msg* m) {
+static void visit(const atf_event_visitor *vis, const view *v, atf_payload payload,
+                  const upb_msg *m) {
   const bool text = vis->text != NULL;
   switch (payload) {
     case ATF_PAYLOAD_TRACE_START:
@@ -733,32 +773,33 @@ static void visit(const atf_event_visitor* vis, const view* v, atf_payload paylo
 
 /* Decodes the record with view v. FAST: a record that is not minimal is decoded again with the
  * REPEATED view. */
-static bool decode(record* r, const view* v, const atf_event_visitor* visitor, atf_event* ev) {
-  atf_upb_engine* e = r->e;
-  upb_arena* a = upb_arena_init(e->block, BLOCK_SIZE, &e->budget.alloc);
-  upb_msg* msg = a != NULL ? upb_msg_new(v->event, a) : NULL;
+static bool decode(record *r, const view *v, const atf_event_visitor *visitor, atf_event *ev) {
+  atf_upb_engine *e = r->e;
+  upb_arena *a = upb_arena_init(e->block, BLOCK_SIZE, &e->budget.alloc);
+  upb_msg *msg = a != NULL ? upb_msg_new(v->event, a) : NULL;
   if (msg == NULL) {
     if (a != NULL) upb_arena_free(a);
     return fail(r, ATF_UPB_RULE_LIMIT, r->offset, "upb engine: out of memory");
   }
   r->unknown = 0;
-  upb_decodeopts opts = {on_unknown, r, NULL, true};  /* int32_range: docs/format.md, wire.decode */
+  upb_decodeopts opts = {on_unknown, r, NULL, true}; /* int32_range: docs/format.md, wire.decode */
   bool ok = upb_decode_ex(r->base, r->len, msg, v->event, a, &opts);
   if (!ok) {
     const uint64_t at = r->offset + (uint64_t)(opts.error_at - r->base);
     if (e->budget.refused) {
-      fail(r, ATF_UPB_RULE_LIMIT, r->offset, "upb engine: the record needs more than %zu bytes of arena",
-           e->budget.limit);
+      fail(r, ATF_UPB_RULE_LIMIT, r->offset,
+           "upb engine: the record needs more than %zu bytes of arena", e->budget.limit);
     } else if (r->bad_what != NULL) {
       fail(r, "wire.decode", at, "field %u (wire type %u) %s", (unsigned)(r->bad_tag >> 3),
            (unsigned)(r->bad_tag & 7), r->bad_what);
     } else {
-      fail(r, "wire.decode", at, "upb cannot decode the field that starts here (tag, varint, length or nesting)");
+      fail(r, "wire.decode", at,
+           "upb cannot decode the field that starts here (tag, varint, length or nesting)");
     }
     upb_arena_free(a);
     return false;
   }
-  const upb_msg* payloads[PAYLOADS];
+  const upb_msg *payloads[PAYLOADS];
   for (int p = 0; p < PAYLOADS; ++p) payloads[p] = msg_ptr(msg, v->payload[p]);
   bool plain = false;
   if (v->kind == VIEW_FAST) {
@@ -772,24 +813,26 @@ static bool decode(record* r, const view* v, const atf_event_visitor* visitor, a
     plain = sc.plain;
   }
   ok = (plain || check_values(r, v, payloads)) && check_record(r, v, msg, payloads, ev);
-  if (ok && visitor != NULL) visit(visitor, v, ev->payload, payloads[ev->payload - ATF_PAYLOAD_TRACE_START]);
+  if (ok && visitor != NULL)
+    visit(visitor, v, ev->payload, payloads[ev->payload - ATF_PAYLOAD_TRACE_START]);
   upb_arena_free(a);
   return ok;
 }
 
-bool atf_upb_decode_record(atf_upb_engine* e, const uint8_t* data, size_t len, uint64_t offset,
-                           const atf_event_visitor* visitor, atf_event* ev, atf_decode_error* err) {
+bool atf_upb_decode_record(atf_upb_engine *e, const uint8_t *data, size_t len, uint64_t offset,
+                           const atf_event_visitor *visitor, atf_event *ev, atf_decode_error *err) {
   memset(ev, 0, sizeof *ev);
   err->rule = NULL;
   err->offset = 0;
   err->message[0] = '\0';
-  record r = {e, (const char*)data, len, offset, err, 0, 0, NULL};
+  record r = {e, (const char *)data, len, offset, err, 0, 0, NULL};
   e->budget.used = 0;
   e->budget.refused = false;
   e->stats.records++;
   bool ok;
   if (len >= INT32_MAX) {
-    ok = fail(&r, ATF_UPB_RULE_LIMIT, offset, "upb engine: records of 2^31 bytes or more are not decoded");
+    ok = fail(&r, ATF_UPB_RULE_LIMIT, offset,
+              "upb engine: records of 2^31 bytes or more are not decoded");
   } else {
     ok = decode(&r, &g.fast, visitor, ev);
   }

@@ -70,11 +70,11 @@ typedef struct atf_upb_engine atf_upb_engine;
 /* One thread's decoder. max_arena_bytes: arena memory one record may use beyond the engine's fixed
  * 64 KiB block (0: ATF_UPB_DEFAULT_ARENA_LIMIT). Returns NULL when memory cannot be allocated or
  * the embedded schema cannot be loaded (atf_upb_engine_schema_error() says why). */
-atf_upb_engine* atf_upb_engine_new(size_t max_arena_bytes);
-void atf_upb_engine_free(atf_upb_engine* e);
+atf_upb_engine *atf_upb_engine_new(size_t max_arena_bytes);
+void atf_upb_engine_free(atf_upb_engine *e);
 
 /* NULL when the schema loaded, else a description (for a message before giving up). */
-const char* atf_upb_engine_schema_error(void);
+const char *atf_upb_engine_schema_error(void);
 
 /* Decodes and checks one record body, data[0, len), which starts at absolute input offset `offset`.
  * `visitor` may be NULL. Same contract as atf_decode_record(): returns true when the record is
@@ -82,11 +82,11 @@ const char* atf_upb_engine_schema_error(void);
  * the nanopb engine's order). The visitor is called only for a valid record, after all checks,
  * payload field by field (decode.h allows chunks before validity is known; this engine never sends
  * any for a record it rejects). data may be NULL when len is 0. */
-bool atf_upb_decode_record(atf_upb_engine* e, const uint8_t* data, size_t len, uint64_t offset,
-                           const atf_event_visitor* visitor, atf_event* ev, atf_decode_error* err);
+bool atf_upb_decode_record(atf_upb_engine *e, const uint8_t *data, size_t len, uint64_t offset,
+                           const atf_event_visitor *visitor, atf_event *ev, atf_decode_error *err);
 
 /* Arena bytes the last atf_upb_decode_record() used beyond the fixed block (for tests/benches). */
-size_t atf_upb_engine_last_arena_bytes(const atf_upb_engine* e);
+size_t atf_upb_engine_last_arena_bytes(const atf_upb_engine *e);
 
 /* How often the engine needed more than one pass (see "One pass per record" above). */
 typedef struct atf_upb_engine_stats {
@@ -95,10 +95,10 @@ typedef struct atf_upb_engine_stats {
   uint64_t located;   /* decoded again to find a nameless register entry (an invalid record) */
 } atf_upb_engine_stats;
 
-void atf_upb_engine_get_stats(const atf_upb_engine* e, atf_upb_engine_stats* out);
+void atf_upb_engine_get_stats(const atf_upb_engine *e, atf_upb_engine_stats *out);
 
 #ifdef __cplusplus
-}  /* extern "C" */
+} /* extern "C" */
 #endif
 
 #endif /* ATF_VALIDATOR_INTERNAL_UPB_ENGINE_H_ */

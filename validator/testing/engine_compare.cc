@@ -6,39 +6,54 @@ namespace atf_test {
 namespace {
 
 struct Collector {
-  EngineResult* r;
+  EngineResult *r;
   std::string name;  // register name being assembled
 
-  static void Text(void* ctx, atf_text_field f, const uint8_t* p, size_t n, unsigned flags) {
-    auto* c = static_cast<Collector*>(ctx);
+  static void Text(void *ctx, atf_text_field f, const uint8_t *p, size_t n, unsigned flags) {
+    auto *c = static_cast<Collector *>(ctx);
     c->r->text_calls++;
-    const std::string chunk(reinterpret_cast<const char*>(p), n);
-    std::string* target = nullptr;
+    const std::string chunk(reinterpret_cast<const char *>(p), n);
+    std::string *target = nullptr;
     switch (f) {
-      case ATF_TEXT_EXECUTABLE_PATH: target = &c->r->path; break;
-      case ATF_TEXT_OPERATING_SYSTEM: target = &c->r->os; break;
-      case ATF_TEXT_CPU_ARCHITECTURE: target = &c->r->arch; break;
-      case ATF_TEXT_SYMBOL: target = &c->r->symbol; break;
-      case ATF_TEXT_STACK: target = &c->r->stack; break;
-      case ATF_TEXT_SIGNAL_NAME: target = &c->r->name; break;
-      case ATF_TEXT_REGISTER_NAME: target = &c->name; break;
+      case ATF_TEXT_EXECUTABLE_PATH:
+        target = &c->r->path;
+        break;
+      case ATF_TEXT_OPERATING_SYSTEM:
+        target = &c->r->os;
+        break;
+      case ATF_TEXT_CPU_ARCHITECTURE:
+        target = &c->r->arch;
+        break;
+      case ATF_TEXT_SYMBOL:
+        target = &c->r->symbol;
+        break;
+      case ATF_TEXT_STACK:
+        target = &c->r->stack;
+        break;
+      case ATF_TEXT_SIGNAL_NAME:
+        target = &c->r->name;
+        break;
+      case ATF_TEXT_REGISTER_NAME:
+        target = &c->name;
+        break;
       case ATF_TEXT_ARG:
         if (flags & ATF_CHUNK_FIRST) c->r->args.emplace_back();
         target = &c->r->args.back();
         break;
-      default: return;
+      default:
+        return;
     }
     if ((flags & ATF_CHUNK_FIRST) && f != ATF_TEXT_ARG) target->clear();  // last occurrence wins
     target->append(chunk);
   }
-  static void Reg(void* ctx, uint64_t v) {
-    auto* c = static_cast<Collector*>(ctx);
+  static void Reg(void *ctx, uint64_t v) {
+    auto *c = static_cast<Collector *>(ctx);
     c->r->regs.emplace_back(c->name, v);
     c->name.clear();
   }
 };
 
-void Finish(EngineResult* r, bool ok, const atf_event& ev, const atf_decode_error& err) {
+void Finish(EngineResult *r, bool ok, const atf_event &ev, const atf_decode_error &err) {
   r->ok = ok;
   if (ok) {
     r->ev = ev;
@@ -51,7 +66,7 @@ void Finish(EngineResult* r, bool ok, const atf_event& ev, const atf_decode_erro
   }
 }
 
-std::string Hex(const std::string& s) {
+std::string Hex(const std::string &s) {
   static const char kDigits[] = "0123456789abcdef";
   std::string out;
   for (unsigned char c : s) {
@@ -68,7 +83,7 @@ std::string Hex(const std::string& s) {
 
 }  // namespace
 
-EngineResult DecodeNanopb(const uint8_t* input, size_t input_len, uint64_t off, uint64_t len) {
+EngineResult DecodeNanopb(const uint8_t *input, size_t input_len, uint64_t off, uint64_t len) {
   static const uint8_t kEmpty[1] = {0};
   atf_reader reader;
   atf_reader_init_mem(&reader, input_len ? input : kEmpty, input_len);
@@ -83,7 +98,7 @@ EngineResult DecodeNanopb(const uint8_t* input, size_t input_len, uint64_t off, 
   return r;
 }
 
-EngineResult DecodeUpb(atf_upb_engine* e, const uint8_t* input, uint64_t off, uint64_t len) {
+EngineResult DecodeUpb(atf_upb_engine *e, const uint8_t *input, uint64_t off, uint64_t len) {
   EngineResult r;
   Collector c{&r, {}};
   const atf_event_visitor v = {&c, Collector::Text, Collector::Reg};
@@ -100,27 +115,29 @@ std::string EngineResult::Describe() const {
     o << "REJECTED " << rule << " at " << offset << " (" << message << ")";
     return o.str();
   }
-  o << "VALID id=" << ev.event_id << " tid=" << ev.thread_id << " ts=" << ev.seconds << "." << ev.nanos
-    << " time_ns=" << ev.time_ns << " payload=" << ev.payload << " exit=" << ev.exit_code
-    << " address=" << ev.address << " call_site=" << ev.call_site << " signal=" << ev.signal_number << " unknown=" << ev.unknown_fields
-    << " path=\"" << Hex(path) << "\" os=\"" << Hex(os) << "\" arch=\"" << Hex(arch) << "\" symbol=\""
-    << Hex(symbol) << "\" name=\"" << Hex(name) << "\" stack(" << stack.size() << ") args=[";
-  for (const auto& a : args) o << "\"" << Hex(a) << "\" ";
+  o << "VALID id=" << ev.event_id << " tid=" << ev.thread_id << " ts=" << ev.seconds << "."
+    << ev.nanos << " time_ns=" << ev.time_ns << " payload=" << ev.payload
+    << " exit=" << ev.exit_code << " address=" << ev.address << " call_site=" << ev.call_site
+    << " signal=" << ev.signal_number << " unknown=" << ev.unknown_fields << " path=\"" << Hex(path)
+    << "\" os=\"" << Hex(os) << "\" arch=\"" << Hex(arch) << "\" symbol=\"" << Hex(symbol)
+    << "\" name=\"" << Hex(name) << "\" stack(" << stack.size() << ") args=[";
+  for (const auto &a : args) o << "\"" << Hex(a) << "\" ";
   o << "] regs={";
-  for (const auto& rg : regs) o << Hex(rg.first) << ":" << rg.second << " ";
+  for (const auto &rg : regs) o << Hex(rg.first) << ":" << rg.second << " ";
   o << "} text_calls=" << text_calls;
   return o.str();
 }
 
-std::string EngineResult::Diff(const EngineResult& o) const {
+std::string EngineResult::Diff(const EngineResult &o) const {
   const bool same =
       ok == o.ok && rule == o.rule && offset == o.offset &&
-      (!ok || (ev.event_id == o.ev.event_id && ev.thread_id == o.ev.thread_id && ev.seconds == o.ev.seconds &&
-               ev.nanos == o.ev.nanos && ev.time_ns == o.ev.time_ns && ev.payload == o.ev.payload &&
-               ev.exit_code == o.ev.exit_code && ev.address == o.ev.address && ev.call_site == o.ev.call_site &&
+      (!ok || (ev.event_id == o.ev.event_id && ev.thread_id == o.ev.thread_id &&
+               ev.seconds == o.ev.seconds && ev.nanos == o.ev.nanos && ev.time_ns == o.ev.time_ns &&
+               ev.payload == o.ev.payload && ev.exit_code == o.ev.exit_code &&
+               ev.address == o.ev.address && ev.call_site == o.ev.call_site &&
                ev.signal_number == o.ev.signal_number && ev.unknown_fields == o.ev.unknown_fields &&
-               path == o.path && os == o.os && arch == o.arch && symbol == o.symbol && stack == o.stack &&
-               name == o.name && args == o.args && regs == o.regs));
+               path == o.path && os == o.os && arch == o.arch && symbol == o.symbol &&
+               stack == o.stack && name == o.name && args == o.args && regs == o.regs));
   return same ? "" : Describe() + "\n  vs\n" + o.Describe();
 }
 

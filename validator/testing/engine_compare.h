@@ -30,28 +30,28 @@ struct EngineResult {
   size_t text_calls = 0;  // visitor calls, to tell "no text at all" from "empty text"
 
   // "" when this and `o` agree on verdict, rule, offset and values (not the message).
-  std::string Diff(const EngineResult& o) const;
+  std::string Diff(const EngineResult &o) const;
   std::string Describe() const;
 };
 
 // The record body at input[off, off + len), decoded by the nanopb engine over the whole input (an
 // in-memory reader) and by the upb engine from input + off.
-EngineResult DecodeNanopb(const uint8_t* input, size_t input_len, uint64_t off, uint64_t len);
-EngineResult DecodeUpb(atf_upb_engine* e, const uint8_t* input, uint64_t off, uint64_t len);
+EngineResult DecodeNanopb(const uint8_t *input, size_t input_len, uint64_t off, uint64_t len);
+EngineResult DecodeUpb(atf_upb_engine *e, const uint8_t *input, uint64_t off, uint64_t len);
 
 // Frames `events` (an events.bin image) and calls f(off, len) for each complete record, up to the
 // first framing error.
 template <typename F>
-void ForEachRecord(const std::string& events, F f);
+void ForEachRecord(const std::string &events, F f);
 
 }  // namespace atf_test
 
 #include "validator/internal/reader.h"
 
 template <typename F>
-void atf_test::ForEachRecord(const std::string& events, F f) {
+void atf_test::ForEachRecord(const std::string &events, F f) {
   atf_reader r;
-  atf_reader_init_mem(&r, reinterpret_cast<const uint8_t*>(events.data()), events.size());
+  atf_reader_init_mem(&r, reinterpret_cast<const uint8_t *>(events.data()), events.size());
   uint64_t off = 0;
   atf_frame fr;
   while (atf_reader_frame(&r, off, &fr) == ATF_FRAME_OK) {

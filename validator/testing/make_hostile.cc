@@ -34,12 +34,14 @@ using atf_test::Serialize;
 struct Out {
   int fd = -1;
   uint64_t bytes = 0, records = 0;
-  bool Put(const std::string& s) {
-    if (::pwrite(fd, s.data(), s.size(), static_cast<off_t>(bytes)) != static_cast<ssize_t>(s.size())) return false;
+  bool Put(const std::string &s) {
+    if (::pwrite(fd, s.data(), s.size(), static_cast<off_t>(bytes)) !=
+        static_cast<ssize_t>(s.size()))
+      return false;
     bytes += s.size();
     return true;
   }
-  bool Record(const atf::v4::Event& e) {
+  bool Record(const atf::v4::Event &e) {
     records++;
     return Put(Frame(Serialize(e)));
   }
@@ -59,7 +61,7 @@ std::string ManyRegistersCall(uint64_t id, uint64_t ns, uint64_t n) {
   return Serialize(head) + atf_test::LenField(12, payload + entries);
 }
 
-int Flood(Out* o, uint64_t target, bool colliding) {
+int Flood(Out *o, uint64_t target, bool colliding) {
   uint64_t id = 0, ns = kBaseNs;
   if (!o->Record(atf_test::Start(id++, ns))) return 2;
   for (uint64_t i = 0; o->bytes < target; ++i) {
@@ -71,7 +73,7 @@ int Flood(Out* o, uint64_t target, bool colliding) {
   return o->Record(atf_test::End(id++, ns + 1)) ? 0 : 2;
 }
 
-int Normal(Out* o, uint64_t target, bool corrupt) {
+int Normal(Out *o, uint64_t target, bool corrupt) {
   uint64_t id = 0, ns = kBaseNs;
   if (!o->Record(atf_test::Start(id++, ns))) return 2;
   for (uint64_t pair = 0; o->bytes < target; ++pair) {
@@ -84,15 +86,17 @@ int Normal(Out* o, uint64_t target, bool corrupt) {
       if (!o->Put(Frame(body))) return 2;
       continue;
     }
-    if (!o->Record(atf_test::Call(id++, tid, ns += 100, sym, 0x400000 + 16 * (pair % 97)))) return 2;
-    if (!o->Record(atf_test::Return(id++, tid, ns += 50, sym, 0x400000 + 16 * (pair % 97)))) return 2;
+    if (!o->Record(atf_test::Call(id++, tid, ns += 100, sym, 0x400000 + 16 * (pair % 97))))
+      return 2;
+    if (!o->Record(atf_test::Return(id++, tid, ns += 50, sym, 0x400000 + 16 * (pair % 97))))
+      return 2;
   }
   return o->Record(atf_test::End(id++, ns + 1)) ? 0 : 2;
 }
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int main(int argc, char **argv) {
   if (argc != 4) {
     std::fprintf(stderr, "usage: make_hostile KIND DIR N (see the source for the kinds)\n");
     return 2;
@@ -118,12 +122,16 @@ int main(int argc, char** argv) {
     const std::string sym_head = atf_test::Tag(1, 2) + atf_test::Varint(sym);
     const std::string payload_head = atf_test::Tag(12, 2) + atf_test::Varint(sym_head.size() + sym);
     const std::string body_head = Serialize(head) + payload_head + sym_head;
-    rc = o.Record(atf_test::Start(0, kBaseNs)) && o.Put(atf_test::Varint(body_head.size() + sym) + body_head) ? 0 : 2;
+    rc = o.Record(atf_test::Start(0, kBaseNs)) &&
+                 o.Put(atf_test::Varint(body_head.size() + sym) + body_head)
+             ? 0
+             : 2;
     o.bytes += sym;
     o.records++;
     if (rc == 0 && !o.Record(atf_test::End(2, kBaseNs + 2))) rc = 2;
   } else if (kind == "registers") {
-    rc = o.Record(atf_test::Start(0, kBaseNs)) && o.Put(Frame(ManyRegistersCall(1, kBaseNs + 1, n))) &&
+    rc = o.Record(atf_test::Start(0, kBaseNs)) &&
+                 o.Put(Frame(ManyRegistersCall(1, kBaseNs + 1, n))) &&
                  o.Record(atf_test::End(2, kBaseNs + 2))
              ? 0
              : 2;
@@ -142,6 +150,7 @@ int main(int argc, char** argv) {
     rc = 2;
   }
   ::close(o.fd);
-  if (rc == 0) std::printf("%s: %llu bytes\n", kind.c_str(), static_cast<unsigned long long>(o.bytes));
+  if (rc == 0)
+    std::printf("%s: %llu bytes\n", kind.c_str(), static_cast<unsigned long long>(o.bytes));
   return rc;
 }

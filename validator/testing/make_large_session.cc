@@ -11,7 +11,7 @@
 
 #include "validator/testing/session_builder.h"
 
-int main(int argc, char** argv) {
+int main(int argc, char **argv) {
   if (argc != 3) {
     std::fprintf(stderr, "usage: make_large_session DIR MIB\n");
     return 2;
@@ -19,10 +19,10 @@ int main(int argc, char** argv) {
   const std::string dir = argv[1];
   const uint64_t target = std::strtoull(argv[2], nullptr, 10) << 20;
   ::mkdir(dir.c_str(), 0755);
-  std::FILE* f = std::fopen((dir + "/events.bin").c_str(), "wb");
+  std::FILE *f = std::fopen((dir + "/events.bin").c_str(), "wb");
   if (f == nullptr) return 2;
   uint64_t id = 0, ns = atf_test::kBaseNs, bytes = 0, count = 0;
-  auto put = [&](const atf::v4::Event& e) {
+  auto put = [&](const atf::v4::Event &e) {
     const std::string rec = atf_test::Frame(atf_test::Serialize(e));
     std::fwrite(rec.data(), 1, rec.size(), f);
     bytes += rec.size();
@@ -45,7 +45,7 @@ int main(int argc, char** argv) {
   m.event_count = count;
   m.bytes_written = bytes;
   const std::string json = atf_test::ManifestJson(m);
-  std::FILE* j = std::fopen((dir + "/trace.json").c_str(), "wb");
+  std::FILE *j = std::fopen((dir + "/trace.json").c_str(), "wb");
   if (j == nullptr) return 2;
   std::fwrite(json.data(), 1, json.size(), j);
   std::fclose(j);

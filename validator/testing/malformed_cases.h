@@ -1,6 +1,6 @@
-// The malformed corpus (testdata/malformed/): one defect per case, with the rule that must reject it.
-// make_malformed writes these files; malformed_corpus_test checks the checked-in copies against this
-// list and against atf-validate.
+// The malformed corpus (testdata/malformed/): one defect per case, with the rule that must reject
+// it. make_malformed writes these files; malformed_corpus_test checks the checked-in copies against
+// this list and against atf-validate.
 #ifndef ATF_VALIDATOR_TESTING_MALFORMED_CASES_H_
 #define ATF_VALIDATOR_TESTING_MALFORMED_CASES_H_
 
@@ -15,13 +15,13 @@ struct MalformedCase {
   std::string description;  // the defect, one line
   std::string events;       // events.bin
   bool has_manifest = false;
-  std::string manifest;     // trace.json
+  std::string manifest;  // trace.json
 };
 
 std::vector<MalformedCase> MalformedCases();
 
 // The EXPECTED file: "name rule  # description" lines.
-std::string ExpectedList(const std::vector<MalformedCase>& cases);
+std::string ExpectedList(const std::vector<MalformedCase> &cases);
 
 }  // namespace atf_test
 

@@ -11,11 +11,11 @@
 namespace atf_test {
 
 std::string TempDir() {
-  const char* t = std::getenv("TEST_TMPDIR");
+  const char *t = std::getenv("TEST_TMPDIR");
   return t != nullptr ? t : "/tmp";
 }
 
-std::string ReadFile(const std::string& path) {
+std::string ReadFile(const std::string &path) {
   std::ifstream f(path, std::ios::binary);
   std::stringstream s;
   s << f.rdbuf();
@@ -29,7 +29,7 @@ std::string NextBase() {
   return TempDir() + "/tool." + std::to_string(++counter);
 }
 
-ToolResult Collect(const std::string& base, int raw) {
+ToolResult Collect(const std::string &base, int raw) {
   ToolResult r;
   r.status = raw != -1 && WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
   r.out = ReadFile(base + ".out");
@@ -39,7 +39,7 @@ ToolResult Collect(const std::string& base, int raw) {
 
 }  // namespace
 
-ToolResult RunToolMeasured(const std::string& command, long* peak_rss_kib) {
+ToolResult RunToolMeasured(const std::string &command, long *peak_rss_kib) {
   *peak_rss_kib = -1;
   const std::string base = NextBase();
   const std::string full = command + " >" + base + ".out 2>" + base + ".err";
@@ -65,7 +65,7 @@ ToolResult RunToolMeasured(const std::string& command, long* peak_rss_kib) {
   return Collect(base, raw);
 }
 
-ToolResult RunTool(const std::string& command) {
+ToolResult RunTool(const std::string &command) {
   const std::string base = NextBase();
   return Collect(base, std::system((command + " >" + base + ".out 2>" + base + ".err").c_str()));
 }

@@ -12,16 +12,16 @@ struct ToolResult {
 };
 
 // Runs `command` (a shell command line; quote arguments yourself) with stdout and stderr captured.
-ToolResult RunTool(const std::string& command);
+ToolResult RunTool(const std::string &command);
 
 // RunTool, and the peak resident set of the command's processes in KiB (the largest of them: the
 // tool, not the shell), measured in a child of its own so earlier commands do not count.
-ToolResult RunToolMeasured(const std::string& command, long* peak_rss_kib);
+ToolResult RunToolMeasured(const std::string &command, long *peak_rss_kib);
 
 // A writable scratch directory for this test (TEST_TMPDIR, else /tmp).
 std::string TempDir();
 
-std::string ReadFile(const std::string& path);
+std::string ReadFile(const std::string &path);
 
 }  // namespace atf_test
 

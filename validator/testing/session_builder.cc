@@ -26,9 +26,13 @@ atf::v4::Event Base(uint64_t id, int32_t tid, uint64_t ns) {
 
 atf::v4::Event Start(uint64_t id, uint64_t ns) {
   atf::v4::Event e = Base(id, 0, ns);
-  auto* s = e.mutable_trace_start();
-  s->set_executable_path("/usr/bin/tr\xc3\xa4" "ced");
-  s->add_args("/usr/bin/tr\xc3\xa4" "ced");
+  auto *s = e.mutable_trace_start();
+  s->set_executable_path(
+      "/usr/bin/tr\xc3\xa4"
+      "ced");
+  s->add_args(
+      "/usr/bin/tr\xc3\xa4"
+      "ced");
   s->add_args("--flag=\"quoted\"\\");
   s->add_args("");
   s->set_operating_system("linux");
@@ -42,23 +46,26 @@ atf::v4::Event End(uint64_t id, uint64_t ns, int32_t exit_code) {
   return e;
 }
 
-atf::v4::Event Call(uint64_t id, int32_t tid, uint64_t ns, const std::string& symbol, uint64_t address) {
+atf::v4::Event Call(uint64_t id, int32_t tid, uint64_t ns, const std::string &symbol,
+                    uint64_t address) {
   atf::v4::Event e = Base(id, tid, ns);
-  auto* c = e.mutable_function_call();
+  auto *c = e.mutable_function_call();
   c->set_symbol(symbol);
   c->set_address(address);
-  const char* regs[] = {"RDI", "RSI", "RDX", "RCX", "R8", "R9"};
+  const char *regs[] = {"RDI", "RSI", "RDX", "RCX", "R8", "R9"};
   uint64_t v = id;
-  for (const char* r : regs) (*c->mutable_argument_registers())[r] = v = v * 6364136223846793005ull + 1;
+  for (const char *r : regs)
+    (*c->mutable_argument_registers())[r] = v = v * 6364136223846793005ull + 1;
   std::string stack;
   for (int i = 0; i < 128; ++i) stack.push_back(static_cast<char>(i * 7 + id));
   c->set_stack_shallow_copy(stack);
   return e;
 }
 
-atf::v4::Event Return(uint64_t id, int32_t tid, uint64_t ns, const std::string& symbol, uint64_t address) {
+atf::v4::Event Return(uint64_t id, int32_t tid, uint64_t ns, const std::string &symbol,
+                      uint64_t address) {
   atf::v4::Event e = Base(id, tid, ns);
-  auto* r = e.mutable_function_return();
+  auto *r = e.mutable_function_return();
   r->set_symbol(symbol);
   r->set_address(address);
   (*r->mutable_return_registers())["RAX"] = UINT64_MAX - id;
@@ -66,15 +73,16 @@ atf::v4::Event Return(uint64_t id, int32_t tid, uint64_t ns, const std::string& 
   return e;
 }
 
-atf::v4::Event Signal(uint64_t id, int32_t tid, uint64_t ns, int32_t number, const std::string& name) {
+atf::v4::Event Signal(uint64_t id, int32_t tid, uint64_t ns, int32_t number,
+                      const std::string &name) {
   atf::v4::Event e = Base(id, tid, ns);
-  auto* s = e.mutable_signal_delivery();
+  auto *s = e.mutable_signal_delivery();
   s->set_number(number);
   s->set_name(name);
-  const char* regs[] = {"RAX", "RBX", "RCX", "RDX", "RSI", "RDI", "RBP", "RSP", "R8", "R9",
-                        "R10", "R11", "R12", "R13", "R14", "R15", "RIP", "RFLAGS"};
+  const char *regs[] = {"RAX", "RBX", "RCX", "RDX", "RSI", "RDI", "RBP", "RSP", "R8",
+                        "R9",  "R10", "R11", "R12", "R13", "R14", "R15", "RIP", "RFLAGS"};
   uint64_t v = 1;
-  for (const char* r : regs) (*s->mutable_registers())[r] = v = v * 131 + 7;
+  for (const char *r : regs) (*s->mutable_registers())[r] = v = v * 131 + 7;
   return e;
 }
 
@@ -95,7 +103,7 @@ std::vector<atf::v4::Event> SampleSession(int calls_per_thread) {
 }
 
 // Deterministic: map entries sorted by key, so the generated corpus is the same in every run.
-std::string Serialize(const atf::v4::Event& e) {
+std::string Serialize(const atf::v4::Event &e) {
   std::string s;
   {
     google::protobuf::io::StringOutputStream raw(&s);
@@ -117,28 +125,33 @@ std::string Varint(uint64_t v) {
   return s;
 }
 
-std::string Frame(const std::string& body) { return Varint(body.size()) + body; }
+std::string Frame(const std::string &body) { return Varint(body.size()) + body; }
 
-std::string Frames(const std::vector<atf::v4::Event>& events) {
+std::string Frames(const std::vector<atf::v4::Event> &events) {
   std::string out;
-  for (const auto& e : events) out += Frame(Serialize(e));
+  for (const auto &e : events) out += Frame(Serialize(e));
   return out;
 }
 
-std::string Tag(uint32_t field, int wire_type) { return Varint((uint64_t{field} << 3) | wire_type); }
-std::string LenField(uint32_t field, const std::string& body) { return Tag(field, 2) + Varint(body.size()) + body; }
+std::string Tag(uint32_t field, int wire_type) {
+  return Varint((uint64_t{field} << 3) | wire_type);
+}
+std::string LenField(uint32_t field, const std::string &body) {
+  return Tag(field, 2) + Varint(body.size()) + body;
+}
 std::string VarintField(uint32_t field, uint64_t v) { return Tag(field, 0) + Varint(v); }
 
-uint64_t TimeNs(const atf::v4::Event& e) {
-  return static_cast<uint64_t>(e.timestamp().seconds()) * 1000000000u + static_cast<uint64_t>(e.timestamp().nanos());
+uint64_t TimeNs(const atf::v4::Event &e) {
+  return static_cast<uint64_t>(e.timestamp().seconds()) * 1000000000u +
+         static_cast<uint64_t>(e.timestamp().nanos());
 }
 
-Manifest ManifestFor(const std::vector<atf::v4::Event>& events, const std::string& bytes) {
+Manifest ManifestFor(const std::vector<atf::v4::Event> &events, const std::string &bytes) {
   Manifest m;
   m.event_count = events.size();
   m.bytes_written = bytes.size();
   m.time_start_ns = UINT64_MAX;
-  for (const auto& e : events) {
+  for (const auto &e : events) {
     m.time_start_ns = std::min(m.time_start_ns, TimeNs(e));
     m.time_end_ns = std::max(m.time_end_ns, TimeNs(e));
   }
@@ -146,7 +159,7 @@ Manifest ManifestFor(const std::vector<atf::v4::Event>& events, const std::strin
   return m;
 }
 
-std::string ManifestJson(const Manifest& m) {
+std::string ManifestJson(const Manifest &m) {
   std::string s = "{\n  \"os\": \"linux\",\n  \"arch\": \"x86_64\",\n";
   s += "  \"pid\": " + std::to_string(m.pid) + ",\n";
   s += "  \"sessionId\": " + std::to_string(m.session_id) + ",\n";
@@ -160,13 +173,13 @@ std::string ManifestJson(const Manifest& m) {
   return s;
 }
 
-static void WriteFile(const std::string& path, const std::string& data) {
+static void WriteFile(const std::string &path, const std::string &data) {
   std::ofstream f(path, std::ios::binary | std::ios::trunc);
   f.write(data.data(), static_cast<std::streamsize>(data.size()));
   if (!f) throw std::runtime_error("cannot write " + path);
 }
 
-void WriteSession(const std::string& dir, const std::string& events, const std::string* manifest) {
+void WriteSession(const std::string &dir, const std::string &events, const std::string *manifest) {
   ::mkdir(dir.c_str(), 0755);
   WriteFile(dir + "/events.bin", events);
   if (manifest != nullptr) WriteFile(dir + "/trace.json", *manifest);

@@ -17,37 +17,41 @@ constexpr uint64_t kBaseNs = 1700000000123456789ull;
 
 atf::v4::Event Start(uint64_t id, uint64_t ns);
 atf::v4::Event End(uint64_t id, uint64_t ns, int32_t exit_code = 0);
-atf::v4::Event Call(uint64_t id, int32_t tid, uint64_t ns, const std::string& symbol, uint64_t address);
-atf::v4::Event Return(uint64_t id, int32_t tid, uint64_t ns, const std::string& symbol, uint64_t address);
-atf::v4::Event Signal(uint64_t id, int32_t tid, uint64_t ns, int32_t number, const std::string& name);
+atf::v4::Event Call(uint64_t id, int32_t tid, uint64_t ns, const std::string &symbol,
+                    uint64_t address);
+atf::v4::Event Return(uint64_t id, int32_t tid, uint64_t ns, const std::string &symbol,
+                      uint64_t address);
+atf::v4::Event Signal(uint64_t id, int32_t tid, uint64_t ns, int32_t number,
+                      const std::string &name);
 
 // A well-formed session: TraceStart, calls and returns on two threads, a signal, TraceEnd.
 std::vector<atf::v4::Event> SampleSession(int calls_per_thread = 3);
 
-std::string Serialize(const atf::v4::Event& e);
+std::string Serialize(const atf::v4::Event &e);
 std::string Varint(uint64_t v);
 // [varint length][body]
-std::string Frame(const std::string& body);
-std::string Frames(const std::vector<atf::v4::Event>& events);
+std::string Frame(const std::string &body);
+std::string Frames(const std::vector<atf::v4::Event> &events);
 
 // Raw protobuf pieces: a tag, a length-delimited field, a varint field.
 std::string Tag(uint32_t field, int wire_type);
-std::string LenField(uint32_t field, const std::string& body);
+std::string LenField(uint32_t field, const std::string &body);
 std::string VarintField(uint32_t field, uint64_t v);
 
 struct Manifest {
-  uint64_t pid = 4242, session_id = 7, time_start_ns = 0, time_end_ns = 0, event_count = 0, bytes_written = 0;
+  uint64_t pid = 4242, session_id = 7, time_start_ns = 0, time_end_ns = 0, event_count = 0,
+           bytes_written = 0;
   std::vector<std::string> modules = {"0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"};
 };
 
 // A manifest that matches `events` framed as `bytes`.
-Manifest ManifestFor(const std::vector<atf::v4::Event>& events, const std::string& bytes);
-std::string ManifestJson(const Manifest& m);
+Manifest ManifestFor(const std::vector<atf::v4::Event> &events, const std::string &bytes);
+std::string ManifestJson(const Manifest &m);
 
 // Writes dir/events.bin and, unless manifest is null, dir/trace.json (creating dir).
-void WriteSession(const std::string& dir, const std::string& events, const std::string* manifest);
+void WriteSession(const std::string &dir, const std::string &events, const std::string *manifest);
 
-uint64_t TimeNs(const atf::v4::Event& e);
+uint64_t TimeNs(const atf::v4::Event &e);
 
 }  // namespace atf_test
 

@@ -3,8 +3,8 @@
  * A record is a fixed 40-byte header followed by `reg_count` 64-bit register values, then
  * `stack_len` bytes of stack copy, then zero padding to a multiple of 8 bytes. `size` covers all
  * of it. Records sit end to end in a batch. Nothing in a record points outside it: symbols are
- * 32-bit ids interned once in the writer's symbol table (atf_writer_intern_symbol), so a ring can be
- * drained, copied or handed over as plain bytes, and no string is copied per event.
+ * 32-bit ids interned once in the writer's symbol table (atf_writer_intern_symbol), so a ring can
+ * be drained, copied or handed over as plain bytes, and no string is copied per event.
  *
  * Register values are stored in the architecture-canonical order of the record's kind (see
  * atf_register_name() in atf/writer.h): for ATF_KIND_CALL on x86_64, regs[0] is RDI, regs[1] RSI,
@@ -51,11 +51,11 @@ extern "C" {
 #define ATF_RECORD_FLAG_CALL_SITE 0x0001u
 
 enum atf_record_kind {
-  ATF_KIND_PAD = 0,       /* filler (e.g. at a ring's wrap point): skipped by the writer */
-  ATF_KIND_CALL = 1,      /* FunctionCall */
-  ATF_KIND_RETURN = 2,    /* FunctionReturn */
-  ATF_KIND_SIGNAL = 3,    /* SignalDelivery */
-  ATF_KIND_TRACE_END = 4  /* TraceEnd; optional, atf_writer_finalize writes one if absent */
+  ATF_KIND_PAD = 0,      /* filler (e.g. at a ring's wrap point): skipped by the writer */
+  ATF_KIND_CALL = 1,     /* FunctionCall */
+  ATF_KIND_RETURN = 2,   /* FunctionReturn */
+  ATF_KIND_SIGNAL = 3,   /* SignalDelivery */
+  ATF_KIND_TRACE_END = 4 /* TraceEnd; optional, atf_writer_finalize writes one if absent */
 };
 
 typedef struct atf_ring_record {

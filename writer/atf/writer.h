@@ -5,12 +5,11 @@
  *   atf_writer_options_init(&o);
  *   o.output_root = "/var/trace";
  *   atf_writer *w;
- *   if (atf_writer_open(&o, &w) != ATF_WRITER_OK) ...            // creates the session, writes TraceStart
- *   uint32_t sym; atf_writer_intern_symbol(w, "main", 4, &sym);
- *   atf_writer_write(w, records, bytes);                  // batches of atf_ring_record
- *   atf_writer_flush(w);                                  // durability point
- *   atf_writer_finalize(w, exit_code);                    // TraceEnd, flush, trace.json
- *   atf_writer_close(w);
+ *   if (atf_writer_open(&o, &w) != ATF_WRITER_OK) ...            // creates the session, writes
+ * TraceStart uint32_t sym; atf_writer_intern_symbol(w, "main", 4, &sym); atf_writer_write(w,
+ * records, bytes);                  // batches of atf_ring_record atf_writer_flush(w); //
+ * durability point atf_writer_finalize(w, exit_code);                    // TraceEnd, flush,
+ * trace.json atf_writer_close(w);
  *
  * Session layout: <output_root>/session_YYYYMMDD_HHMMSS/pid_<pid>/{events.bin,trace.json}, the
  * date taken from the session clock in UTC (or session_<label> when a label is given).
@@ -27,14 +26,14 @@
  * target (linux and darwin x x86_64 and arm64).
  *
  * Durability contract:
- *   - After atf_writer_flush() returns ATF_WRITER_OK, every event passed to atf_writer_write() before it is
- *     in events.bin and fsync'ed: it survives a crash of the process or a power loss.
+ *   - After atf_writer_flush() returns ATF_WRITER_OK, every event passed to atf_writer_write()
+ * before it is in events.bin and fsync'ed: it survives a crash of the process or a power loss.
  *   - events.bin never ends inside a record because of an error the writer saw: when a write fails
  *     (ENOSPC, EIO, ...) the file is truncated back to the last complete record, the error is
- *     returned, and the writer enters the failed state (every later call returns ATF_WRITER_E_FAILED except
- *     close). events_written/bytes_written count exactly the complete records left in the file.
- *     A process crash (or an ftruncate that fails too) can leave a torn tail; atf-validate reports
- *     it as truncation. EINTR and short writes are retried, never reported.
+ *     returned, and the writer enters the failed state (every later call returns
+ * ATF_WRITER_E_FAILED except close). events_written/bytes_written count exactly the complete
+ * records left in the file. A process crash (or an ftruncate that fails too) can leave a torn tail;
+ * atf-validate reports it as truncation. EINTR and short writes are retried, never reported.
  *   - An fsync failure also puts the writer in the failed state: what reached the disk is unknown.
  *   - trace.json is written atomically by atf_writer_finalize(): a temporary file is written and
  *     fsync'ed, renamed over trace.json, and the directory is fsync'ed. It is either absent or
@@ -42,7 +41,8 @@
  *     only the final directory fsync fails, finalize returns the error although trace.json is
  *     already in place, complete.)
  *   - Files and directories are created with O_EXCL / O_NOFOLLOW semantics: an existing session
- *     directory is never reused (ATF_WRITER_E_EXISTS) and no symlink is followed at the last component.
+ *     directory is never reused (ATF_WRITER_E_EXISTS) and no symlink is followed at the last
+ * component.
  *
  * Manifest keys: formatVersion ("ATF V4"), writer ("atf-writer <version>"), os ("linux", "darwin"
  * or "unknown"), arch ("x86_64", "aarch64" or "unknown"; the same values as TraceStart), pid,
@@ -56,17 +56,17 @@
  * nothing is allocated per event, except for an event larger than the whole write buffer (only a
  * symbol name or TraceStart argv of that size can make one).
  *
- * Threads: one thread drives a writer (open/write/flush/finalize/close). atf_writer_intern_symbol(),
- * atf_writer_add_module() and atf_writer_record_drops() may be called from any thread at any time
- * before finalize. Nothing is printed; errors are returned as atf_writer_status codes.
- * With options.io_thread the writer starts one thread of its own (all signals blocked) that
- * writes full buffers while the caller fills the next; the file operations still never run on two
- * threads at once (atf_file_ops implementations need no locking). The durability contract is the
- * same; only the moment an error of a background write is returned moves: to the next
- * atf_writer_write() that fills a buffer, or flush / finalize / close, whichever comes first.
- * Flush, finalize and close wait for the write in flight. A writer belongs to the process that
- * opened it: after fork() the child must not use it (with io_thread its I/O thread does not exist
- * there; without, the two processes' writes would interleave).
+ * Threads: one thread drives a writer (open/write/flush/finalize/close).
+ * atf_writer_intern_symbol(), atf_writer_add_module() and atf_writer_record_drops() may be called
+ * from any thread at any time before finalize. Nothing is printed; errors are returned as
+ * atf_writer_status codes. With options.io_thread the writer starts one thread of its own (all
+ * signals blocked) that writes full buffers while the caller fills the next; the file operations
+ * still never run on two threads at once (atf_file_ops implementations need no locking). The
+ * durability contract is the same; only the moment an error of a background write is returned
+ * moves: to the next atf_writer_write() that fills a buffer, or flush / finalize / close, whichever
+ * comes first. Flush, finalize and close wait for the write in flight. A writer belongs to the
+ * process that opened it: after fork() the child must not use it (with io_thread its I/O thread
+ * does not exist there; without, the two processes' writes would interleave).
  */
 #ifndef ATF_WRITER_H_
 #define ATF_WRITER_H_
@@ -100,12 +100,12 @@ typedef enum atf_writer_status {
   ATF_WRITER_E_INVALID_ARGUMENT = 1, /* a NULL or out-of-range argument */
   ATF_WRITER_E_STATE = 2,            /* call not allowed now (e.g. write after finalize) */
   ATF_WRITER_E_NO_MEMORY = 3,
-  ATF_WRITER_E_IO = 4,               /* an I/O error (EIO, ...); atf_writer_last_errno() has errno */
-  ATF_WRITER_E_NO_SPACE = 5,         /* ENOSPC or EDQUOT */
-  ATF_WRITER_E_EXISTS = 6,           /* the session directory already exists */
-  ATF_WRITER_E_LIMIT = 7,            /* max_events or max_file_bytes reached; nothing more is written */
-  ATF_WRITER_E_BAD_RECORD = 8,       /* malformed ring record (size, kind, counts, symbol id) */
-  ATF_WRITER_E_FAILED = 9            /* an earlier I/O error put the writer in the failed state */
+  ATF_WRITER_E_IO = 4,         /* an I/O error (EIO, ...); atf_writer_last_errno() has errno */
+  ATF_WRITER_E_NO_SPACE = 5,   /* ENOSPC or EDQUOT */
+  ATF_WRITER_E_EXISTS = 6,     /* the session directory already exists */
+  ATF_WRITER_E_LIMIT = 7,      /* max_events or max_file_bytes reached; nothing more is written */
+  ATF_WRITER_E_BAD_RECORD = 8, /* malformed ring record (size, kind, counts, symbol id) */
+  ATF_WRITER_E_FAILED = 9      /* an earlier I/O error put the writer in the failed state */
 } atf_writer_status;
 
 /* A static, human-readable description of `status` ("unknown status" for other values). */
@@ -156,7 +156,7 @@ const char *atf_signal_name(atf_os os, int number, char buf[16]);
 typedef enum atf_flush_policy {
   ATF_FLUSH_EXPLICIT = 0,    /* only atf_writer_flush() and finalize make events durable */
   ATF_FLUSH_EVERY_BATCH = 1, /* every atf_writer_write() ends with a flush */
-  ATF_FLUSH_INTERVAL = 2     /* a write flushes when flush_interval_ns passed since the last flush */
+  ATF_FLUSH_INTERVAL = 2 /* a write flushes when flush_interval_ns passed since the last flush */
 } atf_flush_policy;
 
 /* Nanoseconds since the Unix epoch. */
@@ -165,58 +165,58 @@ typedef uint64_t (*atf_clock_fn)(void *ctx);
 struct atf_file_ops; /* atf/file_ops.h: the file-operation seam for fault injection */
 
 typedef struct atf_writer_options {
-  const char *output_root;      /* required; created if missing (one level) */
-  const char *session_label;    /* optional: session_<label> instead of session_<date>_<time> */
-  int32_t pid;                  /* traced process id; 0 = getpid() */
-  uint64_t session_id;          /* manifest sessionId; 0 = random in [1, 2^53), so that even a
-                                   JSON reader using doubles reads it exactly */
-  atf_clock_fn clock;           /* optional; NULL = CLOCK_REALTIME */
+  const char *output_root;   /* required; created if missing (one level) */
+  const char *session_label; /* optional: session_<label> instead of session_<date>_<time> */
+  int32_t pid;               /* traced process id; 0 = getpid() */
+  uint64_t session_id;       /* manifest sessionId; 0 = random in [1, 2^53), so that even a
+                                JSON reader using doubles reads it exactly */
+  atf_clock_fn clock;        /* optional; NULL = CLOCK_REALTIME */
   void *clock_ctx;
-  const char *clock_name;       /* the manifest's "clock" with a caller's clock: printable ASCII,
-                                   1..64 bytes; NULL = "custom" (ignored without `clock`) */
-  const char *executable_path;  /* TraceStart; NULL = the current executable */
-  const char *const *argv;      /* TraceStart args; may be NULL with argc == 0 */
+  const char *clock_name;      /* the manifest's "clock" with a caller's clock: printable ASCII,
+                                  1..64 bytes; NULL = "custom" (ignored without `clock`) */
+  const char *executable_path; /* TraceStart; NULL = the current executable */
+  const char *const *argv;     /* TraceStart args; may be NULL with argc == 0 */
   size_t argc;
-  atf_os os;                    /* target OS: signal names, TraceStart.operating_system, manifest
-                                   os; default atf_host_os() */
-  atf_arch arch;                /* target architecture: register names, TraceStart.cpu_architecture,
-                                   manifest arch; default atf_host_arch() */
+  atf_os os;     /* target OS: signal names, TraceStart.operating_system, manifest
+                    os; default atf_host_os() */
+  atf_arch arch; /* target architecture: register names, TraceStart.cpu_architecture,
+                    manifest arch; default atf_host_arch() */
   atf_flush_policy flush_policy;
-  uint64_t flush_interval_ns;   /* for ATF_FLUSH_INTERVAL; default 100 ms */
-  size_t buffer_bytes;          /* write buffer; default 1 MiB (0 = default); smaller values are
-                                   raised to 64 KiB */
-  uint32_t max_stack_bytes;     /* stack copy cap per event; default 256, max ATF_RECORD_MAX_STACK;
-                                   0 = no stack bytes */
-  uint64_t max_events;          /* 0 = unlimited; counts TraceStart; the TraceEnd finalize writes
-                                   is always allowed (one past the limit) */
-  uint64_t max_file_bytes;      /* 0 = unlimited; likewise, TraceEnd may exceed it */
-  int collect_modules;          /* default 1: list loaded modules' build ids in the manifest */
+  uint64_t flush_interval_ns; /* for ATF_FLUSH_INTERVAL; default 100 ms */
+  size_t buffer_bytes;        /* write buffer; default 1 MiB (0 = default); smaller values are
+                                 raised to 64 KiB */
+  uint32_t max_stack_bytes;   /* stack copy cap per event; default 256, max ATF_RECORD_MAX_STACK;
+                                 0 = no stack bytes */
+  uint64_t max_events;        /* 0 = unlimited; counts TraceStart; the TraceEnd finalize writes
+                                 is always allowed (one past the limit) */
+  uint64_t max_file_bytes;    /* 0 = unlimited; likewise, TraceEnd may exceed it */
+  int collect_modules;        /* default 1: list loaded modules' build ids in the manifest */
   const struct atf_file_ops *file_ops; /* NULL = the real system calls */
-  int32_t session_thread_id;    /* thread_id of the TraceStart/TraceEnd the writer itself writes;
-                                   default 0, as docs/format.md and atf-recover have it: session
-                                   events belong to no traced thread */
-  int io_thread_nice;           /* Linux: the nice value the I/O thread asks for itself (-20..19;
-                                   0 = the opening thread's). A tracer whose drain runs at a raised
-                                   priority gives its I/O thread the same, or the drain waits on
-                                   it; refused (no CAP_SYS_NICE / RLIMIT_NICE): left as is */
-  int io_thread;                /* 1: write(2) of full buffers runs on a thread the writer owns
-                                   (one more buffer_bytes of memory), so encoding goes on while the
-                                   kernel copies; default 0: no thread is created. See Threads. */
+  int32_t session_thread_id; /* thread_id of the TraceStart/TraceEnd the writer itself writes;
+                                default 0, as docs/format.md and atf-recover have it: session
+                                events belong to no traced thread */
+  int io_thread_nice;        /* Linux: the nice value the I/O thread asks for itself (-20..19;
+                                0 = the opening thread's). A tracer whose drain runs at a raised
+                                priority gives its I/O thread the same, or the drain waits on
+                                it; refused (no CAP_SYS_NICE / RLIMIT_NICE): left as is */
+  int io_thread;             /* 1: write(2) of full buffers runs on a thread the writer owns
+                                (one more buffer_bytes of memory), so encoding goes on while the
+                                kernel copies; default 0: no thread is created. See Threads. */
 } atf_writer_options;
 
 typedef struct atf_writer atf_writer;
 
 typedef struct atf_writer_stats {
-  uint64_t events_written;      /* complete events in events.bin, including TraceStart */
-  uint64_t bytes_written;       /* bytes of complete records in events.bin (written, maybe not synced);
-                                   buffered events are not counted until they reach the file */
-  uint64_t bytes_durable;       /* bytes covered by the last successful flush */
-  uint64_t utf8_replacements;   /* invalid UTF-8 sequences replaced by U+FFFD */
-  uint64_t stack_truncations;   /* stack copies cut to max_stack_bytes */
+  uint64_t events_written; /* complete events in events.bin, including TraceStart */
+  uint64_t bytes_written;  /* bytes of complete records in events.bin (written, maybe not synced);
+                              buffered events are not counted until they reach the file */
+  uint64_t bytes_durable;  /* bytes covered by the last successful flush */
+  uint64_t utf8_replacements; /* invalid UTF-8 sequences replaced by U+FFFD */
+  uint64_t stack_truncations; /* stack copies cut to max_stack_bytes */
   uint64_t first_timestamp_ns;
   uint64_t last_timestamp_ns;
-  uint64_t dropped_events;      /* as reported with atf_writer_record_drops() */
-  uint64_t events_buffered;     /* accepted but still in the write buffer (not in events_written) */
+  uint64_t dropped_events;  /* as reported with atf_writer_record_drops() */
+  uint64_t events_buffered; /* accepted but still in the write buffer (not in events_written) */
 } atf_writer_stats;
 
 /* Fills `o` with defaults. */
@@ -233,26 +233,29 @@ atf_writer_status atf_writer_open(const atf_writer_options *o, atf_writer **out)
 /* Interns a symbol name (any bytes; invalid UTF-8 and NUL bytes are replaced by U+FFFD once, here,
  * and counted in utf8_replacements) and returns its id (>= 1, stable for the session; the same
  * bytes return the same id). Thread-safe. */
-atf_writer_status atf_writer_intern_symbol(atf_writer *w, const char *name, size_t len, uint32_t *id);
+atf_writer_status atf_writer_intern_symbol(atf_writer *w, const char *name, size_t len,
+                                           uint32_t *id);
 
 /* Appends the records in [records, records + bytes) (atf_ring_record, end to end, each `size`
- * bytes) as events. Either every record of the batch is accepted or, on ATF_WRITER_E_BAD_RECORD, none
- * is (the batch is checked first; see writer/internal/batch.h for the rules; an event after a
+ * bytes) as events. Either every record of the batch is accepted or, on ATF_WRITER_E_BAD_RECORD,
+ * none is (the batch is checked first; see writer/internal/batch.h for the rules; an event after a
  * TRACE_END of the same batch is such a record). A well-formed batch with events after a TRACE_END
- * written earlier is refused with ATF_WRITER_E_STATE. ATF_WRITER_E_LIMIT: the records before the one that hit
- * the limit were accepted, the rest were not.
- * REQUIRES: records 8-byte aligned (else ATF_WRITER_E_INVALID_ARGUMENT). */
+ * written earlier is refused with ATF_WRITER_E_STATE. ATF_WRITER_E_LIMIT: the records before the
+ * one that hit the limit were accepted, the rest were not. REQUIRES: records 8-byte aligned (else
+ * ATF_WRITER_E_INVALID_ARGUMENT). */
 atf_writer_status atf_writer_write(atf_writer *w, const void *records, size_t bytes);
 
 /* Appends records like atf_writer_write(), in one walk: each record is checked right before it is
- * encoded, so a bad record stops the batch with ATF_WRITER_E_BAD_RECORD after the records before it were
- * accepted (a prefix; the same rules), and a well-formed event after a TRACE_END written by an
- * earlier batch stops it with ATF_WRITER_E_STATE (a malformed one is ATF_WRITER_E_BAD_RECORD: the record's own
- * check comes first). *events (may be NULL) is set in every case to the number of
- * events (non-PAD records) of this batch the writer holds afterwards: all of them on ATF_WRITER_OK, the
- * accepted prefix on ATF_WRITER_E_BAD_RECORD / ATF_WRITER_E_STATE / ATF_WRITER_E_LIMIT, and after an I/O error those not
- * lost with the failed buffer. The drain worker's entry point: no second pass, no stats call. */
-atf_writer_status atf_writer_append(atf_writer *w, const void *records, size_t bytes, uint64_t *events);
+ * encoded, so a bad record stops the batch with ATF_WRITER_E_BAD_RECORD after the records before it
+ * were accepted (a prefix; the same rules), and a well-formed event after a TRACE_END written by an
+ * earlier batch stops it with ATF_WRITER_E_STATE (a malformed one is ATF_WRITER_E_BAD_RECORD: the
+ * record's own check comes first). *events (may be NULL) is set in every case to the number of
+ * events (non-PAD records) of this batch the writer holds afterwards: all of them on ATF_WRITER_OK,
+ * the accepted prefix on ATF_WRITER_E_BAD_RECORD / ATF_WRITER_E_STATE / ATF_WRITER_E_LIMIT, and
+ * after an I/O error those not lost with the failed buffer. The drain worker's entry point: no
+ * second pass, no stats call. */
+atf_writer_status atf_writer_append(atf_writer *w, const void *records, size_t bytes,
+                                    uint64_t *events);
 
 /* Writes buffered events to events.bin and fsyncs it: the durability point. */
 atf_writer_status atf_writer_flush(atf_writer *w);

@@ -36,8 +36,8 @@ typedef struct atf_fast_key {
 
 /* Tags and key prefixes, precomputed once per session (per architecture). */
 typedef struct atf_fast_tables {
-  uint8_t event_payload_tag[2];   /* [0] FunctionCall, [1] FunctionReturn (Event oneof members) */
-  uint8_t registers_tag[2];       /* argument_registers / return_registers in their message */
+  uint8_t event_payload_tag[2]; /* [0] FunctionCall, [1] FunctionReturn (Event oneof members) */
+  uint8_t registers_tag[2];     /* argument_registers / return_registers in their message */
   unsigned key_count[2];
   atf_fast_key keys[2][ATF_FAST_MAX_REGS];
 } atf_fast_tables;
@@ -46,18 +46,18 @@ enum { ATF_FAST_CALL = 0, ATF_FAST_RETURN = 1 };
 
 /* One hot event. `symbol` must already be valid UTF-8 (the writer sanitises at intern time). */
 typedef struct atf_fast_event {
-  int kind;                 /* ATF_FAST_CALL or ATF_FAST_RETURN */
+  int kind; /* ATF_FAST_CALL or ATF_FAST_RETURN */
   uint64_t event_id;
   int32_t thread_id;
   uint64_t timestamp_ns;
   const uint8_t *symbol;
   size_t symbol_len;
   uint64_t address;
-  const uint64_t *regs;     /* regs[i] is named keys[kind][i] */
-  unsigned reg_count;       /* <= key_count[kind] */
-  const uint8_t *stack;     /* FunctionCall only; ignored for returns */
+  const uint64_t *regs; /* regs[i] is named keys[kind][i] */
+  unsigned reg_count;   /* <= key_count[kind] */
+  const uint8_t *stack; /* FunctionCall only; ignored for returns */
   size_t stack_len;
-  uint64_t call_site;       /* FunctionCall only; 0 = none */
+  uint64_t call_site; /* FunctionCall only; 0 = none */
 } atf_fast_event;
 
 /* Fills `t` from protobuf-c's descriptors of atf.v4 and the register names of each kind, in

@@ -18,12 +18,12 @@
 
 namespace {
 
-const char* const kCallNames[] = {"RDI", "RSI", "RDX", "RCX", "R8", "R9"};
-const char* const kReturnNames[] = {"RAX", "RDX"};
-const char* const kArm64Call[] = {"X0", "X1", "X2", "X3", "X4", "X5", "X6", "X7"};
+const char *const kCallNames[] = {"RDI", "RSI", "RDX", "RCX", "R8", "R9"};
+const char *const kReturnNames[] = {"RAX", "RDX"};
+const char *const kArm64Call[] = {"X0", "X1", "X2", "X3", "X4", "X5", "X6", "X7"};
 
 // Reference: the event as protobuf-c structs, packed, with a length prefix decoded separately.
-std::string ReferencePack(const atf_fast_event& e, const char* const* names) {
+std::string ReferencePack(const atf_fast_event &e, const char *const *names) {
   Google__Protobuf__Timestamp ts = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
   ts.seconds = static_cast<int64_t>(e.timestamp_ns / 1000000000u);
   ts.nanos = static_cast<int32_t>(e.timestamp_ns % 1000000000u);
@@ -31,43 +31,46 @@ std::string ReferencePack(const atf_fast_event& e, const char* const* names) {
   ev.event_id = e.event_id;
   ev.thread_id = e.thread_id;
   ev.timestamp = &ts;
-  std::string symbol(reinterpret_cast<const char*>(e.symbol), e.symbol_len);
+  std::string symbol(reinterpret_cast<const char *>(e.symbol), e.symbol_len);
   std::vector<Atf__V4__FunctionCall__ArgumentRegistersEntry> call_entries(e.reg_count);
   std::vector<Atf__V4__FunctionReturn__ReturnRegistersEntry> ret_entries(e.reg_count);
-  std::vector<void*> ptrs;
+  std::vector<void *> ptrs;
   for (unsigned i = 0; i < e.reg_count; ++i) {
     atf__v4__function_call__argument_registers_entry__init(&call_entries[i]);
     atf__v4__function_return__return_registers_entry__init(&ret_entries[i]);
-    call_entries[i].key = ret_entries[i].key = const_cast<char*>(names[i]);
+    call_entries[i].key = ret_entries[i].key = const_cast<char *>(names[i]);
     call_entries[i].value = ret_entries[i].value = e.regs[i];
-    ptrs.push_back(e.kind == ATF_FAST_CALL ? static_cast<void*>(&call_entries[i]) : &ret_entries[i]);
+    ptrs.push_back(e.kind == ATF_FAST_CALL ? static_cast<void *>(&call_entries[i])
+                                           : &ret_entries[i]);
   }
   Atf__V4__FunctionCall call = ATF__V4__FUNCTION_CALL__INIT;
   Atf__V4__FunctionReturn ret = ATF__V4__FUNCTION_RETURN__INIT;
   if (e.kind == ATF_FAST_CALL) {
-    call.symbol = const_cast<char*>(symbol.c_str());
+    call.symbol = const_cast<char *>(symbol.c_str());
     call.address = e.address;
     call.n_argument_registers = e.reg_count;
-    call.argument_registers = reinterpret_cast<Atf__V4__FunctionCall__ArgumentRegistersEntry**>(ptrs.data());
-    call.stack_shallow_copy.data = const_cast<uint8_t*>(e.stack);
+    call.argument_registers =
+        reinterpret_cast<Atf__V4__FunctionCall__ArgumentRegistersEntry **>(ptrs.data());
+    call.stack_shallow_copy.data = const_cast<uint8_t *>(e.stack);
     call.stack_shallow_copy.len = e.stack_len;
     ev.payload_case = ATF__V4__EVENT__PAYLOAD_FUNCTION_CALL;
     ev.function_call = &call;
   } else {
-    ret.symbol = const_cast<char*>(symbol.c_str());
+    ret.symbol = const_cast<char *>(symbol.c_str());
     ret.address = e.address;
     ret.n_return_registers = e.reg_count;
-    ret.return_registers = reinterpret_cast<Atf__V4__FunctionReturn__ReturnRegistersEntry**>(ptrs.data());
+    ret.return_registers =
+        reinterpret_cast<Atf__V4__FunctionReturn__ReturnRegistersEntry **>(ptrs.data());
     ev.payload_case = ATF__V4__EVENT__PAYLOAD_FUNCTION_RETURN;
     ev.function_return = &ret;
   }
   std::string body(atf__v4__event__get_packed_size(&ev), '\0');
-  atf__v4__event__pack(&ev, reinterpret_cast<uint8_t*>(&body[0]));
+  atf__v4__event__pack(&ev, reinterpret_cast<uint8_t *>(&body[0]));
   return body;
 }
 
 // Splits [varint][body]; returns false if the prefix is not a canonical varint equal to the rest.
-bool SplitRecord(const std::string& rec, std::string* body) {
+bool SplitRecord(const std::string &rec, std::string *body) {
   uint64_t len = 0;
   size_t i = 0;
   for (int shift = 0; i < rec.size() && shift < 64; shift += 7) {
@@ -89,9 +92,10 @@ class FastEncode : public ::testing::Test {
     ASSERT_EQ(0, atf_fast_tables_init(&arm_, kArm64Call, 8, kReturnNames, 2));
   }
 
-  void ExpectIdentical(const atf_fast_tables& t, const char* const* names, const atf_fast_event& e) {
+  void ExpectIdentical(const atf_fast_tables &t, const char *const *names,
+                       const atf_fast_event &e) {
     std::string out(atf_fast_max_size(e.symbol_len, e.reg_count, e.stack_len), '\0');
-    size_t n = atf_fast_encode(&t, &e, reinterpret_cast<uint8_t*>(&out[0]));
+    size_t n = atf_fast_encode(&t, &e, reinterpret_cast<uint8_t *>(&out[0]));
     ASSERT_LE(n, out.size());
     out.resize(n);
     std::string body;
@@ -111,7 +115,7 @@ class FastEncode : public ::testing::Test {
     if (e.kind == ATF_FAST_CALL) {
       EXPECT_EQ(parsed.function_call().address(), e.address);
       EXPECT_EQ(parsed.function_call().stack_shallow_copy(),
-                std::string(reinterpret_cast<const char*>(e.stack), e.stack_len));
+                std::string(reinterpret_cast<const char *>(e.stack), e.stack_len));
       ASSERT_EQ(parsed.function_call().argument_registers().size(), static_cast<int>(e.reg_count));
       for (unsigned i = 0; i < e.reg_count; ++i)
         EXPECT_EQ(parsed.function_call().argument_registers().at(names[i]), e.regs[i]);
@@ -125,12 +129,19 @@ class FastEncode : public ::testing::Test {
 };
 
 TEST_F(FastEncode, EdgeValues) {
-  const uint64_t u64s[] = {0, 1, 127, 128, 16383, 16384, (1ull << 32) - 1, 1ull << 63,
+  const uint64_t u64s[] = {0,
+                           1,
+                           127,
+                           128,
+                           16383,
+                           16384,
+                           (1ull << 32) - 1,
+                           1ull << 63,
                            std::numeric_limits<uint64_t>::max()};
-  const int32_t tids[] = {0, 1, 127, 128, -1, std::numeric_limits<int32_t>::min(),
-                          std::numeric_limits<int32_t>::max()};
-  const uint64_t times[] = {0, 1, 999999999, 1000000000, 1700000000123456789ull,
-                            std::numeric_limits<uint64_t>::max()};
+  const int32_t tids[] = {
+      0, 1, 127, 128, -1, std::numeric_limits<int32_t>::min(), std::numeric_limits<int32_t>::max()};
+  const uint64_t times[] = {
+      0, 1, 999999999, 1000000000, 1700000000123456789ull, std::numeric_limits<uint64_t>::max()};
   std::vector<uint8_t> stack(4096);
   for (size_t i = 0; i < stack.size(); ++i) stack[i] = static_cast<uint8_t>(i * 7);
   const size_t stack_lens[] = {0, 1, 127, 128, 255, 256, 16383, 4096};
@@ -146,7 +157,7 @@ TEST_F(FastEncode, EdgeValues) {
         e.event_id = v;
         e.thread_id = tids[n % 7];
         e.timestamp_ns = times[n % 6];
-        e.symbol = reinterpret_cast<const uint8_t*>(symbols[n % 5].data());
+        e.symbol = reinterpret_cast<const uint8_t *>(symbols[n % 5].data());
         e.symbol_len = symbols[n % 5].size();
         e.address = v;
         e.regs = regs;
@@ -162,7 +173,7 @@ TEST_F(FastEncode, EdgeValues) {
 TEST_F(FastEncode, RandomEventsBothArchitectures) {
   std::mt19937_64 rng(20261126);
   std::vector<uint8_t> stack(4096);
-  for (auto& b : stack) b = static_cast<uint8_t>(rng());
+  for (auto &b : stack) b = static_cast<uint8_t>(rng());
   std::string symbol(300, 'x');
   uint64_t regs[8];
   for (int iter = 0; iter < 20000; ++iter) {
@@ -176,14 +187,15 @@ TEST_F(FastEncode, RandomEventsBothArchitectures) {
     e.thread_id = static_cast<int32_t>(any());
     e.timestamp_ns = any();
     e.address = any();
-    for (auto& r : regs) r = any();
+    for (auto &r : regs) r = any();
     e.regs = regs;
     e.reg_count = static_cast<unsigned>(rng() % (max_regs + 1));
-    e.symbol = reinterpret_cast<const uint8_t*>(symbol.data());
+    e.symbol = reinterpret_cast<const uint8_t *>(symbol.data());
     e.symbol_len = rng() % 200;
     e.stack = stack.data();
     e.stack_len = rng() % 8 == 0 ? rng() % 4097 : rng() % 257;
-    const char* const* names = e.kind == ATF_FAST_CALL ? (arm ? kArm64Call : kCallNames) : kReturnNames;
+    const char *const *names =
+        e.kind == ATF_FAST_CALL ? (arm ? kArm64Call : kCallNames) : kReturnNames;
     ExpectIdentical(arm ? arm_ : x86_, names, e);
     if (HasFatalFailure()) return;
   }
@@ -216,19 +228,19 @@ TEST(FastVarint, EveryLengthMatchesByteLoop) {
     uint8_t buf[16];
     std::memset(buf, 0xA5, sizeof buf);
     ASSERT_EQ(atf_fast_put_varint_any(buf, v), buf + want.size()) << v;
-    ASSERT_EQ(std::string(reinterpret_cast<char*>(buf), want.size()), want) << v;
+    ASSERT_EQ(std::string(reinterpret_cast<char *>(buf), want.size()), want) << v;
     for (size_t i = 10; i < sizeof buf; ++i) ASSERT_EQ(buf[i], 0xA5) << v;  // ten bytes at most
     std::memset(buf, 0xA5, sizeof buf);
     ASSERT_EQ(atf_fast_put_varint(buf, v), buf + want.size()) << v;
-    ASSERT_EQ(std::string(reinterpret_cast<char*>(buf), want.size()), want) << v;
+    ASSERT_EQ(std::string(reinterpret_cast<char *>(buf), want.size()), want) << v;
     ASSERT_EQ(buf[want.size()], 0xA5) << v;
   }
 }
 
 TEST_F(FastEncode, RejectsBadNames) {
   atf_fast_tables t;
-  const char* const empty[] = {""};
-  const char* const too_long[] = {"ABCDEFGHIJKLMNOPQ"};  // 17 > ATF_FAST_MAX_KEY
+  const char *const empty[] = {""};
+  const char *const too_long[] = {"ABCDEFGHIJKLMNOPQ"};  // 17 > ATF_FAST_MAX_KEY
   EXPECT_EQ(-1, atf_fast_tables_init(&t, empty, 1, kReturnNames, 2));
   EXPECT_EQ(-1, atf_fast_tables_init(&t, kCallNames, 6, too_long, 1));
   EXPECT_EQ(-1, atf_fast_tables_init(&t, kCallNames, ATF_FAST_MAX_REGS + 1, kReturnNames, 2));
@@ -239,7 +251,7 @@ TEST_F(FastEncode, TablesComeFromDescriptors) {
   EXPECT_EQ(x86_.event_payload_tag[ATF_FAST_RETURN], (13 << 3) | 2);
   EXPECT_EQ(x86_.registers_tag[ATF_FAST_CALL], (3 << 3) | 2);
   EXPECT_EQ(x86_.keys[ATF_FAST_CALL][4].len, 4);  // 0A 02 'R' '8'
-  EXPECT_EQ(std::string(reinterpret_cast<const char*>(x86_.keys[ATF_FAST_CALL][4].bytes), 4),
+  EXPECT_EQ(std::string(reinterpret_cast<const char *>(x86_.keys[ATF_FAST_CALL][4].bytes), 4),
             std::string("\x0a\x02R8", 4));
 }
 

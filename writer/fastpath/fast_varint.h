@@ -32,9 +32,15 @@ static inline uint8_t *atf_fast_put_varint(uint8_t *p, uint64_t v) {
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 /* Continuation bits of the first eight bytes for a varint of 1..9+ bytes. */
-static const uint64_t atf_fast_continuation[9] = {
-    0, 0x80, 0x8080, 0x808080, 0x80808080, 0x8080808080, 0x808080808080, 0x80808080808080,
-    0x8080808080808080};
+static const uint64_t atf_fast_continuation[9] = {0,
+                                                  0x80,
+                                                  0x8080,
+                                                  0x808080,
+                                                  0x80808080,
+                                                  0x8080808080,
+                                                  0x808080808080,
+                                                  0x80808080808080,
+                                                  0x8080808080808080};
 
 /* Varint of a value of any length without a data-dependent branch: register values and addresses
  * have every length, and a byte loop mispredicts on each. The low 56 bits are spread into eight

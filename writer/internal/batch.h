@@ -63,7 +63,7 @@ typedef struct atf_batch_info {
  * Returns ATF_WRITER_OK or ATF_WRITER_E_BAD_RECORD (first error wins) and fills *info.
  * REQUIRES: records 8-byte aligned (or bytes == 0). */
 ATF_MUST_USE atf_writer_status atf_batch_check(const void *records, size_t bytes, atf_arch arch,
-                           uint32_t symbol_count, atf_batch_info *info);
+                                               uint32_t symbol_count, atf_batch_info *info);
 
 #ifdef __cplusplus
 }

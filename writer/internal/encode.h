@@ -55,8 +55,8 @@ size_t atf_encode_event(const Atf__V4__Event *ev, uint8_t *out, size_t cap);
  * converted event is in e->scratch.event (reference path; the size is exact), 0 = nothing (fast
  * path; the size is an upper bound: give it that much room and call again).
  * REQUIRES: r passed atf_record_check() for the encoder's architecture and symbol table. */
-size_t atf_encode_record(atf_encoder *e, const atf_ring_record *r, uint64_t event_id,
-                         uint8_t *out, size_t cap, int *converted);
+size_t atf_encode_record(atf_encoder *e, const atf_ring_record *r, uint64_t event_id, uint8_t *out,
+                         size_t cap, int *converted);
 
 /* atf_encode_record through the reference path only (protobuf-c), for tests and benchmarks. */
 size_t atf_encode_record_reference(atf_encoder *e, const atf_ring_record *r, uint64_t event_id,

@@ -62,8 +62,8 @@ void atf_manifest_free(char *json);
 /* Writes json[0..len) to <dir>/trace.json atomically: <dir>/trace.json.tmp is created (O_EXCL,
  * O_NOFOLLOW), written, fsync'ed and closed, renamed to trace.json, and dir is fsync'ed. On failure
  * the temporary file is unlinked, *err gets errno and an ATF_WRITER_E_* status is returned. */
-ATF_MUST_USE atf_writer_status atf_manifest_write(const atf_file_ops *ops, const char *dir, const char *json,
-                              size_t len, int *err);
+ATF_MUST_USE atf_writer_status atf_manifest_write(const atf_file_ops *ops, const char *dir,
+                                                  const char *json, size_t len, int *err);
 
 #ifdef __cplusplus
 }

@@ -1,4 +1,5 @@
-/* internal/names.h: signal names by the target OS's name (the encoder's view of atf_signal_name). */
+/* internal/names.h: signal names by the target OS's name (the encoder's view of atf_signal_name).
+ */
 #ifndef ATF_WRITER_INTERNAL_NAMES_H_
 #define ATF_WRITER_INTERNAL_NAMES_H_
 

@@ -29,9 +29,10 @@ void atf_symtab_free(atf_symtab *t);
 
 /* Returns the id of name[0..len) (equal bytes, equal id), interning it if new; *replacements gets
  * the number of U+FFFD substitutions made when it was newly interned (0 otherwise).
- * ATF_WRITER_E_NO_MEMORY or ATF_WRITER_E_LIMIT on failure. Thread-safe. REQUIRES: name != NULL || len == 0. */
-ATF_MUST_USE atf_writer_status atf_symtab_intern(atf_symtab *t, const char *name, size_t len, uint32_t *id,
-                             uint64_t *replacements);
+ * ATF_WRITER_E_NO_MEMORY or ATF_WRITER_E_LIMIT on failure. Thread-safe. REQUIRES: name != NULL ||
+ * len == 0. */
+ATF_MUST_USE atf_writer_status atf_symtab_intern(atf_symtab *t, const char *name, size_t len,
+                                                 uint32_t *id, uint64_t *replacements);
 
 /* Number of interned symbols: ids 1..count are valid. */
 uint32_t atf_symtab_count(const atf_symtab *t);

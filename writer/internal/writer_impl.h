@@ -47,7 +47,7 @@ struct atf_writer {
   const char *os;        /* atf_os_name() of the target OS: static */
   char *executable_path; /* sanitised UTF-8 */
   uint64_t session_id;
-  char *session_dir;                       /* <root>/session_.../pid_<pid> */
+  char *session_dir; /* <root>/session_.../pid_<pid> */
   int fd;
 
   uint8_t *buf;
@@ -101,7 +101,7 @@ char *atf_session_executable_path(void);
 int atf_session_random_id(uint64_t *out);
 /* Creates <root>/<session>/pid_<pid>/events.bin and makes the new entries durable. */
 ATF_MUST_USE atf_writer_status atf_session_create(atf_writer *w, const atf_writer_options *o,
-                                           uint64_t now_ns);
+                                                  uint64_t now_ns);
 
 /* ---- sink.c ---- */
 /* Starts / stops the I/O thread (options.io_thread). start: 0 or an errno value. stop: a write
@@ -119,7 +119,8 @@ ATF_MUST_USE atf_writer_status atf_sink_write_now(atf_writer *w);
 ATF_MUST_USE atf_writer_status atf_sink_flush(atf_writer *w);
 /* Writes one event larger than the buffer on this thread (nothing in flight), or fails the writer
  * and cuts the file back to its last complete record. */
-ATF_MUST_USE atf_writer_status atf_sink_write_oversized(atf_writer *w, const uint8_t *bytes, size_t len);
+ATF_MUST_USE atf_writer_status atf_sink_write_oversized(atf_writer *w, const uint8_t *bytes,
+                                                        size_t len);
 
 /* ---- tables.c ---- */
 /* atf_modules_collect's callback: adds a module to the table. */

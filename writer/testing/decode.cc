@@ -12,7 +12,7 @@
 
 namespace atf_test {
 
-bool Event::operator==(const Event& o) const {
+bool Event::operator==(const Event &o) const {
   return event_id == o.event_id && thread_id == o.thread_id && has_timestamp == o.has_timestamp &&
          seconds == o.seconds && nanos == o.nanos && kind == o.kind &&
          executable_path == o.executable_path && operating_system == o.operating_system &&
@@ -21,20 +21,20 @@ bool Event::operator==(const Event& o) const {
          stack == o.stack && call_site == o.call_site && number == o.number;
 }
 
-std::string Describe(const Event& m) {
+std::string Describe(const Event &m) {
   std::ostringstream os;
   os << "{id=" << m.event_id << " tid=" << m.thread_id << " ts=" << m.seconds << "." << m.nanos
      << " kind=" << static_cast<int>(m.kind) << " symbol/name=\"" << m.symbol
      << "\" address=" << m.address << " call_site=" << m.call_site << " regs=[";
-  for (const auto& r : m.registers) os << r.first << "=" << r.second << " ";
-  os << "] stack=" << m.stack.size() << " args=" << m.args.size() << " exe=\""
-     << m.executable_path << "\" os=" << m.operating_system << " arch=" << m.cpu_architecture
-     << " exit=" << m.exit_code << " number=" << m.number << "}";
+  for (const auto &r : m.registers) os << r.first << "=" << r.second << " ";
+  os << "] stack=" << m.stack.size() << " args=" << m.args.size() << " exe=\"" << m.executable_path
+     << "\" os=" << m.operating_system << " arch=" << m.cpu_architecture << " exit=" << m.exit_code
+     << " number=" << m.number << "}";
   return os.str();
 }
 
-bool SplitFraming(const std::string& stream, std::vector<std::string>* records,
-                  size_t* complete_bytes) {
+bool SplitFraming(const std::string &stream, std::vector<std::string> *records,
+                  size_t *complete_bytes) {
   size_t off = 0;
   records->clear();
   for (;;) {
@@ -61,16 +61,16 @@ bool SplitFraming(const std::string& stream, std::vector<std::string>* records,
 // ---- protobuf-c ------------------------------------------------------------------------------
 
 template <typename Entry>
-static Registers CRegisters(size_t n, Entry** entries) {
+static Registers CRegisters(size_t n, Entry **entries) {
   Registers out;
   for (size_t i = 0; i < n; ++i) out.emplace_back(entries[i]->key, entries[i]->value);
   return out;
 }
 
-bool DecodeProtobufC(const std::string& bytes, Event* m) {
+bool DecodeProtobufC(const std::string &bytes, Event *m) {
   *m = Event();
-  Atf__V4__Event* ev =
-      atf__v4__event__unpack(nullptr, bytes.size(), reinterpret_cast<const uint8_t*>(bytes.data()));
+  Atf__V4__Event *ev = atf__v4__event__unpack(nullptr, bytes.size(),
+                                              reinterpret_cast<const uint8_t *>(bytes.data()));
   if (ev == nullptr) return false;
   m->event_id = ev->event_id;
   m->thread_id = ev->thread_id;
@@ -83,7 +83,8 @@ bool DecodeProtobufC(const std::string& bytes, Event* m) {
   switch (ev->payload_case) {
     case ATF__V4__EVENT__PAYLOAD_TRACE_START:
       m->executable_path = ev->trace_start->executable_path;
-      for (size_t i = 0; i < ev->trace_start->n_args; ++i) m->args.push_back(ev->trace_start->args[i]);
+      for (size_t i = 0; i < ev->trace_start->n_args; ++i)
+        m->args.push_back(ev->trace_start->args[i]);
       m->operating_system = ev->trace_start->operating_system;
       m->cpu_architecture = ev->trace_start->cpu_architecture;
       break;
@@ -96,7 +97,7 @@ bool DecodeProtobufC(const std::string& bytes, Event* m) {
       m->call_site = ev->function_call->call_site;
       m->registers = CRegisters(ev->function_call->n_argument_registers,
                                 ev->function_call->argument_registers);
-      m->stack.assign(reinterpret_cast<const char*>(ev->function_call->stack_shallow_copy.data),
+      m->stack.assign(reinterpret_cast<const char *>(ev->function_call->stack_shallow_copy.data),
                       ev->function_call->stack_shallow_copy.len);
       break;
     case ATF__V4__EVENT__PAYLOAD_FUNCTION_RETURN:
@@ -120,13 +121,13 @@ bool DecodeProtobufC(const std::string& bytes, Event* m) {
 // ---- Google's C++ protobuf -------------------------------------------------------------------
 
 template <typename Map>
-static Registers CppRegisters(const Map& map) {
+static Registers CppRegisters(const Map &map) {
   Registers out(map.begin(), map.end());
   std::sort(out.begin(), out.end());
   return out;
 }
 
-bool DecodeCpp(const std::string& bytes, Event* m) {
+bool DecodeCpp(const std::string &bytes, Event *m) {
   *m = Event();
   atf::v4::Event ev;
   if (!ev.ParseFromString(bytes)) return false;
@@ -171,21 +172,21 @@ bool DecodeCpp(const std::string& bytes, Event* m) {
 
 // ---- nanopb ----------------------------------------------------------------------------------
 
-static bool ReadString(pb_istream_t* stream, const pb_field_t*, void** arg) {
-  auto* s = static_cast<std::string*>(*arg);
+static bool ReadString(pb_istream_t *stream, const pb_field_t *, void **arg) {
+  auto *s = static_cast<std::string *>(*arg);
   s->resize(stream->bytes_left);
-  return pb_read(stream, reinterpret_cast<pb_byte_t*>(&(*s)[0]), s->size());
+  return pb_read(stream, reinterpret_cast<pb_byte_t *>(&(*s)[0]), s->size());
 }
 
-static bool AppendString(pb_istream_t* stream, const pb_field_t* field, void** arg) {
-  auto* v = static_cast<std::vector<std::string>*>(*arg);
+static bool AppendString(pb_istream_t *stream, const pb_field_t *field, void **arg) {
+  auto *v = static_cast<std::vector<std::string> *>(*arg);
   v->emplace_back();
-  void* target = &v->back();
+  void *target = &v->back();
   return ReadString(stream, field, &target);
 }
 
 template <typename Entry>
-static bool ReadRegister(pb_istream_t* stream, const pb_msgdesc_t* fields, Registers* out) {
+static bool ReadRegister(pb_istream_t *stream, const pb_msgdesc_t *fields, Registers *out) {
   Entry entry = {};
   std::string key;
   entry.key.funcs.decode = ReadString;
@@ -195,24 +196,24 @@ static bool ReadRegister(pb_istream_t* stream, const pb_msgdesc_t* fields, Regis
   return true;
 }
 
-static bool CallRegister(pb_istream_t* s, const pb_field_t*, void** arg) {
+static bool CallRegister(pb_istream_t *s, const pb_field_t *, void **arg) {
   return ReadRegister<atf_v4_FunctionCall_ArgumentRegistersEntry>(
-      s, atf_v4_FunctionCall_ArgumentRegistersEntry_fields, static_cast<Registers*>(*arg));
+      s, atf_v4_FunctionCall_ArgumentRegistersEntry_fields, static_cast<Registers *>(*arg));
 }
-static bool ReturnRegister(pb_istream_t* s, const pb_field_t*, void** arg) {
+static bool ReturnRegister(pb_istream_t *s, const pb_field_t *, void **arg) {
   return ReadRegister<atf_v4_FunctionReturn_ReturnRegistersEntry>(
-      s, atf_v4_FunctionReturn_ReturnRegistersEntry_fields, static_cast<Registers*>(*arg));
+      s, atf_v4_FunctionReturn_ReturnRegistersEntry_fields, static_cast<Registers *>(*arg));
 }
-static bool SignalRegister(pb_istream_t* s, const pb_field_t*, void** arg) {
+static bool SignalRegister(pb_istream_t *s, const pb_field_t *, void **arg) {
   return ReadRegister<atf_v4_SignalDelivery_RegistersEntry>(
-      s, atf_v4_SignalDelivery_RegistersEntry_fields, static_cast<Registers*>(*arg));
+      s, atf_v4_SignalDelivery_RegistersEntry_fields, static_cast<Registers *>(*arg));
 }
 
-static bool SetUpPayload(pb_istream_t*, const pb_field_t* field, void** arg) {
-  auto* m = static_cast<Event*>(*arg);
+static bool SetUpPayload(pb_istream_t *, const pb_field_t *field, void **arg) {
+  auto *m = static_cast<Event *>(*arg);
   switch (field->tag) {
     case atf_v4_Event_trace_start_tag: {
-      auto* s = static_cast<atf_v4_TraceStart*>(field->pData);
+      auto *s = static_cast<atf_v4_TraceStart *>(field->pData);
       s->executable_path = {{ReadString}, &m->executable_path};
       s->args = {{AppendString}, &m->args};
       s->operating_system = {{ReadString}, &m->operating_system};
@@ -220,20 +221,20 @@ static bool SetUpPayload(pb_istream_t*, const pb_field_t* field, void** arg) {
       break;
     }
     case atf_v4_Event_function_call_tag: {
-      auto* c = static_cast<atf_v4_FunctionCall*>(field->pData);
+      auto *c = static_cast<atf_v4_FunctionCall *>(field->pData);
       c->symbol = {{ReadString}, &m->symbol};
       c->argument_registers = {{CallRegister}, &m->registers};
       c->stack_shallow_copy = {{ReadString}, &m->stack};
       break;
     }
     case atf_v4_Event_function_return_tag: {
-      auto* r = static_cast<atf_v4_FunctionReturn*>(field->pData);
+      auto *r = static_cast<atf_v4_FunctionReturn *>(field->pData);
       r->symbol = {{ReadString}, &m->symbol};
       r->return_registers = {{ReturnRegister}, &m->registers};
       break;
     }
     case atf_v4_Event_signal_delivery_tag: {
-      auto* s = static_cast<atf_v4_SignalDelivery*>(field->pData);
+      auto *s = static_cast<atf_v4_SignalDelivery *>(field->pData);
       s->name = {{ReadString}, &m->symbol};
       s->registers = {{SignalRegister}, &m->registers};
       break;
@@ -244,13 +245,13 @@ static bool SetUpPayload(pb_istream_t*, const pb_field_t* field, void** arg) {
   return true;
 }
 
-bool DecodeNanopb(const std::string& bytes, Event* m) {
+bool DecodeNanopb(const std::string &bytes, Event *m) {
   *m = Event();
   atf_v4_Event ev = atf_v4_Event_init_zero;
   ev.cb_payload.funcs.decode = SetUpPayload;
   ev.cb_payload.arg = m;
   pb_istream_t stream =
-      pb_istream_from_buffer(reinterpret_cast<const pb_byte_t*>(bytes.data()), bytes.size());
+      pb_istream_from_buffer(reinterpret_cast<const pb_byte_t *>(bytes.data()), bytes.size());
   if (!pb_decode(&stream, atf_v4_Event_fields, &ev)) return false;
   m->event_id = ev.event_id;
   m->thread_id = ev.thread_id;
@@ -263,12 +264,14 @@ bool DecodeNanopb(const std::string& bytes, Event* m) {
     m->address = ev.payload.function_call.address;
     m->call_site = ev.payload.function_call.call_site;
   }
-  if (ev.which_payload == atf_v4_Event_function_return_tag) m->address = ev.payload.function_return.address;
-  if (ev.which_payload == atf_v4_Event_signal_delivery_tag) m->number = ev.payload.signal_delivery.number;
+  if (ev.which_payload == atf_v4_Event_function_return_tag)
+    m->address = ev.payload.function_return.address;
+  if (ev.which_payload == atf_v4_Event_signal_delivery_tag)
+    m->number = ev.payload.signal_delivery.number;
   return true;
 }
 
-std::string DecodeAll(const std::string& bytes, Event* out) {
+std::string DecodeAll(const std::string &bytes, Event *out) {
   Event c, n, cpp;
   if (!DecodeProtobufC(bytes, &c)) return "protobuf-c cannot unpack the record";
   if (!DecodeNanopb(bytes, &n)) return "nanopb cannot decode the record";
@@ -281,14 +284,14 @@ std::string DecodeAll(const std::string& bytes, Event* out) {
   return "";
 }
 
-std::string ReadFile(const std::string& path) {
+std::string ReadFile(const std::string &path) {
   std::ifstream in(path, std::ios::binary);
   std::ostringstream ss;
   ss << in.rdbuf();
   return ss.str();
 }
 
-std::string DecodeEventsFile(const std::string& path, std::vector<Event>* events) {
+std::string DecodeEventsFile(const std::string &path, std::vector<Event> *events) {
   std::vector<std::string> records;
   size_t complete;
   const std::string bytes = ReadFile(path);

@@ -32,27 +32,28 @@ struct Event {
   uint64_t call_site = 0;  // FunctionCall.call_site (0 when absent)
   int32_t number = 0;
 
-  bool operator==(const Event& o) const;
-  bool operator!=(const Event& o) const { return !(*this == o); }
+  bool operator==(const Event &o) const;
+  bool operator!=(const Event &o) const { return !(*this == o); }
 };
-std::string Describe(const Event& e);
+std::string Describe(const Event &e);
 
 // Splits a length-delimited stream into its records. Returns false when the stream does not end
 // at a record boundary (a torn tail); *complete_bytes gets the bytes of complete records.
-bool SplitFraming(const std::string& stream, std::vector<std::string>* records,
-                  size_t* complete_bytes);
+bool SplitFraming(const std::string &stream, std::vector<std::string> *records,
+                  size_t *complete_bytes);
 
-bool DecodeProtobufC(const std::string& bytes, Event* out);
-bool DecodeNanopb(const std::string& bytes, Event* out);
-bool DecodeCpp(const std::string& bytes, Event* out);  // registers sorted by name (maps are unordered)
+bool DecodeProtobufC(const std::string &bytes, Event *out);
+bool DecodeNanopb(const std::string &bytes, Event *out);
+bool DecodeCpp(const std::string &bytes,
+               Event *out);  // registers sorted by name (maps are unordered)
 
 // Decodes with all three; "" when they all succeed and agree (C++ compared with registers sorted),
 // else a description of the disagreement. *out gets the protobuf-c decoding (wire order).
-std::string DecodeAll(const std::string& bytes, Event* out);
+std::string DecodeAll(const std::string &bytes, Event *out);
 
 // Reads a whole file ("" when missing) / splits a whole events.bin and decodes every record.
-std::string ReadFile(const std::string& path);
-std::string DecodeEventsFile(const std::string& path, std::vector<Event>* events);
+std::string ReadFile(const std::string &path);
+std::string DecodeEventsFile(const std::string &path, std::vector<Event> *events);
 
 }  // namespace atf_test
 

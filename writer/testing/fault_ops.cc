@@ -11,22 +11,22 @@
 namespace atf_test {
 namespace {
 
-FaultOps* Self(void* ctx) { return static_cast<FaultOps*>(ctx); }
+FaultOps *Self(void *ctx) { return static_cast<FaultOps *>(ctx); }
 
 // Held for the duration of every call: counts calls that overlap another one.
 class Busy {
  public:
-  explicit Busy(void* ctx) : f_(Self(ctx)) {
+  explicit Busy(void *ctx) : f_(Self(ctx)) {
     if (f_->active.fetch_add(1) != 0) f_->overlaps++;
   }
   ~Busy() { f_->active.fetch_sub(1); }
 
  private:
-  FaultOps* f_;
+  FaultOps *f_;
 };
 
 // Alternates: the first attempt of each call fails with EINTR, the retry goes through.
-bool InjectEintr(FaultOps* f) {
+bool InjectEintr(FaultOps *f) {
   if (!f->eintr) return false;
   f->pending_eintr = !f->pending_eintr;
   if (!f->pending_eintr) return false;
@@ -35,11 +35,11 @@ bool InjectEintr(FaultOps* f) {
   return true;
 }
 
-int Open(void* ctx, const char* path, int flags, mode_t mode) {
+int Open(void *ctx, const char *path, int flags, mode_t mode) {
   Busy busy(ctx);
-  FaultOps* f = Self(ctx);
+  FaultOps *f = Self(ctx);
   const std::string p(path);
-  const std::string& s = f->fail_open_suffix;
+  const std::string &s = f->fail_open_suffix;
   if (!s.empty() && p.size() >= s.size() && p.compare(p.size() - s.size(), s.size(), s) == 0) {
     errno = f->open_errno;
     return -1;
@@ -49,9 +49,9 @@ int Open(void* ctx, const char* path, int flags, mode_t mode) {
   return fd;
 }
 
-ssize_t Write(void* ctx, int fd, const void* buf, size_t len) {
+ssize_t Write(void *ctx, int fd, const void *buf, size_t len) {
   Busy busy(ctx);
-  FaultOps* f = Self(ctx);
+  FaultOps *f = Self(ctx);
   if (InjectEintr(f)) return -1;
   const int call = f->writes++;
   if (std::this_thread::get_id() != f->owner) f->foreign_writes++;
@@ -72,9 +72,9 @@ ssize_t Write(void* ctx, int fd, const void* buf, size_t len) {
   return n;
 }
 
-int Fsync(void* ctx, int fd) {
+int Fsync(void *ctx, int fd) {
   Busy busy(ctx);
-  FaultOps* f = Self(ctx);
+  FaultOps *f = Self(ctx);
   if (InjectEintr(f)) return -1;
   if (f->fsyncs++ == f->fsync_fail_at) {
     errno = f->fsync_errno;
@@ -83,23 +83,23 @@ int Fsync(void* ctx, int fd) {
   return fsync(fd);
 }
 
-int Ftruncate(void* ctx, int fd, off_t len) {
+int Ftruncate(void *ctx, int fd, off_t len) {
   Busy busy(ctx);
-  FaultOps* f = Self(ctx);
+  FaultOps *f = Self(ctx);
   if (InjectEintr(f)) return -1;
   f->ftruncates++;
   return ftruncate(fd, len);
 }
 
-int Close(void* ctx, int fd) {
+int Close(void *ctx, int fd) {
   Busy busy(ctx);
   Self(ctx)->open_fds.erase(fd);
   return close(fd);
 }
 
-int Rename(void* ctx, const char* from, const char* to) {
+int Rename(void *ctx, const char *from, const char *to) {
   Busy busy(ctx);
-  FaultOps* f = Self(ctx);
+  FaultOps *f = Self(ctx);
   if (InjectEintr(f)) return -1;
   f->renames++;
   if (f->rename_errno != 0) {
@@ -109,11 +109,11 @@ int Rename(void* ctx, const char* from, const char* to) {
   return rename(from, to);
 }
 
-int Mkdir(void* ctx, const char* path, mode_t mode) {
+int Mkdir(void *ctx, const char *path, mode_t mode) {
   Busy busy(ctx);
   return mkdir(path, mode);
 }
-int Unlink(void* ctx, const char* path) {
+int Unlink(void *ctx, const char *path) {
   Busy busy(ctx);
   return unlink(path);
 }

@@ -16,18 +16,18 @@ namespace atf_test {
 
 struct FaultOps {
   FaultOps();
-  const atf_file_ops* ops() const { return &table; }
+  const atf_file_ops *ops() const { return &table; }
 
   // Configuration (all off by default).
-  int64_t space_left = -1;      // bytes any write may still add (all files); then ENOSPC
-  int write_fail_at = -1;       // the write call (0-based) that fails with write_errno
+  int64_t space_left = -1;  // bytes any write may still add (all files); then ENOSPC
+  int write_fail_at = -1;   // the write call (0-based) that fails with write_errno
   int write_errno = 0;
-  size_t max_write = 0;         // > 0: every write writes at most this many bytes
-  bool eintr = false;           // every write/fsync/rename/ftruncate first fails once with EINTR
-  int fsync_fail_at = -1;       // the fsync call (0-based) that fails with fsync_errno
+  size_t max_write = 0;    // > 0: every write writes at most this many bytes
+  bool eintr = false;      // every write/fsync/rename/ftruncate first fails once with EINTR
+  int fsync_fail_at = -1;  // the fsync call (0-based) that fails with fsync_errno
   int fsync_errno = 0;
-  int rename_errno = 0;         // every rename fails with this
-  std::string fail_open_suffix; // open of a path ending with this fails with open_errno
+  int rename_errno = 0;          // every rename fails with this
+  std::string fail_open_suffix;  // open of a path ending with this fails with open_errno
   int open_errno = 0;
 
   // Observations.

@@ -11,19 +11,19 @@ namespace atf_test {
 namespace {
 
 // 2023-11-14T22:13:20Z + 1 µs per reading.
-uint64_t FixedClock(void* ctx) {
-  auto* t = static_cast<uint64_t*>(ctx);
+uint64_t FixedClock(void *ctx) {
+  auto *t = static_cast<uint64_t *>(ctx);
   *t += 1000;
   return *t;
 }
 
-std::string Check(atf_writer_status st, const char* what) {
+std::string Check(atf_writer_status st, const char *what) {
   return st == ATF_WRITER_OK ? "" : std::string(what) + ": " + atf_writer_strerror(st);
 }
 
 }  // namespace
 
-const std::vector<GoldenTarget>& GoldenTargets() {
+const std::vector<GoldenTarget> &GoldenTargets() {
   static const std::vector<GoldenTarget> kTargets = {
       {ATF_OS_LINUX, ATF_ARCH_X86_64, "linux-x86_64"},
       {ATF_OS_LINUX, ATF_ARCH_ARM64, "linux-arm64"},
@@ -33,10 +33,10 @@ const std::vector<GoldenTarget>& GoldenTargets() {
   return kTargets;
 }
 
-std::string WriteGoldenSession(const std::string& root, const GoldenTarget& target,
-                               std::string* session_dir) {
+std::string WriteGoldenSession(const std::string &root, const GoldenTarget &target,
+                               std::string *session_dir) {
   uint64_t now = 1700000000000000000ull;
-  const char* argv[] = {"/opt/app/bin/traced", "--mode=\"fast\"", "C:\\dir", "\xc3\xa4\xe2\x9c\x93",
+  const char *argv[] = {"/opt/app/bin/traced", "--mode=\"fast\"", "C:\\dir", "\xc3\xa4\xe2\x9c\x93",
                         "bad\xff"};
   atf_writer_options o;
   atf_writer_options_init(&o);
@@ -54,7 +54,7 @@ std::string WriteGoldenSession(const std::string& root, const GoldenTarget& targ
   o.max_stack_bytes = 32;
   o.collect_modules = 0;  // session_thread_id stays 0: TraceStart/TraceEnd carry thread 0
 
-  atf_writer* w = nullptr;
+  atf_writer *w = nullptr;
   std::string err = Check(atf_writer_open(&o, &w), "open");
   if (!err.empty()) return err;
   uint32_t main_id = 0, foo_id = 0, bad_id = 0;
@@ -70,7 +70,8 @@ std::string WriteGoldenSession(const std::string& root, const GoldenTarget& targ
   for (uint64_t i = 0; i < 18; i++) dump.push_back(i == 0 ? 0 : (UINT64_MAX >> i) ^ (i << 40));
 
   Batch b;
-  b.Call(4243, 1700000000000002000ull, 0x401000, main_id, {1, 2, 0, UINT64_MAX, 1ull << 63, 127}, stack);
+  b.Call(4243, 1700000000000002000ull, 0x401000, main_id, {1, 2, 0, UINT64_MAX, 1ull << 63, 127},
+         stack);
   b.Call(4243, 1700000000000003000ull, 0x401100, foo_id, {0xdeadbeefcafebabeull});
   b.Pad(48);
   b.Return(4243, 1700000000000004000ull, 0x401100, foo_id, {42, 0});
@@ -84,9 +85,13 @@ std::string WriteGoldenSession(const std::string& root, const GoldenTarget& targ
   b.Signal(4243, 1700000000000005003ull, 30, {3});
   b.Return(4243, 1700000000000006000ull, 0x401000, main_id, {0});
   err = Check(atf_writer_write(w, b.data(), b.size()), "write");
-  if (err.empty()) err = Check(atf_writer_add_module(w, "8e9f0a1b-2c3d-4e5f-8071-92a3b4c5d6e7"), "module");
-  if (err.empty()) err = Check(atf_writer_add_module(w, "01234567-89ab-cdef-0123-456789abcdef"), "module");
-  if (err.empty()) err = Check(atf_writer_add_module(w, "8E9F0A1B-2C3D-4E5F-8071-92A3B4C5D6E7"), "module");  // duplicate
+  if (err.empty())
+    err = Check(atf_writer_add_module(w, "8e9f0a1b-2c3d-4e5f-8071-92a3b4c5d6e7"), "module");
+  if (err.empty())
+    err = Check(atf_writer_add_module(w, "01234567-89ab-cdef-0123-456789abcdef"), "module");
+  if (err.empty())
+    err = Check(atf_writer_add_module(w, "8E9F0A1B-2C3D-4E5F-8071-92A3B4C5D6E7"),
+                "module");  // duplicate
   if (err.empty()) err = Check(atf_writer_record_drops(w, 4243, 5), "drops");
   if (err.empty()) err = Check(atf_writer_record_drops(w, 4244, 2), "drops");
   if (err.empty()) err = Check(atf_writer_record_drops(w, 4243, 1), "drops");

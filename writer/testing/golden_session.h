@@ -16,16 +16,16 @@ namespace atf_test {
 struct GoldenTarget {
   atf_os os;
   atf_arch arch;
-  const char* dir;  // "<os>-<arch>" under testdata/golden: "linux-x86_64", "darwin-arm64", ...
+  const char *dir;  // "<os>-<arch>" under testdata/golden: "linux-x86_64", "darwin-arm64", ...
 };
 
 // The four targets: linux and darwin, each x86_64 and arm64.
-const std::vector<GoldenTarget>& GoldenTargets();
+const std::vector<GoldenTarget> &GoldenTargets();
 
 // Writes the session for `target` under `root` (which must not contain session_golden). Returns ""
 // and sets *session_dir (…/session_golden/pid_4242) on success, else an error description.
-std::string WriteGoldenSession(const std::string& root, const GoldenTarget& target,
-                               std::string* session_dir);
+std::string WriteGoldenSession(const std::string &root, const GoldenTarget &target,
+                               std::string *session_dir);
 
 }  // namespace atf_test
 

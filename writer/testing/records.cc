@@ -4,14 +4,14 @@
 
 namespace atf_test {
 
-atf_ring_record* Batch::Add(uint8_t kind, int32_t tid, uint64_t ts, uint64_t address,
-                            uint32_t symbol, int32_t value, const std::vector<uint64_t>& regs,
-                            const std::string& stack) {
-  const size_t size = atf_record_size(static_cast<unsigned>(regs.size()),
-                                      static_cast<unsigned>(stack.size()));
+atf_ring_record *Batch::Add(uint8_t kind, int32_t tid, uint64_t ts, uint64_t address,
+                            uint32_t symbol, int32_t value, const std::vector<uint64_t> &regs,
+                            const std::string &stack) {
+  const size_t size =
+      atf_record_size(static_cast<unsigned>(regs.size()), static_cast<unsigned>(stack.size()));
   const size_t at = words_.size();
   words_.resize(at + size / 8, 0);
-  auto* r = reinterpret_cast<atf_ring_record*>(&words_[at]);
+  auto *r = reinterpret_cast<atf_ring_record *>(&words_[at]);
   r->size = static_cast<uint16_t>(size);
   r->kind = kind;
   r->reg_count = static_cast<uint8_t>(regs.size());
@@ -26,10 +26,10 @@ atf_ring_record* Batch::Add(uint8_t kind, int32_t tid, uint64_t ts, uint64_t add
   return r;
 }
 
-atf_ring_record* Batch::Pad(size_t bytes) {
+atf_ring_record *Batch::Pad(size_t bytes) {
   const size_t at = words_.size();
   words_.resize(at + bytes / 8, 0);
-  auto* r = reinterpret_cast<atf_ring_record*>(&words_[at]);
+  auto *r = reinterpret_cast<atf_ring_record *>(&words_[at]);
   r->size = static_cast<uint16_t>(bytes);
   r->kind = ATF_KIND_PAD;
   return r;

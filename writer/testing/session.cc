@@ -6,20 +6,20 @@
 
 namespace atf_test {
 
-std::string MakeTempDir(const std::string& prefix) {
-  const char* base = getenv("TEST_TMPDIR");
+std::string MakeTempDir(const std::string &prefix) {
+  const char *base = getenv("TEST_TMPDIR");
   std::string tmpl = std::string(base ? base : "/tmp") + "/" + prefix + "_XXXXXX";
   if (mkdtemp(&tmpl[0]) == nullptr) return "";
   return tmpl;
 }
 
-uint64_t SteppingClock(void* ctx) {
-  auto* t = static_cast<uint64_t*>(ctx);
+uint64_t SteppingClock(void *ctx) {
+  auto *t = static_cast<uint64_t *>(ctx);
   *t += 1000;
   return *t;
 }
 
-Options::Options(const std::string& r, const char* label) : root(r) {
+Options::Options(const std::string &r, const char *label) : root(r) {
   atf_writer_options_init(&o);
   o.output_root = root.c_str();
   o.session_label = label;
@@ -33,7 +33,7 @@ Options::Options(const std::string& r, const char* label) : root(r) {
   o.collect_modules = 0;
 }
 
-bool ExactJsonU64(const std::string& json, const std::string& key, uint64_t* out) {
+bool ExactJsonU64(const std::string &json, const std::string &key, uint64_t *out) {
   const std::string needle = "\"" + key + "\":";
   size_t at = json.find(needle);
   if (at == std::string::npos) return false;
@@ -50,7 +50,7 @@ bool ExactJsonU64(const std::string& json, const std::string& key, uint64_t* out
   return digits > 0;
 }
 
-std::string ReadSession(const std::string& dir, std::vector<Event>* events, uint64_t* file_bytes) {
+std::string ReadSession(const std::string &dir, std::vector<Event> *events, uint64_t *file_bytes) {
   const std::string bytes = ReadFile(dir + "/events.bin");
   *file_bytes = bytes.size();
   std::string err = DecodeEventsFile(dir + "/events.bin", events);
