@@ -18,9 +18,16 @@ if [[ ! $version =~ version\ 14\. ]]; then
   exit 2
 fi
 
-mapfile -t files < <(git ls-files -- '*.c' '*.h' '*.cc')
+# Our sources: the tracked files in a git checkout; elsewhere (an exported tree) every source
+# outside Bazel's output links and the fetched third-party copies (third_party/*/upstream).
+if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+  mapfile -t files < <(git ls-files -- '*.c' '*.h' '*.cc')
+else
+  mapfile -t files < <(find . \( -name 'bazel-*' -o -path './third_party/*/upstream' -o -name .git \) \
+    -prune -o -type f \( -name '*.c' -o -name '*.h' -o -name '*.cc' \) -print | sed 's|^\./||' | sort)
+fi
 if ((${#files[@]} == 0)); then
-  echo "format: no sources found (run it in a git checkout)" >&2
+  echo "format: no sources found" >&2
   exit 2
 fi
 
