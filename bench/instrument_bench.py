@@ -12,9 +12,9 @@ medians reported:
   off          //third_party/zlib:zpipe_traced (zlib and zpipe instrumented, libatf_instrument.so)
                with ATF_TRACE=0: every hook is called and returns at once
   atf          the same binary traced by us, ATF_OVERFLOW=block: every event is written
-  atf_4m       the same with 4 MiB rings instead of the default 256 KiB (still block): how much
+  atf_4m       the same with 4 MiB rings instead of the default 1 MiB (still block): how much
                of the cost is the producer waiting on a small ring
-  atf_drop     the same with the defaults (ATF_OVERFLOW=drop, 256 KiB rings): events dropped
+  atf_drop     the same with the defaults (ATF_OVERFLOW=drop, 1 MiB rings): events dropped
                when the drain falls behind (counted; not comparable per call, shown for scale)
   uftrace      the same binary under `uftrace record --no-libcall` (its preloaded libmcount
                provides the hooks; ATF_TRACE=0 keeps ours idle; --no-libcall: only the

@@ -90,7 +90,7 @@ static void usage(FILE *f) {
       "usage: writer_bench [--json] [--events N] [--reps R] [--dir DIR]\n"
       "                    [--pipeline-seconds S] [--ring-bytes N] [--drain-nice N] "
       "[--validator-mib N]\n"
-      "                    [--pipeline-io-thread 0|1] [--pipeline-reps R]\n"
+      "                    [--pipeline-io-thread 0|1] [--pipeline-reps R] [--keep-page-cache 0|1]\n"
       "                    [--only record,writer,pipeline,validator] [--keep-validator-session]\n");
 }
 
@@ -124,6 +124,8 @@ static int parse(int argc, char **argv, options *o) {
       o->drain_nice = atoi(argv[++i]);
     } else if (!strcmp(argv[i], "--pipeline-io-thread") && i + 1 < argc) {
       o->pipeline_io_thread = atoi(argv[++i]) != 0;
+    } else if (!strcmp(argv[i], "--keep-page-cache") && i + 1 < argc) {
+      bench_keep_page_cache = atoi(argv[++i]) != 0;
     } else if (!strcmp(argv[i], "--pipeline-reps") && i + 1 < argc) {
       o->pipeline_reps = atoi(argv[++i]);
     } else if (!strcmp(argv[i], "--only") && i + 1 < argc) {
@@ -436,14 +438,14 @@ int main(int argc, char **argv) {
       }
       printf(
           "], \"pipeline_reps\": %d, \"pipeline_seconds\": %.2f, \"drain_nice\": %d, "
-          "\"bytes_per_producer\": %u",
-          o.pipeline_reps, o.pipeline_seconds, o.drain_nice, o.ring_bytes);
+          "\"bytes_per_producer\": %u, \"keep_page_cache\": %d",
+          o.pipeline_reps, o.pipeline_seconds, o.drain_nice, o.ring_bytes, bench_keep_page_cache);
       sep = ", ";
     } else {
       printf(
           "pipeline (rings of %u bytes per producer, producers run %.2f s per row, drain nice %d, "
-          "median of %d runs):\n",
-          o.ring_bytes, o.pipeline_seconds, o.drain_nice, o.pipeline_reps);
+          "keep_page_cache %d, median of %d runs):\n",
+          o.ring_bytes, o.pipeline_seconds, o.drain_nice, bench_keep_page_cache, o.pipeline_reps);
       for (int i = 0; i < 8; ++i) {
         const bench_pipeline_result *r = &pipe[i].r;
         printf(

@@ -34,10 +34,13 @@ static int open_session(const bench_mix *m, const char *dir, const char *label, 
   return open_session_ops(m, dir, label, NULL, 0, w);
 }
 
+int bench_keep_page_cache = 0;
+
 static int open_session_ops(const bench_mix *m, const char *dir, const char *label,
                             const atf_file_ops *ops, int io_thread, atf_writer **w) {
   atf_writer_options o;
   atf_writer_options_init(&o);
+  o.keep_page_cache = bench_keep_page_cache;
   o.output_root = dir;
   o.session_label = label;
   o.arch = ATF_ARCH_X86_64;

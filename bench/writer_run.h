@@ -18,6 +18,10 @@ typedef struct bench_writer_result {
   uint64_t events; /* events in events.bin, TraceStart and TraceEnd included */
 } bench_writer_result;
 
+/* atf_writer_options.keep_page_cache for every writer the bench opens on a real file (the writer
+ * alone and the pipeline's); 0 by default, as the library's; --keep-page-cache sets it. */
+extern int bench_keep_page_cache;
+
 /* bench_writer_mix flags. */
 enum {
   BENCH_WRITER_DISCARD = 1,  /* write(2) and fsync(2) replaced by no-ops: the writer's own cost */

@@ -56,7 +56,7 @@ traced() {
   local root="$work/root.$label"
   mkdir -p "$root"
   # block: a complete session (the program waits for the writer instead of dropping events);
-  # 4 MiB rings: far fewer such waits than the default 256 KiB (bench/README.md, atf_4m).
+  # 4 MiB rings: fewer such waits than the default 1 MiB (bench/README.md, atf_4m).
   ATF_OUTPUT_ROOT="$root" ATF_OVERFLOW=block ATF_RING_BYTES=4M "$minigzip" "$@" > "$work/$label.out"
   local dirs=("$root"/session_*/pid_*)
   [[ ${#dirs[@]} -eq 1 && -d ${dirs[0]} ]] || { echo "trace_zlib: no session from the $label run" >&2; exit 1; }

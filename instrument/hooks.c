@@ -290,6 +290,7 @@ ATF_NOINSTR static int start(int argc, char **argv) {
   o.max_stack_bytes = g_config.stack_bytes;
   o.flush_interval_ns = g_config.flush_interval_ms * 1000000u;
   o.overflow = g_config.overflow_block ? ATF_TRACER_OVERFLOW_BLOCK : ATF_TRACER_OVERFLOW_DROP;
+  o.writer.keep_page_cache = g_config.keep_page_cache;
   atf_tracer_status st = atf_tracer_start(&o);
   if (st != ATF_TRACER_OK) {
     fprintf(stderr,

@@ -13,6 +13,13 @@
  * nothing in flight. A write error is settled exactly as without the thread (same truncation, same
  * failed state), by the writer's thread, at the next hand-over, flush, finalize or close; the
  * buffer being filled then is discarded like the unwritten rest of a failed buffer.
+ *
+ * Page-cache window (options.keep_page_cache == 0, Linux, the real system calls): after each
+ * buffer reaches the file, whoever wrote it (the I/O thread or the writer's thread) hands that
+ * range to write-back at once and drops the pages that lie more than cache_window bytes behind
+ * the end (release_cache). Without it every buffer lands in new page-cache pages that stay dirty
+ * until the kernel's flusher runs; with it the same few pages come back from the allocator warm.
+ * Nothing here waits for the device: a page not yet written back is simply not dropped.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -22,6 +29,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #if defined(__linux__)
+#include <fcntl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -62,6 +70,27 @@ static atf_writer_status settle(atf_writer *w, const uint8_t *buf, size_t len, u
   return atf_writer_fail(w, err);
 }
 
+/* After [off, off + n) reached the file: starts its write-back, and drops the pages of the
+ * window's width before the last window (those written back by now; pages still dirty or under
+ * write-back are skipped by the kernel and get a second chance at the next call). Neither call
+ * waits for the device or reads the file's write-back error state: errors surface at fsync as
+ * without the window. Runs on the thread that owns the file operations at that moment. */
+static void release_cache(atf_writer *w, uint64_t off, size_t n) {
+#if defined(__linux__)
+  if (!w->release_cache || n == 0) return;
+  (void)sync_file_range(w->fd, (off64_t)off, (off64_t)n, SYNC_FILE_RANGE_WRITE);
+  const uint64_t end = off + n, win = w->cache_window;
+  if (end <= win) return;
+  const uint64_t to = (end - win) & ~(uint64_t)4095;
+  const uint64_t from = to > win ? to - win : 0;
+  if (to > from) (void)posix_fadvise(w->fd, (off_t)from, (off_t)(to - from), POSIX_FADV_DONTNEED);
+#else
+  (void)w;
+  (void)off;
+  (void)n;
+#endif
+}
+
 /* Waits for the buffer the I/O thread is writing, if any, and settles it. */
 atf_writer_status atf_sink_collect(atf_writer *w) {
   if (!w->io_pending) return ATF_WRITER_OK;
@@ -80,8 +109,10 @@ atf_writer_status atf_sink_write_now(atf_writer *w) {
   atf_writer_status st = atf_sink_collect(w);
   if (st == ATF_WRITER_OK && w->len != 0) {
     size_t done;
+    const uint64_t off = w->committed_bytes;
     int err = atf_write_all(w->ops, w->fd, w->buf, w->len, &done);
     st = settle(w, w->buf, w->len, w->buf_events, err, done);
+    if (st == ATF_WRITER_OK) release_cache(w, off, w->len);
   }
   w->len = 0;
   w->buf_events = 0;
@@ -102,6 +133,7 @@ atf_writer_status atf_sink_handover(atf_writer *w) {
   w->io_buf = w->buf;
   w->io_len = w->len;
   w->io_events = w->buf_events;
+  w->io_off = w->committed_bytes; /* everything before it is settled */
   w->buf = b;
   w->len = 0;
   w->buf_events = 0;
@@ -127,9 +159,11 @@ static void *io_main(void *arg) {
     w->io_work = 0;
     const uint8_t *b = w->io_buf;
     const size_t n = w->io_len;
+    const uint64_t off = w->io_off;
     pthread_mutex_unlock(&w->io_mu);
     size_t done = 0;
     const int err = atf_write_all(w->ops, w->fd, b, n, &done);
+    if (err == 0) release_cache(w, off, n);
     pthread_mutex_lock(&w->io_mu);
     w->io_err = err;
     w->io_written = done;
@@ -192,6 +226,7 @@ atf_writer_status atf_sink_write_oversized(atf_writer *w, const uint8_t *bytes, 
   atf_writer_status st = atf_sink_collect(w); /* the file is this thread's again */
   if (st != ATF_WRITER_OK) return st;
   size_t done;
+  const uint64_t off = w->committed_bytes;
   int err = atf_write_all(w->ops, w->fd, bytes, len, &done);
   if (err != 0) {
     truncate_to(w, w->committed_bytes);
@@ -199,5 +234,6 @@ atf_writer_status atf_sink_write_oversized(atf_writer *w, const uint8_t *bytes, 
   }
   w->committed_bytes += len;
   w->committed_events++;
+  release_cache(w, off, len);
   return ATF_WRITER_OK;
 }

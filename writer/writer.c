@@ -192,6 +192,9 @@ static atf_writer_status writer_new(const atf_writer_options *o, atf_writer **ou
   w->cap = o->buffer_bytes == 0 ? ATF_WRITER_DEFAULT_BUFFER_BYTES : o->buffer_bytes;
   if (w->cap < ATF_WRITER_MIN_BUFFER_BYTES) w->cap = ATF_WRITER_MIN_BUFFER_BYTES;
   w->io_nice = o->io_thread_nice;
+  /* With a caller's file ops the fd may not be a file: the window needs the real system calls. */
+  w->release_cache = !o->keep_page_cache && o->file_ops == NULL;
+  w->cache_window = 4 * (uint64_t)w->cap;
   if (o->io_thread) {
     int err = atf_sink_io_start(w);
     if (err != 0) {

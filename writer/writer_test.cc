@@ -5,8 +5,13 @@
 
 #include <cjson/cJSON.h>
 #include <signal.h>
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#if defined(__linux__)
+#include <sys/vfs.h>
+#endif
 #include <sys/wait.h>
 #include <unistd.h>
 #if defined(__GLIBC__)
@@ -263,6 +268,78 @@ TEST_F(WriterTest, ManyEventsAcrossBufferBoundaries) {
   EXPECT_EQ(ManifestU64("eventCount"), 50002u);
   EXPECT_EQ(ManifestU64("bytesWritten"), bytes);
 }
+
+#if defined(__linux__)
+// Pages of `path` in [from, to) that are in the page cache, and how many pages were asked about.
+std::pair<size_t, size_t> ResidentPages(const std::string &path, uint64_t from, uint64_t to) {
+  const long page = sysconf(_SC_PAGESIZE);
+  from = (from + page - 1) / page * page;
+  to = to / page * page;
+  const int fd = open(path.c_str(), O_RDONLY);
+  if (fd < 0 || to <= from) return {0, 0};
+  void *m = mmap(nullptr, to - from, PROT_READ, MAP_SHARED, fd, static_cast<off_t>(from));
+  close(fd);
+  if (m == MAP_FAILED) return {0, 0};
+  std::vector<unsigned char> vec((to - from) / page);
+  size_t resident = 0;
+  if (mincore(m, to - from, vec.data()) == 0) {
+    for (unsigned char v : vec) resident += v & 1;
+  }
+  munmap(m, to - from);
+  return {resident, vec.size()};
+}
+
+// The page-cache window (keep_page_cache 0, the default): pages more than the window (4 buffers)
+// behind the end are dropped once written back; with keep_page_cache 1 they stay. A flush first
+// makes every page written so far clean (fsync), so whether they are dropped does not depend on
+// how fast the device is. The bytes are the same either way.
+TEST_F(WriterTest, PageCacheWindowDropsWhatIsBehindIt) {
+  struct statfs fs;
+  ASSERT_EQ(statfs(root_.c_str(), &fs), 0);
+  if (fs.f_type == 0x01021994 /* TMPFS_MAGIC: memory is the file, nothing to drop */) {
+    GTEST_SKIP() << root_ << " is on tmpfs";
+  }
+  std::string files[2][2];
+  for (int keep = 0; keep < 2; keep++) {
+    for (int io = 0; io < 2; io++) {
+      SCOPED_TRACE(std::string(keep ? "keep" : "window") + (io ? ", io_thread" : ", inline"));
+      const std::string label = std::string(keep ? "keep" : "window") + (io ? "_io" : "");
+      Options opt(root_, label.c_str());
+      opt.o.buffer_bytes = 64 << 10;  // window: 256 KiB
+      opt.o.io_thread = io;
+      opt.o.keep_page_cache = keep;
+      Open(&opt);
+      const uint32_t sym = Intern("f");
+      Batch b;
+      for (int i = 0; i < 1000; i++) {  // ~250 KiB
+        b.Call(1, 1700000000000000000ull + i, 0x1000 + i, sym, {static_cast<uint64_t>(i)},
+               std::string(200, static_cast<char>(i)));
+      }
+      for (int round = 0; round < 8; round++)
+        ASSERT_EQ(atf_writer_write(w_, b.data(), b.size()), ATF_WRITER_OK);
+      ASSERT_EQ(atf_writer_flush(w_), ATF_WRITER_OK);
+      const uint64_t flushed = Stats().bytes_written;
+      for (int round = 0; round < 3; round++)  // > 1.5 windows past the flush
+        ASSERT_EQ(atf_writer_write(w_, b.data(), b.size()), ATF_WRITER_OK);
+      ASSERT_EQ(atf_writer_finalize(w_, 0), ATF_WRITER_OK);
+      const auto [resident, pages] =
+          ResidentPages(dir_ + "/events.bin", flushed - (128 << 10), flushed);
+      ASSERT_GT(pages, 0u);
+      if (keep) {
+        EXPECT_EQ(resident, pages);
+      } else {
+        EXPECT_EQ(resident, 0u);
+      }
+      EXPECT_EQ(Read().size(), 1u + 11000u + 1u);
+      files[keep][io] = atf_test::ReadFile(dir_ + "/events.bin");
+      atf_writer_close(w_);
+      w_ = nullptr;
+    }
+  }
+  EXPECT_EQ(files[0][0], files[1][0]);
+  EXPECT_EQ(files[0][1], files[1][1]);
+}
+#endif
 
 // With the I/O thread: the same bytes as without it (same session id and clock), stats that
 // account for the buffer in flight, a max_file_bytes limit that counts it, and a close without

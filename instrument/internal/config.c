@@ -95,7 +95,7 @@ ATF_NOINSTR int atf_instrument_config_read(atf_getenv_fn env, atf_instrument_con
   memset(c, 0, sizeof *c);
   c->enabled = 1;
   c->output_root = ATF_INSTRUMENT_DEFAULT_ROOT;
-  c->ring_bytes = 256u * 1024u;
+  c->ring_bytes = 1024u * 1024u;
   c->max_threads = 1024;
   c->flush_interval_ms = 100;
   if (len > 0) err[0] = '\0';
@@ -114,6 +114,16 @@ ATF_NOINSTR int atf_instrument_config_read(atf_getenv_fn env, atf_instrument_con
       c->overflow_block = 1;
     } else {
       return fail(err, len, "ATF_OVERFLOW", v, "expected drop or block");
+    }
+  }
+  v = env("ATF_PAGE_CACHE");
+  if (v != NULL && *v != '\0') {
+    if (strcmp(v, "window") == 0) {
+      c->keep_page_cache = 0;
+    } else if (strcmp(v, "keep") == 0) {
+      c->keep_page_cache = 1;
+    } else {
+      return fail(err, len, "ATF_PAGE_CACHE", v, "expected window or keep");
     }
   }
   return read_numbers(env, c, err, len);

@@ -36,8 +36,9 @@ TEST(Config, Defaults) {
   EXPECT_EQ(p.c.enabled, 1);
   EXPECT_STREQ(p.c.output_root, "./atf-out");
   EXPECT_EQ(p.c.session_label, nullptr);
-  EXPECT_EQ(p.c.ring_bytes, 256u * 1024u);
+  EXPECT_EQ(p.c.ring_bytes, 1024u * 1024u);
   EXPECT_EQ(p.c.overflow_block, 0);
+  EXPECT_EQ(p.c.keep_page_cache, 0);
   EXPECT_EQ(p.c.stack_bytes, 0u);
   EXPECT_EQ(p.c.max_threads, 1024u);
   EXPECT_EQ(p.c.flush_interval_ms, 100u);
@@ -50,6 +51,7 @@ TEST(Config, EverySetting) {
                     {"ATF_SESSION_LABEL", "run1"},
                     {"ATF_RING_BYTES", "4M"},
                     {"ATF_OVERFLOW", "block"},
+                    {"ATF_PAGE_CACHE", "keep"},
                     {"ATF_STACK_BYTES", "128"},
                     {"ATF_MAX_THREADS", "64"},
                     {"ATF_FLUSH_MS", "0"},
@@ -60,6 +62,7 @@ TEST(Config, EverySetting) {
   EXPECT_STREQ(p.c.session_label, "run1");
   EXPECT_EQ(p.c.ring_bytes, 4u << 20);
   EXPECT_EQ(p.c.overflow_block, 1);
+  EXPECT_EQ(p.c.keep_page_cache, 1);
   EXPECT_EQ(p.c.stack_bytes, 128u);
   EXPECT_EQ(p.c.max_threads, 64u);
   EXPECT_EQ(p.c.flush_interval_ms, 0u);
@@ -67,6 +70,7 @@ TEST(Config, EverySetting) {
   EXPECT_EQ(Parse({{"ATF_RING_BYTES", "1024"}}).c.ring_bytes, 1024u);
   EXPECT_EQ(Parse({{"ATF_RING_BYTES", "64k"}}).c.ring_bytes, 65536u);
   EXPECT_EQ(Parse({{"ATF_OVERFLOW", "drop"}}).c.overflow_block, 0);
+  EXPECT_EQ(Parse({{"ATF_PAGE_CACHE", "window"}}).c.keep_page_cache, 0);
   EXPECT_EQ(Parse({{"ATF_STACK_BYTES", "4096"}}).c.stack_bytes, 4096u);
   EXPECT_EQ(Parse({{"ATF_OUTPUT_ROOT", ""}}).c.output_root,
             std::string("./atf-out"));  // empty = unset
@@ -84,6 +88,7 @@ TEST(Config, BadValuesNameTheVariable) {
   const std::map<std::string, std::string> bad = {
       {"ATF_TRACE", "ATF_TRACE='maybe': expected 1/0, on/off, yes/no or true/false"},
       {"ATF_OVERFLOW", "ATF_OVERFLOW='maybe': expected drop or block"},
+      {"ATF_PAGE_CACHE", "ATF_PAGE_CACHE='maybe': expected window or keep"},
       {"ATF_VERBOSE", "ATF_VERBOSE='maybe': expected 1/0, on/off, yes/no or true/false"},
   };
   for (const auto &[name, message] : bad) {

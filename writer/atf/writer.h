@@ -202,6 +202,17 @@ typedef struct atf_writer_options {
   int io_thread;             /* 1: write(2) of full buffers runs on a thread the writer owns
                                 (one more buffer_bytes of memory), so encoding goes on while the
                                 kernel copies; default 0: no thread is created. See Threads. */
+  int keep_page_cache;       /* Linux, real system calls (file_ops NULL). 0 (default): only the
+                                last 4 buffers (4 MiB by default) of events.bin stay in the page
+                                cache; each buffer written is handed to write-back at once
+                                (sync_file_range) and the pages behind that window are dropped
+                                (POSIX_FADV_DONTNEED; a page not yet written back is skipped,
+                                nothing waits for the device). A long session then neither fills
+                                memory with its pages nor pushes the traced program's data out,
+                                and the kernel reuses the same few pages (README, Performance:
+                                zlib traced with its files kept). Errors still surface at fsync.
+                                Reading the file back soon after reads it from the device.
+                                1: leave the file to the kernel. */
 } atf_writer_options;
 
 typedef struct atf_writer atf_writer;

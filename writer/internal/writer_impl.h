@@ -65,6 +65,12 @@ struct atf_writer {
   pthread_cond_t io_work_cv, io_done_cv;
   int io_work, io_done, io_quit, io_err;
   size_t io_written;
+  uint64_t io_off; /* where io_buf goes in the file */
+
+  /* The page-cache window (sink.c, options.keep_page_cache == 0 with the real system calls): the
+   * last cache_window bytes of events.bin are left cached, older pages are dropped. */
+  int release_cache;
+  uint64_t cache_window;
 
   uint64_t next_event_id; /* events accepted (on disk or buffered) */
   uint64_t committed_bytes, committed_events, durable_bytes;
