@@ -59,7 +59,8 @@ int bench_run_child_output(char *const argv[], char *out, size_t cap);
 double bench_run_child(char *const argv[]);
 
 /* Writes a session of at least `min_bytes` (the mix replayed, timestamps shifted per pass) and
- * keeps it; its directory goes to session_dir. Returns 0. */
+ * keeps it, in the page cache too (keep_page_cache 1: the validator reads it from memory); its
+ * directory goes to session_dir. Returns 0. */
 int bench_writer_big_session(const bench_mix *m, const char *dir, uint64_t min_bytes,
                              char *session_dir, size_t cap);
 
