@@ -18,6 +18,7 @@
 #include "pipeline/atf/tracer.h"
 #include "pipeline/testing/session.h"
 #include "validator/internal/json_reader.h"
+#include "validator/testing/session_builder.h"
 
 namespace {
 
@@ -211,29 +212,16 @@ TEST(RecoverTest, NothingToKeep) {
 
 // ---- issue 12: recovery destroys nothing -------------------------------------------------
 
-// Hand-made events (this test does not share the validator's builders): [varint length][Event].
-std::string Frame(const atf::v4::Event &e) {
-  std::string body = e.SerializeAsString(), out;
-  for (uint64_t v = body.size();; v >>= 7) {
-    out.push_back(static_cast<char>((v & 0x7f) | (v > 0x7f ? 0x80 : 0)));
-    if (v <= 0x7f) break;
-  }
-  return out + body;
-}
+// Events made with Google's C++ protobuf (validator/testing/session_builder.h): [varint
+// length][Event].
+std::string Frame(const atf::v4::Event &e) { return atf_test::Frame(e.SerializeAsString()); }
 
-atf::v4::Event At(uint64_t id, int32_t tid, uint64_t ns) {
-  atf::v4::Event e;
-  e.set_event_id(id);
-  e.set_thread_id(tid);
-  e.mutable_timestamp()->set_seconds(static_cast<int64_t>(ns / 1000000000u));
-  e.mutable_timestamp()->set_nanos(static_cast<int32_t>(ns % 1000000000u));
-  return e;
-}
+using atf_test::EventAt;
 
-const uint64_t kNs = 1700000000123456789ull;
+const uint64_t kNs = atf_test::kBaseNs;
 
 atf::v4::Event StartEvent(const std::string &os = "linux") {
-  atf::v4::Event e = At(0, 0, kNs);
+  atf::v4::Event e = EventAt(0, 0, kNs);
   e.mutable_trace_start()->set_executable_path("/usr/bin/app");
   e.mutable_trace_start()->set_operating_system(os);
   e.mutable_trace_start()->set_cpu_architecture("x86_64");
@@ -241,7 +229,7 @@ atf::v4::Event StartEvent(const std::string &os = "linux") {
 }
 
 atf::v4::Event CallEvent(uint64_t id, uint64_t ns) {
-  atf::v4::Event e = At(id, 7, ns);
+  atf::v4::Event e = EventAt(id, 7, ns);
   e.mutable_function_call()->set_symbol("f");
   return e;
 }
@@ -499,7 +487,7 @@ long RecoverPeakKib(const std::string &dir, int *status) {
 TEST(RecoverKeeps, LargeRecordsAtBothEndsInLittleMemory) {
   atf::v4::Event start = StartEvent();
   start.mutable_trace_start()->add_args(std::string(17u << 20, 'a'));
-  std::string last = At(5, 7, kNs + 5).SerializeAsString();
+  std::string last = EventAt(5, 7, kNs + 5).SerializeAsString();
   std::string payload =
       "\x0a\x01"
       "f";

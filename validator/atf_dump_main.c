@@ -210,6 +210,18 @@ static void on_register(void *ctx, uint64_t value) {
   add_element(d, d->reg_name, d->reg_name_len, true, value);
 }
 
+/* Decodes the current record again (it decoded in the validation pass, from the same bytes), its
+ * text fields and registers going to the dumper's visitor. */
+static bool redecode(dumper *d, atf_reader *reader) {
+  const atf_event_visitor visitor = {d, on_text, on_register};
+  atf_event ev;
+  atf_decode_error err;
+  memset(&err, 0, sizeof err);
+  err.quiet = true;
+  const atf_frame *f = d->rec->frame;
+  return atf_engine_decode(d->rec->engine, reader, f->body_offset, f->length, &visitor, &ev, &err);
+}
+
 /* The repeated field's elements: formatted already, or printed now by decoding the record again. */
 static bool put_repeated(dumper *d) {
   if (!d->repeated_overflow) {
@@ -219,14 +231,7 @@ static bool put_repeated(dumper *d) {
   }
   d->streaming = true;
   d->elements = 0;
-  const atf_event_visitor visitor = {d, on_text, on_register};
-  atf_event ev;
-  atf_decode_error err;
-  memset(&err, 0, sizeof err);
-  err.quiet = true;
-  const atf_frame *f = d->rec->frame;
-  const bool ok =
-      atf_engine_decode(d->rec->engine, d->reader, f->body_offset, f->length, &visitor, &ev, &err);
+  const bool ok = redecode(d, d->reader);
   d->streaming = false;
   return ok; /* it decoded a moment ago, from the same bytes in memory */
 }
@@ -478,15 +483,8 @@ static bool print_record(void *ctx, atf_reader *reader, const atf_pass_record *r
   atf_buf_clear(&d->repeated);
   d->repeated_overflow = false;
   d->elements = 0;
-  const atf_event_visitor visitor = {d, on_text, on_register};
-  atf_event ev;
-  atf_decode_error err;
-  memset(&err, 0, sizeof err);
-  err.quiet = true;
   /* It decoded in the pass: only a file that changed since fails here. */
-  const bool ok =
-      atf_engine_decode(rec->engine, d->reader, f->body_offset, f->length, &visitor, &ev, &err) &&
-      d->format->record(d);
+  const bool ok = redecode(d, d->reader) && d->format->record(d);
   if (ok) {
     maybe_flush(d);
   } else {

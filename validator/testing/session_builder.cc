@@ -11,9 +11,8 @@
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 
 namespace atf_test {
-namespace {
 
-atf::v4::Event Base(uint64_t id, int32_t tid, uint64_t ns) {
+atf::v4::Event EventAt(uint64_t id, int32_t tid, uint64_t ns) {
   atf::v4::Event e;
   e.set_event_id(id);
   e.set_thread_id(tid);
@@ -22,10 +21,8 @@ atf::v4::Event Base(uint64_t id, int32_t tid, uint64_t ns) {
   return e;
 }
 
-}  // namespace
-
 atf::v4::Event Start(uint64_t id, uint64_t ns) {
-  atf::v4::Event e = Base(id, 0, ns);
+  atf::v4::Event e = EventAt(id, 0, ns);
   auto *s = e.mutable_trace_start();
   s->set_executable_path(
       "/usr/bin/tr\xc3\xa4"
@@ -41,14 +38,14 @@ atf::v4::Event Start(uint64_t id, uint64_t ns) {
 }
 
 atf::v4::Event End(uint64_t id, uint64_t ns, int32_t exit_code) {
-  atf::v4::Event e = Base(id, 0, ns);
+  atf::v4::Event e = EventAt(id, 0, ns);
   e.mutable_trace_end()->set_exit_code(exit_code);
   return e;
 }
 
 atf::v4::Event Call(uint64_t id, int32_t tid, uint64_t ns, const std::string &symbol,
                     uint64_t address) {
-  atf::v4::Event e = Base(id, tid, ns);
+  atf::v4::Event e = EventAt(id, tid, ns);
   auto *c = e.mutable_function_call();
   c->set_symbol(symbol);
   c->set_address(address);
@@ -64,7 +61,7 @@ atf::v4::Event Call(uint64_t id, int32_t tid, uint64_t ns, const std::string &sy
 
 atf::v4::Event Return(uint64_t id, int32_t tid, uint64_t ns, const std::string &symbol,
                       uint64_t address) {
-  atf::v4::Event e = Base(id, tid, ns);
+  atf::v4::Event e = EventAt(id, tid, ns);
   auto *r = e.mutable_function_return();
   r->set_symbol(symbol);
   r->set_address(address);
@@ -75,7 +72,7 @@ atf::v4::Event Return(uint64_t id, int32_t tid, uint64_t ns, const std::string &
 
 atf::v4::Event Signal(uint64_t id, int32_t tid, uint64_t ns, int32_t number,
                       const std::string &name) {
-  atf::v4::Event e = Base(id, tid, ns);
+  atf::v4::Event e = EventAt(id, tid, ns);
   auto *s = e.mutable_signal_delivery();
   s->set_number(number);
   s->set_name(name);

@@ -15,6 +15,8 @@ namespace atf_test {
 // 1700000000.123456789 s: above 2^53 ns, so a double could not hold the manifest's times exactly.
 constexpr uint64_t kBaseNs = 1700000000123456789ull;
 
+// An event with only its id, thread and timestamp set (no payload yet).
+atf::v4::Event EventAt(uint64_t id, int32_t tid, uint64_t ns);
 atf::v4::Event Start(uint64_t id, uint64_t ns);
 atf::v4::Event End(uint64_t id, uint64_t ns, int32_t exit_code = 0);
 atf::v4::Event Call(uint64_t id, int32_t tid, uint64_t ns, const std::string &symbol,
