@@ -2,7 +2,7 @@
 """instrument_bench: the cost of tracing a real program, side by side with uftrace.
 
     bazel run -c opt //bench:instrument_bench -- [--json] [--reps 5] [--input-mb 11] \
-        [--no-record] [--dir DIR] [--no-uftrace]
+        [--no-record] [--dir DIR] [--no-uftrace] [--keep-traces]
 
 The program is zlib 1.2.11's zpipe (third_party/zlib), compressing --input-mb MB of base64 text
 generated from a fixed seed, stdin to stdout (discarded). Variants, run in turn --reps times each,
@@ -14,11 +14,19 @@ medians reported:
   atf          the same binary traced by us, ATF_OVERFLOW=block: every event is written
   atf_4m       the same with 4 MiB rings instead of the default 1 MiB (still block): how much
                of the cost is the producer waiting on a small ring
+  atf_keep_cache  atf with ATF_PAGE_CACHE=keep: the writer leaves events.bin to the kernel's page
+               cache instead of keeping only its last 4 MiB there (the default window)
   atf_drop     the same with the defaults (ATF_OVERFLOW=drop, 1 MiB rings): events dropped
                when the drain falls behind (counted; not comparable per call, shown for scale)
   uftrace      the same binary under `uftrace record --no-libcall` (its preloaded libmcount
                provides the hooks; ATF_TRACE=0 keeps ours idle; --no-libcall: only the
                instrumented functions, as we trace)
+
+Each run's trace is deleted right after it, unless --keep-traces: then every trace stays until the
+end of the whole run, as a user's traces stay, so each run writes into page-cache pages the kernel
+must find afresh rather than the ones the previous run just freed (on a VM that returns freed
+memory to its host, a fresh page costs a host page fault). Needs disk for reps x (4 atf variants
++ uftrace) traces: ~1 GB an atf trace at the default 11 MB input.
 
 Per call: calls = the FunctionCall events of an atf run (the same binary on the same input makes
 the same calls under uftrace; uftrace's own report is summed as a cross-check). ns per traced call
@@ -143,14 +151,16 @@ def uftrace_calls(data_dir):
 
 
 def zpipe_runs(args, work, input_path):
-    variants = ["plain", "off", "atf", "atf_4m", "atf_drop"] + ([] if args.no_uftrace else ["uftrace"])
+    variants = (["plain", "off", "atf", "atf_4m", "atf_keep_cache", "atf_drop"] +
+                ([] if args.no_uftrace else ["uftrace"]))
+    atf_variants = ("atf", "atf_4m", "atf_keep_cache", "atf_drop")
     wall = {v: [] for v in variants}
     cpu = {v: [] for v in variants}
     bytes_on_disk = {v: [] for v in variants}
     info = {}
     for rep in range(args.reps):
         for v in variants:
-            root = os.path.join(work, "out_" + v)
+            root = os.path.join(work, "out_%s_%d" % (v, rep) if args.keep_traces else "out_" + v)
             shutil.rmtree(root, ignore_errors=True)
             os.makedirs(root)
             env = {}
@@ -159,12 +169,14 @@ def zpipe_runs(args, work, input_path):
                 argv = [ZPIPE]
             elif v == "off":
                 env = {"ATF_TRACE": "0"}
-            elif v in ("atf", "atf_4m", "atf_drop"):
+            elif v in atf_variants:
                 env = {"ATF_OUTPUT_ROOT": root, "ATF_VERBOSE": "1"}
                 if v != "atf_drop":
                     env["ATF_OVERFLOW"] = "block"
                 if v == "atf_4m":
                     env["ATF_RING_BYTES"] = "4M"
+                if v == "atf_keep_cache":
+                    env["ATF_PAGE_CACHE"] = "keep"
             else:
                 env = {"ATF_TRACE": "0"}
                 # --no-libcall: the same functions as ours (by default uftrace also hooks PLT
@@ -178,7 +190,7 @@ def zpipe_runs(args, work, input_path):
             if rep == 0:  # the same compressed bytes from every variant
                 with open(out, "rb") as f:
                     info.setdefault("output_sha256", {})[v] = hashlib.sha256(f.read()).hexdigest()
-            if v in ("atf", "atf_4m", "atf_drop"):
+            if v in atf_variants:
                 counts = verbose_counts(err)
                 session = only_session(root)
                 bytes_on_disk[v].append(tree_bytes(session))
@@ -196,7 +208,8 @@ def zpipe_runs(args, work, input_path):
                 bytes_on_disk[v].append(tree_bytes(data))
                 if rep == 0:
                     info["uftrace_calls"] = uftrace_calls(data)
-            shutil.rmtree(root, ignore_errors=True)
+            if not args.keep_traces:
+                shutil.rmtree(root, ignore_errors=True)
     return variants, wall, cpu, bytes_on_disk, info
 
 
@@ -258,6 +271,8 @@ def main():
                     help="skip the tracer's record_ns (writer_bench --only record)")
     ap.add_argument("--dir", help="scratch directory (default: a new one under $TMPDIR)")
     ap.add_argument("--no-uftrace", action="store_true")
+    ap.add_argument("--keep-traces", action="store_true",
+                    help="keep every run's trace until the end (as a user's traces stay)")
     args = ap.parse_args()
     if not args.no_uftrace and shutil.which("uftrace") is None:
         sys.exit("instrument_bench: uftrace not found (tools/install-deps.sh installs it), or pass "
@@ -281,8 +296,12 @@ def main():
         z["off_ns_per_call"] = (med["off"] - med["plain"]) * 1e9 / calls
         z["atf_ns_per_call"] = (med["atf"] - med["plain"]) * 1e9 / calls
         z["atf_bytes_per_call"] = statistics.median(disk["atf"]) / calls
-        z["atf_dropped"] = max(c["dropped"] for c in info["atf_counts"] + info["atf_4m_counts"])
+        z["atf_dropped"] = max(c["dropped"] for c in
+                               info["atf_counts"] + info["atf_4m_counts"] +
+                               info["atf_keep_cache_counts"])
         z["atf_4m_ns_per_call"] = (med["atf_4m"] - med["plain"]) * 1e9 / calls
+        z["atf_keep_cache_ns_per_call"] = (med["atf_keep_cache"] - med["plain"]) * 1e9 / calls
+        z["keep_traces"] = args.keep_traces
         drop = info["atf_drop_counts"]
         z["atf_drop_dropped_fraction"] = statistics.median(c["dropped"] / c["traced"] for c in drop)
         if "uftrace" in variants:
