@@ -223,7 +223,11 @@ def micro_runs(args):
     variants = {
         "plain": ([MICRO_PLAIN] + timing, {}),
         "off": ([MICRO] + timing, {"ATF_TRACE": "0"}),
-        "traced": ([MICRO] + timing, {"ATF_RING_BYTES": str(ring), "ATF_VERBOSE": "1"}),
+        # block: the warm-up fills the ring faster than the drain empties it and waits instead of
+        # dropping; the pause then lets the drain empty it, and the timed calls fit in the ring,
+        # so none of them waits (if one did, the figure would only get worse) or is dropped.
+        "traced": ([MICRO] + timing, {"ATF_RING_BYTES": str(ring), "ATF_VERBOSE": "1",
+                                      "ATF_OVERFLOW": "block"}),
     }
     ns = {v: [] for v in variants}
     dropped = 0
@@ -318,7 +322,8 @@ def main():
                 "uftrace_ns_per_call" in z and z["atf_ns_per_call"] < z["uftrace_ns_per_call"])
             result["goal_atf_ns_per_call_within_2x_record_ns"] = z["atf_ns_per_call"] <= 2 * r
             result["goal_micro_ns_per_call_within_2x_record_ns"] = (
-                result["micro"]["traced_ns_per_call"] <= 2 * r)
+                result["micro"]["traced_ns_per_call"] <= 2 * r and
+                result["micro"]["traced_dropped"] == 0)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     if args.json:
