@@ -90,9 +90,10 @@ size_t atf_upb_engine_last_arena_bytes(const atf_upb_engine *e);
 
 /* How often the engine needed more than one pass (see "One pass per record" above). */
 typedef struct atf_upb_engine_stats {
-  uint64_t records;   /* atf_upb_decode_record() calls */
-  uint64_t redecoded; /* decoded again with every occurrence kept: not the smallest encoding */
-  uint64_t located;   /* decoded again to find a nameless register entry (an invalid record) */
+  uint64_t records;    /* atf_upb_decode_record() calls */
+  uint64_t first_pass; /* settled by the first pass alone (register entries read as bytes) */
+  uint64_t redecoded;  /* decoded again with every occurrence kept: not the smallest encoding */
+  uint64_t located;    /* decoded again to find a nameless register entry (an invalid record) */
 } atf_upb_engine_stats;
 
 void atf_upb_engine_get_stats(const atf_upb_engine *e, atf_upb_engine_stats *out);
