@@ -10,16 +10,22 @@
  *   4. the visitor, for valid records.
  *
  * Three views of the schema, all without the payload oneof:
+ *   RAW      map fields as repeated bytes: the first pass (decode_first()), whose register entries
+ *            raw_entry() reads; it settles a record in its smallest encoding with ASCII text and
+ *            canonical named entries (every record the writer writes but the few with a negative
+ *            int32). Also, on the error path, where each map entry starts and ends.
  *   FAST     the schema's own labels (strings singular): upb keeps the last occurrence of each
  *            string. Exact when no field occurred twice, which the engine checks after decoding:
  *            the record's length must equal the smallest encoding of what was decoded
  *            (scan_record(), below). Any repeated occurrence, unknown field, explicit default or
- * padded varint makes the record longer than that. REPEATED every singular string, bytes field and
- * map key repeated: every occurrence kept. A record the FAST view cannot vouch for is decoded again
- * with it (rare: the writer's records are minimal, except those with a negative int32, below).
- *   LOCATE   map fields as raw bytes: where each map entry starts and ends (error path only).
+ *            padded varint makes the record longer than that.
+ *   REPEATED every singular string, bytes field and map key repeated: every occurrence kept. A
+ *            record the FAST view cannot vouch for is decoded again with it (rare: the writer's
+ *            records are minimal, except those with a negative int32, below).
  * The views keep every field number and wire type, so upb accepts and rejects the same bytes in
- * all three, at the same place: a structural error from the FAST view is final.
+ * all three, at the same place, except inside map entries, which only FAST and REPEATED decode: a
+ * record the RAW pass does not settle, whatever the reason, is decided by the FAST view as if that
+ * pass had not run, and a structural error from the FAST view is final.
  *
  * The nanopb engine's error order, which this file reproduces: (a) the first structural defect in
  * wire order, innermost first (upb stops at it: decoding is depth-first in wire order); (b) the
