@@ -1,7 +1,7 @@
 /* atf-recover: makes the session of a process that died valid again, destroying nothing. See
  * atf/recover.h.
  *
- *   atf-recover [--truncate | --salvage] [--dry-run] [--exit-code N] SESSION_DIR
+ *   atf-recover [--truncate | --salvage] [--dry-run] [--exit-code N] [--engine E] SESSION_DIR
  *
  * The command line follows the grammar of atf-validate and atf-dump (validator/internal/cli.h).
  * Exit status: the atf_recover_status value (0 = the session validates now, 1 = it validated
@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "recover/atf/recover.h"
+#include "validator/atf/validate.h"
 #include "validator/internal/cli.h"
 
 static const char kUsage[] =
@@ -30,6 +31,8 @@ static const char kUsage[] =
     "                   out-of-order ones; the original is kept whole as events.bin.orig\n"
     "  --dry-run        say what would be done, change nothing\n"
     "  --exit-code N    exit_code of the TraceEnd appended when there is none (default -1)\n"
+    "  --engine E       record decoder of the validator's passes: upb (default), nanopb, or both\n"
+    "                   (as atf-validate --engine)\n"
     "  --help, -h, --version\n"
     "\n"
     "without --truncate or --salvage, bytes after the valid prefix stay and the session stays\n"
@@ -37,16 +40,13 @@ static const char kUsage[] =
     "exit status: 0 recovered, 1 already valid (untouched), 2 tail kept, 3 usage, 4 I/O error,\n"
     "5 nothing to keep, 6 still invalid, 7 cannot be recovered this way (nothing changed)\n";
 
-enum { OPT_HELP, OPT_VERSION, OPT_TRUNCATE, OPT_SALVAGE, OPT_DRY_RUN, OPT_EXIT_CODE };
+enum { OPT_HELP, OPT_VERSION, OPT_TRUNCATE, OPT_SALVAGE, OPT_DRY_RUN, OPT_EXIT_CODE, OPT_ENGINE };
 
 static const atf_cli_option kOptions[] = {
-    {"--help", "-h", false, OPT_HELP},
-    {"--version", NULL, false, OPT_VERSION},
-    {"--truncate", NULL, false, OPT_TRUNCATE},
-    {"--salvage", NULL, false, OPT_SALVAGE},
-    {"--dry-run", NULL, false, OPT_DRY_RUN},
-    {"--exit-code", NULL, true, OPT_EXIT_CODE},
-    {NULL, NULL, false, 0},
+    {"--help", "-h", false, OPT_HELP},         {"--version", NULL, false, OPT_VERSION},
+    {"--truncate", NULL, false, OPT_TRUNCATE}, {"--salvage", NULL, false, OPT_SALVAGE},
+    {"--dry-run", NULL, false, OPT_DRY_RUN},   {"--exit-code", NULL, true, OPT_EXIT_CODE},
+    {"--engine", NULL, true, OPT_ENGINE},      {NULL, NULL, false, 0},
 };
 
 /* Applies one option of kOptions to the atf_recover_options `ctx`. */
@@ -66,6 +66,15 @@ static bool apply_option(void *ctx, const atf_cli *p, int id, const char *value)
       if (atf_cli_int32(value, &o->exit_code)) return true;
       atf_cli_error(p, "invalid --exit-code '%s'", value);
       return false;
+    case OPT_ENGINE: {
+      atf_validate_engine e;
+      if (atf_validate_engine_parse(value, &e)) {
+        o->engine = (int)e;
+        return true;
+      }
+      atf_cli_error(p, "invalid --engine '%s' (upb, nanopb or both)", value);
+      return false;
+    }
   }
   return false;
 }

@@ -27,6 +27,10 @@ usage --exit-code 2147483648 "$dir"
 usage --exit-code
 usage --truncate=yes "$dir"
 usage --bogus "$dir"
+usage --engine "$dir"
+usage --engine=bogus "$dir"
+usage --engine= "$dir"
+usage --engine=UPB "$dir"
 usage --truncate --salvage "$dir"
 usage "$dir" "$dir"
 "$recover" --help >/dev/null 2>&1; [[ $? == 0 ]] || fail "--help must exit 0"
@@ -40,6 +44,12 @@ usage "$dir" "$dir"
 grep -q '"recovered":[[:space:]]*true' "$dir/trace.json" || fail "manifest not marked recovered"
 "$recover" --dry-run --truncate "$dir"; rc=$?
 [[ $rc == 0 ]] || fail "dry run: want 0, got $rc"
+for engine in upb nanopb both; do  # each engine, both spellings: the same verdict
+  "$recover" --dry-run --truncate --engine "$engine" "$dir" >/dev/null; rc=$?
+  [[ $rc == 0 ]] || fail "dry run, --engine $engine: want 0, got $rc"
+  "$recover" --dry-run --truncate --engine="$engine" "$dir" >/dev/null; rc=$?
+  [[ $rc == 0 ]] || fail "dry run, --engine=$engine: want 0, got $rc"
+done
 [[ $(stat -c %s "$dir/events.bin") == $((size - 3)) ]] || fail "dry run changed events.bin"
 out=$("$recover" --truncate --exit-code=137 -- "$dir"); rc=$?
 [[ $rc == 0 ]] || fail "--truncate: want 0, got $rc"

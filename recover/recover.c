@@ -62,6 +62,7 @@ const char *atf_recover_strerror(atf_recover_status status) {
 void atf_recover_options_init(atf_recover_options *o) {
   memset(o, 0, sizeof *o);
   o->exit_code = -1;
+  o->engine = ATF_VALIDATE_ENGINE_UPB;
 }
 
 __attribute__((format(printf, 3, 4))) static atf_recover_status say(atf_recover_result *r,
@@ -530,11 +531,13 @@ static void plan_keep(const atf_validate_report *rep, const kept *k, plan *p,
   }
 }
 
-static atf_recover_status validate_again(session *s, atf_recover_result *r) {
+static atf_recover_status validate_again(session *s, const atf_recover_options *o,
+                                         atf_recover_result *r) {
   atf_validate_report rep;
   atf_validate_options vo;
   atf_validate_options_init(&vo);
   vo.max_errors = 8;
+  vo.engine = (atf_validate_engine)o->engine;
   const atf_validate_status vs = atf_pass_run(s->dirfd, ".", s->dir, &vo, NULL, &rep);
   char why[300];
   snprintf(why, sizeof why, "%s%s%s", vs != ATF_VALIDATE_OK ? rep.reason : first_error(&rep),
@@ -589,6 +592,7 @@ static atf_recover_status recover(session *s, const atf_recover_options *o, atf_
   atf_validate_options vo;
   atf_validate_options_init(&vo);
   vo.max_errors = 8;
+  vo.engine = (atf_validate_engine)o->engine;
   const atf_pass_hooks hooks = {&k, true, keep_record};
   atf_validate_report rep;
   const atf_validate_status vs =
@@ -677,7 +681,7 @@ static atf_recover_status recover(session *s, const atf_recover_options *o, atf_
   }
   r->final_bytes = p.final_bytes;
   r->final_records = p.final_records;
-  if ((st = validate_again(s, r)) == ATF_RECOVER_OK) describe(s, &p, r, 0);
+  if ((st = validate_again(s, o, r)) == ATF_RECOVER_OK) describe(s, &p, r, 0);
 out:
   if (k.fd >= 0) close(k.fd);
   if (s->salvage_tmp[0] != '\0') unlinkat(s->dirfd, s->salvage_tmp, 0); /* our own copy, unused */

@@ -17,6 +17,8 @@
 
 #include "pipeline/atf/tracer.h"
 #include "pipeline/testing/session.h"
+#include "validator/atf/validate.h"
+#include "validator/internal/engine.h"
 #include "validator/internal/json_reader.h"
 #include "validator/testing/session_builder.h"
 
@@ -208,6 +210,44 @@ TEST(RecoverTest, NothingToKeep) {
   atf_recover_result r;
   EXPECT_EQ(Recover(dir, true, &r), ATF_RECOVER_E_NO_PREFIX) << r.message;
   EXPECT_EQ(Recover(atf_test::TempDir("empty"), true, &r), ATF_RECOVER_E_IO) << r.message;
+}
+
+// The engine option reaches both of the validator's passes: with --engine both and the engines made
+// to disagree on every record (the engine's test hook), not even the first record is valid; with
+// upb or nanopb alone (no comparison) the same session recovers.
+TEST(RecoverTest, EngineOptionChoosesTheValidatorsEngine) {
+  for (int engine :
+       {ATF_VALIDATE_ENGINE_UPB, ATF_VALIDATE_ENGINE_NANOPB, ATF_VALIDATE_ENGINE_BOTH}) {
+    SCOPED_TRACE(atf_validate_engine_name(static_cast<atf_validate_engine>(engine)));
+    std::string dir = MakeSession("engine", 3);
+    std::string events = ReadFile(dir + "/events.bin");
+    std::vector<size_t> frames = FrameOffsets(events);
+    unlink((dir + "/trace.json").c_str());
+    WriteFile(dir + "/events.bin", events.substr(0, frames[frames.size() - 2]));  // no TraceEnd
+    atf_recover_options o;
+    atf_recover_options_init(&o);
+    EXPECT_EQ(o.engine, ATF_VALIDATE_ENGINE_UPB) << "the default";
+    o.engine = engine;
+    o.dry_run = 1;
+    atf_engine_test_tamper = [](atf_event *, atf_decode_error *, bool *, uint64_t *hashes) {
+      hashes[0] ^= 1;  // the upb engine's executable_path hash: never the nanopb engine's
+    };
+    atf_recover_result r;
+    const atf_recover_status st = atf_recover_session(dir.c_str(), &o, &r);
+    atf_engine_test_tamper = nullptr;
+    if (engine == ATF_VALIDATE_ENGINE_BOTH) {
+      EXPECT_EQ(st, ATF_RECOVER_E_NO_PREFIX) << r.message;
+      EXPECT_NE(std::string(r.message).find(ATF_ENGINE_RULE_DISAGREE), std::string::npos)
+          << r.message;
+    } else {
+      EXPECT_EQ(st, ATF_RECOVER_OK) << r.message;
+    }
+    // A real run (no tamper) with that engine recovers it.
+    o.dry_run = 0;
+    ASSERT_EQ(atf_recover_session(dir.c_str(), &o, &r), ATF_RECOVER_OK) << r.message;
+    EXPECT_TRUE(r.trace_end_appended);
+    EXPECT_TRUE(Validate(dir).valid);
+  }
 }
 
 // ---- issue 12: recovery destroys nothing -------------------------------------------------

@@ -269,12 +269,14 @@ TEST_F(UpbEngine, ValuesComeThroughTheVisitor) {
 // The counts of extra passes: none for a record in its smallest encoding, one for a record with a
 // field twice (or anything else that makes it longer), one more to locate a nameless entry.
 TEST_F(UpbEngine, SmallestEncodingTakesOnePass) {
+  uint64_t first_pass = 0;  // records the first pass settled (a valid smallest encoding)
   auto passes = [&](const std::string &body) {
     atf_upb_engine_stats before, after;
     atf_upb_engine_get_stats(engine_, &before);
     AgreeOnBody(body);
     atf_upb_engine_get_stats(engine_, &after);
     EXPECT_EQ(after.records, before.records + 1);
+    first_pass += after.first_pass - before.first_pass;
     return std::make_pair(after.redecoded - before.redecoded, after.located - before.located);
   };
   atf::v4::Event e = atf_test::Call(9, 77, atf_test::kBaseNs, "main", 0x401000);
@@ -285,6 +287,8 @@ TEST_F(UpbEngine, SmallestEncodingTakesOnePass) {
   EXPECT_EQ(passes(minimal), std::make_pair(uint64_t{0}, uint64_t{0}));
   EXPECT_EQ(passes(atf_test::Serialize(atf_test::Start(0, atf_test::kBaseNs))),
             std::make_pair(uint64_t{0}, uint64_t{0}));
+  // The TraceStart's path is not ASCII: its UTF-8 is checked by the FAST view (still one pass).
+  EXPECT_EQ(first_pass, 1u);
   // Longer than the smallest encoding: a symbol twice (the first one invalid), an unknown field,
   // an explicit zero, a padded length, a negative thread id (10 bytes; 5 would do).
   EXPECT_EQ(passes(minimal + LenField(12, LenField(1, "x"))),
@@ -300,6 +304,57 @@ TEST_F(UpbEngine, SmallestEncodingTakesOnePass) {
   // Invalid: a nameless entry needs its place (minimal record: one pass, then the locating one).
   EXPECT_EQ(passes(kHdr + LenField(12, LenField(3, VarintField(2, 3)))),
             std::make_pair(uint64_t{0}, uint64_t{1}));
+  EXPECT_EQ(first_pass, 1u) << "none of the records after the first is settled by it";
+}
+
+// The first pass reads register entries from their bytes (upb_engine.c, raw_entry()) and settles
+// only records in their smallest encoding with ASCII text and named entries in their smallest
+// encoding; every other entry leaves the record to the FAST view. Each entry form below, alone in
+// a FunctionCall: the engines agree, and the first pass settles it exactly when it is canonical.
+TEST_F(UpbEngine, FirstPassSettlesOnlyCanonicalEntries) {
+  const std::string ten_one = std::string(9, '\xff') + "\x01";  // 2^64-1, 10 bytes
+  struct Form {
+    const char *name;
+    std::string entry;  // the map entry's bytes
+    bool canonical;
+  };
+  const std::vector<Form> forms = {
+      {"name and value", LenField(1, "RDI") + VarintField(2, 42), true},
+      {"name, value 0 left out", LenField(1, "RDI"), true},
+      {"name, 2-byte value", LenField(1, "RDI") + VarintField(2, 300), true},
+      {"name, 10-byte value", LenField(1, "RDI") + Tag(2, 0) + ten_one, true},
+      {"name, 9-byte value", LenField(1, "R") + VarintField(2, uint64_t{1} << 62), true},
+      {"long name (2-byte length)", LenField(1, std::string(200, 'r')) + VarintField(2, 1), true},
+      {"value 0 written", LenField(1, "RDI") + VarintField(2, 0), false},
+      {"padded value", LenField(1, "RDI") + Tag(2, 0) + std::string("\x81\x00", 2), false},
+      {"10-byte value, 10th byte 2",
+       LenField(1, "RDI") + Tag(2, 0) + std::string(9, '\xff') + "\x02", false},
+      {"11-byte value", LenField(1, "RDI") + Tag(2, 0) + std::string(10, '\x80') + "\x01", false},
+      {"value cut off", LenField(1, "RDI") + Tag(2, 0) + "\x80", false},
+      {"value first", VarintField(2, 5) + LenField(1, "RDI"), false},
+      {"name twice", LenField(1, "A") + LenField(1, "RDI") + VarintField(2, 5), false},
+      {"value twice", LenField(1, "RDI") + VarintField(2, 5) + VarintField(2, 6), false},
+      {"empty name written", LenField(1, "") + VarintField(2, 5), false},
+      {"no name", VarintField(2, 5), false},
+      {"empty entry", "", false},
+      {"non-ASCII name", LenField(1, "R\xc3\xa9") + VarintField(2, 5), false},
+      {"invalid UTF-8 name", LenField(1, "R\xff") + VarintField(2, 5), false},
+      {"padded name length", Tag(1, 2) + std::string("\x83\x00", 2) + "RDI", false},
+      {"name length past the entry", Tag(1, 2) + "\x09" + "RDI", false},
+      {"name as a varint", VarintField(1, 5) + VarintField(2, 5), false},
+      {"value as fixed64", LenField(1, "RDI") + Tag(2, 1) + "12345678", false},
+      {"unknown field", LenField(1, "RDI") + VarintField(2, 5) + VarintField(3, 1), false},
+      {"a group", LenField(1, "RDI") + Tag(3, 3) + Tag(3, 4), false},
+  };
+  for (const Form &f : forms) {
+    SCOPED_TRACE(f.name);
+    const std::string body = kHdr + LenField(12, LenField(1, "f") + LenField(3, f.entry));
+    atf_upb_engine_stats before, after;
+    atf_upb_engine_get_stats(engine_, &before);
+    AgreeOnBody(body);
+    atf_upb_engine_get_stats(engine_, &after);
+    EXPECT_EQ(after.first_pass - before.first_pass, f.canonical ? 1u : 0u);
+  }
 }
 
 TEST_F(UpbEngine, NoVisitorCallsForARejectedRecord) {

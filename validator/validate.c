@@ -18,6 +18,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -124,7 +125,8 @@ typedef struct validation {
   unsigned decoders;                      /* decoding threads, the calling one included */
   atf_engine engines[MAX_DECODE_THREADS]; /* one per decoding thread; [0] the calling thread's */
   unsigned engines_ready;
-  uint64_t fallbacks; /* records decoded by the nanopb engine in place of the upb engine */
+  struct decode_pool *pool; /* the other decoding threads, started at the first parallel batch */
+  uint64_t fallbacks;       /* records decoded by the nanopb engine in place of the upb engine */
   atf_frame *frames; /* a batch: BATCH_MAX or fewer entries (never more than the input has bytes) */
   outcome *outcomes;
   size_t batch_cap;
@@ -503,32 +505,54 @@ static void apply_empty_records(validation *v, uint64_t off, uint64_t n) {
 }
 
 /* ---------------------------------------------------------------------------------------------
- * Batches: the records that lie whole in the reader's window are decoded first, by up to
- * v->decoders threads (decoding is nearly all the work and records are independent), then the
- * order, session and manifest rules run over the outcomes in file order, as for a single record.
- * Each thread decodes through its own copy of the reader, limited to the window (fd -1), so none
- * of them ever reads the file or moves the window. */
+ * Batches: the records that lie whole in the reader's window are decoded by up to v->decoders
+ * threads (decoding is nearly all the work and records are independent) in chunks of BATCH_CHUNK,
+ * while the calling thread applies the order, session and manifest rules to the outcomes in file
+ * order, chunk by chunk as they are done (a chunk not done yet: it decodes the next unclaimed one
+ * itself). So the rules across records run beside the decoding rather than after it. With hooks
+ * the calling thread waits for the whole batch first: a hook reads the input through the reader.
+ * The other decoding threads are started once (decode_pool) and wait between batches. Each decodes
+ * through its own copy of the reader, limited to the window (fd -1), so none of them ever reads
+ * the file or moves the window; the window moves only after every thread left the batch. */
+
+#define BATCH_CHUNKS ((BATCH_MAX + BATCH_CHUNK - 1) / BATCH_CHUNK)
 
 typedef struct batch_work {
   atf_reader view;
   const atf_frame *frames;
   outcome *out;
   size_t n;
-  atomic_size_t next;
-  atf_engine *engines; /* one per thread, taken in turn */
-  atomic_uint next_engine;
+  atomic_size_t next;             /* the first record of the next unclaimed chunk */
+  atomic_bool done[BATCH_CHUNKS]; /* chunk decoded (release: its outcomes are written) */
 } batch_work;
 
-static void *decode_batch(void *arg) {
-  batch_work *w = arg;
+typedef struct decode_pool {
+  pthread_mutex_t mu;
+  pthread_cond_t wake; /* a new batch, or stop */
+  pthread_cond_t idle; /* busy fell to 0 */
+  uint64_t generation; /* batches published */
+  batch_work *work;    /* the batch of `generation` (valid while the calling thread waits idle) */
+  unsigned busy;       /* workers inside `work` */
+  bool stop;
+  unsigned started;
+  pthread_t tids[MAX_DECODE_THREADS];
+  atf_engine *engines; /* worker i uses engines[i + 1] */
+} decode_pool;
+
+typedef struct worker_arg {
+  decode_pool *pool;
+  unsigned index;
+} worker_arg;
+
+/* Decodes chunks of w until none is left to claim. */
+static void decode_chunks(batch_work *w, atf_engine *e) {
   atf_reader view = w->view;
-  atf_engine *e = &w->engines[atomic_fetch_add(&w->next_engine, 1)];
   atf_decode_error err;
   memset(&err, 0, sizeof err);
   err.quiet = true; /* a record that fails is decoded again for its message, if one is kept */
   for (;;) {
     const size_t first = atomic_fetch_add(&w->next, BATCH_CHUNK);
-    if (first >= w->n) return NULL;
+    if (first >= w->n) return;
     const size_t end = w->n - first < BATCH_CHUNK ? w->n : first + BATCH_CHUNK;
     for (size_t i = first; i < end; ++i) {
       outcome *o = &w->out[i];
@@ -539,7 +563,104 @@ static void *decode_batch(void *arg) {
       o->rule = err.rule;
       o->err_offset = err.offset;
     }
+    atomic_store_explicit(&w->done[first / BATCH_CHUNK], true, memory_order_release);
   }
+}
+
+static void *pool_worker(void *arg) {
+  worker_arg *a = arg;
+  decode_pool *pool = a->pool;
+  atf_engine *e = &pool->engines[a->index + 1];
+  uint64_t seen = 0;
+  pthread_mutex_lock(&pool->mu);
+  for (;;) {
+    while (!pool->stop && pool->generation == seen) pthread_cond_wait(&pool->wake, &pool->mu);
+    if (pool->stop) break;
+    seen = pool->generation;
+    batch_work *w = pool->work;
+    pool->busy++;
+    pthread_mutex_unlock(&pool->mu);
+    decode_chunks(w, e);
+    pthread_mutex_lock(&pool->mu);
+    if (--pool->busy == 0) pthread_cond_signal(&pool->idle);
+  }
+  pthread_mutex_unlock(&pool->mu);
+  free(a);
+  return NULL;
+}
+
+/* Starts up to `workers` threads; NULL when none could be (the calling thread decodes alone). */
+static decode_pool *pool_start(atf_engine *engines, unsigned workers) {
+  decode_pool *pool = calloc(1, sizeof *pool);
+  if (pool == NULL) return NULL;
+  pthread_mutex_init(&pool->mu, NULL);
+  pthread_cond_init(&pool->wake, NULL);
+  pthread_cond_init(&pool->idle, NULL);
+  pool->engines = engines;
+  for (; pool->started < workers; ++pool->started) {
+    worker_arg *a = malloc(sizeof *a);
+    if (a == NULL) break;
+    *a = (worker_arg){pool, pool->started};
+    if (pthread_create(&pool->tids[pool->started], NULL, pool_worker, a) != 0) {
+      free(a);
+      break; /* the others do it */
+    }
+  }
+  return pool;
+}
+
+static void pool_stop(decode_pool *pool) {
+  if (pool == NULL) return;
+  pthread_mutex_lock(&pool->mu);
+  pool->stop = true;
+  pthread_cond_broadcast(&pool->wake);
+  pthread_mutex_unlock(&pool->mu);
+  for (unsigned i = 0; i < pool->started; ++i) pthread_join(pool->tids[i], NULL);
+  pthread_cond_destroy(&pool->wake);
+  pthread_cond_destroy(&pool->idle);
+  pthread_mutex_destroy(&pool->mu);
+  free(pool);
+}
+
+static void pool_publish(decode_pool *pool, batch_work *w) {
+  pthread_mutex_lock(&pool->mu);
+  pool->work = w;
+  pool->generation++;
+  pthread_cond_broadcast(&pool->wake);
+  pthread_mutex_unlock(&pool->mu);
+}
+
+/* Returns when no worker is inside the batch any more (every chunk was claimed before). */
+static void pool_wait_idle(decode_pool *pool) {
+  pthread_mutex_lock(&pool->mu);
+  while (pool->busy > 0) pthread_cond_wait(&pool->idle, &pool->mu);
+  pthread_mutex_unlock(&pool->mu);
+}
+
+/* Waits until chunk c of w is decoded, decoding unclaimed chunks meanwhile. */
+static void await_chunk(batch_work *w, size_t c, atf_engine *e) {
+  while (!atomic_load_explicit(&w->done[c], memory_order_acquire)) {
+    if (atomic_load_explicit(&w->next, memory_order_relaxed) < w->n) {
+      decode_chunks(w, e); /* returns when no chunk is left to claim */
+    } else {
+      sched_yield(); /* a worker is finishing it */
+    }
+  }
+}
+
+/* Applies outcome i of the batch. Returns false to stop. */
+static bool apply_outcome(validation *v, size_t i, uint64_t index) {
+  const outcome *o = &v->outcomes[i];
+  const atf_frame *f = &v->frames[i];
+  v->rep->records++;
+  v->fallbacks += o->fallback;
+  if (o->ok) return apply_decoded(v, f, index, &o->ev);
+  if (!errors_full(v)) return check_record(v, f, index, true); /* again, alone, for the message */
+  atf_decode_error err;
+  err.rule = o->rule;
+  err.offset = o->err_offset;
+  err.message[0] = '\0';
+  return apply_failed(v, f, index, &err);
 }
 
 /* Frames the records from *off that lie whole in the window (refilled to start at *off when it
@@ -551,39 +672,35 @@ static long run_batch(validation *v, uint64_t *off, uint64_t *index) {
   const size_t n = atf_reader_frame_window(&v->reader, *off, v->opt->max_record_size, v->frames,
                                            v->batch_cap, &end);
   if (n == 0) return 0;
-  batch_work w = {v->reader, v->frames, v->outcomes, n, 0, v->engines, 0};
+  batch_work w;
+  w.view = v->reader;
   w.view.fd = -1;
   w.view.buf = NULL;
-  pthread_t tids[MAX_DECODE_THREADS];
-  unsigned started = 0;
-  if (n >= MIN_PARALLEL && end - *off >= MIN_PARALLEL_BYTES) {
-    for (; started + 1 < v->decoders; ++started) {
-      if (pthread_create(&tids[started], NULL, decode_batch, &w) != 0) break; /* the others do it */
-    }
+  w.frames = v->frames;
+  w.out = v->outcomes;
+  w.n = n;
+  atomic_init(&w.next, 0);
+  const size_t chunks = (n + BATCH_CHUNK - 1) / BATCH_CHUNK;
+  for (size_t c = 0; c < chunks; ++c) atomic_init(&w.done[c], false);
+  const bool parallel = v->decoders > 1 && n >= MIN_PARALLEL && end - *off >= MIN_PARALLEL_BYTES;
+  if (parallel && v->pool == NULL) v->pool = pool_start(v->engines, v->decoders - 1);
+  const bool published = parallel && v->pool != NULL && v->pool->started > 0;
+  if (published) pool_publish(v->pool, &w);
+  atf_engine *e = &v->engines[0];
+  const bool overlap = v->hooks == NULL; /* see above */
+  if (!overlap) {
+    for (size_t c = 0; c < chunks; ++c) await_chunk(&w, c, e);
   }
-  decode_batch(&w);
-  for (unsigned i = 0; i < started; ++i) pthread_join(tids[i], NULL);
-  for (size_t i = 0; i < n; ++i) {
-    const outcome *o = &v->outcomes[i];
-    const atf_frame *f = &v->frames[i];
-    v->rep->records++;
-    v->fallbacks += o->fallback;
-    bool go_on;
-    if (o->ok) {
-      go_on = apply_decoded(v, f, *index, &o->ev);
-    } else if (!errors_full(v)) {
-      go_on = check_record(v, f, *index, true); /* again, alone, for the message */
-    } else {
-      atf_decode_error err;
-      err.rule = o->rule;
-      err.offset = o->err_offset;
-      err.message[0] = '\0';
-      go_on = apply_failed(v, f, *index, &err);
-    }
+  bool go_on = true;
+  for (size_t i = 0; i < n && go_on; ++i) {
+    if (i % BATCH_CHUNK == 0) await_chunk(&w, i / BATCH_CHUNK, e);
+    go_on = apply_outcome(v, i, *index);
     *index += 1;
-    /* The records lie in the window: decoding cannot fail to read; only a hook can stop here. */
-    if (!go_on) return -1;
   }
+  if (!go_on) atomic_store(&w.next, n); /* nothing more to claim */
+  if (published) pool_wait_idle(v->pool);
+  /* The records lie in the window: decoding cannot fail to read; only a hook can stop here. */
+  if (!go_on) return -1;
   *off = end;
   return (long)n;
 }
@@ -742,6 +859,8 @@ static atf_validate_status run(validation *v, const char *manifest, size_t manif
   atf_thread_table_free(&v->threads);
   atf_call_tree_free(&v->calls);
   atf_call_tree_free(&v->kept_calls);
+  pool_stop(v->pool);
+  v->pool = NULL;
   for (unsigned i = 0; i < v->engines_ready; ++i) atf_engine_free(&v->engines[i]);
   free(v->frames);
   free(v->outcomes);

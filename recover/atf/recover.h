@@ -67,6 +67,9 @@ typedef struct atf_recover_options {
   int salvage;       /* keep every record that still fits the session (original kept whole) */
   int dry_run;       /* report what would be done; change nothing */
   int32_t exit_code; /* TraceEnd.exit_code of an appended TraceEnd; default -1 (unknown) */
+  /* The validator's record engine for both of its passes (the look and the final check): an
+   * atf_validate_engine value (validator/atf/validate.h); default ATF_VALIDATE_ENGINE_UPB. */
+  int engine;
 } atf_recover_options;
 
 void atf_recover_options_init(atf_recover_options *o);

@@ -10,16 +10,22 @@
  *   4. the visitor, for valid records.
  *
  * Three views of the schema, all without the payload oneof:
+ *   RAW      map fields as repeated bytes: the first pass (decode_first()), whose register entries
+ *            raw_entry() reads; it settles a record in its smallest encoding with ASCII text and
+ *            canonical named entries (every record the writer writes but the few with a negative
+ *            int32). Also, on the error path, where each map entry starts and ends.
  *   FAST     the schema's own labels (strings singular): upb keeps the last occurrence of each
  *            string. Exact when no field occurred twice, which the engine checks after decoding:
  *            the record's length must equal the smallest encoding of what was decoded
  *            (scan_record(), below). Any repeated occurrence, unknown field, explicit default or
- * padded varint makes the record longer than that. REPEATED every singular string, bytes field and
- * map key repeated: every occurrence kept. A record the FAST view cannot vouch for is decoded again
- * with it (rare: the writer's records are minimal, except those with a negative int32, below).
- *   LOCATE   map fields as raw bytes: where each map entry starts and ends (error path only).
+ *            padded varint makes the record longer than that.
+ *   REPEATED every singular string, bytes field and map key repeated: every occurrence kept. A
+ *            record the FAST view cannot vouch for is decoded again with it (rare: the writer's
+ *            records are minimal, except those with a negative int32, below).
  * The views keep every field number and wire type, so upb accepts and rejects the same bytes in
- * all three, at the same place: a structural error from the FAST view is final.
+ * all three, at the same place, except inside map entries, which only FAST and REPEATED decode: a
+ * record the RAW pass does not settle, whatever the reason, is decided by the FAST view as if that
+ * pass had not run, and a structural error from the FAST view is final.
  *
  * The nanopb engine's error order, which this file reproduces: (a) the first structural defect in
  * wire order, innermost first (upb stops at it: decoding is depth-first in wire order); (b) the
@@ -59,7 +65,7 @@ typedef struct field_ref {
   const upb_msglayout *sub; /* submessage layout, or NULL */
 } field_ref;
 
-typedef enum view_kind { VIEW_FAST, VIEW_REPEATED, VIEW_LOCATE } view_kind;
+typedef enum view_kind { VIEW_FAST, VIEW_REPEATED, VIEW_RAW } view_kind;
 
 /* One loaded schema view and the offsets of the fields the engine reads in it. */
 typedef struct view {
@@ -83,7 +89,7 @@ typedef struct view {
 static struct {
   const char *error; /* NULL: loaded */
   char error_buf[160];
-  view fast, repeated, locate;
+  view raw, fast, repeated;
 } g;
 static pthread_once_t g_once = PTHREAD_ONCE_INIT;
 
@@ -112,7 +118,7 @@ static bool names_nested(upb_strview type_name, upb_strview nested) {
 }
 
 /* A view of one message (and its nested messages): no oneofs; for VIEW_REPEATED every singular
- * string and bytes field repeated; for VIEW_LOCATE map fields as repeated bytes. */
+ * string and bytes field repeated; for VIEW_RAW map fields as repeated bytes. */
 static void change_message(google_protobuf_DescriptorProto *m, view_kind kind, upb_arena *a) {
   size_t nfields = 0, nnested = 0;
   google_protobuf_FieldDescriptorProto **fields =
@@ -128,7 +134,7 @@ static void change_message(google_protobuf_DescriptorProto *m, view_kind kind, u
         google_protobuf_FieldDescriptorProto_label(f) == LABEL_OPTIONAL) {
       google_protobuf_FieldDescriptorProto_set_label(f, LABEL_REPEATED);
     }
-    if (kind == VIEW_LOCATE && type == TYPE_MESSAGE) {
+    if (kind == VIEW_RAW && type == TYPE_MESSAGE) {
       for (size_t k = 0; k < nnested; ++k) {
         if (is_map_entry(nested[k]) &&
             names_nested(google_protobuf_FieldDescriptorProto_type_name(f),
@@ -217,7 +223,7 @@ static bool resolve_fields(view *v) {
       return false;
     if (p >= 2 &&
         !resolve(v->payload[p].sub, kPayloads[p], 3,
-                 v->kind == VIEW_LOCATE ? TYPE_BYTES : TYPE_MESSAGE, LABEL_REPEATED, &v->regs[p])) {
+                 v->kind == VIEW_RAW ? TYPE_BYTES : TYPE_MESSAGE, LABEL_REPEATED, &v->regs[p])) {
       return false;
     }
   }
@@ -244,7 +250,7 @@ static bool resolve_fields(view *v) {
             resolve(ret, "FunctionReturn", 2, UINT64, LABEL_OPTIONAL, &v->ret_address) &&
             resolve(sig, "SignalDelivery", 1, INT32, LABEL_OPTIONAL, &v->sig_number) &&
             resolve(sig, "SignalDelivery", 2, TYPE_STRING, text, &v->sig_name);
-  if (!ok || v->kind == VIEW_LOCATE) return ok;
+  if (!ok || v->kind == VIEW_RAW) return ok;
   /* The three register entries: key (string) = 1, value (uint64) = 2, at the same offsets in each
    * (one reader serves all three). */
   for (int p = 2; p < PAYLOADS; ++p) {
@@ -265,7 +271,7 @@ static bool resolve_fields(view *v) {
 
 static void load_schema(void) {
   if (load_view(&g.fast, VIEW_FAST) && load_view(&g.repeated, VIEW_REPEATED) &&
-      load_view(&g.locate, VIEW_LOCATE)) {
+      load_view(&g.raw, VIEW_RAW)) {
     g.error = NULL;
   }
 }
@@ -358,6 +364,7 @@ __attribute__((format(printf, 4, 5))) static bool fail(record *r, const char *ru
   if (r->err->rule != NULL) return false; /* first error wins */
   r->err->rule = rule;
   r->err->offset = offset;
+  if (r->err->quiet) return false; /* the caller wants no message (decode.h) */
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(r->err->message, sizeof r->err->message, fmt, ap);
@@ -443,12 +450,28 @@ static uint64_t field_size(uint64_t len) {
 } /* tag, length, bytes */
 static uint64_t u64_size(uint64_t v) { return v != 0 ? 1 + varint_size(v) : 0; }
 static uint64_t i32_size(int32_t v) { return v < 0 ? 1 + 5 : u64_size((uint64_t)v); }
-/* Whether p[0, n) is ASCII: the common case, without a call. */
+/* Whether p[0, n) is ASCII: the common case, without a call. Short texts (register names, symbols)
+ * in one or two overlapping loads rather than a loop over bytes. */
+static uint64_t load64(const uint8_t *p) {
+  uint64_t w;
+  memcpy(&w, p, 8);
+  return w;
+}
+static uint32_t load32(const uint8_t *p) {
+  uint32_t w;
+  memcpy(&w, p, 4);
+  return w;
+}
 static bool ascii(const uint8_t *p, size_t n) {
-  uint64_t high = 0;
-  size_t i = 0;
-  for (uint64_t w; i + 8 <= n; i += 8) memcpy(&w, p + i, 8), high |= w;
-  for (; i < n; ++i) high |= p[i];
+  uint64_t high;
+  if (n >= 8) {
+    high = load64(p + n - 8);
+    for (size_t i = 0; i + 8 <= n; i += 8) high |= load64(p + i);
+  } else if (n >= 4) {
+    high = load32(p) | load32(p + n - 4);
+  } else {
+    high = n == 0 ? 0 : (uint64_t)p[0] | p[n / 2] | p[n - 1];
+  }
   return (high & 0x8080808080808080ull) == 0;
 }
 
@@ -466,9 +489,61 @@ static void scan_text(scan *sc, const upb_msg *m, field_ref f, bool is_text) {
   if (is_text) sc->plain &= ascii((const uint8_t *)s->data, s->size);
 }
 
-static void scan_entries(scan *sc, const upb_msg *m, field_ref regs) {
-  const view *v = &g.fast;
+/* A register map entry read from its bytes (RAW view), in its smallest encoding only: the key
+ * (field 1) non-empty and ASCII, then the value (field 2) unless it is 0, each once, with minimal
+ * varints. Returns false for anything else (the caller then decodes the record with the entries as
+ * messages, where upb and the value rules judge it). Every read is bounds-checked against n. The
+ * value's varint must end where the entry ends, so it is checked in place (every byte but the last
+ * with its high bit set, the last neither 0, which would not be minimal, nor above 1 in 10th place,
+ * which would not fit 64 bits) and decoded only when `value` is wanted (not NULL). */
+static inline __attribute__((always_inline)) bool raw_entry(const uint8_t *p, size_t n,
+                                                            const uint8_t **key, size_t *key_len,
+                                                            uint64_t *value) {
+  if (n < 3 || p[0] != 0x0a) return false; /* tag 1, length, at least one key byte */
+  size_t len = p[1], i = 2;
+  if (len >= 0x80) { /* a length of 2 to 5 bytes, minimal */
+    len &= 0x7f;
+    for (unsigned k = 1;; ++k) {
+      if (k >= 5 || i >= n) return false;
+      len |= (size_t)(p[i] & 0x7f) << (7 * k);
+      if (p[i++] < 0x80) break;
+    }
+    if (p[i - 1] == 0) return false;
+  }
+  if (len == 0 || len > n - i || !ascii(p + i, len)) return false;
+  *key = p + i;
+  *key_len = len;
+  i += len;
+  if (value != NULL) *value = 0;
+  if (i == n) return true;
+  if (p[i++] != 0x10) return false; /* tag 2, varint */
+  const size_t vlen = n - i;        /* the varint is the rest: 1 to 10 bytes */
+  if (vlen == 0 || vlen > 10) return false;
+  const uint8_t last = p[n - 1];
+  if (last == 0 || last >= 0x80 || (vlen == 10 && last != 1)) return false;
+  uint8_t more = 0x80; /* every byte but the last continues the varint */
+  for (size_t k = 0; k + 1 < vlen; ++k) more &= p[i + k];
+  if (more == 0) return false;
+  if (value != NULL) {
+    uint64_t v = 0;
+    for (size_t k = 0; k < vlen; ++k) v |= (uint64_t)(p[i + k] & 0x7f) << (7 * k);
+    *value = v;
+  }
+  return true;
+}
+
+static void scan_entries(scan *sc, const view *v, const upb_msg *m, field_ref regs) {
   size_t n;
+  if (v->kind == VIEW_RAW) { /* entries as bytes: each must be in its smallest encoding */
+    const upb_strview *raw = msg_array(m, regs, &n);
+    for (size_t i = 0; i < n; ++i) {
+      const uint8_t *key;
+      size_t key_len;
+      sc->plain &= raw_entry((const uint8_t *)raw[i].data, raw[i].size, &key, &key_len, NULL);
+      sc->size += field_size(raw[i].size);
+    }
+    return;
+  }
   const upb_msg *const *entries = msg_array(m, regs, &n);
   for (size_t i = 0; i < n; ++i) {
     const upb_strview *key =
@@ -485,8 +560,7 @@ static void scan_entries(scan *sc, const upb_msg *m, field_ref regs) {
   }
 }
 
-static void scan_payload(scan *sc, int p, const upb_msg *m) {
-  const view *v = &g.fast;
+static void scan_payload(scan *sc, const view *v, int p, const upb_msg *m) {
   scan in = {0, sc->plain};
   switch (p) {
     case 0: {
@@ -507,34 +581,34 @@ static void scan_payload(scan *sc, int p, const upb_msg *m) {
     case 2:
       scan_text(&in, m, v->call_symbol, true);
       in.size += u64_size(msg_u64(m, v->call_address));
-      scan_entries(&in, m, v->regs[2]);
+      scan_entries(&in, v, m, v->regs[2]);
       scan_text(&in, m, v->call_stack, false);
       in.size += u64_size(msg_u64(m, v->call_site));
       break;
     case 3:
       scan_text(&in, m, v->ret_symbol, true);
       in.size += u64_size(msg_u64(m, v->ret_address));
-      scan_entries(&in, m, v->regs[3]);
+      scan_entries(&in, v, m, v->regs[3]);
       break;
     default:
       in.size = i32_size(msg_i32(m, v->sig_number));
       scan_text(&in, m, v->sig_name, true);
-      scan_entries(&in, m, v->regs[4]);
+      scan_entries(&in, v, m, v->regs[4]);
       break;
   }
   sc->size += field_size(in.size);
   sc->plain = in.plain;
 }
 
-static scan scan_record(const upb_msg *msg, const upb_msg *const payloads[PAYLOADS]) {
-  const view *v = &g.fast;
+static scan scan_record(const view *v, const upb_msg *msg,
+                        const upb_msg *const payloads[PAYLOADS]) {
   scan sc = {u64_size(msg_u64(msg, v->ev_id)) + i32_size(msg_i32(msg, v->ev_tid)), true};
   const upb_msg *ts = msg_ptr(msg, v->ev_ts);
   if (ts != NULL)
     sc.size +=
         field_size(u64_size(msg_u64(ts, v->ts_seconds)) + i32_size(msg_i32(ts, v->ts_nanos)));
   for (int p = 0; p < PAYLOADS; ++p) {
-    if (payloads[p] != NULL) scan_payload(&sc, p, payloads[p]);
+    if (payloads[p] != NULL) scan_payload(&sc, v, p, payloads[p]);
   }
   return sc;
 }
@@ -603,16 +677,15 @@ static bool locate_nameless(record *r, const view *v, const upb_msg *const paylo
   r->e->stats.located++;
   upb_arena *a = upb_arena_init(NULL, 0, &r->e->budget.alloc);
   if (a == NULL) return false;
-  upb_msg *msg = upb_msg_new(g.locate.event, a);
-  bool ok = msg != NULL && upb_decode(r->base, r->len, msg, g.locate.event, a);
+  upb_msg *msg = upb_msg_new(g.raw.event, a);
+  bool ok = msg != NULL && upb_decode(r->base, r->len, msg, g.raw.event, a);
   for (int p = 2; ok && p < PAYLOADS; ++p) {
     if (payloads[p] == NULL) continue;
     size_t n, nbytes;
     const upb_msg *const *entries = msg_array(payloads[p], v->regs[p], &n);
     if (n == 0) continue;
-    const upb_msg *located = msg_ptr(msg, g.locate.payload[p]);
-    const upb_strview *bytes =
-        located != NULL ? msg_array(located, g.locate.regs[p], &nbytes) : NULL;
+    const upb_msg *located = msg_ptr(msg, g.raw.payload[p]);
+    const upb_strview *bytes = located != NULL ? msg_array(located, g.raw.regs[p], &nbytes) : NULL;
     if (bytes == NULL || nbytes != n) {
       ok = false;
       break;
@@ -732,6 +805,19 @@ static void visit_strings(const atf_event_visitor *vis, const upb_msg *m, field_
 static void visit_registers(const atf_event_visitor *vis, const view *v, const upb_msg *m,
                             field_ref regs) {
   size_t n;
+  if (v->kind == VIEW_RAW) { /* entries that raw_entry() accepted (the record passed its scan) */
+    const upb_strview *raw = msg_array(m, regs, &n);
+    for (size_t i = 0; i < n; ++i) {
+      const uint8_t *key = NULL;
+      size_t key_len = 0;
+      uint64_t value = 0;
+      if (!raw_entry((const uint8_t *)raw[i].data, raw[i].size, &key, &key_len, &value)) continue;
+      if (vis->text != NULL)
+        vis->text(vis->ctx, ATF_TEXT_REGISTER_NAME, key, key_len, ATF_CHUNK_FIRST | ATF_CHUNK_LAST);
+      if (vis->reg != NULL) vis->reg(vis->ctx, value);
+    }
+    return;
+  }
   const upb_msg *const *entries = msg_array(m, regs, &n);
   for (size_t i = 0; i < n; ++i) {
     if (vis->text != NULL) visit_strings(vis, entries[i], v->entry_key, ATF_TEXT_REGISTER_NAME);
@@ -771,6 +857,41 @@ static void visit(const atf_event_visitor *vis, const view *v, atf_payload paylo
 /* ---------------------------------------------------------------------------------------------
  * The entry point. */
 
+/* The first pass (see top): the record decoded with the RAW view, register entries read by
+ * raw_entry(). It settles the record when the record is its own smallest encoding, every text is
+ * ASCII and every entry named and in its smallest encoding: then the FAST view would find exactly
+ * this and no value rule can fail, so the verdict is check_record()'s. Returns false, having left
+ * no trace (error, counts, arena budget), when it cannot: any upb error, unknown field, repeated
+ * field, non-ASCII text or other entry (their errors and offsets are the FAST view's to give). */
+static bool decode_first(record *r, const atf_event_visitor *visitor, atf_event *ev, bool *ok) {
+  atf_upb_engine *e = r->e;
+  const view *v = &g.raw;
+  upb_arena *a = upb_arena_init(e->block, BLOCK_SIZE, &e->budget.alloc);
+  upb_msg *msg = a != NULL ? upb_msg_new(v->event, a) : NULL;
+  upb_decodeopts opts = {on_unknown, r, NULL, true};
+  bool settled = false;
+  if (msg != NULL && upb_decode_ex(r->base, r->len, msg, v->event, a, &opts)) {
+    const upb_msg *payloads[PAYLOADS];
+    for (int p = 0; p < PAYLOADS; ++p) payloads[p] = msg_ptr(msg, v->payload[p]);
+    const scan sc = scan_record(v, msg, payloads);
+    settled = sc.plain && sc.size == r->len;
+    if (settled) {
+      *ok = check_record(r, v, msg, payloads, ev);
+      if (*ok && visitor != NULL)
+        visit(visitor, v, ev->payload, payloads[ev->payload - ATF_PAYLOAD_TRACE_START]);
+    }
+  }
+  if (a != NULL) upb_arena_free(a);
+  if (!settled) {
+    e->budget.used = 0;
+    e->budget.refused = false;
+    r->unknown = 0;
+    r->bad_tag = 0;
+    r->bad_what = NULL;
+  }
+  return settled;
+}
+
 /* Decodes the record with view v. FAST: a record that is not minimal is decoded again with the
  * REPEATED view. */
 static bool decode(record *r, const view *v, const atf_event_visitor *visitor, atf_event *ev) {
@@ -803,7 +924,7 @@ static bool decode(record *r, const view *v, const atf_event_visitor *visitor, a
   for (int p = 0; p < PAYLOADS; ++p) payloads[p] = msg_ptr(msg, v->payload[p]);
   bool plain = false;
   if (v->kind == VIEW_FAST) {
-    const scan sc = scan_record(msg, payloads);
+    const scan sc = scan_record(v, msg, payloads);
     if (sc.size != r->len) {
       upb_arena_free(a);
       e->budget.used = 0; /* what that pass allocated is freed: the limit applies to each pass */
@@ -833,6 +954,8 @@ bool atf_upb_decode_record(atf_upb_engine *e, const uint8_t *data, size_t len, u
   if (len >= INT32_MAX) {
     ok = fail(&r, ATF_UPB_RULE_LIMIT, offset,
               "upb engine: records of 2^31 bytes or more are not decoded");
+  } else if (decode_first(&r, visitor, ev, &ok)) {
+    e->stats.first_pass++;
   } else {
     ok = decode(&r, &g.fast, visitor, ev);
   }

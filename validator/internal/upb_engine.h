@@ -16,14 +16,18 @@
  * the visitor gets each), not only the last one that protobuf keeps. Occurrences of the same
  * submessage merge, as protobuf requires (upb reuses the submessage).
  *
- * One pass per record: one upb_decode_ex() of the record's bytes into an arena with the schema's
- * own labels, then the values are read from the decoded messages at their layout offsets,
- * resolved once at start-up, in a single walk that also computes the size of the smallest
- * encoding of what was decoded. When the record is exactly that long (every record the writer
- * writes, except one holding a negative int32, which encoders write in 10 bytes), no field can
- * have occurred twice and that pass is final. Otherwise the record is decoded a second time with
- * every occurrence kept. A record with a nameless register entry (invalid) is decoded once more
- * to locate the entry. atf_upb_engine_get_stats() counts both.
+ * One pass per record. First, one upb_decode_ex() of the record's bytes with the register maps read
+ * as repeated bytes (upb would allocate a message per map entry, most of its cost), each entry
+ * checked by the engine itself: only an entry in its smallest encoding (a non-empty ASCII name,
+ * then a non-zero value in a minimal varint) passes. Values are read at layout offsets resolved
+ * once at start-up, in one walk that also computes the size of the smallest encoding of what was
+ * decoded. When the record is exactly that long (no field occurred twice; every record the writer
+ * writes, except one holding a negative int32, which encoders write in 10 bytes), every text is
+ * ASCII and every entry passed, no value rule can fail and that pass is final. Otherwise (rare)
+ * the record is decoded again with upb decoding the entries as messages and the schema's own
+ * labels, which gives every verdict, rule and offset; a record that is not its smallest encoding
+ * once more with every occurrence kept; a record with a nameless register entry (invalid) once
+ * more to locate the entry. atf_upb_engine_get_stats() counts each.
  *
  * What upb reports and what the engine adds. A failed upb_decode_ex() gives the first byte of the
  * innermost field it was decoding (patch 0013): the failing tag, which is decode.h's "wire.decode"
@@ -90,9 +94,10 @@ size_t atf_upb_engine_last_arena_bytes(const atf_upb_engine *e);
 
 /* How often the engine needed more than one pass (see "One pass per record" above). */
 typedef struct atf_upb_engine_stats {
-  uint64_t records;   /* atf_upb_decode_record() calls */
-  uint64_t redecoded; /* decoded again with every occurrence kept: not the smallest encoding */
-  uint64_t located;   /* decoded again to find a nameless register entry (an invalid record) */
+  uint64_t records;    /* atf_upb_decode_record() calls */
+  uint64_t first_pass; /* settled by the first pass alone (register entries read as bytes) */
+  uint64_t redecoded;  /* decoded again with every occurrence kept: not the smallest encoding */
+  uint64_t located;    /* decoded again to find a nameless register entry (an invalid record) */
 } atf_upb_engine_stats;
 
 void atf_upb_engine_get_stats(const atf_upb_engine *e, atf_upb_engine_stats *out);
