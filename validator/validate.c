@@ -18,7 +18,6 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
-#include <sched.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -523,7 +522,12 @@ typedef struct batch_work {
   outcome *out;
   size_t n;
   atomic_size_t next;             /* the first record of the next unclaimed chunk */
-  atomic_bool done[BATCH_CHUNKS]; /* chunk decoded (release: its outcomes are written) */
+  atomic_bool done[BATCH_CHUNKS]; /* chunk decoded (its outcomes are written before) */
+  /* The calling thread sleeps on chunk_cv (under mu) while a worker finishes the chunk it needs;
+   * `waiting` tells a worker that finished one to wake it. */
+  pthread_mutex_t mu;
+  pthread_cond_t chunk_cv;
+  atomic_bool waiting;
 } batch_work;
 
 typedef struct decode_pool {
@@ -563,7 +567,14 @@ static void decode_chunks(batch_work *w, atf_engine *e) {
       o->rule = err.rule;
       o->err_offset = err.offset;
     }
-    atomic_store_explicit(&w->done[first / BATCH_CHUNK], true, memory_order_release);
+    /* seq_cst with `waiting` (see await_chunk): either this store is seen by the waiter's check
+     * under mu, or the waiter's flag is seen here and the wake-up is sent under mu. */
+    atomic_store(&w->done[first / BATCH_CHUNK], true);
+    if (atomic_load(&w->waiting)) {
+      pthread_mutex_lock(&w->mu);
+      pthread_cond_broadcast(&w->chunk_cv);
+      pthread_mutex_unlock(&w->mu);
+    }
   }
 }
 
@@ -637,14 +648,20 @@ static void pool_wait_idle(decode_pool *pool) {
   pthread_mutex_unlock(&pool->mu);
 }
 
-/* Waits until chunk c of w is decoded, decoding unclaimed chunks meanwhile. */
+/* Waits until chunk c of w is decoded, decoding unclaimed chunks meanwhile; when a worker is
+ * finishing it, sleeps until that worker says it is done (no spinning: on a busy machine the
+ * worker may need this very core). */
 static void await_chunk(batch_work *w, size_t c, atf_engine *e) {
-  while (!atomic_load_explicit(&w->done[c], memory_order_acquire)) {
+  while (!atomic_load(&w->done[c])) {
     if (atomic_load_explicit(&w->next, memory_order_relaxed) < w->n) {
       decode_chunks(w, e); /* returns when no chunk is left to claim */
-    } else {
-      sched_yield(); /* a worker is finishing it */
+      continue;
     }
+    atomic_store(&w->waiting, true);
+    pthread_mutex_lock(&w->mu);
+    while (!atomic_load(&w->done[c])) pthread_cond_wait(&w->chunk_cv, &w->mu);
+    pthread_mutex_unlock(&w->mu);
+    atomic_store(&w->waiting, false);
   }
 }
 
@@ -680,6 +697,9 @@ static long run_batch(validation *v, uint64_t *off, uint64_t *index) {
   w.out = v->outcomes;
   w.n = n;
   atomic_init(&w.next, 0);
+  atomic_init(&w.waiting, false);
+  pthread_mutex_init(&w.mu, NULL);
+  pthread_cond_init(&w.chunk_cv, NULL);
   const size_t chunks = (n + BATCH_CHUNK - 1) / BATCH_CHUNK;
   for (size_t c = 0; c < chunks; ++c) atomic_init(&w.done[c], false);
   const bool parallel = v->decoders > 1 && n >= MIN_PARALLEL && end - *off >= MIN_PARALLEL_BYTES;
@@ -699,6 +719,8 @@ static long run_batch(validation *v, uint64_t *off, uint64_t *index) {
   }
   if (!go_on) atomic_store(&w.next, n); /* nothing more to claim */
   if (published) pool_wait_idle(v->pool);
+  pthread_cond_destroy(&w.chunk_cv);
+  pthread_mutex_destroy(&w.mu);
   /* The records lie in the window: decoding cannot fail to read; only a hook can stop here. */
   if (!go_on) return -1;
   *off = end;
