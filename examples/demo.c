@@ -288,6 +288,8 @@ int main(int argc, char **argv) {
   atf_tracer_options o;
   atf_tracer_options_init(&o);
   o.writer.output_root = cfg.out;
+  atf_writer_open_error open_error; /* why the session could not be created, if it could not */
+  o.writer.open_error = &open_error;
   o.writer.argv = (const char *const *)argv;
   o.writer.argc = (size_t)argc;
   o.ring_bytes = cfg.ring_kib * 1024u;
@@ -299,8 +301,7 @@ int main(int argc, char **argv) {
    * runs in one second), take session_<date>_<time>_<n> instead. */
   char label[64];
   atf_tracer_status st = atf_tracer_start(&o);
-  for (int n = 2; n < 100 && st == ATF_TRACER_E_WRITER &&
-                  atf_tracer_last_writer_status() == ATF_WRITER_E_EXISTS;
+  for (int n = 2; n < 100 && st == ATF_TRACER_E_WRITER && open_error.status == ATF_WRITER_E_EXISTS;
        n++) {
     time_t now = time(NULL);
     struct tm tm;
@@ -311,8 +312,13 @@ int main(int argc, char **argv) {
     st = atf_tracer_start(&o);
   }
   if (st != ATF_TRACER_OK) {
-    fprintf(stderr, "demo: cannot start the tracer in %s: %s (writer: %s)\n", cfg.out,
-            atf_tracer_strerror(st), atf_writer_strerror(atf_tracer_last_writer_status()));
+    char why[sizeof open_error.path + 128];
+    if (st == ATF_TRACER_E_WRITER) {
+      atf_writer_format_open_error(&open_error, why, sizeof why); /* names path and errno */
+    } else {
+      snprintf(why, sizeof why, "%s", atf_tracer_strerror(st));
+    }
+    fprintf(stderr, "demo: cannot start the tracer in %s: %s\n", cfg.out, why);
     return 1;
   }
   if (atf_tracer_symbol("walk", &g_walk_symbol) != ATF_TRACER_OK) {

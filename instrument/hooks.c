@@ -291,13 +291,20 @@ ATF_NOINSTR static int start(int argc, char **argv) {
   o.flush_interval_ns = g_config.flush_interval_ms * 1000000u;
   o.overflow = g_config.overflow_block ? ATF_TRACER_OVERFLOW_BLOCK : ATF_TRACER_OVERFLOW_DROP;
   o.writer.keep_page_cache = g_config.keep_page_cache;
+  static atf_writer_open_error open_error; /* static: 4 KiB off a traced program's stack */
+  o.writer.open_error = &open_error;
   atf_tracer_status st = atf_tracer_start(&o);
   if (st != ATF_TRACER_OK) {
-    fprintf(stderr,
-            "atf-instrument: cannot start tracing into %s: %s%s%s; the program runs "
-            "untraced\n",
-            g_config.output_root, atf_tracer_strerror(st), st == ATF_TRACER_E_WRITER ? ": " : "",
-            st == ATF_TRACER_E_WRITER ? atf_writer_strerror(atf_tracer_last_writer_status()) : "");
+    /* The writer names a failed system call with its path and errno ("cannot create <dir>: No
+     * such file or directory"), any other failure by its status. */
+    static char why[sizeof open_error.path + 128];
+    if (st == ATF_TRACER_E_WRITER) {
+      atf_writer_format_open_error(&open_error, why, sizeof why);
+    } else {
+      snprintf(why, sizeof why, "%s", atf_tracer_strerror(st));
+    }
+    fprintf(stderr, "atf-instrument: cannot start tracing into %s: %s; the program runs untraced\n",
+            g_config.output_root, why);
     return -1;
   }
   g_owner = getpid();

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <atomic>
 #include <chrono>
 #include <cstring>
@@ -384,6 +385,36 @@ TEST(TracerTest, WriterLimitIsAccountedExactly) {
   EXPECT_EQ(st.lost, 400u);
   EXPECT_EQ(st.file_events, st.written + 2);  // TraceStart, TraceEnd
   EXPECT_TRUE(Validate(st.session_dir).valid) << Validate(st.session_dir).text;
+}
+
+// The writer's open_error option passes through atf_tracer_start: the caller learns which
+// system call failed, on which path and why, and a later successful start clears it.
+TEST(TracerTest, WriterOpenErrorNamesThePathAndErrno) {
+  atf_tracer_options o = Options("open_error");
+  const std::string root = std::string(o.writer.output_root) + "/nope/deeper";
+  o.writer.output_root = root.c_str();
+  atf_writer_open_error e;
+  memset(&e, 0x5a, sizeof e);
+  o.writer.open_error = &e;
+  EXPECT_EQ(atf_tracer_start(&o), ATF_TRACER_E_WRITER);
+  EXPECT_EQ(atf_tracer_last_writer_status(), ATF_WRITER_E_IO);
+  EXPECT_EQ(e.status, ATF_WRITER_E_IO);
+  EXPECT_EQ(e.error_number, ENOENT);
+  EXPECT_STREQ(e.operation, "create");
+  EXPECT_EQ(std::string(e.path), root);
+  char buf[8192];
+  EXPECT_EQ(std::string(atf_writer_format_open_error(&e, buf, sizeof buf)),
+            "cannot create " + root + ": No such file or directory");
+
+  o = Options("open_error_ok");
+  o.writer.open_error = &e;
+  ASSERT_EQ(atf_tracer_start(&o), ATF_TRACER_OK);
+  EXPECT_EQ(e.status, ATF_WRITER_OK);
+  EXPECT_EQ(e.error_number, 0);
+  EXPECT_STREQ(e.path, "");
+  atf_tracer_stats st;
+  memset(&st, 0, sizeof st);
+  EXPECT_EQ(atf_tracer_stop(0, &st), ATF_TRACER_OK);
 }
 
 TEST(TracerTest, RejectsBadOptions) {

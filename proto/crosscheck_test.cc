@@ -2,12 +2,14 @@
 //
 // For an Event of every payload type, encode with protobuf-c and decode with nanopb, upb and
 // Google's C++ protobuf; then encode with Google's C++ protobuf and decode with protobuf-c, nanopb
-// and upb. Every field must come back as it went in. A neutral C++ model (EventModel) stands
+// and upb. Every field must come back as it went in. A neutral C++ model (atf_test::Event) stands
 // between them so each implementation is only ever compared with the model, never with another
-// implementation's structs. upb (third_party/upb, patched) has no code generator: it reads the
-// schema at run time from protoc's descriptor set (//proto:atf_v4_descriptor_set), takes layouts
-// from upb_msgfactory and gives fields back by reflection; this is upb itself, not the validator's
-// upb engine.
+// implementation's structs. The protobuf-c, nanopb and C++ decoders are the writer's test decoders
+// (writer/testing/decode.h, //writer:testing_decode, nothing of the writer itself); the two
+// encoders and the upb decoder exist only here. upb (third_party/upb, patched) has no code
+// generator: it reads the schema at run time from protoc's descriptor set
+// (//proto:atf_v4_descriptor_set), takes layouts from upb_msgfactory and gives fields back by
+// reflection; this is upb itself, not the validator's upb engine.
 
 #include <gtest/gtest.h>
 
@@ -18,69 +20,36 @@
 #include <utility>
 #include <vector>
 
-#include "atf_v4.npb.h"
+#include "atf_v4.npb.h"  // the truncation test calls nanopb directly
 #include "atf_v4.pb-c.h"
 #include "atf_v4.pb.h"
 #include "atf_v4_descriptor_set.h"
 #include "pb_decode.h"
 #include "third_party/upb/upb_testing.h"
 #include "upb/decode.h"
+#include "writer/testing/decode.h"
 extern "C" {  // no extern "C" block in this header of upb's
 #include "upb/legacy_msg_reflection.h"
 }
 
 namespace {
 
-using Registers = std::vector<std::pair<std::string, uint64_t>>;
-
-enum class Kind { kNone = 0, kStart = 10, kEnd = 11, kCall = 12, kReturn = 13, kSignal = 14 };
-
-struct EventModel {
-  uint64_t event_id = 0;
-  int32_t thread_id = 0;
-  bool has_timestamp = false;
-  int64_t seconds = 0;
-  int32_t nanos = 0;
-  Kind kind = Kind::kNone;
-  // TraceStart
-  std::string executable_path, operating_system, cpu_architecture;
-  std::vector<std::string> args;
-  // TraceEnd
-  int32_t exit_code = 0;
-  // FunctionCall / FunctionReturn / SignalDelivery
-  std::string symbol;  // also SignalDelivery.name
-  uint64_t address = 0;
-  uint64_t call_site = 0;  // FunctionCall
-  Registers registers;
-  std::string stack;
-  int32_t number = 0;
-
-  bool operator==(const EventModel &o) const {
-    return event_id == o.event_id && thread_id == o.thread_id && has_timestamp == o.has_timestamp &&
-           seconds == o.seconds && nanos == o.nanos && kind == o.kind &&
-           executable_path == o.executable_path && operating_system == o.operating_system &&
-           cpu_architecture == o.cpu_architecture && args == o.args && exit_code == o.exit_code &&
-           call_site == o.call_site && symbol == o.symbol && address == o.address &&
-           registers == o.registers && stack == o.stack && number == o.number;
-  }
-};
-
-void PrintTo(const EventModel &m, std::ostream *os) {
-  *os << "{id=" << m.event_id << " tid=" << m.thread_id << " ts=" << m.seconds << "." << m.nanos
-      << " kind=" << static_cast<int>(m.kind) << " symbol/name=\"" << m.symbol
-      << "\" address=" << m.address << " regs=" << m.registers.size() << " stack=" << m.stack.size()
-      << " args=" << m.args.size() << " exit=" << m.exit_code << " number=" << m.number << "}";
-}
+using atf_test::DecodeCpp;
+using atf_test::DecodeNanopb;
+using atf_test::DecodeProtobufC;
+using atf_test::Event;
+using atf_test::Kind;
+using atf_test::Registers;
 
 // Maps have no order in C++ protobuf; compare register sets sorted by name.
-EventModel Canonical(EventModel m) {
+Event Canonical(Event m) {
   std::sort(m.registers.begin(), m.registers.end());
   return m;
 }
 
-std::vector<EventModel> Samples() {
-  std::vector<EventModel> out;
-  EventModel start;
+std::vector<Event> Samples() {
+  std::vector<Event> out;
+  Event start;
   start.event_id = 0;
   start.thread_id = 4242;
   start.has_timestamp = true;
@@ -93,7 +62,7 @@ std::vector<EventModel> Samples() {
   start.cpu_architecture = "x86_64";
   out.push_back(start);
 
-  EventModel call;
+  Event call;
   call.event_id = 1;
   call.thread_id = std::numeric_limits<int32_t>::max();
   call.has_timestamp = true;
@@ -108,7 +77,7 @@ std::vector<EventModel> Samples() {
   for (int i = 0; i < 256; ++i) call.stack.push_back(static_cast<char>(i));
   out.push_back(call);
 
-  EventModel ret;
+  Event ret;
   ret.event_id = 2;
   ret.thread_id = -1;
   ret.has_timestamp = true;
@@ -120,7 +89,7 @@ std::vector<EventModel> Samples() {
   ret.registers = {{"X0", 0xdeadbeefcafebabeull}, {"X1", 16384}};
   out.push_back(ret);
 
-  EventModel sig;
+  Event sig;
   sig.event_id = 3;
   sig.thread_id = 7;
   sig.has_timestamp = true;
@@ -138,7 +107,7 @@ std::vector<EventModel> Samples() {
   }
   out.push_back(sig);
 
-  EventModel end;
+  Event end;
   end.event_id = std::numeric_limits<uint64_t>::max();
   end.thread_id = std::numeric_limits<int32_t>::min();
   end.has_timestamp = true;
@@ -153,7 +122,7 @@ std::vector<EventModel> Samples() {
 // ---------------------------------------------------------------------------------------------
 // protobuf-c
 
-std::string PackProtobufC(const EventModel &m) {
+std::string PackProtobufC(const Event &m) {
   Google__Protobuf__Timestamp ts = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
   ts.seconds = m.seconds;
   ts.nanos = m.nanos;
@@ -246,67 +215,10 @@ std::string PackProtobufC(const EventModel &m) {
   return out;
 }
 
-template <typename Entry>
-Registers CRegisters(size_t n, Entry **entries) {
-  Registers out;
-  for (size_t i = 0; i < n; ++i) out.emplace_back(entries[i]->key, entries[i]->value);
-  return out;
-}
-
-bool UnpackProtobufC(const std::string &bytes, EventModel *m) {
-  Atf__V4__Event *ev = atf__v4__event__unpack(nullptr, bytes.size(),
-                                              reinterpret_cast<const uint8_t *>(bytes.data()));
-  if (ev == nullptr) return false;
-  m->event_id = ev->event_id;
-  m->thread_id = ev->thread_id;
-  m->has_timestamp = ev->timestamp != nullptr;
-  if (ev->timestamp) {
-    m->seconds = ev->timestamp->seconds;
-    m->nanos = ev->timestamp->nanos;
-  }
-  m->kind = static_cast<Kind>(ev->payload_case);
-  switch (ev->payload_case) {
-    case ATF__V4__EVENT__PAYLOAD_TRACE_START:
-      m->executable_path = ev->trace_start->executable_path;
-      for (size_t i = 0; i < ev->trace_start->n_args; ++i)
-        m->args.push_back(ev->trace_start->args[i]);
-      m->operating_system = ev->trace_start->operating_system;
-      m->cpu_architecture = ev->trace_start->cpu_architecture;
-      break;
-    case ATF__V4__EVENT__PAYLOAD_TRACE_END:
-      m->exit_code = ev->trace_end->exit_code;
-      break;
-    case ATF__V4__EVENT__PAYLOAD_FUNCTION_CALL:
-      m->symbol = ev->function_call->symbol;
-      m->address = ev->function_call->address;
-      m->call_site = ev->function_call->call_site;
-      m->registers = CRegisters(ev->function_call->n_argument_registers,
-                                ev->function_call->argument_registers);
-      m->stack.assign(reinterpret_cast<const char *>(ev->function_call->stack_shallow_copy.data),
-                      ev->function_call->stack_shallow_copy.len);
-      break;
-    case ATF__V4__EVENT__PAYLOAD_FUNCTION_RETURN:
-      m->symbol = ev->function_return->symbol;
-      m->address = ev->function_return->address;
-      m->registers = CRegisters(ev->function_return->n_return_registers,
-                                ev->function_return->return_registers);
-      break;
-    case ATF__V4__EVENT__PAYLOAD_SIGNAL_DELIVERY:
-      m->number = ev->signal_delivery->number;
-      m->symbol = ev->signal_delivery->name;
-      m->registers = CRegisters(ev->signal_delivery->n_registers, ev->signal_delivery->registers);
-      break;
-    default:
-      break;
-  }
-  atf__v4__event__free_unpacked(ev, nullptr);
-  return true;
-}
-
 // ---------------------------------------------------------------------------------------------
 // Google's C++ protobuf
 
-std::string SerializeCpp(const EventModel &m) {
+std::string SerializeCpp(const Event &m) {
   atf::v4::Event ev;
   ev.set_event_id(m.event_id);
   ev.set_thread_id(m.thread_id);
@@ -357,162 +269,6 @@ std::string SerializeCpp(const EventModel &m) {
   return out;
 }
 
-template <typename Map>
-Registers CppRegisters(const Map &map) {
-  Registers out(map.begin(), map.end());
-  return out;
-}
-
-bool ParseCpp(const std::string &bytes, EventModel *m) {
-  atf::v4::Event ev;
-  if (!ev.ParseFromString(bytes)) return false;
-  m->event_id = ev.event_id();
-  m->thread_id = ev.thread_id();
-  m->has_timestamp = ev.has_timestamp();
-  m->seconds = ev.timestamp().seconds();
-  m->nanos = ev.timestamp().nanos();
-  m->kind = static_cast<Kind>(ev.payload_case());
-  switch (ev.payload_case()) {
-    case atf::v4::Event::kTraceStart:
-      m->executable_path = ev.trace_start().executable_path();
-      m->args.assign(ev.trace_start().args().begin(), ev.trace_start().args().end());
-      m->operating_system = ev.trace_start().operating_system();
-      m->cpu_architecture = ev.trace_start().cpu_architecture();
-      break;
-    case atf::v4::Event::kTraceEnd:
-      m->exit_code = ev.trace_end().exit_code();
-      break;
-    case atf::v4::Event::kFunctionCall:
-      m->symbol = ev.function_call().symbol();
-      m->address = ev.function_call().address();
-      m->call_site = ev.function_call().call_site();
-      m->registers = CppRegisters(ev.function_call().argument_registers());
-      m->stack = ev.function_call().stack_shallow_copy();
-      break;
-    case atf::v4::Event::kFunctionReturn:
-      m->symbol = ev.function_return().symbol();
-      m->address = ev.function_return().address();
-      m->registers = CppRegisters(ev.function_return().return_registers());
-      break;
-    case atf::v4::Event::kSignalDelivery:
-      m->number = ev.signal_delivery().number();
-      m->symbol = ev.signal_delivery().name();
-      m->registers = CppRegisters(ev.signal_delivery().registers());
-      break;
-    default:
-      break;
-  }
-  return true;
-}
-
-// ---------------------------------------------------------------------------------------------
-// nanopb: strings, bytes and map entries arrive through callbacks.
-
-bool ReadString(pb_istream_t *stream, const pb_field_t *, void **arg) {
-  auto *s = static_cast<std::string *>(*arg);
-  s->resize(stream->bytes_left);
-  return pb_read(stream, reinterpret_cast<pb_byte_t *>(&(*s)[0]), s->size());
-}
-
-bool AppendString(pb_istream_t *stream, const pb_field_t *field, void **arg) {
-  auto *v = static_cast<std::vector<std::string> *>(*arg);
-  v->emplace_back();
-  void *target = &v->back();
-  return ReadString(stream, field, &target);
-}
-
-// The three map entry messages have the same fields (key = 1, value = 2); each is decoded with its
-// own descriptor, chosen by the caller.
-template <typename Entry>
-bool ReadRegister(pb_istream_t *stream, const pb_msgdesc_t *fields, Registers *out) {
-  Entry entry = {};
-  std::string key;
-  entry.key.funcs.decode = ReadString;
-  entry.key.arg = &key;
-  if (!pb_decode(stream, fields, &entry)) return false;
-  out->emplace_back(key, entry.value);
-  return true;
-}
-
-bool CallRegister(pb_istream_t *s, const pb_field_t *, void **arg) {
-  return ReadRegister<atf_v4_FunctionCall_ArgumentRegistersEntry>(
-      s, atf_v4_FunctionCall_ArgumentRegistersEntry_fields, static_cast<Registers *>(*arg));
-}
-bool ReturnRegister(pb_istream_t *s, const pb_field_t *, void **arg) {
-  return ReadRegister<atf_v4_FunctionReturn_ReturnRegistersEntry>(
-      s, atf_v4_FunctionReturn_ReturnRegistersEntry_fields, static_cast<Registers *>(*arg));
-}
-bool SignalRegister(pb_istream_t *s, const pb_field_t *, void **arg) {
-  return ReadRegister<atf_v4_SignalDelivery_RegistersEntry>(
-      s, atf_v4_SignalDelivery_RegistersEntry_fields, static_cast<Registers *>(*arg));
-}
-
-// Called by nanopb (submsg_callback) once it knows which payload member is next, before decoding
-// it: install the callbacks of that member.
-bool SetUpPayload(pb_istream_t *, const pb_field_t *field, void **arg) {
-  auto *m = static_cast<EventModel *>(*arg);
-  switch (field->tag) {
-    case atf_v4_Event_trace_start_tag: {
-      auto *s = static_cast<atf_v4_TraceStart *>(field->pData);
-      s->executable_path = {{ReadString}, &m->executable_path};
-      s->args = {{AppendString}, &m->args};
-      s->operating_system = {{ReadString}, &m->operating_system};
-      s->cpu_architecture = {{ReadString}, &m->cpu_architecture};
-      break;
-    }
-    case atf_v4_Event_function_call_tag: {
-      auto *c = static_cast<atf_v4_FunctionCall *>(field->pData);
-      c->symbol = {{ReadString}, &m->symbol};
-      c->argument_registers = {{CallRegister}, &m->registers};
-      c->stack_shallow_copy = {{ReadString}, &m->stack};
-      break;
-    }
-    case atf_v4_Event_function_return_tag: {
-      auto *r = static_cast<atf_v4_FunctionReturn *>(field->pData);
-      r->symbol = {{ReadString}, &m->symbol};
-      r->return_registers = {{ReturnRegister}, &m->registers};
-      break;
-    }
-    case atf_v4_Event_signal_delivery_tag: {
-      auto *s = static_cast<atf_v4_SignalDelivery *>(field->pData);
-      s->name = {{ReadString}, &m->symbol};
-      s->registers = {{SignalRegister}, &m->registers};
-      break;
-    }
-    default:
-      break;
-  }
-  return true;
-}
-
-bool DecodeNanopb(const std::string &bytes, EventModel *m) {
-  atf_v4_Event ev = atf_v4_Event_init_zero;
-  ev.cb_payload.funcs.decode = SetUpPayload;
-  ev.cb_payload.arg = m;
-  pb_istream_t stream =
-      pb_istream_from_buffer(reinterpret_cast<const pb_byte_t *>(bytes.data()), bytes.size());
-  if (!pb_decode(&stream, atf_v4_Event_fields, &ev)) {
-    ADD_FAILURE() << "nanopb: " << PB_GET_ERROR(&stream);
-    return false;
-  }
-  m->event_id = ev.event_id;
-  m->thread_id = ev.thread_id;
-  m->has_timestamp = ev.has_timestamp;
-  m->seconds = ev.timestamp.seconds;
-  m->nanos = ev.timestamp.nanos;
-  m->kind = static_cast<Kind>(ev.which_payload);
-  if (ev.which_payload == atf_v4_Event_trace_end_tag) m->exit_code = ev.payload.trace_end.exit_code;
-  if (ev.which_payload == atf_v4_Event_function_call_tag) {
-    m->address = ev.payload.function_call.address;
-    m->call_site = ev.payload.function_call.call_site;
-  }
-  if (ev.which_payload == atf_v4_Event_function_return_tag)
-    m->address = ev.payload.function_return.address;
-  if (ev.which_payload == atf_v4_Event_signal_delivery_tag)
-    m->number = ev.payload.signal_delivery.number;
-  return true;
-}
-
 // ---------------------------------------------------------------------------------------------
 // upb: a message decoded into an arena, read back by field index (upb_msg_get, upb_msg_has).
 
@@ -520,7 +276,7 @@ class Upb {
  public:
   Upb() : schema_(atf_v4_descriptor_set, atf_v4_descriptor_set_size) {}
 
-  bool Decode(const std::string &bytes, EventModel *m) {
+  bool Decode(const std::string &bytes, Event *m) {
     EXPECT_EQ(schema_.error(), "");
     upb::Arena arena;
     const upb_msglayout *l = schema_.Layout("atf.v4.Event");
@@ -566,18 +322,18 @@ class Upb {
           m->symbol = Str(pl, p.message, "symbol");
           m->address = Get(pl, p.message, "address").u64;
           m->call_site = Get(pl, p.message, "call_site").u64;
-          m->registers = Registers(pl, p.message, "argument_registers");
+          m->registers = MapEntries(pl, p.message, "argument_registers");
           m->stack = Str(pl, p.message, "stack_shallow_copy");
           break;
         case Kind::kReturn:
           m->symbol = Str(pl, p.message, "symbol");
           m->address = Get(pl, p.message, "address").u64;
-          m->registers = Registers(pl, p.message, "return_registers");
+          m->registers = MapEntries(pl, p.message, "return_registers");
           break;
         case Kind::kSignal:
           m->number = Get(pl, p.message, "number").i32;
           m->symbol = Str(pl, p.message, "name");
-          m->registers = Registers(pl, p.message, "registers");
+          m->registers = MapEntries(pl, p.message, "registers");
           break;
         case Kind::kNone:
           break;
@@ -600,8 +356,8 @@ class Upb {
     return std::string(v.data, v.size);
   }
   // A map field: its entries as upb decodes them, a repeated entry message in wire order.
-  ::Registers Registers(const upb_msg *msg, const char *message, const char *field) {
-    ::Registers out;
+  Registers MapEntries(const upb_msg *msg, const char *message, const char *field) {
+    Registers out;
     const upb_array *entries = Get(msg, message, field).arr;
     const upb_msgdef *entry =
         upb_fielddef_msgsubdef(upb_msgdef_ntofz(schema_.Message(Full(message).c_str()), field));
@@ -619,7 +375,7 @@ class Upb {
   upb_testing::Schema schema_;
 };
 
-bool DecodeUpb(const std::string &bytes, EventModel *m) {
+bool DecodeUpb(const std::string &bytes, Event *m) {
   static Upb *upb = new Upb;
   return upb->Decode(bytes, m);
 }
@@ -629,14 +385,15 @@ bool DecodeUpb(const std::string &bytes, EventModel *m) {
 class CrossCheck : public ::testing::TestWithParam<int> {};
 
 TEST_P(CrossCheck, ProtobufCEncodedDecodesEverywhere) {
-  const EventModel in = Samples()[GetParam()];
+  const Event in = Samples()[GetParam()];
   const std::string bytes = PackProtobufC(in);
   ASSERT_FALSE(bytes.empty());
 
-  EventModel by_nanopb, by_cpp, by_protobuf_c, by_upb;
-  ASSERT_TRUE(DecodeNanopb(bytes, &by_nanopb));
-  ASSERT_TRUE(ParseCpp(bytes, &by_cpp));
-  ASSERT_TRUE(UnpackProtobufC(bytes, &by_protobuf_c));
+  Event by_nanopb, by_cpp, by_protobuf_c, by_upb;
+  std::string why;
+  ASSERT_TRUE(DecodeNanopb(bytes, &by_nanopb, &why)) << why;
+  ASSERT_TRUE(DecodeCpp(bytes, &by_cpp));
+  ASSERT_TRUE(DecodeProtobufC(bytes, &by_protobuf_c));
   ASSERT_TRUE(DecodeUpb(bytes, &by_upb));
   // Wire order of map entries is protobuf-c's array order, and nanopb and upb see it as written.
   EXPECT_EQ(by_nanopb, in);
@@ -646,13 +403,14 @@ TEST_P(CrossCheck, ProtobufCEncodedDecodesEverywhere) {
 }
 
 TEST_P(CrossCheck, CppEncodedDecodesEverywhere) {
-  const EventModel in = Samples()[GetParam()];
+  const Event in = Samples()[GetParam()];
   const std::string bytes = SerializeCpp(in);
   ASSERT_FALSE(bytes.empty());
 
-  EventModel by_nanopb, by_protobuf_c, by_upb;
-  ASSERT_TRUE(DecodeNanopb(bytes, &by_nanopb));
-  ASSERT_TRUE(UnpackProtobufC(bytes, &by_protobuf_c));
+  Event by_nanopb, by_protobuf_c, by_upb;
+  std::string why;
+  ASSERT_TRUE(DecodeNanopb(bytes, &by_nanopb, &why)) << why;
+  ASSERT_TRUE(DecodeProtobufC(bytes, &by_protobuf_c));
   ASSERT_TRUE(DecodeUpb(bytes, &by_upb));
   EXPECT_EQ(Canonical(by_nanopb), Canonical(in));
   EXPECT_EQ(Canonical(by_protobuf_c), Canonical(in));
@@ -663,7 +421,7 @@ TEST_P(CrossCheck, EncodersAgreeByteForByteWithoutMaps) {
   // With at most one map entry there is no ordering freedom, so both encoders must emit the same
   // canonical bytes (fields in number order, minimal varints), as long as the entry's value is not
   // zero (see MapEntryWithZeroValueDiffers).
-  EventModel in = Samples()[GetParam()];
+  Event in = Samples()[GetParam()];
   if (in.registers.size() > 1) in.registers.resize(1);
   for (auto &r : in.registers) r.second |= 1;
   EXPECT_EQ(PackProtobufC(in), SerializeCpp(in));
@@ -673,15 +431,16 @@ TEST(CrossCheck, MapEntryWithZeroValueDiffers) {
   // Google's C++ protobuf always writes both fields of a map entry; protobuf-c treats the entry as
   // an ordinary proto3 message and omits a zero value. Both are valid encodings of the same map,
   // which is why readers must not assume one of them and the writer is compared with protobuf-c.
-  EventModel in = Samples()[2];
+  Event in = Samples()[2];
   in.registers = {{"RAX", 0}};
   const std::string c = PackProtobufC(in);
   const std::string cpp = SerializeCpp(in);
   EXPECT_EQ(cpp.size(), c.size() + 2);  // the explicit "value = 0": tag 0x10, varint 0x00
   EXPECT_NE(cpp.find(std::string("RAX\x10\x00", 5)), std::string::npos);
-  EventModel a, b, ua, ub;
-  ASSERT_TRUE(DecodeNanopb(c, &a));
-  ASSERT_TRUE(DecodeNanopb(cpp, &b));
+  Event a, b, ua, ub;
+  std::string why;
+  ASSERT_TRUE(DecodeNanopb(c, &a, &why)) << why;
+  ASSERT_TRUE(DecodeNanopb(cpp, &b, &why)) << why;
   ASSERT_TRUE(DecodeUpb(c, &ua));
   ASSERT_TRUE(DecodeUpb(cpp, &ub));
   EXPECT_EQ(a, in);
@@ -708,7 +467,7 @@ TEST(CrossCheck, NanopbAndUpbRejectTruncatedRecord) {
   EXPECT_FALSE(pb_decode(&stream, atf_v4_Event_fields, &ev));
   atf::v4::Event cpp;
   EXPECT_FALSE(cpp.ParseFromString(bytes));
-  EventModel m;
+  Event m;
   EXPECT_FALSE(DecodeUpb(bytes, &m));
 }
 

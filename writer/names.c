@@ -1,4 +1,6 @@
-/* Status strings, host detection, register and signal names (atf/writer.h, internal/names.h). */
+/* Status strings and open-failure messages, host detection, register and signal names
+ * (atf/writer.h, internal/names.h). */
+#include <stdio.h>
 #include <string.h>
 
 #include "writer/atf/writer.h"
@@ -28,6 +30,20 @@ const char *atf_writer_strerror(atf_writer_status status) {
       return "writer failed earlier; only close is allowed";
   }
   return "unknown status";
+}
+
+const char *atf_writer_format_open_error(const atf_writer_open_error *e, char *buf, size_t size) {
+  if (buf == NULL || size == 0) return buf;
+  if (e == NULL) {
+    snprintf(buf, size, "%s", atf_writer_strerror(ATF_WRITER_E_INVALID_ARGUMENT));
+  } else if (e->error_number == 0) {
+    snprintf(buf, size, "%s", atf_writer_strerror(e->status));
+  } else {
+    const char *op = e->operation != NULL && e->operation[0] != '\0' ? e->operation : "open";
+    snprintf(buf, size, "cannot %s%s%s: %s", op, e->path[0] != '\0' ? " " : "", e->path,
+             strerror(e->error_number));
+  }
+  return buf;
 }
 
 atf_arch atf_host_arch(void) {

@@ -70,6 +70,15 @@ int atf_session_random_id(uint64_t *out) {
   return 1;
 }
 
+void atf_session_note_failure(const atf_writer_options *o, const char *operation, const char *path,
+                              int err) {
+  atf_writer_open_error *e = o->open_error;
+  if (e == NULL || e->error_number != 0) return; /* the first failure is the cause */
+  e->error_number = err;
+  e->operation = operation;
+  snprintf(e->path, sizeof e->path, "%s", path != NULL ? path : "");
+}
+
 /* Creates <root>/<session>/pid_<pid>/events.bin (root may exist; nothing else may) and makes the
  * new directory entries durable. */
 atf_writer_status atf_session_create(atf_writer *w, const atf_writer_options *o, uint64_t now_ns) {
@@ -92,22 +101,31 @@ atf_writer_status atf_session_create(atf_writer *w, const atf_writer_options *o,
   atf_writer_status st = ATF_WRITER_OK;
   const atf_file_ops *ops = w->ops;
   int err = 0;
+  const char *op = "create", *failed = NULL; /* what failed, on which path */
   if (events == NULL) {
     st = ATF_WRITER_E_NO_MEMORY;
   } else if (ops->mkdir(ops->ctx, o->output_root, 0755) != 0 && errno != EEXIST) {
     err = errno;
+    failed = o->output_root;
   } else if (ops->mkdir(ops->ctx, session, 0755) != 0) {
     err = errno;
+    failed = session;
   } else if (ops->mkdir(ops->ctx, w->session_dir, 0755) != 0) {
     err = errno;
+    failed = w->session_dir;
   } else if ((w->fd = ops->open(ops->ctx, events,
                                 O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644)) < 0) {
     err = errno;
-  } else if ((err = atf_fsync_dir(ops, w->session_dir)) == 0 &&
-             (err = atf_fsync_dir(ops, session)) == 0) {
-    err = atf_fsync_dir(ops, o->output_root);
+    failed = events;
+  } else {
+    op = "sync";
+    if ((err = atf_fsync_dir(ops, failed = w->session_dir)) == 0 &&
+        (err = atf_fsync_dir(ops, failed = session)) == 0) {
+      err = atf_fsync_dir(ops, failed = o->output_root);
+    }
   }
   if (err != 0) {
+    atf_session_note_failure(o, op, failed, err);
     w->last_errno = err;
     st = atf_status_from_errno(err);
     if (w->fd >= 0) {

@@ -198,6 +198,7 @@ static atf_writer_status writer_new(const atf_writer_options *o, atf_writer **ou
   if (o->io_thread) {
     int err = atf_sink_io_start(w);
     if (err != 0) {
+      atf_session_note_failure(o, "start the I/O thread", NULL, err);
       w->last_errno = err;
       return err == ENOMEM ? ATF_WRITER_E_NO_MEMORY : ATF_WRITER_E_IO;
     }
@@ -205,7 +206,13 @@ static atf_writer_status writer_new(const atf_writer_options *o, atf_writer **ou
 
   uint64_t repl = 0;
   w->session_id = o->session_id;
-  if (w->session_id == 0 && !atf_session_random_id(&w->session_id)) return ATF_WRITER_E_IO;
+  errno = 0;
+  if (w->session_id == 0 && !atf_session_random_id(&w->session_id)) {
+    int err = errno != 0 ? errno : EIO;
+    atf_session_note_failure(o, "read random bytes for the session id", NULL, err);
+    w->last_errno = err;
+    return ATF_WRITER_E_IO;
+  }
   if (o->executable_path != NULL) {
     w->executable_path = sanitised_copy(o->executable_path, strlen(o->executable_path), &repl);
   } else {
@@ -247,7 +254,8 @@ static atf_writer_status write_trace_start(atf_writer *w, const atf_writer_optio
   return st;
 }
 
-atf_writer_status atf_writer_open(const atf_writer_options *o, atf_writer **out) {
+/* atf_writer_open() but for filling options.open_error: its status, the rest noted on the way. */
+static atf_writer_status open_session(const atf_writer_options *o, atf_writer **out) {
   if (out == NULL) return ATF_WRITER_E_INVALID_ARGUMENT;
   *out = NULL;
   if (o == NULL || !options_valid(o)) return ATF_WRITER_E_INVALID_ARGUMENT;
@@ -260,6 +268,7 @@ atf_writer_status atf_writer_open(const atf_writer_options *o, atf_writer **out)
     if (st != ATF_WRITER_OK) {
       atf_sink_io_stop(w); /* nothing may be in flight when the file goes */
       char *events = atf_session_path_join(w->session_dir, "events.bin");
+      if (w->last_errno != 0) atf_session_note_failure(o, "write", events, w->last_errno);
       w->ops->close(w->ops->ctx, w->fd);
       w->fd = -1;
       if (events != NULL) w->ops->unlink(w->ops->ctx, events);
@@ -274,6 +283,17 @@ atf_writer_status atf_writer_open(const atf_writer_options *o, atf_writer **out)
   }
   *out = w;
   return ATF_WRITER_OK;
+}
+
+atf_writer_status atf_writer_open(const atf_writer_options *o, atf_writer **out) {
+  atf_writer_open_error *e = o != NULL ? o->open_error : NULL;
+  if (e != NULL) {
+    memset(e, 0, sizeof *e);
+    e->operation = "";
+  }
+  atf_writer_status st = open_session(o, out);
+  if (e != NULL) e->status = st;
+  return st;
 }
 
 /* ---- the rest of the API ------------------------------------------------------------------- */

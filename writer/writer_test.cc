@@ -19,6 +19,8 @@
 #endif
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <atomic>
 #include <random>
 #include <string>
@@ -760,6 +762,100 @@ TEST_F(WriterTest, ExistingSessionIsNeverReused) {
   Options link(root_, "link");
   EXPECT_EQ(atf_writer_open(&link.o, &second), ATF_WRITER_E_EXISTS);
   EXPECT_EQ(second, nullptr);
+}
+
+// options.open_error: a failed open says which system call failed, on which path, with which
+// errno; a successful or refused open clears it. Each step of the open that can fail is named.
+TEST_F(WriterTest, OpenErrorNamesTheFailedCallAndPath) {
+  auto open = [](Options *opt, atf_writer_open_error *e) {
+    memset(e, 0x5a, sizeof *e);  // garbage: every field must be written
+    opt->o.open_error = e;
+    atf_writer *w = nullptr;
+    atf_writer_status st = atf_writer_open(&opt->o, &w);
+    EXPECT_EQ(st, e->status);
+    if (st != ATF_WRITER_OK) EXPECT_EQ(w, nullptr);
+    atf_writer_close(w);
+    return st;
+  };
+  auto message = [](const atf_writer_open_error &e) {
+    char buf[8192];
+    return std::string(atf_writer_format_open_error(&e, buf, sizeof buf));
+  };
+  // No system call failed: only the status is set, and the message is its text.
+  auto expect_no_call = [&message](const atf_writer_open_error &e, const char *text) {
+    EXPECT_EQ(e.error_number, 0);
+    EXPECT_STREQ(e.operation, "");
+    EXPECT_STREQ(e.path, "");
+    EXPECT_EQ(message(e), text);
+  };
+  atf_writer_open_error e;
+
+  // A root whose parent is missing: the writer creates one level only.
+  Options deep(root_ + "/nope/deeper");
+  EXPECT_EQ(open(&deep, &e), ATF_WRITER_E_IO);
+  EXPECT_EQ(e.error_number, ENOENT);
+  EXPECT_STREQ(e.operation, "create");
+  EXPECT_EQ(std::string(e.path), root_ + "/nope/deeper");
+  EXPECT_EQ(message(e), "cannot create " + root_ + "/nope/deeper: No such file or directory");
+
+  // Success clears it; the same session again exists.
+  Options first(root_, "again");
+  EXPECT_EQ(open(&first, &e), ATF_WRITER_OK);
+  expect_no_call(e, "ok");
+  Options second(root_, "again");
+  EXPECT_EQ(open(&second, &e), ATF_WRITER_E_EXISTS);
+  EXPECT_EQ(e.error_number, EEXIST);
+  EXPECT_EQ(message(e), "cannot create " + root_ + "/session_again: File exists");
+
+  // events.bin cannot be created.
+  atf_test::FaultOps no_file;
+  no_file.fail_open_suffix = "events.bin";
+  no_file.open_errno = EACCES;
+  Options file(root_, "nofile");
+  file.o.file_ops = no_file.ops();
+  EXPECT_EQ(open(&file, &e), ATF_WRITER_E_IO);
+  EXPECT_EQ(e.error_number, EACCES);
+  EXPECT_EQ(message(e),
+            "cannot create " + root_ + "/session_nofile/pid_4242/events.bin: " + strerror(EACCES));
+
+  // The new directory entry cannot be made durable (the first fsync is pid_4242's directory).
+  atf_test::FaultOps no_sync;
+  no_sync.fsync_fail_at = 0;
+  no_sync.fsync_errno = ENOSPC;
+  Options sync(root_, "nosync");
+  sync.o.file_ops = no_sync.ops();
+  EXPECT_EQ(open(&sync, &e), ATF_WRITER_E_NO_SPACE);
+  EXPECT_EQ(e.error_number, ENOSPC);
+  EXPECT_STREQ(e.operation, "sync");
+  EXPECT_EQ(std::string(e.path), root_ + "/session_nosync/pid_4242");
+
+  // TraceStart cannot be written, inline and by the I/O thread.
+  for (int io_thread : {0, 1}) {
+    atf_test::FaultOps no_write;
+    no_write.write_fail_at = 0;
+    no_write.write_errno = EIO;
+    const std::string label = "nowrite" + std::to_string(io_thread);
+    Options w(root_, label.c_str());
+    w.o.file_ops = no_write.ops();
+    w.o.io_thread = io_thread;
+    EXPECT_EQ(open(&w, &e), ATF_WRITER_E_IO);
+    EXPECT_EQ(e.error_number, EIO);
+    EXPECT_EQ(message(e), "cannot write " + root_ + "/session_" + label +
+                              "/pid_4242/events.bin: " + strerror(EIO));
+  }
+
+  // Refused options: no system call failed, the status says why.
+  Options bad(root_, "a/b");
+  EXPECT_EQ(open(&bad, &e), ATF_WRITER_E_INVALID_ARGUMENT);
+  expect_no_call(e, "invalid argument");
+
+  // The message is cut to the buffer, always terminated; a zero size writes nothing.
+  open(&deep, &e);
+  char small[16];
+  EXPECT_EQ(std::string(atf_writer_format_open_error(&e, small, sizeof small)), "cannot create /");
+  small[0] = 'x';
+  atf_writer_format_open_error(&e, small, 0);
+  EXPECT_EQ(small[0], 'x');
 }
 
 TEST_F(WriterTest, LimitsStopAtARecordAndFinalizeStillWorks) {

@@ -147,13 +147,18 @@ typedef struct atf_tracer_stats {
 void atf_tracer_options_init(atf_tracer_options *o);
 
 /* Opens the session (atf_writer_open) and starts the drain thread.
- * ATF_TRACER_E_STATE if a session is running; ATF_TRACER_E_WRITER if the writer could not open. */
+ * ATF_TRACER_E_STATE if a session is running; ATF_TRACER_E_WRITER if the writer could not open:
+ * then o->writer.open_error, when set, says which system call failed, on which path and with which
+ * errno (atf_writer_format_open_error() makes the message); the writer fills it whenever
+ * atf_tracer_start gets as far as opening it (not on ATF_TRACER_E_INVALID_ARGUMENT,
+ * ATF_TRACER_E_STATE or ATF_TRACER_E_NO_MEMORY before the open). */
 atf_tracer_status atf_tracer_start(const atf_tracer_options *o);
 
 /* The session directory, or NULL when no session is running. Valid until stop. */
 const char *atf_tracer_session_dir(void);
 
-/* The writer's status from atf_tracer_start() when it returned ATF_TRACER_E_WRITER. */
+/* The writer's status from atf_tracer_start() when it returned ATF_TRACER_E_WRITER (the status
+ * only: the errno and path are in atf_tracer_options.writer.open_error). */
 atf_writer_status atf_tracer_last_writer_status(void);
 
 /* Interns `name` in the session's symbol table; `*id` >= 1. Thread-safe, takes a lock: call once

@@ -164,6 +164,23 @@ typedef uint64_t (*atf_clock_fn)(void *ctx);
 
 struct atf_file_ops; /* atf/file_ops.h: the file-operation seam for fault injection */
 
+/* Why atf_writer_open() failed, for a message that names the cause and the path: point
+ * atf_writer_options.open_error at one of these. The writer is freed when open fails, so this is
+ * the only place its errno and path survive. atf_writer_format_open_error() makes the message. */
+typedef struct atf_writer_open_error {
+  atf_writer_status status; /* what atf_writer_open() returned (ATF_WRITER_OK on success) */
+  int error_number;         /* errno of the system call that failed; 0 when the failure was no
+                               system call's (invalid options, out of memory) */
+  const char *operation;    /* static, "" when error_number is 0; what failed, a verb phrase
+                               for "cannot <operation> <path>": "create" (mkdir of the output
+                               root, the session or pid_<pid> directory; creating events.bin),
+                               "sync" (fsync of a directory after its new entry), "write"
+                               (TraceStart into events.bin: write(2) or fsync), "start the I/O
+                               thread", "read random bytes for the session id" */
+  char path[4096];          /* the file or directory of that call ("" when it has none); a
+                               longer path is cut, NUL-terminated */
+} atf_writer_open_error;
+
 typedef struct atf_writer_options {
   const char *output_root;   /* required; created if missing (one level) */
   const char *session_label; /* optional: session_<label> instead of session_<date>_<time> */
@@ -213,6 +230,11 @@ typedef struct atf_writer_options {
                                 zlib traced with its files kept). Errors still surface at fsync.
                                 Reading the file back soon after reads it from the device.
                                 1: leave the file to the kernel. */
+  atf_writer_open_error *open_error; /* optional (default NULL): atf_writer_open() fills it on
+                                every call, zeroed with status ATF_WRITER_OK on success; on
+                                failure with the status and, when a system call failed, its
+                                errno, what it was doing and on which path. The tracer passes
+                                it through (atf_tracer_options.writer). */
 } atf_writer_options;
 
 typedef struct atf_writer atf_writer;
@@ -240,6 +262,12 @@ void atf_writer_options_init(atf_writer_options *o);
  * not "." or ".." (else ATF_WRITER_E_INVALID_ARGUMENT); os and arch: a value of their enum (else
  * ATF_WRITER_E_INVALID_ARGUMENT). */
 atf_writer_status atf_writer_open(const atf_writer_options *o, atf_writer **out);
+
+/* Writes the message of a failed open into buf (NUL-terminated, cut to `size`; nothing when size
+ * is 0) and returns buf: "cannot <operation> <path>: <strerror(error_number)>" (e.g. "cannot
+ * create /tmp/nope/deeper: No such file or directory"; without the path when there is none), or
+ * atf_writer_strerror(status) when no system call failed. */
+const char *atf_writer_format_open_error(const atf_writer_open_error *e, char *buf, size_t size);
 
 /* Interns a symbol name (any bytes; invalid UTF-8 and NUL bytes are replaced by U+FFFD once, here,
  * and counted in utf8_replacements) and returns its id (>= 1, stable for the session; the same

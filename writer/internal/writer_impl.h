@@ -105,7 +105,12 @@ int atf_session_clock_name_valid(const char *name);
 char *atf_session_executable_path(void);
 /* A random id in [1, 2^53); 0 on failure (no entropy). */
 int atf_session_random_id(uint64_t *out);
-/* Creates <root>/<session>/pid_<pid>/events.bin and makes the new entries durable. */
+/* Records the first system call that failed during atf_writer_open() in o->open_error (if set):
+ * `operation` (static) on `path` (may be NULL) with errno `err`. */
+void atf_session_note_failure(const atf_writer_options *o, const char *operation, const char *path,
+                              int err);
+/* Creates <root>/<session>/pid_<pid>/events.bin and makes the new entries durable; a failed
+ * system call is noted (atf_session_note_failure). */
 ATF_MUST_USE atf_writer_status atf_session_create(atf_writer *w, const atf_writer_options *o,
                                                   uint64_t now_ns);
 

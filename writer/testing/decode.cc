@@ -33,6 +33,8 @@ std::string Describe(const Event &m) {
   return os.str();
 }
 
+void PrintTo(const Event &e, std::ostream *os) { *os << Describe(e); }
+
 bool SplitFraming(const std::string &stream, std::vector<std::string> *records,
                   size_t *complete_bytes) {
   size_t off = 0;
@@ -245,14 +247,17 @@ static bool SetUpPayload(pb_istream_t *, const pb_field_t *field, void **arg) {
   return true;
 }
 
-bool DecodeNanopb(const std::string &bytes, Event *m) {
+bool DecodeNanopb(const std::string &bytes, Event *m, std::string *error) {
   *m = Event();
   atf_v4_Event ev = atf_v4_Event_init_zero;
   ev.cb_payload.funcs.decode = SetUpPayload;
   ev.cb_payload.arg = m;
   pb_istream_t stream =
       pb_istream_from_buffer(reinterpret_cast<const pb_byte_t *>(bytes.data()), bytes.size());
-  if (!pb_decode(&stream, atf_v4_Event_fields, &ev)) return false;
+  if (!pb_decode(&stream, atf_v4_Event_fields, &ev)) {
+    *error = PB_GET_ERROR(&stream);
+    return false;
+  }
   m->event_id = ev.event_id;
   m->thread_id = ev.thread_id;
   m->has_timestamp = ev.has_timestamp;
@@ -271,10 +276,16 @@ bool DecodeNanopb(const std::string &bytes, Event *m) {
   return true;
 }
 
+bool DecodeNanopb(const std::string &bytes, Event *m) {
+  std::string ignored;
+  return DecodeNanopb(bytes, m, &ignored);
+}
+
 std::string DecodeAll(const std::string &bytes, Event *out) {
   Event c, n, cpp;
   if (!DecodeProtobufC(bytes, &c)) return "protobuf-c cannot unpack the record";
-  if (!DecodeNanopb(bytes, &n)) return "nanopb cannot decode the record";
+  std::string why;
+  if (!DecodeNanopb(bytes, &n, &why)) return "nanopb cannot decode the record: " + why;
   if (!DecodeCpp(bytes, &cpp)) return "C++ protobuf cannot parse the record";
   *out = c;
   if (n != c) return "nanopb " + Describe(n) + " != protobuf-c " + Describe(c);
