@@ -5,9 +5,8 @@
 //   - atf_json_parse either rejects it or returns a tree that is consistent: every node reachable
 //     once from the root, child counts equal the linked lists, nesting <= ATF_JSON_MAX_DEPTH, no
 //     object with a repeated key, every string valid UTF-8, offsets inside the text;
-//   - exact integers: each number's is_uint64 / negative / overflow / u64 equal a decimal parse
-//   done
-//     here on its source text (no doubles);
+//   - exact integers: each number's is_uint64 / negative / overflow / u64 equal a decimal
+//     parse done here on its source text (no doubles);
 //   - what the strict reader accepts, cJSON (lenient) accepts too, with the same shape, keys and
 //     strings, and numbers equal to strtod of their text;
 //   - atf_manifest_check reports only manifest.* rules at offsets inside the text, extracts exactly

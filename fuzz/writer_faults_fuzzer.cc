@@ -15,15 +15,14 @@
 //   - transparent faults (EINTR, short writes, interval flushes) and hard faults that never fire
 //     change nothing: same statuses, byte-identical events.bin and trace.json, same statistics;
 //   - a hard fault: the call that meets it returns ATF_WRITER_E_NO_SPACE / ATF_WRITER_E_IO and
-//   every later one
-//     ATF_WRITER_E_FAILED; no trace.json (nor its temporary file) is left; events.bin is the clean
-//     run's file cut at a record boundary (any cut when ftruncate failed too), never shorter than
-//     the last flush made durable; events_written / bytes_written describe exactly its complete
-//     records, which the validator accepts as its valid prefix; a fault during open leaves no
-//     events.bin;
-//   - a limit: writes return ATF_WRITER_E_LIMIT from the record that meets it on; finalize still
-//   succeeds;
-//     the session is the clean run's first records plus a TraceEnd, within the limit, and
+//     every later one ATF_WRITER_E_FAILED; no trace.json (nor its temporary file) is left;
+//     events.bin is the clean run's file cut at a record boundary (any cut when ftruncate failed
+//     too), never shorter than the last flush made durable; events_written / bytes_written
+//     describe exactly its complete records, which the validator accepts as its valid prefix; a
+//     fault during open leaves no events.bin;
+//   - a limit: writes return ATF_WRITER_E_LIMIT from the record that meets it on; finalize
+//     still succeeds; the session is the clean run's first records plus a TraceEnd, within the
+//     limit, and
 //     validates with its manifest (up to the clean run's own order.timestamp errors).
 #include <errno.h>
 

@@ -4,9 +4,10 @@
  * through atf_engine_decode(), which has atf_decode_record()'s contract (decode.h), whatever the
  * engine:
  *   - ATF_ENGINE_UPB: the upb engine (upb_engine.h). A record it cannot decode within its limits
- *     (rule ATF_UPB_RULE_LIMIT: ATF_ENGINE_UPB_ARENA_LIMIT, 2^31 bytes or more) or that is larger
- * than the reader's window (upb decodes from contiguous memory) is decoded by the nanopb engine
- * instead: a fallback, counted (atf_engine.fallbacks), which the report shows as a warning.
+ *     (rule ATF_UPB_RULE_LIMIT: ATF_ENGINE_UPB_ARENA_LIMIT, 2^31 bytes or more) or that is
+ *     larger than the reader's window (upb decodes from contiguous memory) is decoded by the
+ *     nanopb engine instead: a fallback, counted (atf_engine.fallbacks), which the report shows
+ *     as a warning.
  *   - ATF_ENGINE_NANOPB: the nanopb engine (decode.h).
  *   - ATF_ENGINE_BOTH: both engines decode every record and must agree on the verdict, the rule
  *     and offset of a rejection, the fixed fields (atf_event) and every string, bytes and register

@@ -74,8 +74,8 @@ typedef struct view {
   upb_msgfactory *factory;
   const upb_msglayout *event;
   field_ref payload[PAYLOADS]; /* Event.trace_start .. signal_delivery */
-  field_ref regs[PAYLOADS];    /* each payload's register map (FunctionCall, FunctionReturn,
-                                  SignalDelivery) */
+  /* Each payload's register map (FunctionCall, FunctionReturn, SignalDelivery). */
+  field_ref regs[PAYLOADS];
   field_ref ev_id, ev_tid, ev_ts;
   field_ref ts_seconds, ts_nanos;
   field_ref start_path, start_args, start_os, start_arch;

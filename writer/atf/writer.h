@@ -5,11 +5,12 @@
  *   atf_writer_options_init(&o);
  *   o.output_root = "/var/trace";
  *   atf_writer *w;
- *   if (atf_writer_open(&o, &w) != ATF_WRITER_OK) ...            // creates the session, writes
- * TraceStart uint32_t sym; atf_writer_intern_symbol(w, "main", 4, &sym); atf_writer_write(w,
- * records, bytes);                  // batches of atf_ring_record atf_writer_flush(w); //
- * durability point atf_writer_finalize(w, exit_code);                    // TraceEnd, flush,
- * trace.json atf_writer_close(w);
+ *   if (atf_writer_open(&o, &w) != ATF_WRITER_OK) ...  // the session, TraceStart written
+ *   uint32_t sym; atf_writer_intern_symbol(w, "main", 4, &sym);
+ *   atf_writer_write(w, records, bytes);                 // batches of atf_ring_record
+ *   atf_writer_flush(w);                                 // durability point
+ *   atf_writer_finalize(w, exit_code);                   // TraceEnd, flush, trace.json
+ *   atf_writer_close(w);
  *
  * Session layout: <output_root>/session_YYYYMMDD_HHMMSS/pid_<pid>/{events.bin,trace.json}, the
  * date taken from the session clock in UTC (or session_<label> when a label is given).
@@ -26,14 +27,16 @@
  * target (linux and darwin x x86_64 and arm64).
  *
  * Durability contract:
- *   - After atf_writer_flush() returns ATF_WRITER_OK, every event passed to atf_writer_write()
- * before it is in events.bin and fsync'ed: it survives a crash of the process or a power loss.
+ *   - After atf_writer_flush() returns ATF_WRITER_OK, every event passed to
+ *     atf_writer_write() before it is in events.bin and fsync'ed: it survives a crash of the
+ *     process or a power loss.
  *   - events.bin never ends inside a record because of an error the writer saw: when a write fails
  *     (ENOSPC, EIO, ...) the file is truncated back to the last complete record, the error is
  *     returned, and the writer enters the failed state (every later call returns
- * ATF_WRITER_E_FAILED except close). events_written/bytes_written count exactly the complete
- * records left in the file. A process crash (or an ftruncate that fails too) can leave a torn tail;
- * atf-validate reports it as truncation. EINTR and short writes are retried, never reported.
+ *     ATF_WRITER_E_FAILED except close). events_written/bytes_written count exactly the
+ *     complete records left in the file. A process crash (or an ftruncate that fails too) can
+ *     leave a torn tail; atf-validate reports it as truncation. EINTR and short writes are
+ *     retried, never reported.
  *   - An fsync failure also puts the writer in the failed state: what reached the disk is unknown.
  *   - trace.json is written atomically by atf_writer_finalize(): a temporary file is written and
  *     fsync'ed, renamed over trace.json, and the directory is fsync'ed. It is either absent or
@@ -41,8 +44,8 @@
  *     only the final directory fsync fails, finalize returns the error although trace.json is
  *     already in place, complete.)
  *   - Files and directories are created with O_EXCL / O_NOFOLLOW semantics: an existing session
- *     directory is never reused (ATF_WRITER_E_EXISTS) and no symlink is followed at the last
- * component.
+ *     directory is never reused (ATF_WRITER_E_EXISTS) and no symlink is followed at the
+ *     last component.
  *
  * Manifest keys: formatVersion ("ATF V4"), writer ("atf-writer <version>"), os ("linux", "darwin"
  * or "unknown"), arch ("x86_64", "aarch64" or "unknown"; the same values as TraceStart), pid,
