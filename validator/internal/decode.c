@@ -351,8 +351,11 @@ typedef struct decoder {
   uint64_t name_len; /* the current map entry's last key length */
 } decoder;
 
-static uint64_t offset_of(const decoder *d, const pb_istream_t *s) {
-  return atf_record_stream_offset(&d->rs, s);
+/* Offsets: every (sub)stream of the walk is passed with the absolute input offset of its end, so
+ * the next byte it reads is at end - bytes_left (nanopb keeps bytes_left exact: it counts down
+ * each byte it reads). */
+static inline uint64_t offset_of(uint64_t end, const pb_istream_t *s) {
+  return end - s->bytes_left;
 }
 
 /* Notes a structural error (the first wins) and returns false, which ends the walk. */
@@ -406,8 +409,8 @@ static void take_chunk(decoder *d, atf_text_field field, atf_utf8_state *u, uint
 
 /* A string or bytes field: the whole of `s`, in place when the record is buffered, else in chunks
  * of at most ATF_DECODE_CHUNK bytes. Returns false when the input could not be read. */
-static bool read_text(decoder *d, pb_istream_t *s, atf_text_field field) {
-  const uint64_t at = offset_of(d, s);
+static bool read_text(decoder *d, pb_istream_t *s, uint64_t end, atf_text_field field) {
+  const uint64_t at = offset_of(end, s);
   const size_t len = s->bytes_left;
   atf_utf8_state u = ATF_UTF8_STATE_INIT;
   if (field == ATF_TEXT_REGISTER_NAME) d->name_len = len;
@@ -430,14 +433,14 @@ static bool read_text(decoder *d, pb_istream_t *s, atf_text_field field) {
   return true;
 }
 
-static bool walk(decoder *d, pb_istream_t *s, const schema_msg *m);
+static bool walk(decoder *d, pb_istream_t *s, uint64_t end, const schema_msg *m);
 
 /* A register map entry: its fields, then its key must not be empty; the visitor gets its value. */
-static bool walk_entry(decoder *d, pb_istream_t *s, const schema_msg *m) {
-  const uint64_t at = offset_of(d, s);
+static bool walk_entry(decoder *d, pb_istream_t *s, uint64_t end, const schema_msg *m) {
+  const uint64_t at = offset_of(end, s);
   d->name_len = 0;
   d->slots[SLOT_REGISTER_VALUE] = 0;
-  if (!walk(d, s, m)) return false;
+  if (!walk(d, s, end, m)) return false;
   if (d->name_len == 0) {
     value_error(d, "schema.register_name", P_REGISTER_EMPTY, at, ATF_TEXT_REGISTER_NAME, 0);
   } else if (d->visitor != NULL && d->visitor->reg != NULL) {
@@ -447,13 +450,14 @@ static bool walk_entry(decoder *d, pb_istream_t *s, const schema_msg *m) {
 }
 
 /* A length-delimited field at `at` (its tag): a submessage, a string or bytes, or unknown bytes. */
-static bool walk_length_delimited(decoder *d, pb_istream_t *s, const schema_msg *m, uint64_t at,
-                                  unsigned tag, bool known) {
-  const uint64_t length_at = offset_of(d, s);
+static bool walk_length_delimited(decoder *d, pb_istream_t *s, uint64_t end, const schema_msg *m,
+                                  uint64_t at, unsigned tag, bool known) {
+  const uint64_t length_at = offset_of(end, s);
   pb_istream_t sub;
   if (!pb_make_string_substream(s, &sub))
     return fail(d, P_LENGTH, at, m, tag, 0, PB_GET_ERROR(s), 0);
-  bool ok = offset_of(d, &sub) - length_at <= ATF_VARINT32_BYTES ||
+  const uint64_t sub_end = offset_of(end, s); /* s now continues after the substream */
+  bool ok = offset_of(sub_end, &sub) - length_at <= ATF_VARINT32_BYTES ||
             fail(d, P_LONG_LENGTH, at, m, tag, 0, NULL, 0);
   if (ok && known) {
     const schema_msg *sm = m->sub[tag];
@@ -465,9 +469,9 @@ static bool walk_length_delimited(decoder *d, pb_istream_t *s, const schema_msg 
           d->has_timestamp = true;
         }
       }
-      ok = sm->register_entry ? walk_entry(d, &sub, sm) : walk(d, &sub, sm);
+      ok = sm->register_entry ? walk_entry(d, &sub, sub_end, sm) : walk(d, &sub, sub_end, sm);
     } else if (m->text[tag] != NO_TEXT) {
-      ok = read_text(d, &sub, (atf_text_field)m->text[tag]);
+      ok = read_text(d, &sub, sub_end, (atf_text_field)m->text[tag]);
     }
   }
   if (!pb_close_string_substream(s, &sub) || !ok) /* closing skips what was not read */
@@ -476,13 +480,13 @@ static bool walk_length_delimited(decoder *d, pb_istream_t *s, const schema_msg 
 }
 
 /* The fields of message `m` in `s`, to its end. */
-static bool walk(decoder *d, pb_istream_t *s, const schema_msg *m) {
+static bool walk(decoder *d, pb_istream_t *s, uint64_t end, const schema_msg *m) {
   while (s->bytes_left > 0) {
-    const uint64_t at = offset_of(d, s);
+    const uint64_t at = offset_of(end, s);
     uint64_t key;
     if (!pb_decode_varint(s, &key)) return fail(d, P_BAD_TAG, at, m, 0, 0, PB_GET_ERROR(s), 0);
     /* nanopb reads tags of up to 10 bytes; the format allows 5, and values up to 2^32-1. */
-    if (offset_of(d, s) - at > ATF_VARINT32_BYTES || key > UINT32_MAX)
+    if (offset_of(end, s) - at > ATF_VARINT32_BYTES || key > UINT32_MAX)
       return fail(d, P_LONG_TAG, at, m, 0, 0, NULL, 0);
     const unsigned tag = (unsigned)(key >> 3);
     const pb_wire_type_t wt = (pb_wire_type_t)(key & 7);
@@ -494,7 +498,7 @@ static bool walk(decoder *d, pb_istream_t *s, const schema_msg *m) {
       return fail(d, P_WIRE_TYPE, at, m, tag, (int)wt, NULL, 0);
     }
     if (wt == PB_WT_STRING) {
-      if (!walk_length_delimited(d, s, m, at, tag, known)) return false;
+      if (!walk_length_delimited(d, s, end, m, at, tag, known)) return false;
     } else if (wt == PB_WT_VARINT) {
       uint64_t value;
       if (!pb_decode_varint(s, &value)) return fail(d, P_FIELD, at, m, tag, 0, PB_GET_ERROR(s), 0);
@@ -584,7 +588,7 @@ bool atf_decode_record(atf_reader *r, uint64_t off, uint64_t len, const atf_even
     return finish(&io, err);
   }
   ensure_schema();
-  const bool walked = walk(&d, &d.rs.stream, &kSchema[0]);
+  const bool walked = walk(&d, &d.rs.stream, off + len, &kSchema[0]);
   /* A streamed record whose file shrank: nanopb saw a failing stream, but this is no defect of
    * the record. */
   if (r->io_failed && !failed_before) return io_error(off, err);
