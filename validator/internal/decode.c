@@ -397,10 +397,12 @@ static void take_chunk(decoder *d, atf_text_field field, atf_utf8_state *u, uint
   if (field != ATF_TEXT_STACK && !(u->need == 0 && is_ascii(p, n))) {
     const size_t good = atf_utf8_feed(u, p, n);
     if (good != n) {
-      return value_error(d, "schema.utf8", P_UTF8_BYTE, at + good, field, p[good]);
+      value_error(d, "schema.utf8", P_UTF8_BYTE, at + good, field, p[good]);
+      return;
     }
     if ((flags & ATF_CHUNK_LAST) && !atf_utf8_complete(u)) {
-      return value_error(d, "schema.utf8", P_UTF8_CUT, at + n, field, 0);
+      value_error(d, "schema.utf8", P_UTF8_CUT, at + n, field, 0);
+      return;
     }
   }
   if (d->visitor != NULL && d->visitor->text != NULL)
