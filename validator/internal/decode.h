@@ -1,25 +1,23 @@
-/* The validator's own Event decoder: nanopb-generated tables (//proto:atf_v4_nanopb), plus the
- * per-record schema rules. Shared by atf-validate, atf-dump and the tests; nothing here is shared
- * with the writer.
+/* The validator's own Event decoder, the nanopb engine: nanopb's stream primitives and tables
+ * built from its generated descriptors (//proto:atf_v4_nanopb), plus the per-record schema rules.
+ * Shared by atf-validate, atf-dump and the tests; nothing here is shared with the writer.
  *
- * A record is checked in two passes over the same bytes:
- *   1. structure: every tag is read and looked up in tables built from nanopb's generated
- *      descriptors; known fields must carry their schema's wire type (nanopb itself does not check
- *      this for callback fields), submessages are walked recursively, unknown fields are counted
- *      and skipped. Nested lengths must stay inside their parent; tags and lengths take at most 5
- *      bytes, other varints at most 10.
- *   2. values: pb_decode() with callbacks that consume strings, bytes and map entries, validate
- *      UTF-8 and pass the bytes on: in place when the record sits in the reader's window, else in
- *      chunks of at most ATF_DECODE_CHUNK bytes, with UTF-8 validated across chunk boundaries.
- * Then the record-level rules: exactly one payload, a valid timestamp. Varints follow varint.h's
- * limits (tags and lengths at most 5 bytes and 2^32-1; int32 values sign-extended 32-bit ones).
- *
- * Fast path (no visitor, record inside the window, the common case): pass 1 is a pointer scan
- * that also checks UTF-8 and register names, and pass 2's pb_decode steps over the strings and map
- * entries the scan checked (it still decodes every record: scalars, timestamp, payload, int32
- * ranges). Any record the scan does not accept goes through the checking path above (pass 1 with
- * nanopb's stream primitives, checking callbacks), so errors are the same either way; decode_test
- * and the fuzz check assert that the two paths agree. */
+ * A record is checked in one pass over its bytes (decode.c): every tag and value is read once,
+ * through nanopb (pb_decode_varint, pb_make_string_substream, pb_read, pb_skip_field), and checked
+ * as it is read:
+ *   - structure: every tag is looked up in the schema; known fields must carry their schema's wire
+ *     type, submessages are walked recursively, unknown fields are counted and skipped. Nested
+ *     lengths must stay inside their parent; tags and lengths take at most 5 bytes, other varints
+ *     at most 10 (varint.h's limits: tags and lengths at most 2^32-1, int32 values sign-extended
+ *     32-bit ones).
+ *   - values: the fixed fields are kept; strings, bytes and map entries are validated (UTF-8,
+ *     register names) and passed to the visitor: in place when the record sits in the reader's
+ *     window, else in chunks of at most ATF_DECODE_CHUNK bytes, with UTF-8 validated across chunk
+ *     boundaries.
+ * Then the record-level rules: exactly one payload, a valid timestamp. A structural error anywhere
+ * in the record is its error; else the first value error in wire order; else the first
+ * record-level one. The same code finds an error and describes it; the message is written only
+ * when the caller keeps it (atf_decode_error.quiet). */
 #ifndef ATF_VALIDATOR_INTERNAL_DECODE_H_
 #define ATF_VALIDATOR_INTERNAL_DECODE_H_
 

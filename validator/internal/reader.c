@@ -243,13 +243,3 @@ const uint8_t *atf_record_stream_take(const atf_record_stream *rs, pb_istream_t 
   s->bytes_left -= n;
   return p;
 }
-
-uint64_t atf_record_stream_offset(const atf_record_stream *rs, const pb_istream_t *s) {
-  /* nanopb's buffer stream keeps its read pointer in `state`, and its substreams copy it. */
-  if (rs->base != NULL && s->callback == rs->stream.callback) {
-    const uint8_t *at = s->state;
-    if (at >= rs->base && at <= rs->base + (rs->end - rs->start))
-      return rs->start + (uint64_t)(at - rs->base);
-  }
-  return rs->pos;
-}

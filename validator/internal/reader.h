@@ -112,9 +112,6 @@ ATF_MUST_USE bool atf_record_stream_open(atf_record_stream *rs, atf_reader *r, u
  * file's): nothing else reads or writes it. */
 const uint8_t *atf_record_stream_take(const atf_record_stream *rs, pb_istream_t *s, size_t n);
 
-/* Absolute input offset of the next byte `s` (this stream or a substream of it) will read. */
-uint64_t atf_record_stream_offset(const atf_record_stream *rs, const pb_istream_t *s);
-
 #ifdef __cplusplus
 } /* extern "C" */
 #endif

@@ -1,7 +1,7 @@
 /* The validator's one reader of protobuf base-128 varints from memory (docs/format.md, sections 2
- * and 3). Every varint the validator reads itself goes through here: length prefixes (framing,
- * reader.c), tags, lengths and varint fields in the record scan (decode.c). The checking decode
- * path reads through nanopb's stream primitives and bounds what they accept with the same limits.
+ * and 3). Every varint the validator reads itself goes through here: the length prefixes
+ * (framing, reader.c). The nanopb engine (decode.c) reads a record's varints through nanopb's
+ * stream primitives and bounds what they accept with the same limits (ATF_VARINT32_BYTES).
  *
  * A varint holds 7 bits per byte, least significant group first; 0x80 says another byte follows.
  * A caller states how many bytes it allows and what the last allowed byte may hold, which bounds
