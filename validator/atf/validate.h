@@ -146,9 +146,8 @@ typedef struct atf_validate_options {
   size_t max_errors;
   size_t window_size; /* read buffer for events.bin (default 1 MiB, at least 64 KiB) */
   /* Threads decoding records, the calling one included (default 1; 0: one per online CPU; at most
-   * 8). The report does not depend on it. atf-validate uses 0. Measured on the 2-CPU development
-   * VM with a 1.2 GB session: 2 threads 1.45x faster when the machine was otherwise idle, no faster
-   * when its CPUs were already busy (bench/writer_bench validator rows). */
+   * 8). The report does not depend on it. atf-validate uses 0. How much a second thread brings,
+   * on an idle and on a busy machine: README, Performance, "The validator". */
   unsigned threads;
   /* Called now and then with bytes of events.bin checked so far and the total; may be NULL. */
   void (*progress)(uint64_t done, uint64_t total, void *arg);
