@@ -261,8 +261,15 @@ ATF_NOINSTR static void on_process_exit(int status, void *arg) {
   memset(&st, 0, sizeof st);
   atf_tracer_status rc = atf_tracer_stop(status, &st);
   if (rc == ATF_TRACER_E_WRITER) {
-    fprintf(stderr, "atf-instrument: the session in %s is incomplete: %s\n", st.session_dir,
-            atf_writer_strerror(st.writer_status));
+    /* What failed and why (errno), and what the files still hold: the events before the failure
+     * are kept whole (the writer truncates to its last complete record). */
+    fprintf(stderr,
+            "atf-instrument: the session in %s is incomplete: %s%s%s%s; events.bin keeps %" PRIu64
+            " whole events (%" PRIu64 " bytes) and there is no trace.json: atf-recover completes"
+            " it\n",
+            st.session_dir, atf_writer_strerror(st.writer_status), st.writer_errno ? " (" : "",
+            st.writer_errno ? strerror(st.writer_errno) : "", st.writer_errno ? ")" : "",
+            st.file_events, st.file_bytes);
   }
   if (g_config.verbose && rc != ATF_TRACER_E_STATE) {
     fprintf(stderr,

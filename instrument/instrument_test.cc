@@ -102,6 +102,35 @@ TEST(Instrument, SimpleRunIsTracedFromBeforeMainToExit) {
   }
 }
 
+// The file system refuses more bytes (RLIMIT_FSIZE, SIGXFSZ ignored: write() fails with EFBIG):
+// the program runs on untouched, and at exit the library says what failed and why, how much
+// events.bin still holds (whole records only) and that atf-recover completes it.
+TEST(Instrument, AFailedWriteIsReportedWithItsCauseAndWhatIsKept) {
+  const std::string root = Root("fsize");
+  const auto r = RunTraced(root, "",
+                           "sh -c \"trap '' XFSZ; ulimit -f 8; exec " + std::string(kProgram) +
+                               " threads-return\"");
+  EXPECT_EQ(r.status, 5) << r.err;  // the program's own exit code
+  const auto dirs = SessionDirs(root);
+  ASSERT_EQ(dirs.size(), 1u);
+  const std::string prefix = "atf-instrument: the session in " + dirs[0] +
+                             " is incomplete: I/O error (File too large); events.bin keeps ";
+  ASSERT_NE(r.err.find(prefix), std::string::npos) << r.err;
+  unsigned long long events = 0, bytes = 0;
+  ASSERT_EQ(std::sscanf(r.err.c_str() + r.err.find(prefix) + prefix.size(),
+                        "%llu whole events (%llu bytes)", &events, &bytes),
+            2)
+      << r.err;
+  EXPECT_NE(r.err.find("there is no trace.json: atf-recover completes it"), std::string::npos);
+  std::vector<Event> kept;
+  std::string err;
+  ASSERT_TRUE(atf_test::ReadSession(dirs[0], &kept, &err)) << err;  // whole records only
+  EXPECT_GT(kept.size(), 0u);
+  EXPECT_EQ(kept.size(), events);
+  EXPECT_EQ(atf_test::ReadFile(dirs[0] + "/events.bin").size(), bytes);
+  EXPECT_LE(bytes, 8u * 512u);
+}
+
 TEST(Instrument, SessionLabelAndStackBytes) {
   const std::string root = Root("stack");
   const auto r = RunTraced(root, "ATF_SESSION_LABEL=labelled ATF_STACK_BYTES=64",

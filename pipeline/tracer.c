@@ -651,6 +651,7 @@ atf_tracer_status atf_tracer_stop(int32_t exit_code, atf_tracer_stats *stats) {
     stats->elapsed_ns = clock_ns(CLOCK_MONOTONIC) - g_start_ns;
     stats->drain_cpu_ns = g_drain.cpu_ns;
     stats->writer_status = ws;
+    stats->writer_errno = atf_writer_last_errno(g_writer);
     stats->clock = atf_clock_source_name(g_clock_source);
     const char *dir = atf_writer_session_dir(g_writer);
     if (dir != NULL) {

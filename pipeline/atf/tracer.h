@@ -134,6 +134,7 @@ typedef struct atf_tracer_stats {
   uint64_t drain_cpu_ns;           /* CPU time the drain thread used (encoding included; not the
                                       writer's I/O thread) */
   atf_writer_status writer_status; /* first writer error, ATF_WRITER_OK if none */
+  int writer_errno;                /* errno of the writer's failed system call, 0 if none */
   const char *clock; /* the timestamps' source: "tsc", "cntvct" or "monotonic" (static) */
   char session_dir[4096];
   /* Optional per-thread detail: set `thread_stats` to an array of `thread_stats_cap` entries

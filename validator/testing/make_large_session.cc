@@ -22,15 +22,18 @@ int main(int argc, char **argv) {
   std::FILE *f = std::fopen((dir + "/events.bin").c_str(), "wb");
   if (f == nullptr) return 2;
   uint64_t id = 0, ns = atf_test::kBaseNs, bytes = 0, count = 0;
+  bool ok = true;
   auto put = [&](const atf::v4::Event &e) {
     const std::string rec = atf_test::Frame(atf_test::Serialize(e));
-    std::fwrite(rec.data(), 1, rec.size(), f);
+    ok = ok && std::fwrite(rec.data(), 1, rec.size(), f) == rec.size();
     bytes += rec.size();
     count++;
   };
   const uint64_t start_ns = ns;
   put(atf_test::Start(id++, ns));
-  for (uint64_t pair = 0; bytes < target; ++pair) {
+  // The test is in the body: put() advances `bytes` and `ok` (a for condition would look stuck).
+  for (uint64_t pair = 0;; ++pair) {
+    if (!ok || bytes >= target) break;
     const int32_t tid = 1000 + static_cast<int32_t>(pair % 8);
     const std::string sym = "_ZN7example6workerEi" + std::to_string(pair % 97);
     put(atf_test::Call(id++, tid, ns += 100, sym, 0x400000 + 16 * (pair % 97)));
@@ -38,7 +41,10 @@ int main(int argc, char **argv) {
     if (pair % 1000 == 999) put(atf_test::Signal(id++, tid, ns += 10, 10, "SIGUSR1"));
   }
   put(atf_test::End(id++, ns += 1, 0));
-  std::fclose(f);
+  if (std::fclose(f) != 0 || !ok) {
+    std::perror("make_large_session: events.bin");
+    return 2;
+  }
   atf_test::Manifest m;
   m.time_start_ns = start_ns;
   m.time_end_ns = ns;
@@ -47,8 +53,11 @@ int main(int argc, char **argv) {
   const std::string json = atf_test::ManifestJson(m);
   std::FILE *j = std::fopen((dir + "/trace.json").c_str(), "wb");
   if (j == nullptr) return 2;
-  std::fwrite(json.data(), 1, json.size(), j);
-  std::fclose(j);
+  const bool json_ok = std::fwrite(json.data(), 1, json.size(), j) == json.size();
+  if (std::fclose(j) != 0 || !json_ok) {
+    std::perror("make_large_session: trace.json");
+    return 2;
+  }
   std::printf("%llu records, %llu bytes\n", (unsigned long long)count, (unsigned long long)bytes);
   return 0;
 }
