@@ -265,7 +265,8 @@ ATF_NOINSTR static void on_process_exit(int status, void *arg) {
      * are kept whole (the writer truncates to its last complete record). */
     fprintf(stderr,
             "atf-instrument: the session in %s is incomplete: %s%s%s%s; events.bin keeps %" PRIu64
-            " whole events (%" PRIu64 " bytes) and there is no trace.json: atf-recover completes"
+            " whole events (%" PRIu64
+            " bytes) and there is no trace.json: atf-recover completes"
             " it\n",
             st.session_dir, atf_writer_strerror(st.writer_status), st.writer_errno ? " (" : "",
             st.writer_errno ? strerror(st.writer_errno) : "", st.writer_errno ? ")" : "",

@@ -107,9 +107,9 @@ TEST(Instrument, SimpleRunIsTracedFromBeforeMainToExit) {
 // events.bin still holds (whole records only) and that atf-recover completes it.
 TEST(Instrument, AFailedWriteIsReportedWithItsCauseAndWhatIsKept) {
   const std::string root = Root("fsize");
-  const auto r = RunTraced(root, "",
-                           "sh -c \"trap '' XFSZ; ulimit -f 8; exec " + std::string(kProgram) +
-                               " threads-return\"");
+  const auto r = RunTraced(
+      root, "",
+      "sh -c \"trap '' XFSZ; ulimit -f 8; exec " + std::string(kProgram) + " threads-return\"");
   EXPECT_EQ(r.status, 5) << r.err;  // the program's own exit code
   const auto dirs = SessionDirs(root);
   ASSERT_EQ(dirs.size(), 1u);
