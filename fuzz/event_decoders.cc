@@ -7,9 +7,8 @@
 
 #include "atf_v4.pb-c.h"
 #include "atf_v4.pb.h"
-#include "validator/internal/decode.h"
-#include "validator/internal/reader.h"
 #include "validator/internal/upb_engine.h"
+#include "validator/testing/engine_compare.h"
 
 namespace atf_fuzz {
 
@@ -74,98 +73,24 @@ void ExpectEqual(const Event &a, const Event &b, const char *what) {
 }
 
 // ---- the validator ------------------------------------------------------------------------------
+// Both engines through validator/testing/engine_compare (one visitor collector for every test that
+// compares them), then into this file's Event.
 
-namespace {
-
-struct Collector {
-  Event *ev;
-  std::string name;  // register name being assembled
-};
-
-void OnText(void *ctx, atf_text_field field, const uint8_t *data, size_t len, unsigned flags) {
-  Collector *c = static_cast<Collector *>(ctx);
-  std::string *s = nullptr;
-  switch (field) {
-    case ATF_TEXT_EXECUTABLE_PATH:
-      s = &c->ev->executable_path;
-      break;
-    case ATF_TEXT_OPERATING_SYSTEM:
-      s = &c->ev->operating_system;
-      break;
-    case ATF_TEXT_CPU_ARCHITECTURE:
-      s = &c->ev->cpu_architecture;
-      break;
-    case ATF_TEXT_SYMBOL:
-      s = &c->ev->symbol;
-      break;
-    case ATF_TEXT_STACK:
-      s = &c->ev->stack;
-      break;
-    case ATF_TEXT_SIGNAL_NAME:
-      s = &c->ev->signal_name;
-      break;
-    case ATF_TEXT_REGISTER_NAME:
-      s = &c->name;
-      break;
-    case ATF_TEXT_ARG:
-      if (flags & ATF_CHUNK_FIRST) c->ev->args.emplace_back();
-      s = &c->ev->args.back();
-      break;
-    default:
-      Fail(__FILE__, __LINE__, "unknown text field from the validator");
-  }
-  // A repeated singular field restarts (last occurrence wins); args were started above.
-  if ((flags & ATF_CHUNK_FIRST) && field != ATF_TEXT_ARG) s->clear();
-  s->append(reinterpret_cast<const char *>(data), len);
-}
-
-void OnRegister(void *ctx, uint64_t value) {
-  Collector *c = static_cast<Collector *>(ctx);
-  c->ev->regs.emplace_back(c->name, value);
-  c->name.clear();
-}
-
-}  // namespace
-
-static bool Finish(bool ok, const atf_event &ev, const atf_decode_error &err, Event *out,
-                   std::string *rule);
-
-bool DecodeWithValidator(const uint8_t *body, size_t len, Event *out, std::string *rule) {
+static bool FromEngine(const atf_test::EngineResult &r, Event *out, std::string *rule) {
   *out = Event();
-  static const uint8_t kEmpty[1] = {0};
-  atf_reader reader;
-  atf_reader_init_mem(&reader, len ? body : kEmpty, len);
-  Collector c{out, {}};
-  atf_event_visitor visitor{&c, OnText, OnRegister};
-  atf_event ev;
-  atf_decode_error err{};
-  const bool ok = atf_decode_record(&reader, 0, len, &visitor, &ev, &err);
-  atf_reader_free(&reader);
-  return Finish(ok, ev, err, out, rule);
-}
-
-bool DecodeWithUpbEngine(const uint8_t *body, size_t len, Event *out, std::string *rule) {
-  static thread_local struct Engine {
-    atf_upb_engine *e = atf_upb_engine_new(0);
-    ~Engine() { atf_upb_engine_free(e); }
-  } engine;
-  if (engine.e == nullptr) Fail(__FILE__, __LINE__, "upb engine: cannot load the schema");
-  *out = Event();
-  Collector c{out, {}};
-  atf_event_visitor visitor{&c, OnText, OnRegister};
-  atf_event ev;
-  atf_decode_error err{};  // quiet = false: messages wanted
-  const bool ok = atf_upb_decode_record(engine.e, body, len, 0, &visitor, &ev, &err);
-  return Finish(ok, ev, err, out, rule);
-}
-
-// The fixed fields of a decoded record into *out (which holds the visitor's values), or the rule.
-static bool Finish(bool ok, const atf_event &ev, const atf_decode_error &err, Event *out,
-                   std::string *rule) {
-  if (!ok) {
-    if (rule != nullptr) *rule = err.rule != nullptr ? err.rule : "(none)";
+  if (!r.ok) {
+    if (rule != nullptr) *rule = r.rule;
     return false;
   }
+  out->executable_path = r.path;
+  out->operating_system = r.os;
+  out->cpu_architecture = r.arch;
+  out->args = r.args;
+  out->symbol = r.symbol;
+  out->stack = r.stack;
+  out->signal_name = r.name;
+  out->regs = r.regs;
+  const atf_event &ev = r.ev;
   out->event_id = ev.event_id;
   out->thread_id = ev.thread_id;
   out->seconds = ev.seconds;
@@ -189,6 +114,19 @@ static bool Finish(bool ok, const atf_event &ev, const atf_decode_error &err, Ev
       break;
   }
   return true;
+}
+
+bool DecodeWithValidator(const uint8_t *body, size_t len, Event *out, std::string *rule) {
+  return FromEngine(atf_test::DecodeNanopb(body, len, 0, len), out, rule);
+}
+
+bool DecodeWithUpbEngine(const uint8_t *body, size_t len, Event *out, std::string *rule) {
+  static thread_local struct Engine {
+    atf_upb_engine *e = atf_upb_engine_new(0);
+    ~Engine() { atf_upb_engine_free(e); }
+  } engine;
+  if (engine.e == nullptr) Fail(__FILE__, __LINE__, "upb engine: cannot load the schema");
+  return FromEngine(atf_test::DecodeUpb(engine.e, body, 0, len), out, rule);
 }
 
 // ---- protobuf-c ---------------------------------------------------------------------------------
