@@ -47,7 +47,6 @@ bool DirectSupported(const std::string &dir) {
   const bool ok = fd >= 0;
   if (fd >= 0) close(fd);
   unlink(p.c_str());
-  if (!ok) unlink(p.c_str());
   return ok;
 }
 
@@ -157,8 +156,8 @@ Result RunSession(const std::string &root, const std::string &label, const Confi
     atf_writer_stats s;
     atf_writer_get_stats(w, &s);
     if (s.bytes_written != FileSize(events) && r.error.empty())
-      r.error = "after the failure: file " + std::to_string(FileSize(events)) +
-                " bytes_written " + std::to_string(s.bytes_written);
+      r.error = "after the failure: file " + std::to_string(FileSize(events)) + " bytes_written " +
+                std::to_string(s.bytes_written);
     std::vector<atf_test::Event> decoded;
     uint64_t bytes = 0;
     std::string err = atf_test::ReadSession(dir, &decoded, &bytes);
@@ -188,7 +187,8 @@ class DirectIoTest : public ::testing::Test {
 // without O_DIRECT, inline and with the I/O thread, for buffer sizes that are and are not a
 // multiple of the block.
 TEST_F(DirectIoTest, SameBytesAsBuffered) {
-  if (!direct_ok_) std::printf("note: %s refuses O_DIRECT: this runs the fallback\n", root_.c_str());
+  if (!direct_ok_)
+    std::printf("note: %s refuses O_DIRECT: this runs the fallback\n", root_.c_str());
   int label = 0;
   for (size_t buffer : {size_t{64} << 10, size_t{100000}, size_t{1} << 20}) {
     for (uint32_t seed : {1u, 2u, 3u}) {
@@ -223,7 +223,8 @@ TEST_F(DirectIoTest, WriteOutInTheMiddleOfABlock) {
     std::string files[2];
     for (int direct = 0; direct < 2; direct++) {
       SCOPED_TRACE("direct " + std::to_string(direct) + ", io " + std::to_string(io));
-      Options opt(root_, ("m" + std::to_string(io) + std::to_string(direct)).c_str());
+      const std::string label = "m" + std::to_string(io) + std::to_string(direct);
+      Options opt(root_, label.c_str());
       opt.o.direct_io = direct;
       opt.o.io_thread = io;
       opt.o.buffer_bytes = 64 << 10;
@@ -311,7 +312,8 @@ TEST_F(DirectIoTest, NoPageCacheBehindTheLastBlock) {
   for (int direct = 0; direct < 2; direct++) {
     for (int io = 0; io < 2; io++) {
       SCOPED_TRACE("direct " + std::to_string(direct) + ", io " + std::to_string(io));
-      Options opt(root_, ("p" + std::to_string(direct) + std::to_string(io)).c_str());
+      const std::string label = "p" + std::to_string(direct) + std::to_string(io);
+      Options opt(root_, label.c_str());
       opt.o.direct_io = direct;
       opt.o.keep_page_cache = 1;
       opt.o.io_thread = io;
