@@ -244,8 +244,10 @@ typedef struct atf_writer_options {
                                 kernel then copies no event into memory, and the writer's CPU and
                                 the traced program's page cache are spared (README, Performance).
                                 Durability, errors and the bytes written are those of buffered
-                                writes. A filesystem that refuses O_DIRECT (ramfs, some FUSE
-                                filesystems) gets buffered writes, not an error:
+                                writes; but a direct write returns when the device has the
+                                bytes, so atf_writer_write_out() waits for the device for the
+                                whole blocks it writes (at most one buffer). A filesystem that refuses O_DIRECT
+                                (ramfs, some FUSE             filesystems) gets buffered writes, not an error:
                                 atf_writer_direct_io() tells which. Default 0. */
   atf_writer_open_error *open_error; /* optional (default NULL): atf_writer_open() fills it on
                                 every call, zeroed with status ATF_WRITER_OK on success; on
