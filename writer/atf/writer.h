@@ -241,14 +241,16 @@ typedef struct atf_writer_options {
                                 finalize and close also write that partial block, through the page
                                 cache, so that events.bin always ends at the last record written
                                 (never padded); the next write rewrites the block directly. The
-                                kernel then copies no event into memory, and the writer's CPU and
-                                the traced program's page cache are spared (README, Performance).
-                                Durability, errors and the bytes written are those of buffered
-                                writes; but a direct write returns when the device has the
-                                bytes, so atf_writer_write_out() waits for the device for the
-                                whole blocks it writes (at most one buffer). A filesystem that refuses O_DIRECT
-                                (ramfs, some FUSE             filesystems) gets buffered writes, not an error:
-                                atf_writer_direct_io() tells which. Default 0. */
+                                kernel then copies no event into the page cache and the traced
+                                program's cached data stays; whether it costs less CPU or time
+                                than the default window depends on the machine and buffer_bytes
+                                (README, Performance). Durability, errors and the bytes written
+                                are those of buffered writes; but a direct write returns when the
+                                device has the bytes, so atf_writer_write_out() waits for the
+                                device for the whole blocks it writes (at most one buffer). A
+                                filesystem that refuses O_DIRECT (ramfs, some FUSE filesystems)
+                                gets buffered writes, not an error: atf_writer_direct_io() tells
+                                which. Default 0. */
   atf_writer_open_error *open_error; /* optional (default NULL): atf_writer_open() fills it on
                                 every call, zeroed with status ATF_WRITER_OK on success; on
                                 failure with the status and, when a system call failed, its
