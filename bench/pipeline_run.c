@@ -78,6 +78,7 @@ int bench_pipeline(const char *dir, int producers, double seconds, uint32_t ring
   o.overflow = block ? ATF_TRACER_OVERFLOW_BLOCK : ATF_TRACER_OVERFLOW_DROP;
   if (io_thread >= 0) o.writer.io_thread = io_thread;
   o.writer.keep_page_cache = bench_keep_page_cache;
+  o.writer.direct_io = bench_direct_io;
   if (atf_tracer_start(&o) != ATF_TRACER_OK) return -1;
   atomic_int stop = 0;
   producer_arg arg;

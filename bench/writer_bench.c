@@ -126,6 +126,8 @@ static int parse(int argc, char **argv, options *o) {
       o->pipeline_io_thread = atoi(argv[++i]) != 0;
     } else if (!strcmp(argv[i], "--keep-page-cache") && i + 1 < argc) {
       bench_keep_page_cache = atoi(argv[++i]) != 0;
+    } else if (!strcmp(argv[i], "--direct-io") && i + 1 < argc) {
+      bench_direct_io = atoi(argv[++i]) != 0;
     } else if (!strcmp(argv[i], "--pipeline-reps") && i + 1 < argc) {
       o->pipeline_reps = atoi(argv[++i]);
     } else if (!strcmp(argv[i], "--only") && i + 1 < argc) {
@@ -382,14 +384,16 @@ int main(int argc, char **argv) {
           "\"writer_durable_ns\": %.2f, \"writer_no_io_ns\": %.2f, \"writer_events_per_s\": %.0f, "
           "\"bytes_per_event\": %.1f, \"writer_over_raw_copy\": %.2f, "
           "\"original_v4_over_writer\": %.1f, \"writer_io_thread_ns\": %.2f, "
-          "\"writer_io_thread_events_per_s\": %.0f, \"writer_io_thread_over_raw_copy\": %.2f}, "
+          "\"writer_io_thread_events_per_s\": %.0f, \"writer_io_thread_over_raw_copy\": %.2f, "
+          "\"direct_io\": %d, \"direct_io_used\": %d, \"direct_io_refused_errno\": %d}, "
           "\"batch_1k_latency_us\": {\"p50\": %.2f, \"p99\": %.2f, \"p999\": %.2f}, "
           "\"writer_peak_rss_mib\": %.1f, "
           "\"writer_peak_rss_mib_by_events\": {\"100000\": %.1f, \"%zu\": %.1f}",
           sep, raw_ns, orig_ns, pbc_ns, cpp_ns, writer_ns, durable_ns, no_io_ns, 1e9 / writer_ns,
           bytes_per_event, writer_ns / raw_ns, orig_ns / writer_ns, io_thread_ns,
-          1e9 / io_thread_ns, io_thread_ns / raw_ns, p50, p99, p999,
-          rss_small > rss_large ? rss_small : rss_large, rss_small, 10 * mix.events, rss_large);
+          1e9 / io_thread_ns, io_thread_ns / raw_ns, bench_direct_io, bench_direct_io_used,
+          bench_direct_io_refused, p50, p99, p999, rss_small > rss_large ? rss_small : rss_large,
+          rss_small, 10 * mix.events, rss_large);
       sep = ", ";
     } else {
       printf("standard mix: %zu events, median of %d runs\n", mix.events, o.reps);
@@ -404,7 +408,8 @@ int main(int argc, char **argv) {
              1e3 / no_io_ns);
       printf("  %-18s %9.2f ns/event  %8.2f M events/s\n", "writer, I/O thread", io_thread_ns,
              1e3 / io_thread_ns);
-      printf("  bytes/event on the wire: %.1f\n", bytes_per_event);
+      printf("  bytes/event on the wire: %.1f; direct_io %d (used: %d, refused errno %d)\n",
+             bytes_per_event, bench_direct_io, bench_direct_io_used, bench_direct_io_refused);
       printf("  writer/raw_copy: %.2fx   original_v4/writer: %.1fx\n", writer_ns / raw_ns,
              orig_ns / writer_ns);
       printf("1 KiB batch latency: p50 %.2f us, p99 %.2f us, p99.9 %.2f us\n", p50, p99, p999);
@@ -438,14 +443,16 @@ int main(int argc, char **argv) {
       }
       printf(
           "], \"pipeline_reps\": %d, \"pipeline_seconds\": %.2f, \"drain_nice\": %d, "
-          "\"bytes_per_producer\": %u, \"keep_page_cache\": %d",
-          o.pipeline_reps, o.pipeline_seconds, o.drain_nice, o.ring_bytes, bench_keep_page_cache);
+          "\"bytes_per_producer\": %u, \"keep_page_cache\": %d, \"direct_io\": %d",
+          o.pipeline_reps, o.pipeline_seconds, o.drain_nice, o.ring_bytes, bench_keep_page_cache,
+          bench_direct_io);
       sep = ", ";
     } else {
       printf(
           "pipeline (rings of %u bytes per producer, producers run %.2f s per row, drain nice %d, "
-          "keep_page_cache %d, median of %d runs):\n",
-          o.ring_bytes, o.pipeline_seconds, o.drain_nice, bench_keep_page_cache, o.pipeline_reps);
+          "keep_page_cache %d, direct_io %d, median of %d runs):\n",
+          o.ring_bytes, o.pipeline_seconds, o.drain_nice, bench_keep_page_cache, bench_direct_io,
+          o.pipeline_reps);
       for (int i = 0; i < 8; ++i) {
         const bench_pipeline_result *r = &pipe[i].r;
         printf(

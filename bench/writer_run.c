@@ -29,20 +29,24 @@ static atf_file_ops discard_ops;
 
 static int open_session_ops(const bench_mix *m, const char *dir, const char *label,
                             const atf_file_ops *ops, int io_thread, int keep_page_cache,
-                            atf_writer **w);
+                            int direct_io, atf_writer **w);
 
 static int open_session(const bench_mix *m, const char *dir, const char *label, atf_writer **w) {
-  return open_session_ops(m, dir, label, NULL, 0, bench_keep_page_cache, w);
+  return open_session_ops(m, dir, label, NULL, 0, bench_keep_page_cache, bench_direct_io, w);
 }
 
 int bench_keep_page_cache = 0;
+int bench_direct_io = 0;
+int bench_direct_io_used = -1;
+int bench_direct_io_refused = 0;
 
 static int open_session_ops(const bench_mix *m, const char *dir, const char *label,
                             const atf_file_ops *ops, int io_thread, int keep_page_cache,
-                            atf_writer **w) {
+                            int direct_io, atf_writer **w) {
   atf_writer_options o;
   atf_writer_options_init(&o);
   o.keep_page_cache = keep_page_cache;
+  o.direct_io = direct_io;
   o.output_root = dir;
   o.session_label = label;
   o.arch = ATF_ARCH_X86_64;
@@ -55,6 +59,8 @@ static int open_session_ops(const bench_mix *m, const char *dir, const char *lab
   o.file_ops = ops;
   o.io_thread = io_thread;
   if (atf_writer_open(&o, w) != ATF_WRITER_OK) return -1;
+  if (direct_io && ops == NULL)
+    bench_direct_io_used = atf_writer_direct_io(*w, &bench_direct_io_refused);
   for (int i = 0; i < BENCH_SYMBOLS; ++i) {
     uint32_t id;
     if (atf_writer_intern_symbol(*w, m->symbols[i], strlen(m->symbols[i]), &id) != ATF_WRITER_OK ||
@@ -99,7 +105,8 @@ int bench_writer_mix(const bench_mix *m, const char *dir, size_t batch_events, i
     discard_ops.fsync = discard_fsync;
   }
   if (open_session_ops(m, dir, unique_label("mix"), discard ? &discard_ops : NULL,
-                       (flags & BENCH_WRITER_IO_THREAD) != 0, bench_keep_page_cache, &w) != 0) {
+                       (flags & BENCH_WRITER_IO_THREAD) != 0, bench_keep_page_cache,
+                       bench_direct_io, &w) != 0) {
     return -1;
   }
   int rc = 0;
@@ -172,8 +179,8 @@ int bench_writer_big_session(const bench_mix *m, const char *dir, uint64_t min_b
   uint8_t *copy = aligned_alloc(64, (m->offsets[n] + 63) / 64 * 64);
   atf_writer *w;
   /* Kept in the page cache: the validator rows measure decoding, not reading from the device. */
-  if (copy == NULL ||
-      open_session_ops(m, dir, unique_label("big"), NULL, 0, /*keep_page_cache=*/1, &w) != 0) {
+  if (copy == NULL || open_session_ops(m, dir, unique_label("big"), NULL, 0, /*keep_page_cache=*/1,
+                                       /*direct_io=*/0, &w) != 0) {
     free(copy);
     return -1;
   }

@@ -21,6 +21,12 @@ typedef struct bench_writer_result {
 /* atf_writer_options.keep_page_cache for every writer the bench opens on a real file (the writer
  * alone and the pipeline's); 0 by default, as the library's; --keep-page-cache sets it. */
 extern int bench_keep_page_cache;
+/* atf_writer_options.direct_io likewise (--direct-io; not for the validator's session, which is
+ * read back from memory). bench_direct_io_used: what atf_writer_direct_io() said for the last
+ * writer the bench opened with it (-1: none), bench_direct_io_refused its errno. */
+extern int bench_direct_io;
+extern int bench_direct_io_used;
+extern int bench_direct_io_refused;
 
 /* bench_writer_mix flags. */
 enum {

@@ -299,6 +299,7 @@ ATF_NOINSTR static int start(int argc, char **argv) {
   o.flush_interval_ns = g_config.flush_interval_ms * 1000000u;
   o.overflow = g_config.overflow_block ? ATF_TRACER_OVERFLOW_BLOCK : ATF_TRACER_OVERFLOW_DROP;
   o.writer.keep_page_cache = g_config.keep_page_cache;
+  o.writer.direct_io = g_config.direct_io;
   static atf_writer_open_error open_error; /* static: 4 KiB off a traced program's stack */
   o.writer.open_error = &open_error;
   atf_tracer_status st = atf_tracer_start(&o);

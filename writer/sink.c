@@ -20,6 +20,27 @@
  * the end (release_cache). Without it every buffer lands in new page-cache pages that stay dirty
  * until the kernel's flusher runs; with it the same few pages come back from the allocator warm.
  * Nothing here waits for the device: a page not yet written back is simply not dropped.
+ *
+ * Direct I/O (options.direct_io, Linux, the real system calls): at the first sink call O_DIRECT
+ * is set on events.bin (fcntl; a filesystem that refuses it keeps buffered writes and
+ * direct_errno says why). The buffers are aligned and dcap bytes long (a multiple of any block
+ * size up to 64 KiB); the partial block at the end of each write (`carry` bytes) stays at the
+ * start of the buffer, and the buffer append_record fills begins right after it (buf == dbuf +
+ * carry), so only whole blocks, from an aligned address to an aligned offset, go through
+ * O_DIRECT. Flush, write_out, close and an oversized event write the carried bytes through the
+ * page cache (O_DIRECT cleared for that pwrite), so that the file ends exactly at the last record;
+ * the next direct write rewrites that block whole. Nothing is ever padded.
+ *   A direct write ends on a block boundary, usually inside a record, so committed_bytes cannot
+ * simply add the buffer: walk_records() follows the framing over what the file now holds
+ * (walk_pos: the next header; one record may be pending across the boundary) and commits the
+ * complete records, on the I/O thread when there is one (it walks a copy, io_wc/io_wp, and the
+ * writer's thread takes the result when it collects). io_len / io_events count what the writer
+ * holds outside `buf` and the file's complete records (the carried block, the block in flight),
+ * so that append_record's max_file_bytes check and the stats read the same sums as when buffered.
+ * A failed write is settled as above: the complete records the file holds are kept, the file is
+ * truncated to them, the writer fails. A direct write cut short off a block boundary (a file size
+ * limit) is continued through the page cache, so that the error returned is the kernel's
+ * (EFBIG, ENOSPC), not EINVAL.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -28,9 +49,11 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <string.h>
 #if defined(__linux__)
 #include <fcntl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #endif
@@ -91,8 +114,305 @@ static void release_cache(atf_writer *w, uint64_t off, size_t n) {
 #endif
 }
 
+/* ---- Direct I/O (see the top comment) ------------------------------------------------------ */
+
+#if defined(__linux__)
+/* Sets (on) or clears O_DIRECT on fd. 0 or errno. */
+static int set_direct(int fd, int on) {
+  const int fl = fcntl(fd, F_GETFL);
+  if (fl < 0) return errno;
+  const int want = on ? (fl | O_DIRECT) : (fl & ~O_DIRECT);
+  if (want != fl && fcntl(fd, F_SETFL, want) != 0) return errno;
+  return 0;
+}
+
+/* pwrite(2) of buf[0..n) at off, EINTR retried, short writes continued; *done = bytes written. */
+static int pwrite_all(int fd, const uint8_t *buf, size_t n, uint64_t off, size_t *done) {
+  *done = 0;
+  while (*done < n) {
+    const ssize_t r = pwrite(fd, buf + *done, n - *done, (off_t)(off + *done));
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) return errno != 0 ? errno : EIO;
+    if (r == 0) return EIO;
+    *done += (size_t)r;
+  }
+  return 0;
+}
+
+/* Writes buf[0..n) at off through the page cache: O_DIRECT is cleared for the call. */
+static int pwrite_buffered(atf_writer *w, const uint8_t *buf, size_t n, uint64_t off,
+                           size_t *done) {
+  *done = 0;
+  int err = set_direct(w->fd, 0);
+  if (err == 0) err = pwrite_all(w->fd, buf, n, off, done);
+  const int err_on = set_direct(w->fd, 1);
+  return err != 0 ? err : err_on;
+}
+
+/* Writes the whole blocks buf[0..n) at off (aligned) with O_DIRECT. A write cut short off a block
+ * boundary, or refused with EINVAL (a file size limit inside the range makes the kernel shorten it
+ * to an unaligned length; a device with larger blocks than st_blksize said), is continued through
+ * the page cache: the bytes still reach the file, or the error is the one a buffered write gets
+ * (EFBIG, ENOSPC, ...). */
+static int pwrite_direct(atf_writer *w, const uint8_t *buf, size_t n, uint64_t off, size_t *done) {
+  *done = 0;
+  while (*done < n) {
+    ssize_t r = -1;
+    if ((*done & (w->blk - 1)) == 0) {
+      r = pwrite(w->fd, buf + *done, n - *done, (off_t)(off + *done));
+      if (r < 0 && errno == EINTR) continue;
+    }
+    if (r < 0 && ((*done & (w->blk - 1)) != 0 || errno == EINVAL)) {
+      size_t more;
+      const int err = pwrite_buffered(w, buf + *done, n - *done, off + *done, &more);
+      *done += more;
+      return err;
+    }
+    if (r < 0) return errno != 0 ? errno : EIO;
+    if (r == 0) return EIO;
+    *done += (size_t)r;
+  }
+  return 0;
+}
+
+/* The records of mem (stream bytes [base, base + len), ending on a record boundary) that end at or
+ * before `upto`, from *wp on: *c (committed end) and *wp (next header) advance over them; returns
+ * how many. A record pending across the last boundary (*wp > *c) is counted once it ends by
+ * `upto`. REQUIRES: *wp >= base (the pending record ends in this buffer or later). */
+static uint64_t walk_records(const uint8_t *mem, uint64_t base, size_t len, uint64_t upto,
+                             uint64_t *c, uint64_t *wp) {
+  uint64_t k = 0;
+  if (*wp > *c) {
+    if (*wp > upto) return 0;
+    *c = *wp;
+    k++;
+  }
+  while (*wp < upto) {
+    const size_t at = (size_t)(*wp - base);
+    uint64_t n;
+    const size_t h = atf_varint_decode(mem + at, len - at, &n);
+    if (h == 0 || n > (uint64_t)(len - at - h)) break; /* our own framing: does not happen */
+    *wp += h + n;
+    if (*wp > upto) break;
+    *c = *wp;
+    k++;
+  }
+  return k;
+}
+
+/* Takes the records a walk completed into the committed counts. */
+static void direct_commit(atf_writer *w, uint64_t c, uint64_t wp, uint64_t k) {
+  w->committed_bytes = c;
+  w->walk_pos = wp;
+  w->committed_events += k;
+  w->io_events -= k;
+}
+
+/* buf and cap after the carried bytes; io_len from the stream offsets (see writer_impl.h). */
+static void direct_place(atf_writer *w) {
+  w->buf = w->dbuf + w->carry;
+  w->cap = w->dcap - w->carry;
+  w->len = 0;
+  w->io_len = (size_t)(w->dbase + w->carry - w->committed_bytes);
+}
+
+/* The buffer's bytes join the carried ones (nothing in flight or the other buffer's). */
+static void direct_absorb(atf_writer *w) {
+  w->carry += w->len;
+  w->io_events += w->buf_events;
+  w->buf_events = 0;
+  w->len = 0;
+}
+
+/* After a failed write: the file is cut back to its complete records, nothing else is held. */
+static atf_writer_status direct_fail(atf_writer *w, int err) {
+  truncate_to(w, w->committed_bytes); /* if this fails too, a torn tail remains */
+  w->len = 0;
+  w->buf_events = 0;
+  w->io_len = 0;
+  w->io_events = 0;
+  return atf_writer_fail(w, err);
+}
+
+/* At the first sink call (the file exists, nothing written yet): O_DIRECT on, or buffered with
+ * the reason kept. */
+static void direct_setup(atf_writer *w) {
+  w->direct_want = 0;
+  struct stat st;
+  size_t blk = 4096;
+  if (fstat(w->fd, &st) == 0 && st.st_blksize > 4096 && st.st_blksize <= 65536 &&
+      (st.st_blksize & (st.st_blksize - 1)) == 0) {
+    blk = (size_t)st.st_blksize;
+  }
+  const int err = set_direct(w->fd, 1);
+  if (err != 0) {
+    w->direct_errno = err;
+    return;
+  }
+  w->direct = 1;
+  w->blk = blk;
+  w->dbuf = w->buf;
+  w->dbase = w->file_end = w->walk_pos = w->committed_bytes; /* 0: nothing written yet */
+  w->carry = 0;
+  w->release_cache = 0; /* nothing of the file's stays in the page cache */
+  w->io_pending = 1;    /* io_len / io_events count the carried and in-flight records */
+  w->io_events = 0;
+  const size_t len = w->len;
+  direct_place(w);
+  w->len = len;
+}
+
+/* Whether writes are direct; sets O_DIRECT up at the first call. */
+static int direct_on(atf_writer *w) {
+  if (ATF_UNLIKELY(w->direct_want)) direct_setup(w);
+  return w->direct;
+}
+
+/* Writes the whole blocks of the carried and buffered bytes with O_DIRECT on this thread (nothing
+ * in flight); the partial last block stays carried. */
+static atf_writer_status direct_write_blocks(atf_writer *w) {
+  direct_absorb(w);
+  const size_t cut = w->carry & ~(w->blk - 1);
+  if (cut != 0) {
+    size_t done;
+    const int err = pwrite_direct(w, w->dbuf, cut, w->dbase, &done);
+    uint64_t c = w->committed_bytes, wp = w->walk_pos;
+    const uint64_t k = walk_records(w->dbuf, w->dbase, w->carry, w->dbase + done, &c, &wp);
+    direct_commit(w, c, wp, k);
+    if (err != 0) return direct_fail(w, err);
+    if (w->dbase + cut > w->file_end) w->file_end = w->dbase + cut;
+    memmove(w->dbuf, w->dbuf + cut, w->carry - cut);
+    w->dbase += cut;
+    w->carry -= cut;
+  }
+  direct_place(w);
+  return ATF_WRITER_OK;
+}
+
+/* After direct_write_blocks: the carried partial block, through the page cache, so that the file
+ * ends at the last record. The block stays carried: the next direct write rewrites it whole. */
+static atf_writer_status direct_write_tail(atf_writer *w) {
+  const uint64_t end = w->dbase + w->carry;
+  if (w->file_end < end) {
+    const size_t from = (size_t)(w->file_end - w->dbase);
+    size_t done;
+    const int err = pwrite_buffered(w, w->dbuf + from, w->carry - from, w->file_end, &done);
+    uint64_t c = w->committed_bytes, wp = w->walk_pos;
+    const uint64_t k = walk_records(w->dbuf, w->dbase, w->carry, w->file_end + done, &c, &wp);
+    direct_commit(w, c, wp, k);
+    if (err != 0) return direct_fail(w, err);
+    w->file_end = end;
+  }
+  direct_place(w);
+  return ATF_WRITER_OK;
+}
+
+/* Waits for the blocks the I/O thread is writing, if any, and takes its walk. */
+static atf_writer_status direct_collect(atf_writer *w) {
+  if (!w->io_busy) return ATF_WRITER_OK;
+  pthread_mutex_lock(&w->io_mu);
+  while (!w->io_done) pthread_cond_wait(&w->io_done_cv, &w->io_mu);
+  w->io_done = 0;
+  const int err = w->io_err;
+  const size_t done = w->io_written;
+  pthread_mutex_unlock(&w->io_mu);
+  w->io_busy = 0;
+  if (w->io_off + done > w->file_end) w->file_end = w->io_off + done;
+  direct_commit(w, w->io_wc, w->io_wp, w->io_wk);
+  if (err != 0) return direct_fail(w, err);
+  w->io_len = (size_t)(w->dbase + w->carry - w->committed_bytes);
+  return ATF_WRITER_OK;
+}
+
+/* The hand-over with the I/O thread: the whole blocks go to it, the partial one is copied to the
+ * start of the other buffer, which is filled next. */
+static atf_writer_status direct_handover_io(atf_writer *w) {
+  atf_writer_status st = direct_collect(w);
+  if (st != ATF_WRITER_OK) return st;
+  direct_absorb(w);
+  const size_t cut = w->carry & ~(w->blk - 1);
+  if (cut == 0) {
+    direct_place(w);
+    return ATF_WRITER_OK;
+  }
+  uint8_t *next = w->io_buf;
+  memcpy(next, w->dbuf + cut, w->carry - cut);
+  w->io_buf = w->dbuf;
+  w->io_wlen = cut;
+  w->io_phys = w->carry;
+  w->io_off = w->dbase;
+  w->io_wc = w->committed_bytes;
+  w->io_wp = w->walk_pos;
+  w->dbuf = next;
+  w->dbase += cut;
+  w->carry -= cut;
+  direct_place(w);
+  w->io_busy = 1;
+  pthread_mutex_lock(&w->io_mu);
+  w->io_work = 1;
+  pthread_cond_signal(&w->io_work_cv);
+  pthread_mutex_unlock(&w->io_mu);
+  return ATF_WRITER_OK;
+}
+
+static atf_writer_status direct_write_now(atf_writer *w) {
+  atf_writer_status st = direct_collect(w);
+  if (st == ATF_WRITER_OK) st = direct_write_blocks(w);
+  if (st == ATF_WRITER_OK) st = direct_write_tail(w);
+  return st;
+}
+
+/* An event larger than the buffer: everything before it reaches the file, then the event through
+ * the page cache; its last partial block is carried for the next direct write. */
+static atf_writer_status direct_write_oversized(atf_writer *w, const uint8_t *bytes, size_t len) {
+  atf_writer_status st = direct_write_now(w);
+  if (st != ATF_WRITER_OK) return st;
+  size_t done;
+  const int err = pwrite_buffered(w, bytes, len, w->committed_bytes, &done);
+  if (err != 0) return direct_fail(w, err);
+  w->committed_bytes += len;
+  w->committed_events++;
+  w->walk_pos = w->file_end = w->committed_bytes;
+  w->dbase = w->committed_bytes & ~(uint64_t)(w->blk - 1);
+  w->carry = (size_t)(w->committed_bytes - w->dbase); /* < blk < len */
+  memcpy(w->dbuf, bytes + len - w->carry, w->carry);
+  direct_place(w);
+  return ATF_WRITER_OK;
+}
+#else /* direct_want is never set: direct_on() is 0, the rest is not reached */
+static int direct_on(atf_writer *w) {
+  (void)w;
+  return 0;
+}
+static atf_writer_status direct_unreached(atf_writer *w) {
+  (void)w;
+  return ATF_WRITER_E_STATE;
+}
+#define direct_write_blocks direct_unreached
+#define direct_collect direct_unreached
+#define direct_handover_io direct_unreached
+#define direct_write_now direct_unreached
+#define direct_write_oversized(w, bytes, len) direct_unreached(w)
+#endif
+
+uint8_t *atf_sink_alloc(const atf_writer *w, size_t bytes) {
+  if (!w->direct_want) return malloc(bytes);
+  void *p = NULL;
+  return posix_memalign(&p, 4096, w->dcap) == 0 ? (uint8_t *)p : NULL;
+}
+
+uint8_t *atf_sink_buffer_base(const atf_writer *w) { return w->direct ? w->dbuf : w->buf; }
+
+int atf_writer_direct_io(const atf_writer *w, int *refused_errno) {
+  if (refused_errno != NULL) *refused_errno = w != NULL ? w->direct_errno : 0;
+  return w != NULL && w->direct;
+}
+
+/* ---- Buffered and common ------------------------------------------------------------------- */
+
 /* Waits for the buffer the I/O thread is writing, if any, and settles it. */
 atf_writer_status atf_sink_collect(atf_writer *w) {
+  if (direct_on(w)) return direct_collect(w);
   if (!w->io_pending) return ATF_WRITER_OK;
   pthread_mutex_lock(&w->io_mu);
   while (!w->io_done) pthread_cond_wait(&w->io_done_cv, &w->io_mu);
@@ -106,6 +426,7 @@ atf_writer_status atf_sink_collect(atf_writer *w) {
 
 /* Writes the buffer on this thread (after the one in flight, if any). */
 atf_writer_status atf_sink_write_now(atf_writer *w) {
+  if (direct_on(w)) return direct_write_now(w);
   atf_writer_status st = atf_sink_collect(w);
   if (st == ATF_WRITER_OK && w->len != 0) {
     size_t done;
@@ -122,6 +443,7 @@ atf_writer_status atf_sink_write_now(atf_writer *w) {
 /* Empties the buffer: hands it to the I/O thread (after settling the previous one), or writes it.
  */
 atf_writer_status atf_sink_handover(atf_writer *w) {
+  if (direct_on(w)) return w->io_on ? direct_handover_io(w) : direct_write_blocks(w);
   if (!w->io_on) return atf_sink_write_now(w);
   atf_writer_status st = atf_sink_collect(w);
   if (st != ATF_WRITER_OK || w->len == 0) {
@@ -162,8 +484,20 @@ static void *io_main(void *arg) {
     const uint64_t off = w->io_off;
     pthread_mutex_unlock(&w->io_mu);
     size_t done = 0;
-    const int err = atf_write_all(w->ops, w->fd, b, n, &done);
-    if (err == 0) release_cache(w, off, n);
+    int err;
+#if defined(__linux__)
+    if (w->direct) { /* whole blocks, then the walk over what the file now holds */
+      err = pwrite_direct(w, b, w->io_wlen, off, &done);
+      uint64_t c = w->io_wc, wp = w->io_wp;
+      w->io_wk = walk_records(b, off, w->io_phys, off + done, &c, &wp);
+      w->io_wc = c;
+      w->io_wp = wp;
+    } else
+#endif
+    {
+      err = atf_write_all(w->ops, w->fd, b, n, &done);
+      if (err == 0) release_cache(w, off, n);
+    }
     pthread_mutex_lock(&w->io_mu);
     w->io_err = err;
     w->io_written = done;
@@ -179,7 +513,7 @@ int atf_sink_io_start(atf_writer *w) {
   /* The two failures below (no memory, no thread) are not provoked by the tests: open returns
    * ATF_WRITER_E_NO_MEMORY / ATF_WRITER_E_IO and close releases what was made, the path every other
    * open failure takes. */
-  w->io_buf = malloc(w->cap);
+  w->io_buf = atf_sink_alloc(w, w->cap);
   if (w->io_buf == NULL) return ENOMEM;
   pthread_mutex_init(&w->io_mu, NULL);
   pthread_cond_init(&w->io_work_cv, NULL);
@@ -223,6 +557,7 @@ atf_writer_status atf_sink_flush(atf_writer *w) {
 }
 
 atf_writer_status atf_sink_write_oversized(atf_writer *w, const uint8_t *bytes, size_t len) {
+  if (direct_on(w)) return direct_write_oversized(w, bytes, len);
   atf_writer_status st = atf_sink_collect(w); /* the file is this thread's again */
   if (st != ATF_WRITER_OK) return st;
   size_t done;

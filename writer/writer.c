@@ -195,6 +195,12 @@ static atf_writer_status writer_new(const atf_writer_options *o, atf_writer **ou
   /* With a caller's file ops the fd may not be a file: the window needs the real system calls. */
   w->release_cache = !o->keep_page_cache && o->file_ops == NULL;
   w->cache_window = 4 * (uint64_t)w->cap;
+#if defined(__linux__)
+  /* Direct I/O is set up at the first write (sink.c); its buffers are aligned and a multiple of
+   * any block size up to 64 KiB, with one spare block for the carried partial one. */
+  w->direct_want = o->direct_io && o->file_ops == NULL;
+  w->dcap = (((size_t)w->cap + 65535u) & ~(size_t)65535u) + 65536u;
+#endif
   if (o->io_thread) {
     int err = atf_sink_io_start(w);
     if (err != 0) {
@@ -221,7 +227,7 @@ static atf_writer_status writer_new(const atf_writer_options *o, atf_writer **ou
     free(raw);
   }
   atomic_store(&w->utf8_replacements, repl);
-  w->buf = malloc(w->cap);
+  w->buf = atf_sink_alloc(w, w->cap);
   w->symtab = atf_symtab_new();
   if (w->executable_path == NULL || w->buf == NULL || w->symtab == NULL) {
     return ATF_WRITER_E_NO_MEMORY;
@@ -440,7 +446,7 @@ void atf_writer_close(atf_writer *w) {
   for (size_t i = 0; i < w->n_modules; i++) free(w->modules[i]);
   free(w->modules);
   free(w->drops);
-  free(w->buf);
+  free(atf_sink_buffer_base(w));
   free(w->io_buf);
   free(w->executable_path);
   free(w->session_dir);

@@ -120,10 +120,15 @@ ATF_NOINSTR int atf_instrument_config_read(atf_getenv_fn env, atf_instrument_con
   if (v != NULL && *v != '\0') {
     if (strcmp(v, "window") == 0) {
       c->keep_page_cache = 0;
+      c->direct_io = 0;
     } else if (strcmp(v, "keep") == 0) {
       c->keep_page_cache = 1;
+      c->direct_io = 0;
+    } else if (strcmp(v, "direct") == 0) {
+      c->keep_page_cache = 0;
+      c->direct_io = 1;
     } else {
-      return fail(err, len, "ATF_PAGE_CACHE", v, "expected window or keep");
+      return fail(err, len, "ATF_PAGE_CACHE", v, "expected window, keep or direct");
     }
   }
   return read_numbers(env, c, err, len);

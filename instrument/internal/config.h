@@ -23,6 +23,7 @@ typedef struct atf_instrument_config {
   uint32_t ring_bytes;        /* ATF_RING_BYTES: power of two >= 1024; default 1 MiB */
   int overflow_block;         /* ATF_OVERFLOW: drop (0, default) or block (1) */
   int keep_page_cache;        /* ATF_PAGE_CACHE: window (0, default) or keep (1) */
+  int direct_io;              /* ATF_PAGE_CACHE=direct: 1 (O_DIRECT, the writer's direct_io) */
   uint32_t stack_bytes;       /* ATF_STACK_BYTES: 0 (default) .. 4096 */
   uint32_t max_threads;       /* ATF_MAX_THREADS: 1 .. 4096, default 1024 */
   uint64_t flush_interval_ms; /* ATF_FLUSH_MS: default 100; 0 = only at exit */

@@ -39,6 +39,7 @@ TEST(Config, Defaults) {
   EXPECT_EQ(p.c.ring_bytes, 1024u * 1024u);
   EXPECT_EQ(p.c.overflow_block, 0);
   EXPECT_EQ(p.c.keep_page_cache, 0);
+  EXPECT_EQ(p.c.direct_io, 0);
   EXPECT_EQ(p.c.stack_bytes, 0u);
   EXPECT_EQ(p.c.max_threads, 1024u);
   EXPECT_EQ(p.c.flush_interval_ms, 100u);
@@ -71,6 +72,10 @@ TEST(Config, EverySetting) {
   EXPECT_EQ(Parse({{"ATF_RING_BYTES", "64k"}}).c.ring_bytes, 65536u);
   EXPECT_EQ(Parse({{"ATF_OVERFLOW", "drop"}}).c.overflow_block, 0);
   EXPECT_EQ(Parse({{"ATF_PAGE_CACHE", "window"}}).c.keep_page_cache, 0);
+  EXPECT_EQ(Parse({{"ATF_PAGE_CACHE", "window"}}).c.direct_io, 0);
+  EXPECT_EQ(Parse({{"ATF_PAGE_CACHE", "keep"}}).c.direct_io, 0);
+  EXPECT_EQ(Parse({{"ATF_PAGE_CACHE", "direct"}}).c.direct_io, 1);
+  EXPECT_EQ(Parse({{"ATF_PAGE_CACHE", "direct"}}).c.keep_page_cache, 0);
   EXPECT_EQ(Parse({{"ATF_STACK_BYTES", "4096"}}).c.stack_bytes, 4096u);
   EXPECT_EQ(Parse({{"ATF_OUTPUT_ROOT", ""}}).c.output_root,
             std::string("./atf-out"));  // empty = unset
@@ -88,7 +93,7 @@ TEST(Config, BadValuesNameTheVariable) {
   const std::map<std::string, std::string> bad = {
       {"ATF_TRACE", "ATF_TRACE='maybe': expected 1/0, on/off, yes/no or true/false"},
       {"ATF_OVERFLOW", "ATF_OVERFLOW='maybe': expected drop or block"},
-      {"ATF_PAGE_CACHE", "ATF_PAGE_CACHE='maybe': expected window or keep"},
+      {"ATF_PAGE_CACHE", "ATF_PAGE_CACHE='maybe': expected window, keep or direct"},
       {"ATF_VERBOSE", "ATF_VERBOSE='maybe': expected 1/0, on/off, yes/no or true/false"},
   };
   for (const auto &[name, message] : bad) {

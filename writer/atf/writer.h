@@ -232,7 +232,25 @@ typedef struct atf_writer_options {
                                 and the kernel reuses the same few pages (README, Performance:
                                 zlib traced with its files kept). Errors still surface at fsync.
                                 Reading the file back soon after reads it from the device.
-                                1: leave the file to the kernel. */
+                                1: leave the file to the kernel. Ignored with direct_io. */
+  int direct_io;             /* Linux, real system calls (file_ops NULL; ignored otherwise).
+                                1: events.bin bypasses the page cache (O_DIRECT): whole blocks of
+                                the buffer (the filesystem's st_blksize, at least 4096 bytes) go
+                                straight from the buffer to the device, and the partial block at
+                                its end stays in the buffer for the next write. Flush, write_out,
+                                finalize and close also write that partial block, through the page
+                                cache, so that events.bin always ends at the last record written
+                                (never padded); the next write rewrites the block directly. The
+                                kernel then copies no event into the page cache and the traced
+                                program's cached data stays; whether it costs less CPU or time
+                                than the default window depends on the machine and buffer_bytes
+                                (README, Performance). Durability, errors and the bytes written
+                                are those of buffered writes; but a direct write returns when the
+                                device has the bytes, so atf_writer_write_out() waits for the
+                                device for the whole blocks it writes (at most one buffer). A
+                                filesystem that refuses O_DIRECT (ramfs, some FUSE filesystems)
+                                gets buffered writes, not an error: atf_writer_direct_io() tells
+                                which. Default 0. */
   atf_writer_open_error *open_error; /* optional (default NULL): atf_writer_open() fills it on
                                 every call, zeroed with status ATF_WRITER_OK on success; on
                                 failure with the status and, when a system call failed, its
@@ -334,6 +352,11 @@ void atf_writer_get_stats(const atf_writer *w, atf_writer_stats *out);
 const char *atf_writer_session_dir(const atf_writer *w);
 /* errno of the last failed system call (0 if none). */
 int atf_writer_last_errno(const atf_writer *w);
+/* 1 when events.bin is being written with O_DIRECT (options.direct_io asked for it and the
+ * filesystem took it), else 0. When direct_io was asked for and the filesystem refused O_DIRECT
+ * (the session then writes through the page cache, as without the option), *refused_errno (may be
+ * NULL) gets the errno of the refusal (EINVAL: ramfs, some FUSE filesystems), else 0. */
+int atf_writer_direct_io(const atf_writer *w, int *refused_errno);
 
 #ifdef __cplusplus
 }

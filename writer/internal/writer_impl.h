@@ -54,8 +54,13 @@ struct atf_writer {
   size_t cap, len;     /* buffered bytes: complete records only */
   uint64_t buf_events; /* records in buf */
 
-  /* The I/O thread (io_on): io_buf/io_len/io_events is the buffer handed to it (io_pending until
-   * collected); io_work, io_done, io_quit, io_err and io_written are shared under io_mu. */
+  /* io_pending, io_len, io_events: what the writer holds outside buf that is not in the file yet
+   * (append_record's max_file_bytes check, events_held and the stats add them when io_pending).
+   * Buffered: the buffer handed to the I/O thread (io_buf), until collected. Direct I/O: io_pending
+   * stays 1 and io_len / io_events count the bytes and events of the partial block carried over
+   * and of the block in flight that are not committed yet (sink.c, "Direct I/O").
+   * The I/O thread (io_on): io_work, io_done, io_quit, io_err and io_written are shared under
+   * io_mu. */
   int io_on, io_started, io_pending, io_nice;
   uint8_t *io_buf;
   size_t io_len;
@@ -71,6 +76,22 @@ struct atf_writer {
    * last cache_window bytes of events.bin are left cached, older pages are dropped. */
   int release_cache;
   uint64_t cache_window;
+
+  /* Direct I/O (options.direct_io; sink.c, "Direct I/O"). direct_want: asked for and possible,
+   * set up at the first sink call (the file exists by then); direct: O_DIRECT is on (then buf ==
+   * dbuf + carry and cap == dcap - carry: the carried partial block lies before the buffer
+   * append_record sees); direct_errno: why it was refused (0: not refused). Stream offsets:
+   * dbase is dbuf[0]'s (a multiple of blk), file_end how far the file holds the stream, walk_pos
+   * the next record header to read (== committed_bytes, or the end of the one record that starts
+   * there and is not wholly in the file). The I/O thread writes io_wlen bytes of io_buf at io_off
+   * (io_phys valid bytes) and walks them from io_wc/io_wp into io_wc/io_wp/io_wk. */
+  int direct_want, direct, direct_errno;
+  size_t blk, dcap, carry;
+  uint8_t *dbuf;
+  uint64_t dbase, file_end, walk_pos;
+  int io_busy;
+  size_t io_wlen, io_phys;
+  uint64_t io_wc, io_wp, io_wk;
 
   uint64_t next_event_id; /* events accepted (on disk or buffered) */
   uint64_t committed_bytes, committed_events, durable_bytes;
@@ -132,6 +153,11 @@ ATF_MUST_USE atf_writer_status atf_sink_flush(atf_writer *w);
  * and cuts the file back to its last complete record. */
 ATF_MUST_USE atf_writer_status atf_sink_write_oversized(atf_writer *w, const uint8_t *bytes,
                                                         size_t len);
+/* Allocates a write buffer of `bytes` (aligned for O_DIRECT when direct_want); NULL when out of
+ * memory. Free with free(). */
+uint8_t *atf_sink_alloc(const atf_writer *w, size_t bytes);
+/* The buffers to free at close: the one being filled (its start, not buf) and the other. */
+uint8_t *atf_sink_buffer_base(const atf_writer *w);
 
 /* ---- tables.c ---- */
 /* atf_modules_collect's callback: adds a module to the table. */
