@@ -1,6 +1,7 @@
 /* The per-event encoding step: see internal/encode.h. */
 #include "writer/internal/encode.h"
 
+#include "writer/fastpath/fast_encode_inl.h"
 #include "writer/internal/varint.h"
 
 /* Register names of `kind` on `arch` in canonical order; returns how many. */
@@ -22,6 +23,7 @@ void atf_encoder_init(atf_encoder *e, atf_arch arch, const char *os, const atf_s
   const unsigned n_call = register_names(arch, ATF_KIND_CALL, call);
   const unsigned n_ret = register_names(arch, ATF_KIND_RETURN, ret);
   e->fast_ok = atf_fast_tables_init(&e->fast, call, n_call, ret, n_ret) == 0;
+  atf_fast_cache_init(&e->fast_cache);
 }
 
 size_t atf_encode_event(const Atf__V4__Event *ev, uint8_t *out, size_t cap) {
@@ -69,7 +71,7 @@ size_t atf_encode_record(atf_encoder *e, const atf_ring_record *r, uint64_t even
       f.reg_count = r->reg_count;
       f.stack = atf_record_stack_const(r);
       f.call_site = atf_record_call_site(r);
-      return atf_fast_encode(&e->fast, &f, out);
+      return atf_fast_encode_inline(&e->fast, &e->fast_cache, &f, out);
     }
     /* No room here: the caller makes room (a fresh buffer) rather than the event taking the
      * reference path, which costs several times more. A bound over any buffer means a huge

@@ -34,12 +34,24 @@ typedef struct atf_fast_key {
   uint8_t bytes[2 + ATF_FAST_MAX_KEY];
 } atf_fast_key;
 
+/* The constant head of one register's map entry in its message: the registers field's tag, the
+ * entry's length for a value of 0, the key field (0x0A <len> <name>) and the value field's tag
+ * (0x10). Only the entry's length byte and the value's varint depend on the value. */
+typedef struct atf_fast_entry_head {
+  uint8_t len; /* bytes before the value tag: 2 + key field */
+  uint8_t bytes[24];
+} atf_fast_entry_head;
+
 /* Tags and key prefixes, precomputed once per session (per architecture). */
 typedef struct atf_fast_tables {
   uint8_t event_payload_tag[2]; /* [0] FunctionCall, [1] FunctionReturn (Event oneof members) */
   uint8_t registers_tag[2];     /* argument_registers / return_registers in their message */
   unsigned key_count[2];
   atf_fast_key keys[2][ATF_FAST_MAX_REGS];
+  atf_fast_entry_head heads[2][ATF_FAST_MAX_REGS];
+  uint8_t long_keys[2]; /* some head of this kind is longer than 8 bytes (a key over 3 bytes) */
+  /* entries_size[k][n]: bytes of the first n entries of kind k with every value 0 */
+  uint16_t entries_size[2][ATF_FAST_MAX_REGS + 1];
 } atf_fast_tables;
 
 enum { ATF_FAST_CALL = 0, ATF_FAST_RETURN = 1 };
@@ -59,6 +71,19 @@ typedef struct atf_fast_event {
   size_t stack_len;
   uint64_t call_site; /* FunctionCall only; 0 = none */
 } atf_fast_event;
+
+/* Encoded fields that repeat from event to event (the thread id, the timestamp's seconds), kept by
+ * one encoder between events. Only a cache: any state gives the same bytes. */
+typedef struct atf_fast_cache {
+  int tid_valid, seconds_valid;
+  int32_t tid;
+  uint64_t seconds;
+  uint8_t tid_len, seconds_len;
+  uint8_t tid_field[16];    /* 0x10 <varint>, zero-filled */
+  uint8_t seconds_field[8]; /* 0x08 <varint>, zero-filled */
+} atf_fast_cache;
+
+void atf_fast_cache_init(atf_fast_cache *c);
 
 /* Fills `t` from protobuf-c's descriptors of atf.v4 and the register names of each kind, in
  * canonical order. Returns 0, or -1 if a descriptor does not have the expected field numbers and
@@ -80,6 +105,11 @@ static inline size_t atf_fast_max_size(size_t symbol_len, unsigned reg_count, si
 /* Writes [varint length][Event] for `e` at `out`, which has room for atf_fast_max_size(...) bytes.
  * Returns the number of bytes written. REQUIRES: e->reg_count <= t->key_count[e->kind]. */
 size_t atf_fast_encode(const atf_fast_tables *t, const atf_fast_event *e, uint8_t *out);
+
+/* atf_fast_encode with a cache kept across the events of one stream (same bytes, fewer steps).
+ * fast_encode_inl.h has it as an inline function for the writer's per-event step. */
+size_t atf_fast_encode_cached(const atf_fast_tables *t, atf_fast_cache *c, const atf_fast_event *e,
+                              uint8_t *out);
 
 #ifdef __cplusplus
 }

@@ -40,6 +40,7 @@ typedef struct atf_encoder {
   uint64_t stack_truncations;
   int fast_ok; /* the fast tables matched the descriptors (always, unless the schema changed) */
   atf_fast_tables fast;
+  atf_fast_cache fast_cache; /* the thread id and seconds of the last fast-path event */
 } atf_encoder;
 
 /* REQUIRES: symtab and os outlive the encoder. */
