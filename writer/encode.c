@@ -1,7 +1,6 @@
 /* The per-event encoding step: see internal/encode.h. */
 #include "writer/internal/encode.h"
 
-#include "writer/fastpath/fast_encode_inl.h"
 #include "writer/internal/varint.h"
 
 /* Register names of `kind` on `arch` in canonical order; returns how many. */
@@ -51,31 +50,16 @@ size_t atf_encode_record_reference(atf_encoder *e, const atf_ring_record *r, uin
 size_t atf_encode_record(atf_encoder *e, const atf_ring_record *r, uint64_t event_id, uint8_t *out,
                          size_t cap, int *converted) {
   *converted = 0;
+  const size_t framed = atf_encode_hot(e, r, event_id, out, cap);
+  if (ATF_LIKELY(framed != 0)) return framed;
   if (ATF_LIKELY(e->fast_ok) && (r->kind == ATF_KIND_CALL || r->kind == ATF_KIND_RETURN)) {
-    atf_fast_event f;
-    const char *symbol = atf_symtab_get_len(e->symtab, r->symbol_id, &f.symbol_len);
-    f.kind = r->kind == ATF_KIND_CALL ? ATF_FAST_CALL : ATF_FAST_RETURN;
-    f.stack_len = r->kind == ATF_KIND_CALL ? r->stack_len : 0;
-    const size_t bound = atf_fast_max_size(f.symbol_len, r->reg_count, f.stack_len);
-    if (ATF_LIKELY(bound <= cap)) {
-      if (f.stack_len > e->max_stack) {
-        f.stack_len = e->max_stack;
-        e->stack_truncations++;
-      }
-      f.event_id = event_id;
-      f.thread_id = r->thread_id;
-      f.timestamp_ns = r->timestamp_ns;
-      f.symbol = (const uint8_t *)symbol;
-      f.address = r->address;
-      f.regs = atf_record_regs_const(r);
-      f.reg_count = r->reg_count;
-      f.stack = atf_record_stack_const(r);
-      f.call_site = atf_record_call_site(r);
-      return atf_fast_encode_inline(&e->fast, &e->fast_cache, &f, out);
-    }
     /* No room here: the caller makes room (a fresh buffer) rather than the event taking the
      * reference path, which costs several times more. A bound over any buffer means a huge
      * symbol: the reference path's exact size and its own buffer then. */
+    size_t symbol_len;
+    (void)atf_symtab_get_len(e->symtab, r->symbol_id, &symbol_len);
+    const size_t bound =
+        atf_fast_max_size(symbol_len, r->reg_count, r->kind == ATF_KIND_CALL ? r->stack_len : 0);
     if (bound <= ATF_ENCODE_FAST_BOUND_MAX) return bound;
   }
   *converted = 1;

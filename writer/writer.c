@@ -315,9 +315,12 @@ static uint64_t events_held(const atf_writer *w) {
 }
 
 /* The one walk over a batch: each record is checked, then encoded (PADs skipped). Stops at the
- * first record that is refused; *events counts the events of the batch the writer holds. */
-static atf_writer_status append_batch(atf_writer *w, const unsigned char *p, size_t bytes,
-                                      uint64_t *events) {
+ * first record that is refused; *events counts the events of the batch the writer holds.
+ * `checked`: atf_writer_write() has run atf_batch_check() over these very bytes (every record
+ * passed atf_record_check() and no event follows a TRACE_END), so the walk does not check them
+ * again; a constant at each call site, so each gets its own copy of the loop. */
+ATF_FAST_INLINE atf_writer_status append_batch(atf_writer *w, const unsigned char *p, size_t bytes,
+                                               uint64_t *events, const int checked) {
   const uint32_t symbols = atf_symtab_count(w->symtab);
   const uint64_t held_before = events_held(w);
   uint64_t taken = 0;
@@ -326,8 +329,8 @@ static atf_writer_status append_batch(atf_writer *w, const unsigned char *p, siz
   for (size_t off = 0; off < bytes;) {
     const atf_ring_record *r = (const atf_ring_record *)(p + off);
     __builtin_prefetch(p + off + 512);
-    if (ATF_UNLIKELY(bytes - off < ATF_RECORD_HEADER_SIZE ||
-                     atf_record_check(r, bytes - off, &w->limits, symbols) != NULL)) {
+    if (!checked && ATF_UNLIKELY(bytes - off < ATF_RECORD_HEADER_SIZE ||
+                                 atf_record_check(r, bytes - off, &w->limits, symbols) != NULL)) {
       st = ATF_WRITER_E_BAD_RECORD;
       break;
     }
@@ -342,6 +345,19 @@ static atf_writer_status append_batch(atf_writer *w, const unsigned char *p, siz
       w->limit_reached = 1;
       st = ATF_WRITER_E_LIMIT;
       break;
+    }
+    /* The hot path: a call or return encoded straight into the room left (no max_file_bytes to
+     * honour); anything else, or no room, goes through append_record. */
+    if (ATF_LIKELY(w->max_file_bytes == 0)) {
+      const size_t framed =
+          atf_encode_hot(&w->enc, r, event_id_next(w), w->buf + w->len, w->cap - w->len);
+      if (ATF_LIKELY(framed != 0)) {
+        w->len += framed;
+        w->buf_events++;
+        account(w, r->timestamp_ns);
+        taken++;
+        continue;
+      }
     }
     st = append_record(w, r);
     if (st != ATF_WRITER_OK) break;
@@ -382,7 +398,7 @@ atf_writer_status atf_writer_write(atf_writer *w, const void *records, size_t by
   st = atf_batch_check(records, bytes, w->arch, atf_symtab_count(w->symtab), &info);
   if (st != ATF_WRITER_OK) return st;
   if (w->trace_end_written && info.events > 0) return ATF_WRITER_E_STATE;
-  return append_batch(w, (const unsigned char *)records, bytes, NULL);
+  return append_batch(w, (const unsigned char *)records, bytes, NULL, 1);
 }
 
 atf_writer_status atf_writer_append(atf_writer *w, const void *records, size_t bytes,
@@ -390,7 +406,7 @@ atf_writer_status atf_writer_append(atf_writer *w, const void *records, size_t b
   if (events != NULL) *events = 0;
   atf_writer_status st = write_allowed(w, records, bytes);
   if (st != ATF_WRITER_OK) return st;
-  return append_batch(w, (const unsigned char *)records, bytes, events);
+  return append_batch(w, (const unsigned char *)records, bytes, events, 0);
 }
 
 atf_writer_status atf_writer_flush(atf_writer *w) {

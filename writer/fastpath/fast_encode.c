@@ -111,7 +111,25 @@ int atf_fast_tables_init(atf_fast_tables *t, const char *const *call_names, unsi
   return 0;
 }
 
-void atf_fast_cache_init(atf_fast_cache *c) { memset(c, 0, sizeof *c); }
+void atf_fast_cache_init(atf_fast_cache *c) {
+  memset(c, 0, sizeof *c);
+  c->tid.key = c->seconds.key = c->id_high.key = ATF_FAST_NO_KEY;
+}
+
+void atf_fast_cache_fill(atf_fast_cached_field *f, uint8_t tag, uint64_t v) {
+  uint8_t field[1 + 10 + 5];
+  size_t n = 0;
+  if (tag == 0) {
+    n = (size_t)(atf_fast_put_varint_any(field, v) - field);
+  } else if (v != 0) {
+    field[0] = tag;
+    n = (size_t)(atf_fast_put_varint_any(field + 1, v) - field);
+  }
+  memset(f->bytes, 0, sizeof f->bytes);
+  memcpy(f->bytes, field, n);
+  f->len = (uint8_t)n;
+  f->key = v;
+}
 
 size_t atf_fast_encode_cached(const atf_fast_tables *t, atf_fast_cache *c, const atf_fast_event *e,
                               uint8_t *out) {

@@ -72,18 +72,28 @@ typedef struct atf_fast_event {
   uint64_t call_site; /* FunctionCall only; 0 = none */
 } atf_fast_event;
 
-/* Encoded fields that repeat from event to event (the thread id, the timestamp's seconds), kept by
- * one encoder between events. Only a cache: any state gives the same bytes. */
+/* An encoded field kept between events: `bytes[0..len)` encode `key` (zero-filled after). */
+typedef struct atf_fast_cached_field {
+  uint64_t key; /* ATF_FAST_NO_KEY until filled: no value cached matches it */
+  uint8_t len;
+  uint8_t bytes[16];
+} atf_fast_cached_field;
+
+#define ATF_FAST_NO_KEY (1ull << 63)
+
+/* Encoded fields that repeat from event to event, kept by one encoder between events: the thread
+ * id field, the timestamp's seconds field, and the varint of event_id >> 7 (ids count up: only
+ * their low 7 bits change from one event to the next, 127 times in 128). Only a cache: any state
+ * gives the same bytes. */
 typedef struct atf_fast_cache {
-  int tid_valid, seconds_valid;
-  int32_t tid;
-  uint64_t seconds;
-  uint8_t tid_len, seconds_len;
-  uint8_t tid_field[16];    /* 0x10 <varint>, zero-filled */
-  uint8_t seconds_field[8]; /* 0x08 <varint>, zero-filled */
+  atf_fast_cached_field tid, seconds, id_high;
 } atf_fast_cache;
 
 void atf_fast_cache_init(atf_fast_cache *c);
+
+/* Encodes `v` into f (as [tag varint], nothing for 0, when tag != 0; as the bare varint when tag
+ * is 0) and makes it f's key. The encoder's miss path: out of line. */
+void atf_fast_cache_fill(atf_fast_cached_field *f, uint8_t tag, uint64_t v);
 
 /* Fills `t` from protobuf-c's descriptors of atf.v4 and the register names of each kind, in
  * canonical order. Returns 0, or -1 if a descriptor does not have the expected field numbers and

@@ -83,36 +83,18 @@ ATF_FAST_INLINE void atf_fast_copy(uint8_t *dst, const uint8_t *src, size_t n) {
   }
 }
 
-/* The thread id field [0x10 varint] (or nothing for 0), encoded into the cache when the id
- * differs from the last one. */
-ATF_FAST_INLINE void atf_fast_thread(atf_fast_cache *c, int32_t thread_id) {
-  if (ATF_FAST_UNLIKELY(!c->tid_valid || c->tid != thread_id)) {
-    const uint64_t tid = (uint64_t)(int64_t)thread_id; /* int32 varints sign-extend */
-    uint8_t field[1 + 10 + 5];
-    field[0] = ATF_FAST_TAG_THREAD_ID;
-    const size_t n = tid ? (size_t)(atf_fast_put_varint_any(field + 1, tid) - field) : 0u;
-    memset(c->tid_field, 0, sizeof c->tid_field);
-    memcpy(c->tid_field, field, n);
-    c->tid_len = (uint8_t)n;
-    c->tid = thread_id;
-    c->tid_valid = 1;
-  }
+/* f, refilled first when it holds another value than v. */
+ATF_FAST_INLINE const atf_fast_cached_field *atf_fast_cached(atf_fast_cached_field *f, uint8_t tag,
+                                                             uint64_t v) {
+  if (ATF_FAST_UNLIKELY(f->key != v)) atf_fast_cache_fill(f, tag, v);
+  return f;
 }
 
-/* The seconds field [0x08 varint] (or nothing for 0) of the timestamp, cached like the thread id.
- * seconds < 2^64 / 10^9 < 2^35: at most 6 bytes; stores 8, and the nanos field (bound 11)
- * follows. */
-ATF_FAST_INLINE void atf_fast_seconds(atf_fast_cache *c, uint64_t seconds) {
-  if (ATF_FAST_UNLIKELY(!c->seconds_valid || c->seconds != seconds)) {
-    uint8_t field[1 + 10 + 5];
-    field[0] = ATF_FAST_TAG_SECONDS;
-    const size_t n = seconds ? (size_t)(atf_fast_put_varint_any(field + 1, seconds) - field) : 0u;
-    memset(c->seconds_field, 0, sizeof c->seconds_field);
-    memcpy(c->seconds_field, field, n);
-    c->seconds_len = (uint8_t)n;
-    c->seconds = seconds;
-    c->seconds_valid = 1;
-  }
+/* The width shared by the varints of every value in [lo, hi], or 0 when they differ. */
+ATF_FAST_INLINE unsigned atf_fast_common_width(size_t lo, size_t hi) {
+  if (hi < 128u) return 1;
+  if (lo >= 128u && hi < 16384u) return 2;
+  return 0;
 }
 
 /* Writes [varint length][Event] of `e` at out (room: atf_fast_max_size()); returns its size.
@@ -125,26 +107,33 @@ ATF_FAST_INLINE size_t atf_fast_encode_inline(const atf_fast_tables *t, atf_fast
   const size_t stack_len = k == ATF_FAST_CALL ? e->stack_len : 0;
   const uint64_t call_site = k == ATF_FAST_CALL ? e->call_site : 0;
   const unsigned n_regs = e->reg_count;
-  atf_fast_seconds(c, seconds);
-  atf_fast_thread(c, e->thread_id);
+  /* seconds < 2^64 / 10^9 < 2^35: at most 6 bytes; the thread id field at most 11. */
+  const atf_fast_cached_field *sec = atf_fast_cached(&c->seconds, ATF_FAST_TAG_SECONDS, seconds);
+  const atf_fast_cached_field *thread =
+      atf_fast_cached(&c->tid, ATF_FAST_TAG_THREAD_ID, (uint64_t)(int64_t)e->thread_id);
+  const uint64_t id = e->event_id;
+  const atf_fast_cached_field *id_high = NULL;
+  unsigned id_field = id ? 2u : 0u; /* id < 128 */
+  if (id >= 128u) {
+    id_high = atf_fast_cached(&c->id_high, 0, id >> 7);
+    id_field = 2u + id_high->len;
+  }
 
   /* Sizes known exactly. */
-  const unsigned id_size = atf_fast_varint_size(e->event_id);
   const unsigned nanos_size = atf_fast_varint_size(nanos);
-  const size_t ts = c->seconds_len + (nanos ? 1u + nanos_size : 0u);
-  const size_t head = (e->event_id ? 1u + id_size : 0u) + c->tid_len + 2u + ts + 1u;
+  const size_t ts = sec->len + (nanos ? 1u + nanos_size : 0u);
+  const size_t head = id_field + thread->len + 2u + ts + 1u;
   const unsigned addr_size = atf_fast_varint_size(e->address);
   const size_t fixed = (e->symbol_len ? 1u + atf_fast_varint_size(e->symbol_len) : 0u) +
                        e->symbol_len + (e->address ? 1u + addr_size : 0u) +
                        (stack_len ? 1u + atf_fast_varint_size(stack_len) + stack_len : 0u) +
                        atf_fast_field_size(call_site);
   size_t lo = fixed + t->entries_size[k][n_regs];
-  size_t hi = lo + 11u * n_regs;
+  const size_t hi = lo + 11u * n_regs;
   /* Widths of the two lengths. */
-  unsigned pw = atf_fast_varint_size(lo);
-  unsigned ew = atf_fast_varint_size(head + pw + lo);
-  if (ATF_FAST_UNLIKELY(pw != atf_fast_varint_size(hi) ||
-                        ew != atf_fast_varint_size(head + pw + hi))) {
+  unsigned pw = atf_fast_common_width(lo, hi);
+  unsigned ew = pw ? atf_fast_common_width(head + pw + lo, head + pw + hi) : 0u;
+  if (ATF_FAST_UNLIKELY(ew == 0)) {
     lo = fixed + atf_fast_entries_exact(t, e);
     pw = atf_fast_varint_size(lo);
     ew = atf_fast_varint_size(head + pw + lo);
@@ -153,18 +142,26 @@ ATF_FAST_INLINE size_t atf_fast_encode_inline(const atf_fast_tables *t, atf_fast
   /* Bytes. */
   uint8_t *const event_start = out + ew;
   uint8_t *p = event_start;
-  if (e->event_id) {
-    *p++ = ATF_FAST_TAG_EVENT_ID;
-    p = atf_fast_put_varint_sized(p, e->event_id, id_size);
+  if (id_high != NULL) {
+    /* The low 7 bits with a continuation bit, then the cached varint of the rest: 18 bytes
+     * stored, within the id's bound (11) and the thread id's (11) that follows. */
+    p[0] = ATF_FAST_TAG_EVENT_ID;
+    p[1] = (uint8_t)(id | 0x80u);
+    memcpy(p + 2, id_high->bytes, 16);
+    p += id_field;
+  } else if (id != 0) {
+    p[0] = ATF_FAST_TAG_EVENT_ID;
+    p[1] = (uint8_t)id;
+    p += 2;
   }
   /* 16 bytes stored: the field's bound is 11 and the timestamp's 24 follow. */
-  memcpy(p, c->tid_field, 16);
-  p += c->tid_len;
+  memcpy(p, thread->bytes, 16);
+  p += thread->len;
   p[0] = ATF_FAST_TAG_TIMESTAMP;
   p[1] = (uint8_t)ts; /* at most 6 + 6 */
   /* 8 bytes stored: the field has at most 6, and the nanos field (bound 11) follows. */
-  memcpy(p + 2, c->seconds_field, 8);
-  p += 2 + c->seconds_len;
+  memcpy(p + 2, sec->bytes, 8);
+  p += 2 + sec->len;
   if (nanos) {
     *p++ = ATF_FAST_TAG_NANOS;
     p = atf_fast_put_varint_sized(p, nanos, nanos_size);

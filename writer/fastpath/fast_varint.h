@@ -82,6 +82,11 @@ static inline uint8_t *atf_fast_put_varint_any(uint8_t *p, uint64_t v) {
 /* The varint of `v` in exactly `width` bytes, where width == atf_fast_varint_size(v) (so it is
  * canonical): for a length whose width was known before the value (fast_encode.c). */
 static inline void atf_fast_put_varint_width(uint8_t *p, uint64_t v, unsigned width) {
+  if (width == 2) { /* the common cases without a loop */
+    p[0] = (uint8_t)(v | 0x80u);
+    p[1] = (uint8_t)(v >> 7);
+    return;
+  }
   for (unsigned i = 1; i < width; ++i) {
     *p++ = (uint8_t)(v | 0x80u);
     v >>= 7;
