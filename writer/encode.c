@@ -50,7 +50,7 @@ size_t atf_encode_record_reference(atf_encoder *e, const atf_ring_record *r, uin
 size_t atf_encode_record(atf_encoder *e, const atf_ring_record *r, uint64_t event_id, uint8_t *out,
                          size_t cap, int *converted) {
   *converted = 0;
-  const size_t framed = atf_encode_hot(e, r, event_id, out, cap);
+  const size_t framed = atf_encode_hot(e, r, event_id, out, cap, 0);
   if (ATF_LIKELY(framed != 0)) return framed;
   if (ATF_LIKELY(e->fast_ok) && (r->kind == ATF_KIND_CALL || r->kind == ATF_KIND_RETURN)) {
     /* No room here: the caller makes room (a fresh buffer) rather than the event taking the

@@ -8,6 +8,10 @@
 #include "atf_v4.pb-c.h"
 #include "writer/fastpath/fast_encode_inl.h"
 
+#if ATF_FAST_HAVE_PDEP
+#include <cpuid.h>
+#endif
+
 #define WIRE_VARINT 0u
 #define WIRE_LEN 2u
 
@@ -108,6 +112,7 @@ int atf_fast_tables_init(atf_fast_tables *t, const char *const *call_names, unsi
   t->key_count[ATF_FAST_RETURN] = return_count;
   init_heads(t, ATF_FAST_CALL);
   init_heads(t, ATF_FAST_RETURN);
+  t->use_pdep = atf_fast_pdep_usable();
   return 0;
 }
 
@@ -131,13 +136,49 @@ void atf_fast_cache_fill(atf_fast_cached_field *f, uint8_t tag, uint64_t v) {
   f->key = v;
 }
 
+int atf_fast_pdep_usable(void) {
+#if ATF_FAST_HAVE_PDEP
+  unsigned a, b, c, d;
+  if (!__get_cpuid(0, &a, &b, &c, &d)) return 0;
+  const int intel = b == 0x756E6547u && d == 0x49656E69u && c == 0x6C65746Eu; /* GenuineIntel */
+  const int amd = b == 0x68747541u && d == 0x69746E65u && c == 0x444D4163u;   /* AuthenticAMD */
+  if (!intel && !amd) return 0;
+  if (a < 7 || !__get_cpuid_count(7, 0, &a, &b, &c, &d) || !(b & (1u << 8))) return 0; /* BMI2 */
+  if (amd) {
+    if (!__get_cpuid(1, &a, &b, &c, &d)) return 0;
+    unsigned family = (a >> 8) & 0xFu;
+    if (family == 0xFu) family += (a >> 20) & 0xFFu;
+    if (family < 0x19u) return 0;
+  }
+  return 1;
+#else
+  return 0;
+#endif
+}
+
+static size_t encode_generic(const atf_fast_tables *t, atf_fast_cache *c, const atf_fast_event *e,
+                             uint8_t *out) {
+  return atf_fast_encode_inline(t, c, e, out, 0);
+}
+
+#if ATF_FAST_HAVE_PDEP
+__attribute__((target("bmi2"))) static size_t encode_pdep(const atf_fast_tables *t,
+                                                          atf_fast_cache *c,
+                                                          const atf_fast_event *e, uint8_t *out) {
+  return atf_fast_encode_inline(t, c, e, out, 1);
+}
+#endif
+
 size_t atf_fast_encode_cached(const atf_fast_tables *t, atf_fast_cache *c, const atf_fast_event *e,
                               uint8_t *out) {
-  return atf_fast_encode_inline(t, c, e, out);
+#if ATF_FAST_HAVE_PDEP
+  if (t->use_pdep) return encode_pdep(t, c, e, out);
+#endif
+  return encode_generic(t, c, e, out);
 }
 
 size_t atf_fast_encode(const atf_fast_tables *t, const atf_fast_event *e, uint8_t *out) {
   atf_fast_cache c;
   atf_fast_cache_init(&c);
-  return atf_fast_encode_inline(t, &c, e, out);
+  return atf_fast_encode_cached(t, &c, e, out);
 }

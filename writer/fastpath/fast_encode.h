@@ -52,7 +52,15 @@ typedef struct atf_fast_tables {
   uint8_t long_keys[2]; /* some head of this kind is longer than 8 bytes (a key over 3 bytes) */
   /* entries_size[k][n]: bytes of the first n entries of kind k with every value 0 */
   uint16_t entries_size[2][ATF_FAST_MAX_REGS + 1];
+  /* Encode varints with BMI2's PDEP (atf_fast_pdep_usable() at init; tests may clear it, or set
+   * it where PDEP exists). Same bytes either way. */
+  int use_pdep;
 } atf_fast_tables;
+
+/* 1 when this CPU has BMI2 and its PDEP is fast: Intel, and AMD from Zen 3 (family 0x19) on. AMD
+ * before Zen 3 (and Hygon) execute PDEP in microcode, tens of cycles and data-dependent, slower
+ * than the shifts it replaces. 0 elsewhere (and on other architectures). */
+int atf_fast_pdep_usable(void);
 
 enum { ATF_FAST_CALL = 0, ATF_FAST_RETURN = 1 };
 

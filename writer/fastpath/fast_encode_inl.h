@@ -97,10 +97,22 @@ ATF_FAST_INLINE unsigned atf_fast_common_width(size_t lo, size_t hi) {
   return 0;
 }
 
+/* A data varint (any length, `size` bytes; 10 stored): with PDEP when `pdep`, a constant at each
+ * call site (the caller is then compiled with target("bmi2")). */
+ATF_FAST_INLINE uint8_t *atf_fast_put_value(uint8_t *p, uint64_t v, unsigned size, const int pdep) {
+#if ATF_FAST_HAVE_PDEP
+  if (pdep) return atf_fast_put_varint_sized_pdep(p, v, size);
+#endif
+  (void)pdep;
+  return atf_fast_put_varint_sized(p, v, size);
+}
+
 /* Writes [varint length][Event] of `e` at out (room: atf_fast_max_size()); returns its size.
- * REQUIRES: e->reg_count <= t->key_count[e->kind]. */
+ * `pdep`: a constant, 1 only inside a function compiled with target("bmi2") on a CPU where
+ * t->use_pdep is set. REQUIRES: e->reg_count <= t->key_count[e->kind]. */
 ATF_FAST_INLINE size_t atf_fast_encode_inline(const atf_fast_tables *t, atf_fast_cache *c,
-                                              const atf_fast_event *e, uint8_t *out) {
+                                              const atf_fast_event *e, uint8_t *out,
+                                              const int pdep) {
   const int k = e->kind;
   const uint64_t seconds = e->timestamp_ns / 1000000000u;
   const uint64_t nanos = e->timestamp_ns % 1000000000u; /* < 2^30: at most 5 bytes */
@@ -164,7 +176,7 @@ ATF_FAST_INLINE size_t atf_fast_encode_inline(const atf_fast_tables *t, atf_fast
   p += 2 + sec->len;
   if (nanos) {
     *p++ = ATF_FAST_TAG_NANOS;
-    p = atf_fast_put_varint_sized(p, nanos, nanos_size);
+    p = atf_fast_put_value(p, nanos, nanos_size, pdep);
   }
   *p++ = t->event_payload_tag[k];
   uint8_t *const payload_len_at = p;
@@ -178,7 +190,7 @@ ATF_FAST_INLINE size_t atf_fast_encode_inline(const atf_fast_tables *t, atf_fast
   }
   if (e->address) {
     *p++ = ATF_FAST_TAG_ADDRESS;
-    p = atf_fast_put_varint_sized(p, e->address, addr_size);
+    p = atf_fast_put_value(p, e->address, addr_size, pdep);
   }
   const atf_fast_entry_head *heads = t->heads[k];
   const int long_keys = t->long_keys[k];
@@ -191,7 +203,7 @@ ATF_FAST_INLINE size_t atf_fast_encode_inline(const atf_fast_tables *t, atf_fast
     memcpy(p, heads[i].bytes, 8);
     if (long_keys) memcpy(p + 8, heads[i].bytes + 8, 16);
     const unsigned size = atf_fast_varint_size(v);
-    atf_fast_put_varint_sized(p + len + 1, v, size);
+    atf_fast_put_value(p + len + 1, v, size, pdep);
     const unsigned value_bytes = v ? 1u + size : 0u;
     p[1] = (uint8_t)(len - 2u + value_bytes);
     p += len + value_bytes;
@@ -204,7 +216,7 @@ ATF_FAST_INLINE size_t atf_fast_encode_inline(const atf_fast_tables *t, atf_fast
   }
   if (call_site) {
     *p++ = ATF_FAST_TAG_CALL_SITE;
-    p = atf_fast_put_varint_any(p, call_site);
+    p = atf_fast_put_value(p, call_site, atf_fast_varint_size(call_site), pdep);
   }
   atf_fast_put_varint_width(payload_len_at, (uint64_t)(p - payload_start), pw);
   atf_fast_put_varint_width(out, (uint64_t)(p - event_start), ew);

@@ -64,10 +64,11 @@ size_t atf_encode_record(atf_encoder *e, const atf_ring_record *r, uint64_t even
 /* The hot step alone: a CALL or RETURN encoded on the fast path into out[0..room) when its bound
  * fits there. Returns the framed size, or 0 when it did nothing (another kind, no room for the
  * bound, or no fast tables): the caller then takes atf_encode_record(). Inline, so that the
- * writer's walk over a batch compiles the encoder into its loop.
+ * writer's walk over a batch compiles the encoder into its loop. `pdep`: a constant; 1 only in a
+ * function compiled with target("bmi2") and called when e->fast.use_pdep is set.
  * REQUIRES: r passed atf_record_check() for the encoder's architecture and symbol table. */
 ATF_FAST_INLINE size_t atf_encode_hot(atf_encoder *e, const atf_ring_record *r, uint64_t event_id,
-                                      uint8_t *out, size_t room) {
+                                      uint8_t *out, size_t room, const int pdep) {
   if (ATF_UNLIKELY(!e->fast_ok) || (r->kind != ATF_KIND_CALL && r->kind != ATF_KIND_RETURN)) {
     return 0;
   }
@@ -93,7 +94,7 @@ ATF_FAST_INLINE size_t atf_encode_hot(atf_encoder *e, const atf_ring_record *r, 
   f.stack = atf_record_stack_const(r);
   f.stack_len = stack_len;
   f.call_site = atf_record_call_site(r);
-  return atf_fast_encode_inline(&e->fast, &e->fast_cache, &f, out);
+  return atf_fast_encode_inline(&e->fast, &e->fast_cache, &f, out, pdep);
 }
 
 /* atf_encode_record through the reference path only (protobuf-c), for tests and benchmarks. */
