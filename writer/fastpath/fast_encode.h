@@ -3,10 +3,12 @@
  * protobuf-c encodes a message in two walks over a tree of structs (get_packed_size, then pack),
  * after the caller has built that tree. For the two payloads a tracer emits millions of times per
  * second the shape is fixed: a few scalars, one symbol, a handful of named registers, a stack
- * copy. This encoder writes their bytes directly from the values, in one pass, with every length
- * computed arithmetically up front (the largest nested message is bounded, so no length is ever
- * reserved and patched) and every tag and register-key prefix precomputed at session start from
- * protobuf-c's generated descriptors. Its output is byte-identical to
+ * copy. This encoder writes their bytes directly from the values, in one pass: the two lengths
+ * that precede their contents get their varint width from bounds computed up front (exact sizes
+ * only when the bounds straddle 128 or 16384) and their value once the contents are out; every
+ * tag and register-entry head is precomputed at session start from protobuf-c's generated
+ * descriptors; the thread id, seconds and event id's high part are kept encoded between events
+ * (fast_encode_inl.h has the details). Its output is byte-identical to
  * `[varint length] protobuf_c_message_pack(Event)` of the same event converted field by field, as
  * fast_encode_test.cc and the differential fuzzer check.
  *

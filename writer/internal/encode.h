@@ -3,8 +3,9 @@
  * atf_encode_record() turns one ring record into its framed bytes, [varint length][Event], directly
  * in the writer's output buffer. It is the single place a record becomes bytes. Two paths:
  *   - FunctionCall and FunctionReturn, the events a tracer emits millions of times per second, go
- *     through writer/fastpath: one pass, lengths computed up front, tags and register-key prefixes
- *     precomputed from protobuf-c's descriptors at init;
+ *     through writer/fastpath: one pass, length widths from bounds, tags and register-entry heads
+ *     precomputed from protobuf-c's descriptors at init, repeating fields cached in the encoder.
+ *     atf_encode_hot() is that step alone, inline, for the writer's walk over a batch;
  *   - everything else (signals, TraceEnd), and a hot event too large for the room left in the
  *     buffer, goes through the reference path: atf_convert_record() + protobuf-c get_packed_size +
  *     pack.
