@@ -1,7 +1,8 @@
 /* fast_encode_inl.h: the single-pass encoder itself (see fast_encode.h for what it produces), as
- * an inline function so that the writer's per-event step (writer/encode.c) compiles it into its
- * own loop: the event's fields then stay in registers instead of being stored into an
- * atf_fast_event and read back behind a call. fast_encode.c wraps it for everyone else.
+ * an inline function so that the writer's walk over a batch (atf_encode_hot in
+ * writer/internal/encode.h, inlined into writer.c's append_batch) compiles it into its own loop:
+ * the event's fields then stay in registers instead of being stored into an atf_fast_event and read
+ * back behind a call. fast_encode.c wraps it for everyone else.
  *
  * One pass, front to back, no size pass in the common case. The two lengths that precede their
  * contents (the event's and the payload's) are varints whose WIDTH must be known before the bytes
@@ -14,9 +15,10 @@
  *
  * A register entry is written as its constant head (registers tag, length for a 0 value, key
  * field, value tag: 8 bytes for a key of up to 3 characters, one store), the value's varint after
- * it, then the length byte corrected by the value's size. The thread id and the seconds of the
- * timestamp repeat from event to event: their encoded fields are kept in an atf_fast_cache and
- * copied while they repeat.
+ * it, then the length byte corrected by the value's size. The thread id, the seconds of the
+ * timestamp and the event id above its low 7 bits repeat from event to event: their encodings are
+ * kept in an atf_fast_cache and copied while they repeat. Data varints use PDEP when the caller
+ * asks (`pdep`, see atf_fast_put_value).
  *
  * Every store stays within atf_fast_max_size() of `out`: a varint stores 10 bytes and a cached
  * field up to 16, each followed by fields whose bounds cover the overhang (see the comments at
