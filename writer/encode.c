@@ -22,6 +22,7 @@ void atf_encoder_init(atf_encoder *e, atf_arch arch, const char *os, const atf_s
   const unsigned n_call = register_names(arch, ATF_KIND_CALL, call);
   const unsigned n_ret = register_names(arch, ATF_KIND_RETURN, ret);
   e->fast_ok = atf_fast_tables_init(&e->fast, call, n_call, ret, n_ret) == 0;
+  atf_fast_cache_init(&e->fast_cache);
 }
 
 size_t atf_encode_event(const Atf__V4__Event *ev, uint8_t *out, size_t cap) {
@@ -49,31 +50,16 @@ size_t atf_encode_record_reference(atf_encoder *e, const atf_ring_record *r, uin
 size_t atf_encode_record(atf_encoder *e, const atf_ring_record *r, uint64_t event_id, uint8_t *out,
                          size_t cap, int *converted) {
   *converted = 0;
+  const size_t framed = atf_encode_hot(e, r, event_id, out, cap, 0);
+  if (ATF_LIKELY(framed != 0)) return framed;
   if (ATF_LIKELY(e->fast_ok) && (r->kind == ATF_KIND_CALL || r->kind == ATF_KIND_RETURN)) {
-    atf_fast_event f;
-    const char *symbol = atf_symtab_get_len(e->symtab, r->symbol_id, &f.symbol_len);
-    f.kind = r->kind == ATF_KIND_CALL ? ATF_FAST_CALL : ATF_FAST_RETURN;
-    f.stack_len = r->kind == ATF_KIND_CALL ? r->stack_len : 0;
-    const size_t bound = atf_fast_max_size(f.symbol_len, r->reg_count, f.stack_len);
-    if (ATF_LIKELY(bound <= cap)) {
-      if (f.stack_len > e->max_stack) {
-        f.stack_len = e->max_stack;
-        e->stack_truncations++;
-      }
-      f.event_id = event_id;
-      f.thread_id = r->thread_id;
-      f.timestamp_ns = r->timestamp_ns;
-      f.symbol = (const uint8_t *)symbol;
-      f.address = r->address;
-      f.regs = atf_record_regs_const(r);
-      f.reg_count = r->reg_count;
-      f.stack = atf_record_stack_const(r);
-      f.call_site = atf_record_call_site(r);
-      return atf_fast_encode(&e->fast, &f, out);
-    }
     /* No room here: the caller makes room (a fresh buffer) rather than the event taking the
      * reference path, which costs several times more. A bound over any buffer means a huge
      * symbol: the reference path's exact size and its own buffer then. */
+    size_t symbol_len;
+    (void)atf_symtab_get_len(e->symtab, r->symbol_id, &symbol_len);
+    const size_t bound =
+        atf_fast_max_size(symbol_len, r->reg_count, r->kind == ATF_KIND_CALL ? r->stack_len : 0);
     if (bound <= ATF_ENCODE_FAST_BOUND_MAX) return bound;
   }
   *converted = 1;

@@ -14,6 +14,7 @@
 #include "writer/internal/encode.h"
 #include "writer/internal/symtab.h"
 #include "writer/testing/records.h"
+#include "writer/testing/session.h"
 #include "writer/fastpath/fast_encode.h"
 
 namespace {
@@ -120,6 +121,109 @@ TEST(FastpathEquivalence, ByteIdenticalToReferenceStep) {
       ASSERT_EQ(std::vector<uint8_t>(got.begin(), got.begin() + m),
                 std::vector<uint8_t>(want.begin(), want.begin() + n))
           << "arch " << arch << " record " << i;
+    }
+    atf_symtab_free(symtab);
+  }
+}
+
+// The writer's file, event by event, equals the reference step (convert + protobuf-c pack) of the
+// same records with the same event ids: through atf_writer_write (records checked once, before the
+// walk) and atf_writer_append (checked in the walk), with a 64 KiB buffer so that many events land
+// at a buffer's end, where the hot path finds no room and the event goes to a fresh buffer. A long
+// stream on one encoder: the cached thread id, seconds and event-id fields change under it.
+TEST(FastpathEquivalence, WriterFileEqualsReferenceStepAcrossBufferEnds) {
+  const std::string symbols[] = {"main", "_ZN3foo3barEv", "bad\xff\xc0name", std::string(300, 'L')};
+  const uint32_t max_stack = 200;
+  for (int append = 0; append < 2; ++append) {
+    const std::string root = atf_test::MakeTempDir(append ? "equiv_append" : "equiv_write");
+    atf_writer_options o;
+    atf_writer_options_init(&o);
+    o.output_root = root.c_str();
+    o.buffer_bytes = 64 << 10;
+    o.arch = ATF_ARCH_X86_64;
+    o.os = ATF_OS_LINUX;
+    o.collect_modules = 0;
+    o.max_stack_bytes = max_stack;
+    atf_writer *w = nullptr;
+    ASSERT_EQ(atf_writer_open(&o, &w), ATF_WRITER_OK);
+    atf_symtab *symtab = atf_symtab_new();
+    std::vector<uint32_t> ids = {0};
+    for (const std::string &s : symbols) {
+      uint32_t id, mirror;
+      uint64_t r;
+      ASSERT_EQ(atf_writer_intern_symbol(w, s.data(), s.size(), &id), ATF_WRITER_OK);
+      ASSERT_EQ(atf_symtab_intern(symtab, s.data(), s.size(), &mirror, &r), ATF_WRITER_OK);
+      ASSERT_EQ(id, mirror);
+      ids.push_back(id);
+    }
+    std::mt19937_64 rng(1234 + append);
+    std::vector<std::vector<uint8_t>> records;  // every non-PAD record, in order
+    uint64_t ts = 1767225599999990000ull;       // a second boundary within the first events
+    for (int batch = 0; batch < 60; ++batch) {
+      atf_test::Batch b;
+      const int n = 1 + static_cast<int>(rng() % 400);
+      for (int i = 0; i < n; ++i) {
+        ts += rng() % 4 == 0 ? rng() % 3000000000u : rng() % 100;
+        const int32_t tid = static_cast<int32_t>(rng() % 8 == 0 ? rng() : 4242 + rng() % 2);
+        const uint32_t sym = ids[rng() % ids.size()];
+        const unsigned kind = static_cast<unsigned>(rng() % 100);
+        std::vector<uint64_t> regs;
+        if (kind < 48) {
+          regs.resize(rng() % 7);
+          for (auto &v : regs) v = RandomValue(rng);
+          std::string stack(rng() % 4 == 0 ? rng() % 300 : 128, static_cast<char>(rng()));
+          b.Call(tid, ts, RandomValue(rng), sym, regs, stack);
+        } else if (kind < 96) {
+          regs.resize(rng() % 3);
+          for (auto &v : regs) v = RandomValue(rng);
+          b.Return(tid, ts, RandomValue(rng), sym, regs);
+        } else if (kind < 98) {
+          regs.resize(18);
+          for (auto &v : regs) v = RandomValue(rng);
+          b.Signal(tid, ts, 10, regs);
+        } else {
+          b.Pad(48);
+        }
+      }
+      const uint8_t *p = static_cast<const uint8_t *>(b.data());
+      for (size_t off = 0; off < b.size();) {
+        const auto *r = reinterpret_cast<const atf_ring_record *>(p + off);
+        if (r->kind != ATF_KIND_PAD) records.emplace_back(p + off, p + off + r->size);
+        off += r->size;
+      }
+      if (append) {
+        uint64_t events = 0;
+        ASSERT_EQ(atf_writer_append(w, b.data(), b.size(), &events), ATF_WRITER_OK);
+      } else {
+        ASSERT_EQ(atf_writer_write(w, b.data(), b.size()), ATF_WRITER_OK);
+      }
+    }
+    ASSERT_EQ(atf_writer_finalize(w, 0), ATF_WRITER_OK);
+    const std::string file =
+        atf_test::ReadFile(std::string(atf_writer_session_dir(w)) + "/events.bin");
+    atf_writer_close(w);
+    std::vector<std::string> frames;
+    size_t complete = 0;
+    ASSERT_TRUE(atf_test::SplitFraming(file, &frames, &complete));
+    ASSERT_EQ(frames.size(), records.size() + 2);  // TraceStart, the records, TraceEnd
+    ASSERT_GT(file.size(), 20u * (64u << 10)) << "the stream crosses many buffer ends";
+
+    std::unique_ptr<atf_encoder> enc(new atf_encoder);
+    atf_encoder_init(enc.get(), ATF_ARCH_X86_64, "linux", symtab, max_stack);
+    std::vector<uint8_t> want(ATF_RECORD_MAX_SIZE * 4);
+    std::vector<std::string> framed_record;
+    for (size_t i = 0; i < records.size(); ++i) {
+      const auto *r = reinterpret_cast<const atf_ring_record *>(records[i].data());
+      const uint64_t id = ATF_WRITER_FIRST_EVENT_ID + 1 + i;  // TraceStart has the first id
+      const size_t n = atf_encode_record_reference(enc.get(), r, id, want.data(), want.size());
+      ASSERT_LE(n, want.size());
+      // SplitFraming's records are the bodies: drop the reference's length prefix.
+      std::vector<std::string> one;
+      size_t c = 0;
+      ASSERT_TRUE(atf_test::SplitFraming(std::string(want.begin(), want.begin() + n), &one, &c));
+      ASSERT_EQ(one.size(), 1u);
+      ASSERT_EQ(frames[i + 1], one[0]) << (append ? "append" : "write") << ", record " << i
+                                       << " kind " << static_cast<int>(r->kind);
     }
     atf_symtab_free(symtab);
   }

@@ -321,9 +321,14 @@ static uint64_t events_held(const atf_writer *w) {
 }
 
 /* The one walk over a batch: each record is checked, then encoded (PADs skipped). Stops at the
- * first record that is refused; *events counts the events of the batch the writer holds. */
-static atf_writer_status append_batch(atf_writer *w, const unsigned char *p, size_t bytes,
-                                      uint64_t *events) {
+ * first record that is refused; *events counts the events of the batch the writer holds.
+ * `checked`: atf_writer_write() has run atf_batch_check() over these very bytes (every record
+ * passed atf_record_check() and no event follows a TRACE_END), so the walk does not check them
+ * again. `pdep`: encode varints with BMI2's PDEP (see writer/fastpath). Both are constants at
+ * each call site (append_walk below), so each combination gets its own copy of the loop. */
+ATF_FAST_INLINE atf_writer_status append_batch(atf_writer *w, const unsigned char *p, size_t bytes,
+                                               uint64_t *events, const int checked,
+                                               const int pdep) {
   const uint32_t symbols = atf_symtab_count(w->symtab);
   const uint64_t held_before = events_held(w);
   uint64_t taken = 0;
@@ -332,8 +337,8 @@ static atf_writer_status append_batch(atf_writer *w, const unsigned char *p, siz
   for (size_t off = 0; off < bytes;) {
     const atf_ring_record *r = (const atf_ring_record *)(p + off);
     __builtin_prefetch(p + off + 512);
-    if (ATF_UNLIKELY(bytes - off < ATF_RECORD_HEADER_SIZE ||
-                     atf_record_check(r, bytes - off, &w->limits, symbols) != NULL)) {
+    if (!checked && ATF_UNLIKELY(bytes - off < ATF_RECORD_HEADER_SIZE ||
+                                 atf_record_check(r, bytes - off, &w->limits, symbols) != NULL)) {
       st = ATF_WRITER_E_BAD_RECORD;
       break;
     }
@@ -348,6 +353,19 @@ static atf_writer_status append_batch(atf_writer *w, const unsigned char *p, siz
       w->limit_reached = 1;
       st = ATF_WRITER_E_LIMIT;
       break;
+    }
+    /* The hot path: a call or return encoded straight into the room left (no max_file_bytes to
+     * honour); anything else, or no room, goes through append_record. */
+    if (ATF_LIKELY(w->max_file_bytes == 0)) {
+      const size_t framed =
+          atf_encode_hot(&w->enc, r, event_id_next(w), w->buf + w->len, w->cap - w->len, pdep);
+      if (ATF_LIKELY(framed != 0)) {
+        w->len += framed;
+        w->buf_events++;
+        account(w, r->timestamp_ns);
+        taken++;
+        continue;
+      }
     }
     st = append_record(w, r);
     if (st != ATF_WRITER_OK) break;
@@ -372,6 +390,42 @@ static atf_writer_status append_batch(atf_writer *w, const unsigned char *p, siz
   return ATF_WRITER_OK;
 }
 
+static atf_writer_status append_checked(atf_writer *w, const unsigned char *p, size_t bytes,
+                                        uint64_t *events) {
+  return append_batch(w, p, bytes, events, 1, 0);
+}
+
+static atf_writer_status append_unchecked(atf_writer *w, const unsigned char *p, size_t bytes,
+                                          uint64_t *events) {
+  return append_batch(w, p, bytes, events, 0, 0);
+}
+
+#if ATF_FAST_HAVE_PDEP
+__attribute__((target("bmi2"))) static atf_writer_status append_checked_pdep(atf_writer *w,
+                                                                             const unsigned char *p,
+                                                                             size_t bytes,
+                                                                             uint64_t *events) {
+  return append_batch(w, p, bytes, events, 1, 1);
+}
+
+__attribute__((target("bmi2"))) static atf_writer_status append_unchecked_pdep(
+    atf_writer *w, const unsigned char *p, size_t bytes, uint64_t *events) {
+  return append_batch(w, p, bytes, events, 0, 1);
+}
+#endif
+
+/* The walk for this CPU: `checked` as in append_batch. */
+static atf_writer_status append_walk(atf_writer *w, const unsigned char *p, size_t bytes,
+                                     uint64_t *events, int checked) {
+#if ATF_FAST_HAVE_PDEP
+  if (w->enc.fast.use_pdep) {
+    return checked ? append_checked_pdep(w, p, bytes, events)
+                   : append_unchecked_pdep(w, p, bytes, events);
+  }
+#endif
+  return checked ? append_checked(w, p, bytes, events) : append_unchecked(w, p, bytes, events);
+}
+
 /* Common argument and state checks of the two write entry points. */
 static atf_writer_status write_allowed(atf_writer *w, const void *records, size_t bytes) {
   if (w == NULL || (records == NULL && bytes > 0)) return ATF_WRITER_E_INVALID_ARGUMENT;
@@ -388,7 +442,7 @@ atf_writer_status atf_writer_write(atf_writer *w, const void *records, size_t by
   st = atf_batch_check(records, bytes, w->arch, atf_symtab_count(w->symtab), &info);
   if (st != ATF_WRITER_OK) return st;
   if (w->trace_end_written && info.events > 0) return ATF_WRITER_E_STATE;
-  return append_batch(w, (const unsigned char *)records, bytes, NULL);
+  return append_walk(w, (const unsigned char *)records, bytes, NULL, 1);
 }
 
 atf_writer_status atf_writer_append(atf_writer *w, const void *records, size_t bytes,
@@ -396,7 +450,7 @@ atf_writer_status atf_writer_append(atf_writer *w, const void *records, size_t b
   if (events != NULL) *events = 0;
   atf_writer_status st = write_allowed(w, records, bytes);
   if (st != ATF_WRITER_OK) return st;
-  return append_batch(w, (const unsigned char *)records, bytes, events);
+  return append_walk(w, (const unsigned char *)records, bytes, events, 0);
 }
 
 atf_writer_status atf_writer_flush(atf_writer *w) {

@@ -1,15 +1,16 @@
-/* Single-pass encoder for FunctionCall / FunctionReturn events; see fast_encode.h.
- *
- * Sizes first, bytes second: every nested length is computed arithmetically from the values
- * before the first byte is written, so the output is produced front to back with no reservation,
- * patching or memmove. A register entry is at most 2 + 18 + 11 bytes, so its length always fits
- * one varint byte. */
+/* Single-pass encoder for FunctionCall / FunctionReturn events; see fast_encode.h. The tables are
+ * built here from protobuf-c's descriptors; the encoder itself is in fast_encode_inl.h, so that
+ * the writer's per-event step inlines it. */
 #include "writer/fastpath/fast_encode.h"
 
 #include <string.h>
 
 #include "atf_v4.pb-c.h"
-#include "writer/fastpath/fast_varint.h"
+#include "writer/fastpath/fast_encode_inl.h"
+
+#if ATF_FAST_HAVE_PDEP
+#include <cpuid.h>
+#endif
 
 #define WIRE_VARINT 0u
 #define WIRE_LEN 2u
@@ -27,22 +28,9 @@ static uint8_t tag_of(const ProtobufCMessageDescriptor *desc, const char *name, 
   return (uint8_t)(number << 3 | wire);
 }
 
-/* The Event-level tags are single-byte constants below; each is checked against the descriptors
- * once, at init, so a schema change that would break them fails loudly there. */
-enum {
-  TAG_EVENT_ID = 0x08,
-  TAG_THREAD_ID = 0x10,
-  TAG_TIMESTAMP = 0x1A,
-  TAG_SECONDS = 0x08,
-  TAG_NANOS = 0x10,
-  TAG_SYMBOL = 0x0A,
-  TAG_ADDRESS = 0x10,
-  TAG_STACK = 0x22,
-  TAG_CALL_SITE = 0x28,
-  TAG_KEY = 0x0A,
-  TAG_VALUE = 0x10
-};
-
+/* The Event-level tags (ATF_FAST_TAG_*, fast_encode_inl.h) are single-byte constants; each is
+ * checked against the descriptors once, at init, so a schema change that would break them fails
+ * loudly there. */
 static int fixed_tags_match(void) {
   const ProtobufCMessageDescriptor *ev = &atf__v4__event__descriptor;
   const ProtobufCMessageDescriptor *ts = &google__protobuf__timestamp__descriptor;
@@ -52,20 +40,20 @@ static int fixed_tags_match(void) {
       &atf__v4__function_call__argument_registers_entry__descriptor,
       &atf__v4__function_return__return_registers_entry__descriptor,
       &atf__v4__signal_delivery__registers_entry__descriptor};
-  int ok = tag_of(ev, "event_id", 1, PROTOBUF_C_TYPE_UINT64) == TAG_EVENT_ID &&
-           tag_of(ev, "thread_id", 2, PROTOBUF_C_TYPE_INT32) == TAG_THREAD_ID &&
-           tag_of(ev, "timestamp", 3, PROTOBUF_C_TYPE_MESSAGE) == TAG_TIMESTAMP &&
-           tag_of(ts, "seconds", 1, PROTOBUF_C_TYPE_INT64) == TAG_SECONDS &&
-           tag_of(ts, "nanos", 2, PROTOBUF_C_TYPE_INT32) == TAG_NANOS &&
-           tag_of(call, "symbol", 1, PROTOBUF_C_TYPE_STRING) == TAG_SYMBOL &&
-           tag_of(call, "address", 2, PROTOBUF_C_TYPE_UINT64) == TAG_ADDRESS &&
-           tag_of(call, "stack_shallow_copy", 4, PROTOBUF_C_TYPE_BYTES) == TAG_STACK &&
-           tag_of(call, "call_site", 5, PROTOBUF_C_TYPE_UINT64) == TAG_CALL_SITE &&
-           tag_of(ret, "symbol", 1, PROTOBUF_C_TYPE_STRING) == TAG_SYMBOL &&
-           tag_of(ret, "address", 2, PROTOBUF_C_TYPE_UINT64) == TAG_ADDRESS;
+  int ok = tag_of(ev, "event_id", 1, PROTOBUF_C_TYPE_UINT64) == ATF_FAST_TAG_EVENT_ID &&
+           tag_of(ev, "thread_id", 2, PROTOBUF_C_TYPE_INT32) == ATF_FAST_TAG_THREAD_ID &&
+           tag_of(ev, "timestamp", 3, PROTOBUF_C_TYPE_MESSAGE) == ATF_FAST_TAG_TIMESTAMP &&
+           tag_of(ts, "seconds", 1, PROTOBUF_C_TYPE_INT64) == ATF_FAST_TAG_SECONDS &&
+           tag_of(ts, "nanos", 2, PROTOBUF_C_TYPE_INT32) == ATF_FAST_TAG_NANOS &&
+           tag_of(call, "symbol", 1, PROTOBUF_C_TYPE_STRING) == ATF_FAST_TAG_SYMBOL &&
+           tag_of(call, "address", 2, PROTOBUF_C_TYPE_UINT64) == ATF_FAST_TAG_ADDRESS &&
+           tag_of(call, "stack_shallow_copy", 4, PROTOBUF_C_TYPE_BYTES) == ATF_FAST_TAG_STACK &&
+           tag_of(call, "call_site", 5, PROTOBUF_C_TYPE_UINT64) == ATF_FAST_TAG_CALL_SITE &&
+           tag_of(ret, "symbol", 1, PROTOBUF_C_TYPE_STRING) == ATF_FAST_TAG_SYMBOL &&
+           tag_of(ret, "address", 2, PROTOBUF_C_TYPE_UINT64) == ATF_FAST_TAG_ADDRESS;
   for (int i = 0; i < 3; ++i) {
-    ok = ok && tag_of(entries[i], "key", 1, PROTOBUF_C_TYPE_STRING) == TAG_KEY &&
-         tag_of(entries[i], "value", 2, PROTOBUF_C_TYPE_UINT64) == TAG_VALUE;
+    ok = ok && tag_of(entries[i], "key", 1, PROTOBUF_C_TYPE_STRING) == ATF_FAST_TAG_KEY &&
+         tag_of(entries[i], "value", 2, PROTOBUF_C_TYPE_UINT64) == ATF_FAST_TAG_VALUE;
   }
   return ok;
 }
@@ -74,12 +62,29 @@ static int init_keys(atf_fast_key *keys, const char *const *names, unsigned coun
   for (unsigned i = 0; i < count; ++i) {
     size_t n = names[i] ? strlen(names[i]) : 0;
     if (n == 0 || n > ATF_FAST_MAX_KEY) return -1;
-    keys[i].bytes[0] = TAG_KEY;
+    keys[i].bytes[0] = ATF_FAST_TAG_KEY;
     keys[i].bytes[1] = (uint8_t)n;
     memcpy(keys[i].bytes + 2, names[i], n);
     keys[i].len = (uint8_t)(n + 2);
   }
   return 0;
+}
+
+/* Entry heads of one kind from its keys: [registers tag][entry length for value 0][key field]
+ * [value tag]; entries_size[n] sums the first n heads' bytes before the value tag. */
+static void init_heads(atf_fast_tables *t, int kind) {
+  t->entries_size[kind][0] = 0;
+  for (unsigned i = 0; i < t->key_count[kind]; ++i) {
+    const atf_fast_key *key = &t->keys[kind][i];
+    atf_fast_entry_head *h = &t->heads[kind][i];
+    h->bytes[0] = t->registers_tag[kind];
+    h->bytes[1] = key->len;
+    memcpy(h->bytes + 2, key->bytes, key->len);
+    h->bytes[2 + key->len] = ATF_FAST_TAG_VALUE;
+    h->len = (uint8_t)(2 + key->len);
+    if (h->len + 1u > 8u) t->long_keys[kind] = 1;
+    t->entries_size[kind][i + 1] = (uint16_t)(t->entries_size[kind][i] + h->len);
+  }
 }
 
 int atf_fast_tables_init(atf_fast_tables *t, const char *const *call_names, unsigned call_count,
@@ -105,88 +110,75 @@ int atf_fast_tables_init(atf_fast_tables *t, const char *const *call_names, unsi
   }
   t->key_count[ATF_FAST_CALL] = call_count;
   t->key_count[ATF_FAST_RETURN] = return_count;
+  init_heads(t, ATF_FAST_CALL);
+  init_heads(t, ATF_FAST_RETURN);
+  t->use_pdep = atf_fast_pdep_usable();
   return 0;
 }
 
-static inline size_t entry_size(const atf_fast_key *key, uint64_t value) {
-  return key->len + (value ? 1u + atf_fast_varint_size(value) : 0u);
+void atf_fast_cache_init(atf_fast_cache *c) {
+  memset(c, 0, sizeof *c);
+  c->tid.key = c->seconds.key = c->id_high.key = ATF_FAST_NO_KEY;
+}
+
+void atf_fast_cache_fill(atf_fast_cached_field *f, uint8_t tag, uint64_t v) {
+  uint8_t field[1 + 10 + 5];
+  size_t n = 0;
+  if (tag == 0) {
+    n = (size_t)(atf_fast_put_varint_any(field, v) - field);
+  } else if (v != 0) {
+    field[0] = tag;
+    n = (size_t)(atf_fast_put_varint_any(field + 1, v) - field);
+  }
+  memset(f->bytes, 0, sizeof f->bytes);
+  memcpy(f->bytes, field, n);
+  f->len = (uint8_t)n;
+  f->key = v;
+}
+
+int atf_fast_pdep_usable(void) {
+#if ATF_FAST_HAVE_PDEP
+  unsigned a, b, c, d;
+  if (!__get_cpuid(0, &a, &b, &c, &d)) return 0;
+  const int intel = b == 0x756E6547u && d == 0x49656E69u && c == 0x6C65746Eu; /* GenuineIntel */
+  const int amd = b == 0x68747541u && d == 0x69746E65u && c == 0x444D4163u;   /* AuthenticAMD */
+  if (!intel && !amd) return 0;
+  if (a < 7 || !__get_cpuid_count(7, 0, &a, &b, &c, &d) || !(b & (1u << 8))) return 0; /* BMI2 */
+  if (amd) {
+    if (!__get_cpuid(1, &a, &b, &c, &d)) return 0;
+    unsigned family = (a >> 8) & 0xFu;
+    if (family == 0xFu) family += (a >> 20) & 0xFFu;
+    if (family < 0x19u) return 0;
+  }
+  return 1;
+#else
+  return 0;
+#endif
+}
+
+static size_t encode_generic(const atf_fast_tables *t, atf_fast_cache *c, const atf_fast_event *e,
+                             uint8_t *out) {
+  return atf_fast_encode_inline(t, c, e, out, 0);
+}
+
+#if ATF_FAST_HAVE_PDEP
+__attribute__((target("bmi2"))) static size_t encode_pdep(const atf_fast_tables *t,
+                                                          atf_fast_cache *c,
+                                                          const atf_fast_event *e, uint8_t *out) {
+  return atf_fast_encode_inline(t, c, e, out, 1);
+}
+#endif
+
+size_t atf_fast_encode_cached(const atf_fast_tables *t, atf_fast_cache *c, const atf_fast_event *e,
+                              uint8_t *out) {
+#if ATF_FAST_HAVE_PDEP
+  if (t->use_pdep) return encode_pdep(t, c, e, out);
+#endif
+  return encode_generic(t, c, e, out);
 }
 
 size_t atf_fast_encode(const atf_fast_tables *t, const atf_fast_event *e, uint8_t *out) {
-  const int k = e->kind;
-  const atf_fast_key *keys = t->keys[k];
-  const uint64_t seconds = e->timestamp_ns / 1000000000u;
-  const uint64_t nanos = e->timestamp_ns % 1000000000u;
-  const uint64_t tid = (uint64_t)(int64_t)e->thread_id; /* int32 varints sign-extend */
-  const size_t stack_len = k == ATF_FAST_CALL ? e->stack_len : 0;
-  const uint64_t call_site = k == ATF_FAST_CALL ? e->call_site : 0;
-
-  /* Sizes. */
-  size_t ts = (seconds ? 1u + atf_fast_varint_size(seconds) : 0u) +
-              (nanos ? 1u + atf_fast_varint_size(nanos) : 0u);
-  size_t payload = 0;
-  if (e->symbol_len) payload += 1u + atf_fast_varint_size(e->symbol_len) + e->symbol_len;
-  if (e->address) payload += 1u + atf_fast_varint_size(e->address);
-  for (unsigned i = 0; i < e->reg_count; ++i) payload += 2u + entry_size(&keys[i], e->regs[i]);
-  if (stack_len) payload += 1u + atf_fast_varint_size(stack_len) + stack_len;
-  if (call_site) payload += 1u + atf_fast_varint_size(call_site);
-  size_t event = (e->event_id ? 1u + atf_fast_varint_size(e->event_id) : 0u) +
-                 (tid ? 1u + atf_fast_varint_size(tid) : 0u) + 2u + ts + 1u +
-                 atf_fast_varint_size(payload) + payload;
-
-  /* Bytes. */
-  uint8_t *p = atf_fast_put_varint(out, event);
-  if (e->event_id) {
-    *p++ = TAG_EVENT_ID;
-    p = atf_fast_put_varint_any(p, e->event_id);
-  }
-  if (tid) {
-    *p++ = TAG_THREAD_ID;
-    p = atf_fast_put_varint_any(p, tid);
-  }
-  *p++ = TAG_TIMESTAMP;
-  *p++ = (uint8_t)ts; /* at most 17 */
-  if (seconds) {
-    *p++ = TAG_SECONDS;
-    p = atf_fast_put_varint_any(p, seconds);
-  }
-  if (nanos) {
-    *p++ = TAG_NANOS;
-    p = atf_fast_put_varint_any(p, nanos);
-  }
-  *p++ = t->event_payload_tag[k];
-  p = atf_fast_put_varint(p, payload);
-  if (e->symbol_len) {
-    *p++ = TAG_SYMBOL;
-    p = atf_fast_put_varint(p, e->symbol_len);
-    memcpy(p, e->symbol, e->symbol_len);
-    p += e->symbol_len;
-  }
-  if (e->address) {
-    *p++ = TAG_ADDRESS;
-    p = atf_fast_put_varint_any(p, e->address);
-  }
-  const uint8_t reg_tag = t->registers_tag[k];
-  for (unsigned i = 0; i < e->reg_count; ++i) {
-    const uint64_t v = e->regs[i];
-    *p++ = reg_tag;
-    *p++ = (uint8_t)entry_size(&keys[i], v);
-    memcpy(p, keys[i].bytes, sizeof keys[i].bytes); /* fixed size: no call, no branch */
-    p += keys[i].len;
-    if (v) {
-      *p++ = TAG_VALUE;
-      p = atf_fast_put_varint_any(p, v);
-    }
-  }
-  if (stack_len) {
-    *p++ = TAG_STACK;
-    p = atf_fast_put_varint(p, stack_len);
-    memcpy(p, e->stack, stack_len);
-    p += stack_len;
-  }
-  if (call_site) {
-    *p++ = TAG_CALL_SITE;
-    p = atf_fast_put_varint_any(p, call_site);
-  }
-  return (size_t)(p - out);
+  atf_fast_cache c;
+  atf_fast_cache_init(&c);
+  return atf_fast_encode_cached(t, &c, e, out);
 }

@@ -3,10 +3,12 @@
  * protobuf-c encodes a message in two walks over a tree of structs (get_packed_size, then pack),
  * after the caller has built that tree. For the two payloads a tracer emits millions of times per
  * second the shape is fixed: a few scalars, one symbol, a handful of named registers, a stack
- * copy. This encoder writes their bytes directly from the values, in one pass, with every length
- * computed arithmetically up front (the largest nested message is bounded, so no length is ever
- * reserved and patched) and every tag and register-key prefix precomputed at session start from
- * protobuf-c's generated descriptors. Its output is byte-identical to
+ * copy. This encoder writes their bytes directly from the values, in one pass: the two lengths
+ * that precede their contents get their varint width from bounds computed up front (exact sizes
+ * only when the bounds straddle 128 or 16384) and their value once the contents are out; every
+ * tag and register-entry head is precomputed at session start from protobuf-c's generated
+ * descriptors; the thread id, seconds and event id's high part are kept encoded between events
+ * (fast_encode_inl.h has the details). Its output is byte-identical to
  * `[varint length] protobuf_c_message_pack(Event)` of the same event converted field by field, as
  * fast_encode_test.cc and the differential fuzzer check.
  *
@@ -34,13 +36,33 @@ typedef struct atf_fast_key {
   uint8_t bytes[2 + ATF_FAST_MAX_KEY];
 } atf_fast_key;
 
+/* The constant head of one register's map entry in its message: the registers field's tag, the
+ * entry's length for a value of 0, the key field (0x0A <len> <name>) and the value field's tag
+ * (0x10). Only the entry's length byte and the value's varint depend on the value. */
+typedef struct atf_fast_entry_head {
+  uint8_t len; /* bytes before the value tag: 2 + key field */
+  uint8_t bytes[24];
+} atf_fast_entry_head;
+
 /* Tags and key prefixes, precomputed once per session (per architecture). */
 typedef struct atf_fast_tables {
   uint8_t event_payload_tag[2]; /* [0] FunctionCall, [1] FunctionReturn (Event oneof members) */
   uint8_t registers_tag[2];     /* argument_registers / return_registers in their message */
   unsigned key_count[2];
   atf_fast_key keys[2][ATF_FAST_MAX_REGS];
+  atf_fast_entry_head heads[2][ATF_FAST_MAX_REGS];
+  uint8_t long_keys[2]; /* some head of this kind is longer than 8 bytes (a key over 3 bytes) */
+  /* entries_size[k][n]: bytes of the first n entries of kind k with every value 0 */
+  uint16_t entries_size[2][ATF_FAST_MAX_REGS + 1];
+  /* Encode varints with BMI2's PDEP (atf_fast_pdep_usable() at init; tests may clear it, or set
+   * it where PDEP exists). Same bytes either way. */
+  int use_pdep;
 } atf_fast_tables;
+
+/* 1 when this CPU has BMI2 and its PDEP is fast: Intel, and AMD from Zen 3 (family 0x19) on. AMD
+ * before Zen 3 (and Hygon) execute PDEP in microcode, tens of cycles and data-dependent, slower
+ * than the shifts it replaces. 0 elsewhere (and on other architectures). */
+int atf_fast_pdep_usable(void);
 
 enum { ATF_FAST_CALL = 0, ATF_FAST_RETURN = 1 };
 
@@ -59,6 +81,29 @@ typedef struct atf_fast_event {
   size_t stack_len;
   uint64_t call_site; /* FunctionCall only; 0 = none */
 } atf_fast_event;
+
+/* An encoded field kept between events: `bytes[0..len)` encode `key` (zero-filled after). */
+typedef struct atf_fast_cached_field {
+  uint64_t key; /* ATF_FAST_NO_KEY until filled: no value cached matches it */
+  uint8_t len;
+  uint8_t bytes[16];
+} atf_fast_cached_field;
+
+#define ATF_FAST_NO_KEY (1ull << 63)
+
+/* Encoded fields that repeat from event to event, kept by one encoder between events: the thread
+ * id field, the timestamp's seconds field, and the varint of event_id >> 7 (ids count up: only
+ * their low 7 bits change from one event to the next, 127 times in 128). Only a cache: any state
+ * gives the same bytes. */
+typedef struct atf_fast_cache {
+  atf_fast_cached_field tid, seconds, id_high;
+} atf_fast_cache;
+
+void atf_fast_cache_init(atf_fast_cache *c);
+
+/* Encodes `v` into f (as [tag varint], nothing for 0, when tag != 0; as the bare varint when tag
+ * is 0) and makes it f's key. The encoder's miss path: out of line. */
+void atf_fast_cache_fill(atf_fast_cached_field *f, uint8_t tag, uint64_t v);
 
 /* Fills `t` from protobuf-c's descriptors of atf.v4 and the register names of each kind, in
  * canonical order. Returns 0, or -1 if a descriptor does not have the expected field numbers and
@@ -80,6 +125,11 @@ static inline size_t atf_fast_max_size(size_t symbol_len, unsigned reg_count, si
 /* Writes [varint length][Event] for `e` at `out`, which has room for atf_fast_max_size(...) bytes.
  * Returns the number of bytes written. REQUIRES: e->reg_count <= t->key_count[e->kind]. */
 size_t atf_fast_encode(const atf_fast_tables *t, const atf_fast_event *e, uint8_t *out);
+
+/* atf_fast_encode with a cache kept across the events of one stream (same bytes, fewer steps).
+ * fast_encode_inl.h has it as an inline function for the writer's per-event step. */
+size_t atf_fast_encode_cached(const atf_fast_tables *t, atf_fast_cache *c, const atf_fast_event *e,
+                              uint8_t *out);
 
 #ifdef __cplusplus
 }

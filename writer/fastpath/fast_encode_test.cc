@@ -53,6 +53,7 @@ std::string ReferencePack(const atf_fast_event &e, const char *const *names) {
         reinterpret_cast<Atf__V4__FunctionCall__ArgumentRegistersEntry **>(ptrs.data());
     call.stack_shallow_copy.data = const_cast<uint8_t *>(e.stack);
     call.stack_shallow_copy.len = e.stack_len;
+    call.call_site = e.call_site;
     ev.payload_case = ATF__V4__EVENT__PAYLOAD_FUNCTION_CALL;
     ev.function_call = &call;
   } else {
@@ -234,6 +235,196 @@ TEST(FastVarint, EveryLengthMatchesByteLoop) {
     ASSERT_EQ(atf_fast_put_varint(buf, v), buf + want.size()) << v;
     ASSERT_EQ(std::string(reinterpret_cast<char *>(buf), want.size()), want) << v;
     ASSERT_EQ(buf[want.size()], 0xA5) << v;
+  }
+}
+
+// Encodes `e` with `cache` into a buffer of exactly atf_fast_max_size() bytes followed by guard
+// bytes; checks the guard, and that the bytes equal the reference. Returns the framed bytes.
+std::string EncodeChecked(const atf_fast_tables &t, atf_fast_cache *cache, const char *const *names,
+                          const atf_fast_event &e) {
+  const size_t bound = atf_fast_max_size(e.symbol_len, e.reg_count, e.stack_len);
+  std::vector<uint8_t> buf(bound + 64, 0xA5);
+  const size_t n = cache != nullptr ? atf_fast_encode_cached(&t, cache, &e, buf.data())
+                                    : atf_fast_encode(&t, &e, buf.data());
+  EXPECT_LE(n, bound);
+  for (size_t i = bound; i < buf.size(); ++i) {
+    EXPECT_EQ(buf[i], 0xA5) << "store past the bound at +" << (i - bound);
+    if (buf[i] != 0xA5) break;
+  }
+  std::string out(reinterpret_cast<const char *>(buf.data()), n), body;
+  EXPECT_TRUE(SplitRecord(out, &body)) << "bad length prefix";
+  EXPECT_EQ(body, ReferencePack(e, names))
+      << "kind=" << e.kind << " id=" << e.event_id << " tid=" << e.thread_id
+      << " ts=" << e.timestamp_ns << " sym=" << e.symbol_len << " regs=" << e.reg_count
+      << " stack=" << e.stack_len;
+  return out;
+}
+
+// The two lengths whose varint width the encoder takes from bounds (payload and event): events
+// whose sizes sweep across 127/128 and 16383/16384 bytes, with register values that make the
+// bounds straddle a boundary (the exact-size fallback) and values that do not.
+TEST_F(FastEncode, LengthWidthBoundaries) {
+  std::vector<uint8_t> stack(4096);
+  for (size_t i = 0; i < stack.size(); ++i) stack[i] = static_cast<uint8_t>(i * 13);
+  const std::string symbol(20000, 'y');
+  const uint64_t reg_sets[][6] = {
+      {0, 0, 0, 0, 0, 0},
+      {1, 2, 3, 4, 5, 6},
+      {UINT64_MAX, UINT64_MAX, UINT64_MAX, UINT64_MAX, UINT64_MAX, UINT64_MAX},
+      {0, UINT64_MAX, 1, 1u << 20, 0, 1u << 14}};
+  atf_fast_cache cache;
+  atf_fast_cache_init(&cache);
+  uint64_t id = 1;
+  for (int kind : {ATF_FAST_CALL, ATF_FAST_RETURN}) {
+    for (const auto &regs : reg_sets) {
+      for (unsigned n : {0u, 1u, 2u, 6u}) {
+        if (kind == ATF_FAST_RETURN && n > 2) continue;
+        for (size_t base : {size_t{0}, size_t{16200}}) {
+          for (size_t extra = 0; extra < 200; ++extra) {
+            atf_fast_event e = {};
+            e.kind = kind;
+            e.event_id = id++;
+            e.thread_id = 77;
+            e.timestamp_ns = 1700000000123456789ull;
+            e.address = 0x401000;
+            e.regs = regs;
+            e.reg_count = n;
+            e.stack = stack.data();
+            // Calls put the sweep in the stack (up to 4096), returns in the symbol.
+            const size_t len = base + extra;
+            e.stack_len = kind == ATF_FAST_CALL ? std::min<size_t>(len, 4096) : 0;
+            e.symbol = reinterpret_cast<const uint8_t *>(symbol.data());
+            e.symbol_len = kind == ATF_FAST_CALL ? (len > 4096 ? len - 4096 : 0) : len;
+            EncodeChecked(kind == ATF_FAST_CALL ? x86_ : x86_, &cache,
+                          kind == ATF_FAST_CALL ? kCallNames : kReturnNames, e);
+            if (HasFailure()) return;
+          }
+        }
+      }
+    }
+  }
+}
+
+// 64 registers (ATF_FAST_MAX_REGS) with 16-byte keys (ATF_FAST_MAX_KEY, heads longer than one
+// 8-byte store), and keys of every length 1..16 mixed.
+TEST_F(FastEncode, MaxRegistersAndLongKeys) {
+  std::vector<std::string> long_names, mixed_names;
+  for (unsigned i = 0; i < ATF_FAST_MAX_REGS; ++i) {
+    std::string name = "REGISTER_" + std::to_string(1000000 + i);  // 16 bytes
+    long_names.push_back(name.substr(0, ATF_FAST_MAX_KEY));
+    mixed_names.push_back(std::string(1 + i % ATF_FAST_MAX_KEY, static_cast<char>('A' + i % 26)) +
+                          "");
+  }
+  std::vector<const char *> longp, mixedp;
+  for (auto &n : long_names) longp.push_back(n.c_str());
+  for (auto &n : mixed_names) mixedp.push_back(n.c_str());
+  atf_fast_tables long_t, mixed_t;
+  ASSERT_EQ(0, atf_fast_tables_init(&long_t, longp.data(), ATF_FAST_MAX_REGS, longp.data(),
+                                    ATF_FAST_MAX_REGS));
+  ASSERT_EQ(0, atf_fast_tables_init(&mixed_t, mixedp.data(), ATF_FAST_MAX_REGS, mixedp.data(),
+                                    ATF_FAST_MAX_REGS));
+  std::mt19937_64 rng(64);
+  std::vector<uint8_t> stack(4096, 0x5A);
+  uint64_t regs[ATF_FAST_MAX_REGS];
+  atf_fast_cache cache;
+  atf_fast_cache_init(&cache);
+  for (int iter = 0; iter < 3000; ++iter) {
+    for (auto &r : regs) r = rng() % 3 == 0 ? 0 : rng() >> (rng() % 64);
+    atf_fast_event e = {};
+    e.kind = static_cast<int>(rng() % 2);
+    e.event_id = rng() >> (rng() % 64);
+    e.thread_id = static_cast<int32_t>(rng());
+    e.timestamp_ns = rng();
+    e.symbol = stack.data();
+    e.symbol_len = rng() % 40;
+    e.address = rng() >> (rng() % 64);
+    e.regs = regs;
+    e.reg_count = iter % 2 ? ATF_FAST_MAX_REGS : static_cast<unsigned>(rng() % 65);
+    e.stack = stack.data();
+    e.stack_len = rng() % 3 == 0 ? 0 : rng() % 4097;
+    e.call_site = rng() % 2 ? 0 : rng();
+    const bool use_long = iter % 3 == 0;
+    EncodeChecked(use_long ? long_t : mixed_t, &cache, use_long ? longp.data() : mixedp.data(), e);
+    if (HasFailure()) return;
+  }
+}
+
+// One cache over a stream, as the writer uses it: event ids counting up across 2^7, 2^14, 2^21,
+// 2^56 and 2^63 (the cached high part changes), thread ids switching (0, negative, 10-byte
+// varints), timestamps crossing seconds and 0; each event equal to the reference and to the
+// uncached encoder.
+TEST_F(FastEncode, CachedStreamMatchesUncached) {
+  const uint64_t id_starts[] = {
+      0, 100, 16300, (1u << 21) - 100, (1ull << 56) - 100, (1ull << 63) - 100, UINT64_MAX - 100};
+  const int32_t tids[] = {4242, 4242, 4242, 0, -1, std::numeric_limits<int32_t>::min(), 4243};
+  std::vector<uint8_t> stack(256, 0x11);
+  const std::string symbol = "bench_fn_17";
+  uint64_t regs[6] = {1, 1u << 7, 1u << 14, 0, UINT64_MAX, 12345};
+  atf_fast_cache cache;
+  atf_fast_cache_init(&cache);
+  uint64_t ts = 999999000;  // crosses 1 s almost at once
+  for (uint64_t start : id_starts) {
+    for (uint64_t i = 0; i < 300; ++i) {
+      atf_fast_event e = {};
+      e.kind = i % 2 ? ATF_FAST_RETURN : ATF_FAST_CALL;
+      e.event_id = start + i;
+      e.thread_id = tids[(i / 7) % 7];
+      ts += i % 50 == 0 ? 0 : 997 * i;
+      e.timestamp_ns = i % 97 == 0 ? 0 : ts;
+      e.symbol = reinterpret_cast<const uint8_t *>(symbol.data());
+      e.symbol_len = symbol.size();
+      e.address = 0x55555555a000ull + i;
+      e.regs = regs;
+      e.reg_count = e.kind == ATF_FAST_CALL ? 6 : 2;
+      e.stack = stack.data();
+      e.stack_len = 128;
+      const char *const *names = e.kind == ATF_FAST_CALL ? kCallNames : kReturnNames;
+      const std::string cached = EncodeChecked(x86_, &cache, names, e);
+      const std::string fresh = EncodeChecked(x86_, nullptr, names, e);
+      ASSERT_EQ(cached, fresh) << "id=" << e.event_id;
+      if (HasFailure()) return;
+    }
+  }
+}
+
+// The PDEP varints (used where atf_fast_pdep_usable()) and the shift-and-mask ones give the same
+// bytes: random events of every shape encoded both ways. Where the CPU has no BMI2 only the
+// generic path runs (and use_pdep must be 0).
+TEST_F(FastEncode, PdepAndGenericAgree) {
+  if (!atf_fast_pdep_usable()) {
+    EXPECT_EQ(x86_.use_pdep, 0);
+    GTEST_SKIP() << "no fast PDEP on this CPU: the generic path is the only one";
+  }
+  EXPECT_EQ(x86_.use_pdep, 1);
+  atf_fast_tables generic = x86_;
+  generic.use_pdep = 0;
+  std::mt19937_64 rng(99);
+  std::vector<uint8_t> stack(4096, 0x33);
+  uint64_t regs[6];
+  atf_fast_cache c1, c2;
+  atf_fast_cache_init(&c1);
+  atf_fast_cache_init(&c2);
+  for (int iter = 0; iter < 20000; ++iter) {
+    auto any = [&] { return rng() % 4 == 0 ? 0 : rng() >> (rng() % 64); };
+    for (auto &r : regs) r = any();
+    atf_fast_event e = {};
+    e.kind = static_cast<int>(rng() % 2);
+    e.event_id = any();
+    e.thread_id = static_cast<int32_t>(any());
+    e.timestamp_ns = any();
+    e.symbol = stack.data();
+    e.symbol_len = rng() % 30;
+    e.address = any();
+    e.regs = regs;
+    e.reg_count = static_cast<unsigned>(rng() % (e.kind == ATF_FAST_CALL ? 7 : 3));
+    e.stack = stack.data();
+    e.stack_len = rng() % 300;
+    e.call_site = any();
+    const char *const *names = e.kind == ATF_FAST_CALL ? kCallNames : kReturnNames;
+    const std::string a = EncodeChecked(x86_, &c1, names, e);
+    const std::string b = EncodeChecked(generic, &c2, names, e);
+    ASSERT_EQ(a, b);
+    if (HasFailure()) return;
   }
 }
 
