@@ -7,8 +7,10 @@
 
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <deque>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "third_party/upb/upb_testing.h"
@@ -332,6 +334,81 @@ TEST_F(UpbPatches, EmptyInputWithoutBufferDecodes) {
   const upb_msglayout *l = schema_.Layout("upbtest.Outer");
   upb_msg *msg = upb_msg_new(l, arena.arena());
   EXPECT_TRUE(upb_decode(nullptr, 0, msg, l, arena.arena()));
+}
+
+// ---- 0017-arena-inline-allocation --------------------------------------------------------------
+
+TEST(UpbPatchesNoFixture, ArenaRefusesSizesThatWouldWrap) {
+  // upb rounded a size up to 16 before checking it: SIZE_MAX became 0 and came back as a pointer
+  // into the block; a size near it wrapped when the block header was added, and upb wrote a
+  // 32-byte header into the small block it got (ASan: heap-buffer-overflow). Such sizes fail.
+  for (size_t size : {SIZE_MAX, SIZE_MAX - 15, SIZE_MAX - 40, SIZE_MAX / 2 + 1}) {
+    upb_arena *a = upb_arena_new();
+    ASSERT_NE(a, nullptr);
+    EXPECT_EQ(upb_arena_malloc(a, size), nullptr) << size;
+    void *small = upb_arena_malloc(a, 8);
+    ASSERT_NE(small, nullptr);
+    EXPECT_EQ(upb_arena_realloc(a, small, 8, size), nullptr) << size;
+    upb_arena_free(a);
+  }
+}
+
+TEST(UpbPatchesNoFixture, ArenaBumpAllocationsAreAlignedDisjointAndCounted) {
+  // The inline bump (upb.h) and the function it falls back to: every allocation 16-aligned, inside
+  // a block, disjoint from the others, counted by upb_arena_bytesallocated; a fixed arena (no
+  // block allocator) fails when full; size 0 gets NULL. Each allocation is filled, so ASan sees
+  // one that overlaps the arena's own header at the end of the block.
+  alignas(16) static unsigned char block[2048];
+  upb_arena *fixed = upb_arena_init(block, sizeof block, nullptr);
+  upb_arena *growing = upb_arena_new();
+  for (upb_arena *a : {fixed, growing}) {
+    std::vector<std::pair<unsigned char *, size_t>> got;
+    size_t total = 0;
+    EXPECT_EQ(upb_arena_malloc(a, 0), nullptr);
+    if (a == fixed) EXPECT_EQ(upb_arena_malloc(a, sizeof block), nullptr);  // more than it holds
+    for (size_t i = 0; i < 3000; ++i) {
+      // Now and then more than a block of the growing arena (a block of its own).
+      const size_t size = i % 41 + 1 + (a == growing && i % 97 == 0 ? 20000 : 0);
+      auto *p = static_cast<unsigned char *>(upb_arena_malloc(a, size));
+      if (p == nullptr) break;
+      EXPECT_EQ(reinterpret_cast<uintptr_t>(p) % 16, 0u);
+      memset(p, static_cast<int>(got.size() & 0xff), size);
+      got.emplace_back(p, size);
+      total += (size + 15) / 16 * 16;
+    }
+    EXPECT_EQ(upb_arena_bytesallocated(a), total);
+    for (size_t i = 0; i < got.size(); ++i) {  // nothing overwrote an earlier allocation
+      for (size_t k = 0; k < got[i].second; ++k) {
+        ASSERT_EQ(got[i].first[k], static_cast<unsigned char>(i & 0xff)) << i;
+      }
+    }
+    if (a == fixed) {
+      EXPECT_GT(got.size(), 10u);
+      EXPECT_LT(got.size(), 3000u);  // it filled up
+      for (const auto &g : got) {
+        EXPECT_GE(g.first, block);
+        EXPECT_LE(g.first + g.second, block + sizeof block);
+      }
+    } else {
+      EXPECT_EQ(got.size(), 3000u);
+    }
+  }
+  upb_arena_free(fixed);
+  upb_arena_free(growing);
+}
+
+TEST_F(UpbPatches, NonArenaAllocatorIsStillCalledForEveryAllocation) {
+  // A upb_alloc passed as the arena (CheckedArena) is not a upb_arena: the inline bump must not
+  // touch it. Outer, its array of items and the array's storage, three Smalls, child: 7 blocks.
+  CheckedArena arena;
+  bool ok;
+  upb_msg *msg =
+      Decode(Len(10, Var(1, 1)) + Len(10, Var(1, 2)) + Len(4, Var(1, 3)) + Len(10, Var(1, 4)),
+             &arena, &ok);
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(upb_array_size(Get(msg, "items").arr), 3u);
+  EXPECT_EQ(arena.allocations(), 7u);
+  EXPECT_TRUE(arena.CanariesIntact());
 }
 
 }  // namespace
