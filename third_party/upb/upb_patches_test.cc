@@ -411,4 +411,65 @@ TEST_F(UpbPatches, NonArenaAllocatorIsStillCalledForEveryAllocation) {
   EXPECT_TRUE(arena.CanariesIntact());
 }
 
+// ---- 0018-msgfactory-field-lookup -------------------------------------------------------------
+
+TEST_F(UpbPatches, LookupTableNamesEveryFieldAndNoOther) {
+  // A speed patch: upb_msgfactory's layouts get a table of fields by number, which the decoder
+  // reads instead of searching. Each entry must name the field with that number, and every field
+  // below the table's end must be in it. Sparse's largest number (100000) is beyond the bound: no
+  // table, the decoder searches.
+  for (const char *name : {"upbtest.Outer", "upbtest.Small", "upbtest.Big", "upbtest.WithMap",
+                           "upbtest.Sparse", "upbtest.Outer.G", "upbtest.Outer.RG"}) {
+    const upb_msglayout *l = schema_.Layout(name);
+    ASSERT_NE(l, nullptr) << name;
+    size_t listed = 0, below = 0;
+    for (uint32_t n = 0; n < l->lookup_count; ++n) {
+      if (l->lookup[n] == 0) continue;
+      ASSERT_LE(l->lookup[n], l->field_count) << name << " " << n;
+      EXPECT_EQ(l->fields[l->lookup[n] - 1].number, n) << name;
+      listed++;
+    }
+    for (int i = 0; i < l->field_count; ++i) below += l->fields[i].number < l->lookup_count;
+    EXPECT_EQ(listed, below) << name;
+    if (std::string(name) == "upbtest.Sparse") {
+      EXPECT_EQ(l->lookup_count, 0u);
+      EXPECT_EQ(l->lookup, nullptr);
+    } else {
+      EXPECT_EQ(listed, static_cast<size_t>(l->field_count)) << name;
+    }
+  }
+  EXPECT_EQ(schema_.Layout("upbtest.Outer")->lookup_count, 18u);  // fields 1 .. 17
+}
+
+TEST_F(UpbPatches, FieldsAroundTheLookupTableDecode) {
+  // Known fields by the table, numbers in its gaps and beyond its end kept as unknown; a message
+  // without a table (Sparse) searched as before.
+  const std::string unknown_outer = Var(6, 1) + Var(7, 2) + Var(18, 3) + Var(1000, 4);
+  CheckedArena arena;
+  bool ok;
+  upb_msg *msg = Decode(Var(1, 11) + Var(6, 1) + Len(4, Var(1, 12)) + Var(7, 2) + Var(9, 13) +
+                            Var(18, 3) + Len(11, "n") + Var(1000, 4) + Var(15, 1),
+                        &arena, &ok);
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(Get(msg, "scalar").i32, 11);
+  EXPECT_EQ(Get(Get(msg, "child").msg, "a", "upbtest.Small").i32, 12);
+  EXPECT_EQ(Get(msg, "opt_b").i32, 13);
+  EXPECT_EQ(Get(msg, "name").str.size, 1u);
+  EXPECT_TRUE(Get(msg, "flag").b);
+  EXPECT_EQ(UnknownLength(msg), unknown_outer.size());
+
+  const std::string sparse =
+      Var(1, 1) + Var(2, 9) + Len(7, Var(1, 2)) + Len(300, "xyz") + Var(99999, 9) + Var(100000, 7);
+  inputs_.push_back(sparse);
+  const upb_msglayout *l = schema_.Layout("upbtest.Sparse");
+  upb_msg *s = upb_msg_new(l, arena.arena());
+  ASSERT_TRUE(upb_decode(inputs_.back().data(), inputs_.back().size(), s, l, arena.arena()));
+  EXPECT_EQ(Get(s, "one", "upbtest.Sparse").i32, 1);
+  EXPECT_EQ(Get(Get(s, "sub", "upbtest.Sparse").msg, "a", "upbtest.Small").i32, 2);
+  EXPECT_EQ(Get(s, "text", "upbtest.Sparse").str.size, 3u);
+  EXPECT_EQ(Get(s, "far", "upbtest.Sparse").u64, 7u);
+  EXPECT_EQ(UnknownLength(s), (Var(2, 9) + Var(99999, 9)).size());
+  EXPECT_TRUE(arena.CanariesIntact());
+}
+
 }  // namespace
