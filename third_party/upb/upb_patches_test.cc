@@ -472,4 +472,66 @@ TEST_F(UpbPatches, FieldsAroundTheLookupTableDecode) {
   EXPECT_TRUE(arena.CanariesIntact());
 }
 
+// ---- 0019-decode-varint-word --------------------------------------------------------------------
+
+// A varint of `bytes` bytes for v (at least its minimal length): padded with redundant 0x80 bytes.
+std::string PaddedVarint(uint64_t v, size_t bytes) {
+  std::string out;
+  for (size_t i = 0; i + 1 < bytes; ++i) {
+    out += static_cast<char>((v & 0x7f) | 0x80);
+    v >>= 7;
+  }
+  out += static_cast<char>(v);
+  return out;
+}
+
+TEST_F(UpbPatches, VarintsDecodeAlikeWithAndWithoutEightBytesLeft) {
+  // A speed patch: a varint with eight bytes of its field left is read with one 8-byte load (up
+  // to 8 bytes long), others byte by byte. Every value and length, minimal and padded, at every
+  // distance from the end of a packed field (so both ways), decodes to the same value.
+  std::vector<uint64_t> values = {0, 1, 127, 128, 300, UINT64_MAX, UINT64_MAX - 1};
+  for (int bit = 0; bit < 64; ++bit) {
+    values.push_back(uint64_t{1} << bit);
+    values.push_back((uint64_t{1} << bit) - 1);
+    values.push_back((uint64_t{1} << bit) | 0x5555555555555555ull >> (63 - bit));
+  }
+  for (uint64_t v : values) {
+    size_t minimal = 1;
+    while (minimal < 10 && (v >> (7 * minimal)) != 0) ++minimal;
+    for (size_t bytes = minimal; bytes <= 10; ++bytes) {
+      const std::string enc = PaddedVarint(v, bytes);
+      for (size_t after = 0; after <= 9; ++after) {
+        CheckedArena arena;
+        bool ok;
+        upb_msg *msg = Decode(Len(13, enc + std::string(after, '\x01')) + Var(1, 7), &arena, &ok);
+        ASSERT_TRUE(ok) << v << " " << bytes << " " << after;
+        const upb_array *a = Get(msg, "packed_varint").arr;
+        ASSERT_EQ(upb_array_size(a), after + 1);
+        EXPECT_EQ(upb_array_get(a, UPB_TYPE_INT64, 0).u64, v) << bytes << " " << after;
+        for (size_t i = 1; i <= after; ++i) EXPECT_EQ(upb_array_get(a, UPB_TYPE_INT64, i).i64, 1);
+        EXPECT_EQ(Get(msg, "scalar").i32, 7);
+      }
+    }
+  }
+}
+
+TEST_F(UpbPatches, BadVarintsAreRejectedWithAndWithoutEightBytesLeft) {
+  // What patch 0011 rejects, now also where eight bytes of the field are left (fields follow).
+  const std::string more = Var(1, 1) + Var(8, 2) + Var(9, 3) + Var(15, 1);
+  ASSERT_GE(more.size(), 8u);
+  for (const std::string &tail : {std::string(), more}) {
+    EXPECT_FALSE(Decodes(std::string("\x88\x80\x80\x80\x80\x00\x01", 7) + tail));  // 6-byte tag
+    EXPECT_TRUE(Decodes(std::string("\x88\x80\x80\x80\x00\x01", 6) + tail));       // 5 bytes
+    EXPECT_FALSE(Decodes(std::string("\xf8\xff\xff\xff\x10\x01", 6) + tail));      // above 2^32-1
+    EXPECT_FALSE(Decodes(Tag(11, 2) + std::string("\x80\x80\x80\x80\x80\x00", 6) + tail));
+    EXPECT_FALSE(Decodes(Tag(1, 0) + std::string(9, '\xff') + "\x02" + tail));   // bit 64
+    EXPECT_FALSE(Decodes(Tag(1, 0) + std::string(10, '\x80') + "\x01" + tail));  // 11 bytes
+    EXPECT_TRUE(Decodes(Tag(1, 0) + std::string(9, '\xff') + "\x01" + tail));    // 2^64-1
+  }
+  // A varint that runs past the end of its packed field, with more input after the field.
+  EXPECT_FALSE(Decodes(Len(13, std::string(9, '\x81')) + more));
+  EXPECT_FALSE(Decodes(Len(13, "\x01" + std::string(3, '\x81')) + more));
+  EXPECT_FALSE(Decodes(Len(13, std::string(8, '\x81')) + "\x01" + more));
+}
+
 }  // namespace
