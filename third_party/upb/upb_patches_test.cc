@@ -534,4 +534,31 @@ TEST_F(UpbPatches, BadVarintsAreRejectedWithAndWithoutEightBytesLeft) {
   EXPECT_FALSE(Decodes(Len(13, std::string(8, '\x81')) + "\x01" + more));
 }
 
+// ---- 0020-decode-one-byte-tags-and-lengths ------------------------------------------------------
+
+TEST_F(UpbPatches, OneByteLengthsAreCheckedAgainstTheirMessage) {
+  // A speed patch: a one-byte tag or length skips the checks a longer one needs; a length must
+  // still fit what is left of its (sub)message, not of the whole input.
+  for (size_t len = 0; len < 128; ++len) {
+    SCOPED_TRACE(len);
+    CheckedArena arena;
+    bool ok;
+    upb_msg *msg = Decode(Len(11, std::string(len, 'a')) + Var(1, 5), &arena, &ok);
+    ASSERT_TRUE(ok);
+    EXPECT_EQ(Get(msg, "name").str.size, len);
+    EXPECT_EQ(Get(msg, "scalar").i32, 5);
+    // Inside child (Small), an unknown field 2 of `len` bytes: whole, and one byte short with
+    // enough input after the child for it.
+    const std::string field = Tag(2, 2) + static_cast<char>(len) + std::string(len, 'b');
+    EXPECT_TRUE(Decodes(Len(4, field) + Var(1, 5)));
+    if (len > 0) {
+      EXPECT_FALSE(Decodes(Len(4, field.substr(0, field.size() - 1)) + Var(1, 5) + Var(1, 5)));
+      EXPECT_FALSE(Decodes(Tag(11, 2) + static_cast<char>(len) + std::string(len - 1, 'a')));
+    }
+  }
+  EXPECT_FALSE(Decodes(Len(4, Tag(1, 0)) + Var(1, 5)));  // a tag whose value is past the child
+  EXPECT_FALSE(Decodes(Tag(11, 2)));                     // a tag whose length is past the input
+  EXPECT_FALSE(Decodes(Len(4, Tag(2, 2)) + "\x01a"));    // a length past the child
+}
+
 }  // namespace
