@@ -357,6 +357,41 @@ TEST_F(UpbEngine, FirstPassSettlesOnlyCanonicalEntries) {
   }
 }
 
+// The first pass's size of the smallest encoding (varint_size() in upb_engine.c, a formula without
+// a division) and its check of a register value's continued bytes (continued(), one or two loads),
+// at every varint length: a minimal record with values of each bit length is settled by the first
+// pass; an entry whose value has a byte without its high bit before its last byte is not.
+TEST_F(UpbEngine, FirstPassSizesAndChecksVarintsOfEveryLength) {
+  atf_upb_engine_stats before, after;
+  for (int bit = 0; bit < 64; ++bit) {
+    SCOPED_TRACE(bit);
+    const uint64_t v = uint64_t{1} << bit | (uint64_t{1} << bit) - 1;  // bit + 1 bits, all set
+    atf::v4::Event e = atf_test::Call(v, 77, atf_test::kBaseNs + v % 1000000000u, "main", v);
+    (*e.mutable_function_call()->mutable_argument_registers())["RDI"] = v;
+    (*e.mutable_function_call()->mutable_argument_registers())["RSI"] = uint64_t{1} << bit;
+    e.mutable_function_call()->set_call_site(uint64_t{1} << bit);
+    atf_upb_engine_get_stats(engine_, &before);
+    EXPECT_TRUE(AgreeOnBody(atf_test::Serialize(e)).ok);
+    atf_upb_engine_get_stats(engine_, &after);
+    EXPECT_EQ(after.first_pass - before.first_pass, 1u);
+  }
+  for (size_t len = 2; len <= 10; ++len) {
+    for (size_t cleared = 0; cleared + 1 < len; ++cleared) {
+      SCOPED_TRACE(testing::Message() << len << " bytes, byte " << cleared << " not continued");
+      std::string value(len - 1, '\x81');
+      value += '\x01';
+      value[cleared] = '\x01';
+      const std::string body =
+          kHdr +
+          LenField(12, LenField(1, "f") + LenField(3, LenField(1, "RDI") + Tag(2, 0) + value));
+      atf_upb_engine_get_stats(engine_, &before);
+      AgreeOnBody(body);
+      atf_upb_engine_get_stats(engine_, &after);
+      EXPECT_EQ(after.first_pass - before.first_pass, 0u);
+    }
+  }
+}
+
 TEST_F(UpbEngine, NoVisitorCallsForARejectedRecord) {
   struct Count {
     int calls = 0;

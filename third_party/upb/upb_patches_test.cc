@@ -7,8 +7,10 @@
 
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <deque>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "third_party/upb/upb_testing.h"
@@ -332,6 +334,231 @@ TEST_F(UpbPatches, EmptyInputWithoutBufferDecodes) {
   const upb_msglayout *l = schema_.Layout("upbtest.Outer");
   upb_msg *msg = upb_msg_new(l, arena.arena());
   EXPECT_TRUE(upb_decode(nullptr, 0, msg, l, arena.arena()));
+}
+
+// ---- 0017-arena-inline-allocation --------------------------------------------------------------
+
+TEST(UpbPatchesNoFixture, ArenaRefusesSizesThatWouldWrap) {
+  // upb rounded a size up to 16 before checking it: SIZE_MAX became 0 and came back as a pointer
+  // into the block; a size near it wrapped when the block header was added, and upb wrote a
+  // 32-byte header into the small block it got (ASan: heap-buffer-overflow). Such sizes fail.
+  for (size_t size : {SIZE_MAX, SIZE_MAX - 15, SIZE_MAX - 40, SIZE_MAX / 2 + 1}) {
+    upb_arena *a = upb_arena_new();
+    ASSERT_NE(a, nullptr);
+    EXPECT_EQ(upb_arena_malloc(a, size), nullptr) << size;
+    void *small = upb_arena_malloc(a, 8);
+    ASSERT_NE(small, nullptr);
+    EXPECT_EQ(upb_arena_realloc(a, small, 8, size), nullptr) << size;
+    upb_arena_free(a);
+  }
+}
+
+TEST(UpbPatchesNoFixture, ArenaBumpAllocationsAreAlignedDisjointAndCounted) {
+  // The inline bump (upb.h) and the function it falls back to: every allocation 16-aligned, inside
+  // a block, disjoint from the others, counted by upb_arena_bytesallocated; a fixed arena (no
+  // block allocator) fails when full; size 0 gets NULL. Each allocation is filled, so ASan sees
+  // one that overlaps the arena's own header at the end of the block.
+  alignas(16) static unsigned char block[2048];
+  upb_arena *fixed = upb_arena_init(block, sizeof block, nullptr);
+  upb_arena *growing = upb_arena_new();
+  for (upb_arena *a : {fixed, growing}) {
+    std::vector<std::pair<unsigned char *, size_t>> got;
+    size_t total = 0;
+    EXPECT_EQ(upb_arena_malloc(a, 0), nullptr);
+    if (a == fixed) EXPECT_EQ(upb_arena_malloc(a, sizeof block), nullptr);  // more than it holds
+    for (size_t i = 0; i < 3000; ++i) {
+      // Now and then more than a block of the growing arena (a block of its own).
+      const size_t size = i % 41 + 1 + (a == growing && i % 97 == 0 ? 20000 : 0);
+      auto *p = static_cast<unsigned char *>(upb_arena_malloc(a, size));
+      if (p == nullptr) break;
+      EXPECT_EQ(reinterpret_cast<uintptr_t>(p) % 16, 0u);
+      memset(p, static_cast<int>(got.size() & 0xff), size);
+      got.emplace_back(p, size);
+      total += (size + 15) / 16 * 16;
+    }
+    EXPECT_EQ(upb_arena_bytesallocated(a), total);
+    for (size_t i = 0; i < got.size(); ++i) {  // nothing overwrote an earlier allocation
+      for (size_t k = 0; k < got[i].second; ++k) {
+        ASSERT_EQ(got[i].first[k], static_cast<unsigned char>(i & 0xff)) << i;
+      }
+    }
+    if (a == fixed) {
+      EXPECT_GT(got.size(), 10u);
+      EXPECT_LT(got.size(), 3000u);  // it filled up
+      for (const auto &g : got) {
+        EXPECT_GE(g.first, block);
+        EXPECT_LE(g.first + g.second, block + sizeof block);
+      }
+    } else {
+      EXPECT_EQ(got.size(), 3000u);
+    }
+  }
+  upb_arena_free(fixed);
+  upb_arena_free(growing);
+}
+
+TEST_F(UpbPatches, NonArenaAllocatorIsStillCalledForEveryAllocation) {
+  // A upb_alloc passed as the arena (CheckedArena) is not a upb_arena: the inline bump must not
+  // touch it. Outer, its array of items and the array's storage, three Smalls, child: 7 blocks.
+  CheckedArena arena;
+  bool ok;
+  upb_msg *msg =
+      Decode(Len(10, Var(1, 1)) + Len(10, Var(1, 2)) + Len(4, Var(1, 3)) + Len(10, Var(1, 4)),
+             &arena, &ok);
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(upb_array_size(Get(msg, "items").arr), 3u);
+  EXPECT_EQ(arena.allocations(), 7u);
+  EXPECT_TRUE(arena.CanariesIntact());
+}
+
+// ---- 0018-msgfactory-field-lookup -------------------------------------------------------------
+
+TEST_F(UpbPatches, LookupTableNamesEveryFieldAndNoOther) {
+  // A speed patch: upb_msgfactory's layouts get a table of fields by number, which the decoder
+  // reads instead of searching. Each entry must name the field with that number, and every field
+  // below the table's end must be in it. Sparse's largest number (100000) is beyond the bound: no
+  // table, the decoder searches.
+  for (const char *name : {"upbtest.Outer", "upbtest.Small", "upbtest.Big", "upbtest.WithMap",
+                           "upbtest.Sparse", "upbtest.Outer.G", "upbtest.Outer.RG"}) {
+    const upb_msglayout *l = schema_.Layout(name);
+    ASSERT_NE(l, nullptr) << name;
+    size_t listed = 0, below = 0;
+    for (uint32_t n = 0; n < l->lookup_count; ++n) {
+      if (l->lookup[n] == 0) continue;
+      ASSERT_LE(l->lookup[n], l->field_count) << name << " " << n;
+      EXPECT_EQ(l->fields[l->lookup[n] - 1].number, n) << name;
+      listed++;
+    }
+    for (int i = 0; i < l->field_count; ++i) below += l->fields[i].number < l->lookup_count;
+    EXPECT_EQ(listed, below) << name;
+    if (std::string(name) == "upbtest.Sparse") {
+      EXPECT_EQ(l->lookup_count, 0u);
+      EXPECT_EQ(l->lookup, nullptr);
+    } else {
+      EXPECT_EQ(listed, static_cast<size_t>(l->field_count)) << name;
+    }
+  }
+  EXPECT_EQ(schema_.Layout("upbtest.Outer")->lookup_count, 18u);  // fields 1 .. 17
+}
+
+TEST_F(UpbPatches, FieldsAroundTheLookupTableDecode) {
+  // Known fields by the table, numbers in its gaps and beyond its end kept as unknown; a message
+  // without a table (Sparse) searched as before.
+  const std::string unknown_outer = Var(6, 1) + Var(7, 2) + Var(18, 3) + Var(1000, 4);
+  CheckedArena arena;
+  bool ok;
+  upb_msg *msg = Decode(Var(1, 11) + Var(6, 1) + Len(4, Var(1, 12)) + Var(7, 2) + Var(9, 13) +
+                            Var(18, 3) + Len(11, "n") + Var(1000, 4) + Var(15, 1),
+                        &arena, &ok);
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(Get(msg, "scalar").i32, 11);
+  EXPECT_EQ(Get(Get(msg, "child").msg, "a", "upbtest.Small").i32, 12);
+  EXPECT_EQ(Get(msg, "opt_b").i32, 13);
+  EXPECT_EQ(Get(msg, "name").str.size, 1u);
+  EXPECT_TRUE(Get(msg, "flag").b);
+  EXPECT_EQ(UnknownLength(msg), unknown_outer.size());
+
+  const std::string sparse =
+      Var(1, 1) + Var(2, 9) + Len(7, Var(1, 2)) + Len(300, "xyz") + Var(99999, 9) + Var(100000, 7);
+  inputs_.push_back(sparse);
+  const upb_msglayout *l = schema_.Layout("upbtest.Sparse");
+  upb_msg *s = upb_msg_new(l, arena.arena());
+  ASSERT_TRUE(upb_decode(inputs_.back().data(), inputs_.back().size(), s, l, arena.arena()));
+  EXPECT_EQ(Get(s, "one", "upbtest.Sparse").i32, 1);
+  EXPECT_EQ(Get(Get(s, "sub", "upbtest.Sparse").msg, "a", "upbtest.Small").i32, 2);
+  EXPECT_EQ(Get(s, "text", "upbtest.Sparse").str.size, 3u);
+  EXPECT_EQ(Get(s, "far", "upbtest.Sparse").u64, 7u);
+  EXPECT_EQ(UnknownLength(s), (Var(2, 9) + Var(99999, 9)).size());
+  EXPECT_TRUE(arena.CanariesIntact());
+}
+
+// ---- 0019-decode-varint-word --------------------------------------------------------------------
+
+// A varint of `bytes` bytes for v (at least its minimal length): padded with redundant 0x80 bytes.
+std::string PaddedVarint(uint64_t v, size_t bytes) {
+  std::string out;
+  for (size_t i = 0; i + 1 < bytes; ++i) {
+    out += static_cast<char>((v & 0x7f) | 0x80);
+    v >>= 7;
+  }
+  out += static_cast<char>(v);
+  return out;
+}
+
+TEST_F(UpbPatches, VarintsDecodeAlikeWithAndWithoutEightBytesLeft) {
+  // A speed patch: a varint with eight bytes of its field left is read with one 8-byte load (up
+  // to 8 bytes long), others byte by byte. Every value and length, minimal and padded, at every
+  // distance from the end of a packed field (so both ways), decodes to the same value.
+  std::vector<uint64_t> values = {0, 1, 127, 128, 300, UINT64_MAX, UINT64_MAX - 1};
+  for (int bit = 0; bit < 64; ++bit) {
+    values.push_back(uint64_t{1} << bit);
+    values.push_back((uint64_t{1} << bit) - 1);
+    values.push_back((uint64_t{1} << bit) | 0x5555555555555555ull >> (63 - bit));
+  }
+  for (uint64_t v : values) {
+    size_t minimal = 1;
+    while (minimal < 10 && (v >> (7 * minimal)) != 0) ++minimal;
+    for (size_t bytes = minimal; bytes <= 10; ++bytes) {
+      const std::string enc = PaddedVarint(v, bytes);
+      for (size_t after = 0; after <= 9; ++after) {
+        CheckedArena arena;
+        bool ok;
+        upb_msg *msg = Decode(Len(13, enc + std::string(after, '\x01')) + Var(1, 7), &arena, &ok);
+        ASSERT_TRUE(ok) << v << " " << bytes << " " << after;
+        const upb_array *a = Get(msg, "packed_varint").arr;
+        ASSERT_EQ(upb_array_size(a), after + 1);
+        EXPECT_EQ(upb_array_get(a, UPB_TYPE_INT64, 0).u64, v) << bytes << " " << after;
+        for (size_t i = 1; i <= after; ++i) EXPECT_EQ(upb_array_get(a, UPB_TYPE_INT64, i).i64, 1);
+        EXPECT_EQ(Get(msg, "scalar").i32, 7);
+      }
+    }
+  }
+}
+
+TEST_F(UpbPatches, BadVarintsAreRejectedWithAndWithoutEightBytesLeft) {
+  // What patch 0011 rejects, now also where eight bytes of the field are left (fields follow).
+  const std::string more = Var(1, 1) + Var(8, 2) + Var(9, 3) + Var(15, 1);
+  ASSERT_GE(more.size(), 8u);
+  for (const std::string &tail : {std::string(), more}) {
+    EXPECT_FALSE(Decodes(std::string("\x88\x80\x80\x80\x80\x00\x01", 7) + tail));  // 6-byte tag
+    EXPECT_TRUE(Decodes(std::string("\x88\x80\x80\x80\x00\x01", 6) + tail));       // 5 bytes
+    EXPECT_FALSE(Decodes(std::string("\xf8\xff\xff\xff\x10\x01", 6) + tail));      // above 2^32-1
+    EXPECT_FALSE(Decodes(Tag(11, 2) + std::string("\x80\x80\x80\x80\x80\x00", 6) + tail));
+    EXPECT_FALSE(Decodes(Tag(1, 0) + std::string(9, '\xff') + "\x02" + tail));   // bit 64
+    EXPECT_FALSE(Decodes(Tag(1, 0) + std::string(10, '\x80') + "\x01" + tail));  // 11 bytes
+    EXPECT_TRUE(Decodes(Tag(1, 0) + std::string(9, '\xff') + "\x01" + tail));    // 2^64-1
+  }
+  // A varint that runs past the end of its packed field, with more input after the field.
+  EXPECT_FALSE(Decodes(Len(13, std::string(9, '\x81')) + more));
+  EXPECT_FALSE(Decodes(Len(13, "\x01" + std::string(3, '\x81')) + more));
+  EXPECT_FALSE(Decodes(Len(13, std::string(8, '\x81')) + "\x01" + more));
+}
+
+// ---- 0020-decode-one-byte-tags-and-lengths ------------------------------------------------------
+
+TEST_F(UpbPatches, OneByteLengthsAreCheckedAgainstTheirMessage) {
+  // A speed patch: a one-byte tag or length skips the checks a longer one needs; a length must
+  // still fit what is left of its (sub)message, not of the whole input.
+  for (size_t len = 0; len < 128; ++len) {
+    SCOPED_TRACE(len);
+    CheckedArena arena;
+    bool ok;
+    upb_msg *msg = Decode(Len(11, std::string(len, 'a')) + Var(1, 5), &arena, &ok);
+    ASSERT_TRUE(ok);
+    EXPECT_EQ(Get(msg, "name").str.size, len);
+    EXPECT_EQ(Get(msg, "scalar").i32, 5);
+    // Inside child (Small), an unknown field 2 of `len` bytes: whole, and one byte short with
+    // enough input after the child for it.
+    const std::string field = Tag(2, 2) + static_cast<char>(len) + std::string(len, 'b');
+    EXPECT_TRUE(Decodes(Len(4, field) + Var(1, 5)));
+    if (len > 0) {
+      EXPECT_FALSE(Decodes(Len(4, field.substr(0, field.size() - 1)) + Var(1, 5) + Var(1, 5)));
+      EXPECT_FALSE(Decodes(Tag(11, 2) + static_cast<char>(len) + std::string(len - 1, 'a')));
+    }
+  }
+  EXPECT_FALSE(Decodes(Len(4, Tag(1, 0)) + Var(1, 5)));  // a tag whose value is past the child
+  EXPECT_FALSE(Decodes(Tag(11, 2)));                     // a tag whose length is past the input
+  EXPECT_FALSE(Decodes(Len(4, Tag(2, 2)) + "\x01a"));    // a length past the child
 }
 
 }  // namespace
