@@ -261,20 +261,22 @@ std::string Json(const atf_validate_report &r) {
   return ok ? s : "(write failed)";
 }
 
-// Some 6 MB of calls and returns on three threads, records of 40 to 260 bytes, with defects
+// Some 2.5 MB of calls and returns on three threads, records of 40 to 160 bytes, with defects
 // spread through them so that windows and batches end in every kind of place: bad UTF-8, repeated
 // ids, timestamps going back, unknown fields, returns that close the wrong call, a record larger
 // than a 320 KiB window, runs of zero bytes (empty records) and a torn tail.
+constexpr int kPipelineRecords = 20000;  // with the TraceStart, the TraceEnd: 20001
+
 std::string PipelineSession() {
   std::string bytes = atf_test::Frame(atf_test::Serialize(atf_test::Start(0, kBaseNs)));
   uint64_t id = 1;
   std::vector<uint64_t> open[3];
   bool bad_utf8 = false, large = false;  // for the next FunctionCall
-  for (int i = 1; i < 40000; ++i) {
+  for (int i = 1; i < kPipelineRecords; ++i) {
     const int t = i % 3;
-    const std::string symbol = "fn_" + std::string(10 + (i * 7) % 200, 'a' + i % 26);
+    const std::string symbol = "fn_" + std::string(10 + (i * 7) % 100, 'a' + i % 26);
     bad_utf8 |= i % 3001 == 0;
-    large |= i == 20000;
+    large |= i == kPipelineRecords / 2;
     atf::v4::Event e;
     if (open[t].size() < 2 && (i / 3) % 4 < 2) {
       open[t].push_back(0x1000 + i);
@@ -294,16 +296,16 @@ std::string PipelineSession() {
     std::string body = atf_test::Serialize(e);
     if (i % 2503 == 0) body += atf_test::VarintField(77, 1);
     bytes += atf_test::Frame(body);
-    if (i == 30000) bytes += std::string(5000, '\0');
-    if (i == 35000) bytes += std::string(3000, '\0');
+    if (i == kPipelineRecords * 3 / 4) bytes += std::string(5000, '\0');
+    if (i == kPipelineRecords * 7 / 8) bytes += std::string(3000, '\0');
   }
-  bytes += atf_test::Frame(atf_test::Serialize(atf_test::End(id, kBaseNs + 10 * 40000)));
+  bytes += atf_test::Frame(atf_test::Serialize(atf_test::End(id, kBaseNs + 10 * kPipelineRecords)));
   return bytes + atf_test::Varint(100) + std::string(10, 'x');  // torn: 10 of 100 bytes
 }
 
 TEST(Validate, PipelinedBatchesGiveTheSameReportAsOneThread) {
   // Windows of 64 KiB (batches too small to share), 320 KiB and 1 MiB (batches shared between
-  // threads while the next window is read and framed), 1 to 3 threads and one per CPU; kept
+  // threads while the next window is read and framed), 1 to 3 threads; kept
   // errors capped at 0, 10 (full before the zero runs: they are counted in one step) and 5000
   // (full in the middle of the first run). Each report equals the one-thread report through the
   // same window, and with a 1 MiB window the one-thread in-memory one (a smaller window streams
@@ -318,7 +320,7 @@ TEST(Validate, PipelinedBatchesGiveTheSameReportAsOneThread) {
     Report reference;
     ValidateBuffers(bytes, nullptr, &reference, &opt);
     ASSERT_EQ(reference.status, ATF_VALIDATE_OK);
-    EXPECT_EQ(reference.r.records, 40001u + 8000u);  // the empty records too, not the torn tail
+    EXPECT_EQ(reference.r.records, kPipelineRecords + 1u + 8000u);  // and the empty ones
     EXPECT_TRUE(reference.r.stopped_at_framing);
     EXPECT_GT(reference.r.unknown_fields, 0u);
     EXPECT_GT(reference.r.error_count, 8000u);
@@ -336,7 +338,7 @@ TEST(Validate, PipelinedBatchesGiveTheSameReportAsOneThread) {
     for (size_t window : {size_t{64 << 10}, size_t{320 << 10}, size_t{1 << 20}}) {
       opt.window_size = window;
       std::string expected;
-      for (unsigned threads : {1u, 2u, 3u, 0u}) {
+      for (unsigned threads : {1u, 2u, 3u}) {
         SCOPED_TRACE(std::to_string(threads) + " threads, window " + std::to_string(window) +
                      ", max_errors " + std::to_string(max_errors));
         opt.threads = threads;
@@ -348,9 +350,11 @@ TEST(Validate, PipelinedBatchesGiveTheSameReportAsOneThread) {
           EXPECT_EQ(file.r.engine_fallbacks, window < (400 << 10) ? 1u : 0u);
         }
         EXPECT_EQ(Json(file.r), expected);
-        Report mem;
-        ValidateBuffers(bytes, nullptr, &mem, &opt);
-        EXPECT_EQ(Json(mem.r), Json(reference.r));
+        if (window == (1 << 20)) {  // in memory (the window does not apply)
+          Report mem;
+          ValidateBuffers(bytes, nullptr, &mem, &opt);
+          EXPECT_EQ(Json(mem.r), Json(reference.r));
+        }
       }
     }
   }
@@ -1115,8 +1119,8 @@ TEST(Validate, PassHooksSeeTheSameRecordsWithAnyThreadsAndWindow) {
       EXPECT_EQ(Json(rep.r), expected);
       if (reference.empty()) {
         reference = seen;
-        EXPECT_GT(reference.size(), 39000u);  // every record that decodes: not the empty ones
-        EXPECT_LT(reference.size(), 40001u);
+        EXPECT_GT(reference.size(), kPipelineRecords - 500u);  // each one that decodes
+        EXPECT_LT(reference.size(), kPipelineRecords + 1u);    // (not the empty ones)
       }
       ASSERT_EQ(seen.size(), reference.size());
       for (size_t i = 0; i < seen.size(); ++i) {
