@@ -546,9 +546,10 @@ static void apply_empty_records(validation *v, uint64_t off, uint64_t n) {
  * is finishing, the calling thread decodes a chunk of N+1. A slot is framed again only after
  * every thread left its batch (pool_retire). Nothing order-dependent moves: outcomes are applied
  * in file order, and a batch N+1 is framed only where the file says records go on (from N's end,
- * the same boundaries as without the pipeline); one that would start with a zero byte (an empty
- * record, which past max_errors the caller counts in one step: skip_zeros) is left to the next
- * round, so the report is the same as one batch at a time, whatever the number of threads.
+ * the same boundaries as without the pipeline), so the report is the same as one batch at a time,
+ * whatever the number of threads. One that would start with a zero byte (an empty record) is left
+ * to the next round, so that past max_errors a run of them is still counted in one step
+ * (skip_zeros) rather than decoded record by record.
  *
  * With hooks the calling thread waits for the whole batch first: a hook reads the input through
  * the batch's reader and may move its window. The decoding threads are started once
