@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -82,6 +83,14 @@ static double median3(const double *v) {
 static double max3(const double *v) {
   const double m = v[0] > v[1] ? v[0] : v[1];
   return m > v[2] ? m : v[2];
+}
+
+/* CPU seconds (user + system) of the children waited for so far. */
+static double children_cpu_s(void) {
+  struct rusage ru;
+  if (getrusage(RUSAGE_CHILDREN, &ru) != 0) return 0;
+  return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+         (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
 static void usage(FILE *f) {
@@ -309,9 +318,12 @@ int main(int argc, char **argv) {
 
   /* Validator on a file of at least --validator-mib MiB written by the writer: the default engine
    * with one decoding thread (the library's default) and two, then each engine (upb, nanopb,
-   * both) with one thread, alternating, three runs each; medians. */
+   * both) with one thread, alternating, three runs each; medians. With each run the cores it
+   * had: the child's CPU time (user + system, from RUSAGE_CHILDREN around it) over its wall
+   * time. On a shared machine a two-thread run that got one core measures the machine, not the
+   * validator: this says which. */
   static const char *const kEngines[3] = {"upb", "nanopb", "both"};
-  double val_mb_s = 0, val_rss = 0, val2_mb_s = 0, val2_rss = 0;
+  double val_mb_s = 0, val_rss = 0, val2_mb_s = 0, val2_rss = 0, val_cores = 0, val2_cores = 0;
   double eng_mb_s[3] = {0, 0, 0}, eng_rss[3] = {0, 0, 0};
   uint64_t val_bytes = 0;
   if (want_validator) {
@@ -320,19 +332,23 @@ int main(int argc, char **argv) {
       fprintf(stderr, "writer_bench: writing the validator's session failed in %s\n", o.dir);
       return 1;
     }
-    double rate[5][3], rss[5][3];
+    double rate[5][3], rss[5][3], cores[2][3];
     for (int r = 0; r < 3; ++r) {
       for (int k = 0; k < 5; ++k) {
         const unsigned threads = k == 1 ? 2 : 1;
         const char *engine = k < 2 ? NULL : kEngines[k - 2];
+        const double cpu0 = children_cpu_s();
         if (bench_validator(big, threads, engine, &rate[k][r], &rss[k][r], &val_bytes) != 0) {
           fprintf(stderr, "writer_bench: validator run failed (%s)\n", big);
           return 1;
         }
+        if (k < 2) cores[k][r] = (children_cpu_s() - cpu0) / ((double)val_bytes / 1e6 / rate[k][r]);
       }
     }
     val_mb_s = median3(rate[0]);
     val2_mb_s = median3(rate[1]);
+    val_cores = median3(cores[0]);
+    val2_cores = median3(cores[1]);
     val_rss = max3(rss[0]);
     val2_rss = max3(rss[1]);
     for (int k = 0; k < 3; ++k) eng_mb_s[k] = median3(rate[k + 2]), eng_rss[k] = max3(rss[k + 2]);
@@ -477,9 +493,11 @@ int main(int argc, char **argv) {
       printf(
           "%s\"validator_mb_per_s\": %.1f, \"validator_peak_rss_mib\": %.1f, "
           "\"validator_2_threads_mb_per_s\": %.1f, \"validator_2_threads_peak_rss_mib\": %.1f, "
-          "\"validator_file_bytes\": %" PRIu64 ", \"validator_engine\": \"%s\"",
+          "\"validator_file_bytes\": %" PRIu64
+          ", \"validator_engine\": \"%s\", "
+          "\"validator_cores_used\": %.2f, \"validator_2_threads_cores_used\": %.2f",
           sep, val_mb_s, val_rss, val2_mb_s, val2_rss, val_bytes,
-          atf_validate_engine_name(defaults.engine));
+          atf_validate_engine_name(defaults.engine), val_cores, val2_cores);
       printf(", \"validator_engines\": {\"upb\": %.1f, \"nanopb\": %.1f, \"both\": %.1f}",
              eng_mb_s[0], eng_mb_s[1], eng_mb_s[2]);
       printf(
@@ -487,10 +505,10 @@ int main(int argc, char **argv) {
           eng_rss[0], eng_rss[1], eng_rss[2]);
     } else {
       printf(
-          "validator (%s engine): %.1f MB/s on %.2f GiB, peak RSS %.1f MiB (2 threads: %.1f MB/s, "
-          "%.1f MiB)\n",
+          "validator (%s engine): %.1f MB/s on %.2f GiB, peak RSS %.1f MiB, %.2f cores used (2 "
+          "threads: %.1f MB/s, %.1f MiB, %.2f cores used)\n",
           atf_validate_engine_name(defaults.engine), val_mb_s, (double)val_bytes / (1 << 30),
-          val_rss, val2_mb_s, val2_rss);
+          val_rss, val_cores, val2_mb_s, val2_rss, val2_cores);
       printf(
           "validator engines, 1 thread: upb %.1f MB/s (%.1f MiB), nanopb %.1f MB/s (%.1f MiB), "
           "both %.1f MB/s "

@@ -112,23 +112,52 @@ typedef struct outcome {
   atf_event ev;
 } outcome;
 
+#define BATCH_CHUNKS ((BATCH_MAX + BATCH_CHUNK - 1) / BATCH_CHUNK)
+
+/* A batch as the decoding threads see it (see "Batches" below). */
+typedef struct batch_work {
+  atf_reader view; /* the batch's window, read-only (fd -1) */
+  const atf_frame *frames;
+  outcome *out;
+  size_t n;
+  uint64_t generation;            /* in the pool; 0 while not published */
+  atomic_size_t next;             /* the first record of the next unclaimed chunk */
+  atomic_bool done[BATCH_CHUNKS]; /* chunk decoded (its outcomes are written before) */
+  /* The calling thread sleeps on chunk_cv (under mu) while a worker finishes the chunk it needs;
+   * `waiting` tells a worker that finished one to wake it. */
+  pthread_mutex_t mu;
+  pthread_cond_t chunk_cv;
+  atomic_bool waiting;
+} batch_work;
+
+/* One of the two batch slots: a window of its own and the records framed in it. */
+typedef struct batch {
+  atf_reader reader; /* a file's: its own window; memory: the input */
+  atf_frame *frames; /* batch_cap entries */
+  outcome *outcomes;
+  size_t n;
+  uint64_t off, end; /* the records framed lie in [off, end) */
+  batch_work w;
+} batch;
+
 typedef struct validation {
   const atf_validate_options *opt;
   atf_validate_report *rep;
   const atf_pass_hooks *hooks; /* may be NULL */
-  atf_reader reader;
+  atf_reader reader; /* the input, for what no batch takes; the slots have their own windows */
   size_t max_errors; /* opt->max_errors, at most ATF_VALIDATE_MAX_ERRORS */
   uint64_t allowed;  /* opt->allowed_rules within ATF_VALIDATE_ALLOWABLE_RULES */
   bool oom;
   bool hook_failed;
-  unsigned decoders;                      /* decoding threads, the calling one included */
-  atf_engine engines[MAX_DECODE_THREADS]; /* one per decoding thread; [0] the calling thread's */
+  unsigned decoders;     /* decoding threads, the calling one included */
+  atf_engine engines[1]; /* the calling thread's (each worker makes its own: see pool_worker) */
   unsigned engines_ready;
   struct decode_pool *pool; /* the other decoding threads, started at the first parallel batch */
   uint64_t fallbacks;       /* records decoded by the nanopb engine in place of the upb engine */
-  atf_frame *frames; /* a batch: BATCH_MAX or fewer entries (never more than the input has bytes) */
-  outcome *outcomes;
-  size_t batch_cap;
+  batch slots[2];           /* batches in flight: the one applied and the next */
+  unsigned slots_ready;
+  size_t batch_cap; /* BATCH_MAX or fewer records (never more than the input has bytes) */
+  atf_reader *rd;   /* the reader holding the record being applied: a slot's or `reader` */
   /* Order and session state. */
   bool have_prev_id;
   uint64_t prev_id;
@@ -365,7 +394,7 @@ static bool capture_trace_start(validation *v, const atf_frame *f) {
   err.quiet = true;
   const uint64_t fallbacks = v->engines[0].fallbacks; /* counted when the record was checked */
   const bool ok =
-      atf_engine_decode(&v->engines[0], &v->reader, f->body_offset, f->length, &visitor, &ev, &err);
+      atf_engine_decode(&v->engines[0], v->rd, f->body_offset, f->length, &visitor, &ev, &err);
   v->engines[0].fallbacks = fallbacks;
   rep->has_trace_start = true;
   atf_validate_text *texts[] = {&rep->executable_path, &rep->operating_system,
@@ -451,7 +480,7 @@ static bool apply_decoded(validation *v, const atf_frame *f, uint64_t index, con
   if (v->hooks == NULL || v->hooks->on_record == NULL) return true;
   const atf_pass_record rec = {
       f, index, ev, ok, v->hooks->salvage && salvage_keeps(v, ev, slot), &v->engines[0]};
-  if (!v->hooks->on_record(v->hooks->ctx, &v->reader, &rec, v->rep->reason))
+  if (!v->hooks->on_record(v->hooks->ctx, v->rd, &rec, v->rep->reason))
     return !(v->hook_failed = true);
   return true;
 }
@@ -485,7 +514,7 @@ static bool check_record(validation *v, const atf_frame *f, uint64_t index, bool
   atf_engine *e = &v->engines[0];
   const uint64_t fallbacks = e->fallbacks;
   const bool ok = f->length <= v->opt->max_record_size &&
-                  atf_engine_decode(e, &v->reader, f->body_offset, f->length, NULL, &ev, &err);
+                  atf_engine_decode(e, v->rd, f->body_offset, f->length, NULL, &ev, &err);
   if (!counted) v->fallbacks += e->fallbacks - fallbacks;
   return ok ? apply_decoded(v, f, index, &ev) : apply_failed(v, f, index, &err);
 }
@@ -504,43 +533,85 @@ static void apply_empty_records(validation *v, uint64_t off, uint64_t n) {
 }
 
 /* ---------------------------------------------------------------------------------------------
- * Batches: the records that lie whole in the reader's window are decoded by up to v->decoders
- * threads (decoding is nearly all the work and records are independent) in chunks of BATCH_CHUNK,
- * while the calling thread applies the order, session and manifest rules to the outcomes in file
- * order, chunk by chunk as they are done (a chunk not done yet: it decodes the next unclaimed one
- * itself). So the rules across records run beside the decoding rather than after it. With hooks
- * the calling thread waits for the whole batch first: a hook reads the input through the reader.
- * The other decoding threads are started once (decode_pool) and wait between batches. Each decodes
- * through its own copy of the reader, limited to the window (fd -1), so none of them ever reads
- * the file or moves the window; the window moves only after every thread left the batch. */
+ * Batches: the records that lie whole in a window are decoded by up to v->decoders threads
+ * (decoding is nearly all the work and records are independent) in chunks of BATCH_CHUNK, while
+ * the calling thread applies the order, session and manifest rules to the outcomes in file order,
+ * chunk by chunk as they are done (a chunk not done yet: it decodes the next unclaimed one
+ * itself).
+ *
+ * Two batch slots, each with a window of its own, make a pipeline: before the calling thread
+ * applies batch N it reads and frames batch N+1 (the records from where N's end) in the other
+ * slot and publishes it, so the other threads go on from N's last chunk to N+1's first without
+ * waiting for the read, the framing or the rules; while it waits for a chunk of N that a worker
+ * is finishing, the calling thread decodes a chunk of N+1. A slot is framed again only after
+ * every thread left its batch (pool_retire). Nothing order-dependent moves: outcomes are applied
+ * in file order, and a batch N+1 is framed only where the file says records go on (from N's end,
+ * the same boundaries as without the pipeline), so the report is the same as one batch at a time,
+ * whatever the number of threads. One that would start with a zero byte (an empty record) is left
+ * to the next round, so that past max_errors a run of them is still counted in one step
+ * (skip_zeros) rather than decoded record by record.
+ *
+ * With hooks the calling thread waits for the whole batch first: a hook reads the input through
+ * the batch's reader and may move its window. The decoding threads are started once
+ * (decode_pool) and wait between batches. Each decodes through a copy of the batch's reader
+ * limited to the window (fd -1), so none of them ever reads the file or moves a window. */
 
-#define BATCH_CHUNKS ((BATCH_MAX + BATCH_CHUNK - 1) / BATCH_CHUNK)
+/* Decodes the chunk of w that starts at `first`. */
+static void decode_chunk_at(batch_work *w, size_t first, atf_engine *e) {
+  atf_reader view = w->view;
+  atf_decode_error err;
+  memset(&err, 0, sizeof err);
+  err.quiet = true; /* a record that fails is decoded again for its message, if one is kept */
+  const size_t end = w->n - first < BATCH_CHUNK ? w->n : first + BATCH_CHUNK;
+  for (size_t i = first; i < end; ++i) {
+    outcome *o = &w->out[i];
+    const uint64_t fallbacks = e->fallbacks;
+    o->ok = atf_engine_decode(e, &view, w->frames[i].body_offset, w->frames[i].length, NULL, &o->ev,
+                              &err);
+    o->fallback = e->fallbacks != fallbacks;
+    o->rule = err.rule;
+    o->err_offset = err.offset;
+  }
+  /* seq_cst with `waiting` (see await_chunk): either this store is seen by the waiter's check
+   * under mu, or the waiter's flag is seen here and the wake-up is sent under mu. */
+  atomic_store(&w->done[first / BATCH_CHUNK], true);
+  if (atomic_load(&w->waiting)) {
+    pthread_mutex_lock(&w->mu);
+    pthread_cond_broadcast(&w->chunk_cv);
+    pthread_mutex_unlock(&w->mu);
+  }
+}
 
-typedef struct batch_work {
-  atf_reader view;
-  const atf_frame *frames;
-  outcome *out;
-  size_t n;
-  atomic_size_t next;             /* the first record of the next unclaimed chunk */
-  atomic_bool done[BATCH_CHUNKS]; /* chunk decoded (its outcomes are written before) */
-  /* The calling thread sleeps on chunk_cv (under mu) while a worker finishes the chunk it needs;
-   * `waiting` tells a worker that finished one to wake it. */
-  pthread_mutex_t mu;
-  pthread_cond_t chunk_cv;
-  atomic_bool waiting;
-} batch_work;
+/* Claims and decodes one chunk of w. Returns false when none was left to claim. */
+static bool decode_chunk(batch_work *w, atf_engine *e) {
+  if (atomic_load_explicit(&w->next, memory_order_relaxed) >= w->n) return false;
+  const size_t first = atomic_fetch_add(&w->next, BATCH_CHUNK);
+  if (first >= w->n) return false;
+  decode_chunk_at(w, first, e);
+  return true;
+}
 
+/* Decodes chunks of w until none is left to claim. */
+static void decode_chunks(batch_work *w, atf_engine *e) {
+  while (decode_chunk(w, e)) {}
+}
+
+/* The decoding threads. Batches are published in generations 1, 2, ...; generation g lives in
+ * work[g % 2] until the calling thread retires it, which it does before it publishes g + 2, so
+ * at most two are live. A worker enters the live generations in order and leaves each when no
+ * chunk is left to claim. */
 typedef struct decode_pool {
   pthread_mutex_t mu;
-  pthread_cond_t wake; /* a new batch, or stop */
-  pthread_cond_t idle; /* busy fell to 0 */
-  uint64_t generation; /* batches published */
-  batch_work *work;    /* the batch of `generation` (valid while the calling thread waits idle) */
-  unsigned busy;       /* workers inside `work` */
+  pthread_cond_t wake; /* a batch published, or stop */
+  pthread_cond_t idle; /* a busy count fell to 0 */
+  uint64_t published;  /* the last generation published */
+  uint64_t oldest;     /* no worker enters a generation below it (retired) */
+  batch_work *work[2];
+  unsigned busy[2]; /* workers inside work[i] */
   bool stop;
   unsigned started;
   pthread_t tids[MAX_DECODE_THREADS];
-  atf_engine *engines; /* worker i uses engines[i + 1] */
+  atf_engine_kind kind; /* of the engine each worker makes */
 } decode_pool;
 
 typedef struct worker_arg {
@@ -548,66 +619,46 @@ typedef struct worker_arg {
   unsigned index;
 } worker_arg;
 
-/* Decodes chunks of w until none is left to claim. */
-static void decode_chunks(batch_work *w, atf_engine *e) {
-  atf_reader view = w->view;
-  atf_decode_error err;
-  memset(&err, 0, sizeof err);
-  err.quiet = true; /* a record that fails is decoded again for its message, if one is kept */
-  for (;;) {
-    const size_t first = atomic_fetch_add(&w->next, BATCH_CHUNK);
-    if (first >= w->n) return;
-    const size_t end = w->n - first < BATCH_CHUNK ? w->n : first + BATCH_CHUNK;
-    for (size_t i = first; i < end; ++i) {
-      outcome *o = &w->out[i];
-      const uint64_t fallbacks = e->fallbacks;
-      o->ok = atf_engine_decode(e, &view, w->frames[i].body_offset, w->frames[i].length, NULL,
-                                &o->ev, &err);
-      o->fallback = e->fallbacks != fallbacks;
-      o->rule = err.rule;
-      o->err_offset = err.offset;
-    }
-    /* seq_cst with `waiting` (see await_chunk): either this store is seen by the waiter's check
-     * under mu, or the waiter's flag is seen here and the wake-up is sent under mu. */
-    atomic_store(&w->done[first / BATCH_CHUNK], true);
-    if (atomic_load(&w->waiting)) {
-      pthread_mutex_lock(&w->mu);
-      pthread_cond_broadcast(&w->chunk_cv);
-      pthread_mutex_unlock(&w->mu);
-    }
-  }
-}
-
 static void *pool_worker(void *arg) {
   worker_arg *a = arg;
   decode_pool *pool = a->pool;
-  atf_engine *e = &pool->engines[a->index + 1];
-  uint64_t seen = 0;
+  /* The engine is made here, so that its memory (written for every record) comes from this
+   * thread's malloc arena, away from the other threads' (two engines side by side in one heap
+   * shared cache lines: two threads ran slower than one in writer_bench's process). */
+  atf_engine own;
+  const bool ready = atf_engine_init(&own, pool->kind);
+  atf_engine *e = &own;
+  uint64_t seen = 0; /* the last generation this worker left */
   pthread_mutex_lock(&pool->mu);
-  for (;;) {
-    while (!pool->stop && pool->generation == seen) pthread_cond_wait(&pool->wake, &pool->mu);
-    if (pool->stop) break;
-    seen = pool->generation;
-    batch_work *w = pool->work;
-    pool->busy++;
+  while (ready && !pool->stop) {
+    const uint64_t g = seen + 1 > pool->oldest ? seen + 1 : pool->oldest;
+    if (g > pool->published) {
+      pthread_cond_wait(&pool->wake, &pool->mu);
+      continue;
+    }
+    batch_work *w = pool->work[g % 2];
+    pool->busy[g % 2]++;
     pthread_mutex_unlock(&pool->mu);
     decode_chunks(w, e);
     pthread_mutex_lock(&pool->mu);
-    if (--pool->busy == 0) pthread_cond_signal(&pool->idle);
+    if (--pool->busy[g % 2] == 0) pthread_cond_broadcast(&pool->idle);
+    seen = g;
   }
   pthread_mutex_unlock(&pool->mu);
+  if (ready) atf_engine_free(&own); /* else the others decode its share */
   free(a);
   return NULL;
 }
 
 /* Starts up to `workers` threads; NULL when none could be (the calling thread decodes alone). */
-static decode_pool *pool_start(atf_engine *engines, unsigned workers) {
+static decode_pool *pool_start(atf_engine_kind kind, unsigned workers) {
   decode_pool *pool = calloc(1, sizeof *pool);
   if (pool == NULL) return NULL;
   pthread_mutex_init(&pool->mu, NULL);
   pthread_cond_init(&pool->wake, NULL);
   pthread_cond_init(&pool->idle, NULL);
-  pool->engines = engines;
+  pool->kind = kind;
+  pool->oldest = 1;
   for (; pool->started < workers; ++pool->started) {
     worker_arg *a = malloc(sizeof *a);
     if (a == NULL) break;
@@ -635,28 +686,33 @@ static void pool_stop(decode_pool *pool) {
 
 static void pool_publish(decode_pool *pool, batch_work *w) {
   pthread_mutex_lock(&pool->mu);
-  pool->work = w;
-  pool->generation++;
+  w->generation = ++pool->published;
+  pool->work[w->generation % 2] = w;
   pthread_cond_broadcast(&pool->wake);
   pthread_mutex_unlock(&pool->mu);
 }
 
-/* Returns when no worker is inside the batch any more (every chunk was claimed before). */
-static void pool_wait_idle(decode_pool *pool) {
+/* Returns when no worker is inside w any more, nor will enter it; w may then be framed again. */
+static void pool_retire(decode_pool *pool, batch_work *w) {
+  if (w->generation == 0) return; /* not published */
   pthread_mutex_lock(&pool->mu);
-  while (pool->busy > 0) pthread_cond_wait(&pool->idle, &pool->mu);
+  if (pool->oldest <= w->generation) pool->oldest = w->generation + 1;
+  while (pool->busy[w->generation % 2] > 0) pthread_cond_wait(&pool->idle, &pool->mu);
   pthread_mutex_unlock(&pool->mu);
+  w->generation = 0;
 }
 
-/* Waits until chunk c of w is decoded, decoding unclaimed chunks meanwhile; when a worker is
- * finishing it, sleeps until that worker says it is done (no spinning: on a busy machine the
+/* Waits until chunk c of w is decoded, decoding unclaimed chunks of w meanwhile, then, one at a
+ * time, of `ahead` (the next batch, or NULL); when a worker is finishing chunk c and nothing is
+ * left to claim, sleeps until that worker says it is done (no spinning: on a busy machine the
  * worker may need this very core). */
-static void await_chunk(batch_work *w, size_t c, atf_engine *e) {
+static void await_chunk(batch_work *w, size_t c, atf_engine *e, batch_work *ahead) {
   while (!atomic_load(&w->done[c])) {
     if (atomic_load_explicit(&w->next, memory_order_relaxed) < w->n) {
       decode_chunks(w, e); /* returns when no chunk is left to claim */
       continue;
     }
+    if (ahead != NULL && decode_chunk(ahead, e)) continue;
     atomic_store(&w->waiting, true);
     pthread_mutex_lock(&w->mu);
     while (!atomic_load(&w->done[c])) pthread_cond_wait(&w->chunk_cv, &w->mu);
@@ -665,10 +721,78 @@ static void await_chunk(batch_work *w, size_t c, atf_engine *e) {
   }
 }
 
-/* Applies outcome i of the batch. Returns false to stop. */
-static bool apply_outcome(validation *v, size_t i, uint64_t index) {
-  const outcome *o = &v->outcomes[i];
-  const atf_frame *f = &v->frames[i];
+/* Sets up the two slots: windows over the input of their own, and room for batch_cap records. */
+static bool slots_init(validation *v) {
+  for (unsigned k = 0; k < 2; ++k) {
+    batch *b = &v->slots[k];
+    batch_work *w = &b->w;
+    atomic_init(&w->next, 0);
+    atomic_init(&w->waiting, false);
+    for (size_t c = 0; c < BATCH_CHUNKS; ++c) atomic_init(&w->done[c], false);
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_cond_init(&w->chunk_cv, NULL);
+    v->slots_ready = k + 1;
+    if (!atf_reader_init_like(&b->reader, &v->reader)) return false;
+    b->frames = malloc(v->batch_cap * sizeof *b->frames);
+    b->outcomes = malloc(v->batch_cap * sizeof *b->outcomes);
+    if (b->frames == NULL || b->outcomes == NULL) return false;
+  }
+  return true;
+}
+
+static void slots_free(validation *v) {
+  for (unsigned k = 0; k < v->slots_ready; ++k) {
+    batch *b = &v->slots[k];
+    pthread_cond_destroy(&b->w.chunk_cv);
+    pthread_mutex_destroy(&b->w.mu);
+    atf_reader_free(&b->reader);
+    free(b->frames);
+    free(b->outcomes);
+  }
+  v->slots_ready = 0;
+}
+
+/* Frames the records from `off` that lie whole in slot b's window (refilled to start at `off`
+ * when it must be), up to the first one that does not or is too large, which the caller then
+ * handles alone, and hands them to the decoding threads. Returns false when none was framed (an
+ * I/O error too: the caller's atf_reader_frame() reports it), or, unless `zero_first`, when the
+ * first record is a zero byte. */
+static bool batch_prepare(validation *v, batch *b, uint64_t off, bool zero_first) {
+  b->off = off;
+  b->n = atf_reader_frame_window(&b->reader, off, v->opt->max_record_size, b->frames, v->batch_cap,
+                                 &b->end);
+  if (b->n == 0) return false;
+  if (!zero_first && b->frames[0].prefix_len == 1 && b->frames[0].length == 0) return false;
+  batch_work *w = &b->w;
+  w->view = b->reader;
+  w->view.fd = -1;
+  w->view.buf = NULL;
+  w->frames = b->frames;
+  w->out = b->outcomes;
+  w->n = b->n;
+  atomic_store(&w->next, 0);
+  atomic_store(&w->waiting, false);
+  for (size_t c = 0; c < (b->n + BATCH_CHUNK - 1) / BATCH_CHUNK; ++c)
+    atomic_store(&w->done[c], false);
+  const bool parallel =
+      v->decoders > 1 && b->n >= MIN_PARALLEL && b->end - off >= MIN_PARALLEL_BYTES;
+  if (parallel && v->pool == NULL)
+    v->pool = pool_start((atf_engine_kind)v->opt->engine, v->decoders - 1);
+  if (parallel && v->pool != NULL && v->pool->started > 0) pool_publish(v->pool, w);
+  return true;
+}
+
+/* Takes b back from the decoding threads: none is left inside it; a chunk not claimed yet never
+ * will be. */
+static void batch_retire(validation *v, batch *b) {
+  atomic_store(&b->w.next, b->n);
+  if (v->pool != NULL) pool_retire(v->pool, &b->w);
+}
+
+/* Applies outcome i of batch b, the record `index`. Returns false to stop. */
+static bool apply_outcome(validation *v, const batch *b, size_t i, uint64_t index) {
+  const outcome *o = &b->outcomes[i];
+  const atf_frame *f = &b->frames[i];
   v->rep->records++;
   v->fallbacks += o->fallback;
   if (o->ok) return apply_decoded(v, f, index, &o->ev);
@@ -680,51 +804,22 @@ static bool apply_outcome(validation *v, size_t i, uint64_t index) {
   return apply_failed(v, f, index, &err);
 }
 
-/* Frames the records from *off that lie whole in the window (refilled to start at *off when it
- * must be), up to the first one that does not or is too large, which the caller then handles
- * alone. Decodes and applies them. Returns the number of records done (0: none fit), or -1 to
- * stop. */
-static long run_batch(validation *v, uint64_t *off, uint64_t *index) {
-  uint64_t end;
-  const size_t n = atf_reader_frame_window(&v->reader, *off, v->opt->max_record_size, v->frames,
-                                           v->batch_cap, &end);
-  if (n == 0) return 0;
-  batch_work w;
-  w.view = v->reader;
-  w.view.fd = -1;
-  w.view.buf = NULL;
-  w.frames = v->frames;
-  w.out = v->outcomes;
-  w.n = n;
-  atomic_init(&w.next, 0);
-  atomic_init(&w.waiting, false);
-  pthread_mutex_init(&w.mu, NULL);
-  pthread_cond_init(&w.chunk_cv, NULL);
-  const size_t chunks = (n + BATCH_CHUNK - 1) / BATCH_CHUNK;
-  for (size_t c = 0; c < chunks; ++c) atomic_init(&w.done[c], false);
-  const bool parallel = v->decoders > 1 && n >= MIN_PARALLEL && end - *off >= MIN_PARALLEL_BYTES;
-  if (parallel && v->pool == NULL) v->pool = pool_start(v->engines, v->decoders - 1);
-  const bool published = parallel && v->pool != NULL && v->pool->started > 0;
-  if (published) pool_publish(v->pool, &w);
+/* Applies batch b, whose first record is `index`, in file order, decoding a share of it and of
+ * `ahead` (the next batch, or NULL). Returns false to stop (a hook said so, or an I/O error). */
+static bool batch_apply(validation *v, batch *b, batch *ahead, uint64_t index) {
+  batch_work *w = &b->w, *next = ahead != NULL ? &ahead->w : NULL;
   atf_engine *e = &v->engines[0];
-  const bool overlap = v->hooks == NULL; /* see above */
-  if (!overlap) {
-    for (size_t c = 0; c < chunks; ++c) await_chunk(&w, c, e);
+  if (v->hooks != NULL) { /* see above */
+    for (size_t c = 0; c < (b->n + BATCH_CHUNK - 1) / BATCH_CHUNK; ++c) await_chunk(w, c, e, next);
   }
+  v->rd = &b->reader;
   bool go_on = true;
-  for (size_t i = 0; i < n && go_on; ++i) {
-    if (i % BATCH_CHUNK == 0) await_chunk(&w, i / BATCH_CHUNK, e);
-    go_on = apply_outcome(v, i, *index);
-    *index += 1;
+  for (size_t i = 0; i < b->n && go_on; ++i) {
+    if (i % BATCH_CHUNK == 0) await_chunk(w, i / BATCH_CHUNK, e, next);
+    go_on = apply_outcome(v, b, i, index + i);
   }
-  if (!go_on) atomic_store(&w.next, n); /* nothing more to claim */
-  if (published) pool_wait_idle(v->pool);
-  pthread_cond_destroy(&w.chunk_cv);
-  pthread_mutex_destroy(&w.mu);
-  /* The records lie in the window: decoding cannot fail to read; only a hook can stop here. */
-  if (!go_on) return -1;
-  *off = end;
-  return (long)n;
+  v->rd = &v->reader;
+  return go_on;
 }
 
 static unsigned decode_threads(const atf_validate_options *opt) {
@@ -755,8 +850,12 @@ static void framing_error(validation *v, atf_frame_status st, const atf_frame *f
 
 static atf_validate_status io_failure(validation *v, const char *what) {
   if (v->hook_failed) return ATF_VALIDATE_E_IO; /* the hook wrote the reason */
+  const atf_reader *r = &v->reader;             /* the one that failed; a slot's if not this one */
+  for (unsigned k = 0; k < v->slots_ready && !r->io_failed; ++k) {
+    if (v->slots[k].reader.io_failed) r = &v->slots[k].reader;
+  }
   snprintf(v->rep->reason, sizeof v->rep->reason, "%s: %s", what,
-           v->reader.io_errno ? strerror(v->reader.io_errno) : "file changed while being read");
+           r->io_errno ? strerror(r->io_errno) : "file changed while being read");
   return ATF_VALIDATE_E_IO;
 }
 
@@ -774,8 +873,9 @@ static atf_validate_status check_events(validation *v) {
   atf_validate_report *rep = v->rep;
   uint64_t off = 0, index = 0, next_progress = 0;
   const uint64_t step = rep->bytes / 100 > (1u << 20) ? rep->bytes / 100 : (1u << 20);
+  v->rd = &v->reader;
   v->decoders = decode_threads(v->opt);
-  for (; v->engines_ready < v->decoders; ++v->engines_ready) {
+  for (; v->engines_ready < 1; ++v->engines_ready) {
     if (!atf_engine_init(&v->engines[v->engines_ready], (atf_engine_kind)v->opt->engine)) {
       const char *why = atf_upb_engine_schema_error();
       if (why == NULL) return ATF_VALIDATE_E_NO_MEMORY;
@@ -785,27 +885,39 @@ static atf_validate_status check_events(validation *v) {
   }
   v->batch_cap =
       rep->bytes < BATCH_MAX ? (size_t)rep->bytes : BATCH_MAX; /* a record takes >= 1 byte */
-  if (v->batch_cap > 0) {
-    v->frames = malloc(v->batch_cap * sizeof *v->frames);
-    v->outcomes = malloc(v->batch_cap * sizeof *v->outcomes);
-    if (v->frames == NULL || v->outcomes == NULL) return ATF_VALIDATE_E_NO_MEMORY;
-  }
+  if (v->batch_cap > 0 && !slots_init(v)) return ATF_VALIDATE_E_NO_MEMORY;
+  batch *ahead = NULL; /* framed from `off` and handed out already */
+  unsigned s = 0;      /* the slot the next batch is framed in */
   for (;;) {
     if (v->opt->progress != NULL && off >= next_progress) {
       v->opt->progress(off, rep->bytes, v->opt->progress_arg);
       next_progress = off + step;
     }
-    const uint64_t zeros = skip_zeros(v, off);
-    if (v->reader.io_failed) return io_failure(v, EVENTS_FILE);
-    if (zeros > 0) {
-      off += zeros;
-      index += zeros;
+    batch *cur = ahead;
+    ahead = NULL;
+    if (cur == NULL) {
+      const uint64_t zeros = skip_zeros(v, off);
+      if (v->reader.io_failed) return io_failure(v, EVENTS_FILE);
+      if (zeros > 0) {
+        off += zeros;
+        index += zeros;
+        continue;
+      }
+      if (v->batch_cap > 0 && batch_prepare(v, &v->slots[s], off, true)) cur = &v->slots[s], s ^= 1;
+    }
+    if (cur != NULL) {
+      if (batch_prepare(v, &v->slots[s], cur->end, false)) ahead = &v->slots[s], s ^= 1;
+      const bool go_on = batch_apply(v, cur, ahead, index);
+      batch_retire(v, cur);
+      if (!go_on || v->oom) {
+        if (ahead != NULL) batch_retire(v, ahead);
+        return go_on ? ATF_VALIDATE_E_NO_MEMORY : io_failure(v, EVENTS_FILE);
+      }
+      index += cur->n;
+      off = cur->end;
       continue;
     }
-    const long done = run_batch(v, &off, &index);
-    if (done < 0) return io_failure(v, EVENTS_FILE);
-    if (v->oom) return ATF_VALIDATE_E_NO_MEMORY;
-    if (done > 0) continue;
+    /* The record at `off` goes alone: larger than the window or the limit, or broken framing. */
     atf_frame f;
     const atf_frame_status st = atf_reader_frame(&v->reader, off, &f);
     if (st == ATF_FRAME_END) break;
@@ -884,8 +996,7 @@ static atf_validate_status run(validation *v, const char *manifest, size_t manif
   pool_stop(v->pool);
   v->pool = NULL;
   for (unsigned i = 0; i < v->engines_ready; ++i) atf_engine_free(&v->engines[i]);
-  free(v->frames);
-  free(v->outcomes);
+  slots_free(v);
   if (st == ATF_VALIDATE_E_NO_MEMORY)
     snprintf(v->rep->reason, sizeof v->rep->reason, "out of memory");
   return st;

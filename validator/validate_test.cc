@@ -14,6 +14,7 @@
 #include <cstring>
 
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -242,6 +243,120 @@ TEST(Validate, DecodingThreadsAndWindowsDoNotChangeTheReport) {
       Report file;
       ASSERT_EQ(atf_validate_path(dir.c_str(), &opt, &file.r), ATF_VALIDATE_OK) << file.r.reason;
       EXPECT_EQ(Describe(file.r), expected) << threads << " threads, window " << window;
+    }
+  }
+}
+
+// The whole report as atf_validate_report_write_json() writes it (every field, every kept error
+// and warning).
+std::string Json(const atf_validate_report &r) {
+  char *data = nullptr;
+  size_t len = 0;
+  FILE *f = open_memstream(&data, &len);
+  if (f == nullptr) return "(no memory)";
+  const bool ok = atf_validate_report_write_json(&r, f);
+  std::fclose(f);
+  std::string s(data, len);
+  std::free(data);
+  return ok ? s : "(write failed)";
+}
+
+// Some 2.5 MB of calls and returns on three threads, records of 40 to 160 bytes, with defects
+// spread through them so that windows and batches end in every kind of place: bad UTF-8, repeated
+// ids, timestamps going back, unknown fields, returns that close the wrong call, a record larger
+// than a 320 KiB window, runs of zero bytes (empty records) and a torn tail.
+constexpr int kPipelineRecords = 20000;  // with the TraceStart, the TraceEnd: 20001
+
+std::string PipelineSession() {
+  std::string bytes = atf_test::Frame(atf_test::Serialize(atf_test::Start(0, kBaseNs)));
+  uint64_t id = 1;
+  std::vector<uint64_t> open[3];
+  bool bad_utf8 = false, large = false;  // for the next FunctionCall
+  for (int i = 1; i < kPipelineRecords; ++i) {
+    const int t = i % 3;
+    const std::string symbol = "fn_" + std::string(10 + (i * 7) % 100, 'a' + i % 26);
+    bad_utf8 |= i % 3001 == 0;
+    large |= i == kPipelineRecords / 2;
+    atf::v4::Event e;
+    if (open[t].size() < 2 && (i / 3) % 4 < 2) {
+      open[t].push_back(0x1000 + i);
+      e = atf_test::Call(id++, 100 + t, kBaseNs + 10 * i, symbol, open[t].back());
+      if (bad_utf8) e.mutable_function_call()->set_symbol("bad\xc3("), bad_utf8 = false;
+      if (large) e.mutable_function_call()->set_stack_shallow_copy(std::string(400 << 10, 's'));
+      large = false;
+    } else if (!open[t].empty()) {
+      const uint64_t address = i % 6007 < 3 ? 0xbad : open[t].back();
+      open[t].pop_back();
+      e = atf_test::Return(id++, 100 + t, kBaseNs + 10 * i, symbol, address);
+    } else {
+      e = atf_test::Signal(id++, 100 + t, kBaseNs + 10 * i, 10, "SIGUSR1");
+    }
+    if (i % 4999 == 0) e.set_event_id(1);
+    if (i % 7001 == 0) e.mutable_timestamp()->set_seconds(1);
+    std::string body = atf_test::Serialize(e);
+    if (i % 2503 == 0) body += atf_test::VarintField(77, 1);
+    bytes += atf_test::Frame(body);
+    if (i == kPipelineRecords * 3 / 4) bytes += std::string(5000, '\0');
+    if (i == kPipelineRecords * 7 / 8) bytes += std::string(3000, '\0');
+  }
+  bytes += atf_test::Frame(atf_test::Serialize(atf_test::End(id, kBaseNs + 10 * kPipelineRecords)));
+  return bytes + atf_test::Varint(100) + std::string(10, 'x');  // torn: 10 of 100 bytes
+}
+
+TEST(Validate, PipelinedBatchesGiveTheSameReportAsOneThread) {
+  // Windows of 64 KiB (batches too small to share), 320 KiB and 1 MiB (batches shared between
+  // threads while the next window is read and framed), 1, 2, 3 and 8 threads (more than this
+  // machine's cores: a worker often wakes after the batch it was called for is done); kept
+  // errors capped at 0, 10 (full before the zero runs: they are counted in one step) and 5000
+  // (full in the middle of the first run). Each report equals the one-thread report through the
+  // same window, and with a 1 MiB window the one-thread in-memory one (a smaller window streams
+  // the 400 KiB record through the nanopb engine: one engine fallback more).
+  const std::string bytes = PipelineSession();
+  const std::string dir = NewDir("pipeline");
+  atf_test::WriteSession(dir, bytes, nullptr);
+  for (size_t max_errors : {size_t{0}, size_t{10}, size_t{5000}}) {
+    atf_validate_options opt;
+    atf_validate_options_init(&opt);
+    opt.max_errors = max_errors;
+    Report reference;
+    ValidateBuffers(bytes, nullptr, &reference, &opt);
+    ASSERT_EQ(reference.status, ATF_VALIDATE_OK);
+    EXPECT_EQ(reference.r.records, kPipelineRecords + 1u + 8000u);  // and the empty ones
+    EXPECT_TRUE(reference.r.stopped_at_framing);
+    EXPECT_GT(reference.r.unknown_fields, 0u);
+    EXPECT_GT(reference.r.error_count, 8000u);
+    EXPECT_EQ(reference.r.engine_fallbacks, 0u);
+    if (max_errors == 5000) {  // every defect is there before the zero runs
+      std::string rules;
+      for (size_t i = 0; i < reference.r.errors_len; ++i) {
+        rules += std::string(reference.r.errors[i].rule) + " ";
+      }
+      for (const char *rule : {"schema.utf8", "order.event_id", "order.timestamp",
+                               "session.call_return", "schema.payload"}) {
+        EXPECT_NE(rules.find(rule), std::string::npos) << rule;
+      }
+    }
+    for (size_t window : {size_t{64 << 10}, size_t{320 << 10}, size_t{1 << 20}}) {
+      opt.window_size = window;
+      std::string expected;
+      for (unsigned threads : {1u, 2u, 3u, 8u}) {
+        SCOPED_TRACE(std::to_string(threads) + " threads, window " + std::to_string(window) +
+                     ", max_errors " + std::to_string(max_errors));
+        opt.threads = threads;
+        Report file;
+        ASSERT_EQ(atf_validate_path(dir.c_str(), &opt, &file.r), ATF_VALIDATE_OK) << file.r.reason;
+        if (threads == 1) {
+          expected = Json(file.r);
+          if (window == (1 << 20)) EXPECT_EQ(expected, Json(reference.r));
+          EXPECT_EQ(file.r.engine_fallbacks, window < (400 << 10) ? 1u : 0u);
+        }
+        EXPECT_EQ(Json(file.r), expected);
+        if (window == (1 << 20)) {  // in memory (the window does not apply)
+          Report mem;
+          ValidateBuffers(bytes, nullptr, &mem, &opt);
+          EXPECT_EQ(Json(mem.r), Json(reference.r));
+        }
+      }
     }
   }
 }
@@ -903,11 +1018,9 @@ struct Seen {
 bool Collect(void *ctx, atf_reader *reader, const atf_pass_record *rec, char *reason) {
   (void)reason;
   const uint64_t n = rec->frame->body_offset + rec->frame->length - rec->frame->offset;
-  const uint8_t *p = atf_reader_get(reader, rec->frame->offset, static_cast<size_t>(n));
-  if (p == nullptr) return false;
-  static_cast<std::vector<Seen> *>(ctx)->push_back(
-      {rec->index, rec->valid, rec->keep,
-       std::string(reinterpret_cast<const char *>(p), static_cast<size_t>(n))});
+  std::string bytes(static_cast<size_t>(n), '\0');  // a record may be larger than the window
+  if (!atf_reader_copy(reader, rec->frame->offset, &bytes[0], bytes.size())) return false;
+  static_cast<std::vector<Seen> *>(ctx)->push_back({rec->index, rec->valid, rec->keep, bytes});
   return true;
 }
 
@@ -979,6 +1092,46 @@ TEST(Validate, PassHookSeesEveryDecodableRecordAndSalvageKeepsTheSession) {
   EXPECT_EQ(atf_pass_run(AT_FDCWD, dir.c_str(), dir.c_str(), nullptr, &failing, &failed.r),
             ATF_VALIDATE_E_IO);
   EXPECT_STREQ(failed.r.reason, "the hook said no");
+}
+
+TEST(Validate, PassHooksSeeTheSameRecordsWithAnyThreadsAndWindow) {
+  // The pipeline's batches (the next window framed and decoded while the hook runs on this one)
+  // hand the hook the same records, in the same order, with the same bytes and verdicts, and the
+  // report is the one of one thread through the same window.
+  const std::string bytes = PipelineSession();
+  const std::string dir = NewDir("pipeline_hooks");
+  atf_test::WriteSession(dir, bytes, nullptr);
+  std::vector<Seen> reference;
+  for (size_t window : {size_t{1 << 20}, size_t{64 << 10}, size_t{320 << 10}}) {
+    std::string expected;
+    for (unsigned threads : {1u, 2u, 3u, 8u}) {
+      SCOPED_TRACE(std::to_string(threads) + " threads, window " + std::to_string(window));
+      std::vector<Seen> seen;
+      const atf_pass_hooks hooks = {&seen, true, Collect};
+      atf_validate_options opt;
+      atf_validate_options_init(&opt);
+      opt.threads = threads;
+      opt.window_size = window;
+      Report rep;
+      ASSERT_EQ(atf_pass_run(AT_FDCWD, dir.c_str(), dir.c_str(), &opt, &hooks, &rep.r),
+                ATF_VALIDATE_OK)
+          << rep.r.reason;
+      if (threads == 1) expected = Json(rep.r);
+      EXPECT_EQ(Json(rep.r), expected);
+      if (reference.empty()) {
+        reference = seen;
+        EXPECT_GT(reference.size(), kPipelineRecords - 500u);  // each one that decodes
+        EXPECT_LT(reference.size(), kPipelineRecords + 1u);    // (not the empty ones)
+      }
+      ASSERT_EQ(seen.size(), reference.size());
+      for (size_t i = 0; i < seen.size(); ++i) {
+        ASSERT_EQ(seen[i].index, reference[i].index) << i;
+        ASSERT_EQ(seen[i].valid, reference[i].valid) << i;
+        ASSERT_EQ(seen[i].keep, reference[i].keep) << i;
+        ASSERT_EQ(seen[i].bytes, reference[i].bytes) << i;
+      }
+    }
+  }
 }
 
 // A regular file whose size says more than it holds (as if it shrank while being read): sysfs

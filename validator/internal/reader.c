@@ -42,6 +42,15 @@ void atf_reader_init_span(atf_reader *r, const uint8_t *data, uint64_t base, siz
   r->win_len = len;
 }
 
+bool atf_reader_init_like(atf_reader *r, const atf_reader *src) {
+  if (src->fd >= 0) return atf_reader_init_fd(r, src->fd, src->size, src->cap);
+  *r = *src;
+  r->buf = NULL; /* nothing of its own to free */
+  r->io_errno = 0;
+  r->io_failed = false;
+  return true;
+}
+
 void atf_reader_free(atf_reader *r) {
   free(r->buf);
   r->buf = NULL;

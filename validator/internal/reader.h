@@ -46,6 +46,11 @@ ATF_MUST_USE bool atf_reader_init_fd(atf_reader *r, int fd, uint64_t size, size_
 void atf_reader_init_mem(atf_reader *r, const uint8_t *data, size_t len);
 void atf_reader_free(atf_reader *r);
 
+/* A second reader over src's input: for a file, a window of its own of the same capacity (the
+ * two are read and moved independently: a batch framed in one stays put while the other is
+ * refilled); in memory, the same bytes. Returns false when the window cannot be allocated. */
+ATF_MUST_USE bool atf_reader_init_like(atf_reader *r, const atf_reader *src);
+
 /* Pointer to input bytes [off, off + n), or NULL on an I/O error.
  * REQUIRES: n <= r->cap (or an in-memory input) and off + n <= r->size. */
 ATF_MUST_USE const uint8_t *atf_reader_get(atf_reader *r, uint64_t off, size_t n);
