@@ -311,6 +311,8 @@ static void *budget_alloc(upb_alloc *alloc, void *ptr, size_t oldsize, size_t si
   return p;
 }
 
+#define ENGINE_ALIGN 128u
+
 struct atf_upb_engine {
   budget budget;
   size_t last_arena_bytes;
@@ -320,8 +322,12 @@ struct atf_upb_engine {
 
 atf_upb_engine *atf_upb_engine_new(size_t max_arena_bytes) {
   if (atf_upb_engine_schema_error() != NULL) return NULL;
-  atf_upb_engine *e = calloc(1, sizeof *e);
+  /* Written for every record by the one thread that decodes with it: on cache lines of its own
+   * (two of them: the adjacent-line prefetcher pairs lines), never beside another thread's data. */
+  const size_t size = (sizeof(atf_upb_engine) + ENGINE_ALIGN - 1) / ENGINE_ALIGN * ENGINE_ALIGN;
+  atf_upb_engine *e = aligned_alloc(ENGINE_ALIGN, size);
   if (e == NULL) return NULL;
+  memset(e, 0, size);
   e->block = malloc(BLOCK_SIZE);
   if (e->block == NULL) {
     free(e);
