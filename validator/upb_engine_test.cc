@@ -418,79 +418,16 @@ std::string HexBytes(const std::string &s) {
   return out;
 }
 
-std::string RandomText(std::mt19937_64 &rng, size_t max_len) {
-  static const char *const kPieces[] = {"a",
-                                        "Z",
-                                        "_",
-                                        "::",
-                                        "\"",
-                                        "\\",
-                                        "\n",
-                                        "\x01",
-                                        "\xc3\xa4",
-                                        "\xe2\x9c\x93",
-                                        "\xf0\x9f\x98\x80",
-                                        "\x7f",
-                                        " ",
-                                        ""};
-  std::string s;
-  const size_t n = rng() % (max_len + 1);
-  while (s.size() < n) s += kPieces[rng() % (sizeof kPieces / sizeof kPieces[0])];
-  return s;
-}
-
+// The decode_test generator, widened to what only the validator's rules reject: empty texts,
+// events without a timestamp, nameless registers, full-range values.
 atf::v4::Event RandomEvent(std::mt19937_64 &rng) {
-  atf::v4::Event e;
-  e.set_event_id(rng() >> (rng() % 64));
-  e.set_thread_id(static_cast<int32_t>(rng()));
-  if (rng() % 50 != 0) {
-    e.mutable_timestamp()->set_seconds(static_cast<int64_t>(rng() % 18446744073ull));
-    e.mutable_timestamp()->set_nanos(static_cast<int32_t>(rng() % 1000000000));
-  }
-  auto regs = [&](auto *map) {
-    const int n = static_cast<int>(rng() % 20);
-    for (int i = 0; i < n; ++i)
-      (*map)[std::string(rng() % 30 ? "R" : "") + std::to_string(rng() % 40)] = rng();
-  };
-  switch (rng() % 5) {
-    case 0: {
-      auto *s = e.mutable_trace_start();
-      s->set_executable_path(RandomText(rng, 300));
-      const int n = static_cast<int>(rng() % 6);
-      for (int i = 0; i < n; ++i) s->add_args(RandomText(rng, 40));
-      s->set_operating_system(RandomText(rng, 8));
-      s->set_cpu_architecture(RandomText(rng, 8));
-      break;
-    }
-    case 1:
-      e.mutable_trace_end()->set_exit_code(static_cast<int32_t>(rng()));
-      break;
-    case 2: {
-      auto *c = e.mutable_function_call();
-      c->set_symbol(RandomText(rng, 100));
-      c->set_address(rng());
-      regs(c->mutable_argument_registers());
-      std::string stack(rng() % 300, '\0');
-      for (auto &ch : stack) ch = static_cast<char>(rng());
-      c->set_stack_shallow_copy(stack);
-      break;
-    }
-    case 3: {
-      auto *r = e.mutable_function_return();
-      r->set_symbol(RandomText(rng, 100));
-      r->set_address(rng());
-      regs(r->mutable_return_registers());
-      break;
-    }
-    default: {
-      auto *s = e.mutable_signal_delivery();
-      s->set_number(static_cast<int32_t>(rng()));
-      s->set_name(RandomText(rng, 12));
-      regs(s->mutable_registers());
-      break;
-    }
-  }
-  return e;
+  atf_test::RandomEventOptions o;
+  o.max_stack = 299;
+  o.empty_text_piece = true;
+  o.sometimes_no_timestamp = true;
+  o.sometimes_nameless_register = true;
+  o.full_range_register_values = true;
+  return atf_test::RandomEvent(rng, o);
 }
 
 TEST_F(UpbEngine, RandomEventsAgree) {

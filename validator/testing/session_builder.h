@@ -3,7 +3,9 @@
 #ifndef ATF_VALIDATOR_TESTING_SESSION_BUILDER_H_
 #define ATF_VALIDATOR_TESTING_SESSION_BUILDER_H_
 
+#include <cstddef>
 #include <cstdint>
+#include <random>
 #include <string>
 #include <utility>
 #include <vector>
@@ -28,6 +30,19 @@ atf::v4::Event Signal(uint64_t id, int32_t tid, uint64_t ns, int32_t number,
 
 // A well-formed session: TraceStart, calls and returns on two threads, a signal, TraceEnd.
 std::vector<atf::v4::Event> SampleSession(int calls_per_thread = 3);
+
+// Random events for differential tests: every payload kind, texts built from pieces that stress
+// escaping and UTF-8 (ASCII, quotes, control bytes, 2-4 byte sequences), register maps of up to 19
+// entries, stacks of random bytes. The options widen it to what only some decoders accept.
+struct RandomEventOptions {
+  size_t max_stack = 8999;              // stack bytes at most: sometimes beyond one decode chunk
+  bool empty_text_piece = false;        // "" among the text pieces
+  bool sometimes_no_timestamp = false;  // 1 event in 50 without a timestamp
+  bool sometimes_nameless_register = false;  // 1 register name in 30 is only digits
+  bool full_range_register_values = false;   // every value a full 64-bit draw (else often small)
+};
+std::string RandomText(std::mt19937_64 &rng, size_t max_len, bool empty_piece = false);
+atf::v4::Event RandomEvent(std::mt19937_64 &rng, const RandomEventOptions &o = {});
 
 std::string Serialize(const atf::v4::Event &e);
 std::string Varint(uint64_t v);
