@@ -106,6 +106,13 @@ TEST(Instrument, SimpleRunIsTracedFromBeforeMainToExit) {
 // the program runs on untouched, and at exit the library says what failed and why, how much
 // events.bin still holds (whole records only) and that atf-recover completes it.
 TEST(Instrument, AFailedWriteIsReportedWithItsCauseAndWhatIsKept) {
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+  // Seen 2026-11-28: under `ulimit -f 8` the traced program built with ThreadSanitizer dies of
+  // SIGBUS in the sanitizer's runtime (exit 66, "BUS on unknown address") before the session ends.
+  GTEST_SKIP() << "ThreadSanitizer's runtime does not survive a file size limit";
+#endif
+#endif
   const std::string root = Root("fsize");
   const auto r = RunTraced(
       root, "",
