@@ -62,6 +62,18 @@
 #include "writer/internal/varint.h"
 #include "writer/internal/writer_impl.h"
 
+/* Waits until the I/O thread has finished the write in flight; returns its errno (0: none) and
+ * sets *done to the bytes it wrote. */
+static int io_wait(atf_writer *w, size_t *done) {
+  pthread_mutex_lock(&w->io_mu);
+  while (!w->io_done) pthread_cond_wait(&w->io_done_cv, &w->io_mu);
+  w->io_done = 0;
+  const int err = w->io_err;
+  *done = w->io_written;
+  pthread_mutex_unlock(&w->io_mu);
+  return err;
+}
+
 static int truncate_to(atf_writer *w, uint64_t length) {
   for (;;) {
     if (w->ops->ftruncate(w->ops->ctx, w->fd, (off_t)length) == 0) return 0;
@@ -310,12 +322,8 @@ static atf_writer_status direct_write_tail(atf_writer *w) {
 /* Waits for the blocks the I/O thread is writing, if any, and takes its walk. */
 static atf_writer_status direct_collect(atf_writer *w) {
   if (!w->io_busy) return ATF_WRITER_OK;
-  pthread_mutex_lock(&w->io_mu);
-  while (!w->io_done) pthread_cond_wait(&w->io_done_cv, &w->io_mu);
-  w->io_done = 0;
-  const int err = w->io_err;
-  const size_t done = w->io_written;
-  pthread_mutex_unlock(&w->io_mu);
+  size_t done;
+  const int err = io_wait(w, &done);
   w->io_busy = 0;
   if (w->io_off + done > w->file_end) w->file_end = w->io_off + done;
   direct_commit(w, w->io_wc, w->io_wp, w->io_wk);
@@ -414,12 +422,8 @@ int atf_writer_direct_io(const atf_writer *w, int *refused_errno) {
 atf_writer_status atf_sink_collect(atf_writer *w) {
   if (direct_on(w)) return direct_collect(w);
   if (!w->io_pending) return ATF_WRITER_OK;
-  pthread_mutex_lock(&w->io_mu);
-  while (!w->io_done) pthread_cond_wait(&w->io_done_cv, &w->io_mu);
-  w->io_done = 0;
-  const int err = w->io_err;
-  const size_t done = w->io_written;
-  pthread_mutex_unlock(&w->io_mu);
+  size_t done;
+  const int err = io_wait(w, &done);
   w->io_pending = 0;
   return settle(w, w->io_buf, w->io_len, w->io_events, err, done);
 }

@@ -46,6 +46,14 @@ static const uint64_t atf_fast_continuation[11] = {0,
                                                    0x8080808080808080,
                                                    0x8080808080808080};
 
+/* Bytes 8 and 9 of a 10-byte store of v: bits 56..62 with a continuation bit when bit 63 is set
+ * (a 10-byte varint), then bit 63; that is the top byte t and t >> 7, stored together. */
+static inline void atf_fast_put_varint_top(uint8_t *p, uint64_t v) {
+  const uint32_t top = (uint32_t)(v >> 56);
+  const uint16_t last = (uint16_t)(top | (top & 0x80u) << 1);
+  memcpy(p + 8, &last, 2);
+}
+
 /* Varint of a value of any length without a data-dependent branch; `size` must be
  * atf_fast_varint_size(v) (callers that need the size anyway compute it once): register values and
  * addresses have every length, and a byte loop mispredicts on each. The low 56 bits are spread into
@@ -60,11 +68,7 @@ static inline uint8_t *atf_fast_put_varint_sized(uint8_t *p, uint64_t v, unsigne
   x = ((x & 0x3F803F803F803F80u) << 1) | (x & 0x007F007F007F007Fu); /* 7-bit groups */
   x |= atf_fast_continuation[size];
   memcpy(p, &x, 8);
-  /* Bytes 8 and 9: bits 56..62 with a continuation bit when bit 63 is set (a 10-byte varint),
-   * then bit 63; that is the top byte t and t >> 7, stored together. */
-  const uint32_t top = (uint32_t)(v >> 56);
-  const uint16_t last = (uint16_t)(top | (top & 0x80u) << 1);
-  memcpy(p + 8, &last, 2);
+  atf_fast_put_varint_top(p, v);
   return p + size;
 }
 #else
@@ -85,9 +89,7 @@ __attribute__((target("bmi2"))) static inline uint8_t *atf_fast_put_varint_sized
     uint8_t *p, uint64_t v, unsigned size) {
   uint64_t x = _pdep_u64(v, 0x7F7F7F7F7F7F7F7Fu) | atf_fast_continuation[size];
   memcpy(p, &x, 8);
-  const uint32_t top = (uint32_t)(v >> 56);
-  const uint16_t last = (uint16_t)(top | (top & 0x80u) << 1);
-  memcpy(p + 8, &last, 2);
+  atf_fast_put_varint_top(p, v);
   return p + size;
 }
 #else
